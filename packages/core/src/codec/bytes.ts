@@ -1,0 +1,301 @@
+/**
+ * A cursor over a byte array and a growable byte buffer: the two primitives
+ * every structure of the binary format is read and written with.
+ */
+
+/** Thrown by {@link ByteReader} when the input is malformed; `offset` is where reading failed. */
+export class WasmDecodeError extends Error {
+  override readonly name = 'WasmDecodeError';
+  constructor(
+    message: string,
+    /** Byte offset in the input at which the problem was found. */
+    readonly offset: number,
+  ) {
+    super(`${message} (at byte ${offset})`);
+  }
+}
+
+/** Thrown by {@link ByteWriter} when a value cannot be encoded. */
+export class WasmEncodeError extends Error {
+  override readonly name = 'WasmEncodeError';
+}
+
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+const utf8Encoder = new TextEncoder();
+const float32 = new Float32Array(1);
+const float32Bits = new Uint32Array(float32.buffer);
+
+/** Reads the primitive encodings of the WebAssembly binary format from a byte array. */
+export class ByteReader {
+  /** The current read position. */
+  offset: number;
+
+  constructor(
+    readonly bytes: Uint8Array,
+    offset = 0,
+    /** One past the last byte this reader may consume. */
+    readonly end = bytes.length,
+  ) {
+    this.offset = offset;
+  }
+
+  /** Whether every byte up to {@link end} has been consumed. */
+  get done(): boolean {
+    return this.offset >= this.end;
+  }
+
+  /** Throws a {@link WasmDecodeError} at the current position. */
+  fail(message: string, offset = this.offset): never {
+    throw new WasmDecodeError(message, offset);
+  }
+
+  u8(): number {
+    if (this.offset >= this.end) this.fail('unexpected end of input');
+    return this.bytes[this.offset++] as number;
+  }
+
+  /** The next byte without consuming it. */
+  peek(): number {
+    if (this.offset >= this.end) this.fail('unexpected end of input');
+    return this.bytes[this.offset] as number;
+  }
+
+  /** An unsigned LEB128 of at most 32 bits. */
+  u32(): number {
+    const start = this.offset;
+    let result = 0;
+    for (let shift = 0; shift < 35; shift += 7) {
+      const byte = this.u8();
+      if (shift === 28 && (byte & 0x70) !== 0) this.fail('u32 LEB128 overflows 32 bits', start);
+      result |= (byte & 0x7f) << shift;
+      if ((byte & 0x80) === 0) return result >>> 0;
+    }
+    return this.fail('u32 LEB128 is longer than 5 bytes', start);
+  }
+
+  /** A signed LEB128 of at most 32 bits. */
+  s32(): number {
+    const start = this.offset;
+    let result = 0;
+    for (let shift = 0; shift < 35; shift += 7) {
+      const byte = this.u8();
+      if (shift === 28) {
+        // The unused high bits must all equal the sign bit (bit 3 of the last byte).
+        const high = byte & 0x78;
+        if (high !== 0 && high !== 0x78) this.fail('s32 LEB128 overflows 32 bits', start);
+      }
+      result |= (byte & 0x7f) << shift;
+      if ((byte & 0x80) === 0) {
+        const used = shift + 7;
+        return used < 32 ? (result << (32 - used)) >> (32 - used) : result | 0;
+      }
+    }
+    return this.fail('s32 LEB128 is longer than 5 bytes', start);
+  }
+
+  /** A signed LEB128 of at most 33 bits (block types); returned as a JS number. */
+  s33(): number {
+    const start = this.offset;
+    let result = 0;
+    let scale = 1;
+    for (let i = 0; i < 5; i++) {
+      const byte = this.u8();
+      result += (byte & 0x7f) * scale;
+      scale *= 128;
+      if ((byte & 0x80) === 0) {
+        if (i === 4 && (byte & 0x70) !== 0 && (byte & 0x70) !== 0x70) {
+          this.fail('s33 LEB128 overflows 33 bits', start);
+        }
+        return byte & 0x40 ? result - scale : result;
+      }
+    }
+    return this.fail('s33 LEB128 is longer than 5 bytes', start);
+  }
+
+  /** A signed LEB128 of at most 64 bits, as a bigint. */
+  s64(): bigint {
+    const start = this.offset;
+    let result = 0n;
+    let shift = 0n;
+    for (let i = 0; i < 10; i++) {
+      const byte = this.u8();
+      if (i === 9 && byte !== 0 && byte !== 0x7f) this.fail('s64 LEB128 overflows 64 bits', start);
+      result |= BigInt(byte & 0x7f) << shift;
+      shift += 7n;
+      if ((byte & 0x80) === 0) return BigInt.asIntN(64, byte & 0x40 ? result - (1n << shift) : result);
+    }
+    return this.fail('s64 LEB128 is longer than 10 bytes', start);
+  }
+
+  /** Four bytes, little-endian, as unsigned 32-bit raw bits (an f32's bit pattern is kept exactly). */
+  f32Bits(): number {
+    const b = this.take(4);
+    return ((b[0] as number) | ((b[1] as number) << 8) | ((b[2] as number) << 16) | ((b[3] as number) << 24)) >>> 0;
+  }
+
+  /** Eight bytes, little-endian, as unsigned 64-bit raw bits (an f64's bit pattern is kept exactly). */
+  f64Bits(): bigint {
+    const low = BigInt(this.f32Bits());
+    const high = BigInt(this.f32Bits());
+    return (high << 32n) | low;
+  }
+
+  /** The next `length` bytes, as a view into the input (not a copy). */
+  take(length: number): Uint8Array {
+    if (length > this.end - this.offset) {
+      this.fail(`expected ${length} bytes, only ${this.end - this.offset} remain`);
+    }
+    const view = this.bytes.subarray(this.offset, this.offset + length);
+    this.offset += length;
+    return view;
+  }
+
+  /** A length-prefixed byte vector, as a view into the input. */
+  byteVector(): Uint8Array {
+    return this.take(this.u32());
+  }
+
+  /** A length-prefixed UTF-8 name. */
+  name(): string {
+    const start = this.offset;
+    const bytes = this.byteVector();
+    try {
+      return utf8Decoder.decode(bytes);
+    } catch {
+      return this.fail('name is not valid UTF-8', start);
+    }
+  }
+
+  /** A length-prefixed vector whose elements `readElement` reads. */
+  vector<T>(readElement: (reader: ByteReader) => T): T[] {
+    const count = this.u32();
+    // Each element takes at least one byte: a larger count is certainly truncated.
+    if (count > this.end - this.offset) this.fail(`vector of ${count} elements exceeds the remaining input`);
+    const items: T[] = new Array<T>(count);
+    for (let i = 0; i < count; i++) items[i] = readElement(this);
+    return items;
+  }
+}
+
+/** Writes the primitive encodings of the WebAssembly binary format into a growable buffer. */
+export class ByteWriter {
+  private buffer: Uint8Array;
+  private length = 0;
+
+  constructor(initialCapacity = 256) {
+    this.buffer = new Uint8Array(initialCapacity);
+  }
+
+  /** Number of bytes written so far. */
+  get size(): number {
+    return this.length;
+  }
+
+  private reserve(extra: number): void {
+    const needed = this.length + extra;
+    if (needed <= this.buffer.length) return;
+    let capacity = this.buffer.length * 2;
+    while (capacity < needed) capacity *= 2;
+    const grown = new Uint8Array(capacity);
+    grown.set(this.buffer.subarray(0, this.length));
+    this.buffer = grown;
+  }
+
+  u8(value: number): this {
+    this.reserve(1);
+    this.buffer[this.length++] = value & 0xff;
+    return this;
+  }
+
+  u32(value: number): this {
+    if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+      throw new WasmEncodeError(`${value} is not a u32`);
+    }
+    this.reserve(5);
+    let rest = value;
+    do {
+      const byte = rest & 0x7f;
+      rest = Math.floor(rest / 128);
+      this.buffer[this.length++] = rest === 0 ? byte : byte | 0x80;
+    } while (rest !== 0);
+    return this;
+  }
+
+  /** A signed LEB128; `value` must be an integer that fits the intended width (32 or 33 bits). */
+  s32(value: number): this {
+    if (!Number.isInteger(value) || value < -(2 ** 32) || value >= 2 ** 32) {
+      throw new WasmEncodeError(`${value} is not a signed 33-bit integer`);
+    }
+    this.reserve(5);
+    let rest = value;
+    for (;;) {
+      const byte = rest & 0x7f;
+      rest = Math.floor(rest / 128);
+      const done = (rest === 0 && (byte & 0x40) === 0) || (rest === -1 && (byte & 0x40) !== 0);
+      this.buffer[this.length++] = done ? byte : byte | 0x80;
+      if (done) return this;
+    }
+  }
+
+  s64(value: bigint): this {
+    let rest = BigInt.asIntN(64, value);
+    if (rest !== value) throw new WasmEncodeError(`${value} is not a signed 64-bit integer`);
+    this.reserve(10);
+    for (;;) {
+      const byte = Number(rest & 0x7fn);
+      rest >>= 7n;
+      const done = (rest === 0n && (byte & 0x40) === 0) || (rest === -1n && (byte & 0x40) !== 0);
+      this.buffer[this.length++] = done ? byte : byte | 0x80;
+      if (done) return this;
+    }
+  }
+
+  /** Raw 32-bit pattern, little-endian. */
+  f32Bits(bits: number): this {
+    this.reserve(4);
+    for (let i = 0; i < 4; i++) this.buffer[this.length++] = (bits >>> (i * 8)) & 0xff;
+    return this;
+  }
+
+  /** Raw 64-bit pattern, little-endian. */
+  f64Bits(bits: bigint): this {
+    const unsigned = BigInt.asUintN(64, bits);
+    this.f32Bits(Number(unsigned & 0xffffffffn));
+    return this.f32Bits(Number(unsigned >> 32n));
+  }
+
+  bytes(bytes: Uint8Array): this {
+    this.reserve(bytes.length);
+    this.buffer.set(bytes, this.length);
+    this.length += bytes.length;
+    return this;
+  }
+
+  /** A length-prefixed byte vector. */
+  byteVector(bytes: Uint8Array): this {
+    return this.u32(bytes.length).bytes(bytes);
+  }
+
+  /** A length-prefixed UTF-8 name. */
+  name(value: string): this {
+    return this.byteVector(utf8Encoder.encode(value));
+  }
+
+  /** A length-prefixed vector of `items`, each written by `writeElement`. */
+  vector<T>(items: readonly T[], writeElement: (writer: ByteWriter, item: T) => void): this {
+    this.u32(items.length);
+    for (const item of items) writeElement(this, item);
+    return this;
+  }
+
+  /** The bytes written so far (a copy). */
+  finish(): Uint8Array {
+    return this.buffer.slice(0, this.length);
+  }
+}
+
+/** The raw bit pattern of `value` rounded to f32, for building `f32.const` immediates. */
+export function f32ToBits(value: number): number {
+  float32[0] = value;
+  return float32Bits[0] as number;
+}

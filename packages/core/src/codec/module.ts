@@ -1,0 +1,519 @@
+/**
+ * Whole-module decoding and encoding: the preamble, every section, and the
+ * order custom sections appeared in.
+ */
+import { ByteReader, ByteWriter, WasmDecodeError, WasmEncodeError } from './bytes';
+import { readConstantExpression, writeConstantExpression } from './instructions';
+import {
+  type CustomSection,
+  type DataSegment,
+  type ElementSegment,
+  type Export,
+  type ExternalKind,
+  type FuncType,
+  type FunctionBody,
+  type Global,
+  type GlobalType,
+  type Import,
+  type ImportDescriptor,
+  type Limits,
+  type LocalGroup,
+  type RefType,
+  SectionId,
+  type TableType,
+  type TagType,
+  type ValType,
+  type WasmModule,
+} from './types';
+
+/** The 8-byte preamble: `\0asm` and version 1. */
+export const WASM_MAGIC = new Uint8Array([0x00, 0x61, 0x73, 0x6d]);
+export const WASM_VERSION = new Uint8Array([0x01, 0x00, 0x00, 0x00]);
+
+const EXTERNAL_KINDS: readonly ExternalKind[] = ['function', 'table', 'memory', 'global', 'tag'];
+const FUNCREF = 0x70 as RefType;
+
+/** Order in which non-custom sections must appear (the tag section sits between memory and global). */
+const SECTION_ORDER: readonly SectionId[] = [
+  SectionId.type,
+  SectionId.import,
+  SectionId.function,
+  SectionId.table,
+  SectionId.memory,
+  SectionId.tag,
+  SectionId.global,
+  SectionId.export,
+  SectionId.start,
+  SectionId.element,
+  SectionId.dataCount,
+  SectionId.code,
+  SectionId.data,
+];
+
+function readValType(reader: ByteReader): ValType {
+  return reader.u8() as ValType;
+}
+
+function readLimits(reader: ByteReader): Limits {
+  const start = reader.offset;
+  const flags = reader.u8();
+  if (flags & 0x04) reader.fail('64-bit memories (memory64) are not supported', start);
+  if (flags > 0x03) reader.fail(`invalid limits flags 0x${flags.toString(16)}`, start);
+  const min = reader.u32();
+  const max = flags & 0x01 ? reader.u32() : undefined;
+  return (flags & 0x02) !== 0 ? { min, max, shared: true } : { min, max };
+}
+
+function writeLimits(writer: ByteWriter, limits: Limits): void {
+  const flags = (limits.max === undefined ? 0 : 0x01) | (limits.shared === true ? 0x02 : 0);
+  writer.u8(flags).u32(limits.min);
+  if (limits.max !== undefined) writer.u32(limits.max);
+}
+
+function readTableType(reader: ByteReader): TableType {
+  const elementType = reader.u8() as RefType;
+  return { elementType, limits: readLimits(reader) };
+}
+
+function writeTableType(writer: ByteWriter, table: TableType): void {
+  writer.u8(table.elementType);
+  writeLimits(writer, table.limits);
+}
+
+function readGlobalType(reader: ByteReader): GlobalType {
+  const valueType = readValType(reader);
+  const start = reader.offset;
+  const mutability = reader.u8();
+  if (mutability > 1) reader.fail(`invalid global mutability ${mutability}`, start);
+  return { valueType, mutable: mutability === 1 };
+}
+
+function writeGlobalType(writer: ByteWriter, global: GlobalType): void {
+  writer.u8(global.valueType).u8(global.mutable ? 1 : 0);
+}
+
+function readTagType(reader: ByteReader): TagType {
+  const start = reader.offset;
+  const attribute = reader.u8();
+  if (attribute !== 0) reader.fail(`invalid tag attribute ${attribute}`, start);
+  return { type: reader.u32() };
+}
+
+function writeTagType(writer: ByteWriter, tag: TagType): void {
+  writer.u8(0).u32(tag.type);
+}
+
+function readFuncType(reader: ByteReader): FuncType {
+  const start = reader.offset;
+  const form = reader.u8();
+  if (form !== 0x60) reader.fail(`expected a function type (0x60), found 0x${form.toString(16)}`, start);
+  const params = reader.vector(readValType);
+  return { params, results: reader.vector(readValType) };
+}
+
+function writeFuncType(writer: ByteWriter, type: FuncType): void {
+  writer.u8(0x60);
+  writer.vector(type.params, (w, t) => w.u8(t));
+  writer.vector(type.results, (w, t) => w.u8(t));
+}
+
+function readExternalKind(reader: ByteReader): ExternalKind {
+  const start = reader.offset;
+  const kind = EXTERNAL_KINDS[reader.u8()];
+  return kind ?? reader.fail('invalid external kind', start);
+}
+
+function writeExternalKind(writer: ByteWriter, kind: ExternalKind): void {
+  writer.u8(EXTERNAL_KINDS.indexOf(kind));
+}
+
+function readImport(reader: ByteReader): Import {
+  const module = reader.name();
+  const name = reader.name();
+  const kind = readExternalKind(reader);
+  let descriptor: ImportDescriptor;
+  switch (kind) {
+    case 'function':
+      descriptor = { kind, type: reader.u32() };
+      break;
+    case 'table':
+      descriptor = { kind, table: readTableType(reader) };
+      break;
+    case 'memory':
+      descriptor = { kind, memory: readLimits(reader) };
+      break;
+    case 'global':
+      descriptor = { kind, global: readGlobalType(reader) };
+      break;
+    case 'tag':
+      descriptor = { kind, tag: readTagType(reader) };
+      break;
+  }
+  return { module, name, descriptor };
+}
+
+function writeImport(writer: ByteWriter, imp: Import): void {
+  writer.name(imp.module).name(imp.name);
+  const d = imp.descriptor;
+  writeExternalKind(writer, d.kind);
+  switch (d.kind) {
+    case 'function':
+      writer.u32(d.type);
+      return;
+    case 'table':
+      writeTableType(writer, d.table);
+      return;
+    case 'memory':
+      writeLimits(writer, d.memory);
+      return;
+    case 'global':
+      writeGlobalType(writer, d.global);
+      return;
+    case 'tag':
+      writeTagType(writer, d.tag);
+      return;
+  }
+}
+
+function readGlobal(reader: ByteReader): Global {
+  const type = readGlobalType(reader);
+  return { type, init: readConstantExpression(reader) };
+}
+
+function readExport(reader: ByteReader): Export {
+  const name = reader.name();
+  const kind = readExternalKind(reader);
+  return { name, kind, index: reader.u32() };
+}
+
+/** Element segments: the flags' bit 0 = passive/declarative, bit 1 = explicit table or declarative, bit 2 = expressions. */
+function readElement(reader: ByteReader): ElementSegment {
+  const start = reader.offset;
+  const flags = reader.u32();
+  if (flags > 7) reader.fail(`invalid element segment flags ${flags}`, start);
+  const passiveOrDeclarative = (flags & 0x01) !== 0;
+  const explicit = (flags & 0x02) !== 0;
+  const usesExpressions = (flags & 0x04) !== 0;
+  const mode = passiveOrDeclarative ? (explicit ? 'declarative' : 'passive') : 'active';
+  const table = mode === 'active' && explicit ? reader.u32() : 0;
+  const offset = mode === 'active' ? readConstantExpression(reader) : undefined;
+  let elementType = FUNCREF;
+  if (passiveOrDeclarative || explicit) {
+    const typeStart = reader.offset;
+    const byte = reader.u8();
+    if (usesExpressions) {
+      elementType = byte as RefType;
+    } else if (byte !== 0x00) {
+      reader.fail(`invalid element kind ${byte}`, typeStart);
+    }
+  }
+  const init: ElementSegment['init'] = usesExpressions
+    ? { kind: 'expressions', expressions: reader.vector(readConstantExpression) }
+    : { kind: 'functions', indices: reader.vector((r) => r.u32()) };
+  return { mode, table, offset, elementType, init };
+}
+
+function writeElement(writer: ByteWriter, segment: ElementSegment): void {
+  const usesExpressions = segment.init.kind === 'expressions';
+  const explicitTable = segment.mode === 'active' && (segment.table !== 0 || segment.elementType !== FUNCREF);
+  if (!usesExpressions && segment.elementType !== FUNCREF) {
+    throw new WasmEncodeError('an element segment of function indices must have type funcref');
+  }
+  let flags = usesExpressions ? 0x04 : 0;
+  if (segment.mode === 'passive') flags |= 0x01;
+  if (segment.mode === 'declarative') flags |= 0x03;
+  if (explicitTable) flags |= 0x02;
+  writer.u32(flags);
+  if (segment.mode === 'active') {
+    if (explicitTable) writer.u32(segment.table);
+    writeConstantExpression(writer, segment.offset ?? []);
+  }
+  if (segment.mode !== 'active' || explicitTable) writer.u8(usesExpressions ? segment.elementType : 0x00);
+  if (segment.init.kind === 'expressions') {
+    writer.vector(segment.init.expressions, writeConstantExpression);
+  } else {
+    writer.vector(segment.init.indices, (w, index) => w.u32(index));
+  }
+}
+
+function readData(reader: ByteReader): DataSegment {
+  const start = reader.offset;
+  const flags = reader.u32();
+  switch (flags) {
+    case 0:
+      return { mode: 'active', memory: 0, offset: readConstantExpression(reader), bytes: reader.byteVector() };
+    case 1:
+      return { mode: 'passive', memory: 0, bytes: reader.byteVector() };
+    case 2: {
+      const memory = reader.u32();
+      return { mode: 'active', memory, offset: readConstantExpression(reader), bytes: reader.byteVector() };
+    }
+    default:
+      return reader.fail(`invalid data segment flags ${flags}`, start);
+  }
+}
+
+function writeData(writer: ByteWriter, segment: DataSegment): void {
+  if (segment.mode === 'passive') {
+    writer.u32(1);
+  } else {
+    if (segment.memory === 0) {
+      writer.u32(0);
+    } else {
+      writer.u32(2).u32(segment.memory);
+    }
+    writeConstantExpression(writer, segment.offset ?? []);
+  }
+  writer.byteVector(segment.bytes);
+}
+
+function readFunctionBody(reader: ByteReader): FunctionBody {
+  const size = reader.u32();
+  const end = reader.offset + size;
+  if (end > reader.end) reader.fail(`function body of ${size} bytes exceeds the section`);
+  const body = new ByteReader(reader.bytes, reader.offset, end);
+  const locals = body.vector((r): LocalGroup => {
+    const count = r.u32();
+    return { count, type: readValType(r) };
+  });
+  if (body.done) body.fail('function body has no instructions');
+  reader.offset = end;
+  return { locals, code: reader.bytes.subarray(body.offset, end) };
+}
+
+function writeFunctionBody(writer: ByteWriter, body: FunctionBody): void {
+  const inner = new ByteWriter(body.code.length + 8);
+  inner.vector(body.locals, (w, group) => w.u32(group.count).u8(group.type));
+  inner.bytes(body.code);
+  writer.byteVector(inner.finish());
+}
+
+interface MutableModule {
+  types: FuncType[];
+  imports: Import[];
+  functions: number[];
+  tables: TableType[];
+  memories: Limits[];
+  tags: TagType[];
+  globals: Global[];
+  exports: Export[];
+  start: number | undefined;
+  elements: ElementSegment[];
+  dataCount: number | undefined;
+  code: FunctionBody[];
+  data: DataSegment[];
+  customSections: CustomSection[];
+}
+
+function readSection(id: number, reader: ByteReader, module: MutableModule, lastId: SectionId): void {
+  switch (id) {
+    case SectionId.custom:
+      module.customSections.push({ name: reader.name(), bytes: reader.take(reader.end - reader.offset), after: lastId });
+      return;
+    case SectionId.type:
+      module.types = reader.vector(readFuncType);
+      return;
+    case SectionId.import:
+      module.imports = reader.vector(readImport);
+      return;
+    case SectionId.function:
+      module.functions = reader.vector((r) => r.u32());
+      return;
+    case SectionId.table:
+      module.tables = reader.vector(readTableType);
+      return;
+    case SectionId.memory:
+      module.memories = reader.vector(readLimits);
+      return;
+    case SectionId.tag:
+      module.tags = reader.vector(readTagType);
+      return;
+    case SectionId.global:
+      module.globals = reader.vector(readGlobal);
+      return;
+    case SectionId.export:
+      module.exports = reader.vector(readExport);
+      return;
+    case SectionId.start:
+      module.start = reader.u32();
+      return;
+    case SectionId.element:
+      module.elements = reader.vector(readElement);
+      return;
+    case SectionId.dataCount:
+      module.dataCount = reader.u32();
+      return;
+    case SectionId.code:
+      module.code = reader.vector(readFunctionBody);
+      return;
+    case SectionId.data:
+      module.data = reader.vector(readData);
+      return;
+    default:
+      reader.fail(`unknown section id ${id}`, reader.offset - 1);
+  }
+}
+
+function checkPreamble(reader: ByteReader): void {
+  if (reader.bytes.length === 0) reader.fail('empty input: a WebAssembly module starts with \\0asm', 0);
+  if (reader.bytes.length < 8) reader.fail('input too short for the 8-byte WebAssembly preamble', 0);
+  const magic = reader.take(4);
+  if (!WASM_MAGIC.every((byte, i) => magic[i] === byte)) {
+    reader.fail('not a WebAssembly module: bad magic number (expected \\0asm)', 0);
+  }
+  const version = reader.take(4);
+  if (!WASM_VERSION.every((byte, i) => version[i] === byte)) {
+    reader.fail(`unsupported WebAssembly binary version ${Array.from(version).join(',')} (expected 1)`, 4);
+  }
+}
+
+/**
+ * Decodes a module's binary format. Function bodies are kept as bytes (see
+ * {@link FunctionBody.code}); everything else is decoded. The result shares
+ * memory with `bytes` (function bodies, data segments and custom sections are
+ * views into it).
+ *
+ * Decoding checks the structure, not types: pass the bytes to
+ * `WebAssembly.validate` for full validation.
+ *
+ * @throws WasmDecodeError if the bytes are not a structurally valid module.
+ */
+export function decodeModule(bytes: Uint8Array): WasmModule {
+  const reader = new ByteReader(bytes);
+  checkPreamble(reader);
+  const module: MutableModule = {
+    types: [],
+    imports: [],
+    functions: [],
+    tables: [],
+    memories: [],
+    tags: [],
+    globals: [],
+    exports: [],
+    start: undefined,
+    elements: [],
+    dataCount: undefined,
+    code: [],
+    data: [],
+    customSections: [],
+  };
+  let lastId: SectionId = SectionId.custom;
+  while (!reader.done) {
+    const idOffset = reader.offset;
+    const id = reader.u8();
+    const size = reader.u32();
+    if (size > reader.end - reader.offset) {
+      reader.fail(`section ${id} claims ${size} bytes, only ${reader.end - reader.offset} remain`, idOffset);
+    }
+    if (id !== SectionId.custom) {
+      const position = SECTION_ORDER.indexOf(id as SectionId);
+      if (position !== -1 && position <= SECTION_ORDER.indexOf(lastId)) {
+        reader.fail(`section ${id} is duplicated or out of order`, idOffset);
+      }
+    }
+    const section = new ByteReader(bytes, reader.offset, reader.offset + size);
+    readSection(id, section, module, lastId);
+    if (!section.done) section.fail(`section ${id} has ${section.end - section.offset} unread bytes`);
+    reader.offset += size;
+    if (id !== SectionId.custom) lastId = id as SectionId;
+  }
+  if (module.functions.length !== module.code.length) {
+    throw new WasmDecodeError(
+      `function section declares ${module.functions.length} functions but the code section has ${module.code.length} bodies`,
+      reader.offset,
+    );
+  }
+  return module;
+}
+
+function sectionContent(module: WasmModule, id: SectionId): ((writer: ByteWriter) => void) | undefined {
+  const nonEmpty = <T>(items: readonly T[], write: (w: ByteWriter, item: T) => void) =>
+    items.length === 0 ? undefined : (w: ByteWriter) => void w.vector(items, write);
+  switch (id) {
+    case SectionId.type:
+      return nonEmpty(module.types, writeFuncType);
+    case SectionId.import:
+      return nonEmpty(module.imports, writeImport);
+    case SectionId.function:
+      return nonEmpty(module.functions, (w, type) => w.u32(type));
+    case SectionId.table:
+      return nonEmpty(module.tables, writeTableType);
+    case SectionId.memory:
+      return nonEmpty(module.memories, writeLimits);
+    case SectionId.tag:
+      return nonEmpty(module.tags, writeTagType);
+    case SectionId.global:
+      return nonEmpty(module.globals, (w, g) => {
+        writeGlobalType(w, g.type);
+        writeConstantExpression(w, g.init);
+      });
+    case SectionId.export:
+      return nonEmpty(module.exports, (w, e) => {
+        w.name(e.name);
+        writeExternalKind(w, e.kind);
+        w.u32(e.index);
+      });
+    case SectionId.start: {
+      const start = module.start;
+      return start === undefined ? undefined : (w) => void w.u32(start);
+    }
+    case SectionId.element:
+      return nonEmpty(module.elements, writeElement);
+    case SectionId.dataCount: {
+      const count = module.dataCount;
+      return count === undefined ? undefined : (w) => void w.u32(count);
+    }
+    case SectionId.code:
+      return nonEmpty(module.code, writeFunctionBody);
+    case SectionId.data:
+      return nonEmpty(module.data, writeData);
+    default:
+      return undefined;
+  }
+}
+
+function writeSection(writer: ByteWriter, id: number, content: (writer: ByteWriter) => void): void {
+  const body = new ByteWriter();
+  content(body);
+  writer.u8(id).byteVector(body.finish());
+}
+
+function writeCustomSections(writer: ByteWriter, module: WasmModule, after: SectionId): void {
+  for (const custom of module.customSections) {
+    if (custom.after === after) writeSection(writer, SectionId.custom, (w) => void w.name(custom.name).bytes(custom.bytes));
+  }
+}
+
+/**
+ * Encodes a module to the binary format. Sections are written in the order
+ * the format requires; custom sections are written after the section they
+ * followed when decoded (at the end if that section is now absent).
+ *
+ * @throws WasmEncodeError if a value cannot be encoded (an out-of-range index, say).
+ */
+export function encodeModule(module: WasmModule): Uint8Array {
+  if (module.functions.length !== module.code.length) {
+    throw new WasmEncodeError(
+      `${module.functions.length} function declarations but ${module.code.length} function bodies`,
+    );
+  }
+  const writer = new ByteWriter(1024);
+  writer.bytes(WASM_MAGIC).bytes(WASM_VERSION);
+  writeCustomSections(writer, module, SectionId.custom);
+  const written = new Set<SectionId>([SectionId.custom]);
+  for (const id of SECTION_ORDER) {
+    const content = sectionContent(module, id);
+    if (content === undefined) continue;
+    writeSection(writer, id, content);
+    written.add(id);
+    writeCustomSections(writer, module, id);
+  }
+  // Custom sections whose anchor section is gone go last, in their original order.
+  for (const custom of module.customSections) {
+    if (!written.has(custom.after)) {
+      writeSection(writer, SectionId.custom, (w) => void w.name(custom.name).bytes(custom.bytes));
+    }
+  }
+  return writer.finish();
+}
+

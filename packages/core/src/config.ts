@@ -1,0 +1,155 @@
+/** Defaults and validation of {@link SandboxConfig}. */
+import { type InvalidConfigError, sandboxError } from './errors';
+import { type Result, err, ok } from './result';
+import type { HostFunction, SandboxConfig, WasmValueType } from './types';
+
+/** Bytes in one WebAssembly page. */
+export const WASM_PAGE_BYTES = 65536;
+/** The most pages a 32-bit memory can have (4 GiB). */
+export const MAX_WASM_PAGES = 65536;
+
+/** Default values of every {@link SandboxConfig} field except `eventTimestamp` (the creation time). */
+export const DEFAULT_CONFIG = Object.freeze({
+  maxMemoryBytes: 16 * 1024 * 1024,
+  maxGas: 1_000_000,
+  maxExecutionMs: 50,
+  deterministicSeed: 0,
+});
+
+/**
+ * Names under `env` the sandbox provides itself (`memory`) or reserves for its
+ * deterministic builtins (`__get_time`, `__get_random`); a host function may not take them.
+ */
+export const RESERVED_IMPORT_NAMES: ReadonlySet<string> = new Set(['memory', '__get_time', '__get_random']);
+
+const VALUE_TYPES: ReadonlySet<string> = new Set<WasmValueType>(['i32', 'i64', 'f32', 'f64']);
+const FIELDS: ReadonlySet<string> = new Set<keyof SandboxConfig>([
+  'maxMemoryBytes',
+  'maxGas',
+  'maxExecutionMs',
+  'hostFunctions',
+  'deterministicSeed',
+  'eventTimestamp',
+]);
+
+/** Number of 64 KiB pages needed to hold `bytes` (64 KiB -> 1, 65 KiB -> 2, 1 MiB -> 16). */
+export function pagesForBytes(bytes: number): number {
+  return Math.ceil(bytes / WASM_PAGE_BYTES);
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'string') return JSON.stringify(value);
+  return String(value);
+}
+
+type Check = (value: unknown) => string | undefined;
+
+const isNumber: Check = (value) => (typeof value === 'number' ? undefined : `must be a number, got ${typeof value}`);
+const finite: Check = (value) => isNumber(value) ?? (Number.isFinite(value) ? undefined : `must be finite, got ${describe(value)}`);
+const safeInteger: Check = (value) =>
+  finite(value) ?? (Number.isSafeInteger(value) ? undefined : `must be an integer, got ${describe(value)}`);
+const nonNegative =
+  (inner: Check): Check =>
+  (value) =>
+    inner(value) ?? ((value as number) >= 0 ? undefined : `must not be negative, got ${describe(value)}`);
+
+const NUMERIC_CHECKS: Readonly<Record<string, Check>> = {
+  maxMemoryBytes: (value) =>
+    finite(value) ??
+    ((value as number) <= 0
+      ? `must be a positive number of bytes, got ${describe(value)}`
+      : pagesForBytes(value as number) > MAX_WASM_PAGES
+        ? `must be at most 4 GiB (${MAX_WASM_PAGES * WASM_PAGE_BYTES} bytes), got ${describe(value)}`
+        : undefined),
+  maxGas: nonNegative(safeInteger),
+  maxExecutionMs: nonNegative(finite),
+  deterministicSeed: nonNegative(safeInteger),
+  eventTimestamp: safeInteger,
+};
+
+function checkTypes(field: string, value: unknown): InvalidConfigError | undefined {
+  if (!Array.isArray(value)) return sandboxError.invalidConfig(field, 'must be an array of value types');
+  for (const type of value as unknown[]) {
+    if (typeof type !== 'string' || !VALUE_TYPES.has(type)) {
+      return sandboxError.invalidConfig(field, `${describe(type)} is not one of i32, i64, f32, f64`);
+    }
+  }
+  return undefined;
+}
+
+function checkHostFunction(key: string, fn: unknown): InvalidConfigError | undefined {
+  const field = `hostFunctions.${key}`;
+  if (typeof fn !== 'object' || fn === null) return sandboxError.invalidConfig(field, 'must be a HostFunction object');
+  const { name, params, results, handler } = fn as Partial<Record<keyof HostFunction, unknown>>;
+  if (typeof name !== 'string' || name.length === 0) return sandboxError.invalidConfig(field, 'name must be a non-empty string');
+  if (name !== key) return sandboxError.invalidConfig(field, `is keyed "${key}" but named "${name}"; they must match`);
+  if (RESERVED_IMPORT_NAMES.has(name)) return sandboxError.invalidConfig(field, `"${name}" is reserved by the sandbox`);
+  if (typeof handler !== 'function') return sandboxError.invalidConfig(field, 'handler must be a function');
+  return checkTypes(`${field}.params`, params) ?? checkTypes(`${field}.results`, results);
+}
+
+function freezeHostFunctions(input: Readonly<Record<string, HostFunction>>): Readonly<Record<string, HostFunction>> {
+  const frozen: Record<string, HostFunction> = {};
+  for (const [key, fn] of Object.entries(input)) {
+    frozen[key] = Object.freeze({
+      name: fn.name,
+      params: Object.freeze([...fn.params]),
+      results: Object.freeze([...fn.results]),
+      handler: fn.handler,
+    });
+  }
+  return Object.freeze(frozen);
+}
+
+/**
+ * Fills in defaults and validates every field. Returns a frozen config, or
+ * `INVALID_CONFIG` naming the first invalid field (unknown fields are rejected
+ * too, so that a misspelt limit is never silently ignored).
+ *
+ * @param now - The clock used for the default `eventTimestamp`.
+ */
+export function resolveConfig(input: unknown = {}, now: () => number = Date.now): Result<SandboxConfig, InvalidConfigError> {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return err(sandboxError.invalidConfig('config', 'must be an object'));
+  }
+  const given = input as Record<string, unknown>;
+  for (const key of Object.keys(given)) {
+    if (!FIELDS.has(key)) return err(sandboxError.invalidConfig(key, 'is not a SandboxConfig field'));
+  }
+  const merged: Record<string, unknown> = { ...DEFAULT_CONFIG, eventTimestamp: Math.floor(now()), hostFunctions: {} };
+  for (const [key, value] of Object.entries(given)) if (value !== undefined) merged[key] = value;
+
+  for (const [field, check] of Object.entries(NUMERIC_CHECKS)) {
+    const problem = check(merged[field]);
+    if (problem !== undefined) return err(sandboxError.invalidConfig(field, problem));
+  }
+  const hostFunctions = merged['hostFunctions'];
+  if (typeof hostFunctions !== 'object' || hostFunctions === null || Array.isArray(hostFunctions)) {
+    return err(sandboxError.invalidConfig('hostFunctions', 'must be an object keyed by function name'));
+  }
+  for (const [key, fn] of Object.entries(hostFunctions)) {
+    const problem = checkHostFunction(key, fn);
+    if (problem !== undefined) return err(problem);
+  }
+  const config: SandboxConfig = {
+    maxMemoryBytes: merged['maxMemoryBytes'] as number,
+    maxGas: merged['maxGas'] as number,
+    maxExecutionMs: merged['maxExecutionMs'] as number,
+    hostFunctions: freezeHostFunctions(hostFunctions as Record<string, HostFunction>),
+    deterministicSeed: merged['deterministicSeed'] as number,
+    eventTimestamp: merged['eventTimestamp'] as number,
+  };
+  return ok(Object.freeze(config));
+}
+
+/**
+ * Declares a host function with its argument and result types inferred from
+ * `params` and `results`, so that `handler` is type-checked.
+ */
+export function defineHostFunction<
+  const P extends readonly WasmValueType[],
+  const R extends readonly WasmValueType[],
+>(fn: HostFunction<P, R>): HostFunction<P, R> {
+  return fn;
+}

@@ -1,0 +1,225 @@
+/**
+ * Every way a sandbox operation can fail, as plain data with a literal `code`
+ * that narrows in a `switch`. Errors are returned in a `Result`, never thrown.
+ */
+import type { InstanceStatus } from './types';
+
+/** Why a guest stopped abnormally. Stable across engines (V8, SpiderMonkey, JavaScriptCore). */
+export type TrapKind =
+  /** The guest executed `unreachable`. */
+  | 'unreachable'
+  /** A load, store or bulk memory operation went outside linear memory. */
+  | 'out_of_bounds_memory'
+  /** A table access or `call_indirect` index went outside the table. */
+  | 'out_of_bounds_table'
+  /** Integer division or remainder by zero. */
+  | 'divide_by_zero'
+  /** Signed division overflow (`INT_MIN / -1`). */
+  | 'integer_overflow'
+  /** A float-to-int truncation of NaN or of a value out of range. */
+  | 'invalid_conversion'
+  /** `call_indirect` to a function of the wrong type. */
+  | 'indirect_call_mismatch'
+  /** `call_indirect` to an empty table slot, or a null reference used. */
+  | 'null_reference'
+  /** The guest's call stack overflowed. */
+  | 'stack_overflow'
+  /** A WebAssembly exception thrown by the guest was not caught by it. */
+  | 'uncaught_exception'
+  /** The requested action is not an exported function (or `__alloc` is missing in JSON mode). */
+  | 'missing_export'
+  /** `execute` was called before a module was loaded. */
+  | 'not_loaded'
+  /** The guest broke the JSON ABI: a pointer or length out of bounds, invalid UTF-8 or invalid JSON. */
+  | 'abi_violation'
+  /** A trap the engine reported in a way not recognised above; `message` has the engine's words. */
+  | 'unknown';
+
+/** Execution used all the gas it was given. */
+export interface GasExhaustedError {
+  readonly code: 'GAS_EXHAUSTED';
+  readonly message: string;
+  readonly gasUsed: number;
+  readonly gasLimit: number;
+}
+
+/** The module asked for more linear memory than `maxMemoryBytes` allows. */
+export interface MemoryExceededError {
+  readonly code: 'MEMORY_EXCEEDED';
+  readonly message: string;
+  readonly memoryUsed: number;
+  readonly memoryLimit: number;
+}
+
+/** Execution ran past `maxExecutionMs`. */
+export interface TimeoutError {
+  readonly code: 'TIMEOUT';
+  readonly message: string;
+  readonly elapsedMs: number;
+  readonly limitMs: number;
+}
+
+/** The guest trapped. */
+export interface WasmTrapError {
+  readonly code: 'WASM_TRAP';
+  readonly message: string;
+  readonly trapKind: TrapKind;
+}
+
+/** The bytes are not a module this sandbox can run; `reason` says why. */
+export interface InvalidModuleError {
+  readonly code: 'INVALID_MODULE';
+  readonly message: string;
+  readonly reason: string;
+}
+
+/** A host function threw, or returned a value that does not fit its declared results. */
+export interface HostFunctionError {
+  readonly code: 'HOST_FUNCTION_ERROR';
+  readonly message: string;
+  readonly functionName: string;
+  /** What the host function threw, for the embedder's own logging. */
+  readonly cause?: unknown;
+}
+
+/** The instance was destroyed; nothing more can be done with it. */
+export interface InstanceDestroyedError {
+  readonly code: 'INSTANCE_DESTROYED';
+  readonly message: string;
+  readonly instanceId: string;
+}
+
+/** A snapshot could not be taken or restored. */
+export interface SnapshotError {
+  readonly code: 'SNAPSHOT_ERROR';
+  readonly message: string;
+  readonly reason: string;
+}
+
+/** A `SandboxConfig` value is invalid; `field` names it. */
+export interface InvalidConfigError {
+  readonly code: 'INVALID_CONFIG';
+  readonly message: string;
+  readonly field: string;
+  readonly reason: string;
+}
+
+/** An `execute` payload cannot be passed to the action (wrong arity or type, not serialisable). */
+export interface InvalidPayloadError {
+  readonly code: 'INVALID_PAYLOAD';
+  readonly message: string;
+  readonly reason: string;
+}
+
+/** The operation is not allowed in the instance's current status (for example a re-entrant `execute`). */
+export interface InvalidStateError {
+  readonly code: 'INVALID_STATE';
+  readonly message: string;
+  readonly instanceId: string;
+  readonly status: InstanceStatus;
+  readonly operation: string;
+}
+
+/** Every error a sandbox operation can return; narrow on `code`. */
+export type SandboxError =
+  | GasExhaustedError
+  | MemoryExceededError
+  | TimeoutError
+  | WasmTrapError
+  | InvalidModuleError
+  | HostFunctionError
+  | InstanceDestroyedError
+  | SnapshotError
+  | InvalidConfigError
+  | InvalidPayloadError
+  | InvalidStateError;
+
+/** The `code` of every {@link SandboxError}. */
+export type SandboxErrorCode = SandboxError['code'];
+
+function describe(value: unknown): string {
+  if (value instanceof Error) return value.message;
+  if (typeof value === 'string') return value;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/** Constructors for each {@link SandboxError}, each with a message a person can act on. */
+export const sandboxError = {
+  gasExhausted: (gasUsed: number, gasLimit: number): GasExhaustedError =>
+    Object.freeze({
+      code: 'GAS_EXHAUSTED',
+      message: `gas exhausted: used ${gasUsed} of ${gasLimit} (raise maxGas or do less work per call)`,
+      gasUsed,
+      gasLimit,
+    }),
+  memoryExceeded: (memoryUsed: number, memoryLimit: number): MemoryExceededError =>
+    Object.freeze({
+      code: 'MEMORY_EXCEEDED',
+      message: `memory limit exceeded: ${memoryUsed} bytes needed, limit is ${memoryLimit} bytes (raise maxMemoryBytes)`,
+      memoryUsed,
+      memoryLimit,
+    }),
+  timeout: (elapsedMs: number, limitMs: number): TimeoutError =>
+    Object.freeze({
+      code: 'TIMEOUT',
+      message: `execution timed out after ${elapsedMs} ms (limit ${limitMs} ms)`,
+      elapsedMs,
+      limitMs,
+    }),
+  wasmTrap: (trapKind: TrapKind, message: string): WasmTrapError =>
+    Object.freeze({ code: 'WASM_TRAP', message, trapKind }),
+  invalidModule: (reason: string): InvalidModuleError =>
+    Object.freeze({ code: 'INVALID_MODULE', message: `invalid module: ${reason}`, reason }),
+  hostFunctionError: (functionName: string, cause: unknown): HostFunctionError =>
+    Object.freeze({
+      code: 'HOST_FUNCTION_ERROR',
+      message: `host function "${functionName}" failed: ${describe(cause)}`,
+      functionName,
+      cause,
+    }),
+  instanceDestroyed: (instanceId: string): InstanceDestroyedError =>
+    Object.freeze({
+      code: 'INSTANCE_DESTROYED',
+      message: `instance ${instanceId} has been destroyed`,
+      instanceId,
+    }),
+  snapshotError: (reason: string): SnapshotError =>
+    Object.freeze({ code: 'SNAPSHOT_ERROR', message: `snapshot failed: ${reason}`, reason }),
+  invalidConfig: (field: string, reason: string): InvalidConfigError =>
+    Object.freeze({ code: 'INVALID_CONFIG', message: `invalid config ${field}: ${reason}`, field, reason }),
+  invalidPayload: (reason: string): InvalidPayloadError =>
+    Object.freeze({ code: 'INVALID_PAYLOAD', message: `invalid payload: ${reason}`, reason }),
+  invalidState: (instanceId: string, status: InstanceStatus, operation: string): InvalidStateError =>
+    Object.freeze({
+      code: 'INVALID_STATE',
+      message: `cannot ${operation} instance ${instanceId} while it is ${status}`,
+      instanceId,
+      status,
+      operation,
+    }),
+} as const;
+
+const CODES: ReadonlySet<string> = new Set<SandboxErrorCode>([
+  'GAS_EXHAUSTED',
+  'MEMORY_EXCEEDED',
+  'TIMEOUT',
+  'WASM_TRAP',
+  'INVALID_MODULE',
+  'HOST_FUNCTION_ERROR',
+  'INSTANCE_DESTROYED',
+  'SNAPSHOT_ERROR',
+  'INVALID_CONFIG',
+  'INVALID_PAYLOAD',
+  'INVALID_STATE',
+]);
+
+/** Whether `value` is a {@link SandboxError}. */
+export function isSandboxError(value: unknown): value is SandboxError {
+  if (typeof value !== 'object' || value === null) return false;
+  const { code, message } = value as { code?: unknown; message?: unknown };
+  return typeof code === 'string' && CODES.has(code) && typeof message === 'string';
+}

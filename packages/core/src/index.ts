@@ -1,0 +1,103 @@
+/**
+ * `@ri-sandbox/core`: the contract every ri-sandbox package shares (types,
+ * typed errors, configuration) and the WebAssembly binary codec.
+ *
+ * @packageDocumentation
+ */
+export type { Result } from './result';
+export { ok, err } from './result';
+
+export type {
+  TrapKind,
+  SandboxError,
+  SandboxErrorCode,
+  GasExhaustedError,
+  MemoryExceededError,
+  TimeoutError,
+  WasmTrapError,
+  InvalidModuleError,
+  HostFunctionError,
+  InstanceDestroyedError,
+  SnapshotError,
+  InvalidConfigError,
+  InvalidPayloadError,
+  InvalidStateError,
+} from './errors';
+export { sandboxError, isSandboxError } from './errors';
+
+export type {
+  WasmValueType,
+  WasmValue,
+  ValueOf,
+  ValuesOf,
+  HostResultOf,
+  GuestMemory,
+  HostCallContext,
+  HostFunction,
+  SandboxConfig,
+  SandboxConfigInput,
+  InstanceStatus,
+  ResourceMetrics,
+  SandboxInstance,
+  ExecutionResult,
+  ModuleImport,
+  ModuleExport,
+  LoadedModuleInfo,
+  WasmSandbox,
+} from './types';
+
+export {
+  DEFAULT_CONFIG,
+  RESERVED_IMPORT_NAMES,
+  WASM_PAGE_BYTES,
+  MAX_WASM_PAGES,
+  pagesForBytes,
+  resolveConfig,
+  defineHostFunction,
+} from './config';
+
+export type { ImmediateKind, Feature, Opcode } from './codec/opcodes';
+export { OPCODES, PREFIX_MISC, PREFIX_SIMD, PREFIX_ATOMIC, opcodeByKey, opcodeByName, opcodeKey } from './codec/opcodes';
+export { ByteReader, ByteWriter, WasmDecodeError, WasmEncodeError, f32ToBits } from './codec/bytes';
+export type {
+  Instruction,
+  Immediate,
+  BrTableImmediate,
+  CallIndirectImmediate,
+  MemArg,
+  MemArgLane,
+} from './codec/instructions';
+export {
+  instruction,
+  readInstruction,
+  writeInstruction,
+  decodeInstructions,
+  encodeInstructions,
+  readConstantExpression,
+  writeConstantExpression,
+} from './codec/instructions';
+export type {
+  BlockType,
+  FuncType,
+  Limits,
+  TableType,
+  GlobalType,
+  TagType,
+  ExternalKind,
+  ImportDescriptor,
+  Import,
+  Export,
+  Global,
+  SegmentMode,
+  ElementSegment,
+  DataSegment,
+  LocalGroup,
+  FunctionBody,
+  CustomSection,
+  WasmModule,
+  RefType,
+} from './codec/types';
+export { ValType, BLOCK_EMPTY, SectionId, valTypeName } from './codec/types';
+export { WASM_MAGIC, WASM_VERSION, decodeModule, encodeModule } from './codec/module';
+export type { NameSection } from './codec/names';
+export { readNameSection } from './codec/names';

@@ -1,0 +1,174 @@
+/**
+ * The public contract of ri-sandbox: configuration, host functions, instances,
+ * results and the seven-method {@link WasmSandbox}.
+ */
+import type { SandboxError } from './errors';
+import type { Result } from './result';
+
+/** The WebAssembly value types that cross between host and guest. */
+export type WasmValueType = 'i32' | 'i64' | 'f32' | 'f64';
+
+/** A value crossing the boundary: `i64` is a `bigint`, the others are `number`s. */
+export type WasmValue = number | bigint;
+
+/** The JavaScript type of one WebAssembly value type. */
+export type ValueOf<T extends WasmValueType> = T extends 'i64' ? bigint : number;
+
+/** The JavaScript types of a list of WebAssembly value types. */
+export type ValuesOf<T extends readonly WasmValueType[]> = { -readonly [K in keyof T]: ValueOf<T[K]> };
+
+/** What a host function with results `R` returns: nothing, one value, or a tuple for multi-value. */
+export type HostResultOf<R extends readonly WasmValueType[]> = R extends readonly []
+  ? void
+  : R extends readonly [infer Only extends WasmValueType]
+    ? ValueOf<Only>
+    : ValuesOf<R>;
+
+/** Read and write access to the calling guest's linear memory, for host functions. */
+export interface GuestMemory {
+  /** Current size of linear memory in bytes. */
+  readonly byteLength: number;
+  /** A copy of `length` bytes at `pointer`. Throws `RangeError` when out of bounds. */
+  read(pointer: number, length: number): Uint8Array;
+  /** Copies `bytes` to `pointer`. Throws `RangeError` when out of bounds. */
+  write(pointer: number, bytes: Uint8Array): void;
+}
+
+/** Passed to every host function call, after the WebAssembly arguments. */
+export interface HostCallContext {
+  /** The calling instance's id. */
+  readonly instanceId: string;
+  /** The guest's memory, or `undefined` if the module has none. */
+  readonly memory: GuestMemory | undefined;
+}
+
+/**
+ * A function the host offers to guests, imported by them as `env.<name>`.
+ * Arguments arrive typed by `params` (`i64` as `bigint`), followed by a
+ * {@link HostCallContext}. A handler that throws, or returns a value that does
+ * not match `results`, ends the execution with `HOST_FUNCTION_ERROR`.
+ *
+ * @example
+ * ```ts
+ * const add = defineHostFunction({
+ *   name: 'add',
+ *   params: ['i32', 'i32'],
+ *   results: ['i32'],
+ *   handler: (a, b) => a + b,
+ * });
+ * ```
+ */
+export interface HostFunction<
+  P extends readonly WasmValueType[] = readonly WasmValueType[],
+  R extends readonly WasmValueType[] = readonly WasmValueType[],
+> {
+  readonly name: string;
+  readonly params: P;
+  readonly results: R;
+  handler(...args: [...ValuesOf<P>, HostCallContext]): HostResultOf<R>;
+}
+
+/** Limits and inputs of one sandbox instance. Frozen once the instance is created. */
+export interface SandboxConfig {
+  /** Upper bound on linear memory, in bytes (rounded up to 64 KiB pages). Default 16 MiB. */
+  readonly maxMemoryBytes: number;
+  /** Gas available to each `execute`. Default 1,000,000. */
+  readonly maxGas: number;
+  /** Wall-clock budget of each `execute`, in milliseconds. Default 50. */
+  readonly maxExecutionMs: number;
+  /** Host functions the guest may import from `env`, keyed by their `name`. Default `{}`. */
+  readonly hostFunctions: Readonly<Record<string, HostFunction>>;
+  /** Seed of the guest-visible pseudo-random generator. Default 0. */
+  readonly deterministicSeed: number;
+  /** The time the guest sees, in integral milliseconds since the epoch. Default `Date.now()` at creation. */
+  readonly eventTimestamp: number;
+}
+
+/** What `create` accepts: any subset of {@link SandboxConfig}; the rest takes defaults. */
+export type SandboxConfigInput = Partial<SandboxConfig>;
+
+/** Lifecycle of an instance. */
+export type InstanceStatus = 'created' | 'loaded' | 'running' | 'suspended' | 'destroyed';
+
+/** Resource usage of an instance against its limits. */
+export interface ResourceMetrics {
+  /** Current size of linear memory in bytes (0 without a memory, or once destroyed). */
+  readonly memoryUsedBytes: number;
+  readonly memoryLimitBytes: number;
+  /** Gas used by the last `execute`. */
+  readonly gasUsed: number;
+  readonly gasLimit: number;
+  /** Wall-clock duration of the last `execute`, in milliseconds. */
+  readonly executionMs: number;
+  readonly executionLimitMs: number;
+}
+
+/** A sandbox instance as its owner sees it. Read-only: change it through the {@link WasmSandbox}. */
+export interface SandboxInstance {
+  /** Deterministic per sandbox factory: `sandbox-0`, `sandbox-1`, ... */
+  readonly id: string;
+  readonly config: SandboxConfig;
+  readonly status: InstanceStatus;
+  /** Metrics as of the end of the last operation (see `getMetrics` for live memory). */
+  readonly metrics: ResourceMetrics;
+}
+
+/** The outcome of `execute`. */
+export type ExecutionResult =
+  | {
+      readonly ok: true;
+      /** The action's return value: `undefined`, a number, a bigint (i64), an array (multi-value), or parsed JSON. */
+      readonly value: unknown;
+      readonly metrics: ResourceMetrics;
+      readonly gasUsed: number;
+      readonly durationMs: number;
+    }
+  | { readonly ok: false; readonly error: SandboxError };
+
+/** One import of a loaded module, for audit. */
+export interface ModuleImport {
+  readonly module: string;
+  readonly name: string;
+  readonly kind: 'function' | 'table' | 'memory' | 'global' | 'tag';
+}
+
+/** One export of a loaded module. */
+export interface ModuleExport {
+  readonly name: string;
+  readonly kind: 'function' | 'table' | 'memory' | 'global' | 'tag';
+}
+
+/** What `load` accepted: the module's imports and exports, and how its memory is bounded. */
+export interface LoadedModuleInfo {
+  readonly imports: readonly ModuleImport[];
+  readonly exports: readonly ModuleExport[];
+  readonly memory: {
+    /** Whether the module imports `env.memory`, defines its own, or has none. */
+    readonly source: 'imported' | 'defined' | 'none';
+    /** Pages at instantiation. */
+    readonly initialPages: number;
+    /** The enforced maximum in pages: the module's own maximum clamped to `maxMemoryBytes`. */
+    readonly maximumPages: number;
+  };
+}
+
+/**
+ * The sandbox contract. Every method returns a {@link Result} (or an
+ * {@link ExecutionResult}); none throws.
+ */
+export interface WasmSandbox {
+  /** A new instance with `config` over the defaults; `INVALID_CONFIG` if a value is invalid. */
+  create(config?: SandboxConfigInput): Result<SandboxInstance, SandboxError>;
+  /** Validates, links and compiles `bytes` and instantiates it in `instance`. */
+  load(instance: SandboxInstance, bytes: Uint8Array | ArrayBuffer): Promise<Result<LoadedModuleInfo, SandboxError>>;
+  /** Calls the exported function `action` synchronously (see the README for payload modes). */
+  execute(instance: SandboxInstance, action: string, payload?: unknown): ExecutionResult;
+  /** Releases the instance's memory and host references. Idempotent. */
+  destroy(instance: SandboxInstance): Result<void, SandboxError>;
+  /** Captures the instance's complete state. */
+  snapshot(instance: SandboxInstance): Result<Uint8Array, SandboxError>;
+  /** Puts the instance back in the state `snapshot` captured. */
+  restore(instance: SandboxInstance, snapshot: Uint8Array): Result<void, SandboxError>;
+  /** Current metrics, with live memory usage. */
+  getMetrics(instance: SandboxInstance): Result<ResourceMetrics, SandboxError>;
+}

@@ -1,0 +1,24 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const packages = ['core', 'loader', 'metering', 'determinism', 'snapshot', 'pressure', 'sandbox', 'test-fixtures'];
+
+export default defineConfig({
+  resolve: {
+    // Tests run against the sources, so coverage maps to them and no build is needed between edits.
+    alias: Object.fromEntries(
+      packages.map((name) => [`@ri-sandbox/${name}`, fileURLToPath(new URL(`packages/${name}/src/index.ts`, import.meta.url))]),
+    ),
+  },
+  test: {
+    include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'tests/**/*.test.ts'],
+    typecheck: { enabled: false },
+    coverage: {
+      provider: 'v8',
+      include: ['packages/*/src/**/*.ts'],
+      exclude: ['**/*.test.ts', '**/generated/**', '**/index.ts'],
+      thresholds: { lines: 90, branches: 85, functions: 90, statements: 90 },
+      reporter: ['text-summary', 'text'],
+    },
+  },
+});
