@@ -45,8 +45,10 @@ function describe(value: unknown): string {
 
 type Check = (value: unknown) => string | undefined;
 
-const isNumber: Check = (value) => (typeof value === 'number' ? undefined : `must be a number, got ${typeof value}`);
-const finite: Check = (value) => isNumber(value) ?? (Number.isFinite(value) ? undefined : `must be finite, got ${describe(value)}`);
+const isNumber: Check = (value) =>
+  typeof value === 'number' ? undefined : `must be a number, got ${typeof value}`;
+const finite: Check = (value) =>
+  isNumber(value) ?? (Number.isFinite(value) ? undefined : `must be finite, got ${describe(value)}`);
 const safeInteger: Check = (value) =>
   finite(value) ?? (Number.isSafeInteger(value) ? undefined : `must be an integer, got ${describe(value)}`);
 const nonNegative =
@@ -80,16 +82,22 @@ function checkTypes(field: string, value: unknown): InvalidConfigError | undefin
 
 function checkHostFunction(key: string, fn: unknown): InvalidConfigError | undefined {
   const field = `hostFunctions.${key}`;
-  if (typeof fn !== 'object' || fn === null) return sandboxError.invalidConfig(field, 'must be a HostFunction object');
+  if (typeof fn !== 'object' || fn === null)
+    return sandboxError.invalidConfig(field, 'must be a HostFunction object');
   const { name, params, results, handler } = fn as Partial<Record<keyof HostFunction, unknown>>;
-  if (typeof name !== 'string' || name.length === 0) return sandboxError.invalidConfig(field, 'name must be a non-empty string');
-  if (name !== key) return sandboxError.invalidConfig(field, `is keyed "${key}" but named "${name}"; they must match`);
-  if (RESERVED_IMPORT_NAMES.has(name)) return sandboxError.invalidConfig(field, `"${name}" is reserved by the sandbox`);
+  if (typeof name !== 'string' || name.length === 0)
+    return sandboxError.invalidConfig(field, 'name must be a non-empty string');
+  if (name !== key)
+    return sandboxError.invalidConfig(field, `is keyed "${key}" but named "${name}"; they must match`);
+  if (RESERVED_IMPORT_NAMES.has(name))
+    return sandboxError.invalidConfig(field, `"${name}" is reserved by the sandbox`);
   if (typeof handler !== 'function') return sandboxError.invalidConfig(field, 'handler must be a function');
   return checkTypes(`${field}.params`, params) ?? checkTypes(`${field}.results`, results);
 }
 
-function freezeHostFunctions(input: Readonly<Record<string, HostFunction>>): Readonly<Record<string, HostFunction>> {
+function freezeHostFunctions(
+  input: Readonly<Record<string, HostFunction>>,
+): Readonly<Record<string, HostFunction>> {
   const frozen: Record<string, HostFunction> = {};
   for (const [key, fn] of Object.entries(input)) {
     frozen[key] = Object.freeze({
@@ -109,7 +117,10 @@ function freezeHostFunctions(input: Readonly<Record<string, HostFunction>>): Rea
  *
  * @param now - The clock used for the default `eventTimestamp`.
  */
-export function resolveConfig(input: unknown = {}, now: () => number = Date.now): Result<SandboxConfig, InvalidConfigError> {
+export function resolveConfig(
+  input: unknown = {},
+  now: () => number = Date.now,
+): Result<SandboxConfig, InvalidConfigError> {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return err(sandboxError.invalidConfig('config', 'must be an object'));
   }
@@ -117,7 +128,11 @@ export function resolveConfig(input: unknown = {}, now: () => number = Date.now)
   for (const key of Object.keys(given)) {
     if (!FIELDS.has(key)) return err(sandboxError.invalidConfig(key, 'is not a SandboxConfig field'));
   }
-  const merged: Record<string, unknown> = { ...DEFAULT_CONFIG, eventTimestamp: Math.floor(now()), hostFunctions: {} };
+  const merged: Record<string, unknown> = {
+    ...DEFAULT_CONFIG,
+    eventTimestamp: Math.floor(now()),
+    hostFunctions: {},
+  };
   for (const [key, value] of Object.entries(given)) if (value !== undefined) merged[key] = value;
 
   for (const [field, check] of Object.entries(NUMERIC_CHECKS)) {

@@ -57,7 +57,15 @@ export {
 } from './config';
 
 export type { ImmediateKind, Feature, Opcode } from './codec/opcodes';
-export { OPCODES, PREFIX_MISC, PREFIX_SIMD, PREFIX_ATOMIC, opcodeByKey, opcodeByName, opcodeKey } from './codec/opcodes';
+export {
+  OPCODES,
+  PREFIX_MISC,
+  PREFIX_SIMD,
+  PREFIX_ATOMIC,
+  opcodeByKey,
+  opcodeByName,
+  opcodeKey,
+} from './codec/opcodes';
 export { ByteReader, ByteWriter, WasmDecodeError, WasmEncodeError, f32ToBits } from './codec/bytes';
 export type {
   Instruction,

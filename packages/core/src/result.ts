@@ -1,5 +1,6 @@
 /** The outcome of an operation that can fail: the value, or a typed error. Never thrown. */
-export type Result<T, E> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: E };
+export type Result<T, E> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: E };
 
 /** A successful {@link Result}. */
 export function ok<T>(value: T): { readonly ok: true; readonly value: T } {

@@ -160,7 +160,10 @@ export interface WasmSandbox {
   /** A new instance with `config` over the defaults; `INVALID_CONFIG` if a value is invalid. */
   create(config?: SandboxConfigInput): Result<SandboxInstance, SandboxError>;
   /** Validates, links and compiles `bytes` and instantiates it in `instance`. */
-  load(instance: SandboxInstance, bytes: Uint8Array | ArrayBuffer): Promise<Result<LoadedModuleInfo, SandboxError>>;
+  load(
+    instance: SandboxInstance,
+    bytes: Uint8Array | ArrayBuffer,
+  ): Promise<Result<LoadedModuleInfo, SandboxError>>;
   /** Calls the exported function `action` synchronously (see the README for payload modes). */
   execute(instance: SandboxInstance, action: string, payload?: unknown): ExecutionResult;
   /** Releases the instance's memory and host references. Idempotent. */

@@ -130,7 +130,9 @@ export class ByteReader {
   /** Four bytes, little-endian, as unsigned 32-bit raw bits (an f32's bit pattern is kept exactly). */
   f32Bits(): number {
     const b = this.take(4);
-    return ((b[0] as number) | ((b[1] as number) << 8) | ((b[2] as number) << 16) | ((b[3] as number) << 24)) >>> 0;
+    return (
+      ((b[0] as number) | ((b[1] as number) << 8) | ((b[2] as number) << 16) | ((b[3] as number) << 24)) >>> 0
+    );
   }
 
   /** Eight bytes, little-endian, as unsigned 64-bit raw bits (an f64's bit pattern is kept exactly). */

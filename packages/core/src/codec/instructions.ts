@@ -173,7 +173,9 @@ function asObject<T extends object>(op: Opcode, immediate: Immediate, field: key
 }
 
 function asPair(op: Opcode, immediate: Immediate): readonly [number, number] {
-  return Array.isArray(immediate) && immediate.length === 2 ? (immediate as [number, number]) : invalid(op, immediate);
+  return Array.isArray(immediate) && immediate.length === 2
+    ? (immediate as [number, number])
+    : invalid(op, immediate);
 }
 
 function asBytes16(op: Opcode, immediate: Immediate): Uint8Array {

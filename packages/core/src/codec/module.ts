@@ -241,7 +241,12 @@ function readData(reader: ByteReader): DataSegment {
   const flags = reader.u32();
   switch (flags) {
     case 0:
-      return { mode: 'active', memory: 0, offset: readConstantExpression(reader), bytes: reader.byteVector() };
+      return {
+        mode: 'active',
+        memory: 0,
+        offset: readConstantExpression(reader),
+        bytes: reader.byteVector(),
+      };
     case 1:
       return { mode: 'passive', memory: 0, bytes: reader.byteVector() };
     case 2: {
@@ -308,7 +313,11 @@ interface MutableModule {
 function readSection(id: number, reader: ByteReader, module: MutableModule, lastId: SectionId): void {
   switch (id) {
     case SectionId.custom:
-      module.customSections.push({ name: reader.name(), bytes: reader.take(reader.end - reader.offset), after: lastId });
+      module.customSections.push({
+        name: reader.name(),
+        bytes: reader.take(reader.end - reader.offset),
+        after: lastId,
+      });
       return;
     case SectionId.type:
       module.types = reader.vector(readFuncType);
@@ -480,7 +489,8 @@ function writeSection(writer: ByteWriter, id: number, content: (writer: ByteWrit
 
 function writeCustomSections(writer: ByteWriter, module: WasmModule, after: SectionId): void {
   for (const custom of module.customSections) {
-    if (custom.after === after) writeSection(writer, SectionId.custom, (w) => void w.name(custom.name).bytes(custom.bytes));
+    if (custom.after === after)
+      writeSection(writer, SectionId.custom, (w) => void w.name(custom.name).bytes(custom.bytes));
   }
 }
 
@@ -516,4 +526,3 @@ export function encodeModule(module: WasmModule): Uint8Array {
   }
   return writer.finish();
 }
-

@@ -117,16 +117,15 @@ describe('the opcode table', () => {
   // Every row is checked against an independent encoder: wabt compiles the text
   // form, our decoder must name the same instruction, and our encoder must give
   // back wabt's bytes exactly.
-  describe.each(OPCODES.map((op) => [op.name + (op.immediate === 'select_types' ? ' (typed)' : ''), op] as const))(
-    '%s',
-    (_label, op) => {
-      it('matches wabt', () => {
-        const bytes = wat(moduleWith(textOf(op)), { validate: false });
-        const body = decodeModule(bytes).code[0]!.code;
-        const instructions = decodeInstructions(body);
-        expect(instructions.map((i) => i.op)).toContain(op);
-        expect(encodeInstructions(instructions)).toEqual(body);
-      });
-    },
-  );
+  describe.each(
+    OPCODES.map((op) => [op.name + (op.immediate === 'select_types' ? ' (typed)' : ''), op] as const),
+  )('%s', (_label, op) => {
+    it('matches wabt', () => {
+      const bytes = wat(moduleWith(textOf(op)), { validate: false });
+      const body = decodeModule(bytes).code[0]!.code;
+      const instructions = decodeInstructions(body);
+      expect(instructions.map((i) => i.op)).toContain(op);
+      expect(encodeInstructions(instructions)).toEqual(body);
+    });
+  });
 });

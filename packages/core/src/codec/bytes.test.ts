@@ -1,0 +1,107 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ByteReader, ByteWriter, WasmDecodeError, WasmEncodeError, f32ToBits } from './bytes';
+
+const read = (bytes: number[]) => new ByteReader(new Uint8Array(bytes));
+
+describe('LEB128', () => {
+  it('round-trips every u32 (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffffffff }), (value) => {
+        expect(new ByteReader(new ByteWriter().u32(value).finish()).u32()).toBe(value);
+      }),
+    );
+  });
+
+  it('round-trips every s32 and s33 (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), (value) => {
+        expect(new ByteReader(new ByteWriter().s32(value).finish()).s32()).toBe(value);
+      }),
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: -(2 ** 32), max: 2 ** 32 - 1 }), (value) => {
+        expect(new ByteReader(new ByteWriter().s32(value).finish()).s33()).toBe(value);
+      }),
+    );
+  });
+
+  it('round-trips every s64 (property)', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), (value) => {
+        expect(new ByteReader(new ByteWriter().s64(value).finish()).s64()).toBe(value);
+      }),
+    );
+  });
+
+  it('writes the canonical shortest form', () => {
+    expect([...new ByteWriter().u32(0).u32(127).u32(128).finish()]).toEqual([0, 127, 0x80, 1]);
+    expect([...new ByteWriter().s32(-1).s32(63).s32(64).s32(-64).s32(-65).finish()]).toEqual([
+      0x7f, 0x3f, 0xc0, 0, 0x40, 0xbf, 0x7f,
+    ]);
+    expect([...new ByteWriter().s64(-1n).s64(64n).finish()]).toEqual([0x7f, 0xc0, 0]);
+  });
+
+  it('reads padded (non-canonical) encodings, as wasm-ld emits them', () => {
+    expect(read([0x85, 0x80, 0x80, 0x80, 0x00]).u32()).toBe(5);
+    expect(read([0xff, 0xff, 0xff, 0xff, 0x7f]).s32()).toBe(-1);
+    expect(read([0x80, 0x80, 0x80, 0x80, 0x78]).s32()).toBe(-(2 ** 31));
+    expect(read([0xff, 0xff, 0xff, 0xff, 0x0f]).u32()).toBe(0xffffffff);
+    expect(read([0xff, 0xff, 0xff, 0xff, 0x0f]).s33()).toBe(0xffffffff);
+    expect(read([0x80, 0x80, 0x80, 0x80, 0x70]).s33()).toBe(-(2 ** 32));
+  });
+
+  it.each([
+    ['u32 overflow', [0xff, 0xff, 0xff, 0xff, 0x1f], (r: ByteReader) => r.u32()],
+    ['u32 too long', [0x80, 0x80, 0x80, 0x80, 0x80, 0x00], (r: ByteReader) => r.u32()],
+    ['s32 overflow', [0xff, 0xff, 0xff, 0xff, 0x4f], (r: ByteReader) => r.s32()],
+    ['s32 too long', [0x80, 0x80, 0x80, 0x80, 0x80, 0x00], (r: ByteReader) => r.s32()],
+    ['s33 overflow', [0xff, 0xff, 0xff, 0xff, 0x2f], (r: ByteReader) => r.s33()],
+    ['s33 too long', [0x80, 0x80, 0x80, 0x80, 0x80, 0x00], (r: ByteReader) => r.s33()],
+    [
+      's64 overflow',
+      [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x02],
+      (r: ByteReader) => r.s64(),
+    ],
+    [
+      's64 too long',
+      [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00],
+      (r: ByteReader) => r.s64(),
+    ],
+    ['truncated', [0x80], (r: ByteReader) => r.u32()],
+  ])('rejects %s', (_label, bytes, readValue) => {
+    expect(() => readValue(read(bytes))).toThrow(WasmDecodeError);
+  });
+
+  it('refuses to write out-of-range values', () => {
+    expect(() => new ByteWriter().u32(-1)).toThrow(WasmEncodeError);
+    expect(() => new ByteWriter().u32(2 ** 32)).toThrow(WasmEncodeError);
+    expect(() => new ByteWriter().u32(1.5)).toThrow(WasmEncodeError);
+    expect(() => new ByteWriter().s32(2 ** 32)).toThrow(WasmEncodeError);
+    expect(() => new ByteWriter().s64(2n ** 63n)).toThrow(WasmEncodeError);
+  });
+});
+
+describe('ByteReader and ByteWriter', () => {
+  it('keep float bit patterns exactly, NaN payloads included', () => {
+    const writer = new ByteWriter(1).f32Bits(0x7fa00001).f64Bits(0xfff8000000000123n);
+    const reader = new ByteReader(writer.finish());
+    expect(reader.f32Bits()).toBe(0x7fa00001);
+    expect(reader.f64Bits()).toBe(0xfff8000000000123n);
+    expect(f32ToBits(1.5)).toBe(0x3fc00000);
+  });
+
+  it('read names, vectors and bounded views', () => {
+    const bytes = new ByteWriter()
+      .name('héllo')
+      .vector([1, 2, 3], (w, v) => w.u8(v))
+      .finish();
+    const reader = new ByteReader(bytes);
+    expect(reader.name()).toBe('héllo');
+    expect(reader.vector((r) => r.u8())).toEqual([1, 2, 3]);
+    expect(reader.done).toBe(true);
+    expect(() => reader.peek()).toThrow(/unexpected end/);
+    expect(new ByteReader(bytes, 0, 1).take(1)).toEqual(new Uint8Array([6]));
+    expect(() => new ByteReader(bytes, 0, 1).take(2)).toThrow(/only 1 remain/);
+  });
+});

@@ -1,0 +1,284 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { FIXTURE_NAMES, fixture, fixtureInfo } from '@ri-sandbox/test-fixtures';
+import { anyModule } from '../../test/arbitrary';
+import { wat } from '../../test/wat';
+import { WasmDecodeError, WasmEncodeError } from './bytes';
+import { decodeInstructions, encodeInstructions, instruction } from './instructions';
+import { decodeModule, encodeModule } from './module';
+import { readNameSection } from './names';
+import type { WasmModule } from './types';
+
+function withoutAnchors(module: WasmModule) {
+  return { ...module, customSections: module.customSections.map(({ name, bytes }) => ({ name, bytes })) };
+}
+
+describe('decodeModule / encodeModule', () => {
+  it.each(FIXTURE_NAMES)('round-trips %s byte for byte', (name) => {
+    const bytes = fixture(name);
+    expect(encodeModule(decodeModule(bytes))).toEqual(bytes);
+  });
+
+  it.each(FIXTURE_NAMES.filter((name) => fixtureInfo(name).origin === 'wat'))(
+    're-encodes every instruction of %s to the same bytes',
+    (name) => {
+      for (const body of decodeModule(fixture(name)).code) {
+        expect(encodeInstructions(decodeInstructions(body.code))).toEqual(body.code);
+      }
+    },
+  );
+
+  // wasm-ld pads relocated LEB128s (call targets, addresses) to 5 bytes; the codec writes
+  // the canonical shortest form, so clang output gets smaller but must decode to the same
+  // instructions and behave the same.
+  it.each(FIXTURE_NAMES.filter((name) => fixtureInfo(name).origin === 'clang'))(
+    're-encodes every instruction of %s to an equivalent body',
+    (name) => {
+      for (const body of decodeModule(fixture(name)).code) {
+        const instructions = decodeInstructions(body.code);
+        const reencoded = encodeInstructions(instructions);
+        expect(reencoded.length).toBeLessThanOrEqual(body.code.length);
+        expect(decodeInstructions(reencoded)).toEqual(instructions);
+      }
+    },
+  );
+
+  it('re-encodes real compiler output, instruction by instruction, to a module that behaves identically', async () => {
+    const original = fixture('sha256');
+    const module = decodeModule(original);
+    const copy = encodeModule({
+      ...module,
+      code: module.code.map((body) => ({ ...body, code: encodeInstructions(decodeInstructions(body.code)) })),
+    });
+    expect(copy.length).toBeLessThan(original.length);
+    const run = async (bytes: Uint8Array) => {
+      const { instance } = await WebAssembly.instantiate(bytes);
+      return (instance.exports['sha256_pattern'] as (n: number) => number)(100_000);
+    };
+    expect(await run(copy)).toBe(await run(original));
+  });
+
+  it('round-trips any structurally well-formed module (property)', () => {
+    fc.assert(
+      fc.property(anyModule, (module) => {
+        const bytes = encodeModule(module);
+        const decoded = decodeModule(bytes);
+        expect(encodeModule(decoded)).toEqual(bytes);
+        expect(withoutAnchors(decoded)).toEqual(
+          expect.objectContaining({
+            ...withoutAnchors(module),
+            customSections: expect.any(Array) as unknown,
+          }),
+        );
+        expect(decoded.customSections.map((c) => c.name).sort()).toEqual(
+          module.customSections.map((c) => c.name).sort(),
+        );
+        decoded.code.forEach((body, i) => {
+          expect(encodeInstructions(decodeInstructions(body.code))).toEqual(module.code[i]!.code);
+        });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('keeps custom sections where they were', () => {
+    const module = decodeModule(fixture('sha256'));
+    const names = module.customSections.map((c) => [c.name, c.after]);
+    expect(names).toEqual([
+      ['name', 11],
+      ['producers', 11],
+    ]);
+    const moved = encodeModule({ ...module, data: [] });
+    expect(decodeModule(moved).customSections.map((c) => c.name)).toEqual(['name', 'producers']);
+  });
+
+  it('decodes every section kind wabt can produce', () => {
+    const bytes = wat(
+      `(module
+      (type $t (func (param i32) (result i32)))
+      (import "env" "f" (func $imp (type $t)))
+      (import "env" "tab" (table 1 2 funcref))
+      (import "env" "mem" (memory 1 2 shared))
+      (import "env" "g" (global $ig i64))
+      (import "env" "e" (tag $ie (param i32)))
+      (table $t2 3 externref)
+      (tag $e (param f64))
+      (global $g (mut f32) (f32.const 1.5))
+      (global $r funcref (ref.func $f))
+      (func $f (type $t) (local i64 i64 f32) local.get 0)
+      (start $s)
+      (func $s)
+      (export "f" (func $f))
+      (export "t2" (table $t2))
+      (export "g" (global $g))
+      (export "e" (tag $e))
+      (elem (i32.const 0) $f)
+      (elem $p funcref (ref.func $f) (ref.null func))
+      (elem declare func $s)
+      (elem (table $t2) (i32.const 0) externref (ref.null extern))
+      (data (i32.const 8) "hi")
+      (data $passive "passive")
+      (func (memory.init $passive (i32.const 0) (i32.const 0) (i32.const 1)) (data.drop $passive)))`,
+      { validate: false },
+    );
+    const module = decodeModule(bytes);
+    expect(module.imports.map((i) => i.descriptor.kind)).toEqual([
+      'function',
+      'table',
+      'memory',
+      'global',
+      'tag',
+    ]);
+    expect(module.imports[2]!.descriptor).toEqual({
+      kind: 'memory',
+      memory: { min: 1, max: 2, shared: true },
+    });
+    expect(module.tables).toEqual([{ elementType: 0x6f, limits: { min: 3, max: undefined } }]);
+    expect(module.tags).toHaveLength(1);
+    expect(module.types[module.tags[0]!.type]).toEqual({ params: [0x7c], results: [] });
+    expect(module.globals).toHaveLength(2);
+    expect(module.start).toBe(2);
+    expect(module.elements.map((e) => e.mode)).toEqual(['active', 'passive', 'declarative', 'active']);
+    expect(module.elements[3]).toMatchObject({ table: 1, elementType: 0x6f });
+    expect(module.data.map((d) => d.mode)).toEqual(['active', 'passive']);
+    expect(module.dataCount).toBe(2);
+    expect(module.code[0]!.locals).toEqual([
+      { count: 2, type: 0x7e },
+      { count: 1, type: 0x7d },
+    ]);
+    expect(encodeModule(module)).toEqual(bytes);
+    expect(readNameSection(module)?.functions.get(1)).toBe('f');
+  });
+});
+
+describe('malformed input', () => {
+  it.each([
+    ['empty input', new Uint8Array(), /empty input/],
+    ['too short', new Uint8Array([0, 0x61]), /too short/],
+    ['bad magic', new Uint8Array([1, 2, 3, 4, 1, 0, 0, 0]), /bad magic/],
+    ['bad version', new Uint8Array([0, 0x61, 0x73, 0x6d, 2, 0, 0, 0]), /version/],
+    ['unknown section', new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 14, 0]), /unknown section id 14/],
+    ['section past the end', new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 9, 0]), /claims 9 bytes/],
+    [
+      'sections out of order',
+      new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 3, 1, 0, 1, 1, 0]),
+      /out of order/,
+    ],
+    [
+      'trailing bytes in a section',
+      new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 2, 0, 0]),
+      /unread bytes/,
+    ],
+    [
+      'function without body',
+      new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0]),
+      /code section has 0/,
+    ],
+    ['memory64', new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 5, 3, 1, 4, 1]), /memory64/],
+    ['bad limits flag', new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 5, 3, 1, 9, 1]), /limits flags/],
+    [
+      'bad function type form',
+      new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 2, 1, 0x50]),
+      /function type/,
+    ],
+    ['bad name UTF-8', new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 0, 2, 1, 0xff]), /UTF-8/],
+    [
+      'bad external kind',
+      new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 7, 4, 1, 0, 9, 0]),
+      /external kind/,
+    ],
+    [
+      'bad mutability',
+      new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 6, 6, 1, 0x7f, 2, 0x41, 0, 0x0b]),
+      /mutability/,
+    ],
+    [
+      'bad element flags',
+      new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 9, 2, 1, 8]),
+      /element segment flags/,
+    ],
+    ['bad element kind', new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 9, 4, 1, 1, 5, 0]), /element kind/],
+    ['bad data flags', new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 11, 2, 1, 3]), /data segment flags/],
+    ['bad tag attribute', new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 13, 3, 1, 1, 0]), /tag attribute/],
+    [
+      'body larger than its section',
+      new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 10, 2, 1, 9]),
+      /exceeds the section/,
+    ],
+    [
+      'body without instructions',
+      new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 10, 3, 1, 1, 0]),
+      /no instructions/,
+    ],
+    [
+      'vector longer than input',
+      new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 2, 0x7f, 0]),
+      /exceeds the remaining/,
+    ],
+  ])('%s is a WasmDecodeError', (_label, bytes, message) => {
+    expect(() => decodeModule(bytes)).toThrow(WasmDecodeError);
+    expect(() => decodeModule(bytes)).toThrow(message);
+  });
+
+  it('reports an unknown opcode with its encoding', () => {
+    expect(() => decodeInstructions(new Uint8Array([0xff]))).toThrow(/unknown opcode 0xff/);
+    expect(() => decodeInstructions(new Uint8Array([0xfd, 0x9a, 0x01]))).toThrow(/unknown opcode 0xfd 154/);
+  });
+
+  it('rejects every truncation of a real module with a WasmDecodeError, never anything else', () => {
+    const bytes = fixture('sort');
+    for (let length = 0; length < bytes.length; length += 97) {
+      expect(() => decodeModule(bytes.subarray(0, length))).toThrow(WasmDecodeError);
+    }
+  });
+
+  it('either decodes or throws WasmDecodeError on random corruption (property)', () => {
+    const original = fixture('json-echo');
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(original.length - 1), fc.integer({ min: 0, max: 255 })), {
+          minLength: 1,
+          maxLength: 4,
+        }),
+        (flips) => {
+          const bytes = original.slice();
+          for (const [at, value] of flips) bytes[at] = value;
+          try {
+            const module = decodeModule(bytes);
+            for (const body of module.code) decodeInstructions(body.code);
+          } catch (error) {
+            expect(error).toBeInstanceOf(WasmDecodeError);
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('refuses to encode inconsistent modules', () => {
+    const module = decodeModule(fixture('add'));
+    expect(() => encodeModule({ ...module, functions: [] })).toThrow(WasmEncodeError);
+    expect(() =>
+      encodeModule({
+        ...module,
+        elements: [
+          { mode: 'passive', table: 0, elementType: 0x6f, init: { kind: 'functions', indices: [0] } },
+        ],
+      }),
+    ).toThrow(/funcref/);
+  });
+
+  it('refuses instructions whose immediate does not fit', () => {
+    expect(() => instruction('no.such.op')).toThrow(WasmEncodeError);
+    expect(() => encodeInstructions([instruction('i32.const', 'x' as never)])).toThrow(
+      /invalid immediate for i32.const/,
+    );
+    expect(() => encodeInstructions([instruction('v128.const', new Uint8Array(3))])).toThrow(WasmEncodeError);
+    expect(() => encodeInstructions([instruction('br_table', 5)])).toThrow(WasmEncodeError);
+    expect(() => encodeInstructions([instruction('memory.copy', [1])])).toThrow(WasmEncodeError);
+    expect(() => encodeInstructions([instruction('i64.const', 5)])).toThrow(WasmEncodeError);
+    expect(() => encodeInstructions([instruction('f64.const', 5)])).toThrow(WasmEncodeError);
+    expect(() => encodeInstructions([instruction('select_t', 5)])).toThrow(WasmEncodeError);
+    expect(() => encodeInstructions([instruction('local.get', -1)])).toThrow(/not a u32/);
+  });
+});

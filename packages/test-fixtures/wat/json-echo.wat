@@ -1,0 +1,30 @@
+;; The JSON ABI in its smallest form: a bump allocator and an action that echoes its input.
+;; Also exports actions that break the ABI, to test that the host rejects them cleanly.
+(module
+  (memory (export "memory") 1)
+  (global $next (mut i32) (i32.const 1024))
+  (data (i32.const 16) "\ff\fe not utf-8")
+  (data (i32.const 48) "{not json")
+  ;; __alloc(len) -> ptr: bump allocation, growing memory when needed.
+  (func (export "__alloc") (param $len i32) (result i32)
+    (local $ptr i32) (local $end i32)
+    (local.set $ptr (global.get $next))
+    (local.set $end (i32.add (local.get $ptr) (local.get $len)))
+    (if (i32.gt_u (local.get $end) (i32.mul (memory.size) (i32.const 65536)))
+      (then (drop (memory.grow
+        (i32.add (i32.shr_u (i32.sub (local.get $end) (i32.mul (memory.size) (i32.const 65536))) (i32.const 16))
+                 (i32.const 1))))))
+    (global.set $next (local.get $end))
+    (local.get $ptr))
+  (func $pack (param $ptr i32) (param $len i32) (result i64)
+    (i64.or (i64.shl (i64.extend_i32_u (local.get $ptr)) (i64.const 32)) (i64.extend_i32_u (local.get $len))))
+  (func (export "echo") (param $ptr i32) (param $len i32) (result i64)
+    (call $pack (local.get $ptr) (local.get $len)))
+  (func (export "nothing") (param $ptr i32) (param $len i32) (result i64) (i64.const 0))
+  (func (export "bad_pointer") (param $ptr i32) (param $len i32) (result i64)
+    (call $pack (i32.const 65530) (i32.const 100)))
+  (func (export "bad_utf8") (param $ptr i32) (param $len i32) (result i64)
+    (call $pack (i32.const 16) (i32.const 14)))
+  (func (export "bad_json") (param $ptr i32) (param $len i32) (result i64)
+    (call $pack (i32.const 48) (i32.const 9)))
+  (func (export "wrong_signature") (param $ptr i32) (result i32) (local.get $ptr)))
