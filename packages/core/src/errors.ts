@@ -18,10 +18,11 @@ export type TrapKind =
   | 'integer_overflow'
   /** A float-to-int truncation of NaN or of a value out of range. */
   | 'invalid_conversion'
-  /** `call_indirect` to a function of the wrong type. */
+  /**
+   * `call_indirect` to an empty table slot or to a function of the wrong type
+   * (one kind, because V8 reports both with the same message).
+   */
   | 'indirect_call_mismatch'
-  /** `call_indirect` to an empty table slot, or a null reference used. */
-  | 'null_reference'
   /** The guest's call stack overflowed. */
   | 'stack_overflow'
   /** A WebAssembly exception thrown by the guest was not caught by it. */

@@ -109,3 +109,5 @@ export { ValType, BLOCK_EMPTY, SectionId, valTypeName } from './codec/types';
 export { WASM_MAGIC, WASM_VERSION, decodeModule, encodeModule } from './codec/module';
 export type { NameSection } from './codec/names';
 export { readNameSection } from './codec/names';
+export type { ClassifiedTrap } from './traps';
+export { classifyTrap } from './traps';

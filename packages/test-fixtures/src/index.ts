@@ -40,7 +40,7 @@ export function fixtureInfo(name: FixtureName): FixtureInfo {
  * await sandbox.load(instance, bytes);
  * ```
  */
-export function fixture(name: FixtureName): Uint8Array {
+export function fixture(name: FixtureName): Uint8Array<ArrayBuffer> {
   const binary = atob(GENERATED_FIXTURES[name].base64);
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);

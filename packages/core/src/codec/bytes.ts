@@ -181,7 +181,7 @@ export class ByteReader {
 
 /** Writes the primitive encodings of the WebAssembly binary format into a growable buffer. */
 export class ByteWriter {
-  private buffer: Uint8Array;
+  private buffer: Uint8Array<ArrayBuffer>;
   private length = 0;
 
   constructor(initialCapacity = 256) {
@@ -291,7 +291,7 @@ export class ByteWriter {
   }
 
   /** The bytes written so far (a copy). */
-  finish(): Uint8Array {
+  finish(): Uint8Array<ArrayBuffer> {
     return this.buffer.slice(0, this.length);
   }
 }

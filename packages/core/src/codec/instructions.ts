@@ -279,7 +279,7 @@ export function decodeInstructions(code: Uint8Array): Instruction[] {
 }
 
 /** Encodes instructions back to bytes; the inverse of {@link decodeInstructions}. */
-export function encodeInstructions(instructions: readonly Instruction[]): Uint8Array {
+export function encodeInstructions(instructions: readonly Instruction[]): Uint8Array<ArrayBuffer> {
   const writer = new ByteWriter(instructions.length * 2 + 16);
   for (const instr of instructions) writeInstruction(writer, instr);
   return writer.finish();

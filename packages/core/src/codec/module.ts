@@ -501,7 +501,7 @@ function writeCustomSections(writer: ByteWriter, module: WasmModule, after: Sect
  *
  * @throws WasmEncodeError if a value cannot be encoded (an out-of-range index, say).
  */
-export function encodeModule(module: WasmModule): Uint8Array {
+export function encodeModule(module: WasmModule): Uint8Array<ArrayBuffer> {
   if (module.functions.length !== module.code.length) {
     throw new WasmEncodeError(
       `${module.functions.length} function declarations but ${module.code.length} function bodies`,

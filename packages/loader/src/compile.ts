@@ -1,0 +1,130 @@
+/**
+ * Loading: check the bytes, bound the memory, check the imports, compile.
+ * Every failure is a typed `SandboxError`; nothing is thrown.
+ */
+import {
+  type FuncType,
+  type HostFunction,
+  type LoadedModuleInfo,
+  type Result,
+  type SandboxError,
+  type WasmModule,
+  WasmDecodeError,
+  decodeModule,
+  encodeModule,
+  err,
+  ok,
+  sandboxError,
+} from '@ri-sandbox/core';
+import { checkImports } from './link';
+import { type MemoryPlan, boundMemory } from './memory';
+import { functionSignature } from './signature';
+
+/** What the loader needs to know about the sandbox the module will run in. */
+export interface LoaderOptions {
+  /** Upper bound on linear memory, in bytes. */
+  readonly maxMemoryBytes: number;
+  /** Host functions the module may import from `env`. Default: none. */
+  readonly hostFunctions?: Readonly<Record<string, HostFunction>> | undefined;
+}
+
+/** A module that passed every check, ready to compile. */
+export interface PreparedModule {
+  /** The bytes to compile: the input, or its rewrite when memory had to be bounded or exposed. */
+  readonly bytes: Uint8Array<ArrayBuffer>;
+  readonly decoded: WasmModule;
+  readonly info: LoadedModuleInfo;
+  readonly memory: MemoryPlan;
+  /** Names of the host functions the module imports from `env`, in import order. */
+  readonly hostImports: readonly string[];
+  /** Signature of every exported function, by export name. */
+  readonly functionExports: ReadonlyMap<string, FuncType>;
+}
+
+/** A prepared module and its compiled `WebAssembly.Module`. */
+export interface CompiledModule extends PreparedModule {
+  readonly module: WebAssembly.Module;
+}
+
+function copyInput(bytes: unknown): Result<Uint8Array<ArrayBuffer>, SandboxError> {
+  if (bytes instanceof Uint8Array) return ok(bytes.slice());
+  if (bytes instanceof ArrayBuffer) return ok(new Uint8Array(bytes.slice(0)));
+  const got = bytes === null ? 'null' : typeof bytes;
+  return err(sandboxError.invalidModule(`expected the module as a Uint8Array or ArrayBuffer, got ${got}`));
+}
+
+function describeModule(module: WasmModule, memory: MemoryPlan): LoadedModuleInfo {
+  return {
+    imports: module.imports.map((imp) => ({ module: imp.module, name: imp.name, kind: imp.descriptor.kind })),
+    exports: module.exports.map((e) => ({ name: e.name, kind: e.kind })),
+    memory: { source: memory.source, initialPages: memory.initialPages, maximumPages: memory.maximumPages },
+  };
+}
+
+/**
+ * Checks `bytes` without compiling them: the preamble and structure, the
+ * memory bound, and the imports. The input is copied, so the caller may reuse
+ * its buffer at once.
+ */
+export function prepareModule(
+  bytes: Uint8Array | ArrayBuffer,
+  options: LoaderOptions,
+): Result<PreparedModule, SandboxError> {
+  const input = copyInput(bytes);
+  if (!input.ok) return input;
+  let decoded: WasmModule;
+  try {
+    decoded = decodeModule(input.value);
+  } catch (error) {
+    const reason = error instanceof WasmDecodeError ? error.message : `cannot be decoded: ${String(error)}`;
+    return err(sandboxError.invalidModule(reason));
+  }
+  const bounded = boundMemory(decoded, options.maxMemoryBytes);
+  if (!bounded.ok) return bounded;
+  const hostImports = checkImports(decoded, options.hostFunctions ?? {});
+  if (!hostImports.ok) return hostImports;
+  const functionExports = new Map<string, FuncType>();
+  for (const e of decoded.exports) {
+    const signature = e.kind === 'function' ? functionSignature(decoded, e.index) : undefined;
+    if (signature !== undefined) functionExports.set(e.name, signature);
+  }
+  const { module, plan, changed } = bounded.value;
+  return ok({
+    bytes: changed ? encodeModule(module) : input.value,
+    decoded,
+    info: describeModule(decoded, plan),
+    memory: plan,
+    hostImports: hostImports.value,
+    functionExports,
+  });
+}
+
+/**
+ * Prepares and compiles a module. Every failure (empty input, not
+ * WebAssembly, truncated, corrupted, failing validation, an import that is not
+ * provided) is `INVALID_MODULE` with a reason; a memory that starts above the
+ * limit is `MEMORY_EXCEEDED`.
+ *
+ * @example
+ * ```ts
+ * const compiled = await compileModule(bytes, { maxMemoryBytes: 1 << 20 });
+ * if (!compiled.ok) console.error(compiled.error.message);
+ * ```
+ */
+export async function compileModule(
+  bytes: Uint8Array | ArrayBuffer,
+  options: LoaderOptions,
+): Promise<Result<CompiledModule, SandboxError>> {
+  const prepared = prepareModule(bytes, options);
+  if (!prepared.ok) return prepared;
+  try {
+    const module = await WebAssembly.compile(prepared.value.bytes);
+    return ok({ ...prepared.value, module });
+  } catch (error) {
+    return err(
+      sandboxError.invalidModule(
+        `fails validation: ${error instanceof Error ? error.message : String(error)}`,
+      ),
+    );
+  }
+}

@@ -1,0 +1,14 @@
+/**
+ * `@ri-sandbox/loader`: turns untrusted bytes into a compiled module that is
+ * safe to instantiate under a memory limit, or a typed error saying why not.
+ *
+ * @packageDocumentation
+ */
+export type { LoaderOptions, PreparedModule, CompiledModule } from './compile';
+export { prepareModule, compileModule } from './compile';
+export type { Instantiated, ImportedFunctions } from './instantiate';
+export { instantiateModule } from './instantiate';
+export type { MemoryPlan } from './memory';
+export { MEMORY_EXPORT } from './memory';
+export { HOST_MODULE } from './link';
+export { formatSignature, valueTypeNames } from './signature';

@@ -1,0 +1,72 @@
+/** Instantiation: the `env` imports, a bounded memory, and the start function. */
+import {
+  type Result,
+  type SandboxError,
+  WASM_PAGE_BYTES,
+  classifyTrap,
+  err,
+  ok,
+  sandboxError,
+} from '@ri-sandbox/core';
+import type { CompiledModule } from './compile';
+import { HOST_MODULE } from './link';
+
+/** A live instance and its linear memory (if it has one). */
+export interface Instantiated {
+  readonly instance: WebAssembly.Instance;
+  readonly memory: WebAssembly.Memory | undefined;
+}
+
+/** The JavaScript callables to import as `env.<name>`, one per name in `CompiledModule.hostImports`. */
+export type ImportedFunctions = Readonly<Record<string, (...args: never[]) => unknown>>;
+
+function createMemory(
+  compiled: CompiledModule,
+  maxMemoryBytes: number,
+): Result<WebAssembly.Memory, SandboxError> {
+  const { initialPages, maximumPages } = compiled.memory;
+  try {
+    return ok(new WebAssembly.Memory({ initial: initialPages, maximum: maximumPages }));
+  } catch {
+    // The engine could not reserve the memory (the host is out of address space or memories).
+    return err(sandboxError.memoryExceeded(initialPages * WASM_PAGE_BYTES, maxMemoryBytes));
+  }
+}
+
+/**
+ * Instantiates a compiled module with `functions` as its host imports and,
+ * for a module that imports `env.memory`, a new memory bounded by the plan.
+ * The start function, if any, runs here: a trap in it is `WASM_TRAP`.
+ */
+export async function instantiateModule(
+  compiled: CompiledModule,
+  functions: ImportedFunctions,
+  maxMemoryBytes: number,
+): Promise<Result<Instantiated, SandboxError>> {
+  const env: Record<string, WebAssembly.ImportValue> = {};
+  for (const name of compiled.hostImports) {
+    const fn = functions[name];
+    if (fn === undefined)
+      return err(sandboxError.invalidModule(`no function given for the import env.${name}`));
+    env[name] = fn as WebAssembly.ImportValue;
+  }
+  let memory: WebAssembly.Memory | undefined;
+  if (compiled.memory.source === 'imported') {
+    const created = createMemory(compiled, maxMemoryBytes);
+    if (!created.ok) return created;
+    memory = created.value;
+    env['memory'] = memory;
+  }
+  let instance: WebAssembly.Instance;
+  try {
+    instance = await WebAssembly.instantiate(compiled.module, { [HOST_MODULE]: env });
+  } catch (error) {
+    if (error instanceof WebAssembly.LinkError)
+      return err(sandboxError.invalidModule(`cannot link: ${error.message}`));
+    const trap = classifyTrap(error);
+    return err(sandboxError.wasmTrap(trap.trapKind, `start function trapped: ${trap.message}`));
+  }
+  const exportName = compiled.memory.exportName;
+  if (exportName !== undefined) memory = instance.exports[exportName] as WebAssembly.Memory;
+  return ok({ instance, memory });
+}

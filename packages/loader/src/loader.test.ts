@@ -1,0 +1,237 @@
+import { describe, expect, it } from 'vitest';
+import { type HostFunction, defineHostFunction, pagesForBytes } from '@ri-sandbox/core';
+import { fixture } from '@ri-sandbox/test-fixtures';
+import { wat } from '../../core/test/wat';
+import { compileModule, prepareModule } from './compile';
+import { instantiateModule } from './instantiate';
+import { MEMORY_EXPORT } from './memory';
+
+const MiB = 1024 * 1024;
+const hostAdd = defineHostFunction({
+  name: 'host_add',
+  params: ['i32', 'i32'],
+  results: ['i32'],
+  handler: (a, b) => a + b,
+});
+const hostLog = defineHostFunction({
+  name: 'host_log',
+  params: ['i32', 'i32'],
+  results: [],
+  handler: () => undefined,
+});
+const hostI64 = defineHostFunction({
+  name: 'host_i64',
+  params: ['i64'],
+  results: ['i64'],
+  handler: (x) => x,
+});
+const hostFunctions: Record<string, HostFunction> = {
+  host_add: hostAdd,
+  host_log: hostLog,
+  host_i64: hostI64,
+};
+
+async function reasonOf(bytes: Uint8Array | ArrayBuffer, options = { maxMemoryBytes: MiB }): Promise<string> {
+  const result = await compileModule(bytes, options);
+  if (result.ok) throw new Error('expected the module to be rejected');
+  expect(result.error.code).toBe('INVALID_MODULE');
+  return result.error.code === 'INVALID_MODULE' ? result.error.reason : '';
+}
+
+describe('compileModule rejects what it cannot run with INVALID_MODULE', () => {
+  it.each([
+    ['empty input', new Uint8Array(), /empty input/],
+    ['text instead of WebAssembly', new TextEncoder().encode('(module)'), /bad magic/],
+    ['a truncated module', fixture('sort').subarray(0, 500), /remain|unexpected end/],
+    ['a wrong version', new Uint8Array([0, 0x61, 0x73, 0x6d, 2, 0, 0, 0]), /version/],
+  ])('%s', async (_label, bytes, reason) => {
+    expect(await reasonOf(bytes)).toMatch(reason);
+  });
+
+  it('a corrupted function body, caught by validation', async () => {
+    const bytes = fixture('add');
+    // Turn the first `i32.add` into `i64.add`: structurally fine, but ill-typed.
+    const at = bytes.findIndex((b, i) => b === 0x6a && bytes[i + 1] === 0x0b);
+    bytes[at] = 0x7c;
+    expect(await reasonOf(bytes)).toMatch(/fails validation/);
+  });
+
+  it('input that is not bytes', async () => {
+    expect(await reasonOf('hello' as never)).toMatch(
+      /expected the module as a Uint8Array or ArrayBuffer, got string/,
+    );
+    expect(await reasonOf(null as never)).toMatch(/got null/);
+  });
+
+  it('accepts an ArrayBuffer and copies the input', async () => {
+    const bytes = fixture('add');
+    const pending = compileModule(bytes.buffer, { maxMemoryBytes: MiB });
+    bytes.fill(0);
+    expect((await pending).ok).toBe(true);
+  });
+
+  it('an import that is not provided, listing what is expected and what is provided', async () => {
+    const reason = await reasonOf(fixture('host-caller'), {
+      maxMemoryBytes: MiB,
+      hostFunctions: { host_add: hostAdd },
+    } as never);
+    expect(reason).toContain('env.host_log (function (i32, i32) -> ())');
+    expect(reason).toContain('env.host_i64 (function (i64) -> i64)');
+    expect(reason).toContain('provided: env.memory (memory), env.host_add (function (i32, i32) -> i32)');
+  });
+
+  it('WASI and other foreign imports, globals and tables', async () => {
+    const bytes = wat(`(module
+      (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))
+      (import "env" "g" (global i32))
+      (import "env" "t" (table 1 funcref)))`);
+    const reason = await reasonOf(bytes);
+    expect(reason).toContain('wasi_snapshot_preview1.fd_write (function (i32, i32, i32, i32) -> i32)');
+    expect(reason).toContain('env.g (global)');
+    expect(reason).toContain('env.t (table)');
+    expect(reason).toMatch(/are not provided/);
+  });
+
+  it('a host function imported with another signature', async () => {
+    const bytes = wat(`(module (import "env" "host_add" (func (param i64) (result i32))))`);
+    expect(await reasonOf(bytes, { maxMemoryBytes: MiB, hostFunctions } as never)).toBe(
+      'env.host_add is imported as (i64) -> i32 but the host function declares (i32, i32) -> i32',
+    );
+  });
+
+  it('shared memories', async () => {
+    const bytes = wat(`(module (memory 1 1 shared))`, { validate: false });
+    expect(await reasonOf(bytes)).toMatch(/shared memories/);
+  });
+});
+
+describe('memory bounds', () => {
+  it('rounds the limit up to whole pages', () => {
+    expect(pagesForBytes(64 * 1024)).toBe(1);
+    expect(pagesForBytes(65 * 1024)).toBe(2);
+    expect(pagesForBytes(MiB)).toBe(16);
+  });
+
+  it.each([
+    [64 * 1024, 1],
+    [65 * 1024, 2],
+    [MiB, 16],
+  ])('clamps a defined memory without maximum to %i bytes = %i pages', async (maxMemoryBytes, pages) => {
+    const compiled = await compileModule(fixture('memory-hog'), { maxMemoryBytes });
+    if (!compiled.ok) throw new Error(compiled.error.message);
+    expect(compiled.value.info.memory).toEqual({ source: 'defined', initialPages: 1, maximumPages: pages });
+    const live = await instantiateModule(compiled.value, {}, maxMemoryBytes);
+    if (!live.ok) throw new Error(live.error.message);
+    const hog = live.value.instance.exports['hog'] as () => number;
+    expect(hog()).toBe(pages);
+    expect(live.value.memory?.buffer.byteLength).toBe(pages * 65536);
+  });
+
+  it('keeps a declared maximum below the limit', async () => {
+    const compiled = await compileModule(wat('(module (memory (export "m") 1 3))'), { maxMemoryBytes: MiB });
+    expect(compiled.ok && compiled.value.info.memory).toEqual({
+      source: 'defined',
+      initialPages: 1,
+      maximumPages: 3,
+    });
+  });
+
+  it('refuses a defined memory that starts above the limit', async () => {
+    const result = await compileModule(wat('(module (memory 20))'), { maxMemoryBytes: MiB });
+    expect(result.ok || result.error).toMatchObject({
+      code: 'MEMORY_EXCEEDED',
+      memoryUsed: 20 * 65536,
+      memoryLimit: MiB,
+    });
+  });
+
+  it("bounds an imported env.memory by the limit and the import's own maximum", async () => {
+    const compiled = await compileModule(fixture('imported-memory'), { maxMemoryBytes: 2 * 65536 });
+    if (!compiled.ok) throw new Error(compiled.error.message);
+    expect(compiled.value.info.memory).toEqual({ source: 'imported', initialPages: 1, maximumPages: 2 });
+    const live = await instantiateModule(compiled.value, {}, 2 * 65536);
+    if (!live.ok) throw new Error(live.error.message);
+    const grow = live.value.instance.exports['grow'] as (pages: number) => number;
+    expect(grow(1)).toBe(1);
+    expect(grow(1)).toBe(-1);
+    const small = await compileModule(wat('(module (import "env" "memory" (memory 1 2)))'), {
+      maxMemoryBytes: MiB,
+    });
+    expect(small.ok && small.value.info.memory.maximumPages).toBe(2);
+  });
+
+  it('refuses an imported memory that starts above the limit', async () => {
+    const result = await compileModule(wat('(module (import "env" "memory" (memory 17)))'), {
+      maxMemoryBytes: MiB,
+    });
+    expect(result.ok || result.error.code).toBe('MEMORY_EXCEEDED');
+  });
+
+  it('exposes a defined memory the module does not export, without listing it', async () => {
+    const prepared = prepareModule(wat('(module (memory 2))'), { maxMemoryBytes: MiB });
+    if (!prepared.ok) throw new Error(prepared.error.message);
+    expect(prepared.value.memory.exportName).toBe(MEMORY_EXPORT);
+    expect(prepared.value.info.exports).toEqual([]);
+    const compiled = await compileModule(wat('(module (memory 2))'), { maxMemoryBytes: MiB });
+    if (!compiled.ok) throw new Error(compiled.error.message);
+    const live = await instantiateModule(compiled.value, {}, MiB);
+    expect(live.ok && live.value.memory?.buffer.byteLength).toBe(2 * 65536);
+  });
+
+  it('reports no memory for a module without one', async () => {
+    const compiled = await compileModule(fixture('add'), { maxMemoryBytes: MiB });
+    expect(compiled.ok && compiled.value.info.memory).toEqual({
+      source: 'none',
+      initialPages: 0,
+      maximumPages: 0,
+    });
+    expect(compiled.ok && compiled.value.bytes).toEqual(fixture('add'));
+  });
+});
+
+describe('instantiateModule', () => {
+  it('links host functions and reports exports with their signatures', async () => {
+    const compiled = await compileModule(fixture('host-caller'), { maxMemoryBytes: MiB, hostFunctions });
+    if (!compiled.ok) throw new Error(compiled.error.message);
+    expect(compiled.value.hostImports).toEqual(['host_add', 'host_log', 'host_i64']);
+    expect(compiled.value.functionExports.get('call_add')).toEqual({ params: [0x7f, 0x7f], results: [0x7f] });
+    const live = await instantiateModule(
+      compiled.value,
+      { host_add: (a: number, b: number) => a * b, host_log: () => 0, host_i64: (x: bigint) => x },
+      MiB,
+    );
+    if (!live.ok) throw new Error(live.error.message);
+    expect((live.value.instance.exports['call_add'] as (a: number, b: number) => number)(6, 7)).toBe(42);
+  });
+
+  it('refuses to instantiate without every host function', async () => {
+    const compiled = await compileModule(fixture('host-caller'), { maxMemoryBytes: MiB, hostFunctions });
+    if (!compiled.ok) throw new Error(compiled.error.message);
+    const live = await instantiateModule(compiled.value, { host_add: () => 0 }, MiB);
+    expect(live.ok || live.error).toMatchObject({
+      code: 'INVALID_MODULE',
+      reason: 'no function given for the import env.host_log',
+    });
+  });
+
+  it('reports a trapping start function as WASM_TRAP', async () => {
+    const compiled = await compileModule(wat('(module (func $s unreachable) (start $s))'), {
+      maxMemoryBytes: MiB,
+    });
+    if (!compiled.ok) throw new Error(compiled.error.message);
+    const live = await instantiateModule(compiled.value, {}, MiB);
+    expect(live.ok || live.error).toMatchObject({ code: 'WASM_TRAP', trapKind: 'unreachable' });
+  });
+
+  it('reports a link failure as INVALID_MODULE', async () => {
+    const compiled = await compileModule(wat('(module (import "env" "f" (func)))'), {
+      maxMemoryBytes: MiB,
+      hostFunctions: {
+        f: defineHostFunction({ name: 'f', params: [], results: [], handler: () => undefined }),
+      },
+    });
+    if (!compiled.ok) throw new Error(compiled.error.message);
+    const live = await instantiateModule(compiled.value, { f: 42 as never }, MiB);
+    expect(live.ok || live.error.code).toBe('INVALID_MODULE');
+  });
+});
