@@ -5,16 +5,27 @@ import tseslint from 'typescript-eslint';
 const nodeOnly = ['Buffer', 'process', 'require', '__dirname', '__filename', 'global', 'setImmediate'];
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/coverage/**', '**/node_modules/**', 'packages/test-fixtures/src/generated/**'] },
+  {
+    ignores: [
+      '**/dist/**',
+      '**/coverage/**',
+      '**/node_modules/**',
+      'packages/test-fixtures/src/generated/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.js', '*.mjs'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['*.js', '*.mjs'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
-      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBigInt: true }],
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
       '@typescript-eslint/no-unnecessary-condition': ['error', { allowConstantLoopConditions: true }],
+      '@typescript-eslint/no-invalid-void-type': ['error', { allowAsThisParameter: true }],
     },
   },
   {
@@ -22,8 +33,21 @@ export default tseslint.config(
     files: ['packages/*/src/**/*.ts'],
     ignores: ['packages/*/src/**/*.test.ts', 'packages/sandbox/src/cli/**'],
     rules: {
-      'no-restricted-globals': ['error', ...nodeOnly.map((name) => ({ name, message: `${name} is Node-only; runtime code must be portable` }))],
-      'no-restricted-imports': ['error', { patterns: [{ group: ['node:*', 'fs', 'path', 'os', 'crypto', 'child_process', 'worker_threads'], message: 'Node built-ins are not allowed in runtime code' }] }],
+      'no-restricted-globals': [
+        'error',
+        ...nodeOnly.map((name) => ({ name, message: `${name} is Node-only; runtime code must be portable` })),
+      ],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['node:*', 'fs', 'path', 'os', 'crypto', 'child_process', 'worker_threads'],
+              message: 'Node built-ins are not allowed in runtime code',
+            },
+          ],
+        },
+      ],
     },
   },
   {
@@ -35,4 +59,10 @@ export default tseslint.config(
     },
   },
   { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
+  {
+    files: ['**/*.mjs'],
+    languageOptions: {
+      globals: { process: 'readonly', console: 'readonly', URL: 'readonly', Buffer: 'readonly' },
+    },
+  },
 );

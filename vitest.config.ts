@@ -1,18 +1,31 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const packages = ['core', 'loader', 'metering', 'determinism', 'snapshot', 'pressure', 'sandbox', 'test-fixtures'];
+const packages = [
+  'core',
+  'loader',
+  'metering',
+  'determinism',
+  'snapshot',
+  'pressure',
+  'sandbox',
+  'test-fixtures',
+];
 
 export default defineConfig({
   resolve: {
     // Tests run against the sources, so coverage maps to them and no build is needed between edits.
     alias: Object.fromEntries(
-      packages.map((name) => [`@ri-sandbox/${name}`, fileURLToPath(new URL(`packages/${name}/src/index.ts`, import.meta.url))]),
+      packages.map((name) => [
+        `@ri-sandbox/${name}`,
+        fileURLToPath(new URL(`packages/${name}/src/index.ts`, import.meta.url)),
+      ]),
     ),
   },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'tests/**/*.test.ts'],
-    typecheck: { enabled: false },
+    // The JSON report lets .ci/run print a one-line summary of what ran.
+    reporters: ['default', ['json', { outputFile: 'coverage/test-results.json' }]],
     coverage: {
       provider: 'v8',
       include: ['packages/*/src/**/*.ts'],

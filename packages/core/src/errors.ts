@@ -138,11 +138,14 @@ export type SandboxError =
 /** The `code` of every {@link SandboxError}. */
 export type SandboxErrorCode = SandboxError['code'];
 
+/** `JSON.stringify` typed honestly: functions, symbols and `undefined` have no JSON form. */
+const stringifyJson: (value: unknown) => string | undefined = JSON.stringify;
+
 function describe(value: unknown): string {
   if (value instanceof Error) return value.message;
   if (typeof value === 'string') return value;
   try {
-    return JSON.stringify(value) ?? String(value);
+    return stringifyJson(value) ?? String(value);
   } catch {
     return String(value);
   }

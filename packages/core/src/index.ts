@@ -31,6 +31,7 @@ export type {
   ValueOf,
   ValuesOf,
   HostResultOf,
+  HostResult,
   GuestMemory,
   HostCallContext,
   HostFunction,

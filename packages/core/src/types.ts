@@ -17,12 +17,19 @@ export type ValueOf<T extends WasmValueType> = T extends 'i64' ? bigint : number
 /** The JavaScript types of a list of WebAssembly value types. */
 export type ValuesOf<T extends readonly WasmValueType[]> = { -readonly [K in keyof T]: ValueOf<T[K]> };
 
+/** Anything a host function may return, when its results are not known statically. */
+// eslint-disable-next-line @typescript-eslint/no-invalid-void-type -- a handler without results returns nothing
+export type HostResult = WasmValue | readonly WasmValue[] | void;
+
 /** What a host function with results `R` returns: nothing, one value, or a tuple for multi-value. */
-export type HostResultOf<R extends readonly WasmValueType[]> = R extends readonly []
-  ? void
-  : R extends readonly [infer Only extends WasmValueType]
-    ? ValueOf<Only>
-    : ValuesOf<R>;
+export type HostResultOf<R extends readonly WasmValueType[]> = number extends R['length']
+  ? HostResult
+  : R extends readonly []
+    ? // eslint-disable-next-line @typescript-eslint/no-invalid-void-type -- a handler without results returns nothing
+      void
+    : R extends readonly [infer Only extends WasmValueType]
+      ? ValueOf<Only>
+      : ValuesOf<R>;
 
 /** Read and write access to the calling guest's linear memory, for host functions. */
 export interface GuestMemory {
@@ -65,7 +72,7 @@ export interface HostFunction<
   readonly name: string;
   readonly params: P;
   readonly results: R;
-  handler(...args: [...ValuesOf<P>, HostCallContext]): HostResultOf<R>;
+  handler(this: void, ...args: [...ValuesOf<P>, HostCallContext]): HostResultOf<R>;
 }
 
 /** Limits and inputs of one sandbox instance. Frozen once the instance is created. */

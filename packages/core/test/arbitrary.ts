@@ -138,7 +138,7 @@ export const anyModule: fc.Arbitrary<WasmModule> = fc
             mode: fc.constant('active' as const),
             table: index,
             offset: constantExpression,
-            elementType: fc.constant(0x70 as RefType),
+            elementType: fc.constant<RefType>(0x70),
             init: fc.record({
               kind: fc.constant('functions' as const),
               indices: fc.array(index, { maxLength: 4 }),
@@ -180,7 +180,7 @@ export const anyModule: fc.Arbitrary<WasmModule> = fc
       fc.record({
         name,
         bytes: fc.uint8Array({ maxLength: 20 }),
-        after: fc.constantFrom(0, 1, 2, 3, 7, 10, 11) as fc.Arbitrary<0 | 1 | 2 | 3 | 7 | 10 | 11>,
+        after: fc.constantFrom<0 | 1 | 2 | 3 | 7 | 10 | 11>(0, 1, 2, 3, 7, 10, 11),
       }),
       { maxLength: 3 },
     ),

@@ -48,7 +48,7 @@ export async function instantiateModule(
     const fn = functions[name];
     if (fn === undefined)
       return err(sandboxError.invalidModule(`no function given for the import env.${name}`));
-    env[name] = fn as WebAssembly.ImportValue;
+    env[name] = fn;
   }
   let memory: WebAssembly.Memory | undefined;
   if (compiled.memory.source === 'imported') {
@@ -67,6 +67,7 @@ export async function instantiateModule(
     return err(sandboxError.wasmTrap(trap.trapKind, `start function trapped: ${trap.message}`));
   }
   const exportName = compiled.memory.exportName;
-  if (exportName !== undefined) memory = instance.exports[exportName] as WebAssembly.Memory;
+  const exported = exportName === undefined ? undefined : instance.exports[exportName];
+  if (exported instanceof WebAssembly.Memory) memory = exported;
   return ok({ instance, memory });
 }

@@ -50,14 +50,23 @@ static void put_int(buffer_t *b, int64_t value) {
   while (n > 0) buffer_putc(b, digits[--n]);
 }
 
-/* JSON ABI action: a JSON array of integers in, the same integers sorted out; a JSON error object on bad input. */
+static int expect_text(const char **p, const char *end, const char *text) {
+  skip_space(p, end);
+  for (; *text; text++, (*p)++) if (*p >= end || **p != *text) return 0;
+  return 1;
+}
+
+/* JSON ABI action: {"values": [integers]} in (an object, since a bare array of numbers is a
+ * direct-mode payload), the integers sorted out as an array; a JSON error object on bad input. */
 __attribute__((export_name("sort"))) int64_t sort_json(const char *input, int32_t len) {
-  static const char bad[] = "{\"error\":\"expected a JSON array of integers\"}";
+  static const char bad[] = "{\"error\":\"expected {\\\"values\\\": [integers]}\"}";
   const char *p = input, *end = input + len;
   int64_t *values = NULL;
   uint32_t count = 0, cap = 0;
-  skip_space(&p, end);
-  if (p >= end || *p++ != '[') return json_abi_return(bad, sizeof bad - 1);
+  if (!expect_text(&p, end, "{") || !expect_text(&p, end, "\"values\"") || !expect_text(&p, end, ":") ||
+      !expect_text(&p, end, "[")) {
+    return json_abi_return(bad, sizeof bad - 1);
+  }
   skip_space(&p, end);
   if (p < end && *p == ']') {
     p++;
@@ -75,6 +84,7 @@ __attribute__((export_name("sort"))) int64_t sort_json(const char *input, int32_
       return json_abi_return(bad, sizeof bad - 1);
     }
   }
+  if (!expect_text(&p, end, "}")) { free(values); return json_abi_return(bad, sizeof bad - 1); }
   skip_space(&p, end);
   if (p != end) { free(values); return json_abi_return(bad, sizeof bad - 1); }
   qsort(values, count, sizeof *values, compare);

@@ -159,7 +159,11 @@ export function readInstruction(reader: ByteReader): Instruction {
 }
 
 function invalid(op: Opcode, immediate: Immediate): never {
-  throw new WasmEncodeError(`invalid immediate for ${op.name}: ${String(immediate)}`);
+  const shown =
+    typeof immediate === 'object'
+      ? JSON.stringify(immediate, (_key, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value))
+      : String(immediate);
+  throw new WasmEncodeError(`invalid immediate for ${op.name}: ${shown}`);
 }
 
 function asIndex(op: Opcode, immediate: Immediate): number {
@@ -167,9 +171,7 @@ function asIndex(op: Opcode, immediate: Immediate): number {
 }
 
 function asObject<T extends object>(op: Opcode, immediate: Immediate, field: keyof T): T {
-  return typeof immediate === 'object' && immediate !== null && field in immediate
-    ? (immediate as T)
-    : invalid(op, immediate);
+  return typeof immediate === 'object' && field in immediate ? (immediate as T) : invalid(op, immediate);
 }
 
 function asPair(op: Opcode, immediate: Immediate): readonly [number, number] {

@@ -1,0 +1,177 @@
+/**
+ * Calling an action: looking up the export, and the two payload modes.
+ * Direct mode passes numbers straight through; JSON mode moves UTF-8 JSON
+ * through the guest's memory by the ABI documented in the README.
+ */
+import { type Result, type SandboxError, type WasmValueType, err, ok, sandboxError } from '@ri-sandbox/core';
+import { formatSignature, valueTypeNames } from '@ri-sandbox/loader';
+import { inBounds } from './guest-memory';
+import type { Action, LiveModule } from './instance';
+import { toWasmValues } from './values';
+
+/** Export a module must have for JSON mode: `__alloc(len: i32) -> i32`. */
+export const ALLOC_EXPORT = '__alloc';
+
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+/** `JSON.stringify` typed honestly: functions, symbols and `undefined` have no JSON form. */
+const stringifyJson: (value: unknown) => string | undefined = JSON.stringify;
+const utf8Encoder = new TextEncoder();
+
+/** The exported function `name` of `live`, or `WASM_TRAP missing_export`. */
+export function findAction(live: LiveModule, name: string): Result<Action, SandboxError> {
+  const cached = live.actions.get(name);
+  if (cached !== undefined) return ok(cached);
+  const signature = live.compiled.functionExports.get(name);
+  const fn = Object.hasOwn(live.instance.exports, name) ? live.instance.exports[name] : undefined;
+  if (signature === undefined || typeof fn !== 'function') {
+    const what = fn === undefined ? 'is not exported' : 'is exported, but not as a function';
+    const available = [...live.compiled.functionExports.keys()].join(', ') || 'none';
+    return err(
+      sandboxError.wasmTrap('missing_export', `"${name}" ${what} (exported functions: ${available})`),
+    );
+  }
+  const action: Action = {
+    name,
+    fn: fn as Action['fn'],
+    signature: formatSignature(signature),
+    params: valueTypeNames(signature.params),
+    results: valueTypeNames(signature.results),
+  };
+  live.actions.set(name, action);
+  return ok(action);
+}
+
+/** The arguments of a direct-mode payload, or `undefined` when the payload is for JSON mode. */
+export function directArguments(payload: unknown): readonly unknown[] | undefined {
+  if (payload === undefined || payload === null) return [];
+  if (typeof payload === 'number' || typeof payload === 'bigint') return [payload];
+  if (Array.isArray(payload) && payload.every((v) => typeof v === 'number' || typeof v === 'bigint'))
+    return payload;
+  return undefined;
+}
+
+/** Checks direct-mode arguments against the action's parameters. */
+export function prepareDirectCall(action: Action, args: readonly unknown[]): Result<unknown[], SandboxError> {
+  if (action.params === undefined || action.results === undefined) {
+    return err(
+      sandboxError.invalidPayload(
+        `"${action.name}" has signature ${action.signature}; only i32, i64, f32 and f64 cross to the host`,
+      ),
+    );
+  }
+  const values = toWasmValues(action.params, args, 'argument');
+  if (typeof values === 'string') return err(sandboxError.invalidPayload(`"${action.name}" ${values}`));
+  return ok(values);
+}
+
+/** A direct-mode return value: `undefined`, one value, or an array for multi-value. */
+export function directResult(action: Action, returned: unknown): unknown {
+  return action.results?.length === 0 ? undefined : returned;
+}
+
+function abiViolation(message: string): SandboxError {
+  return sandboxError.wasmTrap('abi_violation', message);
+}
+
+/** Encodes a JSON-mode payload, or `INVALID_PAYLOAD` if it has no JSON form. */
+export function encodeJsonPayload(payload: unknown): Result<Uint8Array, SandboxError> {
+  let text: string | undefined;
+  try {
+    text = stringifyJson(payload);
+  } catch (error) {
+    return err(
+      sandboxError.invalidPayload(
+        `cannot be serialised as JSON: ${error instanceof Error ? error.message : String(error)}`,
+      ),
+    );
+  }
+  if (text === undefined) return err(sandboxError.invalidPayload(`a ${typeof payload} has no JSON form`));
+  return ok(utf8Encoder.encode(text));
+}
+
+/** The actions JSON mode calls, checked against the ABI before anything runs. */
+export interface JsonCall {
+  readonly alloc: Action;
+  readonly memory: WebAssembly.Memory;
+}
+
+function hasSignature(
+  action: Action,
+  params: readonly WasmValueType[],
+  results: readonly WasmValueType[],
+): boolean {
+  const same = (a: readonly WasmValueType[] | undefined, b: readonly WasmValueType[]) =>
+    a !== undefined && a.length === b.length && a.every((t, i) => t === b[i]);
+  return same(action.params, params) && same(action.results, results);
+}
+
+/** Checks that `live` and `action` follow the JSON ABI. */
+export function prepareJsonCall(live: LiveModule, action: Action): Result<JsonCall, SandboxError> {
+  const alloc = findAction(live, ALLOC_EXPORT);
+  if (!alloc.ok) {
+    return err(
+      sandboxError.wasmTrap(
+        'missing_export',
+        `a JSON payload needs the module to export ${ALLOC_EXPORT}(len: i32) -> i32`,
+      ),
+    );
+  }
+  if (!hasSignature(alloc.value, ['i32'], ['i32'])) {
+    return err(
+      abiViolation(`${ALLOC_EXPORT} has signature ${alloc.value.signature}; the JSON ABI needs (i32) -> i32`),
+    );
+  }
+  if (!hasSignature(action, ['i32', 'i32'], ['i64'])) {
+    return err(
+      abiViolation(
+        `"${action.name}" has signature ${action.signature}; a JSON action needs (i32, i32) -> i64`,
+      ),
+    );
+  }
+  if (live.memory === undefined) return err(abiViolation('the JSON ABI needs the module to have a memory'));
+  return ok({ alloc: alloc.value, memory: live.memory });
+}
+
+/** Copies the encoded payload into guest memory at the pointer `__alloc` returned. */
+export function writeJsonInput(
+  call: JsonCall,
+  pointer: unknown,
+  input: Uint8Array,
+): Result<number, SandboxError> {
+  const address = (pointer as number) >>> 0;
+  if (!inBounds(address, input.length, call.memory.buffer.byteLength)) {
+    return err(
+      abiViolation(`${ALLOC_EXPORT}(${input.length}) returned ${address}, outside the guest's memory`),
+    );
+  }
+  new Uint8Array(call.memory.buffer).set(input, address);
+  return ok(address);
+}
+
+/** Reads and parses the output an action returned as `pointer << 32 | length`. */
+export function readJsonOutput(call: JsonCall, returned: unknown): Result<unknown, SandboxError> {
+  const packed = BigInt.asUintN(64, returned as bigint);
+  if (packed === 0n) return ok(undefined);
+  const pointer = Number(packed >> 32n);
+  const length = Number(packed & 0xffffffffn);
+  const memory = call.memory.buffer;
+  if (!inBounds(pointer, length, memory.byteLength)) {
+    return err(
+      abiViolation(
+        `output [${pointer}, ${pointer + length}) is outside the guest's ${memory.byteLength} bytes of memory`,
+      ),
+    );
+  }
+  let text: string;
+  try {
+    text = utf8Decoder.decode(new Uint8Array(memory, pointer, length));
+  } catch {
+    return err(abiViolation(`output at ${pointer} (${length} bytes) is not valid UTF-8`));
+  }
+  try {
+    return ok(JSON.parse(text) as unknown);
+  } catch {
+    const preview = text.length > 40 ? `${text.slice(0, 40)}...` : text;
+    return err(abiViolation(`output is not valid JSON: ${JSON.stringify(preview)}`));
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * `@ri-sandbox/sandbox`: deterministic, resource-limited WebAssembly
+ * sandboxes for Node.js and browsers. Start with {@link createWasmSandbox}.
+ *
+ * @packageDocumentation
+ */
+export type { SandboxOptions } from './sandbox';
+export { createWasmSandbox } from './sandbox';
+export { ALLOC_EXPORT } from './actions';
+
+export type {
+  Result,
+  SandboxError,
+  SandboxErrorCode,
+  TrapKind,
+  WasmValueType,
+  WasmValue,
+  GuestMemory,
+  HostCallContext,
+  HostFunction,
+  SandboxConfig,
+  SandboxConfigInput,
+  InstanceStatus,
+  ResourceMetrics,
+  SandboxInstance,
+  ExecutionResult,
+  LoadedModuleInfo,
+  ModuleImport,
+  ModuleExport,
+  WasmSandbox,
+} from '@ri-sandbox/core';
+export { DEFAULT_CONFIG, defineHostFunction, isSandboxError } from '@ri-sandbox/core';

@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import type { SandboxInstance } from '@ri-sandbox/core';
+import { fixture } from '@ri-sandbox/test-fixtures';
+import { errorOf, loaded, valueOf } from '../test/helpers';
+import { createWasmSandbox } from './index';
+
+describe('traps', () => {
+  it.each([
+    ['unreachable', undefined, 'unreachable'],
+    ['out_of_bounds_memory', undefined, 'out_of_bounds_memory'],
+    ['divide_by_zero', 0, 'divide_by_zero'],
+    ['integer_overflow', undefined, 'integer_overflow'],
+    ['invalid_conversion', undefined, 'invalid_conversion'],
+    ['indirect_call_mismatch', undefined, 'indirect_call_mismatch'],
+    ['null_reference', undefined, 'indirect_call_mismatch'],
+    ['out_of_bounds_table', undefined, 'out_of_bounds_table'],
+    ['stack_overflow', 0, 'stack_overflow'],
+    ['uncaught_exception', undefined, 'uncaught_exception'],
+  ])('%s becomes WASM_TRAP %s and the instance stays usable', async (action, payload, trapKind) => {
+    const { sandbox, instance } = await loaded('traps');
+    expect(errorOf(sandbox.execute(instance, action, payload))).toMatchObject({
+      code: 'WASM_TRAP',
+      trapKind,
+    });
+    expect(instance.status).toBe('loaded');
+    expect(valueOf(sandbox.execute(instance, 'divide_by_zero', 1))).toBe(1);
+  });
+
+  it('reports a missing action with what is exported', async () => {
+    const { sandbox, instance } = await loaded('add');
+    const error = errorOf(sandbox.execute(instance, 'nope'));
+    expect(error).toMatchObject({ code: 'WASM_TRAP', trapKind: 'missing_export' });
+    expect(error.message).toBe(
+      '"nope" is not exported (exported functions: add, add_i64, add_f32, add_f64, swap, nothing)',
+    );
+    expect(errorOf(sandbox.execute(instance, 'toString')).message).toMatch(/is not exported/);
+  });
+
+  it('refuses to call a non-function export', async () => {
+    const { sandbox, instance } = await loaded('memory-hog');
+    expect(errorOf(sandbox.execute(instance, 'memory')).message).toMatch(/exported, but not as a function/);
+  });
+
+  it('answers not_loaded before load', () => {
+    const sandbox = createWasmSandbox();
+    const created = sandbox.create();
+    if (!created.ok) throw new Error();
+    expect(errorOf(sandbox.execute(created.value, 'add', [1, 2]))).toMatchObject({
+      code: 'WASM_TRAP',
+      trapKind: 'not_loaded',
+    });
+  });
+});
+
+describe('state and metrics', () => {
+  it('keeps state between executions', async () => {
+    const { sandbox, instance } = await loaded('counter');
+    expect([1, 2, 3].map(() => valueOf(sandbox.execute(instance, 'increment')))).toEqual([1, 2, 3]);
+    expect(valueOf(sandbox.execute(instance, 'add', 10))).toBe(13);
+  });
+
+  it('reports live memory usage', async () => {
+    const { sandbox, instance } = await loaded('memory-hog', { maxMemoryBytes: 1 << 20 });
+    expect(sandbox.getMetrics(instance)).toMatchObject({
+      ok: true,
+      value: { memoryUsedBytes: 65536, memoryLimitBytes: 1 << 20 },
+    });
+    expect(valueOf(sandbox.execute(instance, 'grow', 3))).toBe(1);
+    expect(sandbox.getMetrics(instance)).toMatchObject({ ok: true, value: { memoryUsedBytes: 4 * 65536 } });
+    expect(valueOf(sandbox.execute(instance, 'hog'))).toBe(16);
+    expect(instance.metrics.memoryUsedBytes).toBe(1 << 20);
+    expect(valueOf(sandbox.execute(instance, 'fill', 7))).toBe(1 << 20);
+    expect(valueOf(sandbox.execute(instance, 'load', (1 << 20) - 1))).toBe(7);
+  });
+
+  it('keeps imported memory within the limit', async () => {
+    const { sandbox, instance } = await loaded('imported-memory', { maxMemoryBytes: 3 * 65536 });
+    valueOf(sandbox.execute(instance, 'store', [100, 42]));
+    expect(valueOf(sandbox.execute(instance, 'load', 100))).toBe(42);
+    expect(valueOf(sandbox.execute(instance, 'grow', 2))).toBe(1);
+    expect(valueOf(sandbox.execute(instance, 'grow', 1))).toBe(-1);
+    expect(instance.metrics.memoryUsedBytes).toBe(3 * 65536);
+  });
+
+  it('runs many independent instances side by side', async () => {
+    const sandbox = createWasmSandbox();
+    const instances: SandboxInstance[] = [];
+    for (let i = 0; i < 50; i++) instances.push((await loaded('counter', {}, sandbox)).instance);
+    instances.forEach((instance, i) => sandbox.execute(instance, 'add', i));
+    expect(instances.map((instance) => valueOf(sandbox.execute(instance, 'get')))).toEqual(
+      instances.map((_, i) => i),
+    );
+  });
+
+  it('refuses instances of another sandbox', async () => {
+    const { instance } = await loaded('add');
+    const other = createWasmSandbox();
+    expect(errorOf(other.execute(instance, 'add', [1, 2]))).toMatchObject({ code: 'INVALID_STATE' });
+    expect(errorOf(other.getMetrics(instance)).code).toBe('INVALID_STATE');
+    expect(errorOf(other.destroy(instance)).code).toBe('INVALID_STATE');
+    expect(errorOf(await other.load(instance, fixture('add'))).code).toBe('INVALID_STATE');
+    expect(errorOf(other.execute({ id: 5 } as never, 'add')).message).toMatch(/instance \?/);
+  });
+});
+
+describe('destroy', () => {
+  it('is idempotent, releases memory and host references, and ends every operation', async () => {
+    const { sandbox, instance } = await loaded('memory-hog');
+    expect(sandbox.destroy(instance)).toEqual({ ok: true, value: undefined });
+    expect(sandbox.destroy(instance)).toEqual({ ok: true, value: undefined });
+    expect(instance.status).toBe('destroyed');
+    expect(instance.metrics.memoryUsedBytes).toBe(0);
+    expect(instance.config.hostFunctions).toEqual({});
+    const destroyed = { code: 'INSTANCE_DESTROYED', instanceId: instance.id };
+    expect(errorOf(sandbox.execute(instance, 'pages'))).toMatchObject(destroyed);
+    expect(errorOf(await sandbox.load(instance, fixture('add')))).toMatchObject(destroyed);
+    expect(errorOf(sandbox.getMetrics(instance))).toMatchObject(destroyed);
+    expect(errorOf(sandbox.snapshot(instance))).toMatchObject(destroyed);
+    expect(errorOf(sandbox.restore(instance, new Uint8Array()))).toMatchObject(destroyed);
+  });
+});
+
+describe('snapshot and restore', () => {
+  it('refuse with SNAPSHOT_ERROR until @ri-sandbox/snapshot lands', async () => {
+    const { sandbox, instance } = await loaded('counter');
+    expect(errorOf(sandbox.snapshot(instance))).toMatchObject({ code: 'SNAPSHOT_ERROR' });
+    expect(errorOf(sandbox.restore(instance, new Uint8Array(8)))).toMatchObject({ code: 'SNAPSHOT_ERROR' });
+    expect(errorOf(sandbox.restore(instance, 'x' as never)).message).toMatch(/a snapshot is a Uint8Array/);
+    expect(valueOf(sandbox.execute(instance, 'increment'))).toBe(1);
+  });
+});

@@ -1,0 +1,244 @@
+/**
+ * `createWasmSandbox`: the seven-method {@link WasmSandbox} over the loader.
+ */
+import {
+  type ExecutionResult,
+  type LoadedModuleInfo,
+  type ResourceMetrics,
+  type Result,
+  type SandboxConfigInput,
+  type SandboxError,
+  type SandboxInstance,
+  type WasmSandbox,
+  classifyTrap,
+  err,
+  ok,
+  resolveConfig,
+  sandboxError,
+} from '@ri-sandbox/core';
+import { compileModule, instantiateModule } from '@ri-sandbox/loader';
+import {
+  type JsonCall,
+  directArguments,
+  directResult,
+  encodeJsonPayload,
+  findAction,
+  prepareDirectCall,
+  prepareJsonCall,
+  readJsonOutput,
+  writeJsonInput,
+} from './actions';
+import { guestMemory } from './guest-memory';
+import { type AbortSignalBox, bridgeHostFunction } from './host-bridge';
+import { type Action, InstanceState, type LiveModule, createHandle } from './instance';
+
+/** Options of a sandbox factory (not of its instances: those take a `SandboxConfig`). */
+export interface SandboxOptions {
+  /** Monotonic clock in milliseconds, for execution times. Default `performance.now()`. */
+  readonly now?: () => number;
+  /** Wall clock in milliseconds since the epoch, for the default `eventTimestamp`. Default `Date.now()`. */
+  readonly wallClock?: () => number;
+}
+
+const defaultNow = (): number => performance.now();
+
+/**
+ * Creates a sandbox factory. Instances it creates are numbered `sandbox-0`,
+ * `sandbox-1`, ... in creation order, independently of other factories.
+ *
+ * @example
+ * ```ts
+ * const sandbox = createWasmSandbox();
+ * const created = sandbox.create({ maxMemoryBytes: 1 << 20 });
+ * if (!created.ok) throw new Error(created.error.message);
+ * const instance = created.value;
+ * await sandbox.load(instance, bytes);
+ * const result = sandbox.execute(instance, 'add', [2, 3]); // { ok: true, value: 5, ... }
+ * ```
+ */
+export function createWasmSandbox(options: SandboxOptions = {}): WasmSandbox {
+  const now = options.now ?? defaultNow;
+  const wallClock = options.wallClock ?? Date.now;
+  const states = new WeakMap<SandboxInstance, InstanceState>();
+  let nextId = 0;
+
+  /** The state of `instance` if `operation` may proceed on it, or the error saying why not. */
+  function stateFor(instance: SandboxInstance, operation: string): Result<InstanceState, SandboxError> {
+    const state = states.get(instance);
+    if (state === undefined) {
+      const claimed = (instance as { id?: unknown } | null | undefined)?.id;
+      const id = typeof claimed === 'string' ? claimed : '?';
+      return err(sandboxError.invalidState(id, 'created', `${operation} an instance of another sandbox`));
+    }
+    if (state.status === 'destroyed') return err(sandboxError.instanceDestroyed(state.id));
+    if (state.status === 'running') return err(sandboxError.invalidState(state.id, state.status, operation));
+    return ok(state);
+  }
+
+  /** Runs guest code, turning whatever it throws into the error that explains it. */
+  function runGuest(abort: AbortSignalBox, call: () => unknown): Result<unknown, SandboxError> {
+    try {
+      const value = call();
+      return abort.failure === undefined ? ok(value) : err(abort.failure);
+    } catch (error) {
+      if (abort.failure !== undefined) return err(abort.failure);
+      const trap = classifyTrap(error);
+      return err(sandboxError.wasmTrap(trap.trapKind, trap.message));
+    }
+  }
+
+  function callJson(live: LiveModule, action: Action, payload: unknown): Result<unknown, SandboxError> {
+    const input = encodeJsonPayload(payload);
+    if (!input.ok) return input;
+    const prepared = prepareJsonCall(live, action);
+    if (!prepared.ok) return prepared;
+    const call: JsonCall = prepared.value;
+    const pointer = runGuest(live.abort, () => call.alloc.fn(input.value.length));
+    if (!pointer.ok) return pointer;
+    const address = writeJsonInput(call, pointer.value, input.value);
+    if (!address.ok) return address;
+    const returned = runGuest(live.abort, () => action.fn(address.value, input.value.length));
+    if (!returned.ok) return returned;
+    return readJsonOutput(call, returned.value);
+  }
+
+  function callAction(live: LiveModule, name: string, payload: unknown): Result<unknown, SandboxError> {
+    const action = findAction(live, name);
+    if (!action.ok) return action;
+    const args = directArguments(payload);
+    if (args === undefined) return callJson(live, action.value, payload);
+    const values = prepareDirectCall(action.value, args);
+    if (!values.ok) return values;
+    const returned = runGuest(live.abort, () => action.value.fn(...values.value));
+    return returned.ok ? ok(directResult(action.value, returned.value)) : returned;
+  }
+
+  async function load(
+    instance: SandboxInstance,
+    bytes: Uint8Array | ArrayBuffer,
+  ): Promise<Result<LoadedModuleInfo, SandboxError>> {
+    const checked = stateFor(instance, 'load');
+    if (!checked.ok) return checked;
+    const state = checked.value;
+    if (state.loading)
+      return err(sandboxError.invalidState(state.id, state.status, 'load while another load is in progress'));
+    state.loading = true;
+    try {
+      const { config } = state;
+      const compiled = await compileModule(bytes, config);
+      if (!compiled.ok) return compiled;
+      // The new module's host functions report to their own box, so a failed load
+      // leaves the current module and its state untouched.
+      const abort: AbortSignalBox = { failure: undefined };
+      const functions = Object.fromEntries(
+        compiled.value.hostImports.map((name) => {
+          const fn = config.hostFunctions[name];
+          return [name, fn === undefined ? undefined : bridgeHostFunction(fn, abort, state.context)];
+        }),
+      );
+      const live = await instantiateModule(compiled.value, functions as never, config.maxMemoryBytes);
+      if (abort.failure !== undefined) return err(abort.failure);
+      if (!live.ok) return live;
+      if (state.destroyed) return err(sandboxError.instanceDestroyed(state.id));
+      const { instance: wasmInstance, memory } = live.value;
+      state.live = {
+        compiled: compiled.value,
+        instance: wasmInstance,
+        memory,
+        guestMemory: memory === undefined ? undefined : guestMemory(memory),
+        actions: new Map(),
+        abort,
+      };
+      state.status = 'loaded';
+      state.gasUsed = 0;
+      state.executionMs = 0;
+      state.settle();
+      return ok(compiled.value.info);
+    } finally {
+      state.loading = false;
+    }
+  }
+
+  function execute(instance: SandboxInstance, action: string, payload?: unknown): ExecutionResult {
+    const checked = stateFor(instance, 'execute');
+    if (!checked.ok) return checked;
+    const state = checked.value;
+    const live = state.live;
+    if (live === undefined) {
+      return err(
+        sandboxError.wasmTrap('not_loaded', `instance ${state.id} has no module loaded; call load first`),
+      );
+    }
+    if (typeof action !== 'string')
+      return err(sandboxError.invalidPayload('the action must be an export name (a string)'));
+    state.status = 'running';
+    live.abort.failure = undefined;
+    const started = now();
+    let outcome: Result<unknown, SandboxError>;
+    try {
+      outcome = callAction(live, action, payload);
+    } finally {
+      state.executionMs = Math.max(0, now() - started);
+      live.abort.failure = undefined;
+      if (!state.destroyed) state.status = 'loaded';
+    }
+    const metrics = state.settle();
+    if (state.destroyed) return err(sandboxError.instanceDestroyed(state.id));
+    if (!outcome.ok) return outcome;
+    return { ok: true, value: outcome.value, metrics, gasUsed: state.gasUsed, durationMs: state.executionMs };
+  }
+
+  return {
+    create(config?: SandboxConfigInput): Result<SandboxInstance, SandboxError> {
+      const resolved = resolveConfig(config, wallClock);
+      if (!resolved.ok) return resolved;
+      const state = new InstanceState(`sandbox-${nextId++}`, resolved.value);
+      const handle = createHandle(state);
+      states.set(handle, state);
+      return ok(handle);
+    },
+
+    load,
+    execute,
+
+    destroy(instance: SandboxInstance): Result<void, SandboxError> {
+      const state = states.get(instance);
+      if (state === undefined) return stateFor(instance, 'destroy') as Result<never, SandboxError>;
+      if (state.status === 'destroyed') return ok(undefined);
+      // A guest still running (destroy from inside a host function) is stopped at its next host call.
+      if (state.live !== undefined) state.live.abort.failure = sandboxError.instanceDestroyed(state.id);
+      state.status = 'destroyed';
+      state.live = undefined;
+      state.config = Object.freeze({ ...state.config, hostFunctions: Object.freeze({}) });
+      state.gasUsed = 0;
+      state.executionMs = 0;
+      state.settle();
+      return ok(undefined);
+    },
+
+    snapshot(instance: SandboxInstance): Result<Uint8Array, SandboxError> {
+      const checked = stateFor(instance, 'snapshot');
+      if (!checked.ok) return checked;
+      return err(
+        sandboxError.snapshotError('snapshots are not supported yet (they arrive with @ri-sandbox/snapshot)'),
+      );
+    },
+
+    restore(instance: SandboxInstance, snapshot: Uint8Array): Result<void, SandboxError> {
+      const checked = stateFor(instance, 'restore');
+      if (!checked.ok) return checked;
+      if (!(snapshot instanceof Uint8Array))
+        return err(sandboxError.snapshotError('a snapshot is a Uint8Array'));
+      return err(
+        sandboxError.snapshotError('snapshots are not supported yet (they arrive with @ri-sandbox/snapshot)'),
+      );
+    },
+
+    getMetrics(instance: SandboxInstance): Result<ResourceMetrics, SandboxError> {
+      const state = states.get(instance);
+      if (state === undefined) return stateFor(instance, 'measure') as Result<never, SandboxError>;
+      if (state.status === 'destroyed') return err(sandboxError.instanceDestroyed(state.id));
+      return ok(state.measure());
+    },
+  };
+}

@@ -1,0 +1,37 @@
+/** Shared set-up for the sandbox tests. */
+import { expect } from 'vitest';
+import type {
+  ExecutionResult,
+  SandboxConfigInput,
+  SandboxError,
+  SandboxInstance,
+  WasmSandbox,
+} from '@ri-sandbox/core';
+import { type FixtureName, fixture } from '@ri-sandbox/test-fixtures';
+import { createWasmSandbox } from '../src/index';
+
+/** A sandbox with an instance of `config` that has `name` loaded. */
+export async function loaded(
+  name: FixtureName,
+  config: SandboxConfigInput = {},
+  sandbox: WasmSandbox = createWasmSandbox(),
+): Promise<{ sandbox: WasmSandbox; instance: SandboxInstance }> {
+  const created = sandbox.create(config);
+  if (!created.ok) throw new Error(created.error.message);
+  const result = await sandbox.load(created.value, fixture(name));
+  if (!result.ok) throw new Error(result.error.message);
+  return { sandbox, instance: created.value };
+}
+
+/** The value of a successful execution (fails the test otherwise). */
+export function valueOf(result: ExecutionResult): unknown {
+  if (!result.ok) throw new Error(`expected success, got ${result.error.code}: ${result.error.message}`);
+  return result.value;
+}
+
+/** The error of a failed result (fails the test otherwise). */
+export function errorOf(result: { ok: true } | { ok: false; error: SandboxError }): SandboxError {
+  expect(result.ok).toBe(false);
+  if (result.ok) throw new Error('expected failure');
+  return result.error;
+}
