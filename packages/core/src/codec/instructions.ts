@@ -86,78 +86,6 @@ function writeMemArg(writer: ByteWriter, memarg: MemArg): void {
   writer.u32(memarg.offset);
 }
 
-function readImmediate(reader: ByteReader, kind: ImmediateKind): Immediate {
-  switch (kind) {
-    case 'none':
-      return undefined;
-    case 'blocktype':
-      return reader.s33();
-    case 'label':
-    case 'function':
-    case 'local':
-    case 'global':
-    case 'table':
-    case 'tag':
-    case 'data':
-    case 'elem':
-    case 'memory':
-      return reader.u32();
-    case 'lane':
-    case 'heaptype':
-    case 'fence':
-      return reader.u8();
-    case 'br_table': {
-      const targets = reader.vector((r) => r.u32());
-      return { targets, defaultTarget: reader.u32() };
-    }
-    case 'call_indirect': {
-      const type = reader.u32();
-      return { type, table: reader.u32() };
-    }
-    case 'memarg':
-      return readMemArg(reader);
-    case 'memarg_lane': {
-      const memarg = readMemArg(reader);
-      return { memarg, lane: reader.u8() };
-    }
-    case 'i32':
-      return reader.s32();
-    case 'i64':
-      return reader.s64();
-    case 'f32':
-      return reader.f32Bits();
-    case 'f64':
-      return reader.f64Bits();
-    case 'v128':
-    case 'shuffle':
-      return reader.take(16).slice();
-    case 'select_types':
-      return reader.vector((r) => r.u8() as ValType);
-    case 'memory.init':
-    case 'memory.copy':
-    case 'table.init':
-    case 'table.copy': {
-      const first = reader.u32();
-      return [first, reader.u32()];
-    }
-  }
-}
-
-/** Reads one instruction at the reader's position. Throws `WasmDecodeError` on malformed input. */
-export function readInstruction(reader: ByteReader): Instruction {
-  const start = reader.offset;
-  const byte = reader.u8();
-  const prefixed = byte === 0xfc || byte === 0xfd || byte === 0xfe;
-  const key = prefixed ? opcodeKey(byte, reader.u32()) : byte;
-  const op = opcodeByKey(key);
-  if (op === undefined) {
-    const code = prefixed ? `0x${byte.toString(16)} ${key & 0xffff}` : `0x${byte.toString(16)}`;
-    return reader.fail(`unknown opcode ${code}`, start);
-  }
-  const immediate = readImmediate(reader, op.immediate);
-  return immediate === undefined ? { op } : { op, immediate };
-}
-
 function invalid(op: Opcode, immediate: Immediate): never {
   const shown =
     typeof immediate === 'object'
@@ -184,78 +112,126 @@ function asBytes16(op: Opcode, immediate: Immediate): Uint8Array {
   return immediate instanceof Uint8Array && immediate.length === 16 ? immediate : invalid(op, immediate);
 }
 
-function writeImmediate(writer: ByteWriter, op: Opcode, immediate: Immediate): void {
-  switch (op.immediate) {
-    case 'none':
-      return;
-    case 'blocktype':
-      writer.s32(asIndex(op, immediate));
-      return;
-    case 'label':
-    case 'function':
-    case 'local':
-    case 'global':
-    case 'table':
-    case 'tag':
-    case 'data':
-    case 'elem':
-    case 'memory':
-      writer.u32(asIndex(op, immediate));
-      return;
-    case 'lane':
-    case 'heaptype':
-    case 'fence':
-      writer.u8(asIndex(op, immediate));
-      return;
-    case 'br_table': {
-      const table = asObject<BrTableImmediate>(op, immediate, 'targets');
-      writer.vector(table.targets, (w, target) => w.u32(target)).u32(table.defaultTarget);
-      return;
-    }
-    case 'call_indirect': {
-      const call = asObject<CallIndirectImmediate>(op, immediate, 'type');
-      writer.u32(call.type).u32(call.table);
-      return;
-    }
-    case 'memarg':
-      writeMemArg(writer, asObject<MemArg>(op, immediate, 'align'));
-      return;
-    case 'memarg_lane': {
-      const access = asObject<MemArgLane>(op, immediate, 'memarg');
-      writeMemArg(writer, access.memarg);
-      writer.u8(access.lane);
-      return;
-    }
-    case 'i32':
-      writer.s32(asIndex(op, immediate) | 0);
-      return;
-    case 'i64':
-      writer.s64(typeof immediate === 'bigint' ? BigInt.asIntN(64, immediate) : invalid(op, immediate));
-      return;
-    case 'f32':
-      writer.f32Bits(asIndex(op, immediate));
-      return;
-    case 'f64':
-      writer.f64Bits(typeof immediate === 'bigint' ? immediate : invalid(op, immediate));
-      return;
-    case 'v128':
-    case 'shuffle':
-      writer.bytes(asBytes16(op, immediate));
-      return;
-    case 'select_types': {
-      const types = Array.isArray(immediate) ? (immediate as readonly number[]) : invalid(op, immediate);
-      writer.vector(types, (w, type) => w.u8(type));
-      return;
-    }
-    case 'memory.init':
-    case 'memory.copy':
-    case 'table.init':
-    case 'table.copy': {
-      const [first, second] = asPair(op, immediate);
-      writer.u32(first).u32(second);
-      return;
-    }
+/** Reads and writes the immediates of one {@link ImmediateKind}. */
+interface ImmediateCodec {
+  read(reader: ByteReader): Immediate;
+  write(writer: ByteWriter, op: Opcode, immediate: Immediate): void;
+}
+
+const noImmediate: ImmediateCodec = { read: () => undefined, write: () => undefined };
+const u32Index: ImmediateCodec = {
+  read: (r) => r.u32(),
+  write: (w, op, imm) => void w.u32(asIndex(op, imm)),
+};
+const oneByte: ImmediateCodec = {
+  read: (r) => r.u8(),
+  write: (w, op, imm) => void w.u8(asIndex(op, imm)),
+};
+const indexPair: ImmediateCodec = {
+  read: (r) => {
+    const first = r.u32();
+    return [first, r.u32()];
+  },
+  write: (w, op, imm) => {
+    const [first, second] = asPair(op, imm);
+    w.u32(first).u32(second);
+  },
+};
+const sixteenBytes: ImmediateCodec = {
+  read: (r) => r.take(16).slice(),
+  write: (w, op, imm) => void w.bytes(asBytes16(op, imm)),
+};
+const memArg: ImmediateCodec = {
+  read: readMemArg,
+  write: (w, op, imm) => writeMemArg(w, asObject<MemArg>(op, imm, 'align')),
+};
+
+/** One reader and one writer per immediate kind, side by side so they cannot drift apart. */
+const IMMEDIATE_CODECS: Readonly<Record<ImmediateKind, ImmediateCodec>> = {
+  none: noImmediate,
+  blocktype: { read: (r) => r.s33(), write: (w, op, imm) => void w.s32(asIndex(op, imm)) },
+  label: u32Index,
+  function: u32Index,
+  local: u32Index,
+  global: u32Index,
+  table: u32Index,
+  tag: u32Index,
+  data: u32Index,
+  elem: u32Index,
+  memory: u32Index,
+  lane: oneByte,
+  heaptype: oneByte,
+  fence: oneByte,
+  br_table: {
+    read: (r) => {
+      const targets = r.vector((v) => v.u32());
+      return { targets, defaultTarget: r.u32() };
+    },
+    write: (w, op, imm) => {
+      const table = asObject<BrTableImmediate>(op, imm, 'targets');
+      w.vector(table.targets, (v, target) => v.u32(target)).u32(table.defaultTarget);
+    },
+  },
+  call_indirect: {
+    read: (r) => {
+      const type = r.u32();
+      return { type, table: r.u32() };
+    },
+    write: (w, op, imm) => {
+      const call = asObject<CallIndirectImmediate>(op, imm, 'type');
+      w.u32(call.type).u32(call.table);
+    },
+  },
+  memarg: memArg,
+  memarg_lane: {
+    read: (r) => {
+      const memarg = readMemArg(r);
+      return { memarg, lane: r.u8() };
+    },
+    write: (w, op, imm) => {
+      const access = asObject<MemArgLane>(op, imm, 'memarg');
+      writeMemArg(w, access.memarg);
+      w.u8(access.lane);
+    },
+  },
+  i32: { read: (r) => r.s32(), write: (w, op, imm) => void w.s32(asIndex(op, imm) | 0) },
+  i64: {
+    read: (r) => r.s64(),
+    write: (w, op, imm) => void w.s64(typeof imm === 'bigint' ? BigInt.asIntN(64, imm) : invalid(op, imm)),
+  },
+  f32: { read: (r) => r.f32Bits(), write: (w, op, imm) => void w.f32Bits(asIndex(op, imm)) },
+  f64: {
+    read: (r) => r.f64Bits(),
+    write: (w, op, imm) => void w.f64Bits(typeof imm === 'bigint' ? imm : invalid(op, imm)),
+  },
+  v128: sixteenBytes,
+  shuffle: sixteenBytes,
+  select_types: {
+    read: (r) => r.vector((v) => v.u8() as ValType),
+    write: (w, op, imm) => {
+      const types = Array.isArray(imm) ? (imm as readonly number[]) : invalid(op, imm);
+      w.vector(types, (v, type) => v.u8(type));
+    },
+  },
+  'memory.init': indexPair,
+  'memory.copy': indexPair,
+  'table.init': indexPair,
+  'table.copy': indexPair,
+};
+
+/** Reads one instruction at the reader's position. Throws `WasmDecodeError` on malformed input. */
+export function readInstruction(reader: ByteReader): Instruction {
+  const start = reader.offset;
+  const byte = reader.u8();
+  const prefixed = byte === 0xfc || byte === 0xfd || byte === 0xfe;
+  const key = prefixed ? opcodeKey(byte, reader.u32()) : byte;
+  const op = opcodeByKey(key);
+  if (op === undefined) {
+    const code = prefixed ? `0x${byte.toString(16)} ${key & 0xffff}` : `0x${byte.toString(16)}`;
+    return reader.fail(`unknown opcode ${code}`, start);
   }
+  const immediate = IMMEDIATE_CODECS[op.immediate].read(reader);
+  return immediate === undefined ? { op } : { op, immediate };
 }
 
 /** Appends one instruction to `writer`. Throws `WasmEncodeError` if the immediate does not fit the opcode. */
@@ -266,7 +242,7 @@ export function writeInstruction(writer: ByteWriter, instr: Instruction): void {
   } else {
     writer.u8(op.prefix).u32(op.code);
   }
-  writeImmediate(writer, op, instr.immediate);
+  IMMEDIATE_CODECS[op.immediate].write(writer, op, instr.immediate);
 }
 
 /**
