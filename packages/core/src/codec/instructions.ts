@@ -143,7 +143,9 @@ const sixteenBytes: ImmediateCodec = {
 };
 const memArg: ImmediateCodec = {
   read: readMemArg,
-  write: (w, op, imm) => writeMemArg(w, asObject<MemArg>(op, imm, 'align')),
+  write: (w, op, imm) => {
+    writeMemArg(w, asObject<MemArg>(op, imm, 'align'));
+  },
 };
 
 /** One reader and one writer per immediate kind, side by side so they cannot drift apart. */
