@@ -84,6 +84,8 @@ export {
   encodeInstructions,
   readConstantExpression,
   writeConstantExpression,
+  skipImmediate,
+  skipInstruction,
 } from './codec/instructions';
 export type {
   BlockType,
@@ -112,3 +114,5 @@ export type { NameSection } from './codec/names';
 export { readNameSection } from './codec/names';
 export type { ClassifiedTrap } from './traps';
 export { classifyTrap } from './traps';
+export type { FunctionRemap } from './codec/remap';
+export { remapFunctionReferences, importedFunctionCount } from './codec/remap';

@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import { GENERATED_FIXTURES } from './generated/fixtures';
+import { GENERATED_FIXTURES, GENERATED_FUZZ } from './generated/fixtures';
 
 /** The name of every fixture module. */
 export type FixtureName = keyof typeof GENERATED_FIXTURES;
@@ -41,7 +41,21 @@ export function fixtureInfo(name: FixtureName): FixtureInfo {
  * ```
  */
 export function fixture(name: FixtureName): Uint8Array<ArrayBuffer> {
-  const binary = atob(GENERATED_FIXTURES[name].base64);
+  return fromBase64(GENERATED_FIXTURES[name].base64);
+}
+
+/**
+ * Generated modules for differential tests of bytecode transforms: binaryen's
+ * `wasm-opt --translate-to-fuzz` output from fixed seeds, using only features
+ * Node 20 enables by default. They import `fuzzing-support.log-*` functions
+ * (and `call-export-catch`), and their loops carry binaryen's hang limit.
+ */
+export function fuzzModules(): { readonly name: string; readonly bytes: Uint8Array<ArrayBuffer> }[] {
+  return Object.entries(GENERATED_FUZZ).map(([name, base64]) => ({ name, bytes: fromBase64(base64) }));
+}
+
+function fromBase64(base64: string): Uint8Array<ArrayBuffer> {
+  const binary = atob(base64);
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   return bytes;

@@ -283,3 +283,61 @@ export function writeConstantExpression(writer: ByteWriter, instructions: readon
   for (const instr of instructions) writeInstruction(writer, instr);
   writer.u8(0x0b);
 }
+
+/**
+ * Advances `reader` past one immediate of `kind` without building it: the
+ * fast path for transforms that copy most instructions through unchanged.
+ */
+export function skipImmediate(reader: ByteReader, kind: ImmediateKind): void {
+  switch (kind) {
+    case 'none':
+      return;
+    case 'br_table': {
+      const count = reader.u32();
+      for (let i = 0; i <= count; i++) reader.u32();
+      return;
+    }
+    case 'memarg':
+      if (reader.u32() & 0x40) reader.u32();
+      reader.u32();
+      return;
+    case 'memarg_lane':
+      if (reader.u32() & 0x40) reader.u32();
+      reader.u32();
+      reader.u8();
+      return;
+    case 'v128':
+    case 'shuffle':
+      reader.offset += 16;
+      if (reader.offset > reader.end) reader.fail('unexpected end of input');
+      return;
+    case 'f32':
+      reader.take(4);
+      return;
+    case 'f64':
+      reader.take(8);
+      return;
+    case 'select_types': {
+      const count = reader.u32();
+      reader.take(count);
+      return;
+    }
+    default:
+      IMMEDIATE_CODECS[kind].read(reader);
+  }
+}
+
+/**
+ * Reads one opcode and skips its immediates; returns the opcode. The
+ * instruction spans from the reader's offset before the call to its offset after.
+ * Throws `WasmDecodeError` on malformed input.
+ */
+export function skipInstruction(reader: ByteReader): Opcode {
+  const start = reader.offset;
+  const byte = reader.u8();
+  const prefixed = byte === 0xfc || byte === 0xfd || byte === 0xfe;
+  const op = opcodeByKey(prefixed ? opcodeKey(byte, reader.u32()) : byte);
+  if (op === undefined) return reader.fail(`unknown opcode 0x${byte.toString(16)}`, start);
+  skipImmediate(reader, op.immediate);
+  return op;
+}

@@ -1,0 +1,102 @@
+/**
+ * Renumbering functions outside code: what a transform that inserts an
+ * imported function (shifting every defined function's index) must update
+ * besides the `call`/`return_call`/`ref.func` instructions in function bodies.
+ */
+import { ByteReader, ByteWriter } from './bytes';
+import type { Instruction } from './instructions';
+import type { CustomSection, ElementSegment, WasmModule } from './types';
+
+/** Maps an old function index to its new one. */
+export type FunctionRemap = (index: number) => number;
+
+function remapExpression(expression: readonly Instruction[], remap: FunctionRemap): readonly Instruction[] {
+  return expression.map((instr) =>
+    instr.op.name === 'ref.func' ? { op: instr.op, immediate: remap(instr.immediate as number) } : instr,
+  );
+}
+
+function remapElement(segment: ElementSegment, remap: FunctionRemap): ElementSegment {
+  const offset = segment.offset === undefined ? undefined : remapExpression(segment.offset, remap);
+  const init: ElementSegment['init'] =
+    segment.init.kind === 'functions'
+      ? { kind: 'functions', indices: segment.init.indices.map(remap) }
+      : { kind: 'expressions', expressions: segment.init.expressions.map((e) => remapExpression(e, remap)) };
+  return { ...segment, offset, init };
+}
+
+const FUNCTION_NAMES = 1;
+const LOCAL_NAMES = 2;
+
+/** Rewrites the function indices of a `name` section's function and local name maps. */
+function remapNameSection(bytes: Uint8Array, remap: FunctionRemap): Uint8Array {
+  const reader = new ByteReader(bytes);
+  const writer = new ByteWriter(bytes.length + 16);
+  while (!reader.done) {
+    const id = reader.u8();
+    const content = reader.byteVector();
+    if (id !== FUNCTION_NAMES && id !== LOCAL_NAMES) {
+      writer.u8(id).byteVector(content);
+      continue;
+    }
+    const sub = new ByteReader(content);
+    const out = new ByteWriter(content.length + 8);
+    out.vector(
+      sub.vector((r) => {
+        const index = r.u32();
+        return [index, id === FUNCTION_NAMES ? r.name() : r.take(localMapLength(r))] as const;
+      }),
+      (w, [index, value]) => {
+        w.u32(remap(index));
+        if (typeof value === 'string') w.name(value);
+        else w.bytes(value);
+      },
+    );
+    writer.u8(id).byteVector(out.finish());
+  }
+  return writer.finish();
+}
+
+/** Length in bytes of the local name map that starts at the reader's position (read ahead, not consumed). */
+function localMapLength(reader: ByteReader): number {
+  const probe = new ByteReader(reader.bytes, reader.offset, reader.end);
+  probe.vector((r) => {
+    r.u32();
+    r.byteVector();
+  });
+  return probe.offset - reader.offset;
+}
+
+function remapCustomSection(section: CustomSection, remap: FunctionRemap): CustomSection | undefined {
+  if (section.name !== 'name') return section;
+  try {
+    return { ...section, bytes: remapNameSection(section.bytes, remap) };
+  } catch {
+    // A malformed name section is ignored by engines; dropping it beats keeping wrong names.
+    return undefined;
+  }
+}
+
+/**
+ * Applies `remap` to every function index outside function bodies: exports,
+ * the start function, element segments, global initializers and the `name`
+ * section. Function bodies are the caller's to rewrite.
+ */
+export function remapFunctionReferences(module: WasmModule, remap: FunctionRemap): WasmModule {
+  return {
+    ...module,
+    exports: module.exports.map((e) => (e.kind === 'function' ? { ...e, index: remap(e.index) } : e)),
+    start: module.start === undefined ? undefined : remap(module.start),
+    elements: module.elements.map((segment) => remapElement(segment, remap)),
+    globals: module.globals.map((g) => ({ ...g, init: remapExpression(g.init, remap) })),
+    customSections: module.customSections.flatMap((section) => {
+      const remapped = remapCustomSection(section, remap);
+      return remapped === undefined ? [] : [remapped];
+    }),
+  };
+}
+
+/** Number of functions the module imports: the index of its first defined function. */
+export function importedFunctionCount(module: WasmModule): number {
+  return module.imports.filter((imp) => imp.descriptor.kind === 'function').length;
+}

@@ -1,0 +1,108 @@
+/**
+ * The cost model: what each instruction costs in gas, and how work whose size
+ * comes from an operand (memory growth, bulk memory and table operations) is
+ * charged in proportion to that size.
+ */
+import { type Result, type SandboxError, err, ok, opcodeByName, sandboxError } from '@ri-sandbox/core';
+
+/** Gas costs. Every field is a non-negative safe integer. */
+export interface CostModel {
+  /** Cost of every instruction not listed in `instructions`. Default 1. */
+  readonly defaultCost: number;
+  /**
+   * Per-instruction costs by text-format name, over the defaults. By default
+   * pure structure costs 0: `block`, `loop`, `end`, `nop`, `else`, `try`,
+   * `catch`, `catch_all`, `delegate`.
+   */
+  readonly instructions: Readonly<Record<string, number>>;
+  /** Entering a function: any call, including the host's call of an action. Default 1. */
+  readonly functionEntry: number;
+  /** Per 64 KiB page that `memory.grow` asks for. Default 64. */
+  readonly memoryGrowPerPage: number;
+  /** Per 64 bytes (rounded up) that `memory.fill`, `memory.copy` or `memory.init` touch. Default 1. */
+  readonly memoryPer64Bytes: number;
+  /** Per element that `table.fill`, `table.copy`, `table.init` or `table.grow` touch. Default 1. */
+  readonly tablePerElement: number;
+}
+
+/** Instructions that only give code its structure, and cost nothing by default. */
+export const STRUCTURAL_INSTRUCTIONS: readonly string[] = Object.freeze([
+  'block',
+  'loop',
+  'end',
+  'nop',
+  'else',
+  'try',
+  'catch',
+  'catch_all',
+  'delegate',
+]);
+
+/** The default cost model. */
+export const DEFAULT_COST_MODEL: CostModel = Object.freeze({
+  defaultCost: 1,
+  instructions: Object.freeze(Object.fromEntries(STRUCTURAL_INSTRUCTIONS.map((name) => [name, 0]))),
+  functionEntry: 1,
+  memoryGrowPerPage: 64,
+  memoryPer64Bytes: 1,
+  tablePerElement: 1,
+});
+
+const SCALAR_FIELDS = [
+  'defaultCost',
+  'functionEntry',
+  'memoryGrowPerPage',
+  'memoryPer64Bytes',
+  'tablePerElement',
+] as const;
+
+function badCost(value: unknown): boolean {
+  return typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0;
+}
+
+/**
+ * Merges `overrides` over {@link DEFAULT_COST_MODEL} and validates it:
+ * costs must be non-negative safe integers and instruction names must exist.
+ * Errors are `INVALID_CONFIG` naming the field.
+ */
+export function resolveCostModel(overrides: Partial<CostModel> = {}): Result<CostModel, SandboxError> {
+  const model = { ...DEFAULT_COST_MODEL, ...overrides };
+  for (const field of SCALAR_FIELDS) {
+    if (badCost(model[field])) {
+      return err(
+        sandboxError.invalidConfig(
+          `costs.${field}`,
+          `must be a non-negative integer, got ${String(model[field])}`,
+        ),
+      );
+    }
+  }
+  for (const [name, cost] of Object.entries(overrides.instructions ?? {})) {
+    const known = opcodeByName(name) !== undefined;
+    if (!known)
+      return err(
+        sandboxError.invalidConfig(`costs.instructions.${name}`, 'is not a WebAssembly instruction'),
+      );
+    if (badCost(cost)) {
+      return err(
+        sandboxError.invalidConfig(
+          `costs.instructions.${name}`,
+          `must be a non-negative integer, got ${String(cost)}`,
+        ),
+      );
+    }
+  }
+  const instructions = Object.freeze({ ...DEFAULT_COST_MODEL.instructions, ...overrides.instructions });
+  return ok(Object.freeze({ ...model, instructions }));
+}
+
+/** A cost lookup by opcode key, built once per cost model. */
+export function costTable(model: CostModel): (key: number) => number {
+  const byKey = new Map<number, number>();
+  for (const [name, cost] of Object.entries(model.instructions)) {
+    const op = opcodeByName(name);
+    if (op !== undefined) byKey.set(op.key, cost);
+  }
+  const fallback = model.defaultCost;
+  return (key) => byKey.get(key) ?? fallback;
+}

@@ -1,0 +1,21 @@
+/**
+ * `@ri-sandbox/metering`: instruction-level gas by bytecode instrumentation,
+ * preemptive timeouts, and memory-growth limits, for any WebAssembly module.
+ *
+ * @packageDocumentation
+ */
+export type { CostModel } from './cost-model';
+export { DEFAULT_COST_MODEL, STRUCTURAL_INSTRUCTIONS, resolveCostModel } from './cost-model';
+export type { MeteringOptions, MeteredModule } from './instrument';
+export { meterModule, instrument } from './instrument';
+export type { MeterLimits, MeterOptions, MeteredRun } from './meter';
+export { Meter } from './meter';
+export {
+  METERING_IMPORT_MODULE,
+  REFILL_IMPORT,
+  GAS_EXPORT,
+  ABORT_EXPORT,
+  ABORT_ARG_EXPORT,
+  ABORT_STOPPED,
+  ABORT_MEMORY,
+} from './names';

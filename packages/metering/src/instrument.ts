@@ -1,0 +1,377 @@
+/**
+ * The gas instrumentation: each function body is cut into straight-line
+ * blocks, and each block charges its whole cost from a mutable i64 global
+ * before it runs. When the counter goes negative, the host's `refill` decides
+ * whether to grant more (checking the gas limit and the clock on the way) or
+ * to stop the guest with an uncatchable trap.
+ *
+ * Bodies are rewritten at the byte level: instructions are copied through as
+ * byte ranges; only charges, function indices (shifted by the added import),
+ * `memory.grow` and bulk operations are re-encoded.
+ */
+import {
+  ByteReader,
+  ByteWriter,
+  type FuncType,
+  type FunctionBody,
+  type Global,
+  type Import,
+  type Instruction,
+  type Result,
+  type SandboxError,
+  ValType,
+  type WasmModule,
+  WasmDecodeError,
+  decodeModule,
+  encodeInstructions,
+  encodeModule,
+  err,
+  importedFunctionCount,
+  instruction,
+  ok,
+  remapFunctionReferences,
+  sandboxError,
+  skipInstruction,
+} from '@ri-sandbox/core';
+import { type CostModel, costTable, resolveCostModel } from './cost-model';
+import {
+  ABORT_ARG_EXPORT,
+  ABORT_EXPORT,
+  ABORT_MEMORY,
+  ABORT_STOPPED,
+  GAS_EXPORT,
+  METERING_IMPORT_MODULE,
+  REFILL_IMPORT,
+} from './names';
+
+/** How to instrument. */
+export interface MeteringOptions {
+  /** Cost overrides over {@link DEFAULT_COST_MODEL}. */
+  readonly costs?: Partial<CostModel> | undefined;
+  /**
+   * What a `memory.grow` that cannot grow does: `'trap'` (default) ends the
+   * execution with `MEMORY_EXCEEDED`; `'return-minus-one'` returns -1 to the
+   * guest, as the WebAssembly specification allows.
+   */
+  readonly memoryGrowFailure?: 'trap' | 'return-minus-one' | undefined;
+}
+
+/** Instructions after which a new straight-line block starts: branch targets and branches. */
+const SPLIT_AFTER: ReadonlySet<string> = new Set([
+  'loop',
+  'if',
+  'else',
+  'end',
+  'try',
+  'catch',
+  'catch_all',
+  'delegate',
+  'br',
+  'br_if',
+  'br_table',
+  'return',
+  'unreachable',
+  'throw',
+  'rethrow',
+  'return_call',
+  'return_call_indirect',
+]);
+
+/** Bulk operations whose size operand (on top of the stack) is charged per unit. */
+const BULK_MEMORY: ReadonlySet<string> = new Set(['memory.fill', 'memory.copy', 'memory.init']);
+const BULK_TABLE: ReadonlySet<string> = new Set(['table.fill', 'table.copy', 'table.init', 'table.grow']);
+
+const I64 = ValType.i64;
+const I32 = ValType.i32;
+
+/** Everything the body rewriter needs to know about the instrumented module. */
+interface Plan {
+  readonly cost: (key: number) => number;
+  readonly model: CostModel;
+  readonly importedFunctions: number;
+  readonly gasGlobal: number;
+  readonly fuelFunction: number;
+  readonly growFunction: number;
+}
+
+/** `global.get G; <cost on stack>; i64.sub; global.set G; if (G < 0) call $fuel` — the cost pushed by `pushCost`. */
+function emitCharge(w: ByteWriter, plan: Plan, pushCost: () => void): void {
+  w.u8(0x23).u32(plan.gasGlobal);
+  pushCost();
+  w.u8(0x7d); // i64.sub
+  w.u8(0x24).u32(plan.gasGlobal);
+  w.u8(0x23).u32(plan.gasGlobal);
+  w.u8(0x42).u8(0x00); // i64.const 0
+  w.u8(0x53); // i64.lt_s
+  w.u8(0x04).u8(0x40); // if (empty)
+  w.u8(0x10).u32(plan.fuelFunction);
+  w.u8(0x0b);
+}
+
+/** Charges `units * unitCost` where `units` is the i32 in local `scratch` (`/ 64` rounded up when `per64`). */
+function emitDynamicCharge(
+  w: ByteWriter,
+  plan: Plan,
+  scratch: number,
+  unitCost: number,
+  per64: boolean,
+): void {
+  emitCharge(w, plan, () => {
+    w.u8(0x20).u32(scratch).u8(0xad); // local.get; i64.extend_i32_u
+    if (per64) w.u8(0x42).s64(63n).u8(0x7c).u8(0x42).s64(6n).u8(0x88); // + 63, >> 6
+    if (unitCost !== 1) w.u8(0x42).s64(BigInt(unitCost)).u8(0x7e); // * unitCost
+  });
+}
+
+function localCount(params: number, body: FunctionBody): number {
+  return body.locals.reduce((sum, group) => sum + group.count, params);
+}
+
+/** Rewrites one function body. */
+function meterBody(body: FunctionBody, params: number, plan: Plan): FunctionBody {
+  const code = body.code;
+  // Pass 1: where blocks start, what each costs, whether a scratch local is needed.
+  const starts: number[] = [0];
+  const costs: number[] = [];
+  let current = plan.model.functionEntry;
+  let needsScratch = false;
+  const scan = new ByteReader(code);
+  while (!scan.done) {
+    const op = skipInstruction(scan);
+    current += plan.cost(op.key);
+    if (BULK_MEMORY.has(op.name) || BULK_TABLE.has(op.name)) needsScratch = true;
+    if (SPLIT_AFTER.has(op.name) && !scan.done) {
+      starts.push(scan.offset);
+      costs.push(current);
+      current = 0;
+    }
+  }
+  costs.push(current);
+  const scratch = localCount(params, body);
+  // Pass 2: copy instructions through, inserting charges and rewriting what must change.
+  const w = new ByteWriter(code.length + starts.length * 16 + 16);
+  const reader = new ByteReader(code);
+  let copyFrom = 0;
+  let block = 0;
+  const flush = (to: number) => {
+    if (to > copyFrom) w.bytes(code.subarray(copyFrom, to));
+  };
+  while (!reader.done) {
+    const start = reader.offset;
+    if (starts[block] === start) {
+      const cost = costs[block] as number;
+      block++;
+      if (cost > 0) {
+        flush(start);
+        copyFrom = start;
+        emitCharge(w, plan, () => w.u8(0x42).s64(BigInt(cost)));
+      }
+    }
+    const op = skipInstruction(reader);
+    if (op.immediate === 'function') {
+      flush(start);
+      const index = new ByteReader(code, start + 1, reader.offset).u32();
+      w.u8(op.code).u32(index >= plan.importedFunctions ? index + 1 : index);
+      copyFrom = reader.offset;
+    } else if (op.name === 'memory.grow') {
+      flush(start);
+      w.u8(0x10).u32(plan.growFunction);
+      copyFrom = reader.offset;
+    } else if (BULK_MEMORY.has(op.name) && plan.model.memoryPer64Bytes > 0) {
+      flush(start);
+      w.u8(0x21).u32(scratch);
+      emitDynamicCharge(w, plan, scratch, plan.model.memoryPer64Bytes, true);
+      w.u8(0x20).u32(scratch);
+      copyFrom = start;
+    } else if (BULK_TABLE.has(op.name) && plan.model.tablePerElement > 0) {
+      flush(start);
+      w.u8(0x21).u32(scratch);
+      emitDynamicCharge(w, plan, scratch, plan.model.tablePerElement, false);
+      w.u8(0x20).u32(scratch);
+      copyFrom = start;
+    }
+  }
+  flush(code.length);
+  return {
+    locals: needsScratch ? [...body.locals, { count: 1, type: I32 }] : body.locals,
+    code: w.finish(),
+  };
+}
+
+/** `() -> ()`: asks the host for more gas; traps (uncatchably) when the host says stop. */
+function fuelFunctionBody(plan: Plan, refillFunction: number, abortGlobal: number): FunctionBody {
+  const code: Instruction[] = [
+    instruction('global.get', plan.gasGlobal),
+    instruction('call', refillFunction),
+    instruction('global.set', plan.gasGlobal),
+    instruction('global.get', plan.gasGlobal),
+    instruction('i64.const', 0n),
+    instruction('i64.lt_s'),
+    instruction('if', -64),
+    instruction('i32.const', ABORT_STOPPED),
+    instruction('global.set', abortGlobal),
+    instruction('unreachable'),
+    instruction('end'),
+    instruction('end'),
+  ];
+  return { locals: [], code: encodeInstructions(code) };
+}
+
+/** `(pages: i32) -> i32`: charges for the pages, grows, and on failure traps or returns -1. */
+function growFunctionBody(
+  plan: Plan,
+  abortGlobal: number,
+  abortArgGlobal: number,
+  trap: boolean,
+): FunctionBody {
+  const charge = new ByteWriter();
+  if (plan.model.memoryGrowPerPage > 0)
+    emitDynamicCharge(charge, plan, 0, plan.model.memoryGrowPerPage, false);
+  const grow: Instruction[] = [instruction('local.get', 0), instruction('memory.grow', 0)];
+  const onFailure: Instruction[] = [
+    instruction('local.tee', 1),
+    instruction('i32.const', -1),
+    instruction('i32.eq'),
+    instruction('if', -64),
+    instruction('memory.size', 0),
+    instruction('i64.extend_i32_u'),
+    instruction('local.get', 0),
+    instruction('i64.extend_i32_u'),
+    instruction('i64.add'),
+    instruction('i64.const', 65536n),
+    instruction('i64.mul'),
+    instruction('global.set', abortArgGlobal),
+    instruction('i32.const', ABORT_MEMORY),
+    instruction('global.set', abortGlobal),
+    instruction('unreachable'),
+    instruction('end'),
+    instruction('local.get', 1),
+  ];
+  const rest = encodeInstructions([...grow, ...(trap ? onFailure : []), instruction('end')]);
+  const code = new ByteWriter().bytes(charge.finish()).bytes(rest).finish();
+  return { locals: trap ? [{ count: 1, type: I32 }] : [], code };
+}
+
+function reservedNameUsed(module: WasmModule): string | undefined {
+  const reserved = new Set([GAS_EXPORT, ABORT_EXPORT, ABORT_ARG_EXPORT]);
+  const clash = module.exports.find((e) => reserved.has(e.name));
+  if (clash !== undefined) return `export "${clash.name}"`;
+  const imported = module.imports.find((i) => i.module === METERING_IMPORT_MODULE);
+  return imported === undefined ? undefined : `import module "${METERING_IMPORT_MODULE}"`;
+}
+
+/**
+ * Instruments a decoded module for gas metering. The result imports
+ * `__ri_metering.refill` (after the module's own function imports, so defined
+ * functions shift by one) and exports the counters under `__ri_` names.
+ * Fails with `INVALID_CONFIG` for a bad cost model and `INVALID_MODULE` for a
+ * malformed body or a module that uses the reserved names.
+ */
+export function meterModule(
+  module: WasmModule,
+  options: MeteringOptions = {},
+): Result<WasmModule, SandboxError> {
+  const model = resolveCostModel(options.costs);
+  if (!model.ok) return model;
+  const clash = reservedNameUsed(module);
+  if (clash !== undefined) return err(sandboxError.invalidModule(`the module uses the reserved ${clash}`));
+
+  const importedFunctions = importedFunctionCount(module);
+  const importedGlobals = module.imports.filter((i) => i.descriptor.kind === 'global').length;
+  const definedFunctions = module.functions.length;
+  const hasMemory = module.memories.length > 0 || module.imports.some((i) => i.descriptor.kind === 'memory');
+
+  const typeBase = module.types.length;
+  const types: FuncType[] = [
+    ...module.types,
+    { params: [I64], results: [I64] },
+    { params: [], results: [] },
+    { params: [I32], results: [I32] },
+  ];
+  const refillImport: Import = {
+    module: METERING_IMPORT_MODULE,
+    name: REFILL_IMPORT,
+    descriptor: { kind: 'function', type: typeBase },
+  };
+  const globalBase = importedGlobals + module.globals.length;
+  const newGlobals: Global[] = [
+    { type: { valueType: I64, mutable: true }, init: [instruction('i64.const', 0n)] },
+    { type: { valueType: I32, mutable: true }, init: [instruction('i32.const', 0)] },
+    { type: { valueType: I64, mutable: true }, init: [instruction('i64.const', 0n)] },
+  ];
+  const plan: Plan = {
+    cost: costTable(model.value),
+    model: model.value,
+    importedFunctions,
+    gasGlobal: globalBase,
+    // After the shift, defined functions end at importedFunctions + definedFunctions; helpers follow.
+    fuelFunction: importedFunctions + 1 + definedFunctions,
+    growFunction: importedFunctions + 2 + definedFunctions,
+  };
+
+  let code: FunctionBody[];
+  try {
+    code = module.code.map((body, i) => {
+      const type = module.types[module.functions[i] as number];
+      return meterBody(body, type?.params.length ?? 0, plan);
+    });
+  } catch (error) {
+    if (error instanceof WasmDecodeError) return err(sandboxError.invalidModule(error.message));
+    throw error;
+  }
+  code.push(fuelFunctionBody(plan, importedFunctions, globalBase + 1));
+  const functions = [...module.functions, typeBase + 1];
+  if (hasMemory) {
+    code.push(
+      growFunctionBody(
+        plan,
+        globalBase + 1,
+        globalBase + 2,
+        options.memoryGrowFailure !== 'return-minus-one',
+      ),
+    );
+    functions.push(typeBase + 2);
+  }
+
+  const shifted = remapFunctionReferences(module, (index) =>
+    index >= importedFunctions ? index + 1 : index,
+  );
+  return ok({
+    ...shifted,
+    types,
+    imports: [...module.imports, refillImport],
+    functions,
+    globals: [...module.globals, ...newGlobals],
+    exports: [
+      ...shifted.exports,
+      { name: GAS_EXPORT, kind: 'global', index: globalBase },
+      { name: ABORT_EXPORT, kind: 'global', index: globalBase + 1 },
+      { name: ABORT_ARG_EXPORT, kind: 'global', index: globalBase + 2 },
+    ],
+    code,
+  });
+}
+
+/** Instrumented bytes, ready to instantiate with the host's own imports plus a {@link Meter}'s. */
+export interface MeteredModule {
+  readonly bytes: Uint8Array<ArrayBuffer>;
+}
+
+/**
+ * Instruments module bytes: decode, {@link meterModule}, encode. For hosts
+ * that instantiate modules themselves; see the package README.
+ */
+export function instrument(
+  bytes: Uint8Array,
+  options: MeteringOptions = {},
+): Result<MeteredModule, SandboxError> {
+  let module: WasmModule;
+  try {
+    module = decodeModule(bytes);
+  } catch (error) {
+    return err(sandboxError.invalidModule(error instanceof Error ? error.message : String(error)));
+  }
+  const metered = meterModule(module, options);
+  if (!metered.ok) return metered;
+  return ok({ bytes: encodeModule(metered.value) });
+}

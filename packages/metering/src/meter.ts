@@ -1,0 +1,197 @@
+/**
+ * The host side of metering: grants gas to an instrumented instance in
+ * chunks, checks the clock at each grant, and explains why a guest stopped.
+ */
+import { type Result, type SandboxError, err, ok, sandboxError } from '@ri-sandbox/core';
+import {
+  ABORT_ARG_EXPORT,
+  ABORT_EXPORT,
+  ABORT_MEMORY,
+  GAS_EXPORT,
+  METERING_IMPORT_MODULE,
+  REFILL_IMPORT,
+} from './names';
+
+/** The limits of one run. */
+export interface MeterLimits {
+  /** Gas available to the run. */
+  readonly maxGas: number;
+  /** Wall-clock budget of the run, in milliseconds (0 stops at the first check). */
+  readonly maxExecutionMs: number;
+  /** Reported as `memoryLimit` when a `memory.grow` fails. Default 4 GiB. */
+  readonly maxMemoryBytes?: number | undefined;
+}
+
+/** Options of a {@link Meter}. */
+export interface MeterOptions {
+  /** Monotonic clock in milliseconds. Default `performance.now()`. */
+  readonly now?: (() => number) | undefined;
+}
+
+/** The outcome of {@link Meter.run}. */
+export type MeteredRun<T> =
+  | { readonly ok: true; readonly value: T; readonly gasUsed: number; readonly durationMs: number }
+  | {
+      readonly ok: false;
+      readonly error: SandboxError;
+      readonly gasUsed: number;
+      readonly durationMs: number;
+    };
+
+/** Gas granted per refill starts here and adapts so that clock checks happen about every 0.1 to 1 ms. */
+const INITIAL_CHUNK = 10_000;
+const MIN_CHUNK = 1_000;
+const MAX_CHUNK = 1 << 26;
+const FAST_REFILL_MS = 0.1;
+const SLOW_REFILL_MS = 1;
+const FOUR_GIB = 2 ** 32;
+
+/**
+ * Meters one instrumented instance. Create it, pass {@link imports} when
+ * instantiating, {@link attach} the instance, then {@link run} guest calls
+ * (or {@link begin} and read the state yourself, as the sandbox does).
+ *
+ * @example
+ * ```ts
+ * const meter = new Meter();
+ * const { instance } = await WebAssembly.instantiate(metered.bytes, { ...myImports, ...meter.imports });
+ * meter.attach(instance);
+ * const run = meter.run({ maxGas: 1_000_000, maxExecutionMs: 50 }, () => instance.exports.main());
+ * ```
+ */
+export class Meter {
+  /** The imports the instrumented module needs; merge them into your import object. */
+  readonly imports: WebAssembly.Imports;
+  private readonly now: () => number;
+  private gas: WebAssembly.Global | undefined;
+  private abort: WebAssembly.Global | undefined;
+  private abortArg: WebAssembly.Global | undefined;
+  private limits: MeterLimits = { maxGas: 0, maxExecutionMs: 0 };
+  private granted = 0;
+  private chunk = INITIAL_CHUNK;
+  private startedAt = 0;
+  private lastRefillAt = 0;
+  private stopped: 'gas' | 'time' | undefined;
+  private stoppedAtMs = 0;
+
+  constructor(options: MeterOptions = {}) {
+    this.now = options.now ?? (() => performance.now());
+    this.imports = { [METERING_IMPORT_MODULE]: { [REFILL_IMPORT]: (left: bigint) => this.refill(left) } };
+  }
+
+  /** Connects the meter to the instance's counters. Throws `TypeError` if the instance is not instrumented. */
+  attach(instance: WebAssembly.Instance): void {
+    const global = (name: string) => {
+      const value = instance.exports[name];
+      if (!(value instanceof WebAssembly.Global))
+        throw new TypeError(`not an instrumented instance: no ${name} export`);
+      return value;
+    };
+    this.gas = global(GAS_EXPORT);
+    this.abort = global(ABORT_EXPORT);
+    this.abortArg = global(ABORT_ARG_EXPORT);
+  }
+
+  /** Starts a run: resets the counters, grants the first chunk and starts the clock. */
+  begin(limits: MeterLimits): void {
+    this.limits = limits;
+    this.stopped = undefined;
+    this.startedAt = this.now();
+    this.lastRefillAt = this.startedAt;
+    // With no time at all, grant nothing so that the first block checks the clock.
+    const tank = limits.maxExecutionMs === 0 ? 0 : Math.min(this.chunk, limits.maxGas);
+    if (this.gas === undefined) {
+      // Not attached yet (a start function): the counter starts at 0 and the first block asks for gas.
+      this.granted = 0;
+    } else {
+      this.granted = tank;
+      this.gas.value = BigInt(tank);
+      (this.abort as WebAssembly.Global).value = 0;
+    }
+  }
+
+  /** Called by the instrumented code when its counter went negative. */
+  private refill(left: bigint): bigint {
+    const counter = Number(left);
+    const used = this.granted - counter;
+    const at = this.now();
+    if (used > this.limits.maxGas) return this.stop('gas', at);
+    if (at - this.startedAt >= this.limits.maxExecutionMs) return this.stop('time', at);
+    const interval = at - this.lastRefillAt;
+    this.lastRefillAt = at;
+    if (interval < FAST_REFILL_MS) this.chunk = Math.min(this.chunk * 2, MAX_CHUNK);
+    else if (interval > SLOW_REFILL_MS) this.chunk = Math.max(this.chunk >> 1, MIN_CHUNK);
+    const tank = Math.min(this.chunk, this.limits.maxGas - used);
+    this.granted += tank - counter;
+    return BigInt(tank);
+  }
+
+  private stop(reason: 'gas' | 'time', at: number): bigint {
+    this.stopped = reason;
+    this.stoppedAtMs = at - this.startedAt;
+    return -1n;
+  }
+
+  /** Exact gas used since {@link begin} (the limit itself once gas ran out). */
+  gasUsed(): number {
+    if (this.stopped === 'gas') return this.limits.maxGas;
+    const counter = this.gas === undefined ? 0 : Number(this.gas.value as bigint);
+    return Math.min(this.granted - counter, this.limits.maxGas);
+  }
+
+  /** Milliseconds since {@link begin}. */
+  elapsedMs(): number {
+    return this.now() - this.startedAt;
+  }
+
+  /**
+   * After the guest trapped: `GAS_EXHAUSTED`, `TIMEOUT` or `MEMORY_EXCEEDED`
+   * if metering stopped it, `undefined` if the trap was the guest's own.
+   */
+  stopError(): SandboxError | undefined {
+    if (this.stopped === 'gas') return sandboxError.gasExhausted(this.limits.maxGas, this.limits.maxGas);
+    if (this.stopped === 'time') return sandboxError.timeout(this.stoppedAtMs, this.limits.maxExecutionMs);
+    if (this.abort?.value === ABORT_MEMORY) {
+      const asked = Number(this.abortArg?.value as bigint);
+      return sandboxError.memoryExceeded(asked, this.limits.maxMemoryBytes ?? FOUR_GIB);
+    }
+    return undefined;
+  }
+
+  /** `TIMEOUT` if the run is past its time limit, for checks between guest and host code. */
+  checkTime(): SandboxError | undefined {
+    const at = this.now();
+    if (this.stopped === undefined && at - this.startedAt >= this.limits.maxExecutionMs)
+      this.stop('time', at);
+    return this.stopped === 'time'
+      ? sandboxError.timeout(this.stoppedAtMs, this.limits.maxExecutionMs)
+      : undefined;
+  }
+
+  /**
+   * Runs `call` under `limits`. Traps become typed errors: the metering
+   * errors above, or `WASM_TRAP` via `classify` for the guest's own traps.
+   */
+  run<T>(
+    limits: MeterLimits,
+    call: () => T,
+    classify: (error: unknown) => SandboxError = defaultClassify,
+  ): MeteredRun<T> {
+    this.begin(limits);
+    let result: Result<T, SandboxError>;
+    try {
+      result = ok(call());
+    } catch (error) {
+      result = err(this.stopError() ?? classify(error));
+    }
+    const gasUsed = this.gasUsed();
+    const durationMs = this.elapsedMs();
+    return result.ok
+      ? { ok: true, value: result.value, gasUsed, durationMs }
+      : { ok: false, error: result.error, gasUsed, durationMs };
+  }
+}
+
+function defaultClassify(error: unknown): SandboxError {
+  return sandboxError.wasmTrap('unknown', error instanceof Error ? error.message : String(error));
+}
