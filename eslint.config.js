@@ -17,10 +17,9 @@ export default tseslint.config(
   ...tseslint.configs.strictTypeChecked,
   {
     languageOptions: {
-      parserOptions: {
-        projectService: { allowDefaultProject: ['*.js', '*.mjs'] },
-        tsconfigRootDir: import.meta.dirname,
-      },
+      // One program for the whole repository: packages resolve each other's sources through the
+      // root tsconfig's paths, so linting never depends on stale or missing builds.
+      parserOptions: { project: './tsconfig.json', tsconfigRootDir: import.meta.dirname },
     },
     rules: {
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
@@ -68,6 +67,7 @@ export default tseslint.config(
         URL: 'readonly',
         Buffer: 'readonly',
         TextDecoder: 'readonly',
+        WebAssembly: 'readonly',
       },
     },
   },

@@ -10,6 +10,7 @@ function show(title, result) {
   if (result.ok) {
     console.log('  result :', result.value);
     const m = result.metrics;
+    console.log(`  gas    : ${result.gasUsed} of ${m.gasLimit}`);
     console.log(`  memory : ${m.memoryUsedBytes} of ${m.memoryLimitBytes} bytes`);
     console.log(`  time   : ${result.durationMs.toFixed(3)} ms (limit ${m.executionLimitMs} ms)`);
   } else {
@@ -28,7 +29,7 @@ async function sandboxWith(name, config) {
 console.log('ri-sandbox demo: untrusted WebAssembly, run under limits');
 
 // Real compiler output (C, clang wasm32-wasi): qsort over JSON through the JSON ABI.
-const sort = await sandboxWith('sort', { maxMemoryBytes: 1 << 20, maxExecutionMs: 50 });
+const sort = await sandboxWith('sort', { maxMemoryBytes: 1 << 20, maxGas: 10_000_000 });
 show(
   'sort.wasm  execute(sort, { values: [42, -7, 19, 3, 0] })',
   sandbox.execute(sort, 'sort', { values: [42, -7, 19, 3, 0] }),
@@ -39,7 +40,7 @@ const sha = await sandboxWith('sha256', { maxMemoryBytes: 1 << 20 });
 show('sha256.wasm  execute(sha256, "hello, sandbox")', sandbox.execute(sha, 'sha256', 'hello, sandbox'));
 
 // Direct mode: numbers in, numbers out (i64 arrives as a bigint).
-const fib = await sandboxWith('fibonacci');
+const fib = await sandboxWith('fibonacci', { maxGas: 10_000_000 });
 show('fibonacci.wasm  execute(fib, 25)', sandbox.execute(fib, 'fib', 25));
 
 // A host function the guest may call, declared with its signature.
@@ -66,10 +67,16 @@ show('host-caller.wasm  execute(call_log)', sandbox.execute(host, 'call_log'));
 // Limits and faults come back as typed errors, never exceptions.
 const hog = await sandboxWith('memory-hog', { maxMemoryBytes: 256 * 1024 });
 show('memory-hog.wasm  execute(hog) with maxMemoryBytes 256 KiB', sandbox.execute(hog, 'hog'));
+
+// A loop that never calls the host is still stopped: by gas, or by the clock.
+const spinner = await sandboxWith('infinite-loop', { maxGas: 5_000_000 });
+show('infinite-loop.wasm  execute(run) with maxGas 5,000,000', sandbox.execute(spinner, 'run'));
+const clocked = await sandboxWith('infinite-loop', { maxGas: Number.MAX_SAFE_INTEGER, maxExecutionMs: 20 });
+show('infinite-loop.wasm  execute(run) with maxExecutionMs 20', sandbox.execute(clocked, 'run'));
 const traps = await sandboxWith('traps');
 show('traps.wasm  execute(divide_by_zero, 0)', sandbox.execute(traps, 'divide_by_zero', 0));
 
-for (const instance of [sort, sha, fib, host, hog, traps]) sandbox.destroy(instance);
+for (const instance of [sort, sha, fib, host, hog, spinner, clocked, traps]) sandbox.destroy(instance);
 console.log(
   `\nAll instances destroyed; executing again answers: ${sandbox.execute(fib, 'fib', 1).error.code}`,
 );

@@ -170,7 +170,7 @@ export const sandboxError = {
   timeout: (elapsedMs: number, limitMs: number): TimeoutError =>
     Object.freeze({
       code: 'TIMEOUT',
-      message: `execution timed out after ${elapsedMs} ms (limit ${limitMs} ms)`,
+      message: `execution timed out after ${Math.round(elapsedMs * 10) / 10} ms (limit ${limitMs} ms)`,
       elapsedMs,
       limitMs,
     }),

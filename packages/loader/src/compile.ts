@@ -26,6 +26,11 @@ export interface LoaderOptions {
   readonly maxMemoryBytes: number;
   /** Host functions the module may import from `env`. Default: none. */
   readonly hostFunctions?: Readonly<Record<string, HostFunction>> | undefined;
+  /**
+   * A bytecode transform (metering, say) applied after the checks, to the
+   * module as the checks accepted it. It may add imports of its own.
+   */
+  readonly transform?: ((module: WasmModule) => Result<WasmModule, SandboxError>) | undefined;
 }
 
 /** A module that passed every check, ready to compile. */
@@ -89,8 +94,11 @@ export function prepareModule(
     if (signature !== undefined) functionExports.set(e.name, signature);
   }
   const { module, plan, changed } = bounded.value;
+  const transformed = options.transform?.(module);
+  if (transformed?.ok === false) return transformed;
+  const final = transformed?.value ?? module;
   return ok({
-    bytes: changed ? encodeModule(module) : input.value,
+    bytes: changed || transformed !== undefined ? encodeModule(final) : input.value,
     decoded,
     info: describeModule(decoded, plan),
     memory: plan,

@@ -36,12 +36,14 @@ function createMemory(
 /**
  * Instantiates a compiled module with `functions` as its host imports and,
  * for a module that imports `env.memory`, a new memory bounded by the plan.
- * The start function, if any, runs here: a trap in it is `WASM_TRAP`.
+ * `transformImports` are the imports a transform added (its own modules,
+ * never `env`). The start function, if any, runs here: a trap in it is `WASM_TRAP`.
  */
 export async function instantiateModule(
   compiled: CompiledModule,
   functions: ImportedFunctions,
   maxMemoryBytes: number,
+  transformImports: WebAssembly.Imports = {},
 ): Promise<Result<Instantiated, SandboxError>> {
   const env: Record<string, WebAssembly.ImportValue> = {};
   for (const name of compiled.hostImports) {
@@ -59,7 +61,7 @@ export async function instantiateModule(
   }
   let instance: WebAssembly.Instance;
   try {
-    instance = await WebAssembly.instantiate(compiled.module, { [HOST_MODULE]: env });
+    instance = await WebAssembly.instantiate(compiled.module, { ...transformImports, [HOST_MODULE]: env });
   } catch (error) {
     if (error instanceof WebAssembly.LinkError)
       return err(sandboxError.invalidModule(`cannot link: ${error.message}`));

@@ -22,8 +22,12 @@ async function differential(
   const meter = new Meter();
   const instrumented = await observe(metered.value.bytes, signatures, {
     extraImports: () => ({ ...extraImports(), ...meter.imports }),
-    beforeInstantiate: () => meter.begin(GENEROUS),
-    attach: (instance) => meter.attach(instance),
+    beforeInstantiate: () => {
+      meter.begin(GENEROUS);
+    },
+    attach: (instance) => {
+      meter.attach(instance);
+    },
     wrap: (call) => {
       // The guest's own errors pass through as thrown, to be compared with the original's.
       let thrown: unknown;

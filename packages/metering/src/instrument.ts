@@ -49,9 +49,16 @@ export interface MeteringOptions {
   /** Cost overrides over {@link DEFAULT_COST_MODEL}. */
   readonly costs?: Partial<CostModel> | undefined;
   /**
-   * What a `memory.grow` that cannot grow does: `'trap'` (default) ends the
-   * execution with `MEMORY_EXCEEDED`; `'return-minus-one'` returns -1 to the
-   * guest, as the WebAssembly specification allows.
+   * The memory limit in 64 KiB pages. A `memory.grow` that would pass it ends
+   * the execution with `MEMORY_EXCEEDED` (unless `memoryGrowFailure` says
+   * otherwise). Without it, `memory.grow` behaves as usual.
+   */
+  readonly memoryLimitPages?: number | undefined;
+  /**
+   * What a `memory.grow` past `memoryLimitPages` does: `'trap'` (default) ends
+   * the execution with `MEMORY_EXCEEDED`; `'return-minus-one'` returns -1 to
+   * the guest, as the WebAssembly specification allows (the memory's own
+   * maximum must then enforce the limit, as the loader's clamping does).
    */
   readonly memoryGrowFailure?: 'trap' | 'return-minus-one' | undefined;
 }
@@ -140,7 +147,7 @@ function meterBody(body: FunctionBody, params: number, plan: Plan): FunctionBody
     const op = skipInstruction(scan);
     current += plan.cost(op.key);
     if (BULK_MEMORY.has(op.name) || BULK_TABLE.has(op.name)) needsScratch = true;
-    if (SPLIT_AFTER.has(op.name) && !scan.done) {
+    if (SPLIT_AFTER.has(op.name) && scan.offset < code.length) {
       starts.push(scan.offset);
       costs.push(current);
       current = 0;
@@ -217,39 +224,50 @@ function fuelFunctionBody(plan: Plan, refillFunction: number, abortGlobal: numbe
   return { locals: [], code: encodeInstructions(code) };
 }
 
-/** `(pages: i32) -> i32`: charges for the pages, grows, and on failure traps or returns -1. */
+/**
+ * `(pages: i32) -> i32`: charges for the pages, then, when growing would pass
+ * `limitPages`, traps with `ABORT_MEMORY` (the bytes asked for in the abort
+ * argument); otherwise grows as `memory.grow` does, -1 on failure included.
+ */
 function growFunctionBody(
   plan: Plan,
   abortGlobal: number,
   abortArgGlobal: number,
-  trap: boolean,
+  limitPages: number | undefined,
 ): FunctionBody {
   const charge = new ByteWriter();
   if (plan.model.memoryGrowPerPage > 0)
     emitDynamicCharge(charge, plan, 0, plan.model.memoryGrowPerPage, false);
-  const grow: Instruction[] = [instruction('local.get', 0), instruction('memory.grow', 0)];
-  const onFailure: Instruction[] = [
-    instruction('local.tee', 1),
-    instruction('i32.const', -1),
-    instruction('i32.eq'),
-    instruction('if', -64),
-    instruction('memory.size', 0),
-    instruction('i64.extend_i32_u'),
+  const limit: Instruction[] =
+    limitPages === undefined
+      ? []
+      : [
+          instruction('memory.size', 0),
+          instruction('i64.extend_i32_u'),
+          instruction('local.get', 0),
+          instruction('i64.extend_i32_u'),
+          instruction('i64.add'),
+          instruction('local.tee', 1),
+          instruction('i64.const', BigInt(limitPages)),
+          instruction('i64.gt_u'),
+          instruction('if', -64),
+          instruction('local.get', 1),
+          instruction('i64.const', 65536n),
+          instruction('i64.mul'),
+          instruction('global.set', abortArgGlobal),
+          instruction('i32.const', ABORT_MEMORY),
+          instruction('global.set', abortGlobal),
+          instruction('unreachable'),
+          instruction('end'),
+        ];
+  const rest = encodeInstructions([
+    ...limit,
     instruction('local.get', 0),
-    instruction('i64.extend_i32_u'),
-    instruction('i64.add'),
-    instruction('i64.const', 65536n),
-    instruction('i64.mul'),
-    instruction('global.set', abortArgGlobal),
-    instruction('i32.const', ABORT_MEMORY),
-    instruction('global.set', abortGlobal),
-    instruction('unreachable'),
+    instruction('memory.grow', 0),
     instruction('end'),
-    instruction('local.get', 1),
-  ];
-  const rest = encodeInstructions([...grow, ...(trap ? onFailure : []), instruction('end')]);
+  ]);
   const code = new ByteWriter().bytes(charge.finish()).bytes(rest).finish();
-  return { locals: trap ? [{ count: 1, type: I32 }] : [], code };
+  return { locals: limitPages === undefined ? [] : [{ count: 1, type: I64 }], code };
 }
 
 function reservedNameUsed(module: WasmModule): string | undefined {
@@ -322,14 +340,8 @@ export function meterModule(
   code.push(fuelFunctionBody(plan, importedFunctions, globalBase + 1));
   const functions = [...module.functions, typeBase + 1];
   if (hasMemory) {
-    code.push(
-      growFunctionBody(
-        plan,
-        globalBase + 1,
-        globalBase + 2,
-        options.memoryGrowFailure !== 'return-minus-one',
-      ),
-    );
+    const trapAt = options.memoryGrowFailure === 'return-minus-one' ? undefined : options.memoryLimitPages;
+    code.push(growFunctionBody(plan, globalBase + 1, globalBase + 2, trapAt));
     functions.push(typeBase + 2);
   }
 

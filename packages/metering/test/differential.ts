@@ -99,8 +99,8 @@ function fuzzImports(
     'call-export-catch': (index: number) => catching(() => exportedFunction(index)?.()),
     'call-ref': (ref: ((...args: unknown[]) => unknown) | null) => void ref?.(),
     'call-ref-catch': (ref: ((...args: unknown[]) => unknown) | null) => catching(() => ref?.()),
-    'table-get': (index: number) => table()?.get(index) ?? null,
-    'table-set': (index: number, value: unknown) => void table()?.set(index, value),
+    'table-get': (index: number) => (table()?.get(index) as unknown) ?? null,
+    'table-set': (index: number, value: unknown) => table()?.set(index, value),
     sleep: (_ms: number, id: number) => id,
   };
   const others: Record<string, Record<string, unknown>> = {};

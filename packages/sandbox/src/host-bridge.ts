@@ -33,11 +33,16 @@ function checkResult(fn: HostFunction, returned: unknown): { readonly value: unk
   return typeof checked === 'string' ? checked : { value: checked };
 }
 
-/** Wraps one host function for import; `box` receives the failure that ends the call. */
+/**
+ * Wraps one host function for import; `box` receives the failure that ends
+ * the call. `checkTime` runs after each call, so that time spent in host
+ * functions counts toward the execution's time limit.
+ */
 export function bridgeHostFunction(
   fn: HostFunction,
   box: AbortSignalBox,
   context: HostCallContext,
+  checkTime: () => SandboxError | undefined,
 ): (...args: never[]) => unknown {
   const abort = (failure: SandboxError): never => {
     box.failure ??= failure;
@@ -51,6 +56,8 @@ export function bridgeHostFunction(
     } catch (error) {
       return abort(sandboxError.hostFunctionError(fn.name, error));
     }
+    const late = checkTime();
+    if (late !== undefined) return abort(late);
     const checked = checkResult(fn, returned);
     if (typeof checked === 'string') {
       return abort(

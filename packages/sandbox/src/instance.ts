@@ -11,6 +11,7 @@ import type {
   WasmValueType,
 } from '@ri-sandbox/core';
 import type { CompiledModule } from '@ri-sandbox/loader';
+import type { Meter } from '@ri-sandbox/metering';
 import type { AbortSignalBox } from './host-bridge';
 
 /** An exported function ready to be called as an action. */
@@ -35,6 +36,8 @@ export interface LiveModule {
   readonly actions: Map<string, Action>;
   /** Where this module's host functions record the failure that ends the current guest call. */
   readonly abort: AbortSignalBox;
+  /** Gas and time accounting of this module's instance. */
+  readonly meter: Meter;
 }
 
 /** Mutable state behind a {@link SandboxInstance}. */

@@ -67,7 +67,11 @@ describe('state and metrics', () => {
     });
     expect(valueOf(sandbox.execute(instance, 'grow', 3))).toBe(1);
     expect(sandbox.getMetrics(instance)).toMatchObject({ ok: true, value: { memoryUsedBytes: 4 * 65536 } });
-    expect(valueOf(sandbox.execute(instance, 'hog'))).toBe(16);
+    expect(errorOf(sandbox.execute(instance, 'hog'))).toMatchObject({
+      code: 'MEMORY_EXCEEDED',
+      memoryUsed: 17 * 65536,
+      memoryLimit: 1 << 20,
+    });
     expect(instance.metrics.memoryUsedBytes).toBe(1 << 20);
     expect(valueOf(sandbox.execute(instance, 'fill', 7))).toBe(1 << 20);
     expect(valueOf(sandbox.execute(instance, 'load', (1 << 20) - 1))).toBe(7);
@@ -78,7 +82,10 @@ describe('state and metrics', () => {
     valueOf(sandbox.execute(instance, 'store', [100, 42]));
     expect(valueOf(sandbox.execute(instance, 'load', 100))).toBe(42);
     expect(valueOf(sandbox.execute(instance, 'grow', 2))).toBe(1);
-    expect(valueOf(sandbox.execute(instance, 'grow', 1))).toBe(-1);
+    expect(errorOf(sandbox.execute(instance, 'grow', 1))).toMatchObject({
+      code: 'MEMORY_EXCEEDED',
+      memoryUsed: 4 * 65536,
+    });
     expect(instance.metrics.memoryUsedBytes).toBe(3 * 65536);
   });
 

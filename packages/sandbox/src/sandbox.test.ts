@@ -190,15 +190,16 @@ describe('execute in direct mode', () => {
     const sandbox = createWasmSandbox({ now: () => (clock += 2) });
     const { instance } = await loaded('add', { maxGas: 99 }, sandbox);
     const result = sandbox.execute(instance, 'add', [1, 1]);
+    // add costs 4: entering the function, two local.get and i32.add.
     expect(result).toEqual({
       ok: true,
       value: 2,
-      gasUsed: 0,
+      gasUsed: 4,
       durationMs: 2,
       metrics: {
         memoryUsedBytes: 0,
         memoryLimitBytes: 16777216,
-        gasUsed: 0,
+        gasUsed: 4,
         gasLimit: 99,
         executionMs: 2,
         executionLimitMs: 50,
@@ -338,7 +339,7 @@ describe('execute in JSON mode', () => {
   });
 
   it('runs real compiler output through the ABI', async () => {
-    const sort = await loaded('sort');
+    const sort = await loaded('sort', { maxGas: 1e9, maxExecutionMs: 10_000 });
     const values = Array.from({ length: 500 }, (_, i) => ((i * 7919) % 1000) - 500);
     expect(valueOf(sort.sandbox.execute(sort.instance, 'sort', { values }))).toEqual(
       [...values].sort((a, b) => a - b),
@@ -347,7 +348,7 @@ describe('execute in JSON mode', () => {
     expect(valueOf(sort.sandbox.execute(sort.instance, 'sort', { values: [1, 'x'] }))).toEqual({
       error: 'expected {"values": [integers]}',
     });
-    const sha = await loaded('sha256');
+    const sha = await loaded('sha256', { maxGas: 1e9, maxExecutionMs: 10_000 });
     expect(valueOf(sha.sandbox.execute(sha.instance, 'sha256', 'abc'))).toBe(
       'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
     );

@@ -10,13 +10,16 @@ import {
   type SandboxError,
   type SandboxInstance,
   type WasmSandbox,
+  type SandboxConfig,
   classifyTrap,
   err,
   ok,
+  pagesForBytes,
   resolveConfig,
   sandboxError,
 } from '@ri-sandbox/core';
 import { compileModule, instantiateModule } from '@ri-sandbox/loader';
+import { type CostModel, Meter, type MeterLimits, meterModule, resolveCostModel } from '@ri-sandbox/metering';
 import {
   type JsonCall,
   directArguments,
@@ -38,9 +41,29 @@ export interface SandboxOptions {
   readonly now?: () => number;
   /** Wall clock in milliseconds since the epoch, for the default `eventTimestamp`. Default `Date.now()`. */
   readonly wallClock?: () => number;
+  /** Gas cost overrides over the default cost model (see `@ri-sandbox/metering`). */
+  readonly costs?: Partial<CostModel>;
+  /**
+   * What a `memory.grow` past `maxMemoryBytes` does: `'trap'` (default) ends the
+   * execution with `MEMORY_EXCEEDED`; `'return-minus-one'` returns -1 to the guest.
+   */
+  readonly memoryGrowFailure?: 'trap' | 'return-minus-one';
 }
 
 const defaultNow = (): number => performance.now();
+
+function limitsOf(config: SandboxConfig): MeterLimits {
+  return {
+    maxGas: config.maxGas,
+    maxExecutionMs: config.maxExecutionMs,
+    maxMemoryBytes: config.maxMemoryBytes,
+  };
+}
+
+function trapError(thrown: unknown): SandboxError {
+  const trap = classifyTrap(thrown);
+  return sandboxError.wasmTrap(trap.trapKind, trap.message);
+}
 
 /**
  * Creates a sandbox factory. Instances it creates are numbered `sandbox-0`,
@@ -59,6 +82,7 @@ const defaultNow = (): number => performance.now();
 export function createWasmSandbox(options: SandboxOptions = {}): WasmSandbox {
   const now = options.now ?? defaultNow;
   const wallClock = options.wallClock ?? Date.now;
+  const costModel = resolveCostModel(options.costs);
   const states = new WeakMap<SandboxInstance, InstanceState>();
   let nextId = 0;
 
@@ -76,14 +100,12 @@ export function createWasmSandbox(options: SandboxOptions = {}): WasmSandbox {
   }
 
   /** Runs guest code, turning whatever it throws into the error that explains it. */
-  function runGuest(abort: AbortSignalBox, call: () => unknown): Result<unknown, SandboxError> {
+  function runGuest(live: LiveModule, call: () => unknown): Result<unknown, SandboxError> {
     try {
       const value = call();
-      return abort.failure === undefined ? ok(value) : err(abort.failure);
+      return live.abort.failure === undefined ? ok(value) : err(live.abort.failure);
     } catch (error) {
-      if (abort.failure !== undefined) return err(abort.failure);
-      const trap = classifyTrap(error);
-      return err(sandboxError.wasmTrap(trap.trapKind, trap.message));
+      return err(live.abort.failure ?? live.meter.stopError() ?? trapError(error));
     }
   }
 
@@ -93,11 +115,11 @@ export function createWasmSandbox(options: SandboxOptions = {}): WasmSandbox {
     const prepared = prepareJsonCall(live, action);
     if (!prepared.ok) return prepared;
     const call: JsonCall = prepared.value;
-    const pointer = runGuest(live.abort, () => call.alloc.fn(input.value.length));
+    const pointer = runGuest(live, () => call.alloc.fn(input.value.length));
     if (!pointer.ok) return pointer;
     const address = writeJsonInput(call, pointer.value, input.value);
     if (!address.ok) return address;
-    const returned = runGuest(live.abort, () => action.fn(address.value, input.value.length));
+    const returned = runGuest(live, () => action.fn(address.value, input.value.length));
     if (!returned.ok) return returned;
     return readJsonOutput(call, returned.value);
   }
@@ -109,7 +131,7 @@ export function createWasmSandbox(options: SandboxOptions = {}): WasmSandbox {
     if (args === undefined) return callJson(live, action.value, payload);
     const values = prepareDirectCall(action.value, args);
     if (!values.ok) return values;
-    const returned = runGuest(live.abort, () => action.value.fn(...values.value));
+    const returned = runGuest(live, () => action.value.fn(...values.value));
     return returned.ok ? ok(directResult(action.value, returned.value)) : returned;
   }
 
@@ -125,20 +147,41 @@ export function createWasmSandbox(options: SandboxOptions = {}): WasmSandbox {
     state.loading = true;
     try {
       const { config } = state;
-      const compiled = await compileModule(bytes, config);
+      if (!costModel.ok) return costModel;
+      const compiled = await compileModule(bytes, {
+        ...config,
+        transform: (module) =>
+          meterModule(module, {
+            costs: costModel.value,
+            memoryLimitPages: pagesForBytes(config.maxMemoryBytes),
+            memoryGrowFailure: options.memoryGrowFailure,
+          }),
+      });
       if (!compiled.ok) return compiled;
+      const meter = new Meter({ now });
+      const checkTime = () => meter.checkTime();
       // The new module's host functions report to their own box, so a failed load
       // leaves the current module and its state untouched.
       const abort: AbortSignalBox = { failure: undefined };
       const functions = Object.fromEntries(
         compiled.value.hostImports.map((name) => {
           const fn = config.hostFunctions[name];
-          return [name, fn === undefined ? undefined : bridgeHostFunction(fn, abort, state.context)];
+          return [
+            name,
+            fn === undefined ? undefined : bridgeHostFunction(fn, abort, state.context, checkTime),
+          ];
         }),
       );
-      const live = await instantiateModule(compiled.value, functions as never, config.maxMemoryBytes);
+      // The start function runs during instantiation, metered like any execution.
+      meter.begin(limitsOf(config));
+      const live = await instantiateModule(
+        compiled.value,
+        functions as never,
+        config.maxMemoryBytes,
+        meter.imports,
+      );
       if (abort.failure !== undefined) return err(abort.failure);
-      if (!live.ok) return live;
+      if (!live.ok) return err(meter.stopError() ?? live.error);
       if (state.destroyed) return err(sandboxError.instanceDestroyed(state.id));
       const { instance: wasmInstance, memory } = live.value;
       state.live = {
@@ -148,7 +191,9 @@ export function createWasmSandbox(options: SandboxOptions = {}): WasmSandbox {
         guestMemory: memory === undefined ? undefined : guestMemory(memory),
         actions: new Map(),
         abort,
+        meter,
       };
+      meter.attach(wasmInstance);
       state.status = 'loaded';
       state.gasUsed = 0;
       state.executionMs = 0;
@@ -173,12 +218,13 @@ export function createWasmSandbox(options: SandboxOptions = {}): WasmSandbox {
       return err(sandboxError.invalidPayload('the action must be an export name (a string)'));
     state.status = 'running';
     live.abort.failure = undefined;
-    const started = now();
+    live.meter.begin(limitsOf(state.config));
     let outcome: Result<unknown, SandboxError>;
     try {
       outcome = callAction(live, action, payload);
     } finally {
-      state.executionMs = Math.max(0, now() - started);
+      state.executionMs = Math.max(0, live.meter.elapsedMs());
+      state.gasUsed = live.meter.gasUsed();
       live.abort.failure = undefined;
       if (!state.destroyed) state.status = 'loaded';
     }
@@ -190,6 +236,7 @@ export function createWasmSandbox(options: SandboxOptions = {}): WasmSandbox {
 
   return {
     create(config?: SandboxConfigInput): Result<SandboxInstance, SandboxError> {
+      if (!costModel.ok) return costModel;
       const resolved = resolveConfig(config, wallClock);
       if (!resolved.ok) return resolved;
       const state = new InstanceState(`sandbox-${nextId++}`, resolved.value);

@@ -1,0 +1,317 @@
+import { describe, expect, it } from 'vitest';
+import { decodeModule, readNameSection } from '@ri-sandbox/core';
+import { fixture } from '@ri-sandbox/test-fixtures';
+import { wat } from '../../core/test/wat';
+import { resolveCostModel } from './cost-model';
+import { type MeteringOptions, instrument, meterModule } from './instrument';
+import { Meter, type MeterLimits } from './meter';
+
+const LIMITS: MeterLimits = { maxGas: 1e12, maxExecutionMs: 60_000 };
+
+/** Instruments `source`, instantiates it with a meter, and returns a runner for its exports. */
+async function metered(
+  source: string | Uint8Array<ArrayBuffer>,
+  options: MeteringOptions = {},
+  imports: WebAssembly.Imports = {},
+) {
+  const bytes = typeof source === 'string' ? wat(source) : source;
+  const result = instrument(bytes, options);
+  if (!result.ok) throw new Error(result.error.message);
+  const meter = new Meter();
+  meter.begin(LIMITS);
+  const { instance } = await WebAssembly.instantiate(result.value.bytes, { ...imports, ...meter.imports });
+  meter.attach(instance);
+  const run = (name: string, args: unknown[] = [], limits: MeterLimits = LIMITS) =>
+    meter.run(limits, () => (instance.exports[name] as (...a: unknown[]) => unknown)(...args));
+  return { run, instance, meter };
+}
+
+function gasOf(result: { ok: boolean; gasUsed: number }): number {
+  return result.gasUsed;
+}
+
+describe('the cost of straight-line code', () => {
+  it('is one per instruction, zero for structure, plus one for entering the function', async () => {
+    const { run } = await metered(`(module
+      (func (export "empty"))
+      (func (export "three") (result i32) (i32.add (i32.const 1) (i32.const 2)))
+      (func (export "structure") (block (nop) (block (nop)))))`);
+    expect(gasOf(run('empty'))).toBe(1); // entry; `end` is free
+    expect(gasOf(run('three'))).toBe(4); // entry + const + const + add
+    expect(gasOf(run('structure'))).toBe(1);
+  });
+
+  it('charges only the branch that runs', async () => {
+    const { run } = await metered(`(module
+      (func (export "pick") (param i32) (result i32)
+        (if (result i32) (local.get 0)
+          (then (i32.mul (i32.const 6) (i32.const 7)))
+          (else (i32.const 0)))))`);
+    expect(run('pick', [1])).toMatchObject({ ok: true, value: 42, gasUsed: 1 + 2 + 3 }); // entry, local.get, if | 3
+    expect(run('pick', [0])).toMatchObject({ ok: true, value: 0, gasUsed: 1 + 2 + 1 });
+  });
+
+  it('charges calls in the callee, once per entry', async () => {
+    const { run } = await metered(`(module
+      (func $leaf (result i32) (i32.const 1))
+      (func (export "twice") (result i32) (i32.add (call $leaf) (call $leaf))))`);
+    // twice: entry + call + call + add = 4; each leaf: entry + const = 2
+    expect(gasOf(run('twice'))).toBe(8);
+  });
+
+  it('costs a*n + b for a loop of n iterations (a = 11, b = 7 here)', async () => {
+    const { run } = await metered(`(module
+      (func (export "count") (param $n i32) (result i32) (local $i i32)
+        (block $done
+          (loop $next
+            (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $next)))
+        (local.get $i)))`);
+    // a = 9: each iteration runs local.get, local.get, ge_u, br_if, local.get, const, add, local.set, br.
+    // b = 6: entering the function (1), the final test that leaves by br_if (4), and local.get after the loop (1).
+    const costs = [0, 1, 2, 10, 1000].map((n) => gasOf(run('count', [n])));
+    const a = costs[2]! - costs[1]!;
+    const b = costs[0]!;
+    expect(a).toBe(9);
+    expect(b).toBe(6);
+    [0, 1, 2, 10, 1000].forEach((n, i) => {
+      expect(costs[i]).toBe(a * n + b);
+    });
+  });
+
+  it('follows an overridden cost model', async () => {
+    const options = { costs: { defaultCost: 2, functionEntry: 10, instructions: { 'i32.add': 5 } } };
+    const { run } = await metered(
+      '(module (func (export "f") (result i32) (i32.add (i32.const 1) (i32.const 2))))',
+      options,
+    );
+    expect(gasOf(run('f'))).toBe(10 + 2 + 2 + 5);
+  });
+});
+
+describe('limits', () => {
+  const loop =
+    '(module (func (export "spin") (loop $l (br $l))) (func (export "one") (result i32) (i32.const 1)))';
+
+  it('stops an infinite loop with GAS_EXHAUSTED at exactly the limit', async () => {
+    const { run } = await metered(loop);
+    for (const maxGas of [1, 10, 12_345, 1_000_000]) {
+      const result = run('spin', [], { maxGas, maxExecutionMs: 10_000 });
+      expect(result).toMatchObject({
+        ok: false,
+        error: { code: 'GAS_EXHAUSTED', gasUsed: maxGas, gasLimit: maxGas },
+      });
+    }
+  });
+
+  it('exhausts at once with maxGas 0, and succeeds with exactly enough', async () => {
+    const { run } = await metered(loop);
+    expect(run('one', [], { maxGas: 0, maxExecutionMs: 1000 })).toMatchObject({
+      ok: false,
+      error: { code: 'GAS_EXHAUSTED' },
+    });
+    expect(run('one', [], { maxGas: 1, maxExecutionMs: 1000 })).toMatchObject({
+      ok: false,
+      error: { code: 'GAS_EXHAUSTED' },
+    });
+    expect(run('one', [], { maxGas: 2, maxExecutionMs: 1000 })).toMatchObject({
+      ok: true,
+      value: 1,
+      gasUsed: 2,
+    });
+  });
+
+  it('gives the same gasUsed on every run, whatever the refill chunk', async () => {
+    const { run } = await metered(fixture('fibonacci'));
+    const used = Array.from({ length: 5 }, () => gasOf(run('fib', [18])));
+    expect(new Set(used).size).toBe(1);
+    const exhausted = Array.from({ length: 3 }, () =>
+      run('fib', [25], { maxGas: 100_000, maxExecutionMs: 10_000 }),
+    );
+    expect(exhausted.every((r) => !r.ok && r.error.code === 'GAS_EXHAUSTED')).toBe(true);
+  });
+
+  it('times out an infinite loop on the injected clock, and at once with maxExecutionMs 0', async () => {
+    let clock = 0;
+    const bytes = instrument(wat(loop));
+    if (!bytes.ok) throw new Error();
+    const meter = new Meter({ now: () => (clock += 1) });
+    const { instance } = await WebAssembly.instantiate(bytes.value.bytes, meter.imports);
+    meter.attach(instance);
+    const spin = () => {
+      (instance.exports['spin'] as () => void)();
+    };
+    const timedOut = meter.run({ maxGas: 1e15, maxExecutionMs: 5 }, spin);
+    expect(timedOut).toMatchObject({ ok: false, error: { code: 'TIMEOUT', limitMs: 5 } });
+    expect(
+      timedOut.ok || (timedOut.error.code === 'TIMEOUT' && timedOut.error.elapsedMs),
+    ).toBeGreaterThanOrEqual(5);
+    expect(
+      meter.run({ maxGas: 1e15, maxExecutionMs: 0 }, () => (instance.exports['one'] as () => number)()),
+    ).toMatchObject({
+      ok: false,
+      error: { code: 'TIMEOUT', limitMs: 0 },
+    });
+  });
+
+  it('reports the time limit to host code between guest calls', () => {
+    let clock = 0;
+    const meter = new Meter({ now: () => clock });
+    meter.begin({ maxGas: 10, maxExecutionMs: 5 });
+    expect(meter.checkTime()).toBeUndefined();
+    clock = 6;
+    expect(meter.checkTime()).toMatchObject({ code: 'TIMEOUT', elapsedMs: 6, limitMs: 5 });
+    expect(meter.elapsedMs()).toBe(6);
+  });
+
+  it("charges memory.grow per page and traps past the memory's maximum with MEMORY_EXCEEDED", async () => {
+    const source =
+      '(module (memory 1 3) (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))';
+    const trapping = await metered(source, { memoryLimitPages: 3 });
+    expect(trapping.run('grow', [1])).toMatchObject({ ok: true, value: 1, gasUsed: 1 + 2 + 64 });
+    expect(trapping.run('grow', [0])).toMatchObject({ ok: true, value: 2, gasUsed: 3 });
+    expect(trapping.run('grow', [5], { ...LIMITS, maxMemoryBytes: 3 * 65536 })).toMatchObject({
+      ok: false,
+      error: { code: 'MEMORY_EXCEEDED', memoryUsed: 7 * 65536, memoryLimit: 3 * 65536 },
+    });
+    const lenient = await metered(source, { memoryLimitPages: 3, memoryGrowFailure: 'return-minus-one' });
+    expect(lenient.run('grow', [5])).toMatchObject({ ok: true, value: -1 });
+    // Growth past the module's own maximum, still under the limit, returns -1 as usual.
+    const ownMaximum = await metered(source, { memoryLimitPages: 100 });
+    expect(ownMaximum.run('grow', [5])).toMatchObject({ ok: true, value: -1 });
+    expect(ownMaximum.run('grow', [2])).toMatchObject({ ok: true, value: 1 });
+  });
+
+  it('charges bulk memory per 64 bytes and table operations per element', async () => {
+    const { run } = await metered(`(module
+      (memory 1)
+      (table 10 funcref)
+      (func (export "fill") (param i32) (memory.fill (i32.const 0) (i32.const 7) (local.get 0)))
+      (func (export "copy") (param i32) (memory.copy (i32.const 100) (i32.const 0) (local.get 0)))
+      (func (export "tfill") (param i32) (table.fill (i32.const 0) (ref.null func) (local.get 0))))`);
+    // entry 1 + three operands 3 + the instruction 1 = 5, plus the size-dependent part
+    expect(gasOf(run('fill', [0]))).toBe(5);
+    expect(gasOf(run('fill', [1]))).toBe(6);
+    expect(gasOf(run('fill', [64]))).toBe(6);
+    expect(gasOf(run('fill', [65]))).toBe(7);
+    expect(gasOf(run('fill', [65536]))).toBe(5 + 1024);
+    expect(gasOf(run('copy', [6400]))).toBe(5 + 100);
+    expect(gasOf(run('tfill', [10]))).toBe(5 + 10);
+    // A memory.fill bomb cannot be bought for one unit:
+    expect(run('fill', [65536], { maxGas: 100, maxExecutionMs: 1000 })).toMatchObject({
+      ok: false,
+      error: { code: 'GAS_EXHAUSTED' },
+    });
+  });
+
+  it("cannot be caught by the guest's exception handlers", async () => {
+    const { run } = await metered(`(module
+      (tag $e)
+      (func $spin (loop $l (br $l)))
+      (func (export "sneaky") (result i32)
+        (try (result i32) (do (call $spin) (i32.const 0)) (catch_all (i32.const 1)))))`);
+    expect(run('sneaky', [], { maxGas: 1000, maxExecutionMs: 1000 })).toMatchObject({
+      ok: false,
+      error: { code: 'GAS_EXHAUSTED' },
+    });
+  });
+});
+
+describe('structure of the instrumented module', () => {
+  it('shifts every function reference past the added import', async () => {
+    const source = `(module
+      (import "env" "twice" (func $twice (param i32) (result i32)))
+      (type $t (func (result i32)))
+      (table 2 funcref)
+      (elem (i32.const 0) $a $b)
+      (elem declare func $b)
+      (global $g funcref (ref.func $a))
+      (func $a (result i32) (i32.const 10))
+      (func $b (result i32) (i32.const 20))
+      (func (export "indirect") (param i32) (result i32) (call_indirect (type $t) (local.get 0)))
+      (func (export "through_import") (result i32) (call $twice (call $a)))
+      (start $start)
+      (func $start (drop (call $b))))`;
+    const imports = { env: { twice: (x: number) => 2 * x } };
+    const { run } = await metered(source, {}, imports);
+    expect(run('indirect', [0])).toMatchObject({ ok: true, value: 10 });
+    expect(run('indirect', [1])).toMatchObject({ ok: true, value: 20 });
+    expect(run('through_import')).toMatchObject({ ok: true, value: 20 });
+    const result = instrument(wat(source));
+    if (!result.ok) throw new Error(result.error.message);
+    const module = decodeModule(result.value.bytes);
+    expect(module.imports.map((i) => `${i.module}.${i.name}`)).toEqual(['env.twice', '__ri_metering.refill']);
+    expect(module.start).toBe(6);
+  });
+
+  it('keeps the name section true to the new indices', () => {
+    const bytes = fixture('sha256');
+    const before = readNameSection(decodeModule(bytes))!;
+    const result = instrument(bytes);
+    if (!result.ok) throw new Error(result.error.message);
+    const after = readNameSection(decodeModule(result.value.bytes))!;
+    for (const [index, name] of before.functions) expect(after.functions.get(index + 1)).toBe(name);
+    expect(after.globals).toEqual(before.globals);
+  });
+
+  it('handles tail calls, multi-value blocks, br_table and returns from nested blocks', async () => {
+    const source = `(module
+      (func $sum (param $n i64) (param $acc i64) (result i64)
+        (if (result i64) (i64.eqz (local.get $n))
+          (then (local.get $acc))
+          (else (return_call $sum (i64.sub (local.get $n) (i64.const 1)) (i64.add (local.get $acc) (local.get $n))))))
+      (func (export "tail") (param i64) (result i64) (return_call $sum (local.get 0) (i64.const 0)))
+      (func (export "pair") (param i32) (result i32 i32)
+        (block (result i32 i32) (local.get 0) (i32.const 2) (br 0)))
+      (func (export "switch") (param i32) (result i32)
+        (block $c (block $b (block $a (br_table $a $b $c (local.get 0))) (return (i32.const 10))) (return (i32.const 20)))
+        (i32.const 30))
+      (func (export "deep") (param i32) (result i32)
+        (block (block (block (if (local.get 0) (then (return (i32.const 1))))))) (i32.const 2)))`;
+    const { run } = await metered(source);
+    expect(run('tail', [100_000n])).toMatchObject({ ok: true, value: 5_000_050_000n });
+    expect(run('pair', [7])).toMatchObject({ ok: true, value: [7, 2] });
+    expect([0, 1, 2, 9].map((i) => run('switch', [i]))).toMatchObject([
+      { value: 10 },
+      { value: 20 },
+      { value: 30 },
+      { value: 30 },
+    ]);
+    expect([1, 0].map((i) => run('deep', [i]))).toMatchObject([{ value: 1 }, { value: 2 }]);
+  });
+
+  it('refuses modules that use its reserved names, and bad cost models', () => {
+    const clash = instrument(wat('(module (global (export "__ri_gas") i32 (i32.const 0)))'));
+    expect(clash.ok || clash.error).toMatchObject({
+      code: 'INVALID_MODULE',
+      reason: 'the module uses the reserved export "__ri_gas"',
+    });
+    const imported = instrument(wat('(module (import "__ri_metering" "refill" (func)))'));
+    expect(imported.ok || imported.error.message).toMatch(/reserved import module/);
+    expect(instrument(new Uint8Array([1, 2, 3])).ok).toBe(false);
+    const badBody = decodeModule(fixture('add'));
+    const corrupted = {
+      ...badBody,
+      code: [{ locals: [], code: new Uint8Array([0xff]) }, ...badBody.code.slice(1)],
+    };
+    expect(meterModule(corrupted).ok || 'failed').toBe('failed');
+    expect(resolveCostModel({ defaultCost: -1 })).toMatchObject({
+      ok: false,
+      error: { field: 'costs.defaultCost' },
+    });
+    expect(resolveCostModel({ instructions: { 'i32.nope': 1 } })).toMatchObject({
+      ok: false,
+      error: { field: 'costs.instructions.i32.nope' },
+    });
+    expect(resolveCostModel({ instructions: { 'i32.add': 1.5 } })).toMatchObject({ ok: false });
+    expect(instrument(fixture('add'), { costs: { functionEntry: Number.NaN } }).ok).toBe(false);
+  });
+
+  it('refuses to attach to an instance that is not instrumented', async () => {
+    const { instance } = await WebAssembly.instantiate(fixture('add'));
+    expect(() => {
+      new Meter().attach(instance);
+    }).toThrow(/not an instrumented instance/);
+  });
+});
