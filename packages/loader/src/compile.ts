@@ -51,6 +51,18 @@ export interface CompiledModule extends PreparedModule {
   readonly module: WebAssembly.Module;
 }
 
+const FAILS_VALIDATION = 'fails validation';
+
+/** The engine's explanation of why `bytes` do not validate. */
+async function validationError(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  try {
+    await WebAssembly.compile(bytes);
+    return FAILS_VALIDATION;
+  } catch (error) {
+    return `${FAILS_VALIDATION}: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
+
 function copyInput(bytes: unknown): Result<Uint8Array<ArrayBuffer>, SandboxError> {
   if (bytes instanceof Uint8Array) return ok(bytes.slice());
   if (bytes instanceof ArrayBuffer) return ok(new Uint8Array(bytes.slice(0)));
@@ -84,6 +96,8 @@ export function prepareModule(
     const reason = error instanceof WasmDecodeError ? error.message : `cannot be decoded: ${String(error)}`;
     return err(sandboxError.invalidModule(reason));
   }
+  // Transforms scan bodies trusting their structure: only valid modules reach them.
+  if (!WebAssembly.validate(input.value)) return err(sandboxError.invalidModule(FAILS_VALIDATION));
   const bounded = boundMemory(decoded, options.maxMemoryBytes);
   if (!bounded.ok) return bounded;
   const hostImports = checkImports(decoded, options.hostFunctions ?? {});
@@ -124,14 +138,20 @@ export async function compileModule(
   options: LoaderOptions,
 ): Promise<Result<CompiledModule, SandboxError>> {
   const prepared = prepareModule(bytes, options);
-  if (!prepared.ok) return prepared;
+  if (!prepared.ok) {
+    const { error } = prepared;
+    if (error.code !== 'INVALID_MODULE' || error.reason !== FAILS_VALIDATION) return prepared;
+    const input = copyInput(bytes);
+    return err(sandboxError.invalidModule(input.ok ? await validationError(input.value) : FAILS_VALIDATION));
+  }
   try {
     const module = await WebAssembly.compile(prepared.value.bytes);
     return ok({ ...prepared.value, module });
   } catch (error) {
     return err(
       sandboxError.invalidModule(
-        `fails validation: ${error instanceof Error ? error.message : String(error)}`,
+        // Only a transform's output can fail here: the input itself passed validation.
+        `fails validation after transformation: ${error instanceof Error ? error.message : String(error)}`,
       ),
     );
   }

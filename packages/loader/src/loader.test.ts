@@ -235,3 +235,32 @@ describe('instantiateModule', () => {
     expect(live.ok || live.error.code).toBe('INVALID_MODULE');
   });
 });
+
+describe('transforms', () => {
+  it('apply to valid modules only, and their failures and broken output are reported', async () => {
+    const { sandboxError, ok, err } = await import('@ri-sandbox/core');
+    const refuse = () => err(sandboxError.invalidModule('refused by the transform'));
+    expect(await reasonOf(fixture('add'), { maxMemoryBytes: MiB, transform: refuse } as never)).toBe(
+      'refused by the transform',
+    );
+    const breakIt = (module: Parameters<NonNullable<Parameters<typeof compileModule>[1]['transform']>>[0]) =>
+      ok({
+        ...module,
+        exports: [...module.exports, { name: 'dangling', kind: 'function' as const, index: 999 }],
+      });
+    expect(await reasonOf(fixture('add'), { maxMemoryBytes: MiB, transform: breakIt } as never)).toMatch(
+      /^fails validation after transformation/,
+    );
+    const invalid = fixture('add');
+    invalid[invalid.findIndex((b, i) => b === 0x6a && invalid[i + 1] === 0x0b)] = 0x7c;
+    let called = false;
+    const spy = (module: never) => {
+      called = true;
+      return ok(module);
+    };
+    expect(await reasonOf(invalid, { maxMemoryBytes: MiB, transform: spy } as never)).toMatch(
+      /^fails validation: /,
+    );
+    expect(called).toBe(false);
+  });
+});

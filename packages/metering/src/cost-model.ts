@@ -95,14 +95,3 @@ export function resolveCostModel(overrides: Partial<CostModel> = {}): Result<Cos
   const instructions = Object.freeze({ ...DEFAULT_COST_MODEL.instructions, ...overrides.instructions });
   return ok(Object.freeze({ ...model, instructions }));
 }
-
-/** A cost lookup by opcode key, built once per cost model. */
-export function costTable(model: CostModel): (key: number) => number {
-  const byKey = new Map<number, number>();
-  for (const [name, cost] of Object.entries(model.instructions)) {
-    const op = opcodeByName(name);
-    if (op !== undefined) byKey.set(op.key, cost);
-  }
-  const fallback = model.defaultCost;
-  return (key) => byKey.get(key) ?? fallback;
-}

@@ -31,9 +31,9 @@ import {
   ok,
   remapFunctionReferences,
   sandboxError,
-  skipInstruction,
 } from '@ri-sandbox/core';
-import { type CostModel, costTable, resolveCostModel } from './cost-model';
+import { type CostModel, resolveCostModel } from './cost-model';
+import { BULK_MEMORY_OP, CALL, type CostLookup, GROW, costLookup, scanBody } from './scan';
 import {
   ABORT_ARG_EXPORT,
   ABORT_EXPORT,
@@ -63,56 +63,51 @@ export interface MeteringOptions {
   readonly memoryGrowFailure?: 'trap' | 'return-minus-one' | undefined;
 }
 
-/** Instructions after which a new straight-line block starts: branch targets and branches. */
-const SPLIT_AFTER: ReadonlySet<string> = new Set([
-  'loop',
-  'if',
-  'else',
-  'end',
-  'try',
-  'catch',
-  'catch_all',
-  'delegate',
-  'br',
-  'br_if',
-  'br_table',
-  'return',
-  'unreachable',
-  'throw',
-  'rethrow',
-  'return_call',
-  'return_call_indirect',
-]);
-
-/** Bulk operations whose size operand (on top of the stack) is charged per unit. */
-const BULK_MEMORY: ReadonlySet<string> = new Set(['memory.fill', 'memory.copy', 'memory.init']);
-const BULK_TABLE: ReadonlySet<string> = new Set(['table.fill', 'table.copy', 'table.init', 'table.grow']);
-
 const I64 = ValType.i64;
 const I32 = ValType.i32;
 
 /** Everything the body rewriter needs to know about the instrumented module. */
 interface Plan {
-  readonly cost: (key: number) => number;
+  readonly costs: CostLookup;
   readonly model: CostModel;
   readonly importedFunctions: number;
   readonly gasGlobal: number;
   readonly fuelFunction: number;
   readonly growFunction: number;
+  readonly charge: ChargeBytes;
+}
+
+/** The fixed bytes around a charge's cost: `global.get G` before it, the subtraction and check after it. */
+interface ChargeBytes {
+  readonly head: Uint8Array;
+  readonly tail: Uint8Array;
+}
+
+function chargeBytes(gasGlobal: number, fuelFunction: number): ChargeBytes {
+  const head = new ByteWriter(8).u8(0x23).u32(gasGlobal).finish();
+  const tail = new ByteWriter(24)
+    .u8(0x7d) // i64.sub
+    .u8(0x24)
+    .u32(gasGlobal) // global.set G
+    .u8(0x23)
+    .u32(gasGlobal) // global.get G
+    .u8(0x42)
+    .u8(0x00) // i64.const 0
+    .u8(0x53) // i64.lt_s
+    .u8(0x04)
+    .u8(0x40) // if (empty)
+    .u8(0x10)
+    .u32(fuelFunction) // call $fuel
+    .u8(0x0b) // end
+    .finish();
+  return { head, tail };
 }
 
 /** `global.get G; <cost on stack>; i64.sub; global.set G; if (G < 0) call $fuel` — the cost pushed by `pushCost`. */
 function emitCharge(w: ByteWriter, plan: Plan, pushCost: () => void): void {
-  w.u8(0x23).u32(plan.gasGlobal);
+  w.bytes(plan.charge.head);
   pushCost();
-  w.u8(0x7d); // i64.sub
-  w.u8(0x24).u32(plan.gasGlobal);
-  w.u8(0x23).u32(plan.gasGlobal);
-  w.u8(0x42).u8(0x00); // i64.const 0
-  w.u8(0x53); // i64.lt_s
-  w.u8(0x04).u8(0x40); // if (empty)
-  w.u8(0x10).u32(plan.fuelFunction);
-  w.u8(0x0b);
+  w.bytes(plan.charge.tail);
 }
 
 /** Charges `units * unitCost` where `units` is the i32 in local `scratch` (`/ 64` rounded up when `per64`). */
@@ -134,75 +129,57 @@ function localCount(params: number, body: FunctionBody): number {
   return body.locals.reduce((sum, group) => sum + group.count, params);
 }
 
-/** Rewrites one function body. */
-function meterBody(body: FunctionBody, params: number, plan: Plan): FunctionBody {
+/**
+ * Rewrites one function body into `w`: copies it through, inserting charges
+ * and rewriting what must change. Returns the new locals; the code is what
+ * `w` received.
+ */
+function meterBody(w: ByteWriter, body: FunctionBody, params: number, plan: Plan): FunctionBody['locals'] {
   const code = body.code;
-  // Pass 1: where blocks start, what each costs, whether a scratch local is needed.
-  const starts: number[] = [0];
-  const costs: number[] = [];
-  let current = plan.model.functionEntry;
-  let needsScratch = false;
-  const scan = new ByteReader(code);
-  while (!scan.done) {
-    const op = skipInstruction(scan);
-    current += plan.cost(op.key);
-    if (BULK_MEMORY.has(op.name) || BULK_TABLE.has(op.name)) needsScratch = true;
-    if (SPLIT_AFTER.has(op.name) && scan.offset < code.length) {
-      starts.push(scan.offset);
-      costs.push(current);
-      current = 0;
-    }
-  }
-  costs.push(current);
+  const { blockStarts, blockCosts, specials, needsScratch } = scanBody(code, plan.costs);
   const scratch = localCount(params, body);
-  // Pass 2: copy instructions through, inserting charges and rewriting what must change.
-  const w = new ByteWriter(code.length + starts.length * 16 + 16);
-  const reader = new ByteReader(code);
-  let copyFrom = 0;
-  let block = 0;
-  const flush = (to: number) => {
-    if (to > copyFrom) w.bytes(code.subarray(copyFrom, to));
+  let copied = 0;
+  const copyTo = (offset: number) => {
+    if (offset > copied) w.range(code, copied, offset);
+    copied = offset;
   };
-  while (!reader.done) {
-    const start = reader.offset;
-    if (starts[block] === start) {
-      const cost = costs[block] as number;
+  let block = 0;
+  let special = 0;
+  while (block < blockStarts.length || special < specials.length) {
+    const blockAt = blockStarts[block] ?? Infinity;
+    const specialAt = specials[special] ?? Infinity;
+    if (blockAt <= specialAt) {
+      // A block's charge goes before its first instruction, even if that one is rewritten too.
+      const cost = blockCosts[block] as number;
       block++;
-      if (cost > 0) {
-        flush(start);
-        copyFrom = start;
-        emitCharge(w, plan, () => w.u8(0x42).s64(BigInt(cost)));
+      if (cost === 0) continue;
+      copyTo(blockAt);
+      // i64.const: costs are below 2^32, where the signed 33-bit LEB128 equals the 64-bit one.
+      emitCharge(w, plan, () => w.u8(0x42).s32(cost));
+      continue;
+    }
+    const end = specials[special + 1] as number;
+    const kind = specials[special + 2] as number;
+    special += 3;
+    copyTo(specialAt);
+    if (kind === CALL) {
+      const index = new ByteReader(code, specialAt + 1, end).u32();
+      w.u8(code[specialAt] as number).u32(index >= plan.importedFunctions ? index + 1 : index);
+      copied = end;
+    } else if (kind === GROW) {
+      w.u8(0x10).u32(plan.growFunction);
+      copied = end;
+    } else {
+      const unitCost = kind === BULK_MEMORY_OP ? plan.model.memoryPer64Bytes : plan.model.tablePerElement;
+      if (unitCost > 0) {
+        w.u8(0x21).u32(scratch);
+        emitDynamicCharge(w, plan, scratch, unitCost, kind === BULK_MEMORY_OP);
+        w.u8(0x20).u32(scratch);
       }
     }
-    const op = skipInstruction(reader);
-    if (op.immediate === 'function') {
-      flush(start);
-      const index = new ByteReader(code, start + 1, reader.offset).u32();
-      w.u8(op.code).u32(index >= plan.importedFunctions ? index + 1 : index);
-      copyFrom = reader.offset;
-    } else if (op.name === 'memory.grow') {
-      flush(start);
-      w.u8(0x10).u32(plan.growFunction);
-      copyFrom = reader.offset;
-    } else if (BULK_MEMORY.has(op.name) && plan.model.memoryPer64Bytes > 0) {
-      flush(start);
-      w.u8(0x21).u32(scratch);
-      emitDynamicCharge(w, plan, scratch, plan.model.memoryPer64Bytes, true);
-      w.u8(0x20).u32(scratch);
-      copyFrom = start;
-    } else if (BULK_TABLE.has(op.name) && plan.model.tablePerElement > 0) {
-      flush(start);
-      w.u8(0x21).u32(scratch);
-      emitDynamicCharge(w, plan, scratch, plan.model.tablePerElement, false);
-      w.u8(0x20).u32(scratch);
-      copyFrom = start;
-    }
   }
-  flush(code.length);
-  return {
-    locals: needsScratch ? [...body.locals, { count: 1, type: I32 }] : body.locals,
-    code: w.finish(),
-  };
+  copyTo(code.length);
+  return needsScratch ? [...body.locals, { count: 1, type: I32 }] : body.locals;
 }
 
 /** `() -> ()`: asks the host for more gas; traps (uncatchably) when the host says stop. */
@@ -318,21 +295,28 @@ export function meterModule(
     { type: { valueType: I64, mutable: true }, init: [instruction('i64.const', 0n)] },
   ];
   const plan: Plan = {
-    cost: costTable(model.value),
+    costs: costLookup(model.value),
     model: model.value,
     importedFunctions,
     gasGlobal: globalBase,
     // After the shift, defined functions end at importedFunctions + definedFunctions; helpers follow.
     fuelFunction: importedFunctions + 1 + definedFunctions,
     growFunction: importedFunctions + 2 + definedFunctions,
+    charge: chargeBytes(globalBase, importedFunctions + 1 + definedFunctions),
   };
 
   let code: FunctionBody[];
   try {
-    code = module.code.map((body, i) => {
+    // All bodies are written into one buffer and handed out as views of it.
+    const w = new ByteWriter(module.code.reduce((sum, body) => sum + body.code.length, 0) * 2 + 64);
+    const spans = module.code.map((body, i) => {
+      const start = w.size;
       const type = module.types[module.functions[i] as number];
-      return meterBody(body, type?.params.length ?? 0, plan);
+      const locals = meterBody(w, body, type?.params.length ?? 0, plan);
+      return { locals, start, end: w.size };
     });
+    const all = w.finish();
+    code = spans.map(({ locals, start, end }) => ({ locals, code: all.subarray(start, end) }));
   } catch (error) {
     if (error instanceof WasmDecodeError) return err(sandboxError.invalidModule(error.message));
     throw error;

@@ -267,9 +267,21 @@ export class ByteWriter {
   }
 
   bytes(bytes: Uint8Array): this {
-    this.reserve(bytes.length);
-    this.buffer.set(bytes, this.length);
-    this.length += bytes.length;
+    return this.range(bytes, 0, bytes.length);
+  }
+
+  /** `source[start, end)`, copied without creating a view (short ranges byte by byte, long ones in bulk). */
+  range(source: Uint8Array, start: number, end: number): this {
+    const length = end - start;
+    this.reserve(length);
+    const buffer = this.buffer;
+    if (length < 32) {
+      let at = this.length;
+      for (let i = start; i < end; i++) buffer[at++] = source[i] as number;
+    } else {
+      buffer.set(source.subarray(start, end), this.length);
+    }
+    this.length += length;
     return this;
   }
 
