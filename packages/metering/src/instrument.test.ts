@@ -205,6 +205,40 @@ describe('limits', () => {
     });
   });
 
+  it('catches an overspend in straight-line code after the fact, and before any host call', async () => {
+    const calls: number[] = [];
+    const straight = Array.from({ length: 50 }, () => '(drop (i32.const 1))').join(' ');
+    const { run } = await metered(
+      `(module
+        (import "env" "note" (func $note (param i32)))
+        (func (export "straight") (param i32) (result i32)
+          (drop (br_if 0 (i32.const 7) (local.get 0)))
+          ${straight}
+          (i32.const 1))
+        (func (export "then_call") (param i32)
+          (br_if 0 (local.get 0))
+          ${straight}
+          (call $note (i32.const 42))))`,
+      {},
+      { env: { note: (x: number) => void calls.push(x) } },
+    );
+    // Entry block: 1 + 3 (const, local.get, br_if), checked; then 102 more, not checked until the end.
+    expect(run('straight', [0])).toMatchObject({ ok: true, value: 1, gasUsed: 106 });
+    expect(run('straight', [0], { maxGas: 105, maxExecutionMs: 1000 })).toMatchObject({
+      ok: false,
+      error: { code: 'GAS_EXHAUSTED', gasUsed: 105 },
+    });
+    expect(run('straight', [1], { maxGas: 5, maxExecutionMs: 1000 })).toMatchObject({ ok: true, value: 7 });
+    // The block that calls the host checks first: the host is never called on a negative balance.
+    expect(run('then_call', [0], { maxGas: 50, maxExecutionMs: 1000 })).toMatchObject({
+      ok: false,
+      error: { code: 'GAS_EXHAUSTED' },
+    });
+    expect(calls).toEqual([]);
+    expect(run('then_call', [0])).toMatchObject({ ok: true });
+    expect(calls).toEqual([42]);
+  });
+
   it("cannot be caught by the guest's exception handlers", async () => {
     const { run } = await metered(`(module
       (tag $e)

@@ -77,10 +77,14 @@ interface Plan {
   readonly charge: ChargeBytes;
 }
 
-/** The fixed bytes around a charge's cost: `global.get G` before it, the subtraction and check after it. */
+/**
+ * The fixed bytes around a charge's cost: `global.get G` before it; after it,
+ * the subtraction and check (`tail`), or the subtraction alone (`subtract`).
+ */
 interface ChargeBytes {
   readonly head: Uint8Array;
   readonly tail: Uint8Array;
+  readonly subtract: Uint8Array;
 }
 
 function chargeBytes(gasGlobal: number, fuelFunction: number): ChargeBytes {
@@ -100,7 +104,8 @@ function chargeBytes(gasGlobal: number, fuelFunction: number): ChargeBytes {
     .u32(fuelFunction) // call $fuel
     .u8(0x0b) // end
     .finish();
-  return { head, tail };
+  const subtract = new ByteWriter(8).u8(0x7d).u8(0x24).u32(gasGlobal).finish();
+  return { head, tail, subtract };
 }
 
 /** `global.get G; <cost on stack>; i64.sub; global.set G; if (G < 0) call $fuel` — the cost pushed by `pushCost`. */
@@ -136,7 +141,7 @@ function localCount(params: number, body: FunctionBody): number {
  */
 function meterBody(w: ByteWriter, body: FunctionBody, params: number, plan: Plan): FunctionBody['locals'] {
   const code = body.code;
-  const { blockStarts, blockCosts, specials, needsScratch } = scanBody(code, plan.costs);
+  const { blockStarts, blockCosts, blockChecks, specials, needsScratch } = scanBody(code, plan.costs);
   const scratch = localCount(params, body);
   let copied = 0;
   const copyTo = (offset: number) => {
@@ -151,11 +156,15 @@ function meterBody(w: ByteWriter, body: FunctionBody, params: number, plan: Plan
     if (blockAt <= specialAt) {
       // A block's charge goes before its first instruction, even if that one is rewritten too.
       const cost = blockCosts[block] as number;
+      const check = blockChecks[block] === true;
       block++;
-      if (cost === 0) continue;
+      if (cost === 0 && !check) continue;
       copyTo(blockAt);
       // i64.const: costs are below 2^32, where the signed 33-bit LEB128 equals the 64-bit one.
-      emitCharge(w, plan, () => w.u8(0x42).s32(cost));
+      w.bytes(plan.charge.head)
+        .u8(0x42)
+        .s32(cost)
+        .bytes(check ? plan.charge.tail : plan.charge.subtract);
       continue;
     }
     const end = specials[special + 1] as number;

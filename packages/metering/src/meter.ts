@@ -145,6 +145,19 @@ export class Meter {
   }
 
   /**
+   * After the guest returned: `GAS_EXHAUSTED` if it spent more than its gas
+   * in its last straight-line stretch (checks run at function entries, loop
+   * headers and calls, so the overspend was not caught on the way).
+   */
+  overspent(): SandboxError | undefined {
+    const counter = this.gas === undefined ? 0 : Number(this.gas.value as bigint);
+    if (this.stopped === undefined && this.granted - counter > this.limits.maxGas) this.stopped = 'gas';
+    return this.stopped === 'gas'
+      ? sandboxError.gasExhausted(this.limits.maxGas, this.limits.maxGas)
+      : undefined;
+  }
+
+  /**
    * After the guest trapped: `GAS_EXHAUSTED`, `TIMEOUT` or `MEMORY_EXCEEDED`
    * if metering stopped it, `undefined` if the trap was the guest's own.
    */
@@ -180,7 +193,9 @@ export class Meter {
     this.begin(limits);
     let result: Result<T, SandboxError>;
     try {
-      result = ok(call());
+      const value = call();
+      const overspent = this.overspent();
+      result = overspent === undefined ? ok(value) : err(overspent);
     } catch (error) {
       result = err(this.stopError() ?? classify(error));
     }

@@ -5,7 +5,14 @@
  * classified by lookup tables and LEB128 immediates are skipped, not decoded;
  * prefixed opcodes go through the core codec's table.
  */
-import { ByteReader, OPCODES, type ImmediateKind, opcodeByKey, opcodeKey, skipImmediate } from '@ri-sandbox/core';
+import {
+  ByteReader,
+  OPCODES,
+  type ImmediateKind,
+  opcodeByKey,
+  opcodeKey,
+  skipImmediate,
+} from '@ri-sandbox/core';
 import type { CostModel } from './cost-model';
 
 /** Instructions after which a new straight-line block starts: branch targets and branches. */
@@ -75,12 +82,16 @@ const LAYOUT_OF: Partial<Record<ImmediateKind, number>> = {
 const LAYOUT = new Uint8Array(256).fill(UNKNOWN);
 const SPLITS = new Uint8Array(256);
 const SPECIAL = new Uint8Array(256);
+/** Calls: a block that calls must check the counter before it runs, so that no call happens on a negative balance. */
+const CALLS = new Uint8Array(256);
+const LOOP = 0x03;
 for (const op of OPCODES) {
   if (op.prefix !== undefined) continue;
   LAYOUT[op.code] = LAYOUT_OF[op.immediate] ?? UNKNOWN;
   if (SPLIT_AFTER.has(op.name)) SPLITS[op.code] = 1;
   if (op.immediate === 'function') SPECIAL[op.code] = CALL;
   if (op.name === 'memory.grow') SPECIAL[op.code] = GROW;
+  if (['call', 'call_indirect', 'return_call', 'return_call_indirect'].includes(op.name)) CALLS[op.code] = 1;
 }
 LAYOUT[0xfc] = PREFIX;
 LAYOUT[0xfd] = PREFIX;
@@ -99,7 +110,9 @@ export function costLookup(model: CostModel): CostLookup {
   const single = new Float64Array(256).fill(model.defaultCost);
   const prefixed = new Map<number, number>();
   for (const op of OPCODES) {
-    const cost = Object.hasOwn(model.instructions, op.name) ? (model.instructions[op.name] as number) : model.defaultCost;
+    const cost = Object.hasOwn(model.instructions, op.name)
+      ? (model.instructions[op.name] as number)
+      : model.defaultCost;
     if (op.prefix === undefined) single[op.code] = cost;
     else prefixed.set(op.key, cost);
   }
@@ -112,6 +125,11 @@ export interface BodyScan {
   readonly blockStarts: number[];
   /** Static cost of each block. */
   readonly blockCosts: number[];
+  /**
+   * Whether each block must check the counter after charging: the function's
+   * entry, loop headers, and blocks that call. Other blocks only subtract.
+   */
+  readonly blockChecks: boolean[];
   /** Instructions to rewrite, as consecutive (start offset, end offset, kind) triples, in order. */
   readonly specials: number[];
   /** Whether a bulk operation needs a scratch local. */
@@ -128,6 +146,8 @@ function skipLeb(code: Uint8Array, p: number): number {
 export function scanBody(code: Uint8Array, costs: CostLookup): BodyScan {
   const blockStarts = [0];
   const blockCosts: number[] = [];
+  const blockChecks: boolean[] = [];
+  let check = true;
   const specials: number[] = [];
   let needsScratch = false;
   let current = costs.entry;
@@ -151,6 +171,7 @@ export function scanBody(code: Uint8Array, costs: CostLookup): BodyScan {
       if (special !== 0) needsScratch = true;
     } else {
       current += costs.single[byte] as number;
+      if (CALLS[byte] === 1) check = true;
       switch (layout) {
         case NONE:
           break;
@@ -194,10 +215,13 @@ export function scanBody(code: Uint8Array, costs: CostLookup): BodyScan {
     if (split && p < end) {
       blockStarts.push(p);
       blockCosts.push(current);
+      blockChecks.push(check);
       current = 0;
+      check = byte === LOOP;
     }
   }
   if (p > end) new ByteReader(code, end).fail('instruction runs past the end of the body');
   blockCosts.push(current);
-  return { blockStarts, blockCosts, specials, needsScratch };
+  blockChecks.push(check);
+  return { blockStarts, blockCosts, blockChecks, specials, needsScratch };
 }

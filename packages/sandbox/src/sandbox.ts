@@ -182,6 +182,9 @@ export function createWasmSandbox(options: SandboxOptions = {}): WasmSandbox {
       );
       if (abort.failure !== undefined) return err(abort.failure);
       if (!live.ok) return err(meter.stopError() ?? live.error);
+      meter.attach(live.value.instance);
+      const overspent = meter.overspent();
+      if (overspent !== undefined) return err(overspent);
       if (state.destroyed) return err(sandboxError.instanceDestroyed(state.id));
       const { instance: wasmInstance, memory } = live.value;
       state.live = {
@@ -193,7 +196,6 @@ export function createWasmSandbox(options: SandboxOptions = {}): WasmSandbox {
         abort,
         meter,
       };
-      meter.attach(wasmInstance);
       state.status = 'loaded';
       state.gasUsed = 0;
       state.executionMs = 0;
@@ -222,6 +224,8 @@ export function createWasmSandbox(options: SandboxOptions = {}): WasmSandbox {
     let outcome: Result<unknown, SandboxError>;
     try {
       outcome = callAction(live, action, payload);
+      const overspent = outcome.ok ? live.meter.overspent() : undefined;
+      if (overspent !== undefined) outcome = err(overspent);
     } finally {
       state.executionMs = Math.max(0, live.meter.elapsedMs());
       state.gasUsed = live.meter.gasUsed();
