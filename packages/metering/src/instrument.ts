@@ -78,52 +78,60 @@ interface Plan {
 }
 
 /**
- * The fixed bytes around a charge's cost: `global.get G` before it; after it,
- * the subtraction and check (`tail`), or the subtraction alone (`subtract`).
+ * The fixed bytes of a charge: `global.get G` before the cost, the
+ * subtraction after it, and the sign check (`i64.const 0; i64.lt_s; if; call $fuel; end`).
  */
 interface ChargeBytes {
   readonly head: Uint8Array;
-  readonly tail: Uint8Array;
   readonly subtract: Uint8Array;
+  readonly check: Uint8Array;
 }
 
 function chargeBytes(gasGlobal: number, fuelFunction: number): ChargeBytes {
-  const head = new ByteWriter(8).u8(0x23).u32(gasGlobal).finish();
-  const tail = new ByteWriter(24)
-    .u8(0x7d) // i64.sub
-    .u8(0x24)
-    .u32(gasGlobal) // global.set G
-    .u8(0x23)
-    .u32(gasGlobal) // global.get G
-    .u8(0x42)
-    .u8(0x00) // i64.const 0
-    .u8(0x53) // i64.lt_s
-    .u8(0x04)
-    .u8(0x40) // if (empty)
-    .u8(0x10)
-    .u32(fuelFunction) // call $fuel
-    .u8(0x0b) // end
-    .finish();
-  const subtract = new ByteWriter(8).u8(0x7d).u8(0x24).u32(gasGlobal).finish();
-  return { head, tail, subtract };
+  return {
+    head: new ByteWriter(8).u8(0x23).u32(gasGlobal).finish(),
+    subtract: new ByteWriter(8).u8(0x7d).u8(0x24).u32(gasGlobal).finish(),
+    check: new ByteWriter(16)
+      .u8(0x42)
+      .u8(0x00)
+      .u8(0x53)
+      .u8(0x04)
+      .u8(0x40)
+      .u8(0x10)
+      .u32(fuelFunction)
+      .u8(0x0b)
+      .finish(),
+  };
 }
 
-/** `global.get G; <cost on stack>; i64.sub; global.set G; if (G < 0) call $fuel` — the cost pushed by `pushCost`. */
-function emitCharge(w: ByteWriter, plan: Plan, pushCost: () => void): void {
+/**
+ * `G -= cost; if (G < 0) call $fuel`, the cost pushed by `pushCost`. The new
+ * balance goes through the i64 local `balance` (`local.tee`), so that the
+ * check reads a register instead of the global.
+ */
+function emitCharge(w: ByteWriter, plan: Plan, balance: number, pushCost: () => void): void {
   w.bytes(plan.charge.head);
   pushCost();
-  w.bytes(plan.charge.tail);
+  w.u8(0x7d)
+    .u8(0x22)
+    .u32(balance)
+    .u8(0x24)
+    .u32(plan.gasGlobal)
+    .u8(0x20)
+    .u32(balance)
+    .bytes(plan.charge.check);
 }
 
 /** Charges `units * unitCost` where `units` is the i32 in local `scratch` (`/ 64` rounded up when `per64`). */
 function emitDynamicCharge(
   w: ByteWriter,
   plan: Plan,
+  balance: number,
   scratch: number,
   unitCost: number,
   per64: boolean,
 ): void {
-  emitCharge(w, plan, () => {
+  emitCharge(w, plan, balance, () => {
     w.u8(0x20).u32(scratch).u8(0xad); // local.get; i64.extend_i32_u
     if (per64) w.u8(0x42).s64(63n).u8(0x7c).u8(0x42).s64(6n).u8(0x88); // + 63, >> 6
     if (unitCost !== 1) w.u8(0x42).s64(BigInt(unitCost)).u8(0x7e); // * unitCost
@@ -142,7 +150,9 @@ function localCount(params: number, body: FunctionBody): number {
 function meterBody(w: ByteWriter, body: FunctionBody, params: number, plan: Plan): FunctionBody['locals'] {
   const code = body.code;
   const { blockStarts, blockCosts, blockChecks, specials, needsScratch } = scanBody(code, plan.costs);
-  const scratch = localCount(params, body);
+  // Two locals are appended: the i64 balance of checks, then (for bulk operations) an i32 scratch.
+  const balance = localCount(params, body);
+  const scratch = balance + 1;
   let copied = 0;
   const copyTo = (offset: number) => {
     if (offset > copied) w.range(code, copied, offset);
@@ -161,10 +171,11 @@ function meterBody(w: ByteWriter, body: FunctionBody, params: number, plan: Plan
       if (cost === 0 && !check) continue;
       copyTo(blockAt);
       // i64.const: costs are below 2^32, where the signed 33-bit LEB128 equals the 64-bit one.
-      w.bytes(plan.charge.head)
-        .u8(0x42)
-        .s32(cost)
-        .bytes(check ? plan.charge.tail : plan.charge.subtract);
+      if (check) {
+        emitCharge(w, plan, balance, () => w.u8(0x42).s32(cost));
+      } else {
+        w.bytes(plan.charge.head).u8(0x42).s32(cost).bytes(plan.charge.subtract);
+      }
       continue;
     }
     const end = specials[special + 1] as number;
@@ -182,13 +193,16 @@ function meterBody(w: ByteWriter, body: FunctionBody, params: number, plan: Plan
       const unitCost = kind === BULK_MEMORY_OP ? plan.model.memoryPer64Bytes : plan.model.tablePerElement;
       if (unitCost > 0) {
         w.u8(0x21).u32(scratch);
-        emitDynamicCharge(w, plan, scratch, unitCost, kind === BULK_MEMORY_OP);
+        emitDynamicCharge(w, plan, balance, scratch, unitCost, kind === BULK_MEMORY_OP);
         w.u8(0x20).u32(scratch);
       }
     }
   }
   copyTo(code.length);
-  return needsScratch ? [...body.locals, { count: 1, type: I32 }] : body.locals;
+  const balanceLocal = { count: 1, type: I64 };
+  return needsScratch
+    ? [...body.locals, balanceLocal, { count: 1, type: I32 }]
+    : [...body.locals, balanceLocal];
 }
 
 /** `() -> ()`: asks the host for more gas; traps (uncatchably) when the host says stop. */
@@ -221,9 +235,10 @@ function growFunctionBody(
   abortArgGlobal: number,
   limitPages: number | undefined,
 ): FunctionBody {
+  // Locals: 0 = pages (the parameter), 1 = the balance of the charge, 2 = the size asked for.
   const charge = new ByteWriter();
   if (plan.model.memoryGrowPerPage > 0)
-    emitDynamicCharge(charge, plan, 0, plan.model.memoryGrowPerPage, false);
+    emitDynamicCharge(charge, plan, 1, 0, plan.model.memoryGrowPerPage, false);
   const limit: Instruction[] =
     limitPages === undefined
       ? []
@@ -233,11 +248,11 @@ function growFunctionBody(
           instruction('local.get', 0),
           instruction('i64.extend_i32_u'),
           instruction('i64.add'),
-          instruction('local.tee', 1),
+          instruction('local.tee', 2),
           instruction('i64.const', BigInt(limitPages)),
           instruction('i64.gt_u'),
           instruction('if', -64),
-          instruction('local.get', 1),
+          instruction('local.get', 2),
           instruction('i64.const', 65536n),
           instruction('i64.mul'),
           instruction('global.set', abortArgGlobal),
@@ -253,7 +268,7 @@ function growFunctionBody(
     instruction('end'),
   ]);
   const code = new ByteWriter().bytes(charge.finish()).bytes(rest).finish();
-  return { locals: limitPages === undefined ? [] : [{ count: 1, type: I64 }], code };
+  return { locals: [{ count: 2, type: I64 }], code };
 }
 
 function reservedNameUsed(module: WasmModule): string | undefined {
