@@ -68,6 +68,7 @@ export default tseslint.config(
         Buffer: 'readonly',
         TextDecoder: 'readonly',
         WebAssembly: 'readonly',
+        performance: 'readonly',
       },
     },
   },

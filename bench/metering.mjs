@@ -35,7 +35,12 @@ const WORKLOADS = [
   { name: 'fib(27), recursive', bytes: fixture('fibonacci'), action: 'fib', args: [27] },
   { name: 'counting loop, 20M iterations', bytes: countingLoop, action: 'count', args: [20_000_000] },
   { name: 'sha256 of 1 MiB (clang)', bytes: fixture('sha256'), action: 'sha256_pattern', args: [1 << 20] },
-  { name: 'qsort of 200k integers (clang)', bytes: fixture('sort'), action: 'sort_random', args: [200_000, 1] },
+  {
+    name: 'qsort of 200k integers (clang)',
+    bytes: fixture('sort'),
+    action: 'sort_random',
+    args: [200_000, 1],
+  },
   { name: 'matmul 128x128 doubles (clang)', bytes: fixture('matmul'), action: 'matmul', args: [128] },
 ];
 
@@ -58,7 +63,9 @@ async function theirs(bytes) {
   try {
     const metered = wasmMetering.meterWASM(Buffer.from(bytes), { meterType: 'i64' });
     let gas = 0n;
-    const { instance } = await WebAssembly.instantiate(metered, { metering: { usegas: (g) => void (gas += g) } });
+    const { instance } = await WebAssembly.instantiate(metered, {
+      metering: { usegas: (g) => void (gas += g) },
+    });
     return instance.exports;
   } catch (error) {
     return { error: String(error.message ?? error).split('\n')[0] };
@@ -107,8 +114,16 @@ export async function run(log) {
   WebAssembly.instantiate = instantiate;
   const big = captured.sort((a, b) => b.length - a.length)[0];
   if (big === undefined || big.length < 500_000) throw new Error('could not capture a 500 KB module');
-  const times = compare({ validate: () => WebAssembly.validate(big), instrument: () => instrument(big) }, { rounds: 15, warmup: 3 });
-  results.instrumentation = { bytes: big.length, validateMs: times.validate, instrumentMs: times.instrument, ratio: times.instrument / times.validate };
+  const times = compare(
+    { validate: () => WebAssembly.validate(big), instrument: () => instrument(big) },
+    { rounds: 15, warmup: 3 },
+  );
+  results.instrumentation = {
+    bytes: big.length,
+    validateMs: times.validate,
+    instrumentMs: times.instrument,
+    ratio: times.instrument / times.validate,
+  };
   log(`  ${(big.length / 1024).toFixed(0)} KB: ${ratio(times.instrument / times.validate)}`);
 
   log('metering: timeout overshoot on an infinite loop');
@@ -141,7 +156,9 @@ export function report(results) {
     w.wasmMeteringRatio === undefined ? `fails: ${w.wasmMeteringError}` : ratio(w.wasmMeteringRatio),
   ]);
   const ratios = results.workloads.map((w) => w.ratio);
-  const theirs = results.workloads.filter((w) => w.wasmMeteringRatio !== undefined).map((w) => w.wasmMeteringRatio);
+  const theirs = results.workloads
+    .filter((w) => w.wasmMeteringRatio !== undefined)
+    .map((w) => w.wasmMeteringRatio);
   const { instrumentation: inst } = results;
   return [
     '### Metering: metered time / raw time (target: geometric mean <= 1.25x, worst <= 2.5x)',
@@ -155,14 +172,27 @@ export function report(results) {
     '',
     table(
       ['module', 'validate', 'instrument', 'ratio'],
-      [[`wabt.wasm (emscripten, ${(inst.bytes / 1024).toFixed(0)} KB)`, ms(inst.validateMs), ms(inst.instrumentMs), ratio(inst.ratio)]],
+      [
+        [
+          `wabt.wasm (emscripten, ${(inst.bytes / 1024).toFixed(0)} KB)`,
+          ms(inst.validateMs),
+          ms(inst.instrumentMs),
+          ratio(inst.ratio),
+        ],
+      ],
     ),
     '',
     '### Metering: TIMEOUT return time on an infinite loop, as a ratio of the limit (target: <= 1.2x at 50 ms)',
     '',
     table(
       ['limit', 'median', 'worst', 'median / limit', 'worst / limit'],
-      results.timeouts.map((t) => [`${t.limitMs} ms`, ms(t.medianMs), ms(t.maxMs), ratio(t.medianMs / t.limitMs), ratio(t.maxMs / t.limitMs)]),
+      results.timeouts.map((t) => [
+        `${t.limitMs} ms`,
+        ms(t.medianMs),
+        ms(t.maxMs),
+        ratio(t.medianMs / t.limitMs),
+        ratio(t.maxMs / t.limitMs),
+      ]),
     ),
   ].join('\n');
 }
