@@ -1,32 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import { type HostFunction, type WasmSandbox, defineHostFunction } from '@ri-sandbox/core';
 import { wat } from '../../core/test/wat';
-import { errorOf, loaded, valueOf } from '../test/helpers';
+import { errorOf, hostFunctions, loaded, valueOf } from '../test/helpers';
 import { createWasmSandbox } from './index';
-
-function hostFunctions(overrides: Partial<Record<'host_add' | 'host_log' | 'host_i64', HostFunction>> = {}) {
-  return {
-    host_add: defineHostFunction({
-      name: 'host_add',
-      params: ['i32', 'i32'],
-      results: ['i32'],
-      handler: (a, b) => a + b,
-    }),
-    host_log: defineHostFunction({
-      name: 'host_log',
-      params: ['i32', 'i32'],
-      results: [],
-      handler: () => undefined,
-    }),
-    host_i64: defineHostFunction({
-      name: 'host_i64',
-      params: ['i64'],
-      results: ['i64'],
-      handler: (x) => x * 2n,
-    }),
-    ...overrides,
-  };
-}
 
 describe('host functions', () => {
   it('receive typed arguments and return typed results', async () => {

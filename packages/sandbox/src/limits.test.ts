@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { defineHostFunction } from '@ri-sandbox/core';
 import { fixture } from '@ri-sandbox/test-fixtures';
 import { wat } from '../../core/test/wat';
-import { errorOf, loaded, valueOf } from '../test/helpers';
+import { errorOf, hostFunctions as hostCallerFunctions, loaded, valueOf } from '../test/helpers';
 import { createWasmSandbox } from './index';
 
 describe('gas', () => {
@@ -109,21 +109,7 @@ describe('time', () => {
         return a + b;
       },
     });
-    const hostFunctions = {
-      host_add: slow,
-      host_log: defineHostFunction({
-        name: 'host_log',
-        params: ['i32', 'i32'],
-        results: [],
-        handler: () => undefined,
-      }),
-      host_i64: defineHostFunction({
-        name: 'host_i64',
-        params: ['i64'],
-        results: ['i64'],
-        handler: (x) => x,
-      }),
-    };
+    const hostFunctions = hostCallerFunctions({ host_add: slow });
     const sandbox = createWasmSandbox({ now: () => clock });
     const { instance } = await loaded('host-caller', { hostFunctions, maxExecutionMs: 50 }, sandbox);
     expect(errorOf(sandbox.execute(instance, 'call_twice', 1))).toMatchObject({

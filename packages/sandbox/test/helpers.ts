@@ -1,11 +1,13 @@
 /** Shared set-up for the sandbox tests. */
 import { expect } from 'vitest';
-import type {
-  ExecutionResult,
-  SandboxConfigInput,
-  SandboxError,
-  SandboxInstance,
-  WasmSandbox,
+import {
+  type ExecutionResult,
+  type HostFunction,
+  type SandboxConfigInput,
+  type SandboxError,
+  type SandboxInstance,
+  type WasmSandbox,
+  defineHostFunction,
 } from '@ri-sandbox/core';
 import { type FixtureName, fixture } from '@ri-sandbox/test-fixtures';
 import { createWasmSandbox } from '../src/index';
@@ -34,4 +36,31 @@ export function errorOf(result: { ok: true } | { ok: false; error: SandboxError 
   expect(result.ok).toBe(false);
   if (result.ok) throw new Error('expected failure');
   return result.error;
+}
+
+/** The host functions the host-caller fixture imports, with any of them replaced by `overrides`. */
+export function hostFunctions(
+  overrides: Partial<Record<'host_add' | 'host_log' | 'host_i64', HostFunction>> = {},
+) {
+  return {
+    host_add: defineHostFunction({
+      name: 'host_add',
+      params: ['i32', 'i32'],
+      results: ['i32'],
+      handler: (a, b) => a + b,
+    }),
+    host_log: defineHostFunction({
+      name: 'host_log',
+      params: ['i32', 'i32'],
+      results: [],
+      handler: () => undefined,
+    }),
+    host_i64: defineHostFunction({
+      name: 'host_i64',
+      params: ['i64'],
+      results: ['i64'],
+      handler: (x) => x * 2n,
+    }),
+    ...overrides,
+  };
 }
