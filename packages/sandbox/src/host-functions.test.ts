@@ -31,6 +31,34 @@ describe('host functions', () => {
     expect(seen).toEqual([`${instance.id}: hello from wasm`]);
   });
 
+  it("see their own module's memory, never a previous module's, and none during a start function", async () => {
+    const seen: (number | undefined)[] = [];
+    const probe = defineHostFunction({
+      name: 'probe',
+      params: [],
+      results: [],
+      handler: (context) => {
+        seen.push(context.memory?.byteLength);
+      },
+    });
+    const sandbox = createWasmSandbox();
+    const created = sandbox.create({ hostFunctions: { probe } });
+    if (!created.ok) throw new Error(created.error.message);
+    const first = await sandbox.load(
+      created.value,
+      wat('(module (import "env" "probe" (func $p)) (memory 3) (func (export "run") (call $p)))'),
+    );
+    expect(first.ok).toBe(true);
+    valueOf(sandbox.execute(created.value, 'run'));
+    const second = await sandbox.load(
+      created.value,
+      wat('(module (import "env" "probe" (func $p)) (memory 1) (start $p) (func (export "run") (call $p)))'),
+    );
+    expect(second.ok).toBe(true);
+    valueOf(sandbox.execute(created.value, 'run'));
+    expect(seen).toEqual([3 * 65536, undefined, 65536]);
+  });
+
   it('see the instance running, and cannot re-enter it', async () => {
     const box: { sandbox?: WasmSandbox; status?: string; reentry?: unknown } = {};
     const host_add = defineHostFunction({

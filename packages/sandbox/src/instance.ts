@@ -2,8 +2,6 @@
  * What the sandbox keeps per instance, and the read-only handle its owner holds.
  */
 import type {
-  GuestMemory,
-  HostCallContext,
   InstanceStatus,
   ResourceMetrics,
   SandboxConfig,
@@ -30,8 +28,6 @@ export interface LiveModule {
   readonly compiled: CompiledModule;
   readonly instance: WebAssembly.Instance;
   readonly memory: WebAssembly.Memory | undefined;
-  /** Host functions' view of `memory`. */
-  readonly guestMemory: GuestMemory | undefined;
   /** Actions already looked up, by export name. */
   readonly actions: Map<string, Action>;
   /** Where this module's host functions record the failure that ends the current guest call. */
@@ -48,20 +44,11 @@ export class InstanceState {
   gasUsed = 0;
   executionMs = 0;
   metrics: ResourceMetrics;
-  /** Handed to every host function call; its memory is the live module's. */
-  readonly context: HostCallContext;
 
   constructor(
     readonly id: string,
     public config: SandboxConfig,
   ) {
-    const currentMemory = () => this.live?.guestMemory;
-    this.context = Object.freeze({
-      instanceId: id,
-      get memory() {
-        return currentMemory();
-      },
-    });
     this.metrics = this.measure();
   }
 

@@ -3,6 +3,7 @@
  */
 import {
   type ExecutionResult,
+  type GuestMemory,
   type LoadedModuleInfo,
   type ResourceMetrics,
   type Result,
@@ -163,13 +164,16 @@ export function createWasmSandbox(options: SandboxOptions = {}): WasmSandbox {
       // The new module's host functions report to their own box, so a failed load
       // leaves the current module and its state untouched.
       const abort: AbortSignalBox = { failure: undefined };
+      // Host functions see this module's memory, once instantiation has made it reachable
+      // (a start function's host calls see none).
+      const context: { instanceId: string; memory: GuestMemory | undefined } = {
+        instanceId: state.id,
+        memory: undefined,
+      };
       const functions = Object.fromEntries(
         compiled.value.hostImports.map((name) => {
           const fn = config.hostFunctions[name];
-          return [
-            name,
-            fn === undefined ? undefined : bridgeHostFunction(fn, abort, state.context, checkTime),
-          ];
+          return [name, fn === undefined ? undefined : bridgeHostFunction(fn, abort, context, checkTime)];
         }),
       );
       // The start function runs during instantiation, metered like any execution.
@@ -187,11 +191,11 @@ export function createWasmSandbox(options: SandboxOptions = {}): WasmSandbox {
       if (overspent !== undefined) return err(overspent);
       if (state.destroyed) return err(sandboxError.instanceDestroyed(state.id));
       const { instance: wasmInstance, memory } = live.value;
+      context.memory = memory === undefined ? undefined : guestMemory(memory);
       state.live = {
         compiled: compiled.value,
         instance: wasmInstance,
         memory,
-        guestMemory: memory === undefined ? undefined : guestMemory(memory),
         actions: new Map(),
         abort,
         meter,
