@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+/** The `ri-sandbox` executable: the command line wired to Node's file system and streams. */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { runCli } from './main';
+
+async function watToWasm(source: string, path: string): Promise<Uint8Array> {
+  const { default: createWabt } = await import('wabt');
+  const wabt = await createWabt();
+  const features = {
+    exceptions: true,
+    multi_value: true,
+    bulk_memory: true,
+    reference_types: true,
+    simd: true,
+    tail_call: true,
+  };
+  const module = wabt.parseWat(path, source, features);
+  try {
+    module.resolveNames();
+    module.validate();
+    return module.toBinary({ write_debug_names: true }).buffer;
+  } finally {
+    module.destroy();
+  }
+}
+
+const exitCode = await runCli(process.argv.slice(2), {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  readFile: async (path) => {
+    try {
+      return new Uint8Array(await readFile(path));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new Error(
+        code === 'ENOENT' ? `no such file: ${path}` : `cannot read ${path}: ${code ?? String(error)}`,
+      );
+    }
+  },
+  watToWasm: async (source, path) => {
+    try {
+      return await watToWasm(source, path);
+    } catch (error) {
+      throw new Error(
+        `${path} is not valid WebAssembly text: ${(error instanceof Error ? error.message : String(error)).split('\n').slice(0, 2).join(' ')}`,
+      );
+    }
+  },
+  importModule: async (path) => (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>,
+});
+process.exitCode = exitCode;

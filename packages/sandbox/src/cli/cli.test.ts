@@ -1,0 +1,247 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { defineHostFunction } from '@ri-sandbox/core';
+import { type FixtureName, fixture } from '@ri-sandbox/test-fixtures';
+import { wat } from '../../../core/test/wat';
+import { UsageError, integerOption, parseArgs, sizeOption } from './args';
+import { type CliIo, EXIT_CODES, HELP, runCli } from './main';
+
+const WAT_FILES: Record<string, string> = {
+  'bad.wat': '(module (func (export "f") (result i32) (i64.const 1)))',
+  'add.wat':
+    '(module (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))',
+};
+
+/** Runs the CLI in-process against fixtures (`<name>.wasm`) and the WAT above; returns what it printed. */
+async function cli(argv: string[], modules: Record<string, Record<string, unknown>> = {}) {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = {
+    stdout: (text) => (stdout += text),
+    stderr: (text) => (stderr += text),
+    readFile: (path) => {
+      if (path in WAT_FILES) return Promise.resolve(new TextEncoder().encode(WAT_FILES[path]));
+      if (path === 'garbage.wasm') return Promise.resolve(new Uint8Array([1, 2, 3]));
+      try {
+        return Promise.resolve(fixture(path.replace(/\.wasm$/, '') as FixtureName));
+      } catch {
+        return Promise.reject(new Error(`no such file: ${path}`));
+      }
+    },
+    watToWasm: (source, path) => {
+      try {
+        return Promise.resolve(wat(source));
+      } catch {
+        return Promise.reject(new Error(`${path} is not valid WebAssembly text`));
+      }
+    },
+    importModule: (path) => {
+      const module = modules[path];
+      return module === undefined
+        ? Promise.reject(new Error(`cannot import ${path}`))
+        : Promise.resolve(module);
+    },
+  };
+  const code = await runCli(argv, io);
+  return { code, stdout, stderr };
+}
+
+describe('ri-sandbox run', () => {
+  it('prints the result and the metrics as a table', async () => {
+    const { code, stdout } = await cli(['run', 'fibonacci.wasm', 'fib', '20']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(
+      /^result {2}6765n\ngas {5}229,852 of 1,000,000\nmemory {2}0 of 16,777,216 bytes\ntime {4}[\d.]+ of 50 ms\n$/,
+    );
+  });
+
+  it('runs WebAssembly text, JSON payloads and JSON output', async () => {
+    expect((await cli(['run', 'add.wat', 'add', '[2, 3]'])).stdout).toMatch(/^result {2}5\n/);
+    const sort = await cli(['run', 'sort.wasm', 'sort', '{"values":[3,1,2]}', '--json']);
+    expect(sort.code).toBe(0);
+    expect(JSON.parse(sort.stdout)).toMatchObject({
+      ok: true,
+      value: [1, 2, 3],
+      metrics: { gasLimit: 1_000_000 },
+    });
+    const big = await cli(['run', 'fibonacci.wasm', 'fib_iter', '80', '--json']);
+    expect(JSON.parse(big.stdout)).toMatchObject({ value: '23416728348467685' });
+  });
+
+  it('applies the limits given as options', async () => {
+    const gas = await cli(['run', 'infinite-loop.wasm', 'run', '--max-gas', '1000']);
+    expect(gas).toMatchObject({ code: EXIT_CODES.GAS_EXHAUSTED, stdout: '' });
+    expect(gas.stderr).toBe(
+      'GAS_EXHAUSTED: gas exhausted: used 1000 of 1000 (raise maxGas or do less work per call)\n',
+    );
+    const time = await cli(['run', 'infinite-loop.wasm', 'run', '--max-gas=1000000000000', '--timeout=10']);
+    expect(time.code).toBe(EXIT_CODES.TIMEOUT);
+    const memory = await cli(['run', 'memory-hog.wasm', 'hog', '--max-memory', '128KiB', '--json']);
+    expect(memory.code).toBe(EXIT_CODES.MEMORY_EXCEEDED);
+    expect(JSON.parse(memory.stdout)).toMatchObject({
+      ok: false,
+      error: { code: 'MEMORY_EXCEEDED', memoryLimit: 131072 },
+    });
+    expect(
+      (await cli(['run', 'add.wasm', 'add', '[1,2]', '--seed', '7', '--time', '1700000000000'])).code,
+    ).toBe(0);
+  });
+
+  it('loads host functions from a module', async () => {
+    const host_add = defineHostFunction({
+      name: 'host_add',
+      params: ['i32', 'i32'],
+      results: ['i32'],
+      handler: (a, b) => a * b,
+    });
+    const host_log = defineHostFunction({
+      name: 'host_log',
+      params: ['i32', 'i32'],
+      results: [],
+      handler: () => undefined,
+    });
+    const host_i64 = defineHostFunction({
+      name: 'host_i64',
+      params: ['i64'],
+      results: ['i64'],
+      handler: (x) => x,
+    });
+    const asObject = await cli(['run', 'host-caller.wasm', 'call_add', '[6, 7]', '--host-fns', 'host.mjs'], {
+      'host.mjs': { default: { host_add, host_log, host_i64 } },
+    });
+    expect(asObject.stdout).toMatch(/^result {2}42\n/);
+    const asArray = await cli(['run', 'host-caller.wasm', 'call_add', '[6, 7]', '--host-fns', 'host.mjs'], {
+      'host.mjs': { default: [host_add, host_log, host_i64] },
+    });
+    expect(asArray.stdout).toMatch(/^result {2}42\n/);
+    const missing = await cli(['run', 'host-caller.wasm', 'call_add', '[6, 7]']);
+    expect(missing.code).toBe(EXIT_CODES.INVALID_MODULE);
+    const bad = await cli(['run', 'host-caller.wasm', 'call_add', '--host-fns', 'bad.mjs'], {
+      'bad.mjs': { default: 5 },
+    });
+    expect(bad).toMatchObject({
+      code: EXIT_CODES.USAGE,
+      stderr: 'error: bad.mjs must export default an object of host functions (or an array of them)\n',
+    });
+  });
+
+  it.each([
+    [['run', 'traps.wasm', 'unreachable'], EXIT_CODES.WASM_TRAP, /^WASM_TRAP: unreachable\n$/],
+    [
+      ['run', 'garbage.wasm', 'x'],
+      EXIT_CODES.INVALID_MODULE,
+      /^INVALID_MODULE: invalid module: input too short/,
+    ],
+    [['run', 'bad.wat', 'f'], EXIT_CODES.USAGE, /^error: bad.wat is not valid WebAssembly text\n$/],
+    [['run', 'add.wasm', 'add', '[1]'], EXIT_CODES.OTHER, /^INVALID_PAYLOAD: /],
+    [['run', 'add.wasm', 'add', '{oops'], EXIT_CODES.USAGE, /^error: the payload is not JSON: /],
+    [['run', 'missing.wasm', 'x'], EXIT_CODES.USAGE, /^error: no such file: missing.wasm\n$/],
+    [['run', 'add.wasm'], EXIT_CODES.USAGE, /^error: usage: ri-sandbox run/],
+    [['run', 'add.wasm', 'add', '--max-gas', 'lots'], EXIT_CODES.USAGE, /--max-gas must be an integer/],
+    [
+      ['run', 'add.wasm', 'add', '--max-gas', '-1'],
+      EXIT_CODES.OTHER,
+      /^INVALID_CONFIG: invalid config maxGas/,
+    ],
+    [
+      ['run', 'add.wasm', 'add', '--max-memory', '12 parsecs'],
+      EXIT_CODES.USAGE,
+      /--max-memory must be a size/,
+    ],
+    [['run', 'add.wasm', 'add', '--timeout'], EXIT_CODES.USAGE, /--timeout needs a value/],
+    [['frobnicate'], EXIT_CODES.USAGE, /unknown command "frobnicate"/],
+  ])('answers %j with exit code %i and one line', async (argv, exitCode, stderr) => {
+    const result = await cli(argv);
+    expect(result.code).toBe(exitCode);
+    expect(result.stderr).toMatch(stderr);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('prints help, documenting the exit codes', async () => {
+    expect(await cli(['help'])).toMatchObject({ code: 0, stdout: HELP });
+    expect(await cli(['run', '--help'])).toMatchObject({ code: 0, stdout: HELP });
+    expect(await cli([])).toMatchObject({ code: 1, stdout: HELP });
+    expect(HELP).toContain('4  GAS_EXHAUSTED');
+  });
+});
+
+describe('ri-sandbox inspect', () => {
+  it('lists imports with what the sandbox does about each, exports, memory and features', async () => {
+    const { code, stdout } = await cli(['inspect', 'host-caller.wasm']);
+    expect(code).toBe(0);
+    expect(stdout).toContain(
+      'env.host_add  function (i32, i32) -> i32  needs a host function of this name and signature',
+    );
+    expect(stdout).toContain('call_add  function (i32, i32) -> i32');
+    expect(stdout).toContain('defined: 1 pages initially, maximum none');
+    expect(stdout).toContain('load  accepted');
+  });
+
+  it('says what load would refuse, and why', async () => {
+    WAT_FILES['wasi.wat'] = `(module
+      (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))
+      (import "env" "memory" (memory 1))
+      (func (export "f") (i32.atomic.store (i32.const 0) (i32.const 1))))`;
+    const { code, stdout } = await cli(['inspect', 'wasi.wat']);
+    expect(code).toBe(EXIT_CODES.INVALID_MODULE);
+    expect(stdout).toContain(
+      'wasi_snapshot_preview1.fd_write  function (i32, i32, i32, i32) -> i32  refused',
+    );
+    expect(stdout).toContain('env.memory  memory  provided by the sandbox');
+    expect(stdout).toContain('features beyond MVP  threads');
+    expect(stdout).toContain('load  refused: wasi_snapshot_preview1.fd_write');
+    expect((await cli(['inspect', 'garbage.wasm'])).code).toBe(EXIT_CODES.INVALID_MODULE);
+    expect((await cli(['inspect'])).code).toBe(EXIT_CODES.USAGE);
+  });
+});
+
+describe('arguments', () => {
+  it('parses options and sizes', () => {
+    const args = parseArgs(
+      ['run', '--json', '--max-memory', '2MiB', '--seed=5', 'x', '--', '--literal'],
+      new Set(['json']),
+    );
+    expect(args.positionals).toEqual(['run', 'x', '--literal']);
+    expect(sizeOption(args, 'max-memory')).toBe(2 * 1024 * 1024);
+    expect(integerOption(args, 'seed')).toBe(5);
+    expect(integerOption(args, 'absent')).toBeUndefined();
+    expect(sizeOption(parseArgs(['--m', '64kib'], new Set()), 'm')).toBe(65536);
+    expect(() => integerOption(parseArgs(['--json'], new Set(['json'])), 'json')).toThrow(UsageError);
+  });
+});
+
+describe('the built binary', () => {
+  const bin = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+  const run = promisify(execFile);
+  const fixtures = fileURLToPath(new URL('../../../test-fixtures/', import.meta.url));
+
+  it('runs a WAT file as a new user would', async () => {
+    const { stdout } = await run(process.execPath, [bin, 'run', `${fixtures}wat/fibonacci.wat`, 'fib', '10']);
+    expect(stdout).toMatch(/^result {2}55n\n/);
+  });
+
+  it('fails with one line and the documented exit code', async () => {
+    const failure = await run(process.execPath, [
+      bin,
+      'run',
+      `${fixtures}wat/infinite-loop.wat`,
+      'run',
+      '--max-gas',
+      '500',
+    ]).catch((error: unknown) => error as { code: number; stdout: string; stderr: string });
+    expect(failure).toMatchObject({ code: EXIT_CODES.GAS_EXHAUSTED });
+    expect((failure as { stderr: string }).stderr).toBe(
+      'GAS_EXHAUSTED: gas exhausted: used 500 of 500 (raise maxGas or do less work per call)\n',
+    );
+    const missing = await run(process.execPath, [bin, 'run', 'no-such.wasm', 'f']).catch(
+      (error: unknown) => error as { code: number; stderr: string },
+    );
+    expect(missing).toMatchObject({ code: EXIT_CODES.USAGE, stderr: 'error: no such file: no-such.wasm\n' });
+    const badWat = await run(process.execPath, [bin, 'inspect', `${fixtures}c/json_abi.h`]).catch(
+      (error: unknown) => error as { code: number; stderr: string },
+    );
+    expect((badWat as { code: number }).code).toBe(EXIT_CODES.INVALID_MODULE);
+  });
+});
