@@ -4,6 +4,7 @@
 import {
   type ExecutionResult,
   type GuestMemory,
+  type HostFunction,
   type LoadedModuleInfo,
   type ResourceMetrics,
   type Result,
@@ -13,12 +14,14 @@ import {
   type WasmSandbox,
   type SandboxConfig,
   classifyTrap,
+  defineHostFunction,
   err,
   ok,
   pagesForBytes,
   resolveConfig,
   sandboxError,
 } from '@ri-sandbox/core';
+import { Pcg32, findNondeterminism } from '@ri-sandbox/determinism';
 import { compileModule, instantiateModule } from '@ri-sandbox/loader';
 import { type CostModel, Meter, type MeterLimits, meterModule, resolveCostModel } from '@ri-sandbox/metering';
 import {
@@ -58,6 +61,28 @@ function limitsOf(config: SandboxConfig): MeterLimits {
     maxGas: config.maxGas,
     maxExecutionMs: config.maxExecutionMs,
     maxMemoryBytes: config.maxMemoryBytes,
+  };
+}
+
+/**
+ * The deterministic builtins every guest may import: `env.__get_time() -> f64`,
+ * the configured event timestamp (no real clock reaches the guest), and
+ * `env.__get_random() -> i32`, the next 32 bits of the instance's PCG32.
+ */
+function builtins(eventTimestamp: number, prng: Pcg32): Record<string, HostFunction> {
+  return {
+    __get_time: defineHostFunction({
+      name: '__get_time',
+      params: [],
+      results: ['f64'],
+      handler: () => eventTimestamp,
+    }),
+    __get_random: defineHostFunction({
+      name: '__get_random',
+      params: [],
+      results: ['i32'],
+      handler: () => prng.next() | 0,
+    }),
   };
 }
 
@@ -149,14 +174,25 @@ export function createWasmSandbox(options: SandboxOptions = {}): WasmSandbox {
     try {
       const { config } = state;
       if (!costModel.ok) return costModel;
+      // A load starts the guest's random sequence afresh from the seed.
+      const prng = new Pcg32(config.deterministicSeed);
+      const hostFunctions = { ...config.hostFunctions, ...builtins(config.eventTimestamp, prng) };
       const compiled = await compileModule(bytes, {
-        ...config,
-        transform: (module) =>
-          meterModule(module, {
+        maxMemoryBytes: config.maxMemoryBytes,
+        hostFunctions,
+        transform: (module) => {
+          const problems = findNondeterminism(module);
+          if (problems.length > 0) {
+            return err(
+              sandboxError.invalidModule(`not deterministic: ${problems.map((p) => p.reason).join('; ')}`),
+            );
+          }
+          return meterModule(module, {
             costs: costModel.value,
             memoryLimitPages: pagesForBytes(config.maxMemoryBytes),
             memoryGrowFailure: options.memoryGrowFailure,
-          }),
+          });
+        },
       });
       if (!compiled.ok) return compiled;
       const meter = new Meter({ now });
@@ -172,7 +208,7 @@ export function createWasmSandbox(options: SandboxOptions = {}): WasmSandbox {
       };
       const functions = Object.fromEntries(
         compiled.value.hostImports.map((name) => {
-          const fn = config.hostFunctions[name];
+          const fn = hostFunctions[name];
           return [name, fn === undefined ? undefined : bridgeHostFunction(fn, abort, context, checkTime)];
         }),
       );

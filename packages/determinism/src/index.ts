@@ -1,0 +1,11 @@
+/**
+ * `@ri-sandbox/determinism`: the pieces that make a guest's behaviour the same
+ * on every engine: a seeded PCG32 generator for the guest's randomness, and
+ * the policy that refuses what cannot be made deterministic.
+ *
+ * @packageDocumentation
+ */
+export type { Pcg32State } from './pcg32';
+export { Pcg32, SANDBOX_STREAM } from './pcg32';
+export type { Nondeterminism } from './policy';
+export { findNondeterminism } from './policy';

@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { wat } from '../../core/test/wat';
+import { errorOf, valueOf } from '../test/helpers';
+import { createWasmSandbox } from './index';
+
+const BUILTINS = wat(`(module
+  (import "env" "__get_time" (func $time (result f64)))
+  (import "env" "__get_random" (func $random (result i32)))
+  (func (export "time") (result f64) (call $time))
+  (func (export "random") (result i32) (call $random)))`);
+
+async function builtinsInstance(config: Parameters<ReturnType<typeof createWasmSandbox>['create']>[0]) {
+  const sandbox = createWasmSandbox();
+  const created = sandbox.create(config);
+  if (!created.ok) throw new Error(created.error.message);
+  const loaded = await sandbox.load(created.value, BUILTINS);
+  if (!loaded.ok) throw new Error(loaded.error.message);
+  return { sandbox, instance: created.value, info: loaded.value };
+}
+
+describe('deterministic builtins', () => {
+  it('give the guest the configured timestamp, never the real clock', async () => {
+    const { sandbox, instance, info } = await builtinsInstance({ eventTimestamp: 1_700_000_000_123 });
+    expect(valueOf(sandbox.execute(instance, 'time'))).toBe(1_700_000_000_123);
+    expect(valueOf(sandbox.execute(instance, 'time'))).toBe(1_700_000_000_123);
+    expect(info.imports).toEqual([
+      { module: 'env', name: '__get_time', kind: 'function' },
+      { module: 'env', name: '__get_random', kind: 'function' },
+    ]);
+  });
+
+  it('draw from PCG32 seeded by deterministicSeed: the reference sequence for seed 42', async () => {
+    const { sandbox, instance } = await builtinsInstance({ deterministicSeed: 42 });
+    const drawn = Array.from({ length: 6 }, () => valueOf(sandbox.execute(instance, 'random')) as number);
+    expect(drawn.map((v) => v >>> 0)).toEqual([
+      0xa15c02b7, 0x7b47f409, 0xba1d3330, 0x83d2f293, 0xbfa4784b, 0xcbed606e,
+    ]);
+  });
+
+  it('repeat for the same seed, differ for another, and restart when a module is loaded', async () => {
+    const draw = async (seed: number) => {
+      const { sandbox, instance } = await builtinsInstance({ deterministicSeed: seed });
+      const first = Array.from({ length: 4 }, () => valueOf(sandbox.execute(instance, 'random')));
+      await sandbox.load(instance, BUILTINS);
+      const again = Array.from({ length: 4 }, () => valueOf(sandbox.execute(instance, 'random')));
+      return { first, again };
+    };
+    const a = await draw(7);
+    const b = await draw(7);
+    const c = await draw(8);
+    expect(a).toEqual(b);
+    expect(a.again).toEqual(a.first);
+    expect(c.first).not.toEqual(a.first);
+  });
+
+  it('must be imported with their own signatures', async () => {
+    const sandbox = createWasmSandbox();
+    const created = sandbox.create();
+    if (!created.ok) throw new Error();
+    const wrong = await sandbox.load(
+      created.value,
+      wat('(module (import "env" "__get_time" (func (result i64))))'),
+    );
+    expect(errorOf(wrong)).toMatchObject({ code: 'INVALID_MODULE' });
+    expect(errorOf(wrong).message).toMatch(
+      /env.__get_time is imported as \(\) -> i64 but the host function declares \(\) -> f64/,
+    );
+  });
+});
+
+describe('the determinism policy', () => {
+  it('refuses atomic instructions at load, naming the reason', async () => {
+    const sandbox = createWasmSandbox();
+    const created = sandbox.create();
+    if (!created.ok) throw new Error();
+    const atomics = await sandbox.load(
+      created.value,
+      wat('(module (memory 1) (func (export "f") (drop (i32.atomic.load (i32.const 0)))))'),
+    );
+    expect(errorOf(atomics)).toMatchObject({ code: 'INVALID_MODULE' });
+    expect(errorOf(atomics).message).toMatch(/not deterministic: atomic instructions \(threads\)/);
+    expect(created.value.status).toBe('created');
+  });
+
+  it('refuses WASI and any other ambient import at load, naming it', async () => {
+    const sandbox = createWasmSandbox();
+    const created = sandbox.create();
+    if (!created.ok) throw new Error();
+    const wasi = await sandbox.load(
+      created.value,
+      wat(
+        '(module (import "wasi_snapshot_preview1" "clock_time_get" (func (param i32 i64 i32) (result i32))))',
+      ),
+    );
+    expect(errorOf(wasi).message).toMatch(/wasi_snapshot_preview1.clock_time_get .* not provided/);
+    expect(errorOf(wasi).message).toMatch(
+      /env.__get_time \(function \(\) -> f64\), env.__get_random \(function \(\) -> i32\)/,
+    );
+  });
+});
