@@ -72,8 +72,9 @@ describe('lifecycle', () => {
     expect(new Set(instances.map((i) => i.id)).size).toBe(200);
     for (let round = 0; round < 3; round++)
       instances.forEach((instance, i) => sandbox.execute(instance, 'add', i));
-    instances.forEach((instance, i) => { expect(summary(sandbox.execute(instance, 'get'))).toMatchObject({ value: 3 * i }); },
-    );
+    instances.forEach((instance, i) => {
+      expect(summary(sandbox.execute(instance, 'get'))).toMatchObject({ value: 3 * i });
+    });
     sandbox.destroy(instances[0] as SandboxInstance);
     expect(summary(sandbox.execute(instances[1] as SandboxInstance, 'get'))).toMatchObject({ value: 3 });
   });
