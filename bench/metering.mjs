@@ -2,6 +2,8 @@
 // workloads under wasm-metering (npm) for comparison, instrumentation time vs
 // WebAssembly.validate on 600 KB of real compiler output, and timeout overshoot.
 import { createRequire } from 'node:module';
+import { decodeModule, encodeModule } from '@ri-sandbox/core';
+import { canonicalizeNaNs } from '@ri-sandbox/determinism';
 import { Meter, instrument } from '@ri-sandbox/metering';
 import { createWasmSandbox } from '@ri-sandbox/sandbox';
 import { fixture } from '@ri-sandbox/test-fixtures';
@@ -49,12 +51,18 @@ async function raw(bytes) {
   return instance.exports;
 }
 
-async function ours(bytes) {
+function instrumentedOnce(bytes) {
   const metered = instrument(bytes);
   if (!metered.ok) throw new Error(metered.error.message);
+  return metered.value.bytes;
+}
+
+/** Instantiates `bytes` metered (`alreadyInstrumented`: as given). */
+async function ours(bytes, alreadyInstrumented = false) {
   const meter = new Meter();
   meter.begin(NO_LIMIT);
-  const { instance } = await WebAssembly.instantiate(metered.value.bytes, meter.imports);
+  const module = alreadyInstrumented ? bytes : instrumentedOnce(bytes);
+  const { instance } = await WebAssembly.instantiate(module, meter.imports);
   meter.attach(instance);
   return { exports: instance.exports, meter };
 }
@@ -99,6 +107,26 @@ export async function run(log) {
       wasmMeteringError: other.error,
     });
     log(`  ${workload.name}: ${ratio(times.metered / times.raw)}`);
+  }
+
+  log('determinism: cost of NaN canonicalization (metered, with vs without)');
+  results.nan = [];
+  for (const workload of WORKLOADS.filter((w) => /matmul|sha256/.test(w.name))) {
+    const plain = await ours(workload.bytes);
+    const canonical = await ours(
+      encodeModule(canonicalizeNaNs(decodeModule(instrumentedOnce(workload.bytes)))),
+      true,
+    );
+    const times = compare(
+      {
+        metered: () => plain.meter.run(NO_LIMIT, () => plain.exports[workload.action](...workload.args)),
+        canonical: () =>
+          canonical.meter.run(NO_LIMIT, () => canonical.exports[workload.action](...workload.args)),
+      },
+      { rounds: 11, warmup: 2 },
+    );
+    results.nan.push({ name: workload.name, ratio: times.canonical / times.metered });
+    log(`  ${workload.name}: ${ratio(times.canonical / times.metered)}`);
   }
 
   log('metering: instrumentation time vs WebAssembly.validate');
@@ -167,6 +195,13 @@ export function report(results) {
     '',
     `Geometric mean: **${ratio(geometricMean(ratios))}** (worst ${ratio(Math.max(...ratios))}); ` +
       `wasm-metering: ${theirs.length ? `${ratio(geometricMean(theirs))} (worst ${ratio(Math.max(...theirs))})` : 'n/a'}.`,
+    '',
+    '### Determinism: NaN canonicalization, metered time with / without',
+    '',
+    table(
+      ['workload', 'ratio'],
+      results.nan.map((n) => [n.name, ratio(n.ratio)]),
+    ),
     '',
     '### Metering: instrumentation time / `WebAssembly.validate` time (target: <= 2x)',
     '',

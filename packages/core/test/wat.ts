@@ -18,12 +18,12 @@ const FEATURES = {
 } as const;
 
 /** Compiles `source` to bytes; `validate: false` encodes without type-checking. */
-export function wat(source: string, options: { validate?: boolean } = {}): Uint8Array {
+export function wat(source: string, options: { validate?: boolean } = {}): Uint8Array<ArrayBuffer> {
   const module = wabt.parseWat('test.wat', source, FEATURES);
   try {
     module.resolveNames();
     if (options.validate !== false) module.validate();
-    return module.toBinary({ write_debug_names: true }).buffer;
+    return new Uint8Array(module.toBinary({ write_debug_names: true }).buffer);
   } finally {
     module.destroy();
   }

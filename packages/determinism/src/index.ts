@@ -9,3 +9,4 @@ export type { Pcg32State } from './pcg32';
 export { Pcg32, SANDBOX_STREAM } from './pcg32';
 export type { Nondeterminism } from './policy';
 export { findNondeterminism } from './policy';
+export { NAN_PRODUCERS, canonicalizeNaNs } from './nan';

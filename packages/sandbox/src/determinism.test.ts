@@ -68,6 +68,37 @@ describe('deterministic builtins', () => {
   });
 });
 
+describe('NaN canonicalization', () => {
+  const NAN = wat(
+    '(module (func (export "nan") (param f32) (result i32) (i32.reinterpret_f32 (f32.div (local.get 0) (local.get 0)))))',
+  );
+
+  it('is on by default: 0/0 gives the canonical NaN bits on every engine', async () => {
+    const sandbox = createWasmSandbox();
+    const created = sandbox.create();
+    if (!created.ok) throw new Error();
+    await sandbox.load(created.value, NAN);
+    expect((valueOf(sandbox.execute(created.value, 'nan', 0)) as number) >>> 0).toBe(0x7fc00000);
+    expect(valueOf(sandbox.execute(created.value, 'nan', 2))).toBe(0x3f800000);
+  });
+
+  it('costs no gas, and can be turned off', async () => {
+    const gasOf = async (canonicalizeNaNs: boolean) => {
+      const sandbox = createWasmSandbox({ canonicalizeNaNs });
+      const created = sandbox.create();
+      if (!created.ok) throw new Error();
+      await sandbox.load(created.value, NAN);
+      const result = sandbox.execute(created.value, 'nan', 0);
+      return result.ok ? { gas: result.gasUsed, bits: (result.value as number) >>> 0 } : undefined;
+    };
+    const on = await gasOf(true);
+    const off = await gasOf(false);
+    expect(on?.gas).toBe(off?.gas);
+    expect(on?.bits).toBe(0x7fc00000);
+    expect(off?.bits).not.toBeUndefined();
+  });
+});
+
 describe('the determinism policy', () => {
   it('refuses atomic instructions at load, naming the reason', async () => {
     const sandbox = createWasmSandbox();

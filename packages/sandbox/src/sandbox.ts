@@ -21,7 +21,7 @@ import {
   resolveConfig,
   sandboxError,
 } from '@ri-sandbox/core';
-import { Pcg32, findNondeterminism } from '@ri-sandbox/determinism';
+import { Pcg32, canonicalizeNaNs, findNondeterminism } from '@ri-sandbox/determinism';
 import { compileModule, instantiateModule } from '@ri-sandbox/loader';
 import { type CostModel, Meter, type MeterLimits, meterModule, resolveCostModel } from '@ri-sandbox/metering';
 import {
@@ -52,6 +52,11 @@ export interface SandboxOptions {
    * execution with `MEMORY_EXCEEDED`; `'return-minus-one'` returns -1 to the guest.
    */
   readonly memoryGrowFailure?: 'trap' | 'return-minus-one';
+  /**
+   * Whether every NaN a float instruction produces is made the canonical NaN,
+   * so that results are bit-identical on every engine. Default `true`.
+   */
+  readonly canonicalizeNaNs?: boolean;
 }
 
 const defaultNow = (): number => performance.now();
@@ -187,11 +192,14 @@ export function createWasmSandbox(options: SandboxOptions = {}): WasmSandbox {
               sandboxError.invalidModule(`not deterministic: ${problems.map((p) => p.reason).join('; ')}`),
             );
           }
-          return meterModule(module, {
+          const metered = meterModule(module, {
             costs: costModel.value,
             memoryLimitPages: pagesForBytes(config.maxMemoryBytes),
             memoryGrowFailure: options.memoryGrowFailure,
           });
+          // After metering, so that the canonicalization itself costs no gas.
+          if (!metered.ok || options.canonicalizeNaNs === false) return metered;
+          return ok(canonicalizeNaNs(metered.value));
         },
       });
       if (!compiled.ok) return compiled;

@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { decodeModule, encodeModule } from '@ri-sandbox/core';
+import { FIXTURE_NAMES, fixture, fuzzModules } from '@ri-sandbox/test-fixtures';
+import { wat } from '../../core/test/wat';
+import { exportedFunctions, observe } from '../../metering/test/differential';
+import { canonicalizeNaNs } from './nan';
+
+const canonical = (bytes: Uint8Array) => encodeModule(canonicalizeNaNs(decodeModule(bytes)));
+
+const NANS = wat(`(module
+  (func (export "f32") (param f32) (result i32) (i32.reinterpret_f32 (f32.div (local.get 0) (local.get 0))))
+  (func (export "f64") (param f64) (result i64) (i64.reinterpret_f64 (f64.sqrt (local.get 0))))
+  (func (export "simd") (param f32) (result i32)
+    (i32x4.extract_lane 0 (f32x4.mul (f32x4.splat (local.get 0)) (v128.const f32x4 0 0 inf 0))))
+  (func (export "simd64") (param f64) (result i64)
+    (i64x2.extract_lane 1 (f64x2.add (f64x2.splat (local.get 0)) (v128.const f64x2 0 -inf))))
+  (func (export "promote") (param i32) (result i64)
+    (i64.reinterpret_f64 (f64.promote_f32 (f32.reinterpret_i32 (local.get 0)))))
+  (func (export "plain") (param f32) (result i32) (i32.reinterpret_f32 (f32.add (local.get 0) (f32.const 1)))))`);
+
+async function exportsOf(bytes: Uint8Array<ArrayBuffer>) {
+  const { instance } = await WebAssembly.instantiate(bytes);
+  return instance.exports as Record<string, (...args: unknown[]) => number | bigint>;
+}
+
+describe('canonicalizeNaNs', () => {
+  it('turns every NaN an instruction produces into the canonical NaN, scalar and SIMD', async () => {
+    const raw = await exportsOf(NANS);
+    const fixed = await exportsOf(canonical(NANS));
+    // x86 produces the negative "default NaN" for 0/0; the specification allows any NaN here.
+    const rawBits = (raw['f32']!(0) as number) >>> 0;
+    expect(rawBits & 0x7fc00000).toBe(0x7fc00000);
+    expect((fixed['f32']!(0) as number) >>> 0).toBe(0x7fc00000);
+    expect(BigInt.asUintN(64, fixed['f64']!(-1) as bigint)).toBe(0x7ff8000000000000n);
+    expect((fixed['simd']!(Infinity) as number) >>> 0).toBe(0x7fc00000);
+    expect(BigInt.asUintN(64, fixed['simd64']!(Infinity) as bigint)).toBe(0x7ff8000000000000n);
+    // A NaN with a payload, promoted: the payload would survive without canonicalization.
+    expect(BigInt.asUintN(64, raw['promote']!(0x7fa00001) as bigint)).not.toBe(0x7ff8000000000000n);
+    expect(BigInt.asUintN(64, fixed['promote']!(0x7fa00001) as bigint)).toBe(0x7ff8000000000000n);
+    // Numbers that are not NaN are untouched.
+    expect(fixed['plain']!(2.5)).toBe(raw['plain']!(2.5));
+    expect(fixed['f32']!(3)).toBe(raw['f32']!(3));
+  });
+
+  it.each(FIXTURE_NAMES.filter((name) => name !== 'infinite-loop' && name !== 'memory-hog'))(
+    'keeps every other result of the %s fixture',
+    async (name) => {
+      const bytes = fixture(name);
+      const imports = () => ({
+        env: {
+          host_add: (a: number, b: number) => a + b,
+          host_log: () => undefined,
+          host_i64: (x: bigint) => x,
+          memory: new WebAssembly.Memory({ initial: 1, maximum: 4 }),
+        },
+      });
+      const signatures = exportedFunctions(bytes);
+      const before = await observe(bytes, signatures, { extraImports: imports });
+      const after = await observe(canonical(bytes), signatures, { extraImports: imports });
+      expect(after).toEqual(before);
+    },
+  );
+
+  // Generated modules: outcomes and host calls must agree. Host calls see floats as JavaScript
+  // numbers, where every NaN looks alike; memory is not compared, since stored NaNs differ by design.
+  it.each(fuzzModules().map((m) => [m.name, m.bytes] as const))(
+    'keeps the behaviour of %s',
+    async (_name, bytes) => {
+      const signatures = exportedFunctions(bytes);
+      const strip = (list: Awaited<ReturnType<typeof observe>>) =>
+        list.map(({ call, outcome, log }) => ({ call, outcome, log }));
+      const before = strip(await observe(bytes, signatures));
+      const after = strip(await observe(canonical(bytes), signatures));
+      expect(after.length).toBe(before.length);
+      before.forEach((observation, i) => {
+        if (observation.outcome === 'trap stack_overflow')
+          expect(after[i]?.outcome).toBe(observation.outcome);
+        else expect(after[i]).toEqual(observation);
+      });
+    },
+  );
+
+  it('leaves functions without float arithmetic byte for byte', () => {
+    const module = decodeModule(fixture('fibonacci'));
+    expect(canonicalizeNaNs(module).code).toEqual(module.code);
+  });
+});

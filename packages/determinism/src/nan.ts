@@ -1,0 +1,118 @@
+/**
+ * NaN canonicalization, as wasmtime does it: the WebAssembly specification
+ * lets an engine choose the bits of a NaN that an arithmetic instruction
+ * produces (x86 gives 0xFFC00000 for 0/0, ARM 0x7FC00000), so after every
+ * instruction that may produce one, any NaN result is replaced with the
+ * canonical NaN (0x7FC00000 for f32, 0x7FF8000000000000 for f64), scalar and
+ * SIMD lanes alike. Bit operations (abs, neg, copysign), loads and
+ * reinterpretations are exact already and left alone.
+ */
+import {
+  ByteReader,
+  ByteWriter,
+  type FunctionBody,
+  ValType,
+  type WasmModule,
+  skipInstruction,
+} from '@ri-sandbox/core';
+
+type Lane = 'f32' | 'f64' | 'f32x4' | 'f64x2';
+
+const ARITHMETIC = ['add', 'sub', 'mul', 'div', 'sqrt', 'min', 'max', 'ceil', 'floor', 'trunc', 'nearest'];
+
+/** Instructions whose NaN results are canonicalized, with the shape of their result. */
+export const NAN_PRODUCERS: ReadonlyMap<string, Lane> = new Map<string, Lane>([
+  ...ARITHMETIC.flatMap((op): [string, Lane][] => [
+    [`f32.${op}`, 'f32'],
+    [`f64.${op}`, 'f64'],
+    [`f32x4.${op}`, 'f32x4'],
+    [`f64x2.${op}`, 'f64x2'],
+  ]),
+  ['f32.demote_f64', 'f32'],
+  ['f64.promote_f32', 'f64'],
+  ['f32x4.demote_f64x2_zero', 'f32x4'],
+  ['f64x2.promote_low_f32x4', 'f64x2'],
+]);
+
+const LOCAL_TYPE: Record<Lane, ValType> = {
+  f32: ValType.f32,
+  f64: ValType.f64,
+  f32x4: ValType.v128,
+  f64x2: ValType.v128,
+};
+
+/** `select(canonical, t, t != t)` (bitselect per lane for SIMD), with `t` the result in local `local`. */
+function emitCanonicalize(w: ByteWriter, lane: Lane, local: number): void {
+  w.u8(0x21).u32(local); // local.set t
+  switch (lane) {
+    case 'f32':
+      w.u8(0x43).f32Bits(0x7fc00000); // f32.const nan
+      break;
+    case 'f64':
+      w.u8(0x44).f64Bits(0x7ff8000000000000n); // f64.const nan
+      break;
+    case 'f32x4':
+      w.u8(0xfd).u32(12);
+      for (let i = 0; i < 4; i++) w.f32Bits(0x7fc00000);
+      break;
+    case 'f64x2':
+      w.u8(0xfd).u32(12);
+      for (let i = 0; i < 2; i++) w.f64Bits(0x7ff8000000000000n);
+      break;
+  }
+  w.u8(0x20).u32(local).u8(0x20).u32(local).u8(0x20).u32(local); // t, t, t
+  switch (lane) {
+    case 'f32':
+      w.u8(0x5c).u8(0x1b); // f32.ne; select
+      break;
+    case 'f64':
+      w.u8(0x62).u8(0x1b); // f64.ne; select
+      break;
+    case 'f32x4':
+      w.u8(0xfd).u32(66).u8(0xfd).u32(82); // f32x4.ne; v128.bitselect
+      break;
+    case 'f64x2':
+      w.u8(0xfd).u32(72).u8(0xfd).u32(82); // f64x2.ne; v128.bitselect
+      break;
+  }
+}
+
+function canonicalizeBody(body: FunctionBody, params: number): FunctionBody {
+  const code = body.code;
+  const reader = new ByteReader(code);
+  const sites: [end: number, lane: Lane][] = [];
+  while (!reader.done) {
+    const op = skipInstruction(reader);
+    const lane = NAN_PRODUCERS.get(op.name);
+    if (lane !== undefined) sites.push([reader.offset, lane]);
+  }
+  if (sites.length === 0) return body;
+  // One scratch local per value type needed, after the existing locals.
+  const types = [...new Set(sites.map(([, lane]) => LOCAL_TYPE[lane]))];
+  const first = body.locals.reduce((sum, group) => sum + group.count, params);
+  const localOf = (lane: Lane) => first + types.indexOf(LOCAL_TYPE[lane]);
+  const w = new ByteWriter(code.length + sites.length * 24);
+  let copied = 0;
+  for (const [end, lane] of sites) {
+    w.range(code, copied, end);
+    emitCanonicalize(w, lane, localOf(lane));
+    copied = end;
+  }
+  w.range(code, copied, code.length);
+  return { locals: [...body.locals, ...types.map((type) => ({ count: 1, type }))], code: w.finish() };
+}
+
+/**
+ * Rewrites `module` so that every NaN an arithmetic instruction produces is
+ * the canonical NaN. Function bodies must be structurally valid.
+ * @throws WasmDecodeError on a malformed body.
+ */
+export function canonicalizeNaNs(module: WasmModule): WasmModule {
+  return {
+    ...module,
+    code: module.code.map((body, i) => {
+      const type = module.types[module.functions[i] as number];
+      return canonicalizeBody(body, type?.params.length ?? 0);
+    }),
+  };
+}
