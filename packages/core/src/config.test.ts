@@ -16,6 +16,7 @@ describe('resolveConfig', () => {
         hostFunctions: {},
         deterministicSeed: 0,
         eventTimestamp: 1_700_000_000_123,
+        maxCallDepth: 1000,
       },
     });
     expect(DEFAULT_CONFIG).toEqual({
@@ -23,6 +24,7 @@ describe('resolveConfig', () => {
       maxGas: 1000000,
       maxExecutionMs: 50,
       deterministicSeed: 0,
+      maxCallDepth: 1000,
     });
     expect(resolveConfig().ok).toBe(true);
   });
@@ -56,6 +58,8 @@ describe('resolveConfig', () => {
     [{ deterministicSeed: -3 }, 'deterministicSeed', /negative/],
     [{ deterministicSeed: 0.5 }, 'deterministicSeed', /integer/],
     [{ eventTimestamp: 1.5 }, 'eventTimestamp', /integer/],
+    [{ maxCallDepth: 0 }, 'maxCallDepth', /at least 1/],
+    [{ maxCallDepth: 2.5 }, 'maxCallDepth', /integer/],
     [{ maxGass: 5 }, 'maxGass', /not a SandboxConfig field/],
     [{ hostFunctions: [] }, 'hostFunctions', /object keyed by function name/],
     [{ hostFunctions: { f: 5 } }, 'hostFunctions.f', /HostFunction object/],

@@ -14,6 +14,7 @@ export const DEFAULT_CONFIG = Object.freeze({
   maxGas: 1_000_000,
   maxExecutionMs: 50,
   deterministicSeed: 0,
+  maxCallDepth: 1000,
 });
 
 /**
@@ -30,6 +31,7 @@ const FIELDS: ReadonlySet<string> = new Set<keyof SandboxConfig>([
   'hostFunctions',
   'deterministicSeed',
   'eventTimestamp',
+  'maxCallDepth',
 ]);
 
 /** Number of 64 KiB pages needed to hold `bytes` (64 KiB -> 1, 65 KiB -> 2, 1 MiB -> 16). */
@@ -68,6 +70,8 @@ const NUMERIC_CHECKS: Readonly<Record<string, Check>> = {
   maxExecutionMs: nonNegative(finite),
   deterministicSeed: nonNegative(safeInteger),
   eventTimestamp: safeInteger,
+  maxCallDepth: (value) =>
+    safeInteger(value) ?? ((value as number) >= 1 ? undefined : `must be at least 1, got ${describe(value)}`),
 };
 
 function checkTypes(field: string, value: unknown): InvalidConfigError | undefined {
@@ -154,6 +158,7 @@ export function resolveConfig(
     hostFunctions: freezeHostFunctions(hostFunctions as Record<string, HostFunction>),
     deterministicSeed: merged['deterministicSeed'] as number,
     eventTimestamp: merged['eventTimestamp'] as number,
+    maxCallDepth: merged['maxCallDepth'] as number,
   };
   return ok(Object.freeze(config));
 }

@@ -89,6 +89,11 @@ export interface SandboxConfig {
   readonly deterministicSeed: number;
   /** The time the guest sees, in integral milliseconds since the epoch. Default `Date.now()` at creation. */
   readonly eventTimestamp: number;
+  /**
+   * Deepest call nesting allowed; one more is `WASM_TRAP { trapKind: 'stack_overflow' }`, at the same
+   * depth and gas on every engine. Default 1000.
+   */
+  readonly maxCallDepth: number;
 }
 
 /** What `create` accepts: any subset of {@link SandboxConfig}; the rest takes defaults. */

@@ -10,3 +10,4 @@ export { Pcg32, SANDBOX_STREAM } from './pcg32';
 export type { Nondeterminism } from './policy';
 export { findNondeterminism } from './policy';
 export { NAN_PRODUCERS, canonicalizeNaNs } from './nan';
+export { DEPTH_EXPORT, DEFAULT_MAX_CALL_DEPTH, limitCallDepth } from './depth';

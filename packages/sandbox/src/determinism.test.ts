@@ -99,6 +99,45 @@ describe('NaN canonicalization', () => {
   });
 });
 
+describe('call depth', () => {
+  const RECURSE = wat(`(module
+    (func $r (export "r") (param i32) (result i32)
+      (if (result i32) (i32.eqz (local.get 0))
+        (then (i32.const 0))
+        (else (i32.add (call $r (i32.sub (local.get 0) (i32.const 1))) (i32.const 1))))))`);
+
+  it('is limited by maxCallDepth, at the same depth and gas on every run', async () => {
+    const sandbox = createWasmSandbox();
+    const created = sandbox.create({ maxCallDepth: 50, maxGas: 1e9 });
+    if (!created.ok) throw new Error();
+    await sandbox.load(created.value, RECURSE);
+    expect(valueOf(sandbox.execute(created.value, 'r', 50))).toBe(50);
+    const gas: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      expect(errorOf(sandbox.execute(created.value, 'r', 51))).toMatchObject({
+        code: 'WASM_TRAP',
+        trapKind: 'stack_overflow',
+        message: 'call depth exceeded maxCallDepth (50)',
+      });
+      gas.push(created.value.metrics.gasUsed);
+    }
+    expect(new Set(gas).size).toBe(1);
+    expect(gas[0]).toBeGreaterThan(0);
+    expect(valueOf(sandbox.execute(created.value, 'r', 10))).toBe(10);
+  });
+
+  it("stops infinite recursion with the default limit long before the engine's stack would", async () => {
+    const sandbox = createWasmSandbox();
+    const created = sandbox.create({ maxGas: 1e9 });
+    if (!created.ok) throw new Error();
+    await sandbox.load(created.value, RECURSE);
+    expect(valueOf(sandbox.execute(created.value, 'r', 1000))).toBe(1000);
+    expect(errorOf(sandbox.execute(created.value, 'r', 5000)).message).toBe(
+      'call depth exceeded maxCallDepth (1000)',
+    );
+  });
+});
+
 describe('the determinism policy', () => {
   it('refuses atomic instructions at load, naming the reason', async () => {
     const sandbox = createWasmSandbox();

@@ -34,6 +34,9 @@ export interface LiveModule {
   readonly abort: AbortSignalBox;
   /** Gas and time accounting of this module's instance. */
   readonly meter: Meter;
+  /** The instrumented call-depth counter, and its limit. */
+  readonly depth: WebAssembly.Global;
+  readonly maxCallDepth: number;
 }
 
 /** Mutable state behind a {@link SandboxInstance}. */

@@ -16,12 +16,19 @@ import {
   classifyTrap,
   defineHostFunction,
   err,
+  importedFunctionCount,
   ok,
   pagesForBytes,
   resolveConfig,
   sandboxError,
 } from '@ri-sandbox/core';
-import { Pcg32, canonicalizeNaNs, findNondeterminism } from '@ri-sandbox/determinism';
+import {
+  DEPTH_EXPORT,
+  Pcg32,
+  canonicalizeNaNs,
+  findNondeterminism,
+  limitCallDepth,
+} from '@ri-sandbox/determinism';
 import { compileModule, instantiateModule } from '@ri-sandbox/loader';
 import { type CostModel, Meter, type MeterLimits, meterModule, resolveCostModel } from '@ri-sandbox/metering';
 import {
@@ -91,6 +98,19 @@ function builtins(eventTimestamp: number, prng: Pcg32): Record<string, HostFunct
   };
 }
 
+function depthCounter(instance: WebAssembly.Instance): WebAssembly.Global {
+  const depth = instance.exports[DEPTH_EXPORT];
+  if (!(depth instanceof WebAssembly.Global)) throw new TypeError('the call-depth counter is missing');
+  return depth;
+}
+
+/** `stack_overflow` if the guest trapped because it nested calls past `maxCallDepth`. */
+function depthError(live: LiveModule): SandboxError | undefined {
+  return (live.depth.value as number) > live.maxCallDepth
+    ? sandboxError.wasmTrap('stack_overflow', `call depth exceeded maxCallDepth (${live.maxCallDepth})`)
+    : undefined;
+}
+
 function trapError(thrown: unknown): SandboxError {
   const trap = classifyTrap(thrown);
   return sandboxError.wasmTrap(trap.trapKind, trap.message);
@@ -136,7 +156,7 @@ export function createWasmSandbox(options: SandboxOptions = {}): WasmSandbox {
       const value = call();
       return live.abort.failure === undefined ? ok(value) : err(live.abort.failure);
     } catch (error) {
-      return err(live.abort.failure ?? live.meter.stopError() ?? trapError(error));
+      return err(live.abort.failure ?? live.meter.stopError() ?? depthError(live) ?? trapError(error));
     }
   }
 
@@ -197,9 +217,15 @@ export function createWasmSandbox(options: SandboxOptions = {}): WasmSandbox {
             memoryLimitPages: pagesForBytes(config.maxMemoryBytes),
             memoryGrowFailure: options.memoryGrowFailure,
           });
-          // After metering, so that the canonicalization itself costs no gas.
-          if (!metered.ok || options.canonicalizeNaNs === false) return metered;
-          return ok(canonicalizeNaNs(metered.value));
+          // After metering, so that neither the depth counter nor canonicalization costs gas.
+          if (!metered.ok) return metered;
+          // Metering's refill import (right after the module's imports) and its helpers (after the
+          // module's functions) are not the guest's calls, and do not count toward its depth.
+          const refill = importedFunctionCount(module);
+          const helpers = refill + 1 + module.functions.length;
+          const counted = (index: number) => index !== refill && index < helpers;
+          const limited = limitCallDepth(metered.value, config.maxCallDepth, counted);
+          return ok(options.canonicalizeNaNs === false ? limited : canonicalizeNaNs(limited));
         },
       });
       if (!compiled.ok) return compiled;
@@ -243,6 +269,8 @@ export function createWasmSandbox(options: SandboxOptions = {}): WasmSandbox {
         actions: new Map(),
         abort,
         meter,
+        depth: depthCounter(wasmInstance),
+        maxCallDepth: config.maxCallDepth,
       };
       state.status = 'loaded';
       state.gasUsed = 0;
@@ -269,6 +297,7 @@ export function createWasmSandbox(options: SandboxOptions = {}): WasmSandbox {
     state.status = 'running';
     live.abort.failure = undefined;
     live.meter.begin(limitsOf(state.config));
+    live.depth.value = 0;
     let outcome: Result<unknown, SandboxError>;
     try {
       outcome = callAction(live, action, payload);
