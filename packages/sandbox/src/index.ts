@@ -30,3 +30,5 @@ export type {
   WasmSandbox,
 } from '@ri-sandbox/core';
 export { DEFAULT_CONFIG, defineHostFunction, isSandboxError } from '@ri-sandbox/core';
+export type { RunSummary, DeterminismReport } from './validate';
+export { validateDeterminism } from './validate';

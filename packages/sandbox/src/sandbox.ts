@@ -68,6 +68,15 @@ export interface SandboxOptions {
 
 const defaultNow = (): number => performance.now();
 
+/** Every instance's state, for package-internal inspection (the determinism validator); never exported. */
+const ALL_STATES = new WeakMap<SandboxInstance, InstanceState>();
+
+/** A copy of `instance`'s linear memory (empty without one), for package-internal use. */
+export function memorySnapshotOf(instance: SandboxInstance): Uint8Array<ArrayBuffer> {
+  const memory = ALL_STATES.get(instance)?.live?.memory;
+  return memory === undefined ? new Uint8Array() : new Uint8Array(memory.buffer).slice();
+}
+
 function limitsOf(config: SandboxConfig): MeterLimits {
   return {
     maxGas: config.maxGas,
@@ -135,6 +144,10 @@ export function createWasmSandbox(options: SandboxOptions = {}): WasmSandbox {
   const wallClock = options.wallClock ?? Date.now;
   const costModel = resolveCostModel(options.costs);
   const states = new WeakMap<SandboxInstance, InstanceState>();
+  const register = (handle: SandboxInstance, state: InstanceState) => {
+    states.set(handle, state);
+    ALL_STATES.set(handle, state);
+  };
   let nextId = 0;
 
   /** The state of `instance` if `operation` may proceed on it, or the error saying why not. */
@@ -322,7 +335,7 @@ export function createWasmSandbox(options: SandboxOptions = {}): WasmSandbox {
       if (!resolved.ok) return resolved;
       const state = new InstanceState(`sandbox-${nextId++}`, resolved.value);
       const handle = createHandle(state);
-      states.set(handle, state);
+      register(handle, state);
       return ok(handle);
     },
 

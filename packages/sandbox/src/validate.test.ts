@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { defineHostFunction } from '@ri-sandbox/core';
+import { fixture } from '@ri-sandbox/test-fixtures';
+import { wat } from '../../core/test/wat';
+import { validateDeterminism } from './index';
+
+describe('validateDeterminism', () => {
+  it('reports a match for deterministic guests, PRNG and time users included', async () => {
+    const report = await validateDeterminism(
+      fixture('sort'),
+      { maxGas: 1e9 },
+      'sort',
+      { values: [5, 2, 9] },
+      3,
+    );
+    expect(report).toMatchObject({
+      ok: true,
+      value: { deterministic: true, run: { ok: true, outcome: '[2,5,9]' } },
+    });
+    const builtins = wat(`(module
+      (import "env" "__get_random" (func $r (result i32)))
+      (import "env" "__get_time" (func $t (result f64)))
+      (memory (export "memory") 1)
+      (func (export "go") (result i32) (i32.store (i32.const 0) (call $r)) (i32.add (call $r) (i32.trunc_f64_s (call $t)))))`);
+    const seeded = await validateDeterminism(builtins, { deterministicSeed: 9, eventTimestamp: 5 }, 'go');
+    expect(seeded.ok && seeded.value.deterministic).toBe(true);
+  });
+
+  it('reports a failure as deterministic too, when it is', async () => {
+    const report = await validateDeterminism(fixture('infinite-loop'), { maxGas: 10_000 }, 'run');
+    if (report.ok && !report.value.deterministic) throw new Error(report.value.differences.join('; '));
+    expect(report).toMatchObject({
+      ok: true,
+      value: { deterministic: true, run: { ok: false, gasUsed: 10_000 } },
+    });
+    expect(report.ok && report.value.deterministic && report.value.run.outcome).toMatch(/^GAS_EXHAUSTED/);
+  });
+
+  it('reports what differs when a host function brings in non-determinism', async () => {
+    let calls = 0;
+    const host_add = defineHostFunction({
+      name: 'host_add',
+      params: ['i32', 'i32'],
+      results: ['i32'],
+      handler: () => ++calls,
+    });
+    const host_log = defineHostFunction({
+      name: 'host_log',
+      params: ['i32', 'i32'],
+      results: [],
+      handler: () => undefined,
+    });
+    const host_i64 = defineHostFunction({
+      name: 'host_i64',
+      params: ['i64'],
+      results: ['i64'],
+      handler: (x) => x,
+    });
+    const report = await validateDeterminism(
+      fixture('host-caller'),
+      { hostFunctions: { host_add, host_log, host_i64 } },
+      'call_add',
+      [1, 2],
+    );
+    expect(report).toMatchObject({
+      ok: true,
+      value: { deterministic: false, differences: ['run 2 gave 2, run 1 gave 1'] },
+    });
+  });
+
+  it('passes on load and config errors', async () => {
+    expect(await validateDeterminism(new Uint8Array([1]), {}, 'f')).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_MODULE' },
+    });
+    expect(await validateDeterminism(fixture('add'), { maxGas: -1 }, 'add')).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_CONFIG' },
+    });
+  });
+});
