@@ -48,4 +48,9 @@ export function table(header, rows) {
 /** Formats a ratio with two decimals and an x. */
 export const ratio = (value) => `${value.toFixed(2)}x`;
 /** Formats milliseconds. */
-export const ms = (value) => (value < 1 ? `${(value * 1000).toFixed(1)} µs` : `${value.toFixed(2)} ms`);
+export const ms = (value) =>
+  value < 0.001
+    ? `${(value * 1e6).toFixed(0)} ns`
+    : value < 1
+      ? `${(value * 1000).toFixed(1)} µs`
+      : `${value.toFixed(2)} ms`;
