@@ -10,5 +10,5 @@ export type { Instantiated, ImportedFunctions } from './instantiate';
 export { instantiateModule } from './instantiate';
 export type { MemoryPlan } from './memory';
 export { MEMORY_EXPORT } from './memory';
-export { HOST_MODULE } from './link';
+export { HOST_MODULE, checkImports } from './link';
 export { formatSignature, valueTypeNames } from './signature';

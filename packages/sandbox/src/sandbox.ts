@@ -29,7 +29,7 @@ import {
   findNondeterminism,
   limitCallDepth,
 } from '@ri-sandbox/determinism';
-import { compileModule, instantiateModule } from '@ri-sandbox/loader';
+import { type CompiledModule, checkImports, compileModule, instantiateModule } from '@ri-sandbox/loader';
 import { type CostModel, Meter, type MeterLimits, meterModule, resolveCostModel } from '@ri-sandbox/metering';
 import {
   type JsonCall,
@@ -67,6 +67,14 @@ export interface SandboxOptions {
 }
 
 const defaultNow = (): number => performance.now();
+
+/** How many compiled modules a sandbox factory keeps for reuse. */
+const COMPILED_CACHE_SIZE = 64;
+
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+}
 
 /** Every instance's state, for package-internal inspection (the determinism validator); never exported. */
 const ALL_STATES = new WeakMap<SandboxInstance, InstanceState>();
@@ -199,6 +207,75 @@ export function createWasmSandbox(options: SandboxOptions = {}): WasmSandbox {
     return returned.ok ? ok(directResult(action.value, returned.value)) : returned;
   }
 
+  /** Compiles `bytes` for `config` with every sandbox transform: determinism policy, metering, depth, NaNs. */
+  function compileFresh(
+    bytes: Uint8Array,
+    config: SandboxConfig,
+    hostFunctions: Readonly<Record<string, HostFunction>>,
+    costs: CostModel,
+  ): Promise<Result<CompiledModule, SandboxError>> {
+    return compileModule(bytes, {
+      maxMemoryBytes: config.maxMemoryBytes,
+      hostFunctions,
+      transform: (module) => {
+        const problems = findNondeterminism(module);
+        if (problems.length > 0) {
+          return err(
+            sandboxError.invalidModule(`not deterministic: ${problems.map((p) => p.reason).join('; ')}`),
+          );
+        }
+        const metered = meterModule(module, {
+          costs,
+          memoryLimitPages: pagesForBytes(config.maxMemoryBytes),
+          memoryGrowFailure: options.memoryGrowFailure,
+        });
+        // After metering, so that neither the depth counter nor canonicalization costs gas.
+        if (!metered.ok) return metered;
+        // Metering's refill import (right after the module's imports) and its helpers (after the
+        // module's functions) are not the guest's calls, and do not count toward its depth.
+        const refill = importedFunctionCount(module);
+        const helpers = refill + 1 + module.functions.length;
+        const counted = (index: number) => index !== refill && index < helpers;
+        const limited = limitCallDepth(metered.value, config.maxCallDepth, counted);
+        return ok(options.canonicalizeNaNs === false ? limited : canonicalizeNaNs(limited));
+      },
+    });
+  }
+
+  // Compiled modules, by module hash and the config fields the transforms depend on; most recent last.
+  const compiledCache = new Map<string, CompiledModule>();
+
+  /**
+   * Compiles once per distinct (module, maxMemoryBytes, maxCallDepth) and reuses the
+   * `WebAssembly.Module`; a cached module is still checked against this config's host functions.
+   */
+  async function compileCached(
+    bytes: unknown,
+    config: SandboxConfig,
+    hostFunctions: Readonly<Record<string, HostFunction>>,
+  ): Promise<Result<CompiledModule, SandboxError>> {
+    if (!costModel.ok) return costModel;
+    // Anything but bytes goes straight to the loader, which explains what is wrong with it.
+    if (!(bytes instanceof Uint8Array))
+      return compileFresh(bytes as Uint8Array, config, hostFunctions, costModel.value);
+    const key = `${await sha256Hex(bytes)}:${config.maxMemoryBytes}:${config.maxCallDepth}`;
+    const cached = compiledCache.get(key);
+    if (cached !== undefined) {
+      const linked = checkImports(cached.decoded, hostFunctions);
+      if (!linked.ok) return linked;
+      compiledCache.delete(key);
+      compiledCache.set(key, cached);
+      return ok(cached);
+    }
+    const compiled = await compileFresh(bytes, config, hostFunctions, costModel.value);
+    if (compiled.ok) {
+      compiledCache.set(key, compiled.value);
+      if (compiledCache.size > COMPILED_CACHE_SIZE)
+        compiledCache.delete(compiledCache.keys().next().value as string);
+    }
+    return compiled;
+  }
+
   async function load(
     instance: SandboxInstance,
     bytes: Uint8Array | ArrayBuffer,
@@ -208,39 +285,20 @@ export function createWasmSandbox(options: SandboxOptions = {}): WasmSandbox {
     const state = checked.value;
     if (state.loading)
       return err(sandboxError.invalidState(state.id, state.status, 'load while another load is in progress'));
+    // Copied before the first await, so the caller may reuse its buffer at once.
+    const input: unknown =
+      bytes instanceof Uint8Array
+        ? bytes.slice()
+        : bytes instanceof ArrayBuffer
+          ? new Uint8Array(bytes.slice(0))
+          : bytes;
     state.loading = true;
     try {
       const { config } = state;
-      if (!costModel.ok) return costModel;
       // A load starts the guest's random sequence afresh from the seed.
       const prng = new Pcg32(config.deterministicSeed);
       const hostFunctions = { ...config.hostFunctions, ...builtins(config.eventTimestamp, prng) };
-      const compiled = await compileModule(bytes, {
-        maxMemoryBytes: config.maxMemoryBytes,
-        hostFunctions,
-        transform: (module) => {
-          const problems = findNondeterminism(module);
-          if (problems.length > 0) {
-            return err(
-              sandboxError.invalidModule(`not deterministic: ${problems.map((p) => p.reason).join('; ')}`),
-            );
-          }
-          const metered = meterModule(module, {
-            costs: costModel.value,
-            memoryLimitPages: pagesForBytes(config.maxMemoryBytes),
-            memoryGrowFailure: options.memoryGrowFailure,
-          });
-          // After metering, so that neither the depth counter nor canonicalization costs gas.
-          if (!metered.ok) return metered;
-          // Metering's refill import (right after the module's imports) and its helpers (after the
-          // module's functions) are not the guest's calls, and do not count toward its depth.
-          const refill = importedFunctionCount(module);
-          const helpers = refill + 1 + module.functions.length;
-          const counted = (index: number) => index !== refill && index < helpers;
-          const limited = limitCallDepth(metered.value, config.maxCallDepth, counted);
-          return ok(options.canonicalizeNaNs === false ? limited : canonicalizeNaNs(limited));
-        },
-      });
+      const compiled = await compileCached(input, config, hostFunctions);
       if (!compiled.ok) return compiled;
       const meter = new Meter({ now });
       const checkTime = () => meter.checkTime();

@@ -1,0 +1,62 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { fixture } from '@ri-sandbox/test-fixtures';
+import { errorOf, hostFunctions, valueOf } from '../test/helpers';
+import { createWasmSandbox } from './index';
+
+describe('compiled module cache', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('compiles once per module and per config that shapes the instrumentation', async () => {
+    const compile = vi.spyOn(WebAssembly, 'compile');
+    const sandbox = createWasmSandbox();
+    for (const config of [{}, {}, { maxGas: 5 }, { maxMemoryBytes: 1 << 20 }, { maxCallDepth: 10 }]) {
+      const created = sandbox.create(config);
+      if (!created.ok) throw new Error();
+      expect((await sandbox.load(created.value, fixture('fibonacci'))).ok).toBe(true);
+    }
+    // {} and {} and { maxGas } share one compilation; memory and depth limits each need their own.
+    expect(compile).toHaveBeenCalledTimes(3);
+  });
+
+  it("still checks a cached module against each config's host functions", async () => {
+    const sandbox = createWasmSandbox();
+    const full = sandbox.create({ hostFunctions: hostFunctions() });
+    const partial = sandbox.create({ hostFunctions: { host_add: hostFunctions().host_add } });
+    if (!full.ok || !partial.ok) throw new Error();
+    expect((await sandbox.load(full.value, fixture('host-caller'))).ok).toBe(true);
+    expect(errorOf(await sandbox.load(partial.value, fixture('host-caller'))).message).toMatch(
+      /env.host_log .* not provided/,
+    );
+    expect(valueOf(sandbox.execute(full.value, 'call_add', [2, 3]))).toBe(5);
+  });
+
+  it('copies the input before anything else, so the caller may reuse its buffer at once', async () => {
+    const sandbox = createWasmSandbox();
+    const created = sandbox.create();
+    if (!created.ok) throw new Error();
+    const bytes = fixture('add');
+    const pending = sandbox.load(created.value, bytes);
+    bytes.fill(0);
+    expect((await pending).ok).toBe(true);
+    expect(valueOf(sandbox.execute(created.value, 'add', [2, 2]))).toBe(4);
+    const fromBuffer = sandbox.create();
+    if (!fromBuffer.ok) throw new Error();
+    expect((await sandbox.load(fromBuffer.value, fixture('add').buffer)).ok).toBe(true);
+    expect(errorOf(await sandbox.load(fromBuffer.value, 'nope' as never)).code).toBe('INVALID_MODULE');
+  });
+
+  it('keeps a bounded number of modules', async () => {
+    const compile = vi.spyOn(WebAssembly, 'compile');
+    const sandbox = createWasmSandbox();
+    const loadWith = async (maxCallDepth: number) => {
+      const created = sandbox.create({ maxCallDepth });
+      if (!created.ok) throw new Error();
+      await sandbox.load(created.value, fixture('add'));
+    };
+    for (let depth = 1; depth <= 65; depth++) await loadWith(depth);
+    expect(compile).toHaveBeenCalledTimes(65);
+    await loadWith(65); // most recent: still cached
+    await loadWith(1); // the oldest was evicted
+    expect(compile).toHaveBeenCalledTimes(66);
+  });
+});
