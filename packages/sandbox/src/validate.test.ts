@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { defineHostFunction } from '@ri-sandbox/core';
 import { fixture } from '@ri-sandbox/test-fixtures';
 import { wat } from '../../core/test/wat';
+import { hostFunctions } from '../test/helpers';
 import { validateDeterminism } from './index';
 
 describe('validateDeterminism', () => {
@@ -44,21 +45,9 @@ describe('validateDeterminism', () => {
       results: ['i32'],
       handler: () => ++calls,
     });
-    const host_log = defineHostFunction({
-      name: 'host_log',
-      params: ['i32', 'i32'],
-      results: [],
-      handler: () => undefined,
-    });
-    const host_i64 = defineHostFunction({
-      name: 'host_i64',
-      params: ['i64'],
-      results: ['i64'],
-      handler: (x) => x,
-    });
     const report = await validateDeterminism(
       fixture('host-caller'),
-      { hostFunctions: { host_add, host_log, host_i64 } },
+      { hostFunctions: hostFunctions({ host_add }) },
       'call_add',
       [1, 2],
     );

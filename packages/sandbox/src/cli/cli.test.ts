@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { defineHostFunction } from '@ri-sandbox/core';
 import { type FixtureName, fixture } from '@ri-sandbox/test-fixtures';
 import { wat } from '../../../core/test/wat';
+import { hostFunctions } from '../../test/helpers';
 import { UsageError, integerOption, parseArgs, sizeOption } from './args';
 import { type CliIo, EXIT_CODES, HELP, runCli } from './main';
 
@@ -96,18 +97,7 @@ describe('ri-sandbox run', () => {
       results: ['i32'],
       handler: (a, b) => a * b,
     });
-    const host_log = defineHostFunction({
-      name: 'host_log',
-      params: ['i32', 'i32'],
-      results: [],
-      handler: () => undefined,
-    });
-    const host_i64 = defineHostFunction({
-      name: 'host_i64',
-      params: ['i64'],
-      results: ['i64'],
-      handler: (x) => x,
-    });
+    const { host_log, host_i64 } = hostFunctions();
     const asObject = await cli(['run', 'host-caller.wasm', 'call_add', '[6, 7]', '--host-fns', 'host.mjs'], {
       'host.mjs': { default: { host_add, host_log, host_i64 } },
     });
