@@ -116,3 +116,4 @@ export type { ClassifiedTrap } from './traps';
 export { classifyTrap } from './traps';
 export type { FunctionRemap } from './codec/remap';
 export { remapFunctionReferences, importedFunctionCount } from './codec/remap';
+export { localCount } from './codec/functions';

@@ -12,6 +12,7 @@
 import {
   ByteReader,
   ByteWriter,
+  localCount,
   type Export,
   ValType,
   type WasmModule,
@@ -105,9 +106,7 @@ export function limitCallDepth(
   const importedGlobals = module.imports.filter((i) => i.descriptor.kind === 'global').length;
   const depthGlobal = importedGlobals + module.globals.length;
   const code = module.code.map((body, i) => {
-    const type = module.types[module.functions[i] as number];
-    const firstLocal = body.locals.reduce((sum, group) => sum + group.count, type?.params.length ?? 0);
-    const limited = limitBody(body.code, firstLocal, depthGlobal, maxDepth, counted);
+    const limited = limitBody(body.code, localCount(module, i), depthGlobal, maxDepth, counted);
     const locals =
       limited.saves === 0 ? body.locals : [...body.locals, { count: limited.saves, type: ValType.i32 }];
     return { locals, code: limited.code };

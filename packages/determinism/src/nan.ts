@@ -10,6 +10,7 @@
 import {
   ByteReader,
   ByteWriter,
+  localCount,
   type FunctionBody,
   ValType,
   type WasmModule,
@@ -77,7 +78,7 @@ function emitCanonicalize(w: ByteWriter, lane: Lane, local: number): void {
   }
 }
 
-function canonicalizeBody(body: FunctionBody, params: number): FunctionBody {
+function canonicalizeBody(body: FunctionBody, first: number): FunctionBody {
   const code = body.code;
   const reader = new ByteReader(code);
   const sites: [end: number, lane: Lane][] = [];
@@ -89,7 +90,6 @@ function canonicalizeBody(body: FunctionBody, params: number): FunctionBody {
   if (sites.length === 0) return body;
   // One scratch local per value type needed, after the existing locals.
   const types = [...new Set(sites.map(([, lane]) => LOCAL_TYPE[lane]))];
-  const first = body.locals.reduce((sum, group) => sum + group.count, params);
   const localOf = (lane: Lane) => first + types.indexOf(LOCAL_TYPE[lane]);
   const w = new ByteWriter(code.length + sites.length * 24);
   let copied = 0;
@@ -110,9 +110,6 @@ function canonicalizeBody(body: FunctionBody, params: number): FunctionBody {
 export function canonicalizeNaNs(module: WasmModule): WasmModule {
   return {
     ...module,
-    code: module.code.map((body, i) => {
-      const type = module.types[module.functions[i] as number];
-      return canonicalizeBody(body, type?.params.length ?? 0);
-    }),
+    code: module.code.map((body, i) => canonicalizeBody(body, localCount(module, i))),
   };
 }

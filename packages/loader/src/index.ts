@@ -11,4 +11,4 @@ export { instantiateModule } from './instantiate';
 export type { MemoryPlan } from './memory';
 export { MEMORY_EXPORT } from './memory';
 export { HOST_MODULE, checkImports } from './link';
-export { formatSignature, valueTypeNames } from './signature';
+export { formatSignature, functionSignature, valueTypeNames } from './signature';

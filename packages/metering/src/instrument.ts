@@ -28,6 +28,7 @@ import {
   err,
   importedFunctionCount,
   instruction,
+  localCount,
   ok,
   remapFunctionReferences,
   sandboxError,
@@ -138,20 +139,16 @@ function emitDynamicCharge(
   });
 }
 
-function localCount(params: number, body: FunctionBody): number {
-  return body.locals.reduce((sum, group) => sum + group.count, params);
-}
-
 /**
  * Rewrites one function body into `w`: copies it through, inserting charges
  * and rewriting what must change. Returns the new locals; the code is what
  * `w` received.
  */
-function meterBody(w: ByteWriter, body: FunctionBody, params: number, plan: Plan): FunctionBody['locals'] {
+function meterBody(w: ByteWriter, body: FunctionBody, locals: number, plan: Plan): FunctionBody['locals'] {
   const code = body.code;
   const { blockStarts, blockCosts, blockChecks, specials, needsScratch } = scanBody(code, plan.costs);
   // Two locals are appended: the i64 balance of checks, then (for bulk operations) an i32 scratch.
-  const balance = localCount(params, body);
+  const balance = locals;
   const scratch = balance + 1;
   let copied = 0;
   const copyTo = (offset: number) => {
@@ -335,8 +332,7 @@ export function meterModule(
     const w = new ByteWriter(module.code.reduce((sum, body) => sum + body.code.length, 0) * 2 + 64);
     const spans = module.code.map((body, i) => {
       const start = w.size;
-      const type = module.types[module.functions[i] as number];
-      const locals = meterBody(w, body, type?.params.length ?? 0, plan);
+      const locals = meterBody(w, body, localCount(module, i), plan);
       return { locals, start, end: w.size };
     });
     const all = w.finish();

@@ -6,6 +6,7 @@
 import { type Result, type SandboxError, type WasmValueType, err, ok, sandboxError } from '@ri-sandbox/core';
 import { formatSignature, valueTypeNames } from '@ri-sandbox/loader';
 import { inBounds } from './guest-memory';
+import { stringifyJson } from './text';
 import type { Action, LiveModule } from './instance';
 import { toWasmValues } from './values';
 
@@ -13,8 +14,6 @@ import { toWasmValues } from './values';
 export const ALLOC_EXPORT = '__alloc';
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
-/** `JSON.stringify` typed honestly: functions, symbols and `undefined` have no JSON form. */
-const stringifyJson: (value: unknown) => string | undefined = JSON.stringify;
 const utf8Encoder = new TextEncoder();
 
 /** The exported function `name` of `live`, or `WASM_TRAP missing_export`. */

@@ -45,6 +45,7 @@ import {
 import { guestMemory } from './guest-memory';
 import { type AbortSignalBox, bridgeHostFunction } from './host-bridge';
 import { type Action, InstanceState, type LiveModule, createHandle } from './instance';
+import { sha256Hex } from './text';
 
 /** Options of a sandbox factory (not of its instances: those take a `SandboxConfig`). */
 export interface SandboxOptions {
@@ -70,11 +71,6 @@ const defaultNow = (): number => performance.now();
 
 /** How many compiled modules a sandbox factory keeps for reuse. */
 const COMPILED_CACHE_SIZE = 64;
-
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
-}
 
 /** Every instance's state, for package-internal inspection (the determinism validator); never exported. */
 const ALL_STATES = new WeakMap<SandboxInstance, InstanceState>();

@@ -5,6 +5,7 @@
  */
 import type { SandboxConfigInput, SandboxError } from '@ri-sandbox/core';
 import { createWasmSandbox, memorySnapshotOf } from './sandbox';
+import { describeValue, sha256Hex } from './text';
 
 /** What one run of the action produced. */
 export interface RunSummary {
@@ -25,21 +26,6 @@ export type DeterminismReport =
       readonly runs: readonly RunSummary[];
     };
 
-/** `JSON.stringify` typed honestly: `undefined` has no JSON form. */
-const stringifyJson: (
-  value: unknown,
-  replacer: (key: string, value: unknown) => unknown,
-) => string | undefined = JSON.stringify;
-
-function describeValue(value: unknown): string {
-  return stringifyJson(value, (_key, v) => (typeof v === 'bigint' ? `${v}n` : v)) ?? 'undefined';
-}
-
-async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
 async function runOnce(
   bytes: Uint8Array,
   config: SandboxConfigInput,
@@ -59,7 +45,7 @@ async function runOnce(
     ok: result.ok,
     outcome: result.ok ? describeValue(result.value) : `${result.error.code}: ${result.error.message}`,
     gasUsed,
-    memoryHash: await sha256(memory),
+    memoryHash: await sha256Hex(memory),
   };
 }
 

@@ -12,8 +12,9 @@ import {
   decodeModule,
   valTypeName,
 } from '@ri-sandbox/core';
-import { formatSignature } from '@ri-sandbox/loader';
+import { formatSignature, functionSignature } from '@ri-sandbox/loader';
 import { createWasmSandbox } from '../sandbox';
+import { describeValue } from '../text';
 import { type ParsedArgs, UsageError, integerOption, parseArgs, sizeOption } from './args';
 
 /** What the command line needs from its environment. */
@@ -81,9 +82,7 @@ function toJson(value: object): string {
 
 /** A value for people: JSON, with bigints marked `n`. */
 function show(value: unknown): string {
-  if (value === undefined) return '(none)';
-  if (typeof value === 'bigint') return `${value}n`;
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
+  return value === undefined ? '(none)' : describeValue(value);
 }
 
 const group = (n: number) => n.toLocaleString('en-US');
@@ -179,11 +178,7 @@ async function inspect(io: CliIo, args: ParsedArgs): Promise<number> {
     `module  ${file} (${group(bytes.length)} bytes, ${WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>) ? 'valid' : 'INVALID'})`,
   ];
   const functionType = (index: number) => {
-    const imported = module.imports.filter((i) => i.descriptor.kind === 'function');
-    const imp = imported[index];
-    const typeIndex =
-      imp?.descriptor.kind === 'function' ? imp.descriptor.type : module.functions[index - imported.length];
-    const type = typeIndex === undefined ? undefined : module.types[typeIndex];
+    const type = functionSignature(module, index);
     return type === undefined ? '' : ` ${formatSignature(type)}`;
   };
   lines.push('', 'imports');

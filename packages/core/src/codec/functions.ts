@@ -1,0 +1,13 @@
+/** Facts about a module's functions that transforms need. */
+import type { WasmModule } from './types';
+
+/**
+ * How many locals defined function `definedIndex` has, parameters included:
+ * the index a transform gives the first local it appends to that function.
+ */
+export function localCount(module: WasmModule, definedIndex: number): number {
+  const type = module.types[module.functions[definedIndex] as number];
+  const body = module.code[definedIndex];
+  const declared = body?.locals.reduce((sum, group) => sum + group.count, 0) ?? 0;
+  return (type?.params.length ?? 0) + declared;
+}
