@@ -45,6 +45,7 @@ export type {
   ModuleExport,
   LoadedModuleInfo,
   WasmSandbox,
+  SuspendingSandbox,
 } from './types';
 
 export {

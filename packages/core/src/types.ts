@@ -180,10 +180,30 @@ export interface WasmSandbox {
   execute(instance: SandboxInstance, action: string, payload?: unknown): ExecutionResult;
   /** Releases the instance's memory and host references. Idempotent. */
   destroy(instance: SandboxInstance): Result<void, SandboxError>;
-  /** Captures the instance's complete state. */
+  /**
+   * Captures the instance's complete state (memory, every mutable global, tables
+   * the module can change, PRNG, clock, metrics) as a WSNP snapshot. Allowed on a
+   * `loaded` or `suspended` instance.
+   */
   snapshot(instance: SandboxInstance): Result<Uint8Array, SandboxError>;
-  /** Puts the instance back in the state `snapshot` captured. */
+  /**
+   * Puts the instance back in the state `snapshot` captured, which must be of the
+   * same module and configuration; the instance is then `loaded`. A refused
+   * snapshot (`SNAPSHOT_ERROR` with the reason) leaves the instance unchanged.
+   */
   restore(instance: SandboxInstance, snapshot: Uint8Array): Result<void, SandboxError>;
   /** Current metrics, with live memory usage. */
   getMetrics(instance: SandboxInstance): Result<ResourceMetrics, SandboxError>;
+}
+
+/**
+ * A {@link WasmSandbox} that can also park instances: `suspend` snapshots an
+ * instance and releases its WebAssembly instance and memory (status
+ * `suspended`, memory counted as 0); `resume` restores it.
+ */
+export interface SuspendingSandbox extends WasmSandbox {
+  /** Snapshots `instance` and releases its WebAssembly instance and memory. Idempotent. */
+  suspend(instance: SandboxInstance): Result<void, SandboxError>;
+  /** Rebuilds a suspended instance from its snapshot; it is then `loaded`. */
+  resume(instance: SandboxInstance): Result<void, SandboxError>;
 }

@@ -7,7 +7,7 @@
 export type { LoaderOptions, PreparedModule, CompiledModule } from './compile';
 export { prepareModule, compileModule } from './compile';
 export type { Instantiated, ImportedFunctions } from './instantiate';
-export { instantiateModule } from './instantiate';
+export { instantiateModule, instantiateModuleSync } from './instantiate';
 export type { MemoryPlan } from './memory';
 export { MEMORY_EXPORT } from './memory';
 export { HOST_MODULE, checkImports } from './link';

@@ -33,18 +33,13 @@ function createMemory(
   }
 }
 
-/**
- * Instantiates a compiled module with `functions` as its host imports and,
- * for a module that imports `env.memory`, a new memory bounded by the plan.
- * `transformImports` are the imports a transform added (its own modules,
- * never `env`). The start function, if any, runs here: a trap in it is `WASM_TRAP`.
- */
-export async function instantiateModule(
+/** The import object for `compiled`, and the memory created for it if the module imports one. */
+function linkImports(
   compiled: CompiledModule,
   functions: ImportedFunctions,
   maxMemoryBytes: number,
-  transformImports: WebAssembly.Imports = {},
-): Promise<Result<Instantiated, SandboxError>> {
+  transformImports: WebAssembly.Imports,
+): Result<{ imports: WebAssembly.Imports; memory: WebAssembly.Memory | undefined }, SandboxError> {
   const env: Record<string, WebAssembly.ImportValue> = {};
   for (const name of compiled.hostImports) {
     const fn = functions[name];
@@ -59,17 +54,65 @@ export async function instantiateModule(
     memory = created.value;
     env['memory'] = memory;
   }
-  let instance: WebAssembly.Instance;
-  try {
-    instance = await WebAssembly.instantiate(compiled.module, { ...transformImports, [HOST_MODULE]: env });
-  } catch (error) {
-    if (error instanceof WebAssembly.LinkError)
-      return err(sandboxError.invalidModule(`cannot link: ${error.message}`));
-    const trap = classifyTrap(error);
-    return err(sandboxError.wasmTrap(trap.trapKind, `start function trapped: ${trap.message}`));
-  }
+  return ok({ imports: { ...transformImports, [HOST_MODULE]: env }, memory });
+}
+
+function instantiationError(error: unknown): SandboxError {
+  if (error instanceof WebAssembly.LinkError)
+    return sandboxError.invalidModule(`cannot link: ${error.message}`);
+  const trap = classifyTrap(error);
+  return sandboxError.wasmTrap(trap.trapKind, `start function trapped: ${trap.message}`);
+}
+
+function instantiated(
+  compiled: CompiledModule,
+  instance: WebAssembly.Instance,
+  imported: WebAssembly.Memory | undefined,
+): Instantiated {
   const exportName = compiled.memory.exportName;
   const exported = exportName === undefined ? undefined : instance.exports[exportName];
-  if (exported instanceof WebAssembly.Memory) memory = exported;
-  return ok({ instance, memory });
+  return { instance, memory: exported instanceof WebAssembly.Memory ? exported : imported };
+}
+
+/**
+ * Instantiates a compiled module with `functions` as its host imports and,
+ * for a module that imports `env.memory`, a new memory bounded by the plan.
+ * `transformImports` are the imports a transform added (its own modules,
+ * never `env`). The start function, if any, runs here: a trap in it is `WASM_TRAP`.
+ */
+export async function instantiateModule(
+  compiled: CompiledModule,
+  functions: ImportedFunctions,
+  maxMemoryBytes: number,
+  transformImports: WebAssembly.Imports = {},
+): Promise<Result<Instantiated, SandboxError>> {
+  const linked = linkImports(compiled, functions, maxMemoryBytes, transformImports);
+  if (!linked.ok) return linked;
+  try {
+    const instance = await WebAssembly.instantiate(compiled.module, linked.value.imports);
+    return ok(instantiated(compiled, instance, linked.value.memory));
+  } catch (error) {
+    return err(instantiationError(error));
+  }
+}
+
+/**
+ * {@link instantiateModule}, synchronously: for an instance that must be
+ * rebuilt inside a synchronous call (a snapshot's restore). Engines allow
+ * synchronous instantiation of an already compiled module on any thread.
+ */
+export function instantiateModuleSync(
+  compiled: CompiledModule,
+  functions: ImportedFunctions,
+  maxMemoryBytes: number,
+  transformImports: WebAssembly.Imports = {},
+): Result<Instantiated, SandboxError> {
+  const linked = linkImports(compiled, functions, maxMemoryBytes, transformImports);
+  if (!linked.ok) return linked;
+  try {
+    const instance = new WebAssembly.Instance(compiled.module, linked.value.imports);
+    return ok(instantiated(compiled, instance, linked.value.memory));
+  } catch (error) {
+    return err(instantiationError(error));
+  }
 }

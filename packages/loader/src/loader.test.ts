@@ -3,7 +3,7 @@ import { type HostFunction, defineHostFunction, pagesForBytes } from '@ri-sandbo
 import { fixture } from '@ri-sandbox/test-fixtures';
 import { wat } from '../../core/test/wat';
 import { compileModule, prepareModule } from './compile';
-import { instantiateModule } from './instantiate';
+import { instantiateModule, instantiateModuleSync } from './instantiate';
 import { MEMORY_EXPORT } from './memory';
 
 const MiB = 1024 * 1024;
@@ -214,25 +214,47 @@ describe('instantiateModule', () => {
     });
   });
 
-  it('reports a trapping start function as WASM_TRAP', async () => {
-    const compiled = await compileModule(wat('(module (func $s unreachable) (start $s))'), {
-      maxMemoryBytes: MiB,
+  describe.each([
+    ['asynchronously', instantiateModule],
+    [
+      'synchronously',
+      (...args: Parameters<typeof instantiateModuleSync>) => Promise.resolve(instantiateModuleSync(...args)),
+    ],
+  ])('%s', (_, instantiate) => {
+    it('creates a bounded imported memory', async () => {
+      const compiled = await compileModule(
+        wat('(module (import "env" "memory" (memory 1)) (func (export "size") (result i32) memory.size))'),
+        {
+          maxMemoryBytes: 2 * 65536,
+        },
+      );
+      if (!compiled.ok) throw new Error(compiled.error.message);
+      const live = await instantiate(compiled.value, {}, 2 * 65536);
+      if (!live.ok) throw new Error(live.error.message);
+      expect(live.value.memory?.buffer.byteLength).toBe(65536);
+      expect(() => live.value.memory?.grow(2)).toThrow(RangeError);
     });
-    if (!compiled.ok) throw new Error(compiled.error.message);
-    const live = await instantiateModule(compiled.value, {}, MiB);
-    expect(live.ok || live.error).toMatchObject({ code: 'WASM_TRAP', trapKind: 'unreachable' });
-  });
 
-  it('reports a link failure as INVALID_MODULE', async () => {
-    const compiled = await compileModule(wat('(module (import "env" "f" (func)))'), {
-      maxMemoryBytes: MiB,
-      hostFunctions: {
-        f: defineHostFunction({ name: 'f', params: [], results: [], handler: () => undefined }),
-      },
+    it('reports a trapping start function as WASM_TRAP', async () => {
+      const compiled = await compileModule(wat('(module (func $s unreachable) (start $s))'), {
+        maxMemoryBytes: MiB,
+      });
+      if (!compiled.ok) throw new Error(compiled.error.message);
+      const live = await instantiate(compiled.value, {}, MiB);
+      expect(live.ok || live.error).toMatchObject({ code: 'WASM_TRAP', trapKind: 'unreachable' });
     });
-    if (!compiled.ok) throw new Error(compiled.error.message);
-    const live = await instantiateModule(compiled.value, { f: 42 as never }, MiB);
-    expect(live.ok || live.error.code).toBe('INVALID_MODULE');
+
+    it('reports a link failure as INVALID_MODULE', async () => {
+      const compiled = await compileModule(wat('(module (import "env" "f" (func)))'), {
+        maxMemoryBytes: MiB,
+        hostFunctions: {
+          f: defineHostFunction({ name: 'f', params: [], results: [], handler: () => undefined }),
+        },
+      });
+      if (!compiled.ok) throw new Error(compiled.error.message);
+      const live = await instantiate(compiled.value, { f: 42 as never }, MiB);
+      expect(live.ok || live.error.code).toBe('INVALID_MODULE');
+    });
   });
 });
 

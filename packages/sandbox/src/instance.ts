@@ -2,14 +2,17 @@
  * What the sandbox keeps per instance, and the read-only handle its owner holds.
  */
 import type {
+  GuestMemory,
   InstanceStatus,
   ResourceMetrics,
   SandboxConfig,
   SandboxInstance,
   WasmValueType,
 } from '@ri-sandbox/core';
-import type { CompiledModule } from '@ri-sandbox/loader';
+import type { Pcg32 } from '@ri-sandbox/determinism';
+import type { CompiledModule, ImportedFunctions } from '@ri-sandbox/loader';
 import type { Meter } from '@ri-sandbox/metering';
+import type { SnapshotBinding, StateLayout } from '@ri-sandbox/snapshot';
 import type { AbortSignalBox } from './host-bridge';
 
 /** An exported function ready to be called as an action. */
@@ -23,26 +26,62 @@ export interface Action {
   readonly results: readonly WasmValueType[] | undefined;
 }
 
-/** A module instantiated in an instance. */
-export interface LiveModule {
+/** What host functions receive as their context; `memory` follows the current WebAssembly instance. */
+export interface HostContext {
+  readonly instanceId: string;
+  memory: GuestMemory | undefined;
+}
+
+/**
+ * A module loaded in an instance, apart from its WebAssembly instance: what
+ * survives a restore (which rebuilds the instance) and a suspension (which releases it).
+ */
+export interface LoadedModule {
   readonly compiled: CompiledModule;
+  /** Where the instrumented module exposes its state, for snapshots. */
+  readonly layout: StateLayout;
+  /** The module and configuration a snapshot of it is bound to. */
+  readonly binding: SnapshotBinding;
+  /** The host imports, bridged: the same for every WebAssembly instance of this load. */
+  readonly functions: ImportedFunctions;
+  readonly context: HostContext;
+  /** Where this module's host functions record the failure that ends the current guest call. */
+  readonly abort: AbortSignalBox;
+  /** Gas and time accounting, attached to the current WebAssembly instance. */
+  readonly meter: Meter;
+  /** The guest's random generator (`__get_random`) and clock (`__get_time`). */
+  readonly prng: Pcg32;
+  readonly clock: { eventTimestamp: number };
+  readonly maxCallDepth: number;
+}
+
+/** A loaded module and its live WebAssembly instance. */
+export interface LiveModule extends LoadedModule {
   readonly instance: WebAssembly.Instance;
   readonly memory: WebAssembly.Memory | undefined;
   /** Actions already looked up, by export name. */
   readonly actions: Map<string, Action>;
-  /** Where this module's host functions record the failure that ends the current guest call. */
-  readonly abort: AbortSignalBox;
-  /** Gas and time accounting of this module's instance. */
-  readonly meter: Meter;
-  /** The instrumented call-depth counter, and its limit. */
+  /** The instrumented call-depth counter. */
   readonly depth: WebAssembly.Global;
-  readonly maxCallDepth: number;
+}
+
+/** Everything of `live` but the WebAssembly instance and its memory: what a suspension keeps to rebuild them. */
+export function withoutInstance(live: LiveModule): LoadedModule {
+  const { compiled, layout, binding, functions, context, abort, meter, prng, clock, maxCallDepth } = live;
+  return { compiled, layout, binding, functions, context, abort, meter, prng, clock, maxCallDepth };
+}
+
+/** A suspended instance: its module, and the snapshot that `resume` restores. */
+export interface Suspended {
+  readonly module: LoadedModule;
+  readonly snapshot: Uint8Array;
 }
 
 /** Mutable state behind a {@link SandboxInstance}. */
 export class InstanceState {
   status: InstanceStatus = 'created';
   live: LiveModule | undefined;
+  suspended: Suspended | undefined;
   loading = false;
   gasUsed = 0;
   executionMs = 0;

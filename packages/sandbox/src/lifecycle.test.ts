@@ -126,13 +126,3 @@ describe('destroy', () => {
     expect(errorOf(sandbox.restore(instance, new Uint8Array()))).toMatchObject(destroyed);
   });
 });
-
-describe('snapshot and restore', () => {
-  it('refuse with SNAPSHOT_ERROR until @ri-sandbox/snapshot lands', async () => {
-    const { sandbox, instance } = await loaded('counter');
-    expect(errorOf(sandbox.snapshot(instance))).toMatchObject({ code: 'SNAPSHOT_ERROR' });
-    expect(errorOf(sandbox.restore(instance, new Uint8Array(8)))).toMatchObject({ code: 'SNAPSHOT_ERROR' });
-    expect(errorOf(sandbox.restore(instance, 'x' as never)).message).toMatch(/a snapshot is a Uint8Array/);
-    expect(valueOf(sandbox.execute(instance, 'increment'))).toBe(1);
-  });
-});

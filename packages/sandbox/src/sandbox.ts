@@ -3,7 +3,6 @@
  */
 import {
   type ExecutionResult,
-  type GuestMemory,
   type HostFunction,
   type LoadedModuleInfo,
   type ResourceMetrics,
@@ -11,7 +10,7 @@ import {
   type SandboxConfigInput,
   type SandboxError,
   type SandboxInstance,
-  type WasmSandbox,
+  type SuspendingSandbox,
   type SandboxConfig,
   classifyTrap,
   defineHostFunction,
@@ -22,14 +21,9 @@ import {
   resolveConfig,
   sandboxError,
 } from '@ri-sandbox/core';
-import {
-  DEPTH_EXPORT,
-  Pcg32,
-  canonicalizeNaNs,
-  findNondeterminism,
-  limitCallDepth,
-} from '@ri-sandbox/determinism';
+import { Pcg32, canonicalizeNaNs, findNondeterminism, limitCallDepth } from '@ri-sandbox/determinism';
 import { type CompiledModule, checkImports, compileModule, instantiateModule } from '@ri-sandbox/loader';
+import { type StateLayout, exposeState } from '@ri-sandbox/snapshot';
 import { type CostModel, Meter, type MeterLimits, meterModule, resolveCostModel } from '@ri-sandbox/metering';
 import {
   type JsonCall,
@@ -44,8 +38,17 @@ import {
 } from './actions';
 import { guestMemory } from './guest-memory';
 import { type AbortSignalBox, bridgeHostFunction } from './host-bridge';
-import { type Action, InstanceState, type LiveModule, createHandle } from './instance';
-import { sha256Hex } from './text';
+import {
+  type Action,
+  type HostContext,
+  InstanceState,
+  type LiveModule,
+  type LoadedModule,
+  createHandle,
+  withoutInstance,
+} from './instance';
+import { depthCounter, rebuildFromSnapshot, snapshotBinding, takeSnapshot } from './snapshots';
+import { hex, sha256 } from './text';
 
 /** Options of a sandbox factory (not of its instances: those take a `SandboxConfig`). */
 export interface SandboxOptions {
@@ -68,6 +71,12 @@ export interface SandboxOptions {
 }
 
 const defaultNow = (): number => performance.now();
+
+/** A module compiled with every sandbox transform, and where it exposes its state. */
+interface Compiled {
+  readonly compiled: CompiledModule;
+  readonly layout: StateLayout;
+}
 
 /** How many compiled modules a sandbox factory keeps for reuse. */
 const COMPILED_CACHE_SIZE = 64;
@@ -94,13 +103,13 @@ function limitsOf(config: SandboxConfig): MeterLimits {
  * the configured event timestamp (no real clock reaches the guest), and
  * `env.__get_random() -> i32`, the next 32 bits of the instance's PCG32.
  */
-function builtins(eventTimestamp: number, prng: Pcg32): Record<string, HostFunction> {
+function builtins(clock: { readonly eventTimestamp: number }, prng: Pcg32): Record<string, HostFunction> {
   return {
     __get_time: defineHostFunction({
       name: '__get_time',
       params: [],
       results: ['f64'],
-      handler: () => eventTimestamp,
+      handler: () => clock.eventTimestamp,
     }),
     __get_random: defineHostFunction({
       name: '__get_random',
@@ -109,12 +118,6 @@ function builtins(eventTimestamp: number, prng: Pcg32): Record<string, HostFunct
       handler: () => prng.next() | 0,
     }),
   };
-}
-
-function depthCounter(instance: WebAssembly.Instance): WebAssembly.Global {
-  const depth = instance.exports[DEPTH_EXPORT];
-  if (!(depth instanceof WebAssembly.Global)) throw new TypeError('the call-depth counter is missing');
-  return depth;
 }
 
 /** `stack_overflow` if the guest trapped because it nested calls past `maxCallDepth`. */
@@ -143,7 +146,7 @@ function trapError(thrown: unknown): SandboxError {
  * const result = sandbox.execute(instance, 'add', [2, 3]); // { ok: true, value: 5, ... }
  * ```
  */
-export function createWasmSandbox(options: SandboxOptions = {}): WasmSandbox {
+export function createWasmSandbox(options: SandboxOptions = {}): SuspendingSandbox {
   const now = options.now ?? defaultNow;
   const wallClock = options.wallClock ?? Date.now;
   const costModel = resolveCostModel(options.costs);
@@ -203,14 +206,18 @@ export function createWasmSandbox(options: SandboxOptions = {}): WasmSandbox {
     return returned.ok ? ok(directResult(action.value, returned.value)) : returned;
   }
 
-  /** Compiles `bytes` for `config` with every sandbox transform: determinism policy, metering, depth, NaNs. */
-  function compileFresh(
+  /**
+   * Compiles `bytes` for `config` with every sandbox transform: determinism
+   * policy, metering, depth, NaNs, and last the exposure of state for snapshots.
+   */
+  async function compileFresh(
     bytes: Uint8Array,
     config: SandboxConfig,
     hostFunctions: Readonly<Record<string, HostFunction>>,
     costs: CostModel,
-  ): Promise<Result<CompiledModule, SandboxError>> {
-    return compileModule(bytes, {
+  ): Promise<Result<Compiled, SandboxError>> {
+    let layout: StateLayout | undefined;
+    const compiled = await compileModule(bytes, {
       maxMemoryBytes: config.maxMemoryBytes,
       hostFunctions,
       transform: (module) => {
@@ -233,13 +240,17 @@ export function createWasmSandbox(options: SandboxOptions = {}): WasmSandbox {
         const helpers = refill + 1 + module.functions.length;
         const counted = (index: number) => index !== refill && index < helpers;
         const limited = limitCallDepth(metered.value, config.maxCallDepth, counted);
-        return ok(options.canonicalizeNaNs === false ? limited : canonicalizeNaNs(limited));
+        const exposed = exposeState(options.canonicalizeNaNs === false ? limited : canonicalizeNaNs(limited));
+        if (!exposed.ok) return exposed;
+        layout = exposed.value.layout;
+        return ok(exposed.value.module);
       },
     });
+    return compiled.ok ? ok({ compiled: compiled.value, layout: layout as StateLayout }) : compiled;
   }
 
   // Compiled modules, by module hash and the config fields the transforms depend on; most recent last.
-  const compiledCache = new Map<string, CompiledModule>();
+  const compiledCache = new Map<string, Compiled>();
 
   /**
    * Compiles once per distinct (module, maxMemoryBytes, maxCallDepth) and reuses the
@@ -249,27 +260,31 @@ export function createWasmSandbox(options: SandboxOptions = {}): WasmSandbox {
     bytes: unknown,
     config: SandboxConfig,
     hostFunctions: Readonly<Record<string, HostFunction>>,
-  ): Promise<Result<CompiledModule, SandboxError>> {
+  ): Promise<Result<Compiled & { readonly moduleHash: Uint8Array }, SandboxError>> {
     if (!costModel.ok) return costModel;
     // Anything but bytes goes straight to the loader, which explains what is wrong with it.
+    // (The loader refuses it: this is always an error.)
     if (!(bytes instanceof Uint8Array))
-      return compileFresh(bytes as Uint8Array, config, hostFunctions, costModel.value);
-    const key = `${await sha256Hex(bytes)}:${config.maxMemoryBytes}:${config.maxCallDepth}`;
+      return (await compileFresh(bytes as Uint8Array, config, hostFunctions, costModel.value)) as Result<
+        never,
+        SandboxError
+      >;
+    const moduleHash = await sha256(bytes);
+    const key = `${hex(moduleHash)}:${config.maxMemoryBytes}:${config.maxCallDepth}`;
     const cached = compiledCache.get(key);
     if (cached !== undefined) {
-      const linked = checkImports(cached.decoded, hostFunctions);
+      const linked = checkImports(cached.compiled.decoded, hostFunctions);
       if (!linked.ok) return linked;
       compiledCache.delete(key);
       compiledCache.set(key, cached);
-      return ok(cached);
+      return ok({ ...cached, moduleHash });
     }
     const compiled = await compileFresh(bytes, config, hostFunctions, costModel.value);
-    if (compiled.ok) {
-      compiledCache.set(key, compiled.value);
-      if (compiledCache.size > COMPILED_CACHE_SIZE)
-        compiledCache.delete(compiledCache.keys().next().value as string);
-    }
-    return compiled;
+    if (!compiled.ok) return compiled;
+    compiledCache.set(key, compiled.value);
+    if (compiledCache.size > COMPILED_CACHE_SIZE)
+      compiledCache.delete(compiledCache.keys().next().value as string);
+    return ok({ ...compiled.value, moduleHash });
   }
 
   async function load(
@@ -289,64 +304,96 @@ export function createWasmSandbox(options: SandboxOptions = {}): WasmSandbox {
           ? new Uint8Array(bytes.slice(0))
           : bytes;
     state.loading = true;
+    // A host function may destroy the instance while it loads (during the start function, say).
+    const destroyed = () => state.destroyed;
     try {
-      const { config } = state;
-      // A load starts the guest's random sequence afresh from the seed.
-      const prng = new Pcg32(config.deterministicSeed);
-      const hostFunctions = { ...config.hostFunctions, ...builtins(config.eventTimestamp, prng) };
-      const compiled = await compileCached(input, config, hostFunctions);
-      if (!compiled.ok) return compiled;
-      const meter = new Meter({ now });
-      const checkTime = () => meter.checkTime();
-      // The new module's host functions report to their own box, so a failed load
-      // leaves the current module and its state untouched.
-      const abort: AbortSignalBox = { failure: undefined };
-      // Host functions see this module's memory, once instantiation has made it reachable
-      // (a start function's host calls see none).
-      const context: { instanceId: string; memory: GuestMemory | undefined } = {
-        instanceId: state.id,
-        memory: undefined,
-      };
-      const functions = Object.fromEntries(
-        compiled.value.hostImports.map((name) => {
-          const fn = hostFunctions[name];
-          return [name, fn === undefined ? undefined : bridgeHostFunction(fn, abort, context, checkTime)];
-        }),
-      );
-      // The start function runs during instantiation, metered like any execution.
-      meter.begin(limitsOf(config));
-      const live = await instantiateModule(
-        compiled.value,
-        functions as never,
-        config.maxMemoryBytes,
-        meter.imports,
-      );
-      if (abort.failure !== undefined) return err(abort.failure);
-      if (!live.ok) return err(meter.stopError() ?? live.error);
-      meter.attach(live.value.instance);
-      const overspent = meter.overspent();
-      if (overspent !== undefined) return err(overspent);
-      if (state.destroyed) return err(sandboxError.instanceDestroyed(state.id));
-      const { instance: wasmInstance, memory } = live.value;
-      context.memory = memory === undefined ? undefined : guestMemory(memory);
-      state.live = {
-        compiled: compiled.value,
-        instance: wasmInstance,
-        memory,
-        actions: new Map(),
-        abort,
-        meter,
-        depth: depthCounter(wasmInstance),
-        maxCallDepth: config.maxCallDepth,
-      };
+      const loaded = await loadModule(state, input);
+      if (!loaded.ok) return loaded;
+      if (destroyed()) return err(sandboxError.instanceDestroyed(state.id));
+      const live = loaded.value;
+      live.context.memory = live.memory === undefined ? undefined : guestMemory(live.memory);
+      const started = startModule(live, state.config);
+      if (!started.ok) return started;
+      if (destroyed()) return err(sandboxError.instanceDestroyed(state.id));
+      state.live = live;
+      state.suspended = undefined;
       state.status = 'loaded';
       state.gasUsed = 0;
       state.executionMs = 0;
       state.settle();
-      return ok(compiled.value.info);
+      return ok(live.compiled.info);
     } finally {
       state.loading = false;
     }
+  }
+
+  /** Compiles (or reuses) and instantiates a module for `state`, without touching `state`. */
+  async function loadModule(state: InstanceState, input: unknown): Promise<Result<LiveModule, SandboxError>> {
+    const { config } = state;
+    // A load starts the guest's random sequence afresh from the seed.
+    const prng = new Pcg32(config.deterministicSeed);
+    const clock = { eventTimestamp: config.eventTimestamp };
+    const hostFunctions = { ...config.hostFunctions, ...builtins(clock, prng) };
+    const compiled = await compileCached(input, config, hostFunctions);
+    if (!compiled.ok) return compiled;
+    const { compiled: module, layout, moduleHash } = compiled.value;
+    const binding = await snapshotBinding(moduleHash, {
+      config,
+      costs: (costModel as { value: CostModel }).value,
+      canonicalizeNaNs: options.canonicalizeNaNs !== false,
+      memoryGrowFailure: options.memoryGrowFailure ?? 'trap',
+      hostImports: module.hostImports,
+      hostFunctions,
+    });
+    const meter = new Meter({ now });
+    const checkTime = () => meter.checkTime();
+    // The new module's host functions report to their own box, so a failed load
+    // leaves the current module and its state untouched.
+    const abort: AbortSignalBox = { failure: undefined };
+    // Host functions see this module's memory once it is instantiated.
+    const context: HostContext = { instanceId: state.id, memory: undefined };
+    const functions = Object.fromEntries(
+      module.hostImports.map((name) => {
+        const fn = hostFunctions[name];
+        return [name, fn === undefined ? undefined : bridgeHostFunction(fn, abort, context, checkTime)];
+      }),
+    ) as LoadedModule['functions'];
+    const live = await instantiateModule(module, functions, config.maxMemoryBytes, meter.imports);
+    if (!live.ok) return live;
+    const { instance: wasmInstance, memory } = live.value;
+    meter.attach(wasmInstance);
+    return ok({
+      compiled: module,
+      layout,
+      binding,
+      functions,
+      context,
+      abort,
+      meter,
+      prng,
+      clock,
+      maxCallDepth: config.maxCallDepth,
+      instance: wasmInstance,
+      memory,
+      actions: new Map(),
+      depth: depthCounter(wasmInstance),
+    });
+  }
+
+  /** Runs the module's start function (an export since `exposeState`), metered like any execution. */
+  function startModule(live: LiveModule, config: SandboxConfig): Result<unknown, SandboxError> {
+    const start = live.layout.start;
+    if (start === undefined) return ok(undefined);
+    const fn = live.instance.exports[start] as () => unknown;
+    live.meter.begin(limitsOf(config));
+    const started = runGuest(live, fn);
+    const failure = started.ok ? live.meter.overspent() : started.error;
+    if (failure === undefined) return started;
+    return err(
+      failure.code === 'WASM_TRAP'
+        ? sandboxError.wasmTrap(failure.trapKind, `start function trapped: ${failure.message}`)
+        : failure,
+    );
   }
 
   function execute(instance: SandboxInstance, action: string, payload?: unknown): ExecutionResult {
@@ -354,6 +401,8 @@ export function createWasmSandbox(options: SandboxOptions = {}): WasmSandbox {
     if (!checked.ok) return checked;
     const state = checked.value;
     const live = state.live;
+    if (state.status === 'suspended')
+      return err(sandboxError.invalidState(state.id, state.status, 'execute (resume it first)'));
     if (live === undefined) {
       return err(
         sandboxError.wasmTrap('not_loaded', `instance ${state.id} has no module loaded; call load first`),
@@ -382,6 +431,29 @@ export function createWasmSandbox(options: SandboxOptions = {}): WasmSandbox {
     return { ok: true, value: outcome.value, metrics, gasUsed: state.gasUsed, durationMs: state.executionMs };
   }
 
+  /** Rebuilds `state`'s instance from `snapshot`, committing only if every check passed. */
+  function restoreInto(
+    state: InstanceState,
+    module: LoadedModule,
+    snapshot: Uint8Array,
+  ): Result<void, SandboxError> {
+    const rebuilt = rebuildFromSnapshot(module, snapshot, state.config.maxMemoryBytes);
+    if (!rebuilt.ok) return rebuilt;
+    const { live, host } = rebuilt.value;
+    live.meter.attach(live.instance);
+    live.prng.restore(host.prng);
+    live.clock.eventTimestamp = host.eventTimestamp;
+    live.context.memory = live.memory === undefined ? undefined : guestMemory(live.memory);
+    state.config = Object.freeze({ ...state.config, eventTimestamp: host.eventTimestamp });
+    state.live = live;
+    state.suspended = undefined;
+    state.status = 'loaded';
+    state.gasUsed = host.gasUsed;
+    state.executionMs = host.executionMs;
+    state.settle();
+    return ok(undefined);
+  }
+
   return {
     create(config?: SandboxConfigInput): Result<SandboxInstance, SandboxError> {
       if (!costModel.ok) return costModel;
@@ -404,6 +476,7 @@ export function createWasmSandbox(options: SandboxOptions = {}): WasmSandbox {
       if (state.live !== undefined) state.live.abort.failure = sandboxError.instanceDestroyed(state.id);
       state.status = 'destroyed';
       state.live = undefined;
+      state.suspended = undefined;
       state.config = Object.freeze({ ...state.config, hostFunctions: Object.freeze({}) });
       state.gasUsed = 0;
       state.executionMs = 0;
@@ -414,19 +487,54 @@ export function createWasmSandbox(options: SandboxOptions = {}): WasmSandbox {
     snapshot(instance: SandboxInstance): Result<Uint8Array, SandboxError> {
       const checked = stateFor(instance, 'snapshot');
       if (!checked.ok) return checked;
-      return err(
-        sandboxError.snapshotError('snapshots are not supported yet (they arrive with @ri-sandbox/snapshot)'),
-      );
+      const state = checked.value;
+      if (state.suspended !== undefined) return ok(state.suspended.snapshot.slice());
+      if (state.live === undefined)
+        return err(sandboxError.snapshotError(`instance ${state.id} has no module loaded`));
+      return takeSnapshot(state.live, state.gasUsed, state.executionMs);
     },
 
     restore(instance: SandboxInstance, snapshot: Uint8Array): Result<void, SandboxError> {
       const checked = stateFor(instance, 'restore');
       if (!checked.ok) return checked;
-      if (!(snapshot instanceof Uint8Array))
-        return err(sandboxError.snapshotError('a snapshot is a Uint8Array'));
-      return err(
-        sandboxError.snapshotError('snapshots are not supported yet (they arrive with @ri-sandbox/snapshot)'),
-      );
+      const state = checked.value;
+      const module = state.live ?? state.suspended?.module;
+      if (module === undefined) {
+        return err(
+          sandboxError.snapshotError(
+            `instance ${state.id} has no module loaded; load the module the snapshot was taken of first`,
+          ),
+        );
+      }
+      return restoreInto(state, module, snapshot);
+    },
+
+    suspend(instance: SandboxInstance): Result<void, SandboxError> {
+      const checked = stateFor(instance, 'suspend');
+      if (!checked.ok) return checked;
+      const state = checked.value;
+      if (state.status === 'suspended') return ok(undefined);
+      const live = state.live;
+      if (live === undefined)
+        return err(sandboxError.invalidState(state.id, state.status, 'suspend (nothing is loaded)'));
+      const snapshot = takeSnapshot(live, state.gasUsed, state.executionMs);
+      if (!snapshot.ok) return snapshot;
+      const module = withoutInstance(live);
+      module.context.memory = undefined;
+      state.suspended = { module, snapshot: snapshot.value };
+      state.live = undefined;
+      state.status = 'suspended';
+      state.settle();
+      return ok(undefined);
+    },
+
+    resume(instance: SandboxInstance): Result<void, SandboxError> {
+      const checked = stateFor(instance, 'resume');
+      if (!checked.ok) return checked;
+      const state = checked.value;
+      if (state.suspended === undefined)
+        return err(sandboxError.invalidState(state.id, state.status, 'resume (it is not suspended)'));
+      return restoreInto(state, state.suspended.module, state.suspended.snapshot);
     },
 
     getMetrics(instance: SandboxInstance): Result<ResourceMetrics, SandboxError> {

@@ -6,7 +6,7 @@ import {
   type SandboxConfigInput,
   type SandboxError,
   type SandboxInstance,
-  type WasmSandbox,
+  type SuspendingSandbox,
   defineHostFunction,
 } from '@ri-sandbox/core';
 import { type FixtureName, fixture } from '@ri-sandbox/test-fixtures';
@@ -16,8 +16,8 @@ import { createWasmSandbox } from '../src/index';
 export async function loaded(
   name: FixtureName,
   config: SandboxConfigInput = {},
-  sandbox: WasmSandbox = createWasmSandbox(),
-): Promise<{ sandbox: WasmSandbox; instance: SandboxInstance }> {
+  sandbox: SuspendingSandbox = createWasmSandbox(),
+): Promise<{ sandbox: SuspendingSandbox; instance: SandboxInstance }> {
   const created = sandbox.create(config);
   if (!created.ok) throw new Error(created.error.message);
   const result = await sandbox.load(created.value, fixture(name));

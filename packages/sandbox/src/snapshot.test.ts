@@ -1,0 +1,265 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { type SandboxInstance, type SuspendingSandbox, defineHostFunction } from '@ri-sandbox/core';
+import { decodeSnapshot, encodeSnapshot } from '@ri-sandbox/snapshot';
+import { fixture } from '@ri-sandbox/test-fixtures';
+import { wat } from '../../core/test/wat';
+import { errorOf, loaded, valueOf } from '../test/helpers';
+import { createWasmSandbox, memorySnapshotOf } from './sandbox';
+import { sha256Hex } from './text';
+
+/** Result, gas and memory hash of each call, as the sandbox reports them. */
+async function observe(
+  sandbox: SuspendingSandbox,
+  instance: SandboxInstance,
+  calls: readonly (readonly [string, unknown])[],
+): Promise<unknown[]> {
+  const seen: unknown[] = [];
+  for (const [action, payload] of calls) {
+    const result = sandbox.execute(instance, action, payload);
+    seen.push([
+      result.ok ? result.value : result.error.code,
+      result.ok ? result.gasUsed : instance.metrics.gasUsed,
+      await sha256Hex(memorySnapshotOf(instance)),
+    ]);
+  }
+  return seen;
+}
+
+function snapshotOf(sandbox: SuspendingSandbox, instance: SandboxInstance): Uint8Array {
+  const taken = sandbox.snapshot(instance);
+  if (!taken.ok) throw new Error(taken.error.message);
+  return taken.value;
+}
+
+const RANDOM_AND_TIME = wat(`
+  (module
+    (import "env" "__get_random" (func $random (result i32)))
+    (import "env" "__get_time" (func $time (result f64)))
+    (func (export "random") (result i32) (call $random))
+    (func (export "time") (result f64) (call $time)))`);
+
+describe('snapshot and restore', () => {
+  it('10 actions, snapshot, 5 more, restore, the same 5: identical results, gas and memory (hidden global)', async () => {
+    const { sandbox, instance } = await loaded('counter');
+    await observe(
+      sandbox,
+      instance,
+      Array.from({ length: 10 }, (_, i) => ['add', i] as const),
+    );
+    const snapshot = snapshotOf(sandbox, instance);
+    const five = Array.from({ length: 5 }, (_, i) => ['add', i * 3] as const);
+    const before = await observe(sandbox, instance, five);
+    expect(sandbox.restore(instance, snapshot)).toEqual({ ok: true, value: undefined });
+    expect(instance.status).toBe('loaded');
+    expect(await observe(sandbox, instance, five)).toEqual(before);
+    expect(before[0]).toEqual([45, expect.any(Number), expect.any(String)]);
+  });
+
+  it('does the same for clang output whose heap and __stack_pointer move', async () => {
+    const { sandbox, instance } = await loaded('sort');
+    const sorts = (n: number, from: number) =>
+      Array.from({ length: n }, (_, i) => ['sort', { values: [from + i, 3, -1, from * i, 7] }] as const);
+    await observe(sandbox, instance, sorts(10, 0));
+    const snapshot = snapshotOf(sandbox, instance);
+    const before = await observe(sandbox, instance, [...sorts(4, 100), ['sort_random', [200, 9]]]);
+    expect(sandbox.restore(instance, snapshot).ok).toBe(true);
+    expect(await observe(sandbox, instance, [...sorts(4, 100), ['sort_random', [200, 9]]])).toEqual(before);
+    // __stack_pointer and the instrumentation's counters are among the captured globals.
+    const decoded = decodeSnapshot(snapshot);
+    expect(decoded.ok && decoded.value.globals.length).toBeGreaterThanOrEqual(5);
+  });
+
+  it('continues the PRNG sequence and keeps the injected time, even in another instance', async () => {
+    const sandbox = createWasmSandbox();
+    const first = sandbox.create({ deterministicSeed: 7, eventTimestamp: 1_700_000_000_000 });
+    const second = sandbox.create({ deterministicSeed: 99, eventTimestamp: 5 });
+    if (!first.ok || !second.ok) throw new Error('create failed');
+    for (const created of [first.value, second.value])
+      expect((await sandbox.load(created, RANDOM_AND_TIME)).ok).toBe(true);
+    for (let i = 0; i < 3; i++) valueOf(sandbox.execute(first.value, 'random'));
+    const snapshot = snapshotOf(sandbox, first.value);
+    const next = Array.from({ length: 5 }, () => valueOf(sandbox.execute(first.value, 'random')));
+    expect(sandbox.restore(second.value, snapshot).ok).toBe(true);
+    expect(Array.from({ length: 5 }, () => valueOf(sandbox.execute(second.value, 'random')))).toEqual(next);
+    expect(valueOf(sandbox.execute(second.value, 'time'))).toBe(1_700_000_000_000);
+    expect(second.value.config.eventTimestamp).toBe(1_700_000_000_000);
+  });
+
+  it('restores a smaller memory into a grown one exactly, and the metrics follow', async () => {
+    const { sandbox, instance } = await loaded('memory-hog', { maxMemoryBytes: 8 * 65536 });
+    valueOf(sandbox.execute(instance, 'fill', 3));
+    const snapshot = snapshotOf(sandbox, instance);
+    const gas = instance.metrics.gasUsed;
+    valueOf(sandbox.execute(instance, 'grow', 3));
+    valueOf(sandbox.execute(instance, 'fill', 9));
+    expect(instance.metrics.memoryUsedBytes).toBe(4 * 65536);
+    expect(sandbox.restore(instance, snapshot).ok).toBe(true);
+    expect(instance.metrics).toMatchObject({ memoryUsedBytes: 65536, gasUsed: gas });
+    expect(valueOf(sandbox.execute(instance, 'pages'))).toBe(1);
+    expect(valueOf(sandbox.execute(instance, 'load', 65535))).toBe(3);
+    expect(valueOf(sandbox.execute(instance, 'grow', 7))).toBe(1);
+  });
+
+  it('stores a fresh 16 MiB memory in a few hundred bytes', async () => {
+    const sandbox = createWasmSandbox();
+    const created = sandbox.create({ maxMemoryBytes: 32 << 20 });
+    if (!created.ok) throw new Error(created.error.message);
+    expect((await sandbox.load(created.value, wat('(module (memory (export "m") 256))'))).ok).toBe(true);
+    const snapshot = snapshotOf(sandbox, created.value);
+    expect(snapshot.length).toBeLessThan(512);
+    expect(sandbox.restore(created.value, snapshot).ok).toBe(true);
+    expect(created.value.metrics.memoryUsedBytes).toBe(16 << 20);
+  });
+
+  it('is allowed when loaded or suspended, refused while running, before a load and after destroy', async () => {
+    const box: { sandbox?: SuspendingSandbox; instance?: SandboxInstance; during?: unknown } = {};
+    const probe = defineHostFunction({
+      name: 'probe',
+      params: [],
+      results: [],
+      handler: () => {
+        box.during = box.sandbox?.snapshot(box.instance as SandboxInstance);
+      },
+    });
+    const sandbox = createWasmSandbox();
+    const created = sandbox.create({ hostFunctions: { probe } });
+    if (!created.ok) throw new Error(created.error.message);
+    Object.assign(box, { sandbox, instance: created.value });
+    expect(errorOf(sandbox.snapshot(created.value)).message).toMatch(/has no module loaded/);
+    expect(errorOf(sandbox.restore(created.value, new Uint8Array(8))).message).toMatch(
+      /has no module loaded/,
+    );
+    await sandbox.load(
+      created.value,
+      wat('(module (import "env" "probe" (func $p)) (func (export "run") (call $p)))'),
+    );
+    valueOf(sandbox.execute(created.value, 'run'));
+    expect(box.during).toMatchObject({ ok: false, error: { code: 'INVALID_STATE', status: 'running' } });
+    sandbox.destroy(created.value);
+    expect(errorOf(sandbox.snapshot(created.value)).code).toBe('INSTANCE_DESTROYED');
+  });
+
+  it('refuses snapshots of another module or configuration, and forged ones that do not fit', async () => {
+    const { sandbox, instance } = await loaded('counter');
+    const counter = snapshotOf(sandbox, instance);
+    const other = await loaded('add', {}, sandbox);
+    expect(errorOf(sandbox.restore(other.instance, counter)).message).toMatch(/of a different module/);
+    const deeper = await loaded('counter', { maxCallDepth: 50 }, sandbox);
+    expect(errorOf(sandbox.restore(deeper.instance, counter)).message).toMatch(/different configuration/);
+    const otherCosts = await loaded('counter', {}, createWasmSandbox({ costs: { defaultCost: 2 } }));
+    expect(errorOf(otherCosts.sandbox.restore(otherCosts.instance, counter)).message).toMatch(
+      /different configuration/,
+    );
+
+    const decoded = decodeSnapshot(counter);
+    if (!decoded.ok) throw new Error(decoded.error.message);
+    const forge = (changes: object) => {
+      const encoded = encodeSnapshot({ ...decoded.value, ...changes });
+      if (!encoded.ok) throw new Error(encoded.error.message);
+      return encoded.value;
+    };
+    expect(errorOf(sandbox.restore(instance, forge({ memory: { pages: 1, chunks: [] } }))).message).toMatch(
+      /it has a memory, the module has none/,
+    );
+    const hog = await loaded('memory-hog', { maxMemoryBytes: 4 * 65536 }, sandbox);
+    const hogSnapshot = decodeSnapshot(snapshotOf(sandbox, hog.instance));
+    if (!hogSnapshot.ok) throw new Error(hogSnapshot.error.message);
+    const tooBig = encodeSnapshot({ ...hogSnapshot.value, memory: { pages: 5, chunks: [] } });
+    expect(
+      errorOf(sandbox.restore(hog.instance, tooBig.ok ? tooBig.value : new Uint8Array())).message,
+    ).toMatch(/memory of 5 pages is outside what this instance can take \(1 to 4 pages\)/);
+    expect(errorOf(sandbox.restore(instance, forge({ globals: [] }))).message).toMatch(
+      /does not fit this module/,
+    );
+    expect(errorOf(sandbox.restore(instance, forge({ host: new Uint8Array(3) }))).message).toMatch(
+      /sandbox state/,
+    );
+    const host = decoded.value.host.slice();
+    new DataView(host.buffer).setFloat64(25, -1, true);
+    expect(errorOf(sandbox.restore(instance, forge({ host }))).message).toMatch(/impossible clock or gas/);
+    expect(errorOf(sandbox.restore(instance, 'WSNP' as never)).message).toMatch(/a snapshot is a Uint8Array/);
+  });
+
+  it('rejects every damaged snapshot and leaves the instance exactly as it was', async () => {
+    const { sandbox, instance } = await loaded('sort');
+    await observe(sandbox, instance, [['sort', { values: [5, 4, 3] }]]);
+    const good = snapshotOf(sandbox, instance);
+    await observe(sandbox, instance, [['sort', { values: [9, 8, 7, 6] }]]);
+    const current = snapshotOf(sandbox, instance);
+    const memory = await sha256Hex(memorySnapshotOf(instance));
+    const damage = fc.oneof(
+      fc.record({ at: fc.nat(good.length - 1), xor: fc.integer({ min: 1, max: 255 }) }),
+      fc.record({ truncateTo: fc.nat(good.length - 1) }),
+    );
+    fc.assert(
+      fc.property(damage, (d) => {
+        const damaged = 'truncateTo' in d ? good.slice(0, d.truncateTo) : good.slice();
+        if ('at' in d) damaged[d.at] = (damaged[d.at] as number) ^ d.xor;
+        expect(errorOf(sandbox.restore(instance, damaged)).code).toBe('SNAPSHOT_ERROR');
+      }),
+      { numRuns: 300 },
+    );
+    expect(snapshotOf(sandbox, instance)).toEqual(current);
+    expect(await sha256Hex(memorySnapshotOf(instance))).toBe(memory);
+    expect(instance.status).toBe('loaded');
+    expect(sandbox.restore(instance, good).ok).toBe(true);
+  });
+});
+
+describe('suspend and resume', () => {
+  it('releases the instance, counts its memory as 0, and resumes exactly where it was', async () => {
+    const { sandbox, instance } = await loaded('counter');
+    await observe(sandbox, instance, [['add', 41]]);
+    const live = snapshotOf(sandbox, instance);
+    expect(sandbox.suspend(instance).ok).toBe(true);
+    expect(sandbox.suspend(instance).ok).toBe(true);
+    expect(instance.status).toBe('suspended');
+    expect(sandbox.getMetrics(instance)).toMatchObject({ ok: true, value: { memoryUsedBytes: 0 } });
+    expect(errorOf(sandbox.execute(instance, 'get'))).toMatchObject({
+      code: 'INVALID_STATE',
+      status: 'suspended',
+    });
+    expect(snapshotOf(sandbox, instance)).toEqual(live);
+    expect(sandbox.resume(instance).ok).toBe(true);
+    expect(instance.status).toBe('loaded');
+    expect(valueOf(sandbox.execute(instance, 'increment'))).toBe(42);
+    expect(errorOf(sandbox.resume(instance))).toMatchObject({ code: 'INVALID_STATE', status: 'loaded' });
+  });
+
+  it('can restore, load into or destroy a suspended instance, and not suspend an empty one', async () => {
+    const { sandbox, instance } = await loaded('counter');
+    const zero = snapshotOf(sandbox, instance);
+    valueOf(sandbox.execute(instance, 'add', 5));
+    sandbox.suspend(instance);
+    expect(sandbox.restore(instance, zero).ok).toBe(true);
+    expect(valueOf(sandbox.execute(instance, 'get'))).toBe(0);
+    sandbox.suspend(instance);
+    expect((await sandbox.load(instance, fixture('add'))).ok).toBe(true);
+    expect(valueOf(sandbox.execute(instance, 'add', [2, 3]))).toBe(5);
+    sandbox.suspend(instance);
+    expect(sandbox.destroy(instance).ok).toBe(true);
+    expect(errorOf(sandbox.resume(instance)).code).toBe('INSTANCE_DESTROYED');
+    const empty = sandbox.create();
+    if (!empty.ok) throw new Error(empty.error.message);
+    expect(errorOf(sandbox.suspend(empty.value))).toMatchObject({ code: 'INVALID_STATE', status: 'created' });
+  });
+
+  it('holds thousands of suspended instances, each resumable', async () => {
+    const sandbox = createWasmSandbox();
+    const instances: SandboxInstance[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const created = sandbox.create();
+      if (!created.ok) throw new Error(created.error.message);
+      await sandbox.load(created.value, fixture('counter'));
+      valueOf(sandbox.execute(created.value, 'add', i));
+      expect(sandbox.suspend(created.value).ok).toBe(true);
+      instances.push(created.value);
+    }
+    for (const [i, instance] of instances.entries()) {
+      expect(sandbox.resume(instance).ok).toBe(true);
+      expect(valueOf(sandbox.execute(instance, 'get'))).toBe(i);
+      sandbox.destroy(instance);
+    }
+  });
+});

@@ -1,0 +1,148 @@
+/**
+ * Snapshots of sandbox instances: what binds them to a module, how an
+ * instance's state is captured, and how a live instance is rebuilt from one.
+ * Nothing here changes an instance; the sandbox commits a rebuilt instance
+ * only once every check has passed.
+ */
+import {
+  type HostFunction,
+  type Result,
+  type SandboxConfig,
+  type SandboxError,
+  err,
+  ok,
+  sandboxError,
+} from '@ri-sandbox/core';
+import { DEPTH_EXPORT } from '@ri-sandbox/determinism';
+import { type CompiledModule, instantiateModuleSync } from '@ri-sandbox/loader';
+import type { CostModel } from '@ri-sandbox/metering';
+import {
+  type SnapshotBinding,
+  applyState,
+  captureState,
+  checkState,
+  decodeSnapshot,
+  encodeSnapshot,
+} from '@ri-sandbox/snapshot';
+import { type HostState, decodeHostState, encodeHostState } from './host-state';
+import type { LiveModule, LoadedModule } from './instance';
+import { sha256, stringifyJson } from './text';
+
+/** What the instrumented module depends on besides its bytes: a snapshot is only valid under the same. */
+export interface BindingInputs {
+  readonly config: SandboxConfig;
+  readonly costs: CostModel;
+  readonly canonicalizeNaNs: boolean;
+  readonly memoryGrowFailure: string;
+  readonly hostImports: readonly string[];
+  readonly hostFunctions: Readonly<Record<string, HostFunction>>;
+}
+
+/**
+ * The binding of a snapshot: SHA-256 of the module's bytes, and SHA-256 of
+ * the configuration its instrumentation and imports depend on (memory limit,
+ * call depth, cost model, NaN and memory-growth policies, the imported host
+ * functions' signatures). Gas and time limits are not part of it: a snapshot
+ * may be resumed with a different budget.
+ */
+export async function snapshotBinding(
+  moduleBytes: Uint8Array,
+  inputs: BindingInputs,
+): Promise<SnapshotBinding> {
+  const { config } = inputs;
+  const shape = stringifyJson({
+    format: 'ri-sandbox/1',
+    maxMemoryBytes: config.maxMemoryBytes,
+    maxCallDepth: config.maxCallDepth,
+    costs: inputs.costs,
+    canonicalizeNaNs: inputs.canonicalizeNaNs,
+    memoryGrowFailure: inputs.memoryGrowFailure,
+    imports: inputs.hostImports.map((name) => {
+      const fn = inputs.hostFunctions[name];
+      return [name, fn?.params, fn?.results];
+    }),
+  }) as string;
+  const [moduleHash, configHash] = await Promise.all([
+    sha256(moduleBytes),
+    sha256(new TextEncoder().encode(shape)),
+  ]);
+  return { moduleHash, configHash };
+}
+
+/** The instance's complete state as a WSNP snapshot. */
+export function takeSnapshot(
+  live: LiveModule,
+  gasUsed: number,
+  executionMs: number,
+): Result<Uint8Array, SandboxError> {
+  const image = captureState(live.instance, live.memory, live.layout);
+  if (!image.ok) return image;
+  const host = encodeHostState({
+    prng: live.prng.save(),
+    eventTimestamp: live.clock.eventTimestamp,
+    gasUsed,
+    executionMs,
+  });
+  return encodeSnapshot({ ...image.value, binding: live.binding, host });
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
+}
+
+function memoryBounds(compiled: CompiledModule) {
+  const { source, initialPages, maximumPages } = compiled.memory;
+  return source === 'none' ? undefined : { initialPages, maximumPages };
+}
+
+/** The instrumented call-depth counter of `instance`. */
+export function depthCounter(instance: WebAssembly.Instance): WebAssembly.Global {
+  const depth = instance.exports[DEPTH_EXPORT];
+  if (!(depth instanceof WebAssembly.Global)) throw new TypeError('the call-depth counter is missing');
+  return depth;
+}
+
+/**
+ * A new live instance of `module` in the state `bytes` captured, and the
+ * sandbox state to go with it; `SNAPSHOT_ERROR` with the reason if the
+ * snapshot is damaged, of another module or configuration, or does not fit.
+ * The current instance, if any, is not touched.
+ */
+export function rebuildFromSnapshot(
+  module: LoadedModule,
+  bytes: Uint8Array,
+  maxMemoryBytes: number,
+): Result<{ live: LiveModule; host: HostState }, SandboxError> {
+  const decoded = decodeSnapshot(bytes);
+  if (!decoded.ok) return decoded;
+  const snapshot = decoded.value;
+  if (!sameBytes(snapshot.binding.moduleHash, module.binding.moduleHash))
+    return err(sandboxError.snapshotError('it was taken of a different module'));
+  if (!sameBytes(snapshot.binding.configHash, module.binding.configHash)) {
+    return err(
+      sandboxError.snapshotError(
+        'it was taken under a different configuration (memory limit, call depth, costs, NaN or growth policy, or host functions)',
+      ),
+    );
+  }
+  const host = decodeHostState(snapshot.host);
+  if (!host.ok) return host;
+  const problem = checkState(module.layout, snapshot, memoryBounds(module.compiled));
+  if (problem !== undefined)
+    return err(sandboxError.snapshotError(`it does not fit this module: ${problem}`));
+  const rebuilt = instantiateModuleSync(
+    module.compiled,
+    module.functions,
+    maxMemoryBytes,
+    module.meter.imports,
+  );
+  if (!rebuilt.ok)
+    return err(sandboxError.snapshotError(`cannot rebuild the instance: ${rebuilt.error.message}`));
+  const { instance, memory } = rebuilt.value;
+  const applied = applyState(instance, memory, module.layout, snapshot);
+  if (!applied.ok) return applied;
+  return ok({
+    live: { ...module, instance, memory, actions: new Map(), depth: depthCounter(instance) },
+    host: host.value,
+  });
+}

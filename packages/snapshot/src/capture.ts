@@ -1,0 +1,144 @@
+/**
+ * Reading an instance's state through the exports `exposeState` added, and
+ * writing it back into a fresh instance of the same module.
+ */
+import { type Result, type SnapshotError, err, ok, sandboxError } from '@ri-sandbox/core';
+import type { GlobalAccess, StateLayout } from './layout';
+import {
+  type InstanceImage,
+  MEMORY_BLOCK_BYTES,
+  type MemoryChunk,
+  type MemoryImage,
+  type SavedGlobal,
+  type SavedTable,
+  type SavedValue,
+} from './state';
+
+const PAGE_BYTES = 65536;
+/** The longest chunk, so that every length fits the format's u32. */
+const MAX_CHUNK_BYTES = 1 << 30;
+
+/** Thrown inside capture for state that cannot be represented; becomes `SNAPSHOT_ERROR`. */
+class Uncapturable extends Error {}
+
+type Exports = WebAssembly.Exports;
+
+function exported<T>(exports: Exports, exportName: string, kind: new (...args: never[]) => T): T {
+  const value = exports[exportName];
+  if (!(value instanceof kind)) throw new TypeError(`${exportName} is not exported as a ${kind.name}`);
+  return value;
+}
+
+function callable(exports: Exports, exportName: string): (...args: unknown[]) => unknown {
+  const value = exports[exportName];
+  if (typeof value !== 'function') throw new TypeError(`${exportName} is not an exported function`);
+  return value as (...args: unknown[]) => unknown;
+}
+
+/** Function objects of the functions a reference can name, by function index, and the reverse. */
+function functionIndex(exports: Exports, layout: StateLayout): Map<unknown, number> {
+  return new Map(layout.functions.map((f) => [exports[f.exportName], f.index]));
+}
+
+function readGlobal(exports: Exports, g: GlobalAccess, functions: () => Map<unknown, number>): SavedValue {
+  if (g.access.kind === 'accessors') {
+    const bits = callable(exports, g.access.getter)();
+    if (g.type === 'f32') return { type: 'f32', bits: (bits as number) >>> 0 };
+    if (g.type === 'f64') return { type: 'f64', bits: BigInt.asUintN(64, bits as bigint) };
+    const [low, high] = bits as [bigint, bigint];
+    return { type: 'v128', low: BigInt.asUintN(64, low), high: BigInt.asUintN(64, high) };
+  }
+  const value: unknown = exported(exports, g.access.exportName, WebAssembly.Global).value;
+  switch (g.type) {
+    case 'i32':
+      return { type: 'i32', value: value as number };
+    case 'i64':
+      return { type: 'i64', value: value as bigint };
+    default:
+      return reference(g.type, value, `global ${g.index}`, functions);
+  }
+}
+
+function reference(
+  type: SavedValue['type'],
+  value: unknown,
+  where: string,
+  functions: () => Map<unknown, number>,
+): SavedValue {
+  if (type === 'funcref') {
+    if (value === null) return { type, function: null };
+    const index = functions().get(value);
+    if (index === undefined) throw new Uncapturable(`${where} holds a function the module cannot name`);
+    return { type, function: index };
+  }
+  if (value !== null && value !== undefined)
+    throw new Uncapturable(`${where} holds a host reference, which a snapshot cannot capture`);
+  return { type: 'externref' };
+}
+
+/** The non-zero runs of `bytes`, in whole blocks, as views (not copies). */
+export function nonZeroChunks(bytes: Uint8Array<ArrayBuffer>): MemoryChunk[] {
+  const words = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2);
+  const wordsPerBlock = MEMORY_BLOCK_BYTES >> 2;
+  const chunks: MemoryChunk[] = [];
+  let runStart = -1;
+  const close = (end: number) => {
+    for (let at = runStart; at < end; at += MAX_CHUNK_BYTES)
+      chunks.push({ offset: at, bytes: bytes.subarray(at, Math.min(end, at + MAX_CHUNK_BYTES)) });
+    runStart = -1;
+  };
+  for (let block = 0; block * MEMORY_BLOCK_BYTES < bytes.length; block++) {
+    let nonZero = false;
+    const first = block * wordsPerBlock;
+    for (let w = first; w < first + wordsPerBlock; w++) {
+      if (words[w] !== 0) {
+        nonZero = true;
+        break;
+      }
+    }
+    if (nonZero && runStart === -1) runStart = block * MEMORY_BLOCK_BYTES;
+    else if (!nonZero && runStart !== -1) close(block * MEMORY_BLOCK_BYTES);
+  }
+  if (runStart !== -1) close(bytes.length);
+  return chunks;
+}
+
+/**
+ * Captures the state of `instance` (a module rewritten by `exposeState`,
+ * described by `layout`) and of its linear `memory`. Memory chunks are views
+ * of the live memory: encode them before the guest runs again.
+ * `SNAPSHOT_ERROR` if some state cannot be represented (a host reference).
+ */
+export function captureState(
+  instance: WebAssembly.Instance,
+  memory: WebAssembly.Memory | undefined,
+  layout: StateLayout,
+): Result<InstanceImage, SnapshotError> {
+  const { exports } = instance;
+  let names: Map<unknown, number> | undefined;
+  const functions = () => (names ??= functionIndex(exports, layout));
+  try {
+    const globals: SavedGlobal[] = layout.globals.map((g) => ({
+      index: g.index,
+      value: readGlobal(exports, g, functions),
+    }));
+    const tables: SavedTable[] = layout.tables.map((t) => {
+      const table = exported(exports, t.exportName, WebAssembly.Table);
+      const elements = new Int32Array(table.length);
+      for (let i = 0; i < elements.length; i++) {
+        const saved = reference(t.elementType, table.get(i), `table ${t.index} slot ${i}`, functions);
+        elements[i] = saved.type === 'funcref' ? (saved.function ?? -1) : -1;
+      }
+      return { index: t.index, elements };
+    });
+    let image: MemoryImage | undefined;
+    if (memory !== undefined) {
+      const bytes = new Uint8Array(memory.buffer);
+      image = { pages: bytes.length / PAGE_BYTES, chunks: nonZeroChunks(bytes) };
+    }
+    return ok({ globals, tables, memory: image });
+  } catch (error) {
+    if (error instanceof Uncapturable) return err(sandboxError.snapshotError(error.message));
+    throw error;
+  }
+}

@@ -1,0 +1,334 @@
+/**
+ * `exposeState`: rewrites a module so that everything a snapshot must capture
+ * can be read and written from outside, as Wizer and the Internet Computer do.
+ * Hidden mutable globals (clang's `__stack_pointer`, another transform's
+ * counters) are exported under reserved names; float and v128 globals get
+ * bit-exact accessor functions; tables the module can change at run time are
+ * exported with every function a reference can name; `data.drop`/`elem.drop`
+ * leave a flag behind so a restored instance can drop the same segments; and
+ * the start function becomes an export, so that re-instantiating for a
+ * restore runs no guest code.
+ */
+import {
+  ByteReader,
+  ByteWriter,
+  type Export,
+  type FuncType,
+  type FunctionBody,
+  type Global,
+  type Instruction,
+  type Result,
+  type SandboxError,
+  ValType,
+  type WasmModule,
+  err,
+  instruction,
+  ok,
+  sandboxError,
+  skipInstruction,
+} from '@ri-sandbox/core';
+import type { GlobalAccess, StateLayout, TableAccess } from './layout';
+import type { SavedValue } from './state';
+
+/** Every name this transform adds starts with this; a module may not export such names itself. */
+export const STATE_EXPORT_PREFIX = '__ri_snapshot_';
+
+const name = (what: string, index: number | string) => `${STATE_EXPORT_PREFIX}${what}_${index}`;
+
+const TYPE_NAMES = new Map<number, SavedValue['type']>([
+  [ValType.i32, 'i32'],
+  [ValType.i64, 'i64'],
+  [ValType.f32, 'f32'],
+  [ValType.f64, 'f64'],
+  [ValType.v128, 'v128'],
+  [ValType.funcref, 'funcref'],
+  [ValType.externref, 'externref'],
+]);
+
+/** Opcodes the accessors are written with. */
+const Op = {
+  end: 0x0b,
+  if: 0x04,
+  void: 0x40,
+  localGet: 0x20,
+  globalGet: 0x23,
+  globalSet: 0x24,
+  i32Const: 0x41,
+  i32ReinterpretF32: 0xbc,
+  i64ReinterpretF64: 0xbd,
+  f32ReinterpretI32: 0xbe,
+  f64ReinterpretI64: 0xbf,
+  misc: 0xfc,
+  dataDrop: 9,
+  elemDrop: 13,
+  simd: 0xfd,
+  i64x2Splat: 0x12,
+  i64x2ExtractLane: 0x1d,
+  i64x2ReplaceLane: 0x1e,
+} as const;
+
+/** What a scan of the function bodies found. */
+interface BodyFacts {
+  /** Tables some instruction can change. */
+  readonly mutatedTables: Set<number>;
+  readonly droppedData: Set<number>;
+  readonly droppedElements: Set<number>;
+}
+
+function scanBodies(module: WasmModule): BodyFacts {
+  const facts: BodyFacts = { mutatedTables: new Set(), droppedData: new Set(), droppedElements: new Set() };
+  for (const body of module.code) {
+    // 0x26 is table.set and 0xFC prefixes the rest; a body with neither byte has none of them.
+    if (!body.code.includes(Op.misc) && !body.code.includes(0x26)) continue;
+    const reader = new ByteReader(body.code);
+    while (!reader.done) {
+      const start = reader.offset;
+      const op = skipInstruction(reader);
+      const immediates = new ByteReader(body.code, start + 1, reader.offset);
+      if (op.prefix !== undefined) immediates.u32();
+      switch (op.name) {
+        case 'table.set':
+        case 'table.grow':
+        case 'table.fill':
+        case 'table.copy':
+          facts.mutatedTables.add(immediates.u32());
+          break;
+        case 'table.init':
+          immediates.u32();
+          facts.mutatedTables.add(immediates.u32());
+          break;
+        case 'data.drop':
+          facts.droppedData.add(immediates.u32());
+          break;
+        case 'elem.drop':
+          facts.droppedElements.add(immediates.u32());
+          break;
+      }
+    }
+  }
+  return facts;
+}
+
+/** Appends `global.set flag = 1` after every `data.drop`/`elem.drop` of a tracked segment. */
+function flagDrops(
+  body: FunctionBody,
+  dataFlags: ReadonlyMap<number, number>,
+  elementFlags: ReadonlyMap<number, number>,
+): FunctionBody {
+  const { code } = body;
+  if (!code.includes(Op.misc)) return body;
+  const w = new ByteWriter(code.length + 16);
+  const reader = new ByteReader(code);
+  let copied = 0;
+  while (!reader.done) {
+    const start = reader.offset;
+    const op = skipInstruction(reader);
+    if (op.name !== 'data.drop' && op.name !== 'elem.drop') continue;
+    const immediates = new ByteReader(code, start + 1, reader.offset);
+    immediates.u32();
+    const flags = op.name === 'data.drop' ? dataFlags : elementFlags;
+    const flag = flags.get(immediates.u32()) as number;
+    w.range(code, copied, reader.offset);
+    copied = reader.offset;
+    w.u8(Op.i32Const).s32(1).u8(Op.globalSet).u32(flag);
+  }
+  if (copied === 0) return body;
+  w.range(code, copied, code.length);
+  return { locals: body.locals, code: w.finish() };
+}
+
+/** Function indices a reference can hold: those named outside function bodies (the spec's "declared" ones). */
+function referenceableFunctions(module: WasmModule): number[] {
+  const found = new Set<number>();
+  const fromExpression = (expression: readonly Instruction[]) => {
+    for (const instr of expression) if (instr.op.name === 'ref.func') found.add(instr.immediate as number);
+  };
+  for (const segment of module.elements) {
+    if (segment.init.kind === 'functions') for (const index of segment.init.indices) found.add(index);
+    else segment.init.expressions.forEach(fromExpression);
+  }
+  for (const global of module.globals) fromExpression(global.init);
+  for (const e of module.exports) if (e.kind === 'function') found.add(e.index);
+  return [...found].sort((a, b) => a - b);
+}
+
+/** Adds function types, reusing equal ones. */
+class TypePool {
+  readonly types: FuncType[];
+
+  constructor(types: readonly FuncType[]) {
+    this.types = [...types];
+  }
+
+  index(params: readonly ValType[], results: readonly ValType[]): number {
+    const same = (a: readonly ValType[], b: readonly ValType[]) =>
+      a.length === b.length && a.every((t, i) => t === b[i]);
+    const found = this.types.findIndex((t) => same(t.params, params) && same(t.results, results));
+    if (found !== -1) return found;
+    this.types.push({ params, results });
+    return this.types.length - 1;
+  }
+}
+
+/** Accessor bodies for a float or v128 global: [getter, setter] with their types. */
+function accessorBodies(
+  global: number,
+  type: 'f32' | 'f64' | 'v128',
+): readonly [[ValType[], ValType[], Uint8Array], [ValType[], ValType[], Uint8Array]] {
+  const get = new ByteWriter(16);
+  const set = new ByteWriter(16);
+  if (type === 'v128') {
+    get.u8(Op.globalGet).u32(global).u8(Op.simd).u32(Op.i64x2ExtractLane).u8(0);
+    get.u8(Op.globalGet).u32(global).u8(Op.simd).u32(Op.i64x2ExtractLane).u8(1);
+    set.u8(Op.localGet).u32(0).u8(Op.simd).u32(Op.i64x2Splat);
+    set.u8(Op.localGet).u32(1).u8(Op.simd).u32(Op.i64x2ReplaceLane).u8(1);
+    set.u8(Op.globalSet).u32(global);
+    const pair = [ValType.i64, ValType.i64];
+    return [
+      [[], pair, get.u8(Op.end).finish()],
+      [pair, [], set.u8(Op.end).finish()],
+    ];
+  }
+  const bits = type === 'f32' ? ValType.i32 : ValType.i64;
+  get
+    .u8(Op.globalGet)
+    .u32(global)
+    .u8(type === 'f32' ? Op.i32ReinterpretF32 : Op.i64ReinterpretF64);
+  set
+    .u8(Op.localGet)
+    .u32(0)
+    .u8(type === 'f32' ? Op.f32ReinterpretI32 : Op.f64ReinterpretI64);
+  set.u8(Op.globalSet).u32(global);
+  return [
+    [[], [bits], get.u8(Op.end).finish()],
+    [[bits], [], set.u8(Op.end).finish()],
+  ];
+}
+
+/** The rewritten module and where its state can be found. */
+export interface ExposedModule {
+  readonly module: WasmModule;
+  readonly layout: StateLayout;
+}
+
+/**
+ * Rewrites `module` so that its whole state can be captured and restored from
+ * outside (see the package README). Run it after every other transform, so
+ * that their globals are exposed too. Fails with `INVALID_MODULE` if the
+ * module already exports a name with the reserved prefix.
+ */
+export function exposeState(module: WasmModule): Result<ExposedModule, SandboxError> {
+  const clash = module.exports.find((e) => e.name.startsWith(STATE_EXPORT_PREFIX));
+  if (clash !== undefined)
+    return err(sandboxError.invalidModule(`the module uses the reserved export name ${clash.name}`));
+  const facts =
+    module.tables.length > 0 ||
+    module.imports.some((i) => i.descriptor.kind === 'table') ||
+    hasPassive(module)
+      ? scanBodies(module)
+      : {
+          mutatedTables: new Set<number>(),
+          droppedData: new Set<number>(),
+          droppedElements: new Set<number>(),
+        };
+
+  const importedGlobals = module.imports.filter((i) => i.descriptor.kind === 'global');
+  const importedFunctions = module.imports.filter((i) => i.descriptor.kind === 'function').length;
+  const globals: Global[] = [...module.globals];
+  const flagFor = () => {
+    globals.push({ type: { valueType: ValType.i32, mutable: true }, init: [instruction('i32.const', 0)] });
+    return importedGlobals.length + globals.length - 1;
+  };
+  const dataFlags = new Map([...facts.droppedData].sort((a, b) => a - b).map((s) => [s, flagFor()]));
+  const elementFlags = new Map([...facts.droppedElements].sort((a, b) => a - b).map((s) => [s, flagFor()]));
+
+  const types = new TypePool(module.types);
+  const functions = [...module.functions];
+  const code = module.code.map((body) =>
+    dataFlags.size + elementFlags.size === 0 ? body : flagDrops(body, dataFlags, elementFlags),
+  );
+  const exports: Export[] = [...module.exports];
+  const addFunction = (params: ValType[], results: ValType[], body: Uint8Array, exportName: string) => {
+    functions.push(types.index(params, results));
+    code.push({ locals: [], code: body });
+    exports.push({ name: exportName, kind: 'function', index: importedFunctions + functions.length - 1 });
+  };
+
+  const globalTypes = [
+    ...importedGlobals.map((i) => (i.descriptor as { global: Global['type'] }).global),
+    ...globals.map((g) => g.type),
+  ];
+  const access: GlobalAccess[] = [];
+  globalTypes.forEach((type, index) => {
+    if (!type.mutable) return;
+    const typeName = TYPE_NAMES.get(type.valueType) as SavedValue['type'];
+    if (typeName === 'f32' || typeName === 'f64' || typeName === 'v128') {
+      const [getter, setter] = accessorBodies(index, typeName);
+      addFunction(...getter, name('get', index));
+      addFunction(...setter, name('set', index));
+      access.push({
+        index,
+        type: typeName,
+        access: { kind: 'accessors', getter: name('get', index), setter: name('set', index) },
+      });
+    } else {
+      exports.push({ name: name('global', index), kind: 'global', index });
+      access.push({ index, type: typeName, access: { kind: 'global', exportName: name('global', index) } });
+    }
+  });
+
+  const tableTypes = [
+    ...module.imports.flatMap((i) => (i.descriptor.kind === 'table' ? [i.descriptor.table] : [])),
+    ...module.tables,
+  ];
+  const exportedTables = new Set(module.exports.filter((e) => e.kind === 'table').map((e) => e.index));
+  const tables: TableAccess[] = [];
+  tableTypes.forEach((type, index) => {
+    if (!facts.mutatedTables.has(index) && !exportedTables.has(index)) return;
+    exports.push({ name: name('table', index), kind: 'table', index });
+    tables.push({
+      index,
+      exportName: name('table', index),
+      elementType: type.elementType === ValType.funcref ? 'funcref' : 'externref',
+      minimum: type.limits.min,
+      maximum: type.limits.max,
+    });
+  });
+
+  const needsFunctions =
+    tables.some((t) => t.elementType === 'funcref') || access.some((g) => g.type === 'funcref');
+  const referenceable = needsFunctions ? referenceableFunctions(module) : [];
+  for (const index of referenceable) exports.push({ name: name('func', index), kind: 'function', index });
+
+  let redrop: string | undefined;
+  if (dataFlags.size + elementFlags.size > 0) {
+    const w = new ByteWriter(32);
+    for (const [segment, flag] of dataFlags)
+      w.u8(Op.globalGet).u32(flag).u8(Op.if).u8(Op.void).u8(Op.misc).u32(Op.dataDrop).u32(segment).u8(Op.end);
+    for (const [segment, flag] of elementFlags)
+      w.u8(Op.globalGet).u32(flag).u8(Op.if).u8(Op.void).u8(Op.misc).u32(Op.elemDrop).u32(segment).u8(Op.end);
+    redrop = `${STATE_EXPORT_PREFIX}redrop`;
+    addFunction([], [], w.u8(Op.end).finish(), redrop);
+  }
+
+  let start: string | undefined;
+  if (module.start !== undefined) {
+    start = `${STATE_EXPORT_PREFIX}start`;
+    exports.push({ name: start, kind: 'function', index: module.start });
+  }
+
+  return ok({
+    module: { ...module, types: types.types, functions, code, globals, exports, start: undefined },
+    layout: {
+      globals: access,
+      tables,
+      functions: referenceable.map((index) => ({ index, exportName: name('func', index) })),
+      redrop,
+      start,
+    },
+  });
+}
+
+function hasPassive(module: WasmModule): boolean {
+  return module.data.some((d) => d.mode === 'passive') || module.elements.some((e) => e.mode === 'passive');
+}

@@ -1,0 +1,179 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { crc32c } from './crc32c';
+import { SNAPSHOT_VERSION, decodeSnapshot, encodeSnapshot } from './format';
+import type { SavedValue, SnapshotContents } from './state';
+
+const hash = fc.uint8Array({ minLength: 32, maxLength: 32 });
+const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
+
+const savedValue: fc.Arbitrary<SavedValue> = fc.oneof(
+  fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }).map((value) => ({ type: 'i32' as const, value })),
+  fc.bigInt({ min: -(1n << 63n), max: (1n << 63n) - 1n }).map((value) => ({ type: 'i64' as const, value })),
+  fc.nat({ max: 0xffffffff }).map((bits) => ({ type: 'f32' as const, bits })),
+  u64.map((bits) => ({ type: 'f64' as const, bits })),
+  fc.tuple(u64, u64).map(([low, high]) => ({ type: 'v128' as const, low, high })),
+  fc.option(fc.nat({ max: 10_000 })).map((f) => ({ type: 'funcref' as const, function: f })),
+  fc.constant({ type: 'externref' as const }),
+);
+
+/** Memory images whose chunks are in place: block-aligned, ascending, inside the memory. */
+const memoryImage = fc
+  .tuple(
+    fc.integer({ min: 0, max: 3 }),
+    fc.array(fc.tuple(fc.nat(63), fc.uint8Array({ minLength: 1, maxLength: 5000 })), { maxLength: 4 }),
+  )
+  .map(([pages, raw]) => {
+    const chunks: { offset: number; bytes: Uint8Array }[] = [];
+    let next = 0;
+    for (const [block, bytes] of raw.sort((a, b) => a[0] - b[0])) {
+      const offset = Math.max(block * 4096, Math.ceil(next / 4096) * 4096);
+      if (offset + bytes.length > pages * 65536) break;
+      chunks.push({ offset, bytes });
+      next = offset + bytes.length;
+    }
+    return { pages, chunks };
+  });
+
+const contents: fc.Arbitrary<SnapshotContents> = fc.record({
+  binding: fc.record({ moduleHash: hash, configHash: hash }),
+  host: fc.uint8Array({ maxLength: 64 }),
+  globals: fc.array(fc.record({ index: fc.nat(1000), value: savedValue }), { maxLength: 8 }),
+  tables: fc.array(
+    fc.record({
+      index: fc.nat(4),
+      elements: fc.array(fc.integer({ min: -1, max: 500 }), { maxLength: 20 }).map((a) => Int32Array.from(a)),
+    }),
+    { maxLength: 3 },
+  ),
+  memory: fc.option(memoryImage, { nil: undefined }),
+});
+
+function encoded(value: SnapshotContents): Uint8Array<ArrayBuffer> {
+  const result = encodeSnapshot(value);
+  if (!result.ok) throw new Error(result.error.message);
+  return result.value;
+}
+
+const SAMPLE: SnapshotContents = {
+  binding: { moduleHash: new Uint8Array(32).fill(1), configHash: new Uint8Array(32).fill(2) },
+  host: Uint8Array.of(9, 8, 7),
+  globals: [
+    { index: 0, value: { type: 'i32', value: -5 } },
+    { index: 3, value: { type: 'f32', bits: 0x7fa00001 } },
+  ],
+  tables: [{ index: 0, elements: Int32Array.of(-1, 2, 3) }],
+  memory: { pages: 2, chunks: [{ offset: 4096, bytes: new Uint8Array(5000).fill(0xab) }] },
+};
+
+function reason(bytes: Uint8Array): string {
+  const decoded = decodeSnapshot(bytes);
+  if (decoded.ok) throw new Error('expected the snapshot to be refused');
+  expect(decoded.error.code).toBe('SNAPSHOT_ERROR');
+  return decoded.error.reason;
+}
+
+/** `bytes` with `edit` applied and the checksum made right again: a well-formed-looking but wrong snapshot. */
+function forged(bytes: Uint8Array, edit: (copy: Uint8Array, view: DataView) => void): Uint8Array {
+  const copy = bytes.slice();
+  const view = new DataView(copy.buffer);
+  edit(copy, view);
+  view.setUint32(copy.length - 4, crc32c(copy.subarray(0, copy.length - 4)), true);
+  return copy;
+}
+
+describe('the WSNP format', () => {
+  it('round-trips every state exactly', () => {
+    fc.assert(
+      fc.property(contents, (value) => {
+        const decoded = decodeSnapshot(encoded(value));
+        expect(decoded).toEqual({ ok: true, value });
+      }),
+    );
+  });
+
+  it('starts with the magic and version, and stores zero memory in no space', () => {
+    const bytes = encoded({ ...SAMPLE, memory: { pages: 256, chunks: [] } });
+    expect([...bytes.subarray(0, 6)]).toEqual([0x57, 0x53, 0x4e, 0x50, SNAPSHOT_VERSION, 0]);
+    expect(bytes.length).toBeLessThan(300);
+  });
+
+  it('refuses every single flipped bit, and every truncation', () => {
+    const bytes = encoded(SAMPLE);
+    for (let at = 0; at < bytes.length; at++) {
+      for (let bit = 0; bit < 8; bit++) {
+        const damaged = bytes.slice();
+        damaged[at] = (damaged[at] as number) ^ (1 << bit);
+        expect(decodeSnapshot(damaged).ok).toBe(false);
+      }
+      expect(reason(bytes.subarray(0, at))).toMatch(/truncated|bad magic/);
+    }
+  });
+
+  it('says what is wrong', () => {
+    const bytes = encoded(SAMPLE);
+    expect(reason(new Uint8Array())).toMatch(/bad magic/);
+    expect(reason(forged(bytes, (b) => (b[0] = 0x58)))).toMatch(/bad magic/);
+    expect(
+      reason(
+        forged(bytes, (_, v) => {
+          v.setUint16(4, 2, true);
+        }),
+      ),
+    ).toMatch(/unsupported format version 2/);
+    expect(
+      reason(
+        forged(bytes, (_, v) => {
+          v.setUint16(6, 1, true);
+        }),
+      ),
+    ).toMatch(/unknown flags/);
+    expect(reason(bytes.subarray(0, 80))).toMatch(/truncated: 80 of/);
+    const longer = new Uint8Array(bytes.length + 3);
+    longer.set(bytes);
+    expect(reason(longer)).toMatch(/3 bytes after the end/);
+    const corrupted = bytes.slice();
+    corrupted[100] = (corrupted[100] as number) ^ 0xff;
+    expect(reason(corrupted)).toMatch(/checksum mismatch/);
+    expect(reason('WSNP' as unknown as Uint8Array)).toMatch(/Uint8Array/);
+  });
+
+  it('refuses a snapshot whose checksum is right but whose structure is not', () => {
+    const bytes = encoded(SAMPLE);
+    // The host section's id, just after the header.
+    expect(reason(forged(bytes, (b) => (b[76] = 7)))).toMatch(/malformed: expected the host section/);
+    // The first global's type byte: header, host section (5 + 3), globals header (5), count (4), index (4).
+    expect(reason(forged(bytes, (b) => (b[76 + 8 + 5 + 4 + 4] = 0x01)))).toMatch(/unknown value type/);
+    const memoryFlag = bytes.length - 4 - (1 + 4 + 4 + 8 + 5000) - 0;
+    expect(reason(forged(bytes, (b) => (b[memoryFlag] = 2)))).toMatch(/memory flag 2/);
+    expect(
+      reason(
+        forged(bytes, (_, v) => {
+          v.setUint32(memoryFlag + 9, 100, true);
+        }),
+      ),
+    ).toMatch(/out of place/);
+    expect(
+      reason(
+        forged(bytes, (_, v) => {
+          v.setUint32(memoryFlag + 5, 7, true);
+        }),
+      ),
+    ).toMatch(/runs past the end/);
+    expect(
+      reason(
+        forged(bytes, (_, v) => {
+          v.setUint32(memoryFlag + 1, 0, true);
+        }),
+      ),
+    ).toMatch(/out of place/);
+  });
+
+  it('refuses to encode hashes of the wrong length', () => {
+    const result = encodeSnapshot({
+      ...SAMPLE,
+      binding: { ...SAMPLE.binding, moduleHash: new Uint8Array(3) },
+    });
+    expect(result.ok).toBe(false);
+  });
+});

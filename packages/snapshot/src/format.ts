@@ -1,0 +1,349 @@
+/**
+ * The WSNP binary format (version 1), specified in this package's README.
+ * All integers are little-endian; the last four bytes are the CRC-32C of
+ * everything before them.
+ */
+import { type Result, type SnapshotError, err, ok, sandboxError } from '@ri-sandbox/core';
+import { crc32c } from './crc32c';
+import type { MemoryChunk, SavedGlobal, SavedTable, SavedValue, SnapshotContents } from './state';
+import { MEMORY_BLOCK_BYTES } from './state';
+
+/** The first four bytes of every snapshot: `WSNP`. */
+export const SNAPSHOT_MAGIC = Uint8Array.of(0x57, 0x53, 0x4e, 0x50);
+/** The format version this library writes and reads. */
+export const SNAPSHOT_VERSION = 1;
+
+const HASH_BYTES = 32;
+/** magic, version (u16), flags (u16), total length (u32), module hash, config hash. */
+const HEADER_BYTES = 12 + 2 * HASH_BYTES;
+const CHECKSUM_BYTES = 4;
+const SECTION_HEADER_BYTES = 5;
+/** The total length is a u32. */
+const MAX_SNAPSHOT_BYTES = 0xffffffff;
+
+/** Section ids, in the order they appear. */
+const Section = { host: 1, globals: 2, tables: 3, memory: 4 } as const;
+
+/** The wasm binary encoding of each saved value type, and its payload size. */
+const VALUE_CODES = {
+  i32: [0x7f, 4],
+  i64: [0x7e, 8],
+  f32: [0x7d, 4],
+  f64: [0x7c, 8],
+  v128: [0x7b, 16],
+  funcref: [0x70, 4],
+  externref: [0x6f, 0],
+} as const satisfies Record<SavedValue['type'], readonly [number, number]>;
+
+type ValueTypeName = keyof typeof VALUE_CODES;
+const TYPE_BY_CODE = new Map<number, ValueTypeName>(
+  Object.entries(VALUE_CODES).map(([name, [code]]) => [code, name as ValueTypeName]),
+);
+
+function snapshotError(reason: string): Result<never, SnapshotError> {
+  return err(sandboxError.snapshotError(reason));
+}
+
+function globalsSize(globals: readonly SavedGlobal[]): number {
+  return globals.reduce((sum, g) => sum + 5 + VALUE_CODES[g.value.type][1], 4);
+}
+
+function tablesSize(tables: readonly SavedTable[]): number {
+  return tables.reduce((sum, t) => sum + 8 + 4 * t.elements.length, 4);
+}
+
+function memorySize(contents: SnapshotContents): number {
+  const { memory } = contents;
+  return memory === undefined ? 1 : memory.chunks.reduce((sum, c) => sum + 8 + c.bytes.length, 9);
+}
+
+/** Fixed-width little-endian writes into a buffer of known size. */
+class Writer {
+  readonly bytes: Uint8Array<ArrayBuffer>;
+  private readonly view: DataView;
+  offset = 0;
+
+  constructor(size: number) {
+    this.bytes = new Uint8Array(size);
+    this.view = new DataView(this.bytes.buffer);
+  }
+
+  u8(value: number): void {
+    this.view.setUint8(this.offset, value);
+    this.offset += 1;
+  }
+
+  u16(value: number): void {
+    this.view.setUint16(this.offset, value, true);
+    this.offset += 2;
+  }
+
+  u32(value: number): void {
+    this.view.setUint32(this.offset, value, true);
+    this.offset += 4;
+  }
+
+  u64(value: bigint): void {
+    this.view.setBigUint64(this.offset, value, true);
+    this.offset += 8;
+  }
+
+  raw(bytes: Uint8Array): void {
+    this.bytes.set(bytes, this.offset);
+    this.offset += bytes.length;
+  }
+
+  section(id: number, size: number): void {
+    this.u8(id);
+    this.u32(size);
+  }
+}
+
+function writeValue(w: Writer, value: SavedValue): void {
+  w.u8(VALUE_CODES[value.type][0]);
+  switch (value.type) {
+    case 'i32':
+      w.u32(value.value >>> 0);
+      break;
+    case 'i64':
+      w.u64(BigInt.asUintN(64, value.value));
+      break;
+    case 'f32':
+      w.u32(value.bits >>> 0);
+      break;
+    case 'f64':
+      w.u64(BigInt.asUintN(64, value.bits));
+      break;
+    case 'v128':
+      w.u64(BigInt.asUintN(64, value.low));
+      w.u64(BigInt.asUintN(64, value.high));
+      break;
+    case 'funcref':
+      w.u32((value.function ?? -1) >>> 0);
+      break;
+    case 'externref':
+      break;
+  }
+}
+
+/**
+ * Encodes `contents` as a WSNP snapshot. Memory chunks are copied once, into
+ * the result; zero blocks between them take no space.
+ */
+export function encodeSnapshot(contents: SnapshotContents): Result<Uint8Array<ArrayBuffer>, SnapshotError> {
+  const { binding, host, globals, tables, memory } = contents;
+  if (binding.moduleHash.length !== HASH_BYTES || binding.configHash.length !== HASH_BYTES)
+    return snapshotError(`the binding's hashes must be ${HASH_BYTES} bytes each`);
+  const sizes = [host.length, globalsSize(globals), tablesSize(tables), memorySize(contents)];
+  const total =
+    HEADER_BYTES + sizes.reduce((sum, size) => sum + SECTION_HEADER_BYTES + size, 0) + CHECKSUM_BYTES;
+  if (total > MAX_SNAPSHOT_BYTES)
+    return snapshotError(`${total} bytes is more than a snapshot can hold (${MAX_SNAPSHOT_BYTES})`);
+  const w = new Writer(total);
+  w.raw(SNAPSHOT_MAGIC);
+  w.u16(SNAPSHOT_VERSION);
+  w.u16(0);
+  w.u32(total);
+  w.raw(binding.moduleHash);
+  w.raw(binding.configHash);
+  w.section(Section.host, sizes[0] as number);
+  w.raw(host);
+  w.section(Section.globals, sizes[1] as number);
+  w.u32(globals.length);
+  for (const g of globals) {
+    w.u32(g.index);
+    writeValue(w, g.value);
+  }
+  w.section(Section.tables, sizes[2] as number);
+  w.u32(tables.length);
+  for (const t of tables) {
+    w.u32(t.index);
+    w.u32(t.elements.length);
+    for (const element of t.elements) w.u32(element >>> 0);
+  }
+  w.section(Section.memory, sizes[3] as number);
+  w.u8(memory === undefined ? 0 : 1);
+  if (memory !== undefined) {
+    w.u32(memory.pages);
+    w.u32(memory.chunks.length);
+    for (const chunk of memory.chunks) {
+      w.u32(chunk.offset);
+      w.u32(chunk.bytes.length);
+      w.raw(chunk.bytes);
+    }
+  }
+  w.u32(crc32c(w.bytes.subarray(0, w.offset)));
+  return ok(w.bytes);
+}
+
+/** Thrown inside the decoder for a structural problem; becomes `SNAPSHOT_ERROR`. */
+class Malformed extends Error {}
+
+/** Fixed-width little-endian reads that never pass `end`. */
+class Reader {
+  private readonly view: DataView;
+
+  constructor(
+    readonly bytes: Uint8Array,
+    public offset: number,
+    readonly end: number,
+  ) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  private need(count: number, what: string): number {
+    if (count > this.end - this.offset) throw new Malformed(`${what} runs past the end of its section`);
+    const at = this.offset;
+    this.offset += count;
+    return at;
+  }
+
+  u8(what: string): number {
+    return this.view.getUint8(this.need(1, what));
+  }
+
+  u32(what: string): number {
+    return this.view.getUint32(this.need(4, what), true);
+  }
+
+  u64(what: string): bigint {
+    return this.view.getBigUint64(this.need(8, what), true);
+  }
+
+  bytesOf(length: number, what: string): Uint8Array {
+    const at = this.need(length, what);
+    return this.bytes.subarray(at, at + length);
+  }
+
+  /** A reader over the next section, which must be `id`; this reader moves past it. */
+  section(id: number, name: string): Reader {
+    const found = this.u8('a section id');
+    if (found !== id) throw new Malformed(`expected the ${name} section (id ${id}), found id ${found}`);
+    const length = this.u32(`the ${name} section's length`);
+    const at = this.need(length, `the ${name} section`);
+    return new Reader(this.bytes, at, at + length);
+  }
+
+  /** Checks that the whole section was read. */
+  finish(name: string): void {
+    if (this.offset !== this.end)
+      throw new Malformed(`the ${name} section has ${this.end - this.offset} extra bytes`);
+  }
+}
+
+function readValue(r: Reader): SavedValue {
+  const code = r.u8('a value type');
+  const type = TYPE_BY_CODE.get(code);
+  switch (type) {
+    case 'i32':
+      return { type, value: r.u32('an i32') | 0 };
+    case 'i64':
+      return { type, value: BigInt.asIntN(64, r.u64('an i64')) };
+    case 'f32':
+      return { type, bits: r.u32('an f32') };
+    case 'f64':
+      return { type, bits: r.u64('an f64') };
+    case 'v128':
+      return { type, low: r.u64('a v128'), high: r.u64('a v128') };
+    case 'funcref': {
+      const index = r.u32('a function reference') | 0;
+      return { type, function: index === -1 ? null : index };
+    }
+    case 'externref':
+      return { type };
+    case undefined:
+      throw new Malformed(`unknown value type 0x${code.toString(16)}`);
+  }
+}
+
+function readGlobals(r: Reader): SavedGlobal[] {
+  const count = r.u32('the global count');
+  const globals: SavedGlobal[] = [];
+  for (let i = 0; i < count; i++) globals.push({ index: r.u32('a global index'), value: readValue(r) });
+  r.finish('globals');
+  return globals;
+}
+
+function readTables(r: Reader): SavedTable[] {
+  const count = r.u32('the table count');
+  const tables: SavedTable[] = [];
+  for (let i = 0; i < count; i++) {
+    const index = r.u32('a table index');
+    const length = r.u32('a table length');
+    if (length > (r.end - r.offset) / 4)
+      throw new Malformed(`table ${index} runs past the end of its section`);
+    const elements = new Int32Array(length);
+    for (let e = 0; e < length; e++) elements[e] = r.u32('a table element') | 0;
+    tables.push({ index, elements });
+  }
+  r.finish('tables');
+  return tables;
+}
+
+function readMemory(r: Reader): SnapshotContents['memory'] {
+  const present = r.u8('the memory flag');
+  if (present === 0) {
+    r.finish('memory');
+    return undefined;
+  }
+  if (present !== 1) throw new Malformed(`memory flag ${present} is neither 0 nor 1`);
+  const pages = r.u32('the memory size');
+  const byteLength = pages * 65536;
+  const count = r.u32('the chunk count');
+  const chunks: MemoryChunk[] = [];
+  let next = 0;
+  for (let i = 0; i < count; i++) {
+    const offset = r.u32('a chunk offset');
+    const length = r.u32('a chunk length');
+    if (offset % MEMORY_BLOCK_BYTES !== 0 || offset < next || length === 0 || offset + length > byteLength)
+      throw new Malformed(`memory chunk ${i} [${offset}, ${offset + length}) is out of place`);
+    chunks.push({ offset, bytes: r.bytesOf(length, `memory chunk ${i}`) });
+    next = offset + length;
+  }
+  r.finish('memory');
+  return { pages, chunks };
+}
+
+/**
+ * Decodes and checks a WSNP snapshot: `SNAPSHOT_ERROR` with the reason for bad
+ * magic, an unknown version, truncation, a checksum mismatch or a malformed
+ * section. Memory chunks in the result are views into `bytes`, not copies.
+ */
+export function decodeSnapshot(bytes: Uint8Array): Result<SnapshotContents, SnapshotError> {
+  if (!(bytes instanceof Uint8Array)) return snapshotError('a snapshot is a Uint8Array');
+  if (bytes.length < 4 || SNAPSHOT_MAGIC.some((b, i) => bytes[i] !== b))
+    return snapshotError('not a snapshot: bad magic (expected "WSNP")');
+  if (bytes.length < HEADER_BYTES + CHECKSUM_BYTES)
+    return snapshotError(`truncated: ${bytes.length} bytes is shorter than a snapshot header`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const version = view.getUint16(4, true);
+  if (version !== SNAPSHOT_VERSION)
+    return snapshotError(`unsupported format version ${version} (this library reads ${SNAPSHOT_VERSION})`);
+  const flags = view.getUint16(6, true);
+  const total = view.getUint32(8, true);
+  if (bytes.length < total) return snapshotError(`truncated: ${bytes.length} of ${total} bytes`);
+  if (bytes.length > total)
+    return snapshotError(`${bytes.length - total} bytes after the end of the snapshot`);
+  const stored = view.getUint32(total - CHECKSUM_BYTES, true);
+  if (crc32c(bytes.subarray(0, total - CHECKSUM_BYTES)) !== stored)
+    return snapshotError('checksum mismatch: the snapshot is damaged');
+  // A correct checksum over a bad structure means the snapshot was built wrong, not damaged in transit.
+  if (flags !== 0) return snapshotError(`unknown flags 0x${flags.toString(16)}`);
+  try {
+    const r = new Reader(bytes, HEADER_BYTES, total - CHECKSUM_BYTES);
+    const binding = {
+      moduleHash: bytes.slice(12, 12 + HASH_BYTES),
+      configHash: bytes.slice(12 + HASH_BYTES, HEADER_BYTES),
+    };
+    const hostSection = r.section(Section.host, 'host');
+    const host = hostSection.bytesOf(hostSection.end - hostSection.offset, 'host state').slice();
+    const globals = readGlobals(r.section(Section.globals, 'globals'));
+    const tables = readTables(r.section(Section.tables, 'tables'));
+    const memory = readMemory(r.section(Section.memory, 'memory'));
+    r.finish('snapshot');
+    return ok({ binding, host, globals, tables, memory });
+  } catch (error) {
+    if (error instanceof Malformed) return snapshotError(`malformed: ${error.message}`);
+    throw error;
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * `@ri-sandbox/snapshot`: complete, integrity-checked snapshots of a
+ * WebAssembly instance: every mutable global (hidden ones included), tables
+ * the module can change, linear memory (zero blocks cost nothing), and the
+ * embedder's own state, in the versioned WSNP format with a CRC-32C.
+ *
+ * @packageDocumentation
+ */
+export { crc32c } from './crc32c';
+export type {
+  SavedValue,
+  SavedGlobal,
+  SavedTable,
+  MemoryChunk,
+  MemoryImage,
+  SnapshotBinding,
+  InstanceImage,
+  SnapshotContents,
+} from './state';
+export { MEMORY_BLOCK_BYTES } from './state';
+export type { GlobalAccess, TableAccess, StateLayout } from './layout';
+export type { ExposedModule } from './expose';
+export { STATE_EXPORT_PREFIX, exposeState } from './expose';
+export { captureState, nonZeroChunks } from './capture';
+export type { MemoryBounds } from './restore';
+export { checkState, applyState } from './restore';
+export { SNAPSHOT_MAGIC, SNAPSHOT_VERSION, encodeSnapshot, decodeSnapshot } from './format';

@@ -1,0 +1,128 @@
+/**
+ * Writing a captured state into a fresh instance: first every check, then the
+ * writes, so that a state that does not fit is refused before anything changes.
+ */
+import { type Result, type SnapshotError, err, ok, sandboxError } from '@ri-sandbox/core';
+import type { StateLayout } from './layout';
+import type { InstanceImage, SavedValue } from './state';
+
+const PAGE_BYTES = 65536;
+
+/** The memory an instance of the module has: pages at instantiation and the most it may grow to. */
+export interface MemoryBounds {
+  readonly initialPages: number;
+  readonly maximumPages: number;
+}
+
+function valueFits(value: SavedValue, type: SavedValue['type'], functions: ReadonlySet<number>): boolean {
+  if (value.type !== type) return false;
+  return value.type !== 'funcref' || value.function === null || functions.has(value.function);
+}
+
+/**
+ * Why `image` cannot be restored into an instance of the module `layout`
+ * describes, with memory `bounds` (`undefined` for a module without memory),
+ * or `undefined` if it can.
+ */
+export function checkState(
+  layout: StateLayout,
+  image: InstanceImage,
+  bounds: MemoryBounds | undefined,
+): string | undefined {
+  const functions = new Set(layout.functions.map((f) => f.index));
+  if (image.globals.length !== layout.globals.length)
+    return `it has ${image.globals.length} mutable globals, the module has ${layout.globals.length}`;
+  for (const [i, g] of layout.globals.entries()) {
+    const saved = image.globals[i];
+    if (saved?.index !== g.index || !valueFits(saved.value, g.type, functions))
+      return `global ${g.index} (${g.type}) does not match the module's`;
+  }
+  if (image.tables.length !== layout.tables.length)
+    return `it has ${image.tables.length} tables, the module can change ${layout.tables.length}`;
+  for (const [i, t] of layout.tables.entries()) {
+    const saved = image.tables[i];
+    if (saved?.index !== t.index) return `table ${t.index} is missing`;
+    const size = saved.elements.length;
+    if (size < t.minimum || (t.maximum !== undefined && size > t.maximum))
+      return `table ${t.index} has ${size} elements, outside the module's limits`;
+    const nameable = t.elementType === 'funcref' ? functions : new Set<number>();
+    if (saved.elements.some((f) => f !== -1 && !nameable.has(f)))
+      return `table ${t.index} refers to a function the module cannot name`;
+  }
+  if ((image.memory === undefined) !== (bounds === undefined))
+    return image.memory === undefined
+      ? 'it has no memory, the module has one'
+      : 'it has a memory, the module has none';
+  if (image.memory !== undefined && bounds !== undefined) {
+    const { pages } = image.memory;
+    if (pages < bounds.initialPages || pages > bounds.maximumPages)
+      return `its memory of ${pages} pages is outside what this instance can take (${bounds.initialPages} to ${bounds.maximumPages} pages)`;
+  }
+  return undefined;
+}
+
+function callable(exports: WebAssembly.Exports, exportName: string): (...args: unknown[]) => unknown {
+  return exports[exportName] as (...args: unknown[]) => unknown;
+}
+
+function writeMemory(memory: WebAssembly.Memory, image: NonNullable<InstanceImage['memory']>): void {
+  const before = memory.buffer.byteLength;
+  if (image.pages * PAGE_BYTES > before) memory.grow(image.pages - before / PAGE_BYTES);
+  const bytes = new Uint8Array(memory.buffer);
+  // Memory past the instantiation size is zero already; below it, data segments may have written.
+  let cleared = 0;
+  for (const chunk of image.chunks) {
+    if (cleared < before && chunk.offset > cleared) bytes.fill(0, cleared, Math.min(chunk.offset, before));
+    bytes.set(chunk.bytes, chunk.offset);
+    cleared = chunk.offset + chunk.bytes.length;
+  }
+  if (cleared < before) bytes.fill(0, cleared, before);
+}
+
+/**
+ * Writes `image` into `instance`, a fresh instance of the module `layout`
+ * describes, and its `memory`. Check the image with {@link checkState} first;
+ * what is left to fail (the engine refusing to grow a memory or table) is
+ * returned as `SNAPSHOT_ERROR`, and the instance should then be discarded.
+ */
+export function applyState(
+  instance: WebAssembly.Instance,
+  memory: WebAssembly.Memory | undefined,
+  layout: StateLayout,
+  image: InstanceImage,
+): Result<void, SnapshotError> {
+  const { exports } = instance;
+  const functionByIndex = new Map(layout.functions.map((f) => [f.index, exports[f.exportName]]));
+  const fn = (index: number | null) => (index === null || index === -1 ? null : functionByIndex.get(index));
+  try {
+    if (memory !== undefined && image.memory !== undefined) writeMemory(memory, image.memory);
+    for (const [i, t] of layout.tables.entries()) {
+      const table = exports[t.exportName] as WebAssembly.Table;
+      const elements = (image.tables[i] as InstanceImage['tables'][number]).elements;
+      if (elements.length > table.length) table.grow(elements.length - table.length, null);
+      for (let e = 0; e < elements.length; e++) table.set(e, fn(elements[e] as number));
+    }
+    for (const [i, g] of layout.globals.entries()) {
+      const value = (image.globals[i] as InstanceImage['globals'][number]).value;
+      if (g.access.kind === 'accessors') {
+        const set = callable(exports, g.access.setter);
+        if (value.type === 'f32') set(value.bits | 0);
+        else if (value.type === 'f64') set(BigInt.asIntN(64, value.bits));
+        else if (value.type === 'v128') set(BigInt.asIntN(64, value.low), BigInt.asIntN(64, value.high));
+        continue;
+      }
+      const global = exports[g.access.exportName] as WebAssembly.Global;
+      if (value.type === 'i32' || value.type === 'i64') global.value = value.value;
+      else if (value.type === 'funcref') global.value = fn(value.function);
+      else global.value = null;
+    }
+    if (layout.redrop !== undefined) callable(exports, layout.redrop)();
+  } catch (error) {
+    return err(
+      sandboxError.snapshotError(
+        `the engine refused the restored state: ${error instanceof Error ? error.message : String(error)}`,
+      ),
+    );
+  }
+  return ok(undefined);
+}
