@@ -6,8 +6,9 @@ import * as prettier from 'prettier';
 import { machine } from './lib.mjs';
 import * as metering from './metering.mjs';
 import * as sandbox from './sandbox.mjs';
+import * as snapshot from './snapshot.mjs';
 
-const suites = { metering, sandbox };
+const suites = { metering, sandbox, snapshot };
 const log = (line) => process.stderr.write(`${line}\n`);
 const date = new Date().toISOString().slice(0, 10);
 const sections = [`## Benchmarks (${date}, ${machine()})`, ''];
