@@ -76,7 +76,19 @@ show('infinite-loop.wasm  execute(run) with maxExecutionMs 20', sandbox.execute(
 const traps = await sandboxWith('traps');
 show('traps.wasm  execute(divide_by_zero, 0)', sandbox.execute(traps, 'divide_by_zero', 0));
 
-for (const instance of [sort, sha, fib, host, hog, spinner, clocked, traps]) sandbox.destroy(instance);
+// Snapshots capture the whole state (here a global the module never exports) and restore it exactly.
+const counter = await sandboxWith('counter');
+sandbox.execute(counter, 'add', 41);
+const saved = sandbox.snapshot(counter).value;
+sandbox.execute(counter, 'add', 1000);
+sandbox.restore(counter, saved);
+show(
+  `counter.wasm  add(41), snapshot (${saved.length} bytes), add(1000), restore, increment`,
+  sandbox.execute(counter, 'increment'),
+);
+
+for (const instance of [sort, sha, fib, host, hog, spinner, clocked, traps, counter])
+  sandbox.destroy(instance);
 console.log(
   `\nAll instances destroyed; executing again answers: ${sandbox.execute(fib, 'fib', 1).error.code}`,
 );
