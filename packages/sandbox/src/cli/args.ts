@@ -44,6 +44,13 @@ export function parseArgs(argv: readonly string[], flags: ReadonlySet<string>): 
   return { positionals, options };
 }
 
+/** The text value of option `name`, or `undefined` if it was not given. */
+export function stringOption(args: ParsedArgs, name: string): string | undefined {
+  const value = args.options.get(name);
+  if (value === true || value === '') throw new UsageError(`--${name} needs a value`);
+  return value;
+}
+
 /** The integer value of option `name`, or `undefined` if it was not given. */
 export function integerOption(args: ParsedArgs, name: string): number | undefined {
   const value = args.options.get(name);

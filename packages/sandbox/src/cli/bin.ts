@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** The `ri-sandbox` executable: the command line wired to Node's file system and streams. */
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runCli } from './main';
@@ -37,6 +37,13 @@ const exitCode = await runCli(process.argv.slice(2), {
       throw new Error(
         code === 'ENOENT' ? `no such file: ${path}` : `cannot read ${path}: ${code ?? String(error)}`,
       );
+    }
+  },
+  writeFile: async (path, bytes) => {
+    try {
+      await writeFile(path, bytes);
+    } catch (error) {
+      throw new Error(`cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
     }
   },
   watToWasm: async (source, path) => {

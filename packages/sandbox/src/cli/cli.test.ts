@@ -16,13 +16,19 @@ const WAT_FILES: Record<string, string> = {
 };
 
 /** Runs the CLI in-process against fixtures (`<name>.wasm`) and the WAT above; returns what it printed. */
-async function cli(argv: string[], modules: Record<string, Record<string, unknown>> = {}) {
+async function cli(
+  argv: string[],
+  modules: Record<string, Record<string, unknown>> = {},
+  files = new Map<string, Uint8Array>(),
+) {
   let stdout = '';
   let stderr = '';
   const io: CliIo = {
     stdout: (text) => (stdout += text),
     stderr: (text) => (stderr += text),
     readFile: (path) => {
+      const written = files.get(path);
+      if (written !== undefined) return Promise.resolve(written);
       if (path in WAT_FILES) return Promise.resolve(new TextEncoder().encode(WAT_FILES[path]));
       if (path === 'garbage.wasm') return Promise.resolve(new Uint8Array([1, 2, 3]));
       try {
@@ -30,6 +36,11 @@ async function cli(argv: string[], modules: Record<string, Record<string, unknow
       } catch {
         return Promise.reject(new Error(`no such file: ${path}`));
       }
+    },
+    writeFile: (path, bytes) => {
+      if (path.startsWith('/readonly/')) return Promise.reject(new Error(`cannot write ${path}: EACCES`));
+      files.set(path, bytes);
+      return Promise.resolve();
     },
     watToWasm: (source, path) => {
       try {
@@ -50,6 +61,52 @@ async function cli(argv: string[], modules: Record<string, Record<string, unknow
 }
 
 describe('ri-sandbox run', () => {
+  it('saves the state after an action and restores it before the next', async () => {
+    const files = new Map<string, Uint8Array>();
+    const first = await cli(['run', 'counter.wasm', 'add', '41', '--snapshot-out', 'state.wsnp'], {}, files);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/\nstate {3}[\d,]+ bytes written to state\.wsnp\n$/);
+    const second = await cli(
+      [
+        'run',
+        'counter.wasm',
+        'increment',
+        '--restore',
+        'state.wsnp',
+        '--snapshot-out',
+        'next.wsnp',
+        '--json',
+      ],
+      {},
+      files,
+    );
+    expect(JSON.parse(second.stdout)).toMatchObject({ ok: true, value: 42, snapshot: 'next.wsnp' });
+    expect((await cli(['run', 'counter.wasm', 'get', '--restore', 'next.wsnp'], {}, files)).stdout).toMatch(
+      /^result {2}42\n/,
+    );
+  });
+
+  it('refuses a bad or foreign snapshot in one line with its own exit code', async () => {
+    const files = new Map<string, Uint8Array>([['junk.wsnp', new Uint8Array([1, 2, 3])]]);
+    const junk = await cli(['run', 'counter.wasm', 'get', '--restore', 'junk.wsnp'], {}, files);
+    expect(junk).toMatchObject({ code: EXIT_CODES.SNAPSHOT_ERROR, stdout: '' });
+    expect(junk.stderr).toBe(
+      'SNAPSHOT_ERROR: snapshot failed: not a snapshot: bad magic (expected "WSNP")\n',
+    );
+    await cli(['run', 'counter.wasm', 'get', '--snapshot-out', 'counter.wsnp'], {}, files);
+    const foreign = await cli(['run', 'fibonacci.wasm', 'fib', '3', '--restore', 'counter.wsnp'], {}, files);
+    expect(foreign.stderr).toMatch(/^SNAPSHOT_ERROR: .*different module\n$/);
+    const missing = await cli(['run', 'counter.wasm', 'get', '--restore', 'nowhere.wsnp']);
+    expect(missing).toMatchObject({ code: EXIT_CODES.USAGE, stderr: 'error: no such file: nowhere.wsnp\n' });
+    const unwritable = await cli(['run', 'counter.wasm', 'get', '--snapshot-out', '/readonly/x']);
+    expect(unwritable).toMatchObject({
+      code: EXIT_CODES.USAGE,
+      stderr: 'error: cannot write /readonly/x: EACCES\n',
+    });
+    const bare = await cli(['run', 'counter.wasm', 'get', '--snapshot-out=']);
+    expect(bare.code).toBe(EXIT_CODES.USAGE);
+  });
+
   it('prints the result and the metrics as a table', async () => {
     const { code, stdout } = await cli(['run', 'fibonacci.wasm', 'fib', '20']);
     expect(code).toBe(0);

@@ -15,7 +15,7 @@ import {
 import { formatSignature, functionSignature } from '@ri-sandbox/loader';
 import { createWasmSandbox } from '../sandbox';
 import { describeValue } from '../text';
-import { type ParsedArgs, UsageError, integerOption, parseArgs, sizeOption } from './args';
+import { type ParsedArgs, UsageError, integerOption, parseArgs, sizeOption, stringOption } from './args';
 
 /** What the command line needs from its environment. */
 export interface CliIo {
@@ -23,6 +23,8 @@ export interface CliIo {
   readonly stderr: (text: string) => void;
   /** Reads a file; rejects with an `Error` whose message names the problem. */
   readonly readFile: (path: string) => Promise<Uint8Array>;
+  /** Writes a file; rejects with an `Error` whose message names the problem. */
+  readonly writeFile: (path: string, bytes: Uint8Array) => Promise<void>;
   /** Compiles WebAssembly text to binary. */
   readonly watToWasm: (source: string, path: string) => Promise<Uint8Array>;
   /** Imports a JavaScript module by path. */
@@ -40,6 +42,7 @@ export const EXIT_CODES = Object.freeze({
   MEMORY_EXCEEDED: 6,
   HOST_FUNCTION_ERROR: 7,
   OTHER: 8,
+  SNAPSHOT_ERROR: 9,
 });
 
 export const HELP = `ri-sandbox: run untrusted WebAssembly under limits
@@ -57,6 +60,9 @@ run options:
   --time <ms>          the timestamp the guest sees, ms since the epoch (default: now)
   --host-fns <file>    an ES module whose default export is the host functions
                        (an object keyed by name, or an array of HostFunction)
+  --restore <file>     before the action, restore a snapshot of the same module
+                       (taken with the same --max-memory and host functions)
+  --snapshot-out <file>  after a successful action, write the instance's snapshot
   --json               print the outcome as one JSON object
 
 The payload is JSON: a number or an array of numbers is passed as arguments,
@@ -68,7 +74,7 @@ Exit codes:
   1  usage or input error    5  TIMEOUT
   2  INVALID_MODULE          6  MEMORY_EXCEEDED
   3  WASM_TRAP               7  HOST_FUNCTION_ERROR
-                             8  any other sandbox error
+  9  SNAPSHOT_ERROR          8  any other sandbox error
 `;
 
 function exitCodeOf(error: SandboxError): number {
@@ -142,11 +148,20 @@ async function run(io: CliIo, args: ParsedArgs): Promise<number> {
   if (!created.ok) return fail(created.error);
   const loaded = await sandbox.load(created.value, bytes);
   if (!loaded.ok) return fail(loaded.error);
+  const restoreFrom = stringOption(args, 'restore');
+  if (restoreFrom !== undefined) {
+    const restored = sandbox.restore(created.value, await io.readFile(restoreFrom));
+    if (!restored.ok) return fail(restored.error);
+  }
   const result = sandbox.execute(created.value, action, payload);
+  const snapshotTo = stringOption(args, 'snapshot-out');
+  const snapshot = result.ok && snapshotTo !== undefined ? sandbox.snapshot(created.value) : undefined;
   sandbox.destroy(created.value);
   if (!result.ok) return fail(result.error);
+  if (snapshot?.ok === false) return fail(snapshot.error);
+  if (snapshot !== undefined && snapshotTo !== undefined) await io.writeFile(snapshotTo, snapshot.value);
   if (json) {
-    io.stdout(`${toJson(result)}\n`);
+    io.stdout(`${toJson(snapshotTo === undefined ? result : { ...result, snapshot: snapshotTo })}\n`);
   } else {
     const m = result.metrics;
     io.stdout(
@@ -155,6 +170,9 @@ async function run(io: CliIo, args: ParsedArgs): Promise<number> {
         `gas     ${group(result.gasUsed)} of ${group(m.gasLimit)}`,
         `memory  ${group(m.memoryUsedBytes)} of ${group(m.memoryLimitBytes)} bytes`,
         `time    ${result.durationMs.toFixed(3)} of ${m.executionLimitMs} ms`,
+        ...(snapshot?.ok === true
+          ? [`state   ${group(snapshot.value.length)} bytes written to ${snapshotTo}`]
+          : []),
         '',
       ].join('\n'),
     );
