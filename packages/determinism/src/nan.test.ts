@@ -42,7 +42,8 @@ describe('canonicalizeNaNs', () => {
     expect(fixed['f32']!(3)).toBe(raw['f32']!(3));
   });
 
-  it.each(FIXTURE_NAMES.filter((name) => name !== 'infinite-loop' && name !== 'memory-hog'))(
+  // (The nan fixture exists to produce the NaNs this transform changes: the first test covers it.)
+  it.each(FIXTURE_NAMES.filter((name) => !['infinite-loop', 'memory-hog', 'nan'].includes(name)))(
     'keeps every other result of the %s fixture',
     async (name) => {
       const bytes = fixture(name);

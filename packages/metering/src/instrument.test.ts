@@ -132,6 +132,19 @@ describe('limits', () => {
     expect(exhausted.every((r) => !r.ok && r.error.code === 'GAS_EXHAUSTED')).toBe(true);
   });
 
+  it('leaves the gas counter at 0 after a run, whatever the grant, with gasUsed unchanged', async () => {
+    const bytes = instrument(fixture('fibonacci'));
+    if (!bytes.ok) throw new Error(bytes.error.message);
+    const meter = new Meter();
+    const { instance } = await WebAssembly.instantiate(bytes.value.bytes, meter.imports);
+    meter.attach(instance);
+    const result = meter.run(LIMITS, () => (instance.exports['fib'] as (n: number) => bigint)(10));
+    expect(result).toMatchObject({ ok: true, value: 55n });
+    expect((instance.exports['__ri_gas'] as WebAssembly.Global).value).toBe(0n);
+    expect(meter.gasUsed()).toBe(result.gasUsed);
+    expect(meter.overspent()).toBeUndefined();
+  });
+
   it('times out an infinite loop on the injected clock, and at once with maxExecutionMs 0', async () => {
     let clock = 0;
     const bytes = instrument(wat(loop));

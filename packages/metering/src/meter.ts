@@ -139,6 +139,18 @@ export class Meter {
     return Math.min(this.granted - counter, this.limits.maxGas);
   }
 
+  /**
+   * Ends a run: folds what is left of the current grant back into the tally
+   * and clears the counter, so that the instance's globals do not depend on how
+   * the clock sized the grants (a snapshot taken now is the same on every
+   * engine). {@link gasUsed} is unchanged.
+   */
+  end(): void {
+    if (this.gas === undefined) return;
+    this.granted -= Number(this.gas.value as bigint);
+    this.gas.value = 0n;
+  }
+
   /** Milliseconds since {@link begin}. */
   elapsedMs(): number {
     return this.now() - this.startedAt;
@@ -201,6 +213,7 @@ export class Meter {
     }
     const gasUsed = this.gasUsed();
     const durationMs = this.elapsedMs();
+    this.end();
     return result.ok
       ? { ok: true, value: result.value, gasUsed, durationMs }
       : { ok: false, error: result.error, gasUsed, durationMs };

@@ -1,8 +1,9 @@
 /**
  * The sandbox's own part of a snapshot (the WSNP host section): the guest's
- * PRNG, its clock, and the metrics of the last execution. Layout (version 1,
- * 41 bytes, little-endian): u8 version, u64 PCG32 state, u64 PCG32
- * increment, f64 eventTimestamp, f64 gasUsed, f64 executionMs.
+ * PRNG, its clock, and the gas of the last execution. Layout (version 1,
+ * 33 bytes, little-endian): u8 version, u64 PCG32 state, u64 PCG32
+ * increment, f64 eventTimestamp, f64 gasUsed. Nothing measured by a clock is
+ * stored, so the same history gives the same snapshot bytes on every engine.
  */
 import { type Result, type SnapshotError, err, ok, sandboxError } from '@ri-sandbox/core';
 import type { Pcg32State } from '@ri-sandbox/determinism';
@@ -12,11 +13,10 @@ export interface HostState {
   readonly prng: Pcg32State;
   readonly eventTimestamp: number;
   readonly gasUsed: number;
-  readonly executionMs: number;
 }
 
 const VERSION = 1;
-const BYTES = 41;
+const BYTES = 33;
 
 /** Encodes `state` for the snapshot's host section. */
 export function encodeHostState(state: HostState): Uint8Array {
@@ -27,7 +27,6 @@ export function encodeHostState(state: HostState): Uint8Array {
   view.setBigUint64(9, state.prng.increment, true);
   view.setFloat64(17, state.eventTimestamp, true);
   view.setFloat64(25, state.gasUsed, true);
-  view.setFloat64(33, state.executionMs, true);
   return bytes;
 }
 
@@ -38,18 +37,11 @@ export function decodeHostState(bytes: Uint8Array): Result<HostState, SnapshotEr
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const eventTimestamp = view.getFloat64(17, true);
   const gasUsed = view.getFloat64(25, true);
-  const executionMs = view.getFloat64(33, true);
-  if (
-    !Number.isSafeInteger(eventTimestamp) ||
-    !Number.isSafeInteger(gasUsed) ||
-    gasUsed < 0 ||
-    !(executionMs >= 0)
-  )
+  if (!Number.isSafeInteger(eventTimestamp) || !Number.isSafeInteger(gasUsed) || gasUsed < 0)
     return err(sandboxError.snapshotError('the sandbox state holds an impossible clock or gas value'));
   return ok({
     prng: { state: view.getBigUint64(1, true), increment: view.getBigUint64(9, true) },
     eventTimestamp,
     gasUsed,
-    executionMs,
   });
 }

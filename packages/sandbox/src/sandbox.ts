@@ -388,6 +388,7 @@ export function createWasmSandbox(options: SandboxOptions = {}): SuspendingSandb
     live.meter.begin(limitsOf(config));
     const started = runGuest(live, fn);
     const failure = started.ok ? live.meter.overspent() : started.error;
+    live.meter.end();
     if (failure === undefined) return started;
     return err(
       failure.code === 'WASM_TRAP'
@@ -422,6 +423,7 @@ export function createWasmSandbox(options: SandboxOptions = {}): SuspendingSandb
     } finally {
       state.executionMs = Math.max(0, live.meter.elapsedMs());
       state.gasUsed = live.meter.gasUsed();
+      live.meter.end();
       live.abort.failure = undefined;
       if (!state.destroyed) state.status = 'loaded';
     }
@@ -449,7 +451,8 @@ export function createWasmSandbox(options: SandboxOptions = {}): SuspendingSandb
     state.suspended = undefined;
     state.status = 'loaded';
     state.gasUsed = host.gasUsed;
-    state.executionMs = host.executionMs;
+    // Not part of a snapshot: durations differ from run to run.
+    state.executionMs = 0;
     state.settle();
     return ok(undefined);
   }
@@ -491,7 +494,7 @@ export function createWasmSandbox(options: SandboxOptions = {}): SuspendingSandb
       if (state.suspended !== undefined) return ok(state.suspended.snapshot.slice());
       if (state.live === undefined)
         return err(sandboxError.snapshotError(`instance ${state.id} has no module loaded`));
-      return takeSnapshot(state.live, state.gasUsed, state.executionMs);
+      return takeSnapshot(state.live, state.gasUsed);
     },
 
     restore(instance: SandboxInstance, snapshot: Uint8Array): Result<void, SandboxError> {
@@ -517,7 +520,7 @@ export function createWasmSandbox(options: SandboxOptions = {}): SuspendingSandb
       const live = state.live;
       if (live === undefined)
         return err(sandboxError.invalidState(state.id, state.status, 'suspend (nothing is loaded)'));
-      const snapshot = takeSnapshot(live, state.gasUsed, state.executionMs);
+      const snapshot = takeSnapshot(live, state.gasUsed);
       if (!snapshot.ok) return snapshot;
       const module = withoutInstance(live);
       module.context.memory = undefined;

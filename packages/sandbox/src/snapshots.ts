@@ -70,18 +70,13 @@ export async function snapshotBinding(
 }
 
 /** The instance's complete state as a WSNP snapshot. */
-export function takeSnapshot(
-  live: LiveModule,
-  gasUsed: number,
-  executionMs: number,
-): Result<Uint8Array, SandboxError> {
+export function takeSnapshot(live: LiveModule, gasUsed: number): Result<Uint8Array, SandboxError> {
   const image = captureState(live.instance, live.memory, live.layout);
   if (!image.ok) return image;
   const host = encodeHostState({
     prng: live.prng.save(),
     eventTimestamp: live.clock.eventTimestamp,
     gasUsed,
-    executionMs,
   });
   return encodeSnapshot({ ...image.value, binding: live.binding, host });
 }

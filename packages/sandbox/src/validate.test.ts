@@ -57,6 +57,27 @@ describe('validateDeterminism', () => {
     });
   });
 
+  it('sees a difference that only memory or a hidden global keeps', async () => {
+    let calls = 0;
+    const noise = defineHostFunction({ name: 'noise', params: [], results: ['i32'], handler: () => ++calls });
+    const keeper = wat(`(module
+      (import "env" "noise" (func $noise (result i32)))
+      (memory (export "memory") 1)
+      (global $hidden (mut i32) (i32.const 0))
+      (func (export "in_memory") (i32.store (i32.const 8) (call $noise)))
+      (func (export "in_global") (global.set $hidden (call $noise))))`);
+    const config = { hostFunctions: { noise } };
+    expect(await validateDeterminism(keeper, config, 'in_memory')).toMatchObject({
+      value: { deterministic: false, differences: ['run 2 left different memory than run 1'] },
+    });
+    expect(await validateDeterminism(keeper, config, 'in_global')).toMatchObject({
+      value: {
+        deterministic: false,
+        differences: ['run 2 left different globals or sandbox state than run 1'],
+      },
+    });
+  });
+
   it('passes on load and config errors', async () => {
     expect(await validateDeterminism(new Uint8Array([1]), {}, 'f')).toMatchObject({
       ok: false,

@@ -1,9 +1,10 @@
 /**
- * `validateDeterminism`: runs an action twice from the same starting state and
- * compares everything observable. For tests and audits: it loads the module
- * once per run, so it costs far more than an execution.
+ * `validateDeterminism`: runs an action several times from the same starting
+ * state (a snapshot of a freshly loaded instance, restored before each run)
+ * and compares everything observable. For tests and audits: it costs a
+ * snapshot, restores and hashes on top of the executions.
  */
-import type { SandboxConfigInput, SandboxError } from '@ri-sandbox/core';
+import type { SandboxConfigInput, SandboxError, SandboxInstance, SuspendingSandbox } from '@ri-sandbox/core';
 import { createWasmSandbox, memorySnapshotOf } from './sandbox';
 import { describeValue, sha256Hex } from './text';
 
@@ -15,6 +16,8 @@ export interface RunSummary {
   readonly gasUsed: number;
   /** SHA-256 of linear memory after the run, in hex. */
   readonly memoryHash: string;
+  /** SHA-256 of a snapshot taken after the run (memory, every global, PRNG and gas), in hex. */
+  readonly stateHash: string;
 }
 
 /** The validator's verdict. */
@@ -26,35 +29,33 @@ export type DeterminismReport =
       readonly runs: readonly RunSummary[];
     };
 
-async function runOnce(
-  bytes: Uint8Array,
-  config: SandboxConfigInput,
+async function runFrom(
+  sandbox: SuspendingSandbox,
+  instance: SandboxInstance,
+  start: Uint8Array,
   action: string,
   payload: unknown,
 ): Promise<RunSummary | SandboxError> {
-  const sandbox = createWasmSandbox();
-  const created = sandbox.create(config);
-  if (!created.ok) return created.error;
-  const loaded = await sandbox.load(created.value, bytes);
-  if (!loaded.ok) return loaded.error;
-  const result = sandbox.execute(created.value, action, payload);
-  const memory = memorySnapshotOf(created.value);
-  const gasUsed = created.value.metrics.gasUsed;
-  sandbox.destroy(created.value);
+  const restored = sandbox.restore(instance, start);
+  if (!restored.ok) return restored.error;
+  const result = sandbox.execute(instance, action, payload);
+  const after = sandbox.snapshot(instance);
+  if (!after.ok) return after.error;
   return {
     ok: result.ok,
     outcome: result.ok ? describeValue(result.value) : `${result.error.code}: ${result.error.message}`,
-    gasUsed,
-    memoryHash: await sha256Hex(memory),
+    gasUsed: instance.metrics.gasUsed,
+    memoryHash: await sha256Hex(memorySnapshotOf(instance)),
+    stateHash: await sha256Hex(after.value),
   };
 }
 
 /**
- * Executes `action` with `payload` `runs` times (at least 2), each from a
- * freshly loaded instance of `bytes` with `config`, and compares result, gas
- * used and a hash of memory. A config without `eventTimestamp` gets a fixed
- * one, so that the runs see the same time. Returns `INVALID_CONFIG` or
- * `INVALID_MODULE` as `load` would, or the report.
+ * Loads `bytes` with `config` once, snapshots the fresh instance, then
+ * executes `action` with `payload` `runs` times (at least 2), restoring the
+ * snapshot before each, and compares result, gas used, a hash of memory and a
+ * hash of the whole state. A config without `eventTimestamp` gets a fixed one.
+ * Returns `INVALID_CONFIG` or `INVALID_MODULE` as `load` would, or the report.
  *
  * @example
  * ```ts
@@ -69,13 +70,28 @@ export async function validateDeterminism(
   payload?: unknown,
   runs = 2,
 ): Promise<{ ok: true; value: DeterminismReport } | { ok: false; error: SandboxError }> {
-  const fixed = { eventTimestamp: 0, ...config };
-  const summaries: RunSummary[] = [];
-  for (let i = 0; i < Math.max(2, runs); i++) {
-    const summary = await runOnce(bytes, fixed, action, payload);
-    if ('code' in summary) return { ok: false, error: summary };
-    summaries.push(summary);
+  const sandbox = createWasmSandbox();
+  const created = sandbox.create({ eventTimestamp: 0, ...config });
+  if (!created.ok) return created;
+  const instance = created.value;
+  try {
+    const loaded = await sandbox.load(instance, bytes);
+    if (!loaded.ok) return loaded;
+    const start = sandbox.snapshot(instance);
+    if (!start.ok) return start;
+    const summaries: RunSummary[] = [];
+    for (let i = 0; i < Math.max(2, runs); i++) {
+      const summary = await runFrom(sandbox, instance, start.value, action, payload);
+      if ('code' in summary) return { ok: false, error: summary };
+      summaries.push(summary);
+    }
+    return { ok: true, value: compare(summaries) };
+  } finally {
+    sandbox.destroy(instance);
   }
+}
+
+function compare(summaries: readonly RunSummary[]): DeterminismReport {
   const [first] = summaries as [RunSummary, ...RunSummary[]];
   const differences: string[] = [];
   summaries.slice(1).forEach((other, i) => {
@@ -86,12 +102,10 @@ export async function validateDeterminism(
       differences.push(`run ${run} used ${other.gasUsed} gas, run 1 used ${first.gasUsed}`);
     if (other.memoryHash !== first.memoryHash)
       differences.push(`run ${run} left different memory than run 1`);
+    else if (other.stateHash !== first.stateHash)
+      differences.push(`run ${run} left different globals or sandbox state than run 1`);
   });
-  return {
-    ok: true,
-    value:
-      differences.length === 0
-        ? { deterministic: true, run: first }
-        : { deterministic: false, differences, runs: summaries },
-  };
+  return differences.length === 0
+    ? { deterministic: true, run: first }
+    : { deterministic: false, differences, runs: summaries };
 }
