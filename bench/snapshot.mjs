@@ -7,7 +7,7 @@ import { fixture } from '@ri-sandbox/test-fixtures';
 import { compare, ms, ratio, table } from './lib.mjs';
 
 const PAGE = 65536;
-const SUSPENDED = 100_000;
+const SUSPENDED = Number(process.env.SUSPENDED ?? 100_000);
 
 function must(result) {
   if (!result.ok) throw new Error(result.error.message);

@@ -47,7 +47,7 @@ import {
   createHandle,
   withoutInstance,
 } from './instance';
-import { depthCounter, rebuildFromSnapshot, snapshotBinding, takeSnapshot } from './snapshots';
+import { checkSnapshot, depthCounter, instanceFor, snapshotBinding, takeSnapshot } from './snapshots';
 import { hex, sha256 } from './text';
 
 /** Options of a sandbox factory (not of its instances: those take a `SandboxConfig`). */
@@ -433,15 +433,18 @@ export function createWasmSandbox(options: SandboxOptions = {}): SuspendingSandb
     return { ok: true, value: outcome.value, metrics, gasUsed: state.gasUsed, durationMs: state.executionMs };
   }
 
-  /** Rebuilds `state`'s instance from `snapshot`, committing only if every check passed. */
+  /** Puts `state`'s instance in the state `snapshot` captured, committing only if every check passed. */
   function restoreInto(
     state: InstanceState,
     module: LoadedModule,
     snapshot: Uint8Array,
   ): Result<void, SandboxError> {
-    const rebuilt = rebuildFromSnapshot(module, snapshot, state.config.maxMemoryBytes);
-    if (!rebuilt.ok) return rebuilt;
-    const { live, host } = rebuilt.value;
+    const checked = checkSnapshot(module, snapshot);
+    if (!checked.ok) return checked;
+    const restored = instanceFor(module, state.live, checked.value, state.config.maxMemoryBytes);
+    if (!restored.ok) return restored;
+    const live = restored.value;
+    const { host } = checked.value;
     live.meter.attach(live.instance);
     live.prng.restore(host.prng);
     live.clock.eventTimestamp = host.eventTimestamp;

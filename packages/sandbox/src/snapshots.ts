@@ -18,7 +18,9 @@ import { type CompiledModule, instantiateModuleSync } from '@ri-sandbox/loader';
 import type { CostModel } from '@ri-sandbox/metering';
 import {
   type SnapshotBinding,
+  type SnapshotContents,
   applyState,
+  canRestoreInPlace,
   captureState,
   checkState,
   decodeSnapshot,
@@ -97,34 +99,61 @@ export function depthCounter(instance: WebAssembly.Instance): WebAssembly.Global
   return depth;
 }
 
+/** A snapshot that passed every check against a module, ready to apply. */
+export interface CheckedSnapshot {
+  readonly contents: SnapshotContents;
+  readonly host: HostState;
+}
+
 /**
- * A new live instance of `module` in the state `bytes` captured, and the
- * sandbox state to go with it; `SNAPSHOT_ERROR` with the reason if the
- * snapshot is damaged, of another module or configuration, or does not fit.
- * The current instance, if any, is not touched.
+ * Decodes `bytes` and checks them against `module`: `SNAPSHOT_ERROR` with the
+ * reason if the snapshot is damaged, of another module or configuration, or
+ * does not fit. Nothing is changed.
  */
-export function rebuildFromSnapshot(
+export function checkSnapshot(
   module: LoadedModule,
   bytes: Uint8Array,
-  maxMemoryBytes: number,
-): Result<{ live: LiveModule; host: HostState }, SandboxError> {
+): Result<CheckedSnapshot, SandboxError> {
   const decoded = decodeSnapshot(bytes);
   if (!decoded.ok) return decoded;
-  const snapshot = decoded.value;
-  if (!sameBytes(snapshot.binding.moduleHash, module.binding.moduleHash))
+  const contents = decoded.value;
+  if (!sameBytes(contents.binding.moduleHash, module.binding.moduleHash))
     return err(sandboxError.snapshotError('it was taken of a different module'));
-  if (!sameBytes(snapshot.binding.configHash, module.binding.configHash)) {
+  if (!sameBytes(contents.binding.configHash, module.binding.configHash)) {
     return err(
       sandboxError.snapshotError(
         'it was taken under a different configuration (memory limit, call depth, costs, NaN or growth policy, or host functions)',
       ),
     );
   }
-  const host = decodeHostState(snapshot.host);
+  const host = decodeHostState(contents.host);
   if (!host.ok) return host;
-  const problem = checkState(module.layout, snapshot, memoryBounds(module.compiled));
+  const problem = checkState(module.layout, contents, memoryBounds(module.compiled));
   if (problem !== undefined)
     return err(sandboxError.snapshotError(`it does not fit this module: ${problem}`));
+  return ok({ contents, host: host.value });
+}
+
+/**
+ * `module`'s instance in the checked snapshot's state: `current` itself when
+ * it can be restored in place (same memory and table sizes, nothing to
+ * un-drop), else a new instance rebuilt from the compiled module, leaving
+ * `current` untouched if that fails.
+ */
+export function instanceFor(
+  module: LoadedModule,
+  current: LiveModule | undefined,
+  snapshot: CheckedSnapshot,
+  maxMemoryBytes: number,
+): Result<LiveModule, SandboxError> {
+  const { contents } = snapshot;
+  if (
+    current !== undefined &&
+    canRestoreInPlace(current.instance, current.memory, current.layout, contents)
+  ) {
+    const applied = applyState(current.instance, current.memory, current.layout, contents);
+    return applied.ok ? ok(current) : applied;
+  }
   const rebuilt = instantiateModuleSync(
     module.compiled,
     module.functions,
@@ -134,10 +163,7 @@ export function rebuildFromSnapshot(
   if (!rebuilt.ok)
     return err(sandboxError.snapshotError(`cannot rebuild the instance: ${rebuilt.error.message}`));
   const { instance, memory } = rebuilt.value;
-  const applied = applyState(instance, memory, module.layout, snapshot);
+  const applied = applyState(instance, memory, module.layout, contents);
   if (!applied.ok) return applied;
-  return ok({
-    live: { ...module, instance, memory, actions: new Map(), depth: depthCounter(instance) },
-    host: host.value,
-  });
+  return ok({ ...module, instance, memory, actions: new Map(), depth: depthCounter(instance) });
 }

@@ -323,6 +323,7 @@ export function exposeState(module: WasmModule): Result<ExposedModule, SandboxEr
       globals: access,
       tables,
       functions: referenceable.map((index) => ({ index, exportName: name('func', index) })),
+      dropFlags: [...dataFlags.values(), ...elementFlags.values()],
       redrop,
       start,
     },

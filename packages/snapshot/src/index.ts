@@ -23,5 +23,5 @@ export type { ExposedModule } from './expose';
 export { STATE_EXPORT_PREFIX, exposeState } from './expose';
 export { captureState, nonZeroChunks } from './capture';
 export type { MemoryBounds } from './restore';
-export { checkState, applyState } from './restore';
+export { checkState, applyState, canRestoreInPlace } from './restore';
 export { SNAPSHOT_MAGIC, SNAPSHOT_VERSION, encodeSnapshot, decodeSnapshot } from './format';

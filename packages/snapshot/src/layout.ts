@@ -37,6 +37,8 @@ export interface StateLayout {
   readonly tables: readonly TableAccess[];
   /** Every function a reference can point to, exported so it can be named by index. */
   readonly functions: readonly { readonly index: number; readonly exportName: string }[];
+  /** The flag globals (indices, among `globals`) that record a dropped segment. */
+  readonly dropFlags: readonly number[];
   /** A function to call after restoring globals: it drops the segments the restored state says were dropped. */
   readonly redrop: string | undefined;
   /**

@@ -80,8 +80,37 @@ function writeMemory(memory: WebAssembly.Memory, image: NonNullable<InstanceImag
 }
 
 /**
+ * Whether `image` can be written into `instance` as it is, rather than into a
+ * fresh instance: only when that gives exactly the captured state, that is
+ * when the memory and every captured table already have the captured sizes
+ * (they can grow, never shrink) and no segment the image has kept was dropped.
+ * Restoring in place then needs no allocation, so nothing is left to fail.
+ */
+export function canRestoreInPlace(
+  instance: WebAssembly.Instance,
+  memory: WebAssembly.Memory | undefined,
+  layout: StateLayout,
+  image: InstanceImage,
+): boolean {
+  const { exports } = instance;
+  if ((memory?.buffer.byteLength ?? 0) !== (image.memory?.pages ?? 0) * PAGE_BYTES) return false;
+  const tablesFit = layout.tables.every(
+    (t, i) => (exports[t.exportName] as WebAssembly.Table).length === image.tables[i]?.elements.length,
+  );
+  const dropsFit = layout.dropFlags.every((flag) => {
+    const position = layout.globals.findIndex((g) => g.index === flag);
+    const access = layout.globals[position]?.access;
+    const current: unknown =
+      access?.kind === 'global' ? (exports[access.exportName] as WebAssembly.Global).value : 0;
+    const saved = image.globals[position]?.value;
+    return current === 0 || (saved?.type === 'i32' && saved.value !== 0);
+  });
+  return tablesFit && dropsFit;
+}
+
+/**
  * Writes `image` into `instance`, a fresh instance of the module `layout`
- * describes, and its `memory`. Check the image with {@link checkState} first;
+ * describes (or one for which {@link canRestoreInPlace} holds), and its `memory`. Check the image with {@link checkState} first;
  * what is left to fail (the engine refusing to grow a memory or table) is
  * returned as `SNAPSHOT_ERROR`, and the instance should then be discarded.
  */

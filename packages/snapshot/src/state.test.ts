@@ -4,7 +4,7 @@ import { wat } from '../../core/test/wat';
 import { captureState } from './capture';
 import { exposeState } from './expose';
 import type { StateLayout } from './layout';
-import { applyState, checkState } from './restore';
+import { applyState, canRestoreInPlace, checkState } from './restore';
 import type { InstanceImage } from './state';
 
 const STATEFUL = `
@@ -148,6 +148,31 @@ describe('exposeState, captureState and applyState', () => {
     expect(fresh.exports['initAgain']?.()).toBeUndefined();
   });
 
+  it('restores in place only where that gives exactly the captured state', () => {
+    const live = instantiate(bytes);
+    const fresh = capture(live, layout);
+    expect(canRestoreInPlace(live.instance, live.memory, layout, fresh)).toBe(true);
+    live.exports['mutate']?.();
+    const mutated = capture(live, layout);
+    // Grown memory and table, a dropped segment: the fresh state needs a fresh instance.
+    expect(canRestoreInPlace(live.instance, live.memory, layout, fresh)).toBe(false);
+    expect(canRestoreInPlace(live.instance, live.memory, layout, mutated)).toBe(true);
+    const other = instantiate(bytes);
+    other.exports['mutate']?.();
+    expect(applyState(other.instance, other.memory, layout, mutated).ok).toBe(true);
+    expect(capture(other, layout)).toEqual(mutated);
+    // Same sizes, but the segment dropped here is kept in the image: not in place.
+    const keptSegment = {
+      ...mutated,
+      globals: mutated.globals.map((g) =>
+        g.index === 7 ? { index: 7, value: { type: 'i32' as const, value: 0 } } : g,
+      ),
+    };
+    expect(canRestoreInPlace(live.instance, live.memory, layout, keptSegment)).toBe(false);
+    const shorterTable = { ...mutated, tables: [{ index: 0, elements: new Int32Array(4).fill(-1) }] };
+    expect(canRestoreInPlace(live.instance, live.memory, layout, shorterTable)).toBe(false);
+  });
+
   it('says why a state does not fit the module', () => {
     const image = capture(instantiate(bytes), layout);
     const bounds = { initialPages: 1, maximumPages: 4 };
@@ -206,6 +231,7 @@ describe('exposeState, captureState and applyState', () => {
       globals: [],
       tables: [],
       functions: [],
+      dropFlags: [],
       redrop: undefined,
       start: undefined,
     });
