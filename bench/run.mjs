@@ -6,9 +6,10 @@ import * as prettier from 'prettier';
 import { machine } from './lib.mjs';
 import * as metering from './metering.mjs';
 import * as sandbox from './sandbox.mjs';
+import * as peers from './peers.mjs';
 import * as snapshot from './snapshot.mjs';
 
-const suites = { metering, sandbox, snapshot };
+const suites = { metering, sandbox, snapshot, peers };
 const log = (line) => process.stderr.write(`${line}\n`);
 const date = new Date().toISOString().slice(0, 10);
 const sections = [`## Benchmarks (${date}, ${machine()})`, ''];

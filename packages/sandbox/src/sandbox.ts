@@ -47,7 +47,14 @@ import {
   createHandle,
   withoutInstance,
 } from './instance';
-import { checkSnapshot, depthCounter, instanceFor, snapshotBinding, takeSnapshot } from './snapshots';
+import {
+  type ConfigHashCache,
+  checkSnapshot,
+  depthCounter,
+  instanceFor,
+  snapshotBinding,
+  takeSnapshot,
+} from './snapshots';
 import { hex, sha256 } from './text';
 
 /** Options of a sandbox factory (not of its instances: those take a `SandboxConfig`). */
@@ -249,6 +256,8 @@ export function createWasmSandbox(options: SandboxOptions = {}): SuspendingSandb
     return compiled.ok ? ok({ compiled: compiled.value, layout: layout as StateLayout }) : compiled;
   }
 
+  const configHashes: ConfigHashCache = new Map();
+
   // Compiled modules, by module hash and the config fields the transforms depend on; most recent last.
   const compiledCache = new Map<string, Compiled>();
 
@@ -337,14 +346,18 @@ export function createWasmSandbox(options: SandboxOptions = {}): SuspendingSandb
     const compiled = await compileCached(input, config, hostFunctions);
     if (!compiled.ok) return compiled;
     const { compiled: module, layout, moduleHash } = compiled.value;
-    const binding = await snapshotBinding(moduleHash, {
-      config,
-      costs: (costModel as { value: CostModel }).value,
-      canonicalizeNaNs: options.canonicalizeNaNs !== false,
-      memoryGrowFailure: options.memoryGrowFailure ?? 'trap',
-      hostImports: module.hostImports,
-      hostFunctions,
-    });
+    const binding = await snapshotBinding(
+      moduleHash,
+      {
+        config,
+        costs: (costModel as { value: CostModel }).value,
+        canonicalizeNaNs: options.canonicalizeNaNs !== false,
+        memoryGrowFailure: options.memoryGrowFailure ?? 'trap',
+        hostImports: module.hostImports,
+        hostFunctions,
+      },
+      configHashes,
+    );
     const meter = new Meter({ now });
     const checkTime = () => meter.checkTime();
     // The new module's host functions report to their own box, so a failed load

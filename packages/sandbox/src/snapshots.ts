@@ -40,16 +40,23 @@ export interface BindingInputs {
   readonly hostFunctions: Readonly<Record<string, HostFunction>>;
 }
 
+/** Config hashes already computed, by the text they hash: loads under one configuration share one. */
+export type ConfigHashCache = Map<string, Uint8Array>;
+
+/** How many distinct configuration hashes a sandbox factory remembers. */
+const CONFIG_HASH_CACHE_SIZE = 64;
+
 /**
- * The binding of a snapshot: SHA-256 of the module's bytes, and SHA-256 of
- * the configuration its instrumentation and imports depend on (memory limit,
- * call depth, cost model, NaN and memory-growth policies, the imported host
- * functions' signatures). Gas and time limits are not part of it: a snapshot
- * may be resumed with a different budget.
+ * The binding of a snapshot: `moduleHash` (SHA-256 of the module's bytes),
+ * and SHA-256 of the configuration its instrumentation and imports depend on
+ * (memory limit, call depth, cost model, NaN and memory-growth policies, the
+ * imported host functions' signatures). Gas and time limits are not part of
+ * it: a snapshot may be resumed with a different budget.
  */
 export async function snapshotBinding(
-  moduleBytes: Uint8Array,
+  moduleHash: Uint8Array,
   inputs: BindingInputs,
+  cache: ConfigHashCache,
 ): Promise<SnapshotBinding> {
   const { config } = inputs;
   const shape = stringifyJson({
@@ -64,10 +71,12 @@ export async function snapshotBinding(
       return [name, fn?.params, fn?.results];
     }),
   }) as string;
-  const [moduleHash, configHash] = await Promise.all([
-    sha256(moduleBytes),
-    sha256(new TextEncoder().encode(shape)),
-  ]);
+  let configHash = cache.get(shape);
+  if (configHash === undefined) {
+    configHash = await sha256(new TextEncoder().encode(shape));
+    if (cache.size >= CONFIG_HASH_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+    cache.set(shape, configHash);
+  }
   return { moduleHash, configHash };
 }
 

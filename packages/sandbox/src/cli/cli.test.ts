@@ -60,6 +60,40 @@ async function cli(
   return { code, stdout, stderr };
 }
 
+describe('ri-sandbox bench', () => {
+  it('runs the performance suite with progress on stderr and prints the table', async () => {
+    const { code, stdout, stderr } = await cli(['bench', '--instances', '3']);
+    expect(code).toBe(0);
+    expect(stderr).toBe(
+      '[1/6] create\n[2/6] load\n[3/6] execute\n[4/6] snapshot and restore\n[5/6] end to end\n[6/6] live instances\n',
+    );
+    const lines = stdout.trim().split('\n');
+    expect(lines[0]).toBe('| operation | ri-sandbox | baseline | baseline time | ratio | target |');
+    expect(lines.slice(2).map((line) => line.split(' | ')[0])).toEqual([
+      '| create',
+      '| first load (9 KB module)',
+      '| load again (compiled module cached)',
+      '| execute(add), per call',
+      '| execute(fib, 20), all instrumentation',
+      '| snapshot (1 page)',
+      '| restore (1 page)',
+      '| create + load + execute + destroy',
+      '| live instances in one process',
+    ]);
+    expect(lines.at(-1)).toMatch(/^\| live instances in one process \| 3 \| all functional of \| 3 \|/);
+    expect(lines[2]).toMatch(
+      /^\| create \| [\d.]+ (ns|µs|ms) \| new WebAssembly.Memory \| [\d.]+ (ns|µs|ms) \| [\d.]+x \|/,
+    );
+  }, 60_000);
+
+  it('refuses a count of instances below 1', async () => {
+    expect(await cli(['bench', '--instances', '0'])).toMatchObject({
+      code: EXIT_CODES.USAGE,
+      stderr: 'error: --instances must be at least 1\n',
+    });
+  });
+});
+
 describe('ri-sandbox run', () => {
   it('saves the state after an action and restores it before the next', async () => {
     const files = new Map<string, Uint8Array>();

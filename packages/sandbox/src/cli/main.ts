@@ -13,7 +13,9 @@ import {
   valTypeName,
 } from '@ri-sandbox/core';
 import { formatSignature, functionSignature } from '@ri-sandbox/loader';
+import { benchTable, runSandboxBench } from '../bench/suite';
 import { createWasmSandbox } from '../sandbox';
+import { benchModules } from './bench-modules';
 import { describeValue } from '../text';
 import { type ParsedArgs, UsageError, integerOption, parseArgs, sizeOption, stringOption } from './args';
 
@@ -50,6 +52,7 @@ export const HELP = `ri-sandbox: run untrusted WebAssembly under limits
 Usage:
   ri-sandbox run <module.wasm|module.wat> <action> [payload-json] [options]
   ri-sandbox inspect <module.wasm|module.wat>
+  ri-sandbox bench [--instances <n>]
   ri-sandbox help
 
 run options:
@@ -64,6 +67,10 @@ run options:
                        (taken with the same --max-memory and host functions)
   --snapshot-out <file>  after a successful action, write the instance's snapshot
   --json               print the outcome as one JSON object
+
+bench runs the performance suite (create, load, execute, snapshot, restore,
+end to end, live instances), showing progress on stderr, and prints the table
+with each figure as a ratio against a raw WebAssembly baseline from the same run.
 
 The payload is JSON: a number or an array of numbers is passed as arguments,
 anything else goes through the JSON ABI (see the README). i64 results print as
@@ -256,6 +263,20 @@ async function inspect(io: CliIo, args: ParsedArgs): Promise<number> {
   return refused.length === 0 ? EXIT_CODES.OK : EXIT_CODES.INVALID_MODULE;
 }
 
+async function bench(io: CliIo, args: ParsedArgs): Promise<number> {
+  const liveInstances = integerOption(args, 'instances') ?? 10_000;
+  if (liveInstances < 1) throw new UsageError('--instances must be at least 1');
+  const modules = await benchModules(io.watToWasm);
+  const rows = await runSandboxBench(modules, {
+    liveInstances,
+    progress: (name, index, total) => {
+      io.stderr(`[${index}/${total}] ${name}\n`);
+    },
+  });
+  io.stdout(`${benchTable(rows)}\n`);
+  return EXIT_CODES.OK;
+}
+
 /**
  * Runs the command line `argv` (without the node and script paths) and
  * returns the exit code. Failures are one line on stderr, never a stack trace.
@@ -270,6 +291,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     if (command === 'run') return await run(io, args);
     if (command === 'inspect') return await inspect(io, args);
+    if (command === 'bench') return await bench(io, args);
     throw new UsageError(`unknown command "${command}" (try: ri-sandbox help)`);
   } catch (error) {
     io.stderr(`error: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -1,0 +1,280 @@
+/**
+ * The sandbox's performance suite: every operation of the public API against
+ * the closest raw WebAssembly baseline, timed in the same run (the machines
+ * are shared and noisy, so only ratios and counts mean much), plus how many
+ * live instances one process holds. `ri-sandbox bench` and `pnpm bench` both
+ * run it.
+ */
+import type { SandboxInstance } from '@ri-sandbox/core';
+import { createWasmSandbox } from '../sandbox';
+
+/** The modules the suite runs: `add(i32, i32)`, `fib(i32) -> i64`, a counter, and one to time `load` with. */
+export interface BenchModules {
+  readonly add: Uint8Array;
+  readonly fibonacci: Uint8Array;
+  /** Exports `add(n) -> i32` and `get() -> i32` over a hidden global. */
+  readonly counter: Uint8Array;
+  /** One page of memory that `fill(byte) -> i32` fills: the 1-page snapshot. */
+  readonly page: Uint8Array;
+  /** A module of realistic size (about 10 KB) for `load`, with what it is. */
+  readonly load: { readonly bytes: Uint8Array; readonly label: string };
+}
+
+/** One row: the operation, its time (or a count), the baseline, and the ratio against it. */
+export interface BenchRow {
+  readonly operation: string;
+  readonly value: string;
+  readonly baseline: string;
+  readonly baselineValue: string;
+  readonly ratio: string;
+  readonly target: string;
+}
+
+/** The steps the suite reports progress on, in order. */
+export const BENCH_STEPS = [
+  'create',
+  'load',
+  'execute',
+  'snapshot and restore',
+  'end to end',
+  'live instances',
+] as const;
+
+/** Options: where progress goes, and how many live instances to hold. */
+export interface BenchOptions {
+  /** Called as each step starts: its name, its number (from 1) and how many there are. */
+  readonly progress?: (step: (typeof BENCH_STEPS)[number], index: number, total: number) => void;
+  readonly liveInstances?: number;
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+};
+
+/** Median milliseconds per call of each candidate, timed interleaved so that noise hits them alike. */
+function compare(
+  candidates: Record<string, () => unknown>,
+  { rounds = 15, warmup = 3, repeat = 1 } = {},
+): Record<string, number> {
+  const samples: Record<string, number[]> = Object.fromEntries(Object.keys(candidates).map((n) => [n, []]));
+  for (let round = 0; round < warmup + rounds; round++) {
+    for (const [name, fn] of Object.entries(candidates)) {
+      const started = performance.now();
+      for (let i = 0; i < repeat; i++) fn();
+      if (round >= warmup) samples[name]?.push((performance.now() - started) / repeat);
+    }
+  }
+  return Object.fromEntries(Object.entries(samples).map(([n, s]) => [n, median(s)]));
+}
+
+async function timeAsync(fn: () => Promise<unknown>, rounds: number): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const started = performance.now();
+    await fn();
+    samples.push(performance.now() - started);
+  }
+  return median(samples);
+}
+
+/** Milliseconds for people: ns, µs or ms. */
+export function formatMs(value: number): string {
+  if (value < 0.001) return `${(value * 1e6).toFixed(0)} ns`;
+  return value < 1 ? `${(value * 1000).toFixed(1)} µs` : `${value.toFixed(2)} ms`;
+}
+
+function row(
+  operation: string,
+  value: number,
+  baseline: string,
+  baselineValue: number,
+  target: string,
+): BenchRow {
+  return {
+    operation,
+    value: formatMs(value),
+    baseline,
+    baselineValue: formatMs(baselineValue),
+    ratio: `${(value / baselineValue).toFixed(2)}x`,
+    target,
+  };
+}
+
+function must<T>(result: { ok: true; value: T } | { ok: false; error: { message: string } }): T {
+  if (!result.ok) throw new Error(result.error.message);
+  return result.value;
+}
+
+/** Runs the suite over `modules` and returns its rows, in order. */
+export async function runSandboxBench(
+  modules: BenchModules,
+  options: BenchOptions = {},
+): Promise<BenchRow[]> {
+  const report = options.progress ?? (() => undefined);
+  const progress = (step: (typeof BENCH_STEPS)[number]) => {
+    report(step, BENCH_STEPS.indexOf(step) + 1, BENCH_STEPS.length);
+  };
+  const rows: BenchRow[] = [];
+  const sandbox = createWasmSandbox();
+  const loadedWith = async (bytes: Uint8Array, config = {}) => {
+    const instance = must(sandbox.create(config));
+    must(await sandbox.load(instance, bytes));
+    return instance;
+  };
+
+  progress('create');
+  let created = 0;
+  const create = compare(
+    {
+      sandbox: () => {
+        for (let i = 0; i < 100; i++) sandbox.create({ maxGas: 1000 + (created++ % 7) });
+      },
+      baseline: () => {
+        for (let i = 0; i < 100; i++) new WebAssembly.Memory({ initial: 0 });
+      },
+    },
+    { rounds: 11 },
+  );
+  rows.push(
+    row(
+      'create',
+      (create['sandbox'] ?? 0) / 100,
+      'new WebAssembly.Memory',
+      (create['baseline'] ?? 0) / 100,
+      '< 50 µs',
+    ),
+  );
+
+  progress('load');
+  const { bytes, label } = modules.load;
+  const firstLoad = await timeAsync(async () => {
+    const fresh = createWasmSandbox();
+    must(await fresh.load(must(fresh.create({ maxGas: 1e9 })), bytes));
+  }, 15);
+  const reused = must(sandbox.create({ maxGas: 1e9 }));
+  const cachedLoad = await timeAsync(() => sandbox.load(reused, bytes), 15);
+  const compile = await timeAsync(() => WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>), 15);
+  rows.push(row(`first load (${label})`, firstLoad, 'WebAssembly.compile', compile, '< 5 ms (10 KB)'));
+  rows.push(row('load again (compiled module cached)', cachedLoad, 'WebAssembly.compile', compile, ''));
+
+  progress('execute');
+  const adder = await loadedWith(modules.add);
+  const rawAdd = (await WebAssembly.instantiate(modules.add as Uint8Array<ArrayBuffer>)).instance.exports[
+    'add'
+  ] as (a: number, b: number) => number;
+  const calls = compare(
+    {
+      sandbox: () => {
+        for (let i = 0; i < 1000; i++) sandbox.execute(adder, 'add', [i, 1]);
+      },
+      baseline: () => {
+        for (let i = 0; i < 1000; i++) rawAdd(i, 1);
+      },
+    },
+    { rounds: 11 },
+  );
+  rows.push(
+    row(
+      'execute(add), per call',
+      (calls['sandbox'] ?? 0) / 1000,
+      'raw exported call',
+      (calls['baseline'] ?? 0) / 1000,
+      '< 2 µs',
+    ),
+  );
+
+  const fib = await loadedWith(modules.fibonacci, { maxGas: 1e9 });
+  const rawFib = (await WebAssembly.instantiate(modules.fibonacci as Uint8Array<ArrayBuffer>)).instance
+    .exports['fib'] as (n: number) => bigint;
+  const fibTimes = compare(
+    { sandbox: () => sandbox.execute(fib, 'fib', 20), baseline: () => rawFib(20) },
+    { rounds: 21 },
+  );
+  rows.push(
+    row(
+      'execute(fib, 20), all instrumentation',
+      fibTimes['sandbox'] ?? 0,
+      'raw fib(20)',
+      fibTimes['baseline'] ?? 0,
+      '< 2 ms',
+    ),
+  );
+
+  progress('snapshot and restore');
+  const page = await loadedWith(modules.page);
+  must(sandbox.execute(page, 'fill', 7));
+  const saved = must(sandbox.snapshot(page));
+  const rawMemory = new Uint8Array(65536).fill(1);
+  const snapshots = compare(
+    {
+      snapshot: () => must(sandbox.snapshot(page)),
+      restore: () => {
+        must(sandbox.restore(page, saved));
+      },
+      copy: () => {
+        new Uint8Array(rawMemory.length).set(rawMemory);
+      },
+    },
+    { rounds: 15, repeat: 100 },
+  );
+  const copy = snapshots['copy'] ?? 0;
+  rows.push(row('snapshot (1 page)', snapshots['snapshot'] ?? 0, 'copy of 64 KiB', copy, '< 100 µs'));
+  rows.push(row('restore (1 page)', snapshots['restore'] ?? 0, 'copy of 64 KiB', copy, '< 100 µs'));
+
+  progress('end to end');
+  const endToEnd = await timeAsync(async () => {
+    const fresh = createWasmSandbox();
+    const one = must(fresh.create());
+    must(await fresh.load(one, modules.add));
+    fresh.execute(one, 'add', [1, 2]);
+    fresh.destroy(one);
+  }, 21);
+  const rawEndToEnd = await timeAsync(async () => {
+    const { instance } = await WebAssembly.instantiate(modules.add as Uint8Array<ArrayBuffer>);
+    (instance.exports['add'] as (a: number, b: number) => number)(1, 2);
+  }, 21);
+  rows.push(row('create + load + execute + destroy', endToEnd, 'instantiate + call', rawEndToEnd, '< 10 ms'));
+
+  const count = options.liveInstances ?? 10_000;
+  progress('live instances');
+  const many = createWasmSandbox();
+  const live: SandboxInstance[] = [];
+  for (let i = 0; i < count; i++) {
+    const instance = must(many.create());
+    must(await many.load(instance, modules.counter));
+    live.push(instance);
+  }
+  live.forEach((one, i) => many.execute(one, 'add', i));
+  const working = live.filter((one, i) => {
+    const result = many.execute(one, 'get');
+    return result.ok && result.value === i;
+  }).length;
+  for (const one of live) many.destroy(one);
+  rows.push({
+    operation: 'live instances in one process',
+    value: String(working),
+    baseline: 'all functional of',
+    baselineValue: String(count),
+    ratio: '',
+    target: '10,000',
+  });
+  sandbox.destroy(adder);
+  sandbox.destroy(fib);
+  sandbox.destroy(page);
+  return rows;
+}
+
+/** The rows as a Markdown table. */
+export function benchTable(rows: readonly BenchRow[]): string {
+  const header = ['operation', 'ri-sandbox', 'baseline', 'baseline time', 'ratio', 'target'];
+  const lines = [
+    header,
+    header.map(() => '---'),
+    ...rows.map((r) => [r.operation, r.value, r.baseline, r.baselineValue, r.ratio, r.target]),
+  ];
+  return lines.map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+}
