@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { createWasmSandbox } from '@ri-sandbox/sandbox';
 import { fixture } from '@ri-sandbox/test-fixtures';
-import { compare, ms, ratio, table } from './lib.mjs';
+import { compare, ms, ratio, table, timeAsync } from './lib.mjs';
 
 const peersDir = fileURLToPath(new URL('./peers/', import.meta.url));
 const FIB = 'function fib(n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }';
@@ -23,17 +23,6 @@ function ensurePeers(log) {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   return existsSync(`${peersDir}node_modules/isolated-vm/out/isolated_vm.node`);
-}
-
-async function timeAsync(fn, rounds) {
-  const samples = [];
-  for (let i = 0; i < rounds; i++) {
-    const started = performance.now();
-    await fn();
-    samples.push(performance.now() - started);
-  }
-  samples.sort((a, b) => a - b);
-  return samples[samples.length >> 1];
 }
 
 export async function run(log) {

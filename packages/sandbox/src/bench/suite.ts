@@ -47,7 +47,8 @@ export interface BenchOptions {
   readonly liveInstances?: number;
 }
 
-const median = (values: number[]) => {
+/** The median of `values`. */
+export const median = (values: readonly number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = sorted.length >> 1;
   return sorted.length % 2
@@ -55,8 +56,11 @@ const median = (values: number[]) => {
     : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 };
 
-/** Median milliseconds per call of each candidate, timed interleaved so that noise hits them alike. */
-function compare(
+/**
+ * Median milliseconds per call of each candidate, timed `rounds` times after
+ * `warmup` untimed rounds, interleaved so that machine noise hits them alike.
+ */
+export function compare(
   candidates: Record<string, () => unknown>,
   { rounds = 15, warmup = 3, repeat = 1 } = {},
 ): Record<string, number> {
@@ -71,7 +75,8 @@ function compare(
   return Object.fromEntries(Object.entries(samples).map(([n, s]) => [n, median(s)]));
 }
 
-async function timeAsync(fn: () => Promise<unknown>, rounds: number): Promise<number> {
+/** Median milliseconds of `rounds` sequential runs of an asynchronous `fn`. */
+export async function timeAsync(fn: () => Promise<unknown>, rounds: number): Promise<number> {
   const samples: number[] = [];
   for (let i = 0; i < rounds; i++) {
     const started = performance.now();
