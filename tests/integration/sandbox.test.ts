@@ -80,6 +80,39 @@ describe('lifecycle', () => {
   });
 });
 
+describe('snapshots', () => {
+  it('snapshot, execute, restore, execute again: the same results, gas and memory', async () => {
+    const sandbox = createWasmSandbox();
+    const sha = await ready(sandbox, 'sha256', { maxGas: 1e9 });
+    sandbox.execute(sha, 'sha256', 'warm the heap up');
+    const saved = sandbox.snapshot(sha);
+    if (!saved.ok) throw new Error(saved.error.message);
+    const first = ['abc', 'a longer message to hash', ''].map((text) =>
+      summary(sandbox.execute(sha, 'sha256', text)),
+    );
+    const { memoryUsedBytes, gasUsed } = sha.metrics;
+    expect(sandbox.restore(sha, saved.value).ok).toBe(true);
+    const again = ['abc', 'a longer message to hash', ''].map((text) =>
+      summary(sandbox.execute(sha, 'sha256', text)),
+    );
+    expect(again).toEqual(first);
+    expect(sha.metrics).toMatchObject({ memoryUsedBytes, gasUsed });
+    expect(sandbox.snapshot(sha)).toEqual(sandbox.snapshot(sha));
+  });
+
+  it('suspends and resumes many instances, each where it was', async () => {
+    const sandbox = createWasmSandbox();
+    const counters = await Promise.all(Array.from({ length: 50 }, () => ready(sandbox, 'counter')));
+    counters.forEach((counter, i) => sandbox.execute(counter, 'add', i));
+    for (const counter of counters) expect(sandbox.suspend(counter).ok).toBe(true);
+    expect(counters.every((c) => c.status === 'suspended' && c.metrics.memoryUsedBytes === 0)).toBe(true);
+    for (const counter of counters.reverse()) expect(sandbox.resume(counter).ok).toBe(true);
+    expect(counters.reverse().map((c) => summary(sandbox.execute(c, 'get')).value)).toEqual(
+      Array.from({ length: 50 }, (_, i) => i),
+    );
+  });
+});
+
 describe('limits', () => {
   it.each([
     ['gas', { maxGas: 10_000, maxExecutionMs: 10_000, maxMemoryBytes: 64 << 20 }, 'GAS_EXHAUSTED'],
