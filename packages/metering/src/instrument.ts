@@ -146,7 +146,11 @@ function emitDynamicCharge(
  */
 function meterBody(w: ByteWriter, body: FunctionBody, locals: number, plan: Plan): FunctionBody['locals'] {
   const code = body.code;
-  const { blockStarts, blockCosts, blockChecks, specials, needsScratch } = scanBody(code, plan.costs);
+  const { blockStarts, blockCosts, blockChecks, specials, needsScratch } = scanBody(
+    code,
+    plan.costs,
+    plan.importedFunctions,
+  );
   // Two locals are appended: the i64 balance of checks, then (for bulk operations) an i32 scratch.
   const balance = locals;
   const scratch = balance + 1;

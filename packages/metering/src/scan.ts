@@ -82,8 +82,15 @@ const LAYOUT_OF: Partial<Record<ImmediateKind, number>> = {
 const LAYOUT = new Uint8Array(256).fill(UNKNOWN);
 const SPLITS = new Uint8Array(256);
 const SPECIAL = new Uint8Array(256);
-/** Calls: a block that calls must check the counter before it runs, so that no call happens on a negative balance. */
+/**
+ * Calls that need a check before them, so that the host is never called on a
+ * negative balance: indirect ones (1), which may reach an import, and direct
+ * ones (2), which do when their target is imported. A defined function checks
+ * at its own entry.
+ */
 const CALLS = new Uint8Array(256);
+const INDIRECT = 1;
+const DIRECT = 2;
 const LOOP = 0x03;
 for (const op of OPCODES) {
   if (op.prefix !== undefined) continue;
@@ -91,7 +98,8 @@ for (const op of OPCODES) {
   if (SPLIT_AFTER.has(op.name)) SPLITS[op.code] = 1;
   if (op.immediate === 'function') SPECIAL[op.code] = CALL;
   if (op.name === 'memory.grow') SPECIAL[op.code] = GROW;
-  if (['call', 'call_indirect', 'return_call', 'return_call_indirect'].includes(op.name)) CALLS[op.code] = 1;
+  if (op.name === 'call_indirect' || op.name === 'return_call_indirect') CALLS[op.code] = INDIRECT;
+  if (op.name === 'call' || op.name === 'return_call') CALLS[op.code] = DIRECT;
 }
 LAYOUT[0xfc] = PREFIX;
 LAYOUT[0xfd] = PREFIX;
@@ -127,7 +135,8 @@ export interface BodyScan {
   readonly blockCosts: number[];
   /**
    * Whether each block must check the counter after charging: the function's
-   * entry, loop headers, and blocks that call. Other blocks only subtract.
+   * entry, loop headers, and blocks that call an import or call indirectly.
+   * Other blocks only subtract.
    */
   readonly blockChecks: boolean[];
   /** Instructions to rewrite, as consecutive (start offset, end offset, kind) triples, in order. */
@@ -142,8 +151,25 @@ function skipLeb(code: Uint8Array, p: number): number {
   return at;
 }
 
-/** Scans `code` (instruction bytes of a validated function body). Throws `WasmDecodeError` on an unknown opcode. */
-export function scanBody(code: Uint8Array, costs: CostLookup): BodyScan {
+/** The function index of the LEB128 immediate at `p`. */
+function readIndex(code: Uint8Array, p: number): number {
+  let value = 0;
+  let shift = 0;
+  let at = p;
+  for (;;) {
+    const byte = code[at++] as number;
+    value += (byte & 0x7f) * 2 ** shift;
+    if ((byte & 0x80) === 0) return value;
+    shift += 7;
+  }
+}
+
+/**
+ * Scans `code` (instruction bytes of a validated function body) of a module
+ * with `importedFunctions` function imports. Throws `WasmDecodeError` on an
+ * unknown opcode.
+ */
+export function scanBody(code: Uint8Array, costs: CostLookup, importedFunctions: number): BodyScan {
   const blockStarts = [0];
   const blockCosts: number[] = [];
   const blockChecks: boolean[] = [];
@@ -171,7 +197,8 @@ export function scanBody(code: Uint8Array, costs: CostLookup): BodyScan {
       if (special !== 0) needsScratch = true;
     } else {
       current += costs.single[byte] as number;
-      if (CALLS[byte] === 1) check = true;
+      const calls = CALLS[byte] as number;
+      if (calls === INDIRECT || (calls === DIRECT && readIndex(code, p) < importedFunctions)) check = true;
       switch (layout) {
         case NONE:
           break;
