@@ -34,7 +34,10 @@ import {
   sandboxError,
 } from '@ri-sandbox/core';
 import { type CostModel, resolveCostModel } from './cost-model';
-import { BULK_MEMORY_OP, CALL, type CostLookup, GROW, costLookup, scanBody } from './scan';
+import { BULK_MEMORY_OP, CALL, type CostLookup, GROW, RELOAD, costLookup, scanBody } from './scan';
+
+/** The `call` opcode: after it, the callee may have spent gas. */
+const CALL_OPCODE = 0x10;
 import {
   ABORT_ARG_EXPORT,
   ABORT_EXPORT,
@@ -75,64 +78,50 @@ interface Plan {
   readonly gasGlobal: number;
   readonly fuelFunction: number;
   readonly growFunction: number;
-  readonly charge: ChargeBytes;
 }
 
 /**
- * The fixed bytes of a charge: `global.get G` before the cost, the
- * subtraction after it, and the sign check (`i64.const 0; i64.lt_s; if; call $fuel; end`).
+ * Writes the charges of one function. The balance lives in an i64 local kept
+ * equal to the counter `G`: a charge reads the register and still stores `G`
+ * (`local.get $balance; cost; i64.sub; local.tee $balance; global.set G`), so
+ * that `G` is exact at every instruction (a trap sees the right figure)
+ * without a load of `G` on the loop-carried path. After anything that may
+ * change `G` behind the function's back (a call, the fuel and grow helpers,
+ * an exception caught), `reload` copies `G` into the balance again.
  */
-interface ChargeBytes {
-  readonly head: Uint8Array;
-  readonly subtract: Uint8Array;
-  readonly check: Uint8Array;
-}
+class Charger {
+  constructor(
+    private readonly gasGlobal: number,
+    private readonly fuelFunction: number,
+    private readonly balance: number,
+  ) {}
 
-function chargeBytes(gasGlobal: number, fuelFunction: number): ChargeBytes {
-  return {
-    head: new ByteWriter(8).u8(0x23).u32(gasGlobal).finish(),
-    subtract: new ByteWriter(8).u8(0x7d).u8(0x24).u32(gasGlobal).finish(),
-    check: new ByteWriter(16)
-      .u8(0x42)
-      .u8(0x00)
-      .u8(0x53)
-      .u8(0x04)
-      .u8(0x40)
-      .u8(0x10)
-      .u32(fuelFunction)
-      .u8(0x0b)
-      .finish(),
-  };
-}
+  /** `global.get G; local.set $balance`. */
+  reload(w: ByteWriter): void {
+    w.u8(0x23).u32(this.gasGlobal).u8(0x21).u32(this.balance);
+  }
 
-/**
- * `G -= cost; if (G < 0) call $fuel`, the cost pushed by `pushCost`. The new
- * balance goes through the i64 local `balance` (`local.tee`), so that the
- * check reads a register instead of the global.
- */
-function emitCharge(w: ByteWriter, plan: Plan, balance: number, pushCost: () => void): void {
-  w.bytes(plan.charge.head);
-  pushCost();
-  w.u8(0x7d)
-    .u8(0x22)
-    .u32(balance)
-    .u8(0x24)
-    .u32(plan.gasGlobal)
-    .u8(0x20)
-    .u32(balance)
-    .bytes(plan.charge.check);
+  /** `G -= cost`, the cost pushed by `pushCost`; with `check`, then `if (G < 0) { call $fuel; reload }`. */
+  charge(w: ByteWriter, pushCost: () => void, check = true): void {
+    w.u8(0x20).u32(this.balance);
+    pushCost();
+    w.u8(0x7d).u8(0x22).u32(this.balance).u8(0x24).u32(this.gasGlobal);
+    if (!check) return;
+    w.u8(0x20).u32(this.balance).u8(0x42).u8(0x00).u8(0x53).u8(0x04).u8(0x40).u8(0x10).u32(this.fuelFunction);
+    this.reload(w);
+    w.u8(0x0b);
+  }
 }
 
 /** Charges `units * unitCost` where `units` is the i32 in local `scratch` (`/ 64` rounded up when `per64`). */
 function emitDynamicCharge(
   w: ByteWriter,
-  plan: Plan,
-  balance: number,
+  charger: Charger,
   scratch: number,
   unitCost: number,
   per64: boolean,
 ): void {
-  emitCharge(w, plan, balance, () => {
+  charger.charge(w, () => {
     w.u8(0x20).u32(scratch).u8(0xad); // local.get; i64.extend_i32_u
     if (per64) w.u8(0x42).s64(63n).u8(0x7c).u8(0x42).s64(6n).u8(0x88); // + 63, >> 6
     if (unitCost !== 1) w.u8(0x42).s64(BigInt(unitCost)).u8(0x7e); // * unitCost
@@ -151,9 +140,11 @@ function meterBody(w: ByteWriter, body: FunctionBody, locals: number, plan: Plan
     plan.costs,
     plan.importedFunctions,
   );
-  // Two locals are appended: the i64 balance of checks, then (for bulk operations) an i32 scratch.
+  // Two locals are appended: the i64 balance (a copy of the counter), then (for bulk operations) an i32 scratch.
   const balance = locals;
   const scratch = balance + 1;
+  const charger = new Charger(plan.gasGlobal, plan.fuelFunction, balance);
+  charger.reload(w);
   let copied = 0;
   const copyTo = (offset: number) => {
     if (offset > copied) w.range(code, copied, offset);
@@ -172,11 +163,7 @@ function meterBody(w: ByteWriter, body: FunctionBody, locals: number, plan: Plan
       if (cost === 0 && !check) continue;
       copyTo(blockAt);
       // i64.const: costs are below 2^32, where the signed 33-bit LEB128 equals the 64-bit one.
-      if (check) {
-        emitCharge(w, plan, balance, () => w.u8(0x42).s32(cost));
-      } else {
-        w.bytes(plan.charge.head).u8(0x42).s32(cost).bytes(plan.charge.subtract);
-      }
+      charger.charge(w, () => w.u8(0x42).s32(cost), check);
       continue;
     }
     const end = specials[special + 1] as number;
@@ -184,17 +171,24 @@ function meterBody(w: ByteWriter, body: FunctionBody, locals: number, plan: Plan
     special += 3;
     copyTo(specialAt);
     if (kind === CALL) {
+      const opcode = code[specialAt] as number;
       const index = new ByteReader(code, specialAt + 1, end).u32();
-      w.u8(code[specialAt] as number).u32(index >= plan.importedFunctions ? index + 1 : index);
+      w.u8(opcode).u32(index >= plan.importedFunctions ? index + 1 : index);
       copied = end;
+      // The callee (or the host) may have spent gas; a tail call or a ref.func leaves nothing to reload.
+      if (opcode === CALL_OPCODE) charger.reload(w);
     } else if (kind === GROW) {
       w.u8(0x10).u32(plan.growFunction);
+      charger.reload(w);
       copied = end;
+    } else if (kind === RELOAD) {
+      copyTo(end);
+      charger.reload(w);
     } else {
       const unitCost = kind === BULK_MEMORY_OP ? plan.model.memoryPer64Bytes : plan.model.tablePerElement;
       if (unitCost > 0) {
         w.u8(0x21).u32(scratch);
-        emitDynamicCharge(w, plan, balance, scratch, unitCost, kind === BULK_MEMORY_OP);
+        emitDynamicCharge(w, charger, scratch, unitCost, kind === BULK_MEMORY_OP);
         w.u8(0x20).u32(scratch);
       }
     }
@@ -238,8 +232,11 @@ function growFunctionBody(
 ): FunctionBody {
   // Locals: 0 = pages (the parameter), 1 = the balance of the charge, 2 = the size asked for.
   const charge = new ByteWriter();
-  if (plan.model.memoryGrowPerPage > 0)
-    emitDynamicCharge(charge, plan, 1, 0, plan.model.memoryGrowPerPage, false);
+  if (plan.model.memoryGrowPerPage > 0) {
+    const charger = new Charger(plan.gasGlobal, plan.fuelFunction, 1);
+    charger.reload(charge);
+    emitDynamicCharge(charge, charger, 0, plan.model.memoryGrowPerPage, false);
+  }
   const limit: Instruction[] =
     limitPages === undefined
       ? []
@@ -327,7 +324,6 @@ export function meterModule(
     // After the shift, defined functions end at importedFunctions + definedFunctions; helpers follow.
     fuelFunction: importedFunctions + 1 + definedFunctions,
     growFunction: importedFunctions + 2 + definedFunctions,
-    charge: chargeBytes(globalBase, importedFunctions + 1 + definedFunctions),
   };
 
   let code: FunctionBody[];

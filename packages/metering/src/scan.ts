@@ -45,6 +45,8 @@ export const CALL = 1; // a function index immediate: call, return_call, ref.fun
 export const GROW = 2; // memory.grow
 export const BULK_MEMORY_OP = 3;
 export const BULK_TABLE_OP = 4;
+/** After it, the counter may have changed behind the function's back: call_indirect, catch, catch_all. */
+export const RELOAD = 5;
 
 // Immediate layouts of single-byte opcodes.
 const NONE = 0;
@@ -98,6 +100,8 @@ for (const op of OPCODES) {
   if (SPLIT_AFTER.has(op.name)) SPLITS[op.code] = 1;
   if (op.immediate === 'function') SPECIAL[op.code] = CALL;
   if (op.name === 'memory.grow') SPECIAL[op.code] = GROW;
+  if (op.name === 'call_indirect' || op.name === 'catch' || op.name === 'catch_all')
+    SPECIAL[op.code] = RELOAD;
   if (op.name === 'call_indirect' || op.name === 'return_call_indirect') CALLS[op.code] = INDIRECT;
   if (op.name === 'call' || op.name === 'return_call') CALLS[op.code] = DIRECT;
 }
