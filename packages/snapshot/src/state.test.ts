@@ -173,6 +173,28 @@ describe('exposeState, captureState and applyState', () => {
     expect(canRestoreInPlace(live.instance, live.memory, layout, shorterTable)).toBe(false);
   });
 
+  it('brings back a passive element segment that was dropped after the snapshot', () => {
+    const elements = exposed(`(module
+      (table $t (export "t") 2 funcref)
+      (func $one (result i32) (i32.const 1))
+      (elem $e func $one)
+      (func (export "init") (table.init $t $e (i32.const 0) (i32.const 0) (i32.const 1)))
+      (func (export "drop") (elem.drop $e)))`);
+    expect(elements.layout.dropFlags).toHaveLength(1);
+    const live = instantiate(elements.bytes);
+    const before = capture(live, elements.layout);
+    live.exports['drop']?.();
+    expect(() => live.exports['init']?.()).toThrow(WebAssembly.RuntimeError);
+    expect(canRestoreInPlace(live.instance, live.memory, elements.layout, before)).toBe(false);
+    const fresh = instantiate(elements.bytes);
+    expect(applyState(fresh.instance, fresh.memory, elements.layout, before).ok).toBe(true);
+    expect(fresh.exports['init']?.()).toBeUndefined();
+    const dropped = capture(live, elements.layout);
+    const again = instantiate(elements.bytes);
+    expect(applyState(again.instance, again.memory, elements.layout, dropped).ok).toBe(true);
+    expect(() => again.exports['init']?.()).toThrow(WebAssembly.RuntimeError);
+  });
+
   it('says why a state does not fit the module', () => {
     const image = capture(instantiate(bytes), layout);
     const bounds = { initialPages: 1, maximumPages: 4 };
