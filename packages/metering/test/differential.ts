@@ -69,7 +69,7 @@ export function exportedFunctions(bytes: Uint8Array): { name: string; type: Func
  * harness: logging functions that record their argument, export and
  * reference callers that catch, table access, and zero-valued globals.
  */
-function fuzzImports(
+export function fuzzImports(
   bytes: Uint8Array,
   log: string[],
   exports: () => WebAssembly.Exports,
@@ -127,7 +127,7 @@ export async function observe(
     extraImports?: () => WebAssembly.Imports;
     beforeInstantiate?: () => void;
     attach?: (instance: WebAssembly.Instance) => void;
-    wrap?: (call: () => unknown) => { ok: true; value: unknown } | { ok: false; error: unknown };
+    wrap?: Wrap;
     rounds?: number;
   } = {},
 ): Promise<Observation[]> {
@@ -144,37 +144,58 @@ export async function observe(
   }
   exportsRef = instance.exports;
   options.attach?.(instance);
+  const wrap = options.wrap ?? plainWrap;
+  const observations: Observation[] = [];
+  for (let round = 0; round < (options.rounds ?? 2); round++) {
+    const done = observeRound(instance, signatures, round, log, wrap, observations);
+    if (!done) break;
+  }
+  return observations;
+}
+
+type Wrap = (call: () => unknown) => { ok: true; value: unknown } | { ok: false; error: unknown };
+
+const plainWrap: Wrap = (call) => {
+  try {
+    return { ok: true as const, value: call() };
+  } catch (error) {
+    return { ok: false as const, error };
+  }
+};
+
+/**
+ * Calls every exported function of `instance` once with round `round`'s
+ * arguments, appending an observation per call (with `log`, which the
+ * imports fill). Returns false after a stack overflow, whose depth
+ * legitimately differs between original and transform.
+ */
+export function observeRound(
+  instance: WebAssembly.Instance,
+  signatures: readonly { name: string; type: FuncType }[],
+  round: number,
+  log: string[],
+  wrap: Wrap = plainWrap,
+  observations: Observation[] = [],
+): boolean {
   const memory = Object.values(instance.exports).find(
     (v): v is WebAssembly.Memory => v instanceof WebAssembly.Memory,
   );
-  const wrap =
-    options.wrap ??
-    ((call) => {
-      try {
-        return { ok: true as const, value: call() };
-      } catch (error) {
-        return { ok: false as const, error };
-      }
+  for (const { name, type } of signatures) {
+    const args = type.params.map((t, i) => argumentFor(t, round * 31 + i + 1));
+    if (args.some((a) => a === undefined) || type.results.some((t) => t === ValType.v128)) continue;
+    log.length = 0;
+    const fn = instance.exports[name] as (...a: unknown[]) => unknown;
+    const result = wrap(() => fn(...args));
+    const outcome = result.ok ? `ok ${bits(result.value)}` : `trap ${describeError(result.error)}`;
+    observations.push({
+      call: `${name}(${type.params.map(valTypeName).join(',')})#${round}`,
+      outcome,
+      log: [...log],
+      memoryHash: memory === undefined ? 'none' : fnv1a(new Uint8Array(memory.buffer)),
     });
-  const observations: Observation[] = [];
-  for (let round = 0; round < (options.rounds ?? 2); round++) {
-    for (const { name, type } of signatures) {
-      const args = type.params.map((t, i) => argumentFor(t, round * 31 + i + 1));
-      if (args.some((a) => a === undefined) || type.results.some((t) => t === ValType.v128)) continue;
-      log.length = 0;
-      const fn = instance.exports[name] as (...a: unknown[]) => unknown;
-      const result = wrap(() => fn(...args));
-      const outcome = result.ok ? `ok ${bits(result.value)}` : `trap ${describeError(result.error)}`;
-      observations.push({
-        call: `${name}(${type.params.map(valTypeName).join(',')})#${round}`,
-        outcome,
-        log: [...log],
-        memoryHash: memory === undefined ? 'none' : fnv1a(new Uint8Array(memory.buffer)),
-      });
-      if (outcome === 'trap stack_overflow') return observations;
-    }
+    if (outcome === 'trap stack_overflow') return false;
   }
-  return observations;
+  return true;
 }
 
 function describeError(error: unknown): string {

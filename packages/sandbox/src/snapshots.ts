@@ -82,7 +82,7 @@ export async function snapshotBinding(
 
 /** The instance's complete state as a WSNP snapshot. */
 export function takeSnapshot(live: LiveModule, gasUsed: number): Result<Uint8Array, SandboxError> {
-  const image = captureState(live.instance, live.memory, live.layout);
+  const image = captureState(live.instance, live.layout);
   if (!image.ok) return image;
   const host = encodeHostState({
     prng: live.prng.save(),
@@ -156,11 +156,8 @@ export function instanceFor(
   maxMemoryBytes: number,
 ): Result<LiveModule, SandboxError> {
   const { contents } = snapshot;
-  if (
-    current !== undefined &&
-    canRestoreInPlace(current.instance, current.memory, current.layout, contents)
-  ) {
-    const applied = applyState(current.instance, current.memory, current.layout, contents);
+  if (current !== undefined && canRestoreInPlace(current.instance, current.layout, contents)) {
+    const applied = applyState(current.instance, current.layout, contents);
     return applied.ok ? ok(current) : applied;
   }
   const rebuilt = instantiateModuleSync(
@@ -172,7 +169,7 @@ export function instanceFor(
   if (!rebuilt.ok)
     return err(sandboxError.snapshotError(`cannot rebuild the instance: ${rebuilt.error.message}`));
   const { instance, memory } = rebuilt.value;
-  const applied = applyState(instance, memory, module.layout, contents);
+  const applied = applyState(instance, module.layout, contents);
   if (!applied.ok) return applied;
   return ok({ ...module, instance, memory, actions: new Map(), depth: depthCounter(instance) });
 }

@@ -3,7 +3,7 @@
  * writing it back into a fresh instance of the same module.
  */
 import { type Result, type SnapshotError, err, ok, sandboxError } from '@ri-sandbox/core';
-import type { GlobalAccess, StateLayout } from './layout';
+import { type GlobalAccess, type StateLayout, memoryOf } from './layout';
 import {
   type InstanceImage,
   MEMORY_BLOCK_BYTES,
@@ -105,16 +105,16 @@ export function nonZeroChunks(bytes: Uint8Array<ArrayBuffer>): MemoryChunk[] {
 
 /**
  * Captures the state of `instance` (a module rewritten by `exposeState`,
- * described by `layout`) and of its linear `memory`. Memory chunks are views
- * of the live memory: encode them before the guest runs again.
+ * described by `layout`), its linear memory included. Memory chunks are
+ * views of the live memory: encode them before the guest runs again.
  * `SNAPSHOT_ERROR` if some state cannot be represented (a host reference).
  */
 export function captureState(
   instance: WebAssembly.Instance,
-  memory: WebAssembly.Memory | undefined,
   layout: StateLayout,
 ): Result<InstanceImage, SnapshotError> {
   const { exports } = instance;
+  const memory = memoryOf(instance, layout);
   let names: Map<unknown, number> | undefined;
   const functions = () => (names ??= functionIndex(exports, layout));
   try {

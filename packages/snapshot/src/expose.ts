@@ -311,6 +311,12 @@ export function exposeState(module: WasmModule): Result<ExposedModule, SandboxEr
     addFunction([], [], w.u8(Op.end).finish(), redrop);
   }
 
+  let memory: string | undefined;
+  if (module.memories.length > 0 || module.imports.some((i) => i.descriptor.kind === 'memory')) {
+    memory = `${STATE_EXPORT_PREFIX}memory`;
+    exports.push({ name: memory, kind: 'memory', index: 0 });
+  }
+
   let start: string | undefined;
   if (module.start !== undefined) {
     start = `${STATE_EXPORT_PREFIX}start`;
@@ -320,6 +326,7 @@ export function exposeState(module: WasmModule): Result<ExposedModule, SandboxEr
   return ok({
     module: { ...module, types: types.types, functions, code, globals, exports, start: undefined },
     layout: {
+      memory,
       globals: access,
       tables,
       functions: referenceable.map((index) => ({ index, exportName: name('func', index) })),

@@ -19,6 +19,7 @@ export type {
 } from './state';
 export { MEMORY_BLOCK_BYTES } from './state';
 export type { GlobalAccess, TableAccess, StateLayout } from './layout';
+export { memoryOf } from './layout';
 export type { ExposedModule } from './expose';
 export { STATE_EXPORT_PREFIX, exposeState } from './expose';
 export { captureState, nonZeroChunks } from './capture';

@@ -33,6 +33,8 @@ export interface TableAccess {
 export interface StateLayout {
   /** Every mutable global, the instrumentation's own included, in index order. */
   readonly globals: readonly GlobalAccess[];
+  /** The export of the module's memory (defined or imported), if it has one. */
+  readonly memory: string | undefined;
   /** Tables the module can change at run time (tables it cannot change are rebuilt by instantiation). */
   readonly tables: readonly TableAccess[];
   /** Every function a reference can point to, exported so it can be named by index. */
@@ -46,4 +48,16 @@ export interface StateLayout {
    * instantiation (and not after the one a restore makes).
    */
   readonly start: string | undefined;
+}
+
+/** The memory of `instance`, through the export `layout` names (`undefined` for a module without one). */
+export function memoryOf(
+  instance: WebAssembly.Instance,
+  layout: StateLayout,
+): WebAssembly.Memory | undefined {
+  if (layout.memory === undefined) return undefined;
+  const memory = instance.exports[layout.memory];
+  if (!(memory instanceof WebAssembly.Memory))
+    throw new TypeError(`${layout.memory} is not an exported memory`);
+  return memory;
 }

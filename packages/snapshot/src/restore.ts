@@ -3,7 +3,7 @@
  * writes, so that a state that does not fit is refused before anything changes.
  */
 import { type Result, type SnapshotError, err, ok, sandboxError } from '@ri-sandbox/core';
-import type { StateLayout } from './layout';
+import { type StateLayout, memoryOf } from './layout';
 import type { InstanceImage, SavedValue } from './state';
 
 const PAGE_BYTES = 65536;
@@ -88,11 +88,11 @@ function writeMemory(memory: WebAssembly.Memory, image: NonNullable<InstanceImag
  */
 export function canRestoreInPlace(
   instance: WebAssembly.Instance,
-  memory: WebAssembly.Memory | undefined,
   layout: StateLayout,
   image: InstanceImage,
 ): boolean {
   const { exports } = instance;
+  const memory = memoryOf(instance, layout);
   if ((memory?.buffer.byteLength ?? 0) !== (image.memory?.pages ?? 0) * PAGE_BYTES) return false;
   const tablesFit = layout.tables.every(
     (t, i) => (exports[t.exportName] as WebAssembly.Table).length === image.tables[i]?.elements.length,
@@ -116,11 +116,11 @@ export function canRestoreInPlace(
  */
 export function applyState(
   instance: WebAssembly.Instance,
-  memory: WebAssembly.Memory | undefined,
   layout: StateLayout,
   image: InstanceImage,
 ): Result<void, SnapshotError> {
   const { exports } = instance;
+  const memory = memoryOf(instance, layout);
   const functionByIndex = new Map(layout.functions.map((f) => [f.index, exports[f.exportName]]));
   const fn = (index: number | null) => (index === null || index === -1 ? null : functionByIndex.get(index));
   try {

@@ -75,7 +75,7 @@ function frozen(image: InstanceImage): InstanceImage {
 }
 
 function capture(live: ReturnType<typeof instantiate>, layout: StateLayout): InstanceImage {
-  const image = captureState(live.instance, live.memory, layout);
+  const image = captureState(live.instance, layout);
   if (!image.ok) throw new Error(image.error.message);
   return frozen(image.value);
 }
@@ -121,7 +121,7 @@ describe('exposeState, captureState and applyState', () => {
 
     const copy = instantiate(bytes);
     expect(checkState(layout, image, { initialPages: 1, maximumPages: 4 })).toBeUndefined();
-    expect(applyState(copy.instance, copy.memory, layout, image)).toEqual({ ok: true, value: undefined });
+    expect(applyState(copy.instance, layout, image)).toEqual({ ok: true, value: undefined });
     expect(capture(copy, layout)).toEqual(image);
     for (const live of [original, copy]) {
       expect(live.exports['f32bits']?.()).toBe(0x7fa00001);
@@ -143,7 +143,7 @@ describe('exposeState, captureState and applyState', () => {
     // Not fresh: the caller is told to use a fresh instance, but the memory writes still leave no trace.
     const fresh = instantiate(bytes);
     new Uint8Array(fresh.memory?.buffer ?? new ArrayBuffer(0)).fill(7, 0, 200);
-    expect(applyState(fresh.instance, fresh.memory, layout, image).ok).toBe(true);
+    expect(applyState(fresh.instance, layout, image).ok).toBe(true);
     expect(capture(fresh, layout)).toEqual(image);
     expect(fresh.exports['initAgain']?.()).toBeUndefined();
   });
@@ -151,15 +151,15 @@ describe('exposeState, captureState and applyState', () => {
   it('restores in place only where that gives exactly the captured state', () => {
     const live = instantiate(bytes);
     const fresh = capture(live, layout);
-    expect(canRestoreInPlace(live.instance, live.memory, layout, fresh)).toBe(true);
+    expect(canRestoreInPlace(live.instance, layout, fresh)).toBe(true);
     live.exports['mutate']?.();
     const mutated = capture(live, layout);
     // Grown memory and table, a dropped segment: the fresh state needs a fresh instance.
-    expect(canRestoreInPlace(live.instance, live.memory, layout, fresh)).toBe(false);
-    expect(canRestoreInPlace(live.instance, live.memory, layout, mutated)).toBe(true);
+    expect(canRestoreInPlace(live.instance, layout, fresh)).toBe(false);
+    expect(canRestoreInPlace(live.instance, layout, mutated)).toBe(true);
     const other = instantiate(bytes);
     other.exports['mutate']?.();
-    expect(applyState(other.instance, other.memory, layout, mutated).ok).toBe(true);
+    expect(applyState(other.instance, layout, mutated).ok).toBe(true);
     expect(capture(other, layout)).toEqual(mutated);
     // Same sizes, but the segment dropped here is kept in the image: not in place.
     const keptSegment = {
@@ -168,9 +168,9 @@ describe('exposeState, captureState and applyState', () => {
         g.index === 7 ? { index: 7, value: { type: 'i32' as const, value: 0 } } : g,
       ),
     };
-    expect(canRestoreInPlace(live.instance, live.memory, layout, keptSegment)).toBe(false);
+    expect(canRestoreInPlace(live.instance, layout, keptSegment)).toBe(false);
     const shorterTable = { ...mutated, tables: [{ index: 0, elements: new Int32Array(4).fill(-1) }] };
-    expect(canRestoreInPlace(live.instance, live.memory, layout, shorterTable)).toBe(false);
+    expect(canRestoreInPlace(live.instance, layout, shorterTable)).toBe(false);
   });
 
   it('brings back a passive element segment that was dropped after the snapshot', () => {
@@ -185,13 +185,13 @@ describe('exposeState, captureState and applyState', () => {
     const before = capture(live, elements.layout);
     live.exports['drop']?.();
     expect(() => live.exports['init']?.()).toThrow(WebAssembly.RuntimeError);
-    expect(canRestoreInPlace(live.instance, live.memory, elements.layout, before)).toBe(false);
+    expect(canRestoreInPlace(live.instance, elements.layout, before)).toBe(false);
     const fresh = instantiate(elements.bytes);
-    expect(applyState(fresh.instance, fresh.memory, elements.layout, before).ok).toBe(true);
+    expect(applyState(fresh.instance, elements.layout, before).ok).toBe(true);
     expect(fresh.exports['init']?.()).toBeUndefined();
     const dropped = capture(live, elements.layout);
     const again = instantiate(elements.bytes);
-    expect(applyState(again.instance, again.memory, elements.layout, dropped).ok).toBe(true);
+    expect(applyState(again.instance, elements.layout, dropped).ok).toBe(true);
     expect(() => again.exports['init']?.()).toThrow(WebAssembly.RuntimeError);
   });
 
@@ -222,7 +222,7 @@ describe('exposeState, captureState and applyState', () => {
     const image = capture(instantiate(bytes), layout);
     const copy = instantiate(bytes);
     const tooBig = { ...image, memory: { pages: 5, chunks: [] } };
-    const applied = applyState(copy.instance, copy.memory, layout, tooBig);
+    const applied = applyState(copy.instance, layout, tooBig);
     expect(applied.ok).toBe(false);
     if (!applied.ok) expect(applied.error.reason).toMatch(/the engine refused/);
   });
@@ -232,9 +232,9 @@ describe('exposeState, captureState and applyState', () => {
       `(module (table $e (export "e") 1 externref) (global $g (mut externref) (ref.null extern)))`,
     );
     const live = instantiate(ext.bytes);
-    expect(captureState(live.instance, undefined, ext.layout).ok).toBe(true);
+    expect(captureState(live.instance, ext.layout).ok).toBe(true);
     (live.instance.exports['e'] as WebAssembly.Table).set(0, {});
-    const refused = captureState(live.instance, undefined, ext.layout);
+    const refused = captureState(live.instance, ext.layout);
     expect(!refused.ok && refused.error.reason).toMatch(/table 0 slot 0 holds a host reference/);
   });
 
@@ -243,7 +243,7 @@ describe('exposeState, captureState and applyState', () => {
     const ext = exposed(`(module (table $t (export "t") 1 funcref))`);
     const live = instantiate(ext.bytes);
     (live.instance.exports['t'] as WebAssembly.Table).set(0, other.exports['f']);
-    const refused = captureState(live.instance, undefined, ext.layout);
+    const refused = captureState(live.instance, ext.layout);
     expect(!refused.ok && refused.error.reason).toMatch(/holds a function the module cannot name/);
   });
 
