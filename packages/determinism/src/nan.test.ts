@@ -52,6 +52,8 @@ describe('canonicalizeNaNs', () => {
           host_add: (a: number, b: number) => a + b,
           host_log: () => undefined,
           host_i64: (x: bigint) => x,
+          __get_random: () => 4,
+          __get_time: () => 5,
           memory: new WebAssembly.Memory({ initial: 1, maximum: 4 }),
         },
       });
