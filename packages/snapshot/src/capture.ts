@@ -114,10 +114,10 @@ export function captureState(
   layout: StateLayout,
 ): Result<InstanceImage, SnapshotError> {
   const { exports } = instance;
-  const memory = memoryOf(instance, layout);
   let names: Map<unknown, number> | undefined;
   const functions = () => (names ??= functionIndex(exports, layout));
   try {
+    const memory = memoryOf(instance, layout);
     const globals: SavedGlobal[] = layout.globals.map((g) => ({
       index: g.index,
       value: readGlobal(exports, g, functions),
@@ -139,6 +139,8 @@ export function captureState(
     return ok({ globals, tables, memory: image });
   } catch (error) {
     if (error instanceof Uncapturable) return err(sandboxError.snapshotError(error.message));
-    throw error;
+    // A missing or mistyped export: the instance is not of the module `layout` describes.
+    const reason = error instanceof Error ? error.message : String(error);
+    return err(sandboxError.snapshotError(`the instance does not match the layout: ${reason}`));
   }
 }

@@ -92,18 +92,23 @@ export function canRestoreInPlace(
   image: InstanceImage,
 ): boolean {
   const { exports } = instance;
-  const memory = memoryOf(instance, layout);
-  if ((memory?.buffer.byteLength ?? 0) !== (image.memory?.pages ?? 0) * PAGE_BYTES) return false;
-  const tablesFit = layout.tables.every(
-    (t, i) => (exports[t.exportName] as WebAssembly.Table).length === image.tables[i]?.elements.length,
-  );
+  const memory = layout.memory === undefined ? undefined : exports[layout.memory];
+  const bytes = memory instanceof WebAssembly.Memory ? memory.buffer.byteLength : 0;
+  if (layout.memory !== undefined && !(memory instanceof WebAssembly.Memory)) return false;
+  if (bytes !== (image.memory?.pages ?? 0) * PAGE_BYTES) return false;
+  const tablesFit = layout.tables.every((t, i) => {
+    const table = exports[t.exportName];
+    return table instanceof WebAssembly.Table && table.length === image.tables[i]?.elements.length;
+  });
   const dropsFit = layout.dropFlags.every((flag) => {
     const position = layout.globals.findIndex((g) => g.index === flag);
     const access = layout.globals[position]?.access;
-    const current: unknown =
-      access?.kind === 'global' ? (exports[access.exportName] as WebAssembly.Global).value : 0;
+    const global = access?.kind === 'global' ? exports[access.exportName] : undefined;
     const saved = image.globals[position]?.value;
-    return current === 0 || (saved?.type === 'i32' && saved.value !== 0);
+    return (
+      global instanceof WebAssembly.Global &&
+      (global.value === 0 || (saved?.type === 'i32' && saved.value !== 0))
+    );
   });
   return tablesFit && dropsFit;
 }
@@ -120,10 +125,10 @@ export function applyState(
   image: InstanceImage,
 ): Result<void, SnapshotError> {
   const { exports } = instance;
-  const memory = memoryOf(instance, layout);
   const functionByIndex = new Map(layout.functions.map((f) => [f.index, exports[f.exportName]]));
   const fn = (index: number | null) => (index === null || index === -1 ? null : functionByIndex.get(index));
   try {
+    const memory = memoryOf(instance, layout);
     if (memory !== undefined && image.memory !== undefined) writeMemory(memory, image.memory);
     for (const [i, t] of layout.tables.entries()) {
       const table = exports[t.exportName] as WebAssembly.Table;
@@ -149,7 +154,7 @@ export function applyState(
   } catch (error) {
     return err(
       sandboxError.snapshotError(
-        `the engine refused the restored state: ${error instanceof Error ? error.message : String(error)}`,
+        `the instance refused the restored state: ${error instanceof Error ? error.message : String(error)}`,
       ),
     );
   }

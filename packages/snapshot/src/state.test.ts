@@ -224,7 +224,21 @@ describe('exposeState, captureState and applyState', () => {
     const tooBig = { ...image, memory: { pages: 5, chunks: [] } };
     const applied = applyState(copy.instance, layout, tooBig);
     expect(applied.ok).toBe(false);
-    if (!applied.ok) expect(applied.error.reason).toMatch(/the engine refused/);
+    if (!applied.ok) expect(applied.error.reason).toMatch(/the instance refused/);
+  });
+
+  it('answers SNAPSHOT_ERROR, not an exception, for an instance of another module', () => {
+    const other = instantiate(wat(`(module (func (export "f")))`));
+    const image = capture(instantiate(bytes), layout);
+    const captured = captureState(other.instance, layout);
+    expect(!captured.ok && captured.error.reason).toMatch(
+      /does not match the layout: .* is not an exported memory/,
+    );
+    expect(canRestoreInPlace(other.instance, layout, image)).toBe(false);
+    const applied = applyState(other.instance, layout, image);
+    expect(!applied.ok && applied.error.reason).toMatch(/the instance refused the restored state/);
+    const noMemory = { ...layout, memory: undefined };
+    expect(canRestoreInPlace(other.instance, noMemory, { ...image, memory: undefined })).toBe(false);
   });
 
   it('refuses host references, which cannot be captured', () => {
