@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeModule, encodeModule } from '@ri-sandbox/core';
 import { FIXTURE_NAMES, fixture, fuzzModules } from '@ri-sandbox/test-fixtures';
 import { wat } from '../../core/test/wat';
-import { exportedFunctions, observe } from '../../metering/test/differential';
+import { exportedFunctions, fixtureImports, observe } from '../../metering/test/differential';
 import { canonicalizeNaNs } from './nan';
 
 const canonical = (bytes: Uint8Array) => encodeModule(canonicalizeNaNs(decodeModule(bytes)));
@@ -47,19 +47,9 @@ describe('canonicalizeNaNs', () => {
     'keeps every other result of the %s fixture',
     async (name) => {
       const bytes = fixture(name);
-      const imports = () => ({
-        env: {
-          host_add: (a: number, b: number) => a + b,
-          host_log: () => undefined,
-          host_i64: (x: bigint) => x,
-          __get_random: () => 4,
-          __get_time: () => 5,
-          memory: new WebAssembly.Memory({ initial: 1, maximum: 4 }),
-        },
-      });
       const signatures = exportedFunctions(bytes);
-      const before = await observe(bytes, signatures, { extraImports: imports });
-      const after = await observe(canonical(bytes), signatures, { extraImports: imports });
+      const before = await observe(bytes, signatures, { extraImports: fixtureImports });
+      const after = await observe(canonical(bytes), signatures, { extraImports: fixtureImports });
       expect(after).toEqual(before);
     },
   );

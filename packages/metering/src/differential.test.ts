@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { sandboxError } from '@ri-sandbox/core';
 import { FIXTURE_NAMES, fixture, fuzzModules } from '@ri-sandbox/test-fixtures';
-import { exportedFunctions, observe } from '../test/differential';
+import { exportedFunctions, fixtureImports, observe } from '../test/differential';
 import { instrument } from './instrument';
 import { Meter } from './meter';
 
@@ -57,23 +57,11 @@ function expectSameBehaviour(raw: Awaited<ReturnType<typeof observe>>, instrumen
 }
 
 describe('instrumentation preserves behaviour (differential)', () => {
-  // Fresh per run, so the original and the instrumented module never share a memory.
-  const hostStubs = (): WebAssembly.Imports => ({
-    env: {
-      host_add: (a: number, b: number) => (a + b) | 0,
-      host_log: () => undefined,
-      host_i64: (x: bigint) => x,
-      __get_random: () => 4,
-      __get_time: () => 5,
-      memory: new WebAssembly.Memory({ initial: 1, maximum: 4 }),
-    },
-  });
-
   it.each(FIXTURE_NAMES.filter((name) => name !== 'infinite-loop'))('on the %s fixture', async (name) => {
     // Unbounded, `hog` would grow the raw module's memory to 4 GiB one page at a time.
     const { raw, instrumented } = await differential(
       fixture(name),
-      hostStubs,
+      fixtureImports,
       name === 'memory-hog' ? ['hog'] : [],
     );
     // Every fixture links and starts with these imports: the calls themselves are compared.

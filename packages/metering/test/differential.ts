@@ -49,6 +49,24 @@ function argumentFor(type: number, seed: number): unknown {
   }
 }
 
+/**
+ * What the fixtures import besides memory: stubs of the host functions and
+ * of the sandbox's builtins, and a fresh bounded memory for the one that
+ * imports `env.memory` (fresh per call, so two runs never share it).
+ */
+export function fixtureImports(): WebAssembly.Imports {
+  return {
+    env: {
+      host_add: (a: number, b: number) => (a + b) | 0,
+      host_log: () => undefined,
+      host_i64: (x: bigint) => x,
+      __get_random: () => 4,
+      __get_time: () => 5,
+      memory: new WebAssembly.Memory({ initial: 1, maximum: 4 }),
+    },
+  };
+}
+
 /** The exported functions of a module with their signatures, in export order. */
 export function exportedFunctions(bytes: Uint8Array): { name: string; type: FuncType }[] {
   const module = decodeModule(bytes);

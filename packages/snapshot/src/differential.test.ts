@@ -11,6 +11,7 @@ import { FIXTURE_NAMES, fixture, fuzzModules } from '@ri-sandbox/test-fixtures';
 import {
   type Observation,
   exportedFunctions,
+  fixtureImports,
   fuzzImports,
   observe,
   observeRound,
@@ -19,25 +20,13 @@ import { captureState } from './capture';
 import { exposeState } from './expose';
 import type { StateLayout } from './layout';
 import { applyState, checkState } from './restore';
-import type { InstanceImage } from './state';
+import { frozen } from '../test/images';
 
 function exposed(bytes: Uint8Array): { bytes: Uint8Array<ArrayBuffer>; layout: StateLayout } {
   const result = exposeState(decodeModule(bytes));
   if (!result.ok) throw new Error(result.error.message);
   return { bytes: new Uint8Array(encodeModule(result.value.module)), layout: result.value.layout };
 }
-
-/** The imports the fixtures need besides binaryen's fuzzing support. */
-const fixtureImports = () => ({
-  env: {
-    host_add: (a: number, b: number) => a + b,
-    host_log: () => undefined,
-    host_i64: (x: bigint) => x,
-    __get_random: () => 4,
-    __get_time: () => 5,
-    memory: new WebAssembly.Memory({ initial: 1, maximum: 4 }),
-  },
-});
 
 const CORPUS: readonly (readonly [string, Uint8Array<ArrayBuffer>])[] = [
   // (Not the two whose exports run until a limit stops them: unmetered here, nothing would.)
@@ -85,17 +74,6 @@ describe('exposeState keeps the behaviour', () => {
     expect(comparable(after, memoryVisible)).toEqual(comparable(before, memoryVisible));
   });
 });
-
-/** An image whose memory chunks are copies, so that it outlives the instance's next change. */
-function frozen(image: InstanceImage): InstanceImage {
-  return {
-    ...image,
-    memory: image.memory && {
-      pages: image.memory.pages,
-      chunks: image.memory.chunks.map((c) => ({ offset: c.offset, bytes: c.bytes.slice() })),
-    },
-  };
-}
 
 /** A fresh instance of a fuzz module with its own imports, or undefined if its start traps. */
 function start(bytes: Uint8Array<ArrayBuffer>, layout: StateLayout) {

@@ -6,6 +6,7 @@ import { exposeState } from './expose';
 import type { StateLayout } from './layout';
 import { applyState, canRestoreInPlace, checkState } from './restore';
 import type { InstanceImage } from './state';
+import { frozen } from '../test/images';
 
 const STATEFUL = `
 (module
@@ -61,17 +62,6 @@ function instantiate(bytes: Uint8Array<ArrayBuffer>) {
   const exports = instance.exports as Record<string, (...args: unknown[]) => unknown>;
   const memory = Object.values(instance.exports).find((e) => e instanceof WebAssembly.Memory);
   return { instance, exports, memory };
-}
-
-/** An image with its memory chunks copied, so that it outlives the instance's next change. */
-function frozen(image: InstanceImage): InstanceImage {
-  return {
-    ...image,
-    memory: image.memory && {
-      pages: image.memory.pages,
-      chunks: image.memory.chunks.map((c) => ({ offset: c.offset, bytes: c.bytes.slice() })),
-    },
-  };
 }
 
 function capture(live: ReturnType<typeof instantiate>, layout: StateLayout): InstanceImage {
