@@ -186,6 +186,11 @@ describe('snapshot and restore', () => {
     expect(errorOf(sandbox.restore(other.instance, counter)).message).toMatch(/of a different module/);
     const deeper = await loaded('counter', { maxCallDepth: 50 }, sandbox);
     expect(errorOf(sandbox.restore(deeper.instance, counter)).message).toMatch(/different configuration/);
+    // The same cost model, its overrides written in another order: the same configuration.
+    const written = (instructions: Record<string, number>) => createWasmSandbox({ costs: { instructions } });
+    const one = await loaded('counter', {}, written({ 'i32.add': 2, 'i32.mul': 3 }));
+    const two = await loaded('counter', {}, written({ 'i32.mul': 3, 'i32.add': 2 }));
+    expect(two.sandbox.restore(two.instance, snapshotOf(one.sandbox, one.instance)).ok).toBe(true);
     const otherCosts = await loaded('counter', {}, createWasmSandbox({ costs: { defaultCost: 2 } }));
     expect(errorOf(otherCosts.sandbox.restore(otherCosts.instance, counter)).message).toMatch(
       /different configuration/,

@@ -63,7 +63,13 @@ export async function snapshotBinding(
     format: 'ri-sandbox/1',
     maxMemoryBytes: config.maxMemoryBytes,
     maxCallDepth: config.maxCallDepth,
-    costs: inputs.costs,
+    // Instruction costs in name order: the same model, however its overrides were written, is one hash.
+    costs: {
+      ...inputs.costs,
+      instructions: Object.fromEntries(
+        Object.entries(inputs.costs.instructions).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+      ),
+    },
     canonicalizeNaNs: inputs.canonicalizeNaNs,
     memoryGrowFailure: inputs.memoryGrowFailure,
     imports: inputs.hostImports.map((name) => {
