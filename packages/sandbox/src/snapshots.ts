@@ -40,6 +40,14 @@ export interface BindingInputs {
   readonly hostFunctions: Readonly<Record<string, HostFunction>>;
 }
 
+/**
+ * The version of the instrumentation a snapshot's state belongs to: part of
+ * the configuration hash, so that a snapshot taken by a sandbox whose
+ * transforms lay out state differently is refused, never misread. Bump it
+ * with any change to what the transforms add to a module.
+ */
+export const INSTRUMENTATION_VERSION = 'ri-sandbox/instrumentation/1';
+
 /** Config hashes already computed, by the text they hash: loads under one configuration share one. */
 export type ConfigHashCache = Map<string, Uint8Array>;
 
@@ -60,7 +68,7 @@ export async function snapshotBinding(
 ): Promise<SnapshotBinding> {
   const { config } = inputs;
   const shape = stringifyJson({
-    format: 'ri-sandbox/1',
+    instrumentation: INSTRUMENTATION_VERSION,
     maxMemoryBytes: config.maxMemoryBytes,
     maxCallDepth: config.maxCallDepth,
     // Instruction costs in name order: the same model, however its overrides were written, is one hash.
