@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -302,6 +305,19 @@ describe('the built binary', () => {
     const { stdout } = await run(process.execPath, [bin, 'run', `${fixtures}wat/fibonacci.wat`, 'fib', '10']);
     expect(stdout).toMatch(/^result {2}55n\n/);
   });
+
+  it('saves and restores state through files, and benchmarks', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ri-sandbox-cli-'));
+    const counter = `${fixtures}wat/counter.wat`;
+    const state = join(dir, 'state.wsnp');
+    const saved = await run(process.execPath, [bin, 'run', counter, 'add', '41', '--snapshot-out', state]);
+    expect(saved.stdout).toMatch(/bytes written to .*state\.wsnp\n$/);
+    const resumed = await run(process.execPath, [bin, 'run', counter, 'increment', '--restore', state]);
+    expect(resumed.stdout).toMatch(/^result {2}42\n/);
+    const bench = await run(process.execPath, [bin, 'bench', '--instances', '2']);
+    expect(bench.stdout).toMatch(/^\| operation \| ri-sandbox \|/);
+    expect(bench.stderr).toMatch(/^\[1\/6\] create\n/);
+  }, 60_000);
 
   it('fails with one line and the documented exit code', async () => {
     const failure = await run(process.execPath, [
