@@ -2,8 +2,8 @@
  * Reading an instance's state through the exports `exposeState` added, and
  * writing it back into a fresh instance of the same module.
  */
-import { type Result, type SnapshotError, err, ok, sandboxError } from '@ri-sandbox/core';
-import { type GlobalAccess, type StateLayout, memoryOf } from './layout';
+import { type Result, type SnapshotError, WASM_PAGE_BYTES, err, ok, sandboxError } from '@ri-sandbox/core';
+import { type GlobalAccess, type StateLayout, callable, exported, memoryOf } from './layout';
 import {
   type InstanceImage,
   MEMORY_BLOCK_BYTES,
@@ -14,7 +14,6 @@ import {
   type SavedValue,
 } from './state';
 
-const PAGE_BYTES = 65536;
 /** The longest chunk, so that every length fits the format's u32. */
 const MAX_CHUNK_BYTES = 1 << 30;
 
@@ -22,18 +21,6 @@ const MAX_CHUNK_BYTES = 1 << 30;
 class Uncapturable extends Error {}
 
 type Exports = WebAssembly.Exports;
-
-function exported<T>(exports: Exports, exportName: string, kind: new (...args: never[]) => T): T {
-  const value = exports[exportName];
-  if (!(value instanceof kind)) throw new TypeError(`${exportName} is not exported as a ${kind.name}`);
-  return value;
-}
-
-function callable(exports: Exports, exportName: string): (...args: unknown[]) => unknown {
-  const value = exports[exportName];
-  if (typeof value !== 'function') throw new TypeError(`${exportName} is not an exported function`);
-  return value as (...args: unknown[]) => unknown;
-}
 
 /** Function objects of the functions a reference can name, by function index, and the reverse. */
 function functionIndex(exports: Exports, layout: StateLayout): Map<unknown, number> {
@@ -134,7 +121,7 @@ export function captureState(
     let image: MemoryImage | undefined;
     if (memory !== undefined) {
       const bytes = new Uint8Array(memory.buffer);
-      image = { pages: bytes.length / PAGE_BYTES, chunks: nonZeroChunks(bytes) };
+      image = { pages: bytes.length / WASM_PAGE_BYTES, chunks: nonZeroChunks(bytes) };
     }
     return ok({ globals, tables, memory: image });
   } catch (error) {

@@ -5,7 +5,7 @@
  * binary to keep in sync; its own memory holds the tables and a scratch
  * area the input is copied through, a cache-sized piece at a time.
  */
-import { ByteWriter, ValType, encodeModule } from '@ri-sandbox/core';
+import { ByteWriter, ValType, WASM_PAGE_BYTES, encodeModule } from '@ri-sandbox/core';
 
 /** Bytes of the 16 lookup tables at the start of the kernel's memory. */
 const TABLE_BYTES = 16 * 256 * 4;
@@ -122,7 +122,7 @@ export interface CrcKernel {
 
 /** Assembles and instantiates the kernel, with `tables` (16 × 256 entries) in its memory. */
 export function createCrcKernel(tables: Int32Array): CrcKernel {
-  const pages = Math.ceil((TABLE_BYTES + KERNEL_SCRATCH_BYTES) / 65536);
+  const pages = Math.ceil((TABLE_BYTES + KERNEL_SCRATCH_BYTES) / WASM_PAGE_BYTES);
   const bytes = encodeModule({
     types: [{ params: [ValType.i32, ValType.i32, ValType.i32], results: [ValType.i32] }],
     imports: [],

@@ -3,7 +3,7 @@
  * All integers are little-endian; the last four bytes are the CRC-32C of
  * everything before them.
  */
-import { type Result, type SnapshotError, err, ok, sandboxError } from '@ri-sandbox/core';
+import { type Result, type SnapshotError, WASM_PAGE_BYTES, err, ok, sandboxError } from '@ri-sandbox/core';
 import { crc32c } from './crc32c';
 import type { MemoryChunk, SavedGlobal, SavedTable, SavedValue, SnapshotContents } from './state';
 import { MEMORY_BLOCK_BYTES } from './state';
@@ -288,7 +288,7 @@ function readMemory(r: Reader): SnapshotContents['memory'] {
   }
   if (present !== 1) throw new Malformed(`memory flag ${present} is neither 0 nor 1`);
   const pages = r.u32('the memory size');
-  const byteLength = pages * 65536;
+  const byteLength = pages * WASM_PAGE_BYTES;
   const count = r.u32('the chunk count');
   const chunks: MemoryChunk[] = [];
   let next = 0;

@@ -50,6 +50,24 @@ export interface StateLayout {
   readonly start: string | undefined;
 }
 
+/** The export `exportName` if it is a `kind`; a `TypeError` for an instance that does not match its layout. */
+export function exported<T>(
+  exports: WebAssembly.Exports,
+  exportName: string,
+  kind: new (...args: never[]) => T,
+): T {
+  const value = exports[exportName];
+  if (!(value instanceof kind)) throw new TypeError(`${exportName} is not exported as a ${kind.name}`);
+  return value;
+}
+
+/** The exported function `exportName`; a `TypeError` for an instance that does not match its layout. */
+export function callable(exports: WebAssembly.Exports, exportName: string): (...args: unknown[]) => unknown {
+  const value = exports[exportName];
+  if (typeof value !== 'function') throw new TypeError(`${exportName} is not an exported function`);
+  return value as (...args: unknown[]) => unknown;
+}
+
 /** The memory of `instance`, through the export `layout` names (`undefined` for a module without one). */
 export function memoryOf(
   instance: WebAssembly.Instance,

@@ -2,11 +2,9 @@
  * Writing a captured state into a fresh instance: first every check, then the
  * writes, so that a state that does not fit is refused before anything changes.
  */
-import { type Result, type SnapshotError, err, ok, sandboxError } from '@ri-sandbox/core';
-import { type StateLayout, memoryOf } from './layout';
+import { type Result, type SnapshotError, WASM_PAGE_BYTES, err, ok, sandboxError } from '@ri-sandbox/core';
+import { type StateLayout, callable, exported, memoryOf } from './layout';
 import type { InstanceImage, SavedValue } from './state';
-
-const PAGE_BYTES = 65536;
 
 /** The memory an instance of the module has: pages at instantiation and the most it may grow to. */
 export interface MemoryBounds {
@@ -61,13 +59,9 @@ export function checkState(
   return undefined;
 }
 
-function callable(exports: WebAssembly.Exports, exportName: string): (...args: unknown[]) => unknown {
-  return exports[exportName] as (...args: unknown[]) => unknown;
-}
-
 function writeMemory(memory: WebAssembly.Memory, image: NonNullable<InstanceImage['memory']>): void {
   const before = memory.buffer.byteLength;
-  if (image.pages * PAGE_BYTES > before) memory.grow(image.pages - before / PAGE_BYTES);
+  if (image.pages * WASM_PAGE_BYTES > before) memory.grow(image.pages - before / WASM_PAGE_BYTES);
   const bytes = new Uint8Array(memory.buffer);
   // Memory past the instantiation size is zero already; below it, data segments may have written.
   let cleared = 0;
@@ -95,7 +89,7 @@ export function canRestoreInPlace(
   const memory = layout.memory === undefined ? undefined : exports[layout.memory];
   const bytes = memory instanceof WebAssembly.Memory ? memory.buffer.byteLength : 0;
   if (layout.memory !== undefined && !(memory instanceof WebAssembly.Memory)) return false;
-  if (bytes !== (image.memory?.pages ?? 0) * PAGE_BYTES) return false;
+  if (bytes !== (image.memory?.pages ?? 0) * WASM_PAGE_BYTES) return false;
   const tablesFit = layout.tables.every((t, i) => {
     const table = exports[t.exportName];
     return table instanceof WebAssembly.Table && table.length === image.tables[i]?.elements.length;
@@ -131,7 +125,7 @@ export function applyState(
     const memory = memoryOf(instance, layout);
     if (memory !== undefined && image.memory !== undefined) writeMemory(memory, image.memory);
     for (const [i, t] of layout.tables.entries()) {
-      const table = exports[t.exportName] as WebAssembly.Table;
+      const table = exported(exports, t.exportName, WebAssembly.Table);
       const elements = (image.tables[i] as InstanceImage['tables'][number]).elements;
       if (elements.length > table.length) table.grow(elements.length - table.length, null);
       for (let e = 0; e < elements.length; e++) table.set(e, fn(elements[e] as number));
@@ -145,7 +139,7 @@ export function applyState(
         else if (value.type === 'v128') set(BigInt.asIntN(64, value.low), BigInt.asIntN(64, value.high));
         continue;
       }
-      const global = exports[g.access.exportName] as WebAssembly.Global;
+      const global = exported(exports, g.access.exportName, WebAssembly.Global);
       if (value.type === 'i32' || value.type === 'i64') global.value = value.value;
       else if (value.type === 'funcref') global.value = fn(value.function);
       else global.value = null;
