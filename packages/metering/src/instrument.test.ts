@@ -316,6 +316,30 @@ describe('structure of the instrumented module', () => {
     expect(module.start).toBe(6);
   });
 
+  it('points a ref.func global initializer at the same function after the shift (ref_func.wast)', async () => {
+    const source = `(module
+      (import "env" "twice" (func $twice (param i32) (result i32)))
+      (type $t (func (result i32)))
+      (table 1 funcref)
+      (global $g funcref (ref.func $a))
+      (global (export "exported") funcref (ref.func $b))
+      (func $a (result i32) (i32.const 10))
+      (func $b (result i32) (i32.const 20))
+      (func (export "via_global") (result i32)
+        (table.set (i32.const 0) (global.get $g))
+        (call_indirect (type $t) (i32.const 0))))`;
+    const imports = { env: { twice: (x: number) => 2 * x } };
+    const { run, instance } = await metered(source, {}, imports);
+    expect(run('via_global')).toMatchObject({ ok: true, value: 10 });
+    const exported = (instance.exports['exported'] as WebAssembly.Global).value as () => number;
+    expect(exported()).toBe(20);
+    const result = instrument(wat(source));
+    if (!result.ok) throw new Error(result.error.message);
+    const inits = decodeModule(result.value.bytes).globals.map((g) => g.init[0]?.immediate);
+    // $a and $b were 1 and 2; the refill import takes 1, so they are 2 and 3.
+    expect(inits.slice(0, 2)).toEqual([2, 3]);
+  });
+
   it('keeps the name section true to the new indices', () => {
     const bytes = fixture('sha256');
     const before = readNameSection(decodeModule(bytes))!;

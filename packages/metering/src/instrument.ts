@@ -357,7 +357,7 @@ export function meterModule(
     types,
     imports: [...module.imports, refillImport],
     functions,
-    globals: [...module.globals, ...newGlobals],
+    globals: [...shifted.globals, ...newGlobals],
     exports: [
       ...shifted.exports,
       { name: GAS_EXPORT, kind: 'global', index: globalBase },

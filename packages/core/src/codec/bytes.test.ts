@@ -104,4 +104,22 @@ describe('ByteReader and ByteWriter', () => {
     expect(new ByteReader(bytes, 0, 1).take(1)).toEqual(new Uint8Array([6]));
     expect(() => new ByteReader(bytes, 0, 1).take(2)).toThrow(/only 1 remain/);
   });
+
+  it('keep a name that starts with a byte order mark (U+FEFF) as it is', () => {
+    for (const name of ['\u{FEFF}', '\u{FEFF}x', '\u{FEFF}\u{FEFF}', 'x\u{FEFF}']) {
+      const bytes = new ByteWriter().name(name).finish();
+      expect(new ByteReader(bytes).name()).toBe(name);
+    }
+  });
+
+  it('round-trip any name, byte for byte (property)', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme' }), (name) => {
+        const bytes = new ByteWriter().name(name).finish();
+        const decoded = new ByteReader(bytes).name();
+        expect(decoded).toBe(name);
+        expect(new ByteWriter().name(decoded).finish()).toEqual(bytes);
+      }),
+    );
+  });
 });

@@ -20,7 +20,9 @@ export class WasmEncodeError extends Error {
   override readonly name = 'WasmEncodeError';
 }
 
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+// `ignoreBOM`: a name is exactly its bytes. By default a decoder drops a leading U+FEFF, which would
+// rename an export called "\u{FEFF}x" to "x" (and make "" and "\u{FEFF}" collide).
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const utf8Encoder = new TextEncoder();
 const float32 = new Float32Array(1);
 const float32Bits = new Uint32Array(float32.buffer);

@@ -81,6 +81,18 @@ describe('decodeModule / encodeModule', () => {
     );
   });
 
+  it('keeps export names that start with a byte order mark (names.wast)', async () => {
+    const bytes = wat(`(module
+      (func (export "") (result i32) (i32.const 0))
+      (func (export "\\ef\\bb\\bf") (result i32) (i32.const 1)))`);
+    const module = decodeModule(bytes);
+    expect(module.exports.map((e) => e.name)).toEqual(['', '\u{FEFF}']);
+    const copy = encodeModule(module);
+    expect(copy).toEqual(bytes);
+    const { instance } = await WebAssembly.instantiate(copy);
+    expect((instance.exports['\u{FEFF}'] as () => number)()).toBe(1);
+  });
+
   it('keeps custom sections where they were', () => {
     const module = decodeModule(fixture('sha256'));
     const names = module.customSections.map((c) => [c.name, c.after]);

@@ -26,16 +26,17 @@ function remapElement(segment: ElementSegment, remap: FunctionRemap): ElementSeg
 }
 
 const FUNCTION_NAMES = 1;
-const LOCAL_NAMES = 2;
+/** Subsections keyed by function index whose entries are themselves name maps: locals and (extended name section) labels. */
+const INDIRECT_BY_FUNCTION: ReadonlySet<number> = new Set([2, 3]);
 
-/** Rewrites the function indices of a `name` section's function and local name maps. */
+/** Rewrites the function indices of a `name` section's function, local and label name maps. */
 function remapNameSection(bytes: Uint8Array, remap: FunctionRemap): Uint8Array {
   const reader = new ByteReader(bytes);
   const writer = new ByteWriter(bytes.length + 16);
   while (!reader.done) {
     const id = reader.u8();
     const content = reader.byteVector();
-    if (id !== FUNCTION_NAMES && id !== LOCAL_NAMES) {
+    if (id !== FUNCTION_NAMES && !INDIRECT_BY_FUNCTION.has(id)) {
       writer.u8(id).byteVector(content);
       continue;
     }
