@@ -72,7 +72,10 @@ const limits: fc.Arbitrary<Limits> = fc.record({
   shared: fc.constantFrom(undefined, true),
 });
 const body: fc.Arbitrary<FunctionBody> = fc.record({
-  locals: fc.array(fc.record({ count: index, type: valType }), { maxLength: 3 }),
+  // At most three groups of under 2^30 each: the total stays within the format's 2^32 - 1 locals.
+  locals: fc.array(fc.record({ count: fc.integer({ min: 0, max: 2 ** 30 }), type: valType }), {
+    maxLength: 3,
+  }),
   code: fc
     .array(anyInstruction, { maxLength: 20 })
     .map((list) => encodeInstructions([...list, instruction('end')])),

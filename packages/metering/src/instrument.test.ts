@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeModule, readNameSection } from '@ri-sandbox/core';
+import { ValType, decodeModule, readNameSection } from '@ri-sandbox/core';
 import { fixture } from '@ri-sandbox/test-fixtures';
 import { wat } from '../../core/test/wat';
 import { resolveCostModel } from './cost-model';
@@ -374,6 +374,35 @@ describe('structure of the instrumented module', () => {
       { value: 30 },
     ]);
     expect([1, 0].map((i) => run('deep', [i]))).toMatchObject([{ value: 1 }, { value: 2 }]);
+  });
+
+  it('refuses an invalid module rather than make it valid by what it adds (call.wast, exports.wast, local_get.wast)', () => {
+    // Each index is one past the end; after instrumentation it would name the fuel helper,
+    // the gas counter or the balance local.
+    const invalid = [
+      [
+        0x01, 0x04, 0x01, 0x60, 0x00, 0x00, 0x03, 0x02, 0x01, 0x00, 0x0a, 0x06, 0x01, 0x04, 0x00, 0x10, 0x01,
+        0x0b,
+      ],
+      [0x07, 0x05, 0x01, 0x01, 0x67, 0x03, 0x00],
+      [
+        0x01, 0x04, 0x01, 0x60, 0x00, 0x00, 0x03, 0x02, 0x01, 0x00, 0x0a, 0x07, 0x01, 0x05, 0x00, 0x20, 0x00,
+        0x1a, 0x0b,
+      ],
+    ].map((section) => Uint8Array.of(0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, ...section));
+    for (const bytes of invalid) {
+      expect(WebAssembly.validate(bytes)).toBe(false);
+      const result = instrument(bytes);
+      expect(result.ok || result.error).toMatchObject({ code: 'INVALID_MODULE', reason: /fails validation/ });
+    }
+  });
+
+  it('turns a body that cannot take another local into INVALID_MODULE, not an exception', () => {
+    const module = decodeModule(fixture('add'));
+    const full = [{ count: 0xffff_ffff - 1, type: ValType.i32 }];
+    const code = module.code.map((body) => ({ ...body, locals: full }));
+    const result = meterModule({ ...module, code });
+    expect(result.ok || result.error).toMatchObject({ code: 'INVALID_MODULE', reason: /not a u32/ });
   });
 
   it('refuses modules that use its reserved names, and bad cost models', () => {

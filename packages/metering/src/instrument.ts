@@ -22,6 +22,7 @@ import {
   ValType,
   type WasmModule,
   WasmDecodeError,
+  WasmEncodeError,
   decodeModule,
   encodeInstructions,
   encodeModule,
@@ -278,7 +279,8 @@ function reservedNameUsed(module: WasmModule): string | undefined {
 }
 
 /**
- * Instruments a decoded module for gas metering. The result imports
+ * Instruments a decoded module for gas metering; the module must be valid
+ * (see {@link instrument}, which checks). The result imports
  * `__ri_metering.refill` (after the module's own function imports, so defined
  * functions shift by one) and exports the counters under `__ri_` names.
  * Fails with `INVALID_CONFIG` for a bad cost model and `INVALID_MODULE` for a
@@ -338,7 +340,9 @@ export function meterModule(
     const all = w.finish();
     code = spans.map(({ locals, start, end }) => ({ locals, code: all.subarray(start, end) }));
   } catch (error) {
-    if (error instanceof WasmDecodeError) return err(sandboxError.invalidModule(error.message));
+    // A body that cannot be read, or that cannot take the added locals (2^32 - 1 of them already).
+    if (error instanceof WasmDecodeError || error instanceof WasmEncodeError)
+      return err(sandboxError.invalidModule(error.message));
     throw error;
   }
   code.push(fuelFunctionBody(plan, importedFunctions, globalBase + 1));
@@ -374,13 +378,18 @@ export interface MeteredModule {
 }
 
 /**
- * Instruments module bytes: decode, {@link meterModule}, encode. For hosts
- * that instantiate modules themselves; see the package README.
+ * Instruments module bytes: validate, decode, {@link meterModule}, encode.
+ * For hosts that instantiate modules themselves; see the package README.
+ * Bytes that do not validate are `INVALID_MODULE`: the instrumentation must
+ * never turn an invalid module into a valid one (an out-of-range function,
+ * global or local index would otherwise name what the instrumentation added).
  */
 export function instrument(
   bytes: Uint8Array,
   options: MeteringOptions = {},
 ): Result<MeteredModule, SandboxError> {
+  if (!WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>))
+    return err(sandboxError.invalidModule('fails validation (WebAssembly.validate)'));
   let module: WasmModule;
   try {
     module = decodeModule(bytes);

@@ -15,16 +15,15 @@ import {
   classifyTrap,
   defineHostFunction,
   err,
-  importedFunctionCount,
   ok,
   pagesForBytes,
   resolveConfig,
   sandboxError,
 } from '@ri-sandbox/core';
-import { Pcg32, canonicalizeNaNs, findNondeterminism, limitCallDepth } from '@ri-sandbox/determinism';
+import { Pcg32 } from '@ri-sandbox/determinism';
 import { type CompiledModule, checkImports, compileModule, instantiateModule } from '@ri-sandbox/loader';
-import { type StateLayout, exposeState } from '@ri-sandbox/snapshot';
-import { type CostModel, Meter, type MeterLimits, meterModule, resolveCostModel } from '@ri-sandbox/metering';
+import type { StateLayout } from '@ri-sandbox/snapshot';
+import { type CostModel, Meter, type MeterLimits, resolveCostModel } from '@ri-sandbox/metering';
 import {
   type JsonCall,
   directArguments,
@@ -56,6 +55,7 @@ import {
   takeSnapshot,
 } from './snapshots';
 import { hex, sha256 } from './text';
+import { instrumentForSandbox, refuseNondeterminism } from './transforms';
 
 /** Options of a sandbox factory (not of its instances: those take a `SandboxConfig`). */
 export interface SandboxOptions {
@@ -213,10 +213,7 @@ export function createWasmSandbox(options: SandboxOptions = {}): SuspendingSandb
     return returned.ok ? ok(directResult(action.value, returned.value)) : returned;
   }
 
-  /**
-   * Compiles `bytes` for `config` with every sandbox transform: determinism
-   * policy, metering, depth, NaNs, and last the exposure of state for snapshots.
-   */
+  /** Compiles `bytes` for `config` with every sandbox transform (see `./transforms`). */
   async function compileFresh(
     bytes: Uint8Array,
     config: SandboxConfig,
@@ -228,29 +225,18 @@ export function createWasmSandbox(options: SandboxOptions = {}): SuspendingSandb
       maxMemoryBytes: config.maxMemoryBytes,
       hostFunctions,
       transform: (module) => {
-        const problems = findNondeterminism(module);
-        if (problems.length > 0) {
-          return err(
-            sandboxError.invalidModule(`not deterministic: ${problems.map((p) => p.reason).join('; ')}`),
-          );
-        }
-        const metered = meterModule(module, {
+        const allowed = refuseNondeterminism(module);
+        if (!allowed.ok) return allowed;
+        const instrumented = instrumentForSandbox(module, {
           costs,
           memoryLimitPages: pagesForBytes(config.maxMemoryBytes),
           memoryGrowFailure: options.memoryGrowFailure,
+          maxCallDepth: config.maxCallDepth,
+          canonicalizeNaNs: options.canonicalizeNaNs !== false,
         });
-        // After metering, so that neither the depth counter nor canonicalization costs gas.
-        if (!metered.ok) return metered;
-        // Metering's refill import (right after the module's imports) and its helpers (after the
-        // module's functions) are not the guest's calls, and do not count toward its depth.
-        const refill = importedFunctionCount(module);
-        const helpers = refill + 1 + module.functions.length;
-        const counted = (index: number) => index !== refill && index < helpers;
-        const limited = limitCallDepth(metered.value, config.maxCallDepth, counted);
-        const exposed = exposeState(options.canonicalizeNaNs === false ? limited : canonicalizeNaNs(limited));
-        if (!exposed.ok) return exposed;
-        layout = exposed.value.layout;
-        return ok(exposed.value.module);
+        if (!instrumented.ok) return instrumented;
+        layout = instrumented.value.layout;
+        return ok(instrumented.value.module);
       },
     });
     return compiled.ok ? ok({ compiled: compiled.value, layout: layout as StateLayout }) : compiled;

@@ -7,7 +7,7 @@ import { WasmDecodeError, WasmEncodeError } from './bytes';
 import { decodeInstructions, encodeInstructions, instruction } from './instructions';
 import { decodeModule, encodeModule } from './module';
 import { readNameSection } from './names';
-import type { WasmModule } from './types';
+import { ValType, type WasmModule } from './types';
 
 function withoutAnchors(module: WasmModule) {
   return { ...module, customSections: module.customSections.map(({ name, bytes }) => ({ name, bytes })) };
@@ -193,6 +193,13 @@ describe('malformed input', () => {
       new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 2, 1, 0x50]),
       /function type/,
     ],
+    [
+      'more than 2^32 - 1 locals in all (binary.wast: too many locals)',
+      // prettier-ignore
+      new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0,
+        10, 12, 1, 10, 2, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x7f, 2, 0x7e, 0x0b]),
+      /more than 2\^32 - 1 locals/,
+    ],
     ['bad name UTF-8', new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 0, 2, 1, 0xff]), /UTF-8/],
     [
       'bad external kind',
@@ -278,6 +285,12 @@ describe('malformed input', () => {
         ],
       }),
     ).toThrow(/funcref/);
+    const tooMany = [
+      { count: 2 ** 31, type: ValType.i32 },
+      { count: 2 ** 31, type: ValType.i64 },
+    ];
+    const code = module.code.map((body, i) => (i === 0 ? { ...body, locals: tooMany } : body));
+    expect(() => encodeModule({ ...module, code })).toThrow(/2\^32 - 1/);
   });
 
   it('refuses instructions whose immediate does not fit', () => {

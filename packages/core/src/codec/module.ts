@@ -32,6 +32,8 @@ export const WASM_VERSION = new Uint8Array([0x01, 0x00, 0x00, 0x00]);
 
 const EXTERNAL_KINDS: readonly ExternalKind[] = ['function', 'table', 'memory', 'global', 'tag'];
 const FUNCREF = 0x70 as RefType;
+/** The largest u32: the binary format's bound on counts. */
+const MAX_U32 = 0xffff_ffff;
 
 /** Order in which non-custom sections must appear (the tag section sits between memory and global). */
 const SECTION_ORDER: readonly SectionId[] = [
@@ -277,8 +279,13 @@ function readFunctionBody(reader: ByteReader): FunctionBody {
   const end = reader.offset + size;
   if (end > reader.end) reader.fail(`function body of ${size} bytes exceeds the section`);
   const body = new ByteReader(reader.bytes, reader.offset, end);
+  let total = 0;
   const locals = body.vector((r): LocalGroup => {
+    const at = r.offset;
     const count = r.u32();
+    total += count;
+    // The binary format caps a function's locals at 2^32 - 1 in all ("too many locals").
+    if (total > MAX_U32) r.fail('function declares more than 2^32 - 1 locals', at);
     return { count, type: readValType(r) };
   });
   if (body.done) body.fail('function body has no instructions');
@@ -287,6 +294,8 @@ function readFunctionBody(reader: ByteReader): FunctionBody {
 }
 
 function writeFunctionBody(writer: ByteWriter, body: FunctionBody): void {
+  const total = body.locals.reduce((sum, group) => sum + group.count, 0);
+  if (total > MAX_U32) throw new WasmEncodeError(`a function declares ${total} locals, more than 2^32 - 1`);
   const inner = new ByteWriter(body.code.length + 8);
   inner.vector(body.locals, (w, group) => w.u32(group.count).u8(group.type));
   inner.bytes(body.code);
