@@ -28,19 +28,20 @@ async function sandboxWith(name, config) {
 
 console.log('ri-sandbox demo: untrusted WebAssembly, run under limits');
 
-// Real compiler output (C, clang wasm32-wasi): qsort over JSON through the JSON ABI.
-const sort = await sandboxWith('sort', { maxMemoryBytes: 1 << 20, maxGas: 10_000_000 });
+// Real compiler output (C, clang wasm32-wasi): qsort over JSON through the JSON ABI. The time limit
+// (default 50 ms) also covers the engine compiling the functions a first call reaches.
+const sort = await sandboxWith('sort', { maxMemoryBytes: 1 << 20, maxGas: 10_000_000, maxExecutionMs: 1000 });
 show(
   'sort.wasm  execute(sort, { values: [42, -7, 19, 3, 0] })',
   sandbox.execute(sort, 'sort', { values: [42, -7, 19, 3, 0] }),
 );
 
 // The same toolchain: SHA-256 of a string, JSON in and out.
-const sha = await sandboxWith('sha256', { maxMemoryBytes: 1 << 20 });
+const sha = await sandboxWith('sha256', { maxMemoryBytes: 1 << 20, maxExecutionMs: 1000 });
 show('sha256.wasm  execute(sha256, "hello, sandbox")', sandbox.execute(sha, 'sha256', 'hello, sandbox'));
 
 // Direct mode: numbers in, numbers out (i64 arrives as a bigint).
-const fib = await sandboxWith('fibonacci', { maxGas: 10_000_000 });
+const fib = await sandboxWith('fibonacci', { maxGas: 10_000_000, maxExecutionMs: 1000 });
 show('fibonacci.wasm  execute(fib, 25)', sandbox.execute(fib, 'fib', 25));
 
 // A host function the guest may call, declared with its signature.

@@ -11,7 +11,7 @@ const lastActiveAt = new Map();
 
 // Six sandboxes that each grew their memory to 4 MiB and wrote a value into it.
 for (let i = 0; i < 6; i++) {
-  const instance = sandbox.create({ maxMemoryBytes: 8 * MiB }).value;
+  const instance = sandbox.create({ maxMemoryBytes: 8 * MiB, maxExecutionMs: 1000 }).value;
   await sandbox.load(instance, fixture('memory-hog'));
   sandbox.execute(instance, 'grow', 63);
   sandbox.execute(instance, 'fill', 10 + i);

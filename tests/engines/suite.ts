@@ -168,10 +168,20 @@ function memoryOf(snapshot: Uint8Array): Uint8Array {
   return memory;
 }
 
+/**
+ * The time limit of every case: none is about time (a timeout's moment differs from run to run), and a
+ * cold module on a busy machine (a browser compiling lazily, say) must not turn a result into TIMEOUT.
+ */
+const GENEROUS_MS = 60_000;
+
 async function runCase(testCase: Case): Promise<CaseRecord> {
   const sandbox = createWasmSandbox();
   // A fixed time: the default is the wall clock, which the snapshot would record.
-  const created = sandbox.create({ eventTimestamp: 1_600_000_000_000, ...testCase.config });
+  const created = sandbox.create({
+    eventTimestamp: 1_600_000_000_000,
+    maxExecutionMs: GENEROUS_MS,
+    ...testCase.config,
+  });
   if (!created.ok) throw new Error(created.error.message);
   const instance = created.value;
   const loaded = await sandbox.load(instance, fixture(testCase.fixture));
@@ -202,7 +212,7 @@ async function runCase(testCase: Case): Promise<CaseRecord> {
 /** A snapshot taken in the middle, restored after more work: the continuation must be the same everywhere. */
 async function snapshotCase(): Promise<CaseRecord> {
   const sandbox = createWasmSandbox();
-  const created = sandbox.create({ deterministicSeed: 9, eventTimestamp: 1 });
+  const created = sandbox.create({ deterministicSeed: 9, eventTimestamp: 1, maxExecutionMs: GENEROUS_MS });
   if (!created.ok) throw new Error(created.error.message);
   const instance = created.value;
   await sandbox.load(instance, fixture('random'));

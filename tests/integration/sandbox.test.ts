@@ -13,13 +13,15 @@ import {
 } from '@ri-sandbox/sandbox';
 import { type FixtureName, fixture } from '@ri-sandbox/test-fixtures';
 import { wat } from '../../packages/core/test/wat';
+import { generous } from '../../packages/sandbox/test/helpers';
 
 async function ready(
   sandbox: WasmSandbox,
   module: FixtureName | Uint8Array,
   config: SandboxConfigInput = {},
 ) {
-  const created = sandbox.create(config);
+  // Tests about time set their own limit; the rest get one no busy machine can reach.
+  const created = sandbox.create(generous(config));
   if (!created.ok) throw new Error(created.error.message);
   const loaded = await sandbox.load(created.value, typeof module === 'string' ? fixture(module) : module);
   if (!loaded.ok) throw new Error(loaded.error.message);

@@ -107,15 +107,15 @@ describe('limits', () => {
 
   it('exhausts at once with maxGas 0, and succeeds with exactly enough', async () => {
     const { run } = await metered(loop);
-    expect(run('one', [], { maxGas: 0, maxExecutionMs: 1000 })).toMatchObject({
+    expect(run('one', [], { maxGas: 0, maxExecutionMs: 60_000 })).toMatchObject({
       ok: false,
       error: { code: 'GAS_EXHAUSTED' },
     });
-    expect(run('one', [], { maxGas: 1, maxExecutionMs: 1000 })).toMatchObject({
+    expect(run('one', [], { maxGas: 1, maxExecutionMs: 60_000 })).toMatchObject({
       ok: false,
       error: { code: 'GAS_EXHAUSTED' },
     });
-    expect(run('one', [], { maxGas: 2, maxExecutionMs: 1000 })).toMatchObject({
+    expect(run('one', [], { maxGas: 2, maxExecutionMs: 60_000 })).toMatchObject({
       ok: true,
       value: 1,
       gasUsed: 2,
@@ -212,7 +212,7 @@ describe('limits', () => {
     expect(gasOf(run('copy', [6400]))).toBe(5 + 100);
     expect(gasOf(run('tfill', [10]))).toBe(5 + 10);
     // A memory.fill bomb cannot be bought for one unit:
-    expect(run('fill', [65536], { maxGas: 100, maxExecutionMs: 1000 })).toMatchObject({
+    expect(run('fill', [65536], { maxGas: 100, maxExecutionMs: 60_000 })).toMatchObject({
       ok: false,
       error: { code: 'GAS_EXHAUSTED' },
     });
@@ -237,13 +237,13 @@ describe('limits', () => {
     );
     // Entry block: 1 + 3 (const, local.get, br_if), checked; then 102 more, not checked until the end.
     expect(run('straight', [0])).toMatchObject({ ok: true, value: 1, gasUsed: 106 });
-    expect(run('straight', [0], { maxGas: 105, maxExecutionMs: 1000 })).toMatchObject({
+    expect(run('straight', [0], { maxGas: 105, maxExecutionMs: 60_000 })).toMatchObject({
       ok: false,
       error: { code: 'GAS_EXHAUSTED', gasUsed: 105 },
     });
-    expect(run('straight', [1], { maxGas: 5, maxExecutionMs: 1000 })).toMatchObject({ ok: true, value: 7 });
+    expect(run('straight', [1], { maxGas: 5, maxExecutionMs: 60_000 })).toMatchObject({ ok: true, value: 7 });
     // The block that calls the host checks first: the host is never called on a negative balance.
-    expect(run('then_call', [0], { maxGas: 50, maxExecutionMs: 1000 })).toMatchObject({
+    expect(run('then_call', [0], { maxGas: 50, maxExecutionMs: 60_000 })).toMatchObject({
       ok: false,
       error: { code: 'GAS_EXHAUSTED' },
     });
@@ -266,7 +266,7 @@ describe('limits', () => {
     );
     // The block before the call is straight-line code: it runs on the overdraft, as the bound says;
     // the callee's entry check stops the guest before its body.
-    expect(run('outer', [0], { maxGas: 50, maxExecutionMs: 1000 })).toMatchObject({
+    expect(run('outer', [0], { maxGas: 50, maxExecutionMs: 60_000 })).toMatchObject({
       ok: false,
       error: { code: 'GAS_EXHAUSTED', gasUsed: 50 },
     });
@@ -282,7 +282,7 @@ describe('limits', () => {
       (func $spin (loop $l (br $l)))
       (func (export "sneaky") (result i32)
         (try (result i32) (do (call $spin) (i32.const 0)) (catch_all (i32.const 1)))))`);
-    expect(run('sneaky', [], { maxGas: 1000, maxExecutionMs: 1000 })).toMatchObject({
+    expect(run('sneaky', [], { maxGas: 1000, maxExecutionMs: 60_000 })).toMatchObject({
       ok: false,
       error: { code: 'GAS_EXHAUSTED' },
     });

@@ -1,14 +1,13 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fixture } from '@ri-sandbox/test-fixtures';
-import { errorOf, hostFunctions, valueOf } from '../test/helpers';
-import { createWasmSandbox } from './index';
+import { errorOf, hostFunctions, testSandbox, valueOf } from '../test/helpers';
 
 describe('compiled module cache', () => {
   afterEach(() => vi.restoreAllMocks());
 
   it('compiles once per module and per config that shapes the instrumentation', async () => {
     const compile = vi.spyOn(WebAssembly, 'compile');
-    const sandbox = createWasmSandbox();
+    const sandbox = testSandbox();
     for (const config of [{}, {}, { maxGas: 5 }, { maxMemoryBytes: 1 << 20 }, { maxCallDepth: 10 }]) {
       const created = sandbox.create(config);
       if (!created.ok) throw new Error();
@@ -19,7 +18,7 @@ describe('compiled module cache', () => {
   });
 
   it("still checks a cached module against each config's host functions", async () => {
-    const sandbox = createWasmSandbox();
+    const sandbox = testSandbox();
     const full = sandbox.create({ hostFunctions: hostFunctions() });
     const partial = sandbox.create({ hostFunctions: { host_add: hostFunctions().host_add } });
     if (!full.ok || !partial.ok) throw new Error();
@@ -31,7 +30,7 @@ describe('compiled module cache', () => {
   });
 
   it('copies the input before anything else, so the caller may reuse its buffer at once', async () => {
-    const sandbox = createWasmSandbox();
+    const sandbox = testSandbox();
     const created = sandbox.create();
     if (!created.ok) throw new Error();
     const bytes = fixture('add');
@@ -47,7 +46,7 @@ describe('compiled module cache', () => {
 
   it('keeps a bounded number of modules', async () => {
     const compile = vi.spyOn(WebAssembly, 'compile');
-    const sandbox = createWasmSandbox();
+    const sandbox = testSandbox();
     const loadWith = async (maxCallDepth: number) => {
       const created = sandbox.create({ maxCallDepth });
       if (!created.ok) throw new Error();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { SandboxConfigInput } from '@ri-sandbox/core';
 import { wat } from '../../core/test/wat';
-import { errorOf, valueOf } from '../test/helpers';
-import { createWasmSandbox } from './index';
+import { errorOf, testSandbox, valueOf } from '../test/helpers';
 
 const BUILTINS = wat(`(module
   (import "env" "__get_time" (func $time (result f64)))
@@ -9,8 +9,8 @@ const BUILTINS = wat(`(module
   (func (export "time") (result f64) (call $time))
   (func (export "random") (result i32) (call $random)))`);
 
-async function builtinsInstance(config: Parameters<ReturnType<typeof createWasmSandbox>['create']>[0]) {
-  const sandbox = createWasmSandbox();
+async function builtinsInstance(config?: SandboxConfigInput) {
+  const sandbox = testSandbox();
   const created = sandbox.create(config);
   if (!created.ok) throw new Error(created.error.message);
   const loaded = await sandbox.load(created.value, BUILTINS);
@@ -54,7 +54,7 @@ describe('deterministic builtins', () => {
   });
 
   it('must be imported with their own signatures', async () => {
-    const sandbox = createWasmSandbox();
+    const sandbox = testSandbox();
     const created = sandbox.create();
     if (!created.ok) throw new Error();
     const wrong = await sandbox.load(
@@ -74,7 +74,7 @@ describe('NaN canonicalization', () => {
   );
 
   it('is on by default: 0/0 gives the canonical NaN bits on every engine', async () => {
-    const sandbox = createWasmSandbox();
+    const sandbox = testSandbox();
     const created = sandbox.create();
     if (!created.ok) throw new Error();
     await sandbox.load(created.value, NAN);
@@ -84,7 +84,7 @@ describe('NaN canonicalization', () => {
 
   it('costs no gas, and can be turned off', async () => {
     const gasOf = async (canonicalizeNaNs: boolean) => {
-      const sandbox = createWasmSandbox({ canonicalizeNaNs });
+      const sandbox = testSandbox({ canonicalizeNaNs });
       const created = sandbox.create();
       if (!created.ok) throw new Error();
       await sandbox.load(created.value, NAN);
@@ -107,7 +107,7 @@ describe('call depth', () => {
         (else (i32.add (call $r (i32.sub (local.get 0) (i32.const 1))) (i32.const 1))))))`);
 
   it('is limited by maxCallDepth, at the same depth and gas on every run', async () => {
-    const sandbox = createWasmSandbox();
+    const sandbox = testSandbox();
     const created = sandbox.create({ maxCallDepth: 50, maxGas: 1e9 });
     if (!created.ok) throw new Error();
     await sandbox.load(created.value, RECURSE);
@@ -127,7 +127,7 @@ describe('call depth', () => {
   });
 
   it("stops infinite recursion with the default limit long before the engine's stack would", async () => {
-    const sandbox = createWasmSandbox();
+    const sandbox = testSandbox();
     const created = sandbox.create({ maxGas: 1e9 });
     if (!created.ok) throw new Error();
     await sandbox.load(created.value, RECURSE);
@@ -140,7 +140,7 @@ describe('call depth', () => {
 
 describe('the determinism policy', () => {
   it('refuses atomic instructions at load, naming the reason', async () => {
-    const sandbox = createWasmSandbox();
+    const sandbox = testSandbox();
     const created = sandbox.create();
     if (!created.ok) throw new Error();
     const atomics = await sandbox.load(
@@ -153,7 +153,7 @@ describe('the determinism policy', () => {
   });
 
   it('refuses WASI and any other ambient import at load, naming it', async () => {
-    const sandbox = createWasmSandbox();
+    const sandbox = testSandbox();
     const created = sandbox.create();
     if (!created.ok) throw new Error();
     const wasi = await sandbox.load(

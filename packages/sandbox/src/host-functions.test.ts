@@ -1,8 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { type HostFunction, type WasmSandbox, defineHostFunction } from '@ri-sandbox/core';
 import { wat } from '../../core/test/wat';
-import { errorOf, hostFunctions, loaded, valueOf } from '../test/helpers';
-import { createWasmSandbox } from './index';
+import { errorOf, hostFunctions, loaded, testSandbox, valueOf } from '../test/helpers';
 
 describe('host functions', () => {
   it('receive typed arguments and return typed results', async () => {
@@ -41,7 +40,7 @@ describe('host functions', () => {
         seen.push(context.memory?.byteLength);
       },
     });
-    const sandbox = createWasmSandbox();
+    const sandbox = testSandbox();
     const created = sandbox.create({ hostFunctions: { probe } });
     if (!created.ok) throw new Error(created.error.message);
     const first = await sandbox.load(
@@ -124,7 +123,7 @@ describe('host functions', () => {
       handler: () => pairResult,
     } as HostFunction;
     const wide = { name: 'wide', params: [], results: ['i64'], handler: () => 5 } as HostFunction;
-    const sandbox = createWasmSandbox();
+    const sandbox = testSandbox();
     const created = sandbox.create({ hostFunctions: { pair, wide } });
     if (!created.ok) throw new Error();
     const result = await sandbox.load(
@@ -162,7 +161,7 @@ describe('host functions', () => {
         return n;
       },
     });
-    const sandbox = createWasmSandbox();
+    const sandbox = testSandbox();
     const created = sandbox.create({ hostFunctions: { fail } });
     if (!created.ok) throw new Error();
     const result = await sandbox.load(

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SandboxInstance } from '@ri-sandbox/core';
 import { fixture } from '@ri-sandbox/test-fixtures';
-import { errorOf, loaded, valueOf } from '../test/helpers';
-import { createWasmSandbox } from './index';
+import { errorOf, loaded, testSandbox, valueOf } from '../test/helpers';
 
 describe('traps', () => {
   it.each([
@@ -42,7 +41,7 @@ describe('traps', () => {
   });
 
   it('answers not_loaded before load', () => {
-    const sandbox = createWasmSandbox();
+    const sandbox = testSandbox();
     const created = sandbox.create();
     if (!created.ok) throw new Error();
     expect(errorOf(sandbox.execute(created.value, 'add', [1, 2]))).toMatchObject({
@@ -90,7 +89,7 @@ describe('state and metrics', () => {
   });
 
   it('runs many independent instances side by side', async () => {
-    const sandbox = createWasmSandbox();
+    const sandbox = testSandbox();
     const instances: SandboxInstance[] = [];
     for (let i = 0; i < 50; i++) instances.push((await loaded('counter', {}, sandbox)).instance);
     instances.forEach((instance, i) => sandbox.execute(instance, 'add', i));
@@ -101,7 +100,7 @@ describe('state and metrics', () => {
 
   it('refuses instances of another sandbox', async () => {
     const { instance } = await loaded('add');
-    const other = createWasmSandbox();
+    const other = testSandbox();
     expect(errorOf(other.execute(instance, 'add', [1, 2]))).toMatchObject({ code: 'INVALID_STATE' });
     expect(errorOf(other.getMetrics(instance)).code).toBe('INVALID_STATE');
     expect(errorOf(other.destroy(instance)).code).toBe('INVALID_STATE');

@@ -2,13 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { defineHostFunction } from '@ri-sandbox/core';
 import { fixture } from '@ri-sandbox/test-fixtures';
 import { wat } from '../../core/test/wat';
-import { errorOf, loaded, valueOf } from '../test/helpers';
-import { createWasmSandbox } from './index';
+import { errorOf, loaded, testSandbox, valueOf } from '../test/helpers';
 
 describe('create', () => {
   it('numbers instances per factory and freezes their config', () => {
-    const first = createWasmSandbox();
-    const second = createWasmSandbox();
+    const first = testSandbox();
+    const second = testSandbox();
     const a = first.create();
     const b = first.create({ maxGas: 5 });
     const c = second.create();
@@ -24,13 +23,13 @@ describe('create', () => {
   });
 
   it('takes eventTimestamp from the wall clock by default', () => {
-    const sandbox = createWasmSandbox({ wallClock: () => 1234.9 });
+    const sandbox = testSandbox({ wallClock: () => 1234.9 });
     const created = sandbox.create();
     expect(created.ok && created.value.config.eventTimestamp).toBe(1234);
   });
 
   it('rejects invalid config with INVALID_CONFIG and does not use up an id', () => {
-    const sandbox = createWasmSandbox();
+    const sandbox = testSandbox();
     expect(errorOf(sandbox.create({ maxGas: -1 }))).toMatchObject({
       code: 'INVALID_CONFIG',
       field: 'maxGas',
@@ -45,7 +44,7 @@ describe('create', () => {
   });
 
   it('reports initial metrics', () => {
-    const created = createWasmSandbox().create({ maxMemoryBytes: 65536, maxGas: 7, maxExecutionMs: 3 });
+    const created = testSandbox().create({ maxMemoryBytes: 65536, maxGas: 7, maxExecutionMs: 3 });
     expect(created.ok && created.value.metrics).toEqual({
       memoryUsedBytes: 0,
       memoryLimitBytes: 65536,
@@ -59,7 +58,7 @@ describe('create', () => {
 
 describe('load', () => {
   it('loads a module and reports its imports, exports and memory', async () => {
-    const sandbox = createWasmSandbox();
+    const sandbox = testSandbox();
     const created = sandbox.create({ maxMemoryBytes: 1 << 20 });
     if (!created.ok) throw new Error();
     const info = await sandbox.load(created.value, fixture('memory-hog'));
@@ -102,7 +101,7 @@ describe('load', () => {
   });
 
   it('refuses a second load while one is in progress', async () => {
-    const sandbox = createWasmSandbox();
+    const sandbox = testSandbox();
     const created = sandbox.create();
     if (!created.ok) throw new Error();
     const [first, second] = await Promise.all([
@@ -117,7 +116,7 @@ describe('load', () => {
   });
 
   it('answers INSTANCE_DESTROYED when the instance is destroyed during the load', async () => {
-    const sandbox = createWasmSandbox();
+    const sandbox = testSandbox();
     const created = sandbox.create();
     if (!created.ok) throw new Error();
     const pending = sandbox.load(created.value, fixture('add'));
@@ -127,7 +126,7 @@ describe('load', () => {
   });
 
   it('reports a start function that traps or whose host call fails', async () => {
-    const sandbox = createWasmSandbox();
+    const sandbox = testSandbox();
     const trapping = sandbox.create();
     if (!trapping.ok) throw new Error();
     const trap = await sandbox.load(trapping.value, wat('(module (func $s unreachable) (start $s))'));
@@ -151,7 +150,7 @@ describe('load', () => {
   });
 
   it('rejects a module whose memory starts above the limit with MEMORY_EXCEEDED', async () => {
-    const sandbox = createWasmSandbox();
+    const sandbox = testSandbox();
     const created = sandbox.create({ maxMemoryBytes: 65536 });
     if (!created.ok) throw new Error();
     expect(errorOf(await sandbox.load(created.value, wat('(module (memory 2))')))).toMatchObject({
@@ -187,8 +186,8 @@ describe('execute in direct mode', () => {
 
   it('returns a complete result with metrics and duration from the injected clock', async () => {
     let clock = 0;
-    const sandbox = createWasmSandbox({ now: () => (clock += 2) });
-    const { instance } = await loaded('add', { maxGas: 99 }, sandbox);
+    const sandbox = testSandbox({ now: () => (clock += 2) });
+    const { instance } = await loaded('add', { maxGas: 99, maxExecutionMs: 50 }, sandbox);
     const result = sandbox.execute(instance, 'add', [1, 1]);
     // add costs 4: entering the function, two local.get and i32.add.
     expect(result).toEqual({
@@ -231,7 +230,7 @@ describe('execute in direct mode', () => {
   });
 
   it('refuses actions whose signature cannot cross to the host', async () => {
-    const sandbox = createWasmSandbox();
+    const sandbox = testSandbox();
     const created = sandbox.create();
     if (!created.ok) throw new Error();
     await sandbox.load(
@@ -289,7 +288,7 @@ describe('execute in JSON mode', () => {
   });
 
   it("checks __alloc's signature, its pointer and the presence of memory", async () => {
-    const sandbox = createWasmSandbox();
+    const sandbox = testSandbox();
     const run = async (source: string) => {
       const created = sandbox.create();
       if (!created.ok) throw new Error();

@@ -4,8 +4,8 @@ import { type SandboxInstance, type SuspendingSandbox, defineHostFunction } from
 import { decodeSnapshot, encodeSnapshot } from '@ri-sandbox/snapshot';
 import { fixture } from '@ri-sandbox/test-fixtures';
 import { wat } from '../../core/test/wat';
-import { errorOf, loaded, valueOf } from '../test/helpers';
-import { createWasmSandbox, memorySnapshotOf } from './sandbox';
+import { errorOf, loaded, testSandbox, valueOf } from '../test/helpers';
+import { memorySnapshotOf } from './sandbox';
 import { sha256Hex } from './text';
 
 /** Result, gas and memory hash of each call, as the sandbox reports them. */
@@ -71,7 +71,7 @@ describe('snapshot and restore', () => {
   });
 
   it('continues the PRNG sequence and keeps the injected time, even in another instance', async () => {
-    const sandbox = createWasmSandbox();
+    const sandbox = testSandbox();
     const first = sandbox.create({ deterministicSeed: 7, eventTimestamp: 1_700_000_000_000 });
     const second = sandbox.create({ deterministicSeed: 99, eventTimestamp: 5 });
     if (!first.ok || !second.ok) throw new Error('create failed');
@@ -124,7 +124,7 @@ describe('snapshot and restore', () => {
         starts++;
       },
     });
-    const sandbox = createWasmSandbox({ memoryGrowFailure: 'return-minus-one' });
+    const sandbox = testSandbox({ memoryGrowFailure: 'return-minus-one' });
     const created = sandbox.create({ hostFunctions: { started } });
     if (!created.ok) throw new Error(created.error.message);
     const module = wat(`(module (import "env" "started" (func $started)) (memory 1 4)
@@ -141,7 +141,7 @@ describe('snapshot and restore', () => {
   });
 
   it('stores a fresh 16 MiB memory in a few hundred bytes', async () => {
-    const sandbox = createWasmSandbox();
+    const sandbox = testSandbox();
     const created = sandbox.create({ maxMemoryBytes: 32 << 20 });
     if (!created.ok) throw new Error(created.error.message);
     expect((await sandbox.load(created.value, wat('(module (memory (export "m") 256))'))).ok).toBe(true);
@@ -161,7 +161,7 @@ describe('snapshot and restore', () => {
         box.during = box.sandbox?.snapshot(box.instance as SandboxInstance);
       },
     });
-    const sandbox = createWasmSandbox();
+    const sandbox = testSandbox();
     const created = sandbox.create({ hostFunctions: { probe } });
     if (!created.ok) throw new Error(created.error.message);
     Object.assign(box, { sandbox, instance: created.value });
@@ -187,11 +187,11 @@ describe('snapshot and restore', () => {
     const deeper = await loaded('counter', { maxCallDepth: 50 }, sandbox);
     expect(errorOf(sandbox.restore(deeper.instance, counter)).message).toMatch(/different configuration/);
     // The same cost model, its overrides written in another order: the same configuration.
-    const written = (instructions: Record<string, number>) => createWasmSandbox({ costs: { instructions } });
+    const written = (instructions: Record<string, number>) => testSandbox({ costs: { instructions } });
     const one = await loaded('counter', {}, written({ 'i32.add': 2, 'i32.mul': 3 }));
     const two = await loaded('counter', {}, written({ 'i32.mul': 3, 'i32.add': 2 }));
     expect(two.sandbox.restore(two.instance, snapshotOf(one.sandbox, one.instance)).ok).toBe(true);
-    const otherCosts = await loaded('counter', {}, createWasmSandbox({ costs: { defaultCost: 2 } }));
+    const otherCosts = await loaded('counter', {}, testSandbox({ costs: { defaultCost: 2 } }));
     expect(errorOf(otherCosts.sandbox.restore(otherCosts.instance, counter)).message).toMatch(
       /different configuration/,
     );
@@ -290,7 +290,7 @@ describe('suspend and resume', () => {
   });
 
   it('holds thousands of suspended instances, each resumable', async () => {
-    const sandbox = createWasmSandbox();
+    const sandbox = testSandbox();
     const instances: SandboxInstance[] = [];
     for (let i = 0; i < 1000; i++) {
       const created = sandbox.create();

@@ -2,14 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { defineHostFunction } from '@ri-sandbox/core';
 import { fixture } from '@ri-sandbox/test-fixtures';
 import { wat } from '../../core/test/wat';
-import { hostFunctions } from '../test/helpers';
+import { generous, hostFunctions } from '../test/helpers';
 import { validateDeterminism } from './index';
 
 describe('validateDeterminism', () => {
   it('reports a match for deterministic guests, PRNG and time users included', async () => {
     const report = await validateDeterminism(
       fixture('sort'),
-      { maxGas: 1e9 },
+      generous({ maxGas: 1e9 }),
       'sort',
       { values: [5, 2, 9] },
       3,
@@ -23,12 +23,16 @@ describe('validateDeterminism', () => {
       (import "env" "__get_time" (func $t (result f64)))
       (memory (export "memory") 1)
       (func (export "go") (result i32) (i32.store (i32.const 0) (call $r)) (i32.add (call $r) (i32.trunc_f64_s (call $t)))))`);
-    const seeded = await validateDeterminism(builtins, { deterministicSeed: 9, eventTimestamp: 5 }, 'go');
+    const seeded = await validateDeterminism(
+      builtins,
+      generous({ deterministicSeed: 9, eventTimestamp: 5 }),
+      'go',
+    );
     expect(seeded.ok && seeded.value.deterministic).toBe(true);
   });
 
   it('reports a failure as deterministic too, when it is', async () => {
-    const report = await validateDeterminism(fixture('infinite-loop'), { maxGas: 10_000 }, 'run');
+    const report = await validateDeterminism(fixture('infinite-loop'), generous({ maxGas: 10_000 }), 'run');
     if (report.ok && !report.value.deterministic) throw new Error(report.value.differences.join('; '));
     expect(report).toMatchObject({
       ok: true,
@@ -47,7 +51,7 @@ describe('validateDeterminism', () => {
     });
     const report = await validateDeterminism(
       fixture('host-caller'),
-      { hostFunctions: hostFunctions({ host_add }) },
+      generous({ hostFunctions: hostFunctions({ host_add }) }),
       'call_add',
       [1, 2],
     );
@@ -66,7 +70,7 @@ describe('validateDeterminism', () => {
       (global $hidden (mut i32) (i32.const 0))
       (func (export "in_memory") (i32.store (i32.const 8) (call $noise)))
       (func (export "in_global") (global.set $hidden (call $noise))))`);
-    const config = { hostFunctions: { noise } };
+    const config = generous({ hostFunctions: { noise } });
     expect(await validateDeterminism(keeper, config, 'in_memory')).toMatchObject({
       value: { deterministic: false, differences: ['run 2 left different memory than run 1'] },
     });

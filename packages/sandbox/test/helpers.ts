@@ -10,13 +10,34 @@ import {
   defineHostFunction,
 } from '@ri-sandbox/core';
 import { type FixtureName, fixture } from '@ri-sandbox/test-fixtures';
-import { createWasmSandbox } from '../src/index';
+import { type SandboxOptions, createWasmSandbox } from '../src/index';
+
+/**
+ * The time limit of every test instance that does not set one: far above what
+ * any test's guest code needs (microseconds to milliseconds, with a cold
+ * module's lazy compilation), so a machine whose cores are busy elsewhere
+ * never turns a result into `TIMEOUT`. Tests about time set their own.
+ */
+export const GENEROUS_MS = 60_000;
+
+/** `config` with {@link GENEROUS_MS} as its time limit unless it sets one (anything but an object passes as it is). */
+export function generous(config: unknown): SandboxConfigInput {
+  if (config !== undefined && (typeof config !== 'object' || config === null || Array.isArray(config)))
+    return config as SandboxConfigInput;
+  return { maxExecutionMs: GENEROUS_MS, ...(config as SandboxConfigInput | undefined) };
+}
+
+/** A sandbox factory whose instances get {@link GENEROUS_MS} unless their config says otherwise. */
+export function testSandbox(options?: SandboxOptions): SuspendingSandbox {
+  const sandbox = createWasmSandbox(options);
+  return { ...sandbox, create: (config) => sandbox.create(generous(config)) };
+}
 
 /** A sandbox with an instance of `config` that has `name` loaded. */
 export async function loaded(
   name: FixtureName,
   config: SandboxConfigInput = {},
-  sandbox: SuspendingSandbox = createWasmSandbox(),
+  sandbox: SuspendingSandbox = testSandbox(),
 ): Promise<{ sandbox: SuspendingSandbox; instance: SandboxInstance }> {
   const created = sandbox.create(config);
   if (!created.ok) throw new Error(created.error.message);

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { defineHostFunction } from '@ri-sandbox/core';
 import { type FixtureName, fixture } from '@ri-sandbox/test-fixtures';
 import { wat } from '../../../core/test/wat';
-import { hostFunctions } from '../../test/helpers';
+import { GENEROUS_MS, hostFunctions } from '../../test/helpers';
 import { UsageError, integerOption, parseArgs, sizeOption } from './args';
 import { type CliIo, EXIT_CODES, HELP, runCli } from './main';
 
@@ -59,8 +59,18 @@ async function cli(
         : Promise.resolve(module);
     },
   };
-  const code = await runCli(argv, io);
+  const code = await runCli(withGenerousTimeout(argv), io);
   return { code, stdout, stderr };
+}
+
+/**
+ * `argv` with `--timeout` set far above what any run here needs, unless it
+ * sets one: the default 50 ms could turn a cold module's first call into
+ * TIMEOUT on a machine whose cores are busy elsewhere.
+ */
+function withGenerousTimeout(argv: string[]): string[] {
+  if (argv[0] !== 'run' || argv.some((arg) => arg.startsWith('--timeout'))) return argv;
+  return [...argv, `--timeout=${GENEROUS_MS}`];
 }
 
 describe('ri-sandbox bench', () => {
@@ -148,7 +158,7 @@ describe('ri-sandbox run', () => {
     const { code, stdout } = await cli(['run', 'fibonacci.wasm', 'fib', '20']);
     expect(code).toBe(0);
     expect(stdout).toMatch(
-      /^result {2}6765n\ngas {5}229,852 of 1,000,000\nmemory {2}0 of 16,777,216 bytes\ntime {4}[\d.]+ of 50 ms\n$/,
+      /^result {2}6765n\ngas {5}229,852 of 1,000,000\nmemory {2}0 of 16,777,216 bytes\ntime {4}[\d.]+ of 60000 ms\n$/,
     );
   });
 
