@@ -29,8 +29,6 @@ export type TrapKind =
   | 'uncaught_exception'
   /** The requested action is not an exported function (or `__alloc` is missing in JSON mode). */
   | 'missing_export'
-  /** `execute` was called before a module was loaded. */
-  | 'not_loaded'
   /** The guest broke the JSON ABI: a pointer or length out of bounds, invalid UTF-8 or invalid JSON. */
   | 'abi_violation'
   /** A trap the engine reported in a way not recognised above; `message` has the engine's words. */
@@ -112,12 +110,17 @@ export interface InvalidPayloadError {
   readonly reason: string;
 }
 
-/** The operation is not allowed in the instance's current status (for example a re-entrant `execute`). */
+/**
+ * The operation is not allowed in the instance's current status (`execute`
+ * before `load`, a re-entrant `execute`, ...), or what was passed is not an
+ * instance of this sandbox (`status` is then `'unknown'`).
+ */
 export interface InvalidStateError {
   readonly code: 'INVALID_STATE';
   readonly message: string;
+  /** The instance's id, or the id a foreign instance claims (`''` if none). */
   readonly instanceId: string;
-  readonly status: InstanceStatus;
+  readonly status: InstanceStatus | 'unknown';
   readonly operation: string;
 }
 
@@ -149,6 +152,11 @@ function describe(value: unknown): string {
   } catch {
     return String(value);
   }
+}
+
+/** `undefined`, `a number`, `a string`, ...: what a value that should have been an object is. */
+function describeType(value: unknown): string {
+  return value === undefined ? 'undefined' : `a ${typeof value}`;
 }
 
 /** Constructors for each {@link SandboxError}, each with a message a person can act on. */
@@ -197,15 +205,51 @@ export const sandboxError = {
     Object.freeze({ code: 'INVALID_CONFIG', message: `invalid config ${field}: ${reason}`, field, reason }),
   invalidPayload: (reason: string): InvalidPayloadError =>
     Object.freeze({ code: 'INVALID_PAYLOAD', message: `invalid payload: ${reason}`, reason }),
-  invalidState: (instanceId: string, status: InstanceStatus, operation: string): InvalidStateError =>
+  invalidState: (
+    instanceId: string,
+    status: InstanceStatus,
+    operation: string,
+    hint?: string,
+  ): InvalidStateError =>
     Object.freeze({
       code: 'INVALID_STATE',
-      message: `cannot ${operation} instance ${instanceId} while it is ${status}`,
+      message: `cannot ${operation} instance ${instanceId} while it is ${status}${hint === undefined ? '' : `: ${hint}`}`,
       instanceId,
       status,
       operation,
     }),
+  notAnInstance: (operation: string, given: unknown): InvalidStateError => {
+    const claimed = (given as { id?: unknown } | null | undefined)?.id;
+    const instanceId = typeof claimed === 'string' ? claimed : '';
+    const what =
+      instanceId !== ''
+        ? `instance ${instanceId} belongs to another sandbox`
+        : `${given === null ? 'null' : typeof given === 'object' ? 'that object' : describeType(given)} is not an instance`;
+    return Object.freeze({
+      code: 'INVALID_STATE',
+      message: `cannot ${operation}: ${what}; pass an instance this sandbox's create returned`,
+      instanceId,
+      status: 'unknown',
+      operation,
+    });
+  },
 } as const;
+
+/**
+ * Thrown by a factory given options it cannot use (`createWasmSandbox`, say):
+ * the one place ri-sandbox throws rather than return a `Result`, since there
+ * is no sandbox yet to return one from. `error` is the typed error, naming the
+ * option in `field`.
+ */
+export class SandboxOptionsError extends Error {
+  override readonly name = 'SandboxOptionsError';
+  readonly error: InvalidConfigError;
+
+  constructor(error: InvalidConfigError) {
+    super(error.message);
+    this.error = error;
+  }
+}
 
 const CODES: ReadonlySet<string> = new Set<SandboxErrorCode>([
   'GAS_EXHAUSTED',

@@ -23,7 +23,7 @@ export type {
   InvalidPayloadError,
   InvalidStateError,
 } from './errors';
-export { sandboxError, isSandboxError } from './errors';
+export { sandboxError, isSandboxError, SandboxOptionsError } from './errors';
 
 export type {
   WasmValueType,

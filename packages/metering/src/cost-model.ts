@@ -3,7 +3,7 @@
  * comes from an operand (memory growth, bulk memory and table operations) is
  * charged in proportion to that size.
  */
-import { type Result, type SandboxError, err, ok, opcodeByName, sandboxError } from '@ri-sandbox/core';
+import { type InvalidConfigError, type Result, err, ok, opcodeByName, sandboxError } from '@ri-sandbox/core';
 
 /** Gas costs. Every field is a non-negative safe integer. */
 export interface CostModel {
@@ -56,23 +56,53 @@ const SCALAR_FIELDS = [
   'tablePerElement',
 ] as const;
 
+const KNOWN_FIELDS: ReadonlySet<string> = new Set([...SCALAR_FIELDS, 'instructions']);
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describe(value: unknown): string {
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'string') return JSON.stringify(value);
+  return value === null ? 'null' : typeof value;
+}
+
 function badCost(value: unknown): boolean {
   return typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0;
 }
 
 /**
  * Merges `overrides` over {@link DEFAULT_COST_MODEL} and validates it:
- * costs must be non-negative safe integers and instruction names must exist.
+ * only the fields of {@link CostModel}, costs that are non-negative safe
+ * integers, and instruction names that exist.
  * Errors are `INVALID_CONFIG` naming the field.
  */
-export function resolveCostModel(overrides: Partial<CostModel> = {}): Result<CostModel, SandboxError> {
+export function resolveCostModel(overrides: Partial<CostModel> = {}): Result<CostModel, InvalidConfigError> {
+  if (!isRecord(overrides))
+    return err(sandboxError.invalidConfig('costs', `must be an object, got ${describe(overrides)}`));
+  for (const key of Object.keys(overrides)) {
+    if (!KNOWN_FIELDS.has(key))
+      return err(
+        sandboxError.invalidConfig(`costs.${key}`, `is not a cost (known: ${[...KNOWN_FIELDS].join(', ')})`),
+      );
+  }
+  if (overrides.instructions !== undefined && !isRecord(overrides.instructions)) {
+    return err(
+      sandboxError.invalidConfig(
+        'costs.instructions',
+        `must be an object, got ${describe(overrides.instructions)}`,
+      ),
+    );
+  }
   const model = { ...DEFAULT_COST_MODEL, ...overrides };
   for (const field of SCALAR_FIELDS) {
     if (badCost(model[field])) {
       return err(
         sandboxError.invalidConfig(
           `costs.${field}`,
-          `must be a non-negative integer, got ${String(model[field])}`,
+          `must be a non-negative integer, got ${describe(model[field])}`,
         ),
       );
     }
@@ -87,7 +117,7 @@ export function resolveCostModel(overrides: Partial<CostModel> = {}): Result<Cos
       return err(
         sandboxError.invalidConfig(
           `costs.instructions.${name}`,
-          `must be a non-negative integer, got ${String(cost)}`,
+          `must be a non-negative integer, got ${describe(cost)}`,
         ),
       );
     }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ValType, decodeModule, readNameSection } from '@ri-sandbox/core';
 import { fixture } from '@ri-sandbox/test-fixtures';
 import { wat } from '../../core/test/wat';
-import { resolveCostModel } from './cost-model';
+import { type CostModel, resolveCostModel } from './cost-model';
 import { type MeteringOptions, instrument, meterModule } from './instrument';
 import { Meter, type MeterLimits } from './meter';
 
@@ -429,6 +429,15 @@ describe('structure of the instrumented module', () => {
       error: { field: 'costs.instructions.i32.nope' },
     });
     expect(resolveCostModel({ instructions: { 'i32.add': 1.5 } })).toMatchObject({ ok: false });
+    const unknown = { call: -1 } as unknown as Partial<CostModel>;
+    expect(resolveCostModel(unknown)).toMatchObject({ ok: false, error: { field: 'costs.call' } });
+    for (const bad of [5, null, [1]] as unknown as Partial<CostModel>[])
+      expect(resolveCostModel(bad)).toMatchObject({ ok: false, error: { field: 'costs' } });
+    const listed = { instructions: ['i32.add'] } as unknown as Partial<CostModel>;
+    expect(resolveCostModel(listed)).toMatchObject({ ok: false, error: { field: 'costs.instructions' } });
+    expect(resolveCostModel({ defaultCost: '2' as unknown as number })).toMatchObject({
+      error: { reason: 'must be a non-negative integer, got "2"' },
+    });
     expect(instrument(fixture('add'), { costs: { functionEntry: Number.NaN } }).ok).toBe(false);
   });
 

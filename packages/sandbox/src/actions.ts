@@ -104,8 +104,28 @@ function hasSignature(
   return same(action.params, params) && same(action.results, results);
 }
 
-/** Checks that `live` and `action` follow the JSON ABI. */
-export function prepareJsonCall(live: LiveModule, action: Action): Result<JsonCall, SandboxError> {
+/**
+ * Checks that `live` and `action` follow the JSON ABI. A payload for an
+ * action that does not take JSON is the caller's mistake (`INVALID_PAYLOAD`,
+ * saying what the action takes); a module that breaks the ABI is the guest's
+ * (`WASM_TRAP`).
+ */
+export function prepareJsonCall(
+  live: LiveModule,
+  action: Action,
+  payload: unknown,
+): Result<JsonCall, SandboxError> {
+  if (!hasSignature(action, ['i32', 'i32'], ['i64'])) {
+    // An array meant as arguments: say which one is wrong.
+    const asArguments = Array.isArray(payload) ? prepareDirectCall(action, payload) : undefined;
+    if (asArguments?.ok === false) return asArguments;
+    return err(
+      sandboxError.invalidPayload(
+        `"${action.name}" has signature ${action.signature}: pass its arguments as numbers ` +
+          `(a JSON payload needs an action of type (i32, i32) -> i64)`,
+      ),
+    );
+  }
   const alloc = findAction(live, ALLOC_EXPORT);
   if (!alloc.ok) {
     return err(
@@ -118,13 +138,6 @@ export function prepareJsonCall(live: LiveModule, action: Action): Result<JsonCa
   if (!hasSignature(alloc.value, ['i32'], ['i32'])) {
     return err(
       abiViolation(`${ALLOC_EXPORT} has signature ${alloc.value.signature}; the JSON ABI needs (i32) -> i32`),
-    );
-  }
-  if (!hasSignature(action, ['i32', 'i32'], ['i64'])) {
-    return err(
-      abiViolation(
-        `"${action.name}" has signature ${action.signature}; a JSON action needs (i32, i32) -> i64`,
-      ),
     );
   }
   if (live.memory === undefined) return err(abiViolation('the JSON ABI needs the module to have a memory'));

@@ -7,7 +7,7 @@
  */
 import type { HostCallContext, HostFunction, SandboxError } from '@ri-sandbox/core';
 import { sandboxError } from '@ri-sandbox/core';
-import { toWasmValue, toWasmValues } from './values';
+import { shortDescription, toWasmValue, toWasmValues } from './values';
 
 /** Per-instance record of why the current guest call must stop, if it must. */
 export interface AbortSignalBox {
@@ -22,7 +22,11 @@ export class GuestAbort extends Error {
 /** The handler's return value as the guest receives it, or why it does not fit `results`. */
 function checkResult(fn: HostFunction, returned: unknown): { readonly value: unknown } | string {
   const { results } = fn;
-  if (results.length === 0) return { value: undefined };
+  if (results.length === 0) {
+    return returned === undefined
+      ? { value: undefined }
+      : `declared no results, so it must return nothing, but returned ${shortDescription(returned)}`;
+  }
   const [only] = results;
   const checked =
     only !== undefined && results.length === 1

@@ -30,6 +30,22 @@ describe('host functions', () => {
     expect(seen).toEqual([`${instance.id}: hello from wasm`]);
   });
 
+  it('must return nothing when they declare no results', async () => {
+    const host_log = defineHostFunction({
+      name: 'host_log',
+      params: ['i32', 'i32'],
+      results: [],
+      handler: () => 'str' as unknown as undefined,
+    });
+    const { sandbox, instance } = await loaded('host-caller', { hostFunctions: hostFunctions({ host_log }) });
+    expect(errorOf(sandbox.execute(instance, 'call_log'))).toMatchObject({
+      code: 'HOST_FUNCTION_ERROR',
+      functionName: 'host_log',
+      message:
+        'host function "host_log" failed: returned a bad value: declared no results, so it must return nothing, but returned "str"',
+    });
+  });
+
   it("see their own module's memory, never a previous module's, from the start function on", async () => {
     const seen: (number | undefined)[] = [];
     const probe = defineHostFunction({

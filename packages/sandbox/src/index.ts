@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-export type { SandboxOptions } from './sandbox';
+export type { SandboxOptions } from './options';
 export { createWasmSandbox } from './sandbox';
 export { ALLOC_EXPORT } from './actions';
 
@@ -29,6 +29,6 @@ export type {
   ModuleExport,
   WasmSandbox,
 } from '@ri-sandbox/core';
-export { DEFAULT_CONFIG, defineHostFunction, isSandboxError } from '@ri-sandbox/core';
+export { DEFAULT_CONFIG, SandboxOptionsError, defineHostFunction, isSandboxError } from '@ri-sandbox/core';
 export type { RunSummary, DeterminismReport } from './validate';
 export { validateDeterminism } from './validate';

@@ -40,13 +40,15 @@ describe('traps', () => {
     expect(errorOf(sandbox.execute(instance, 'memory')).message).toMatch(/exported, but not as a function/);
   });
 
-  it('answers not_loaded before load', () => {
+  it('answers INVALID_STATE before load', () => {
     const sandbox = testSandbox();
     const created = sandbox.create();
     if (!created.ok) throw new Error();
     expect(errorOf(sandbox.execute(created.value, 'add', [1, 2]))).toMatchObject({
-      code: 'WASM_TRAP',
-      trapKind: 'not_loaded',
+      code: 'INVALID_STATE',
+      status: 'created',
+      operation: 'execute',
+      message: 'cannot execute instance sandbox-0 while it is created: load a module first',
     });
   });
 });
@@ -105,7 +107,24 @@ describe('state and metrics', () => {
     expect(errorOf(other.getMetrics(instance)).code).toBe('INVALID_STATE');
     expect(errorOf(other.destroy(instance)).code).toBe('INVALID_STATE');
     expect(errorOf(await other.load(instance, fixture('add'))).code).toBe('INVALID_STATE');
-    expect(errorOf(other.execute({ id: 5 } as never, 'add')).message).toMatch(/instance \?/);
+    expect(errorOf(other.execute(instance, 'add'))).toMatchObject({
+      status: 'unknown',
+      instanceId: instance.id,
+      message: `cannot execute: instance ${instance.id} belongs to another sandbox; pass an instance this sandbox's create returned`,
+    });
+    for (const [given, what] of [
+      [undefined, 'undefined'],
+      [null, 'null'],
+      [5, 'a number'],
+      [{ id: 5 }, 'that object'],
+    ] as const) {
+      expect(errorOf(other.snapshot(given as never))).toMatchObject({
+        code: 'INVALID_STATE',
+        status: 'unknown',
+        instanceId: '',
+        message: `cannot snapshot: ${what} is not an instance; pass an instance this sandbox's create returned`,
+      });
+    }
   });
 });
 

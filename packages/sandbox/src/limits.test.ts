@@ -71,8 +71,9 @@ describe('gas', () => {
   it("follows the factory's cost model, and refuses an invalid one", async () => {
     const { sandbox, instance } = await loaded('add', {}, testSandbox({ costs: { defaultCost: 10 } }));
     expect(sandbox.execute(instance, 'add', [1, 2])).toMatchObject({ ok: true, gasUsed: 1 + 30 });
-    const broken = testSandbox({ costs: { defaultCost: -1 } });
-    expect(errorOf(broken.create())).toMatchObject({ code: 'INVALID_CONFIG', field: 'costs.defaultCost' });
+    expect(() => testSandbox({ costs: { defaultCost: -1 } })).toThrow(
+      'invalid config costs.defaultCost: must be a non-negative integer, got -1',
+    );
   });
 });
 

@@ -111,7 +111,8 @@ describe('load', () => {
     expect(first.ok).toBe(true);
     expect(errorOf(second)).toMatchObject({
       code: 'INVALID_STATE',
-      operation: 'load while another load is in progress',
+      operation: 'load',
+      message: `cannot load instance ${created.value.id} while it is created: another load is in progress`,
     });
   });
 
@@ -271,7 +272,6 @@ describe('execute in JSON mode', () => {
     ['bad_pointer', /outside the guest's 65536 bytes/],
     ['bad_utf8', /not valid UTF-8/],
     ['bad_json', /not valid JSON: "\{not json"/],
-    ['wrong_signature', /needs \(i32, i32\) -> i64/],
   ])('reports %s as WASM_TRAP abi_violation', async (action, message) => {
     const { sandbox, instance } = await loaded('json-echo');
     const error = errorOf(sandbox.execute(instance, action, { x: 1 }));
@@ -280,11 +280,26 @@ describe('execute in JSON mode', () => {
     expect(instance.status).toBe('loaded');
   });
 
-  it('requires __alloc', async () => {
-    const { sandbox, instance } = await loaded('add');
-    const error = errorOf(sandbox.execute(instance, 'add', { x: 1 }));
-    expect(error).toMatchObject({ code: 'WASM_TRAP', trapKind: 'missing_export' });
-    expect(error.message).toMatch(/__alloc/);
+  it('answers INVALID_PAYLOAD for a payload the action cannot take, saying what it takes', async () => {
+    const { sandbox, instance } = await loaded('json-echo');
+    expect(errorOf(sandbox.execute(instance, 'wrong_signature', { x: 1 }))).toMatchObject({
+      code: 'INVALID_PAYLOAD',
+      message: expect.stringMatching(
+        /pass its arguments as numbers \(a JSON payload needs .* \(i32, i32\) -> i64\)/,
+      ) as unknown,
+    });
+    const adder = await loaded('add');
+    expect(errorOf(adder.sandbox.execute(adder.instance, 'add', ['1', '2']))).toMatchObject({
+      code: 'INVALID_PAYLOAD',
+      message: expect.stringMatching(/"add" argument 0: expected an i32 .*, got "1"/) as unknown,
+    });
+    expect(errorOf(adder.sandbox.execute(adder.instance, 'add', [1]))).toMatchObject({
+      code: 'INVALID_PAYLOAD',
+      message: expect.stringMatching(/expected 2 arguments/) as unknown,
+    });
+    expect(errorOf(adder.sandbox.execute(adder.instance, 'add', { x: 1 }))).toMatchObject({
+      code: 'INVALID_PAYLOAD',
+    });
   });
 
   it("checks __alloc's signature, its pointer and the presence of memory", async () => {
@@ -318,6 +333,11 @@ describe('execute in JSON mode', () => {
       ),
     ).toMatchObject({
       trapKind: 'unreachable',
+    });
+    expect(await run(`(module (memory 1) ${action})`)).toMatchObject({
+      code: 'WASM_TRAP',
+      trapKind: 'missing_export',
+      message: expect.stringMatching(/__alloc/) as unknown,
     });
   });
 

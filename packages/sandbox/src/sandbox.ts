@@ -18,12 +18,13 @@ import {
   ok,
   pagesForBytes,
   resolveConfig,
+  SandboxOptionsError,
   sandboxError,
 } from '@ri-sandbox/core';
 import { Pcg32 } from '@ri-sandbox/determinism';
 import { type CompiledModule, checkImports, compileModule, instantiateModule } from '@ri-sandbox/loader';
 import type { StateLayout } from '@ri-sandbox/snapshot';
-import { type CostModel, Meter, type MeterLimits, resolveCostModel } from '@ri-sandbox/metering';
+import { type CostModel, Meter, type MeterLimits } from '@ri-sandbox/metering';
 import {
   type JsonCall,
   directArguments,
@@ -54,30 +55,9 @@ import {
   snapshotBinding,
   takeSnapshot,
 } from './snapshots';
+import { type SandboxOptions, resolveOptions } from './options';
 import { hex, sha256 } from './text';
 import { instrumentForSandbox, refuseNondeterminism } from './transforms';
-
-/** Options of a sandbox factory (not of its instances: those take a `SandboxConfig`). */
-export interface SandboxOptions {
-  /** Monotonic clock in milliseconds, for execution times. Default `performance.now()`. */
-  readonly now?: () => number;
-  /** Wall clock in milliseconds since the epoch, for the default `eventTimestamp`. Default `Date.now()`. */
-  readonly wallClock?: () => number;
-  /** Gas cost overrides over the default cost model (see `@ri-sandbox/metering`). */
-  readonly costs?: Partial<CostModel>;
-  /**
-   * What a `memory.grow` past `maxMemoryBytes` does: `'trap'` (default) ends the
-   * execution with `MEMORY_EXCEEDED`; `'return-minus-one'` returns -1 to the guest.
-   */
-  readonly memoryGrowFailure?: 'trap' | 'return-minus-one';
-  /**
-   * Whether every NaN a float instruction produces is made the canonical NaN,
-   * so that results are bit-identical on every engine. Default `true`.
-   */
-  readonly canonicalizeNaNs?: boolean;
-}
-
-const defaultNow = (): number => performance.now();
 
 /** A module compiled with every sandbox transform, and where it exposes its state. */
 interface Compiled {
@@ -142,6 +122,10 @@ function trapError(thrown: unknown): SandboxError {
 /**
  * Creates a sandbox factory. Instances it creates are numbered `sandbox-0`,
  * `sandbox-1`, ... in creation order, independently of other factories.
+ * Options are checked here, once: an unknown option, a clock that is not a
+ * function returning a number, a bad cost model or growth policy throw a
+ * {@link SandboxOptionsError} whose `error` is the typed `INVALID_CONFIG`
+ * (the only exception the sandbox throws; every method returns a `Result`).
  *
  * @example
  * ```ts
@@ -153,10 +137,11 @@ function trapError(thrown: unknown): SandboxError {
  * const result = sandbox.execute(instance, 'add', [2, 3]); // { ok: true, value: 5, ... }
  * ```
  */
-export function createWasmSandbox(options: SandboxOptions = {}): SuspendingSandbox {
-  const now = options.now ?? defaultNow;
-  const wallClock = options.wallClock ?? Date.now;
-  const costModel = resolveCostModel(options.costs);
+export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
+  const checked = resolveOptions(options);
+  if (!checked.ok) throw new SandboxOptionsError(checked.error);
+  const resolved = checked.value;
+  const { now, wallClock, costs: costModel } = resolved;
   const states = new WeakMap<SandboxInstance, InstanceState>();
   const register = (handle: SandboxInstance, state: InstanceState) => {
     states.set(handle, state);
@@ -167,13 +152,18 @@ export function createWasmSandbox(options: SandboxOptions = {}): SuspendingSandb
   /** The state of `instance` if `operation` may proceed on it, or the error saying why not. */
   function stateFor(instance: SandboxInstance, operation: string): Result<InstanceState, SandboxError> {
     const state = states.get(instance);
-    if (state === undefined) {
-      const claimed = (instance as { id?: unknown } | null | undefined)?.id;
-      const id = typeof claimed === 'string' ? claimed : '?';
-      return err(sandboxError.invalidState(id, 'created', `${operation} an instance of another sandbox`));
-    }
+    if (state === undefined) return err(sandboxError.notAnInstance(operation, instance));
     if (state.status === 'destroyed') return err(sandboxError.instanceDestroyed(state.id));
-    if (state.status === 'running') return err(sandboxError.invalidState(state.id, state.status, operation));
+    if (state.status === 'running') {
+      return err(
+        sandboxError.invalidState(
+          state.id,
+          state.status,
+          operation,
+          'a host function cannot re-enter its instance',
+        ),
+      );
+    }
     return ok(state);
   }
 
@@ -190,7 +180,7 @@ export function createWasmSandbox(options: SandboxOptions = {}): SuspendingSandb
   function callJson(live: LiveModule, action: Action, payload: unknown): Result<unknown, SandboxError> {
     const input = encodeJsonPayload(payload);
     if (!input.ok) return input;
-    const prepared = prepareJsonCall(live, action);
+    const prepared = prepareJsonCall(live, action, payload);
     if (!prepared.ok) return prepared;
     const call: JsonCall = prepared.value;
     const pointer = runGuest(live, () => call.alloc.fn(input.value.length));
@@ -230,9 +220,9 @@ export function createWasmSandbox(options: SandboxOptions = {}): SuspendingSandb
         const instrumented = instrumentForSandbox(module, {
           costs,
           memoryLimitPages: pagesForBytes(config.maxMemoryBytes),
-          memoryGrowFailure: options.memoryGrowFailure,
+          memoryGrowFailure: resolved.memoryGrowFailure,
           maxCallDepth: config.maxCallDepth,
-          canonicalizeNaNs: options.canonicalizeNaNs !== false,
+          canonicalizeNaNs: resolved.canonicalizeNaNs,
         });
         if (!instrumented.ok) return instrumented;
         layout = instrumented.value.layout;
@@ -256,11 +246,10 @@ export function createWasmSandbox(options: SandboxOptions = {}): SuspendingSandb
     config: SandboxConfig,
     hostFunctions: Readonly<Record<string, HostFunction>>,
   ): Promise<Result<Compiled & { readonly moduleHash: Uint8Array }, SandboxError>> {
-    if (!costModel.ok) return costModel;
     // Anything but bytes goes straight to the loader, which explains what is wrong with it.
     // (The loader refuses it: this is always an error.)
     if (!(bytes instanceof Uint8Array))
-      return (await compileFresh(bytes as Uint8Array, config, hostFunctions, costModel.value)) as Result<
+      return (await compileFresh(bytes as Uint8Array, config, hostFunctions, costModel)) as Result<
         never,
         SandboxError
       >;
@@ -274,7 +263,7 @@ export function createWasmSandbox(options: SandboxOptions = {}): SuspendingSandb
       compiledCache.set(key, cached);
       return ok({ ...cached, moduleHash });
     }
-    const compiled = await compileFresh(bytes, config, hostFunctions, costModel.value);
+    const compiled = await compileFresh(bytes, config, hostFunctions, costModel);
     if (!compiled.ok) return compiled;
     compiledCache.set(key, compiled.value);
     if (compiledCache.size > COMPILED_CACHE_SIZE)
@@ -290,7 +279,7 @@ export function createWasmSandbox(options: SandboxOptions = {}): SuspendingSandb
     if (!checked.ok) return checked;
     const state = checked.value;
     if (state.loading)
-      return err(sandboxError.invalidState(state.id, state.status, 'load while another load is in progress'));
+      return err(sandboxError.invalidState(state.id, state.status, 'load', 'another load is in progress'));
     // Copied before the first await, so the caller may reuse its buffer at once.
     const input: unknown =
       bytes instanceof Uint8Array
@@ -336,9 +325,9 @@ export function createWasmSandbox(options: SandboxOptions = {}): SuspendingSandb
       moduleHash,
       {
         config,
-        costs: (costModel as { value: CostModel }).value,
-        canonicalizeNaNs: options.canonicalizeNaNs !== false,
-        memoryGrowFailure: options.memoryGrowFailure ?? 'trap',
+        costs: costModel,
+        canonicalizeNaNs: resolved.canonicalizeNaNs,
+        memoryGrowFailure: resolved.memoryGrowFailure,
         hostImports: module.hostImports,
         hostFunctions,
       },
@@ -402,12 +391,9 @@ export function createWasmSandbox(options: SandboxOptions = {}): SuspendingSandb
     const state = checked.value;
     const live = state.live;
     if (state.status === 'suspended')
-      return err(sandboxError.invalidState(state.id, state.status, 'execute (resume it first)'));
-    if (live === undefined) {
-      return err(
-        sandboxError.wasmTrap('not_loaded', `instance ${state.id} has no module loaded; call load first`),
-      );
-    }
+      return err(sandboxError.invalidState(state.id, state.status, 'execute', 'resume it first'));
+    if (live === undefined)
+      return err(sandboxError.invalidState(state.id, state.status, 'execute', 'load a module first'));
     if (typeof action !== 'string')
       return err(sandboxError.invalidPayload('the action must be an export name (a string)'));
     state.status = 'running';
@@ -461,10 +447,9 @@ export function createWasmSandbox(options: SandboxOptions = {}): SuspendingSandb
 
   return {
     create(config?: SandboxConfigInput): Result<SandboxInstance, SandboxError> {
-      if (!costModel.ok) return costModel;
-      const resolved = resolveConfig(config, wallClock);
-      if (!resolved.ok) return resolved;
-      const state = new InstanceState(`sandbox-${nextId++}`, resolved.value);
+      const checked = resolveConfig(config, wallClock);
+      if (!checked.ok) return checked;
+      const state = new InstanceState(`sandbox-${nextId++}`, checked.value);
       const handle = createHandle(state);
       register(handle, state);
       return ok(handle);
@@ -495,7 +480,7 @@ export function createWasmSandbox(options: SandboxOptions = {}): SuspendingSandb
       const state = checked.value;
       if (state.suspended !== undefined) return ok(state.suspended.snapshot.slice());
       if (state.live === undefined)
-        return err(sandboxError.snapshotError(`instance ${state.id} has no module loaded`));
+        return err(sandboxError.invalidState(state.id, state.status, 'snapshot', 'load a module first'));
       return takeSnapshot(state.live, state.gasUsed);
     },
 
@@ -506,8 +491,11 @@ export function createWasmSandbox(options: SandboxOptions = {}): SuspendingSandb
       const module = state.live ?? state.suspended?.module;
       if (module === undefined) {
         return err(
-          sandboxError.snapshotError(
-            `instance ${state.id} has no module loaded; load the module the snapshot was taken of first`,
+          sandboxError.invalidState(
+            state.id,
+            state.status,
+            'restore',
+            'load the module the snapshot was taken of first',
           ),
         );
       }
@@ -521,7 +509,7 @@ export function createWasmSandbox(options: SandboxOptions = {}): SuspendingSandb
       if (state.status === 'suspended') return ok(undefined);
       const live = state.live;
       if (live === undefined)
-        return err(sandboxError.invalidState(state.id, state.status, 'suspend (nothing is loaded)'));
+        return err(sandboxError.invalidState(state.id, state.status, 'suspend', 'nothing is loaded'));
       const snapshot = takeSnapshot(live, state.gasUsed);
       if (!snapshot.ok) return snapshot;
       const module = withoutInstance(live);
@@ -538,7 +526,7 @@ export function createWasmSandbox(options: SandboxOptions = {}): SuspendingSandb
       if (!checked.ok) return checked;
       const state = checked.value;
       if (state.suspended === undefined)
-        return err(sandboxError.invalidState(state.id, state.status, 'resume (it is not suspended)'));
+        return err(sandboxError.invalidState(state.id, state.status, 'resume', 'it is not suspended'));
       return restoreInto(state, state.suspended.module, state.suspended.snapshot);
     },
 

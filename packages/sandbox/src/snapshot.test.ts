@@ -165,10 +165,15 @@ describe('snapshot and restore', () => {
     const created = sandbox.create({ hostFunctions: { probe } });
     if (!created.ok) throw new Error(created.error.message);
     Object.assign(box, { sandbox, instance: created.value });
-    expect(errorOf(sandbox.snapshot(created.value)).message).toMatch(/has no module loaded/);
-    expect(errorOf(sandbox.restore(created.value, new Uint8Array(8))).message).toMatch(
-      /has no module loaded/,
-    );
+    expect(errorOf(sandbox.snapshot(created.value))).toMatchObject({
+      code: 'INVALID_STATE',
+      status: 'created',
+      message: `cannot snapshot instance ${created.value.id} while it is created: load a module first`,
+    });
+    expect(errorOf(sandbox.restore(created.value, new Uint8Array(8)))).toMatchObject({
+      code: 'INVALID_STATE',
+      message: expect.stringMatching(/load the module the snapshot was taken of first$/) as unknown,
+    });
     await sandbox.load(
       created.value,
       wat('(module (import "env" "probe" (func $p)) (func (export "run") (call $p)))'),

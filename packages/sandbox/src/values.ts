@@ -10,7 +10,8 @@ const U32_MAX = 2 ** 32 - 1;
 const I64_MIN = -(2n ** 63n);
 const U64_MAX = 2n ** 64n - 1n;
 
-function describe(value: unknown): string {
+/** A value as a short message shows it: `5`, `5n`, `"text"`, `null`, `object` (never throws). */
+export function shortDescription(value: unknown): string {
   if (typeof value === 'bigint') return `${value}n`;
   if (typeof value === 'number') return String(value);
   if (typeof value === 'string') return JSON.stringify(value);
@@ -27,15 +28,15 @@ export function toWasmValue(type: WasmValueType, value: unknown): WasmValue | st
     case 'i32':
       if (typeof value === 'number' && Number.isInteger(value) && value >= I32_MIN && value <= U32_MAX)
         return value;
-      return `expected an i32 (an integer from -2^31 to 2^32-1), got ${describe(value)}`;
+      return `expected an i32 (an integer from -2^31 to 2^32-1), got ${shortDescription(value)}`;
     case 'i64':
       if (typeof value === 'bigint' && value >= I64_MIN && value <= U64_MAX) return value;
       if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
-      return `expected an i64 (a bigint, or a safe integer), got ${describe(value)}`;
+      return `expected an i64 (a bigint, or a safe integer), got ${shortDescription(value)}`;
     case 'f32':
     case 'f64':
       if (typeof value === 'number') return value;
-      return `expected an ${type} (a number), got ${describe(value)}`;
+      return `expected an ${type} (a number), got ${shortDescription(value)}`;
   }
 }
 

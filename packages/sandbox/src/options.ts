@@ -1,0 +1,145 @@
+/**
+ * A sandbox factory's options, checked once when the factory is made, so that
+ * nothing `create`, `load` or `execute` do later can fail because of one.
+ */
+import { type InvalidConfigError, type Result, err, ok, sandboxError } from '@ri-sandbox/core';
+import { type CostModel, resolveCostModel } from '@ri-sandbox/metering';
+
+/** Options of a sandbox factory (not of its instances: those take a `SandboxConfig`). */
+export interface SandboxOptions {
+  /** Monotonic clock in milliseconds, for execution times. Default `performance.now()`. */
+  readonly now?: () => number;
+  /** Wall clock in milliseconds since the epoch, for the default `eventTimestamp`. Default `Date.now()`. */
+  readonly wallClock?: () => number;
+  /** Gas cost overrides over the default cost model (see `@ri-sandbox/metering`). */
+  readonly costs?: Partial<CostModel>;
+  /**
+   * What a `memory.grow` past `maxMemoryBytes` does: `'trap'` (default) ends the
+   * execution with `MEMORY_EXCEEDED`; `'return-minus-one'` returns -1 to the guest.
+   */
+  readonly memoryGrowFailure?: 'trap' | 'return-minus-one';
+  /**
+   * Whether every NaN a float instruction produces is made the canonical NaN,
+   * so that results are bit-identical on every engine. Default `true`.
+   */
+  readonly canonicalizeNaNs?: boolean;
+}
+
+/** The options with every default filled in. */
+export interface ResolvedOptions {
+  readonly now: () => number;
+  readonly wallClock: () => number;
+  readonly costs: CostModel;
+  readonly memoryGrowFailure: 'trap' | 'return-minus-one';
+  readonly canonicalizeNaNs: boolean;
+}
+
+const OPTION_NAMES: readonly (keyof SandboxOptions)[] = [
+  'now',
+  'wallClock',
+  'costs',
+  'memoryGrowFailure',
+  'canonicalizeNaNs',
+];
+const GROWTH_POLICIES: readonly string[] = ['trap', 'return-minus-one'];
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value)) return 'an array';
+  return value === null ? 'null' : typeof value;
+}
+
+/**
+ * `clock` as the sandbox reads it: a reading that is not a finite number, or
+ * a call that throws, counts as the clock not having moved since the last
+ * good reading (`first` before any). The sandbox never throws because of a clock.
+ */
+export function guardedClock(clock: () => number, first = 0): () => number {
+  let last = first;
+  return () => {
+    try {
+      const reading = clock();
+      if (typeof reading === 'number' && Number.isFinite(reading)) last = reading;
+    } catch {
+      // Not moved.
+    }
+    return last;
+  };
+}
+
+/**
+ * `clock` guarded, if it is a function whose first reading is a finite number
+ * (within ±2^53 for `safeInteger`); `INVALID_CONFIG` naming `field` if not.
+ */
+function checkedClock(
+  field: string,
+  clock: unknown,
+  safeInteger: boolean,
+): Result<() => number, InvalidConfigError> {
+  if (typeof clock !== 'function')
+    return err(sandboxError.invalidConfig(field, `must be a function, got ${describe(clock)}`));
+  let reading: unknown;
+  try {
+    reading = (clock as () => unknown)();
+  } catch (error) {
+    const reason = `threw when read: ${error instanceof Error ? error.message : String(error)}`;
+    return err(sandboxError.invalidConfig(field, reason));
+  }
+  if (
+    typeof reading !== 'number' ||
+    !Number.isFinite(reading) ||
+    (safeInteger && Math.abs(reading) > Number.MAX_SAFE_INTEGER)
+  ) {
+    return err(
+      sandboxError.invalidConfig(
+        field,
+        `must return a finite number of milliseconds, returned ${describe(reading)}`,
+      ),
+    );
+  }
+  return ok(guardedClock(clock as () => number, reading));
+}
+
+/**
+ * Checks `input` and fills in defaults: unknown options, clocks that are not
+ * clocks, a bad cost model, an unknown growth policy and a non-boolean
+ * `canonicalizeNaNs` are `INVALID_CONFIG` naming the option.
+ */
+export function resolveOptions(input: unknown = {}): Result<ResolvedOptions, InvalidConfigError> {
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    return err(sandboxError.invalidConfig('options', `must be an object, got ${describe(input)}`));
+  const given = input as Record<string, unknown>;
+  for (const key of Object.keys(given)) {
+    if (!(OPTION_NAMES as readonly string[]).includes(key))
+      return err(
+        sandboxError.invalidConfig(key, `is not a sandbox option (options: ${OPTION_NAMES.join(', ')})`),
+      );
+  }
+  const { now, wallClock, costs, memoryGrowFailure, canonicalizeNaNs } = given;
+  const monotonic = now === undefined ? ok(() => performance.now()) : checkedClock('now', now, false);
+  if (!monotonic.ok) return monotonic;
+  const wall = wallClock === undefined ? ok(Date.now) : checkedClock('wallClock', wallClock, true);
+  if (!wall.ok) return wall;
+  const model = resolveCostModel(costs as Partial<CostModel> | undefined);
+  if (!model.ok) return model;
+  if (memoryGrowFailure !== undefined && !GROWTH_POLICIES.includes(memoryGrowFailure as string)) {
+    return err(
+      sandboxError.invalidConfig(
+        'memoryGrowFailure',
+        `must be 'trap' or 'return-minus-one', got ${describe(memoryGrowFailure)}`,
+      ),
+    );
+  }
+  if (canonicalizeNaNs !== undefined && typeof canonicalizeNaNs !== 'boolean')
+    return err(
+      sandboxError.invalidConfig('canonicalizeNaNs', `must be a boolean, got ${describe(canonicalizeNaNs)}`),
+    );
+  return ok({
+    now: monotonic.value,
+    wallClock: wall.value,
+    costs: model.value,
+    memoryGrowFailure: (memoryGrowFailure as ResolvedOptions['memoryGrowFailure'] | undefined) ?? 'trap',
+    canonicalizeNaNs: canonicalizeNaNs !== false,
+  });
+}
