@@ -9,8 +9,8 @@ import { defineHostFunction } from '@ri-sandbox/core';
 import { type FixtureName, fixture } from '@ri-sandbox/test-fixtures';
 import { wat } from '../../../core/test/wat';
 import { GENEROUS_MS, hostFunctions } from '../../test/helpers';
-import { UsageError, integerOption, parseArgs, sizeOption } from './args';
-import { type CliIo, EXIT_CODES, HELP, runCli } from './main';
+import { type CommandSpec, UsageError, numberOption, parseArgs, sizeOption } from './args';
+import { type CliIo, EXIT_CODES, HELP, VERSION, runCli } from './main';
 
 const WAT_FILES: Record<string, string> = {
   'bad.wat': '(module (func (export "f") (result i32) (i64.const 1)))',
@@ -158,7 +158,7 @@ describe('ri-sandbox run', () => {
     const { code, stdout } = await cli(['run', 'fibonacci.wasm', 'fib', '20']);
     expect(code).toBe(0);
     expect(stdout).toMatch(
-      /^result {2}6765n\ngas {5}229,852 of 1,000,000\nmemory {2}0 of 16,777,216 bytes\ntime {4}[\d.]+ of 60000 ms\n$/,
+      /^result {2}6765n\ngas {5}229,852 of 1,000,000\nmemory {2}0 of 16,777,216 bytes\ntime {4}[\d.]+ of 60,000 ms\n$/,
     );
   });
 
@@ -233,17 +233,49 @@ describe('ri-sandbox run', () => {
     [['run', 'add.wasm', 'add', '{oops'], EXIT_CODES.USAGE, /^error: the payload is not JSON: /],
     [['run', 'missing.wasm', 'x'], EXIT_CODES.USAGE, /^error: no such file: missing.wasm\n$/],
     [['run', 'add.wasm'], EXIT_CODES.USAGE, /^error: usage: ri-sandbox run/],
-    [['run', 'add.wasm', 'add', '--max-gas', 'lots'], EXIT_CODES.USAGE, /--max-gas must be an integer/],
     [
-      ['run', 'add.wasm', 'add', '--max-gas', '-1'],
-      EXIT_CODES.OTHER,
-      /^INVALID_CONFIG: invalid config maxGas/,
+      ['run', 'add.wasm', 'add', '--max-gas', 'lots'],
+      EXIT_CODES.USAGE,
+      /^error: --max-gas must be a number, got lots$/m,
+    ],
+    [
+      ['run', 'add.wasm', 'add', '--max-gas', '-5'],
+      EXIT_CODES.USAGE,
+      /^error: --max-gas must not be negative, got -5$/m,
+    ],
+    [
+      ['run', 'add.wasm', 'add', '--max-gas', '1.5'],
+      EXIT_CODES.USAGE,
+      /--max-gas must be an integer, got 1.5/,
     ],
     [
       ['run', 'add.wasm', 'add', '--max-memory', '12 parsecs'],
       EXIT_CODES.USAGE,
       /--max-memory must be a size/,
     ],
+    [
+      ['run', 'add.wasm', 'add', '--max-memory', '8GiB'],
+      EXIT_CODES.USAGE,
+      /^error: --max-memory must be at most 4 GiB/,
+    ],
+    [
+      ['run', 'add.wat', 'add', '2', '3'],
+      EXIT_CODES.USAGE,
+      /^error: unexpected argument "3": usage: ri-sandbox run/,
+    ],
+    [
+      ['run', 'loop.wat', 'run', '--max-gass', '10'],
+      EXIT_CODES.USAGE,
+      /unknown option --max-gass for run; did you mean --max-gas\?/,
+    ],
+    [
+      ['run', 'add.wasm', 'add', '--bogus'],
+      EXIT_CODES.USAGE,
+      /^error: unknown option --bogus for run \(options: --max-gas/,
+    ],
+    [['--bogus'], EXIT_CODES.USAGE, /^error: unknown option --bogus \(try: ri-sandbox --help\)/],
+    [['--version', 'x'], EXIT_CODES.USAGE, /--version takes nothing after it/],
+    [['inspect', 'add.wasm', 'more.wasm'], EXIT_CODES.USAGE, /unexpected argument "more.wasm"/],
     [['run', 'add.wasm', 'add', '--timeout'], EXIT_CODES.USAGE, /--timeout needs a value/],
     [['frobnicate'], EXIT_CODES.USAGE, /unknown command "frobnicate"/],
   ])('answers %j with exit code %i and one line', async (argv, exitCode, stderr) => {
@@ -253,11 +285,47 @@ describe('ri-sandbox run', () => {
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
   });
 
-  it('prints help, documenting the exit codes', async () => {
-    expect(await cli(['help'])).toMatchObject({ code: 0, stdout: HELP });
-    expect(await cli(['run', '--help'])).toMatchObject({ code: 0, stdout: HELP });
+  it('prints help (exit 0 when asked for, 1 with no command), documenting the exit codes, and its version', async () => {
+    for (const argv of [['help'], ['--help'], ['-h'], ['run', '--help'], ['inspect', 'x.wasm', '-h']])
+      expect(await cli(argv)).toMatchObject({ code: 0, stdout: HELP, stderr: '' });
     expect(await cli([])).toMatchObject({ code: 1, stdout: HELP });
     expect(HELP).toContain('4  GAS_EXHAUSTED');
+    expect(await cli(['--version'])).toMatchObject({ code: 0, stdout: `ri-sandbox ${VERSION}\n` });
+    expect(VERSION).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it('takes fractional timeouts, as the API does', async () => {
+    const { code, stdout } = await cli(['run', 'add.wasm', 'add', '[1, 2]', '--timeout', '1500.5']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/\ntime {4}[\d.]+ of 1,500.5 ms\n$/);
+  });
+
+  it("prints a host function's error and its cause readably with --json", async () => {
+    const { host_log, host_i64 } = hostFunctions();
+    const host_add = defineHostFunction({
+      name: 'host_add',
+      params: ['i32', 'i32'],
+      results: ['i32'],
+      handler: () => {
+        throw new RangeError('no adding today');
+      },
+    });
+    const failed = await cli(
+      ['run', 'host-caller.wasm', 'call_add', '[6, 7]', '--host-fns', 'host.mjs', '--json'],
+      {
+        'host.mjs': { default: { host_add, host_log, host_i64 } },
+      },
+    );
+    expect(failed.code).toBe(EXIT_CODES.HOST_FUNCTION_ERROR);
+    expect(JSON.parse(failed.stdout)).toEqual({
+      ok: false,
+      error: {
+        code: 'HOST_FUNCTION_ERROR',
+        message: 'host function "host_add" failed: no adding today',
+        functionName: 'host_add',
+        cause: { name: 'RangeError', message: 'no adding today' },
+      },
+    });
   });
 });
 
@@ -289,20 +357,75 @@ describe('ri-sandbox inspect', () => {
     expect((await cli(['inspect', 'garbage.wasm'])).code).toBe(EXIT_CODES.INVALID_MODULE);
     expect((await cli(['inspect'])).code).toBe(EXIT_CODES.USAGE);
   });
+
+  it('prints the same as JSON with --json', async () => {
+    const { code, stdout } = await cli(['inspect', 'host-caller.wasm', '--json']);
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout) as Record<string, unknown>;
+    expect(report).toMatchObject({
+      ok: true,
+      module: 'host-caller.wasm',
+      valid: true,
+      refused: [],
+      memory: 'defined: 1 pages initially, maximum none (clamped to --max-memory)',
+    });
+    expect(report['imports']).toContainEqual({
+      module: 'env',
+      name: 'host_add',
+      kind: 'function',
+      type: '(i32, i32) -> i32',
+      status: 'needs a host function of this name and signature (--host-fns)',
+      refused: false,
+    });
+    expect(report['exports']).toContainEqual({
+      name: 'call_add',
+      kind: 'function',
+      type: '(i32, i32) -> i32',
+    });
+    const garbage = await cli(['inspect', 'garbage.wasm', '--json']);
+    expect(garbage.code).toBe(EXIT_CODES.INVALID_MODULE);
+    expect(JSON.parse(garbage.stdout)).toMatchObject({ ok: false, error: { code: 'INVALID_MODULE' } });
+  });
 });
 
 describe('arguments', () => {
-  it('parses options and sizes', () => {
-    const args = parseArgs(
-      ['run', '--json', '--max-memory', '2MiB', '--seed=5', 'x', '--', '--literal'],
-      new Set(['json']),
-    );
-    expect(args.positionals).toEqual(['run', 'x', '--literal']);
+  const spec: CommandSpec = {
+    name: 'try',
+    positionals: ['one', 'two?'],
+    options: { json: false, 'max-memory': true, seed: true },
+  };
+
+  it('parses options anywhere, sizes, numbers and --', () => {
+    const args = parseArgs(['--json', 'x', '--max-memory', '2MiB', '--seed=5', '--', '--literal'], spec);
+    expect(args.positionals).toEqual(['x', '--literal']);
     expect(sizeOption(args, 'max-memory')).toBe(2 * 1024 * 1024);
-    expect(integerOption(args, 'seed')).toBe(5);
-    expect(integerOption(args, 'absent')).toBeUndefined();
-    expect(sizeOption(parseArgs(['--m', '64kib'], new Set()), 'm')).toBe(65536);
-    expect(() => integerOption(parseArgs(['--json'], new Set(['json'])), 'json')).toThrow(UsageError);
+    expect(numberOption(args, 'seed', true)).toBe(5);
+    expect(numberOption(args, 'absent')).toBeUndefined();
+    expect(numberOption(parseArgs(['--seed', '0.5'], spec), 'seed')).toBe(0.5);
+    expect(numberOption(parseArgs(['--seed', '-2e3'], spec), 'seed', true)).toBe(-2000);
+    expect(sizeOption(parseArgs(['--max-memory', '64kib'], spec), 'max-memory')).toBe(65536);
+    expect(parseArgs(['-h'], spec).options.get('help')).toBe(true);
+  });
+
+  it.each([
+    [['--bogus'], 'unknown option --bogus for try (options: --json, --max-memory, --seed, --help)'],
+    [['--max-memroy', '1'], 'unknown option --max-memroy for try; did you mean --max-memory?'],
+    [['-x'], 'unknown option -x for try (options are spelt --name)'],
+    [['a', 'b', 'c', 'd'], 'unexpected arguments "c" "d": usage: ri-sandbox try <one> [two]'],
+    [['--json=yes'], '--json takes no value, got --json=yes'],
+    [['--seed'], '--seed needs a value'],
+    [['--seed='], '--seed needs a value'],
+  ])('refuses %j, naming what is wrong', (argv, message) => {
+    expect(() => parseArgs(argv, spec)).toThrow(new UsageError(message));
+  });
+
+  it.each([
+    [['--seed', 'abc'], false, '--seed must be a number, got abc'],
+    [['--seed', '1.5'], true, '--seed must be an integer, got 1.5'],
+    [['--seed', '0x10'], false, '--seed must be a number, got 0x10'],
+    [['--seed', '1e400'], false, '--seed must be a number, got 1e400'],
+  ])('parses numbers one way: %j', (argv, integer, message) => {
+    expect(() => numberOption(parseArgs(argv, spec), 'seed', integer)).toThrow(new UsageError(message));
   });
 });
 
@@ -310,9 +433,18 @@ describe('the built binary', () => {
   const bin = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
   const run = promisify(execFile);
   const fixtures = fileURLToPath(new URL('../../../test-fixtures/', import.meta.url));
+  // A limit no busy machine reaches, for the runs that are not about time.
+  const generous = ['--timeout', String(GENEROUS_MS)];
 
   it('runs a WAT file as a new user would', async () => {
-    const { stdout } = await run(process.execPath, [bin, 'run', `${fixtures}wat/fibonacci.wat`, 'fib', '10']);
+    const { stdout } = await run(process.execPath, [
+      bin,
+      'run',
+      `${fixtures}wat/fibonacci.wat`,
+      'fib',
+      '10',
+      ...generous,
+    ]);
     expect(stdout).toMatch(/^result {2}55n\n/);
   });
 
@@ -320,12 +452,31 @@ describe('the built binary', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ri-sandbox-cli-'));
     const counter = `${fixtures}wat/counter.wat`;
     const state = join(dir, 'state.wsnp');
-    const saved = await run(process.execPath, [bin, 'run', counter, 'add', '41', '--snapshot-out', state]);
+    const saved = await run(process.execPath, [
+      bin,
+      'run',
+      counter,
+      'add',
+      '41',
+      '--snapshot-out',
+      state,
+      ...generous,
+    ]);
     expect(saved.stdout).toMatch(/bytes written to .*state\.wsnp\n$/);
-    const resumed = await run(process.execPath, [bin, 'run', counter, 'increment', '--restore', state]);
+    const resumed = await run(process.execPath, [
+      bin,
+      'run',
+      counter,
+      'increment',
+      '--restore',
+      state,
+      ...generous,
+    ]);
     expect(resumed.stdout).toMatch(/^result {2}42\n/);
-    const bench = await run(process.execPath, [bin, 'bench', '--instances', '2']);
-    expect(bench.stdout).toMatch(/^\| operation \| ri-sandbox \|/);
+    const bench = await run(process.execPath, [bin, 'bench', '--instances', '2', '--json']);
+    const rows = JSON.parse(bench.stdout) as { operation: string; value: string }[];
+    expect(rows.map((row) => row.operation)).toContain('execute(add), per call');
+    expect(rows.at(-1)).toMatchObject({ operation: 'live instances in one process', value: '2' });
     expect(bench.stderr).toMatch(/^\[1\/6\] create\n/);
   }, 60_000);
 

@@ -4,12 +4,16 @@
  * I/O interface so it can be tested in-process; `bin.ts` wires it to Node.
  */
 import {
+  type FuncType,
   type HostFunction,
+  type Import,
   type SandboxConfigInput,
   type SandboxError,
+  type WasmModule,
   WasmDecodeError,
   decodeInstructions,
   decodeModule,
+  sandboxError,
   valTypeName,
 } from '@ri-sandbox/core';
 import { formatSignature, functionSignature } from '@ri-sandbox/loader';
@@ -17,7 +21,18 @@ import { benchTable, runSandboxBench } from '../bench/suite';
 import { createWasmSandbox } from '../sandbox';
 import { benchModules } from './bench-modules';
 import { describeValue } from '../text';
-import { type ParsedArgs, UsageError, integerOption, parseArgs, sizeOption, stringOption } from './args';
+import packageJson from '../../package.json';
+import {
+  type CommandSpec,
+  type ParsedArgs,
+  UsageError,
+  flag,
+  numberOption,
+  parseArgs,
+  requirePositionals,
+  sizeOption,
+  stringOption,
+} from './args';
 
 /** What the command line needs from its environment. */
 export interface CliIo {
@@ -51,14 +66,15 @@ export const HELP = `ri-sandbox: run untrusted WebAssembly under limits
 
 Usage:
   ri-sandbox run <module.wasm|module.wat> <action> [payload-json] [options]
-  ri-sandbox inspect <module.wasm|module.wat>
-  ri-sandbox bench [--instances <n>]
-  ri-sandbox help
+  ri-sandbox inspect <module.wasm|module.wat> [--json]
+  ri-sandbox bench [--instances <n>] [--json]
+  ri-sandbox help | --help | -h
+  ri-sandbox --version
 
 run options:
   --max-gas <n>        gas for the execution (default 1000000)
   --max-memory <size>  memory limit: bytes, or 64KiB, 16MiB, 1GiB (default 16MiB)
-  --timeout <ms>       wall-clock limit in milliseconds (default 50)
+  --timeout <ms>       wall-clock limit in milliseconds, fractions allowed (default 50)
   --seed <n>           deterministic seed (default 0)
   --time <ms>          the timestamp the guest sees, ms since the epoch (default: now)
   --host-fns <file>    an ES module whose default export is the host functions
@@ -68,13 +84,17 @@ run options:
   --snapshot-out <file>  after a successful action, write the instance's snapshot
   --json               print the outcome as one JSON object
 
+inspect lists what a module imports (and what the sandbox does about each),
+exports, memory and features, and whether a load would accept it.
+
 bench runs the performance suite (create, load, execute, snapshot, restore,
 end to end, live instances), showing progress on stderr, and prints the table
 with each figure as a ratio against a raw WebAssembly baseline from the same run.
 
 The payload is JSON: a number or an array of numbers is passed as arguments,
 anything else goes through the JSON ABI (see the README). i64 results print as
-decimal strings in --json output.
+decimal strings in --json output. Options may come anywhere after the command;
+\`--\` ends them. An unknown option or an extra argument is an error.
 
 Exit codes:
   0  success                 4  GAS_EXHAUSTED
@@ -84,13 +104,49 @@ Exit codes:
   9  SNAPSHOT_ERROR          8  any other sandbox error
 `;
 
+/** The version of this command line (the `@ri-sandbox/sandbox` package's). */
+export const VERSION: string = packageJson.version;
+
+const RUN: CommandSpec = {
+  name: 'run',
+  positionals: ['module', 'action', 'payload-json?'],
+  options: {
+    'max-gas': true,
+    'max-memory': true,
+    timeout: true,
+    seed: true,
+    time: true,
+    'host-fns': true,
+    restore: true,
+    'snapshot-out': true,
+    json: false,
+  },
+};
+const INSPECT: CommandSpec = { name: 'inspect', positionals: ['module'], options: { json: false } };
+const BENCH: CommandSpec = { name: 'bench', positionals: [], options: { instances: true, json: false } };
+const HELP_COMMAND: CommandSpec = { name: 'help', positionals: [], options: {} };
+
+/** The option of `run` that sets each config field, for messages about a bad value. */
+const OPTION_OF_FIELD: Readonly<Record<string, string>> = {
+  maxGas: 'max-gas',
+  maxMemoryBytes: 'max-memory',
+  maxExecutionMs: 'timeout',
+  deterministicSeed: 'seed',
+  eventTimestamp: 'time',
+  hostFunctions: 'host-fns',
+};
+
 function exitCodeOf(error: SandboxError): number {
   return (EXIT_CODES as Record<string, number>)[error.code] ?? EXIT_CODES.OTHER;
 }
 
-/** JSON of an outcome object, with bigints as decimal strings. */
+/** JSON of an outcome object, with bigints as decimal strings and errors (a host error's cause) as name and message. */
 function toJson(value: object): string {
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (typeof v === 'bigint') return v.toString();
+    if (v instanceof Error) return { name: v.name, message: v.message };
+    return v;
+  });
 }
 
 /** A value for people: JSON, with bigints marked `n`. */
@@ -114,16 +170,26 @@ async function loadHostFunctions(io: CliIo, path: string): Promise<Record<string
 }
 
 async function configOf(io: CliIo, args: ParsedArgs): Promise<SandboxConfigInput> {
-  const hostFile = args.options.get('host-fns');
+  const hostFile = stringOption(args, 'host-fns');
   const config: Record<string, unknown> = {
-    maxGas: integerOption(args, 'max-gas'),
+    maxGas: numberOption(args, 'max-gas', true),
     maxMemoryBytes: sizeOption(args, 'max-memory'),
-    maxExecutionMs: integerOption(args, 'timeout'),
-    deterministicSeed: integerOption(args, 'seed'),
-    eventTimestamp: integerOption(args, 'time'),
-    hostFunctions: typeof hostFile === 'string' ? await loadHostFunctions(io, hostFile) : undefined,
+    maxExecutionMs: numberOption(args, 'timeout'),
+    deterministicSeed: numberOption(args, 'seed', true),
+    eventTimestamp: numberOption(args, 'time', true),
+    hostFunctions: hostFile === undefined ? undefined : await loadHostFunctions(io, hostFile),
   };
   return config;
+}
+
+/** A config the sandbox refused, as the command line's mistake: the option that set the field, and why. */
+function badOption(error: SandboxError): UsageError | undefined {
+  if (error.code !== 'INVALID_CONFIG') return undefined;
+  const [field = '', ...rest] = error.field.split('.');
+  const option = OPTION_OF_FIELD[field];
+  if (option === undefined) return undefined;
+  const detail = rest.length > 0 ? ` (${error.field})` : '';
+  return new UsageError(`--${option}${detail} ${error.reason}`);
 }
 
 function parsePayload(text: string | undefined): unknown {
@@ -138,13 +204,11 @@ function parsePayload(text: string | undefined): unknown {
 }
 
 async function run(io: CliIo, args: ParsedArgs): Promise<number> {
-  const [, file, action, payloadText] = args.positionals;
-  if (file === undefined || action === undefined)
-    throw new UsageError('usage: ri-sandbox run <module> <action> [payload-json]');
+  const [file, action, payloadText] = requirePositionals(args, RUN) as [string, string, string | undefined];
   const payload = parsePayload(payloadText);
-  const bytes = await readModule(io, file);
   const config = await configOf(io, args);
-  const json = args.options.get('json') === true;
+  const bytes = await readModule(io, file);
+  const json = flag(args, 'json');
   const sandbox = createWasmSandbox();
   const fail = (error: SandboxError): number => {
     if (json) io.stdout(`${toJson({ ok: false, error })}\n`);
@@ -152,7 +216,11 @@ async function run(io: CliIo, args: ParsedArgs): Promise<number> {
     return exitCodeOf(error);
   };
   const created = sandbox.create(config);
-  if (!created.ok) return fail(created.error);
+  if (!created.ok) {
+    const usage = badOption(created.error);
+    if (usage !== undefined) throw usage;
+    return fail(created.error);
+  }
   const loaded = await sandbox.load(created.value, bytes);
   if (!loaded.ok) return fail(loaded.error);
   const restoreFrom = stringOption(args, 'restore');
@@ -176,7 +244,7 @@ async function run(io: CliIo, args: ParsedArgs): Promise<number> {
         `result  ${show(result.value)}`,
         `gas     ${group(result.gasUsed)} of ${group(m.gasLimit)}`,
         `memory  ${group(m.memoryUsedBytes)} of ${group(m.memoryLimitBytes)} bytes`,
-        `time    ${result.durationMs.toFixed(3)} of ${m.executionLimitMs} ms`,
+        `time    ${result.durationMs.toFixed(3)} of ${group(m.executionLimitMs)} ms`,
         ...(snapshot?.ok === true
           ? [`state   ${group(snapshot.value.length)} bytes written to ${snapshotTo}`]
           : []),
@@ -187,84 +255,140 @@ async function run(io: CliIo, args: ParsedArgs): Promise<number> {
   return EXIT_CODES.OK;
 }
 
-async function inspect(io: CliIo, args: ParsedArgs): Promise<number> {
-  const [, file] = args.positionals;
-  if (file === undefined) throw new UsageError('usage: ri-sandbox inspect <module>');
-  const bytes = await readModule(io, file);
-  let module;
-  try {
-    module = decodeModule(bytes);
-  } catch (error) {
-    if (!(error instanceof WasmDecodeError)) throw error;
-    io.stderr(`INVALID_MODULE: ${error.message}\n`);
-    return EXIT_CODES.INVALID_MODULE;
-  }
-  const lines: string[] = [
-    `module  ${file} (${group(bytes.length)} bytes, ${WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>) ? 'valid' : 'INVALID'})`,
-  ];
-  const functionType = (index: number) => {
-    const type = functionSignature(module, index);
-    return type === undefined ? '' : ` ${formatSignature(type)}`;
-  };
-  lines.push('', 'imports');
-  const refused: string[] = [];
-  for (const imp of module.imports) {
+/** What `inspect` finds in a module, printed as text or as JSON. */
+interface InspectReport {
+  readonly module: string;
+  readonly bytes: number;
+  readonly valid: boolean;
+  readonly imports: readonly {
+    readonly module: string;
+    readonly name: string;
+    readonly kind: string;
+    readonly type: string | undefined;
+    readonly status: string;
+    readonly refused: boolean;
+  }[];
+  readonly exports: readonly {
+    readonly name: string;
+    readonly kind: string;
+    readonly type: string | undefined;
+  }[];
+  readonly memory: string;
+  readonly features: readonly string[];
+  readonly codeError: string | undefined;
+  readonly globals: readonly string[];
+  /** The imports a load would refuse (empty: it would accept the module, given its host functions). */
+  readonly refused: readonly string[];
+}
+
+function importStatus(imp: Import): string {
+  const d = imp.descriptor;
+  if (imp.module === 'env' && imp.name === 'memory' && d.kind === 'memory')
+    return d.memory.shared === true
+      ? 'refused: shared memory'
+      : 'provided by the sandbox (bounded by --max-memory)';
+  if (imp.module === 'env' && d.kind === 'function')
+    return 'needs a host function of this name and signature (--host-fns)';
+  return 'refused: only env.memory and host functions can be imported';
+}
+
+function inspectModule(file: string, bytes: Uint8Array, module: WasmModule): InspectReport {
+  const signature = (type: FuncType | undefined) => (type === undefined ? undefined : formatSignature(type));
+  const imports = module.imports.map((imp) => {
+    const status = importStatus(imp);
     const d = imp.descriptor;
-    const type =
-      d.kind === 'function' ? ` ${formatSignature(module.types[d.type] ?? { params: [], results: [] })}` : '';
-    let status: string;
-    if (imp.module === 'env' && imp.name === 'memory' && d.kind === 'memory') {
-      status =
-        d.memory.shared === true
-          ? 'refused: shared memory'
-          : 'provided by the sandbox (bounded by --max-memory)';
-    } else if (imp.module === 'env' && d.kind === 'function') {
-      status = 'needs a host function of this name and signature (--host-fns)';
-    } else {
-      status = 'refused: only env.memory and host functions can be imported';
-    }
-    if (status.startsWith('refused')) refused.push(`${imp.module}.${imp.name}`);
-    lines.push(`  ${imp.module}.${imp.name}  ${d.kind}${type}  ${status}`);
-  }
-  if (module.imports.length === 0) lines.push('  (none)');
-  lines.push('', 'exports');
-  for (const e of module.exports)
-    lines.push(`  ${e.name}  ${e.kind}${e.kind === 'function' ? functionType(e.index) : ''}`);
-  if (module.exports.length === 0) lines.push('  (none)');
+    return {
+      module: imp.module,
+      name: imp.name,
+      kind: d.kind,
+      type:
+        d.kind === 'function' ? signature(module.types[d.type] ?? { params: [], results: [] }) : undefined,
+      status,
+      refused: status.startsWith('refused'),
+    };
+  });
   const memory = module.memories[0];
-  const importedMemory = module.imports.find((i) => i.descriptor.kind === 'memory');
-  lines.push('', 'memory');
-  if (memory !== undefined)
-    lines.push(
-      `  defined: ${memory.min} pages initially, maximum ${memory.max ?? 'none'} (clamped to --max-memory)`,
-    );
-  else if (importedMemory?.descriptor.kind === 'memory')
-    lines.push(`  imported: ${importedMemory.descriptor.memory.min} pages initially`);
-  else lines.push('  none');
+  const imported = module.imports.find((i) => i.descriptor.kind === 'memory')?.descriptor;
   const features = new Set<string>();
+  let codeError: string | undefined;
   try {
     for (const body of module.code)
       for (const instr of decodeInstructions(body.code)) features.add(instr.op.feature);
   } catch (error) {
-    lines.push('', `code  cannot be decoded: ${error instanceof Error ? error.message : String(error)}`);
+    codeError = error instanceof Error ? error.message : String(error);
   }
   features.delete('mvp');
-  lines.push('', `features beyond MVP  ${[...features].sort().join(', ') || '(none)'}`);
-  lines.push(
-    `globals  ${module.globals.map((g) => `${valTypeName(g.type.valueType)}${g.type.mutable ? ' mut' : ''}`).join(', ') || '(none)'}`,
-  );
-  lines.push(
+  return {
+    module: file,
+    bytes: bytes.length,
+    valid: WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>),
+    imports,
+    exports: module.exports.map((e) => ({
+      name: e.name,
+      kind: e.kind,
+      type: e.kind === 'function' ? signature(functionSignature(module, e.index)) : undefined,
+    })),
+    memory:
+      memory !== undefined
+        ? `defined: ${memory.min} pages initially, maximum ${memory.max ?? 'none'} (clamped to --max-memory)`
+        : imported?.kind === 'memory'
+          ? `imported: ${imported.memory.min} pages initially`
+          : 'none',
+    features: [...features].sort(),
+    codeError,
+    globals: module.globals.map((g) => `${valTypeName(g.type.valueType)}${g.type.mutable ? ' mut' : ''}`),
+    refused: imports.filter((i) => i.refused).map((i) => `${i.module}.${i.name}`),
+  };
+}
+
+function inspectText(report: InspectReport): string {
+  const typed = (type: string | undefined) => (type === undefined ? '' : ` ${type}`);
+  const lines = [
+    `module  ${report.module} (${group(report.bytes)} bytes, ${report.valid ? 'valid' : 'INVALID'})`,
     '',
-    refused.length === 0
+    'imports',
+    ...report.imports.map((i) => `  ${i.module}.${i.name}  ${i.kind}${typed(i.type)}  ${i.status}`),
+    ...(report.imports.length === 0 ? ['  (none)'] : []),
+    '',
+    'exports',
+    ...report.exports.map((e) => `  ${e.name}  ${e.kind}${typed(e.type)}`),
+    ...(report.exports.length === 0 ? ['  (none)'] : []),
+    '',
+    'memory',
+    `  ${report.memory}`,
+    ...(report.codeError === undefined ? [] : ['', `code  cannot be decoded: ${report.codeError}`]),
+    '',
+    `features beyond MVP  ${report.features.join(', ') || '(none)'}`,
+    `globals  ${report.globals.join(', ') || '(none)'}`,
+    '',
+    report.refused.length === 0
       ? 'load  accepted, given the host functions above'
-      : `load  refused: ${refused.join(', ')}`,
-  );
-  io.stdout(`${lines.join('\n')}\n`);
-  return refused.length === 0 ? EXIT_CODES.OK : EXIT_CODES.INVALID_MODULE;
+      : `load  refused: ${report.refused.join(', ')}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+async function inspect(io: CliIo, args: ParsedArgs): Promise<number> {
+  const [file] = requirePositionals(args, INSPECT) as [string];
+  const bytes = await readModule(io, file);
+  const json = flag(args, 'json');
+  let module: WasmModule;
+  try {
+    module = decodeModule(bytes);
+  } catch (error) {
+    if (!(error instanceof WasmDecodeError)) throw error;
+    const invalid = sandboxError.invalidModule(error.message);
+    if (json) io.stdout(`${toJson({ ok: false, error: invalid })}\n`);
+    else io.stderr(`INVALID_MODULE: ${error.message}\n`);
+    return EXIT_CODES.INVALID_MODULE;
+  }
+  const report = inspectModule(file, bytes, module);
+  io.stdout(json ? `${toJson({ ok: true, ...report })}\n` : inspectText(report));
+  return report.refused.length === 0 ? EXIT_CODES.OK : EXIT_CODES.INVALID_MODULE;
 }
 
 async function bench(io: CliIo, args: ParsedArgs): Promise<number> {
-  const liveInstances = integerOption(args, 'instances') ?? 10_000;
+  const liveInstances = numberOption(args, 'instances', true) ?? 10_000;
   if (liveInstances < 1) throw new UsageError('--instances must be at least 1');
   const modules = await benchModules(io.watToWasm);
   const rows = await runSandboxBench(modules, {
@@ -273,9 +397,18 @@ async function bench(io: CliIo, args: ParsedArgs): Promise<number> {
       io.stderr(`[${index}/${total}] ${name}\n`);
     },
   });
-  io.stdout(`${benchTable(rows)}\n`);
+  io.stdout(flag(args, 'json') ? `${toJson(rows)}\n` : `${benchTable(rows)}\n`);
   return EXIT_CODES.OK;
 }
+
+const COMMANDS: Readonly<
+  Record<string, readonly [CommandSpec, (io: CliIo, args: ParsedArgs) => Promise<number>]>
+> = {
+  run: [RUN, run],
+  inspect: [INSPECT, inspect],
+  bench: [BENCH, bench],
+  help: [HELP_COMMAND, () => Promise.resolve(EXIT_CODES.OK)],
+};
 
 /**
  * Runs the command line `argv` (without the node and script paths) and
@@ -283,16 +416,35 @@ async function bench(io: CliIo, args: ParsedArgs): Promise<number> {
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   try {
-    const args = parseArgs(argv, new Set(['json', 'help']));
-    const command = args.positionals[0];
-    if (command === undefined || command === 'help' || args.options.get('help') === true) {
+    const [first, ...rest] = argv;
+    if (first === undefined) {
       io.stdout(HELP);
-      return command === undefined ? EXIT_CODES.USAGE : EXIT_CODES.OK;
+      return EXIT_CODES.USAGE;
     }
-    if (command === 'run') return await run(io, args);
-    if (command === 'inspect') return await inspect(io, args);
-    if (command === 'bench') return await bench(io, args);
-    throw new UsageError(`unknown command "${command}" (try: ri-sandbox help)`);
+    if (first === '--help' || first === '-h') {
+      io.stdout(HELP);
+      return EXIT_CODES.OK;
+    }
+    if (first === '--version') {
+      if (rest.length > 0) throw new UsageError(`--version takes nothing after it, got ${rest.join(' ')}`);
+      io.stdout(`ri-sandbox ${VERSION}\n`);
+      return EXIT_CODES.OK;
+    }
+    const command = COMMANDS[first];
+    if (command === undefined) {
+      throw new UsageError(
+        first.startsWith('-')
+          ? `unknown option ${first} (try: ri-sandbox --help)`
+          : `unknown command "${first}" (try: ri-sandbox help)`,
+      );
+    }
+    const [spec, handler] = command;
+    const args = parseArgs(rest, spec);
+    if (spec === HELP_COMMAND || flag(args, 'help')) {
+      io.stdout(HELP);
+      return EXIT_CODES.OK;
+    }
+    return await handler(io, args);
   } catch (error) {
     io.stderr(`error: ${error instanceof Error ? error.message : String(error)}\n`);
     return EXIT_CODES.USAGE;
