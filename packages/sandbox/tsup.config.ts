@@ -1,17 +1,21 @@
 import { defineConfig } from 'tsup';
 import { packageBuild } from '../../tsup.shared';
 
+// One build per format, every entry in it, so the sandbox's code is in one shared chunk rather than copied
+// into each entry: the library, the performance suite (`@ri-sandbox/sandbox/bench`) and, in ESM only, the
+// Node-only command line (which loads wabt on demand, for `.wat` files).
 export default defineConfig([
-  packageBuild(),
-  // The performance suite, for `pnpm bench` and anyone timing the sandbox in their own setting.
-  packageBuild({ entry: { bench: 'src/bench/suite.ts' }, clean: false }),
-  // The `ri-sandbox` command line: Node-only, ESM, kept out of the portable entry point.
   packageBuild({
-    entry: { cli: 'src/cli/bin.ts' },
+    entry: { index: 'src/index.ts', bench: 'src/bench/suite.ts', cli: 'src/cli/bin.ts' },
     format: ['esm'],
-    dts: false,
-    platform: 'node',
+    splitting: true,
+    external: [/^node:/, 'wabt'],
+    dts: { entry: { index: 'src/index.ts', bench: 'src/bench/suite.ts' } },
+  }),
+  packageBuild({
+    entry: { index: 'src/index.ts', bench: 'src/bench/suite.ts' },
+    format: ['cjs'],
+    splitting: true,
     clean: false,
-    external: ['wabt'],
   }),
 ]);

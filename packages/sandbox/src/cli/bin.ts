@@ -5,8 +5,18 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runCli } from './main';
 
-async function watToWasm(source: string, path: string): Promise<Uint8Array> {
-  const { default: createWabt } = await import('wabt');
+type CreateWabt = typeof import('wabt');
+
+/** wabt, which the library does not need: only reading `.wat` files does, so it is an optional peer dependency. */
+async function loadWabt(): Promise<CreateWabt> {
+  try {
+    return (await import('wabt')).default;
+  } catch {
+    throw new Error('reading a .wat file needs the wabt package, which is not installed (npm install wabt)');
+  }
+}
+
+async function watToWasm(createWabt: CreateWabt, source: string, path: string): Promise<Uint8Array> {
   const wabt = await createWabt();
   const features = {
     exceptions: true,
@@ -47,8 +57,9 @@ const exitCode = await runCli(process.argv.slice(2), {
     }
   },
   watToWasm: async (source, path) => {
+    const createWabt = await loadWabt();
     try {
-      return await watToWasm(source, path);
+      return await watToWasm(createWabt, source, path);
     } catch (error) {
       throw new Error(
         `${path} is not valid WebAssembly text: ${(error instanceof Error ? error.message : String(error)).split('\n').slice(0, 2).join(' ')}`,
