@@ -4,35 +4,20 @@
  * `scripts/setup-engines.mjs`) installs Chromium; Bun comes from npm.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withChromium } from '../support/chromium';
 import { CASES, type CaseRecord, runDeterminismSuite } from './suite';
 
 const run = promisify(execFile);
 const here = fileURLToPath(new URL('.', import.meta.url));
 const root = join(here, '..', '..');
-/** Debian's Chromium, or another build named by the environment. */
-const CHROMIUM = process.env['RI_SANDBOX_CHROMIUM'] ?? '/usr/bin/chromium';
 const BUN = join(root, 'node_modules', '.bin', 'bun');
-/** Flags for a headless Chromium on a machine with a closed network. */
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
 const out = mkdtempSync(join(tmpdir(), 'ri-sandbox-engines-'));
 const records: Record<string, CaseRecord[]> = {};
 
@@ -53,27 +38,18 @@ async function bundle(entry: string, format: 'iife' | 'esm'): Promise<string> {
 }
 
 async function inChromium(script: string): Promise<CaseRecord[]> {
-  const page = '<!doctype html><meta charset="utf-8"><script src="/suite.js"></script>';
-  const server = createServer((request, response) => {
-    const isScript = request.url === '/suite.js';
-    response.writeHead(200, { 'content-type': isScript ? 'text/javascript' : 'text/html' });
-    response.end(isScript ? readFileSync(script) : page);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-  try {
+  const page = join(out, 'index.html');
+  writeFileSync(page, '<!doctype html><meta charset="utf-8"><script src="/suite.js"></script>');
+  return withChromium({ '/': page, '/suite.js': script }, async (browser, origin) => {
     const tab = await browser.newPage();
-    await tab.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    await tab.goto(`${origin}/`);
     const json = await tab.evaluate(async () => {
       const suite = (globalThis as unknown as { runDeterminismSuite: () => Promise<unknown> })
         .runDeterminismSuite;
       return JSON.stringify(await suite());
     });
     return JSON.parse(json) as CaseRecord[];
-  } finally {
-    await browser.close();
-    server.close();
-  }
+  });
 }
 
 async function inBun(script: string): Promise<CaseRecord[]> {
