@@ -138,6 +138,29 @@ describe('the packages as published', () => {
       );
   });
 
+  it('ships the sandbox once per format: its entry points share one chunk', () => {
+    const dist = join(app, 'node_modules', '@ri-sandbox', 'sandbox', 'dist');
+    const defining = readdirSync(dist).filter(
+      (file) =>
+        /\.c?js$/.test(file) &&
+        readFileSync(join(dist, file), 'utf8').includes('function createWasmSandbox('),
+    );
+    expect(defining).toHaveLength(2);
+    expect(defining.every((file) => file.startsWith('chunk-'))).toBe(true);
+  });
+
+  it.each(publishable)('@ri-sandbox/%s says where it comes from', (name) => {
+    const manifest = JSON.parse(
+      readFileSync(join(app, 'node_modules', '@ri-sandbox', name, 'package.json'), 'utf8'),
+    ) as Record<string, unknown>;
+    expect(manifest).toMatchObject({
+      license: 'MIT',
+      repository: { type: 'git', directory: `packages/${name}` },
+      homepage: expect.stringContaining(`packages/${name}`) as unknown,
+      keywords: expect.arrayContaining(['webassembly']) as unknown,
+    });
+  });
+
   it.each(publishable)(
     '@ri-sandbox/%s passes publint and arethetypeswrong',
     async (name) => {
