@@ -1,10 +1,8 @@
 /**
- * Runs spec files, each in a worker of its own, a few at a time, under a
- * watchdog: a file that has not finished within the time allowed has its
- * worker terminated (which stops even a loop in WebAssembly) and is reported
- * as hung, so a hang is a failure rather than a stuck CI.
+ * Runs spec files, each in a worker of its own (see `../support/worker-pool`),
+ * and gathers each mode's run of each file.
  */
-import { Worker } from 'node:worker_threads';
+import { runInWorkers } from '../support/worker-pool';
 import { MODE_NAMES, type ModeName } from './modes';
 import type { FileRun } from './runner';
 import type { WorkerInput } from './worker';
@@ -17,7 +15,7 @@ export interface FileReport {
   readonly error: string | undefined;
 }
 
-export interface PoolOptions {
+export interface SpecPoolOptions {
   /** The bundled worker script. */
   readonly script: string;
   readonly dir: string;
@@ -27,48 +25,19 @@ export interface PoolOptions {
   readonly timeoutMs: number;
 }
 
-function runOne(options: PoolOptions, file: string): Promise<FileReport> {
-  return new Promise((resolve) => {
-    const runs: Partial<Record<ModeName, FileRun>> = {};
-    const input: WorkerInput = { dir: options.dir, file };
-    const worker = new Worker(options.script, { workerData: input });
-    let error: string | undefined;
-    let settled = false;
-    const finish = () => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(watchdog);
-      const missing = MODE_NAMES.filter((mode) => runs[mode] === undefined);
-      resolve({
-        file,
-        runs,
-        error: error ?? (missing.length > 0 ? `no result for ${missing.join(', ')}` : undefined),
-      });
-    };
-    const watchdog = setTimeout(() => {
-      error = `hung: not finished after ${options.timeoutMs / 1000} s (finished: ${Object.keys(runs).join(', ') || 'none'})`;
-      void worker.terminate();
-    }, options.timeoutMs);
-    worker.on('message', (message: { mode: ModeName; run: FileRun }) => {
-      runs[message.mode] = message.run;
-    });
-    worker.on('error', (thrown) => {
-      error ??= `the runner threw: ${thrown.stack ?? thrown.message}`;
-    });
-    worker.on('exit', finish);
-  });
-}
-
 /** Runs every file; the reports come back in the order of `files`. */
-export async function runPool(options: PoolOptions): Promise<FileReport[]> {
-  const reports: FileReport[] = new Array<FileReport>(options.files.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < options.files.length) {
-      const index = next++;
-      reports[index] = await runOne(options, options.files[index] as string);
-    }
-  };
-  await Promise.all(Array.from({ length: options.concurrency }, lane));
-  return reports;
+export async function runPool(options: SpecPoolOptions): Promise<FileReport[]> {
+  const reports = await runInWorkers<WorkerInput, { mode: ModeName; run: FileRun }>({
+    script: options.script,
+    inputs: options.files.map((file) => ({ dir: options.dir, file })),
+    concurrency: options.concurrency,
+    timeoutMs: options.timeoutMs,
+  });
+  return reports.map((report, i) => {
+    const runs: Partial<Record<ModeName, FileRun>> = {};
+    for (const { mode, run } of report.messages) runs[mode] = run;
+    const missing = MODE_NAMES.filter((mode) => runs[mode] === undefined);
+    const error = report.error ?? (missing.length > 0 ? `no result for ${missing.join(', ')}` : undefined);
+    return { file: options.files[i] as string, runs, error };
+  });
 }

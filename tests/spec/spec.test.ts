@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { unpackSuite } from './archive';
+import { unpackArchive } from '../support/archive';
 import type { ModeName } from './modes';
 import { runPool } from './pool';
 import { type FileResult, type ModeSummary, formatSummary, summarise } from './report';
@@ -42,7 +42,7 @@ const summaries = {} as Record<ModeName, ModeSummary>;
 
 describe('the WebAssembly spec suite', () => {
   beforeAll(async () => {
-    const dir = unpackSuite();
+    const dir = unpackArchive(join(here, 'wasm-testsuite-193e551.tgz'), 'wasm-testsuite');
     const files = readdirSync(dir)
       .filter((name) => name.endsWith('.json'))
       .sort();

@@ -1,20 +1,14 @@
 /**
- * The vendored spec suite is one gzipped tar (1 MB; 45 MB unpacked). It is
- * unpacked once per machine into the system's temporary folder, under a name
- * that carries the archive's hash, so a changed archive is unpacked afresh.
+ * Vendored test suites are gzipped tars (the spec suite is 1 MB, 45 MB
+ * unpacked). Each is unpacked once per machine into the system's temporary
+ * folder, under a name that carries the archive's hash, so a changed archive
+ * is unpacked afresh.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-
-/** The vendored archive (see this folder's README). */
-export const SUITE_ARCHIVE = fileURLToPath(new URL('wasm-testsuite-193e551.tgz', import.meta.url));
-
-/** The folder inside the archive that holds the suite. */
-const SUITE_FOLDER = 'wasm-testsuite';
 
 const BLOCK = 512;
 const REGULAR_FILE = [0x30, 0]; // '0', or NUL in old archives
@@ -56,15 +50,15 @@ export function* tarEntries(tar: Uint8Array): Generator<TarEntry> {
 }
 
 /**
- * The folder holding the unpacked suite (`NAME.json` and its modules),
- * unpacking the archive first if this machine has not yet. Safe when several
- * processes race: each unpacks into its own folder and renames it into place.
+ * The folder `folder` of the gzipped tar `archive`, unpacking the archive
+ * first if this machine has not yet. Safe when several processes race: each
+ * unpacks into its own folder and renames it into place.
  */
-export function unpackSuite(archive: string = SUITE_ARCHIVE): string {
+export function unpackArchive(archive: string, folder: string): string {
   const compressed = readFileSync(archive);
   const hash = createHash('sha256').update(compressed).digest('hex').slice(0, 16);
-  const target = join(tmpdir(), `ri-sandbox-spec-${hash}`);
-  if (existsSync(join(target, SUITE_FOLDER, 'SUITE.txt'))) return join(target, SUITE_FOLDER);
+  const target = join(tmpdir(), `ri-sandbox-suite-${hash}`);
+  if (existsSync(join(target, folder))) return join(target, folder);
   const staging = mkdtempSync(`${target}-staging-`);
   for (const entry of tarEntries(gunzipSync(compressed))) {
     const path = join(staging, entry.path);
@@ -77,5 +71,5 @@ export function unpackSuite(archive: string = SUITE_ARCHIVE): string {
     // Another process got there first; its copy is the same.
     rmSync(staging, { recursive: true, force: true });
   }
-  return join(target, SUITE_FOLDER);
+  return join(target, folder);
 }
