@@ -39,12 +39,12 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          patterns: [
-            {
-              group: ['node:*', 'fs', 'path', 'os', 'crypto', 'child_process', 'worker_threads'],
-              message: 'Node built-ins are not allowed in runtime code',
-            },
-          ],
+          // Exact names for the bare built-ins: a pattern such as 'fs' would also match a module's own ./fs.
+          paths: ['fs', 'path', 'os', 'crypto', 'child_process', 'worker_threads'].map((name) => ({
+            name,
+            message: 'Node built-ins are not allowed in runtime code',
+          })),
+          patterns: [{ group: ['node:*'], message: 'Node built-ins are not allowed in runtime code' }],
         },
       ],
     },

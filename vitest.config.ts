@@ -9,6 +9,7 @@ const packages = [
   'snapshot',
   'pressure',
   'sandbox',
+  'wasi',
   'test-fixtures',
 ];
 

@@ -13,6 +13,7 @@ import { gunzipSync } from 'node:zlib';
 const BLOCK = 512;
 const REGULAR_FILE = [0x30, 0]; // '0', or NUL in old archives
 const DIRECTORY = 0x35; // '5'
+const GNU_LONG_NAME = 0x4c; // 'L'
 
 /** One regular file of a tar archive. */
 export interface TarEntry {
@@ -33,6 +34,7 @@ function field(header: Uint8Array, start: number, length: number): string {
  */
 export function* tarEntries(tar: Uint8Array): Generator<TarEntry> {
   let at = 0;
+  let longName: string | undefined;
   while (at + BLOCK <= tar.length) {
     const header = tar.subarray(at, at + BLOCK);
     if (header.every((byte) => byte === 0)) return;
@@ -40,12 +42,19 @@ export function* tarEntries(tar: Uint8Array): Generator<TarEntry> {
     const prefix = field(header, 345, 155);
     const size = Number.parseInt(field(header, 124, 12).trim() || '0', 8);
     const type = header[156] as number;
-    const path = prefix === '' ? name : `${prefix}/${name}`;
+    const path = longName ?? (prefix === '' ? name : `${prefix}/${name}`);
     at += BLOCK;
-    if (REGULAR_FILE.includes(type)) yield { path, bytes: tar.subarray(at, at + size) };
+    const data = tar.subarray(at, at + size);
+    at += Math.ceil(size / BLOCK) * BLOCK;
+    if (type === GNU_LONG_NAME) {
+      // GNU tar: this entry's data is the name of the next one.
+      longName = field(data, 0, data.length);
+      continue;
+    }
+    longName = undefined;
+    if (REGULAR_FILE.includes(type)) yield { path, bytes: data };
     else if (type !== DIRECTORY)
       throw new Error(`${path}: tar entry type ${String.fromCharCode(type)} is not supported`);
-    at += Math.ceil(size / BLOCK) * BLOCK;
   }
 }
 

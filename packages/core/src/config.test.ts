@@ -64,7 +64,26 @@ describe('resolveConfig', () => {
     [{ hostFunctions: [] }, 'hostFunctions', /object keyed by function name/],
     [{ hostFunctions: { f: 5 } }, 'hostFunctions.f', /HostFunction object/],
     [{ hostFunctions: { f: { ...noop, name: '' } } }, 'hostFunctions.f', /non-empty string/],
-    [{ hostFunctions: { f: noop } }, 'hostFunctions.f', /keyed "f" but named "noop"/],
+    [
+      { hostFunctions: { f: noop } },
+      'hostFunctions.f',
+      /keyed "f" but is env.noop; key it "noop" \(or "env.noop"\)/,
+    ],
+    [{ hostFunctions: { noop: { ...noop, module: '' } } }, 'hostFunctions.noop', /module, when given/],
+    [
+      { hostFunctions: { noop: { ...noop, module: 'wasi_snapshot_preview1' } } },
+      'hostFunctions.noop',
+      /import module "wasi_snapshot_preview1" is reserved/,
+    ],
+    [{ hostFunctions: { noop: { ...noop, module: '__ri_metering' } } }, 'hostFunctions.noop', /reserved/],
+    [
+      { hostFunctions: { noop, 'env.noop': noop } },
+      'hostFunctions.env.noop',
+      /is a second definition of env.noop/,
+    ],
+    [{ wasi: 5 }, 'wasi', /must be an object/],
+    [{ wasi: { args: ['a\0b'] } }, 'wasi.args.0', /NUL/],
+    [{ wasi: { files: { 'relative.txt': 'x' } } }, 'wasi.files.relative.txt', /absolute guest path/],
     [{ hostFunctions: { memory: { ...noop, name: 'memory' } } }, 'hostFunctions.memory', /reserved/],
     [
       { hostFunctions: { noop: { ...noop, handler: 1 } } },

@@ -2,6 +2,7 @@
 import { type InvalidConfigError, sandboxError } from './errors';
 import { type Result, err, ok } from './result';
 import type { HostFunction, SandboxConfig, WasmValueType } from './types';
+import { type WasiConfig, copyWasiConfig, resolveWasiConfig } from './wasi-config';
 
 /** Bytes in one WebAssembly page. */
 export const WASM_PAGE_BYTES = 65536;
@@ -23,6 +24,14 @@ export const DEFAULT_CONFIG = Object.freeze({
  */
 export const RESERVED_IMPORT_NAMES: ReadonlySet<string> = new Set(['memory', '__get_time', '__get_random']);
 
+/** The import module of WASI preview 1, which only the sandbox's WASI (`config.wasi`) provides. */
+export const WASI_IMPORT_MODULE = 'wasi_snapshot_preview1';
+
+/** The import module a host function is imported from: its own, or `env`. */
+export function importModuleOf(fn: { readonly module?: string | undefined }): string {
+  return fn.module ?? 'env';
+}
+
 const VALUE_TYPES: ReadonlySet<string> = new Set<WasmValueType>(['i32', 'i64', 'f32', 'f64']);
 const FIELDS: ReadonlySet<string> = new Set<keyof SandboxConfig>([
   'maxMemoryBytes',
@@ -32,6 +41,7 @@ const FIELDS: ReadonlySet<string> = new Set<keyof SandboxConfig>([
   'deterministicSeed',
   'eventTimestamp',
   'maxCallDepth',
+  'wasi',
 ]);
 
 /** Number of 64 KiB pages needed to hold `bytes` (64 KiB -> 1, 65 KiB -> 2, 1 MiB -> 16). */
@@ -88,15 +98,35 @@ function checkHostFunction(key: string, fn: unknown): InvalidConfigError | undef
   const field = `hostFunctions.${key}`;
   if (typeof fn !== 'object' || fn === null)
     return sandboxError.invalidConfig(field, 'must be a HostFunction object');
-  const { name, params, results, handler } = fn as Partial<Record<keyof HostFunction, unknown>>;
+  const { name, module, params, results, handler } = fn as Partial<Record<keyof HostFunction, unknown>>;
   if (typeof name !== 'string' || name.length === 0)
     return sandboxError.invalidConfig(field, 'name must be a non-empty string');
-  if (name !== key)
-    return sandboxError.invalidConfig(field, `is keyed "${key}" but named "${name}"; they must match`);
-  if (RESERVED_IMPORT_NAMES.has(name))
+  if (module !== undefined && (typeof module !== 'string' || module.length === 0))
+    return sandboxError.invalidConfig(field, 'module, when given, must be a non-empty string');
+  const from = importModuleOf({ module });
+  if (key !== name && key !== `${from}.${name}`)
+    return sandboxError.invalidConfig(
+      field,
+      `is keyed "${key}" but is ${from}.${name}; key it "${name}" (or "${from}.${name}")`,
+    );
+  if (from === 'env' && RESERVED_IMPORT_NAMES.has(name))
     return sandboxError.invalidConfig(field, `"${name}" is reserved by the sandbox`);
+  if (from === WASI_IMPORT_MODULE || from.startsWith('__ri_'))
+    return sandboxError.invalidConfig(field, `the import module "${from}" is reserved by the sandbox`);
   if (typeof handler !== 'function') return sandboxError.invalidConfig(field, 'handler must be a function');
   return checkTypes(`${field}.params`, params) ?? checkTypes(`${field}.results`, results);
+}
+
+/** Two host functions may not stand for the same import. */
+function checkUnique(functions: Readonly<Record<string, HostFunction>>): InvalidConfigError | undefined {
+  const seen = new Set<string>();
+  for (const [key, fn] of Object.entries(functions)) {
+    const id = `${importModuleOf(fn)}.${fn.name}`;
+    if (seen.has(id))
+      return sandboxError.invalidConfig(`hostFunctions.${key}`, `is a second definition of ${id}`);
+    seen.add(id);
+  }
+  return undefined;
 }
 
 function freezeHostFunctions(
@@ -105,6 +135,7 @@ function freezeHostFunctions(
   const frozen: Record<string, HostFunction> = {};
   for (const [key, fn] of Object.entries(input)) {
     frozen[key] = Object.freeze({
+      ...(fn.module === undefined ? {} : { module: fn.module }),
       name: fn.name,
       params: Object.freeze([...fn.params]),
       results: Object.freeze([...fn.results]),
@@ -151,6 +182,14 @@ export function resolveConfig(
     const problem = checkHostFunction(key, fn);
     if (problem !== undefined) return err(problem);
   }
+  const duplicate = checkUnique(hostFunctions as Record<string, HostFunction>);
+  if (duplicate !== undefined) return err(duplicate);
+  let wasi: WasiConfig | undefined;
+  if (merged['wasi'] !== undefined) {
+    const checked = resolveWasiConfig(merged['wasi']);
+    if (!checked.ok) return checked;
+    wasi = copyWasiConfig(merged['wasi'] as WasiConfig);
+  }
   const config: SandboxConfig = {
     maxMemoryBytes: merged['maxMemoryBytes'] as number,
     maxGas: merged['maxGas'] as number,
@@ -159,6 +198,7 @@ export function resolveConfig(
     deterministicSeed: merged['deterministicSeed'] as number,
     eventTimestamp: merged['eventTimestamp'] as number,
     maxCallDepth: merged['maxCallDepth'] as number,
+    ...(wasi === undefined ? {} : { wasi }),
   };
   return ok(Object.freeze(config));
 }

@@ -37,6 +37,8 @@ export type {
   HostFunction,
   SandboxConfig,
   SandboxConfigInput,
+  ImportSignature,
+  ExecutionOutput,
   InstanceStatus,
   ResourceMetrics,
   SandboxInstance,
@@ -51,6 +53,8 @@ export type {
 export {
   DEFAULT_CONFIG,
   RESERVED_IMPORT_NAMES,
+  WASI_IMPORT_MODULE,
+  importModuleOf,
   WASM_PAGE_BYTES,
   MAX_WASM_PAGES,
   pagesForBytes,
@@ -118,3 +122,5 @@ export { classifyTrap } from './traps';
 export type { FunctionRemap } from './codec/remap';
 export { remapFunctionReferences, importedFunctionCount } from './codec/remap';
 export { localCount } from './codec/functions';
+export type { WasiConfig, ResolvedWasiConfig } from './wasi-config';
+export { resolveWasiConfig, MAX_PATH_BYTES } from './wasi-config';

@@ -4,6 +4,7 @@
  */
 import type { SandboxError } from './errors';
 import type { Result } from './result';
+import type { WasiConfig } from './wasi-config';
 
 /** The WebAssembly value types that cross between host and guest. */
 export type WasmValueType = 'i32' | 'i64' | 'f32' | 'f64';
@@ -49,11 +50,22 @@ export interface HostCallContext {
   readonly memory: GuestMemory | undefined;
 }
 
+/** A function a module may import: where from, and its exact signature. */
+export interface ImportSignature {
+  /** The import module; default `env`. */
+  readonly module?: string | undefined;
+  readonly name: string;
+  readonly params: readonly WasmValueType[];
+  readonly results: readonly WasmValueType[];
+}
+
 /**
- * A function the host offers to guests, imported by them as `env.<name>`.
- * Arguments arrive typed by `params` (`i64` as `bigint`), followed by a
- * {@link HostCallContext}. A handler that throws, or returns a value that does
- * not match `results`, ends the execution with `HOST_FUNCTION_ERROR`.
+ * A function the host offers to guests, imported by them as `env.<name>` (or
+ * `<module>.<name>` when it names its module). Arguments arrive typed by
+ * `params` (`i64` as `bigint`), followed by a {@link HostCallContext}. A
+ * handler that throws, or returns a value that does not match `results`
+ * (anything but nothing, for no results), ends the execution with
+ * `HOST_FUNCTION_ERROR`.
  *
  * @example
  * ```ts
@@ -68,8 +80,7 @@ export interface HostCallContext {
 export interface HostFunction<
   P extends readonly WasmValueType[] = readonly WasmValueType[],
   R extends readonly WasmValueType[] = readonly WasmValueType[],
-> {
-  readonly name: string;
+> extends ImportSignature {
   readonly params: P;
   readonly results: R;
   handler(this: void, ...args: [...ValuesOf<P>, HostCallContext]): HostResultOf<R>;
@@ -83,7 +94,10 @@ export interface SandboxConfig {
   readonly maxGas: number;
   /** Wall-clock budget of each `execute`, in milliseconds. Default 50. */
   readonly maxExecutionMs: number;
-  /** Host functions the guest may import from `env`, keyed by their `name`. Default `{}`. */
+  /**
+   * Host functions the guest may import, keyed by their `name` (or `module.name`
+   * for one that names its module). Default `{}`.
+   */
   readonly hostFunctions: Readonly<Record<string, HostFunction>>;
   /** Seed of the guest-visible pseudo-random generator. Default 0. */
   readonly deterministicSeed: number;
@@ -94,6 +108,12 @@ export interface SandboxConfig {
    * depth and gas on every engine. Default 1000.
    */
   readonly maxCallDepth: number;
+  /**
+   * WASI preview 1 for this instance (`@ri-sandbox/wasi`): arguments,
+   * environment, files, standard input and output limits. Without it, a
+   * module that imports `wasi_snapshot_preview1` is refused. Default: none.
+   */
+  readonly wasi?: WasiConfig | undefined;
 }
 
 /** What `create` accepts: any subset of {@link SandboxConfig}; the rest takes defaults. */
@@ -125,17 +145,36 @@ export interface SandboxInstance {
   readonly metrics: ResourceMetrics;
 }
 
+/** What a WASI guest wrote to its standard output and error during one operation. */
+export interface ExecutionOutput {
+  readonly stdout: Uint8Array;
+  readonly stderr: Uint8Array;
+  /** Whether output past the limit was dropped (the guest's writes succeeded all the same). */
+  readonly stdoutTruncated: boolean;
+  readonly stderrTruncated: boolean;
+}
+
 /** The outcome of `execute`. */
 export type ExecutionResult =
   | {
       readonly ok: true;
-      /** The action's return value: `undefined`, a number, a bigint (i64), an array (multi-value), or parsed JSON. */
+      /**
+       * The action's return value: `undefined`, a number, a bigint (i64), an array (multi-value),
+       * or parsed JSON; for a WASI command's `_start`, its exit code (0 when `main` returns).
+       */
       readonly value: unknown;
       readonly metrics: ResourceMetrics;
       readonly gasUsed: number;
       readonly durationMs: number;
+      /** What a WASI guest wrote during this execution (an instance with `wasi` only). */
+      readonly output?: ExecutionOutput;
     }
-  | { readonly ok: false; readonly error: SandboxError };
+  | {
+      readonly ok: false;
+      readonly error: SandboxError;
+      /** What a WASI guest wrote before it stopped (an instance with `wasi` only). */
+      readonly output?: ExecutionOutput;
+    };
 
 /** One import of a loaded module, for audit. */
 export interface ModuleImport {
@@ -162,6 +201,8 @@ export interface LoadedModuleInfo {
     /** The enforced maximum in pages: the module's own maximum clamped to `maxMemoryBytes`. */
     readonly maximumPages: number;
   };
+  /** What a WASI guest wrote while it started (its start function, or a reactor's `_initialize`). */
+  readonly output?: ExecutionOutput;
 }
 
 /**

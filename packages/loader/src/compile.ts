@@ -4,7 +4,7 @@
  */
 import {
   type FuncType,
-  type HostFunction,
+  type ImportSignature,
   type LoadedModuleInfo,
   type Result,
   type SandboxError,
@@ -16,7 +16,7 @@ import {
   ok,
   sandboxError,
 } from '@ri-sandbox/core';
-import { checkImports } from './link';
+import { type ImportName, checkImports } from './link';
 import { type MemoryPlan, boundMemory } from './memory';
 import { functionSignature } from './signature';
 
@@ -24,8 +24,11 @@ import { functionSignature } from './signature';
 export interface LoaderOptions {
   /** Upper bound on linear memory, in bytes. */
   readonly maxMemoryBytes: number;
-  /** Host functions the module may import from `env`. Default: none. */
-  readonly hostFunctions?: Readonly<Record<string, HostFunction>> | undefined;
+  /**
+   * The functions the module may import: host functions (from `env`, or the
+   * module they name) and anything else provided, by signature. Default: none.
+   */
+  readonly hostFunctions?: Readonly<Record<string, ImportSignature>> | undefined;
   /**
    * A bytecode transform (metering, say) applied after the checks, to the
    * module as the checks accepted it. It may add imports of its own.
@@ -40,8 +43,8 @@ export interface PreparedModule {
   readonly decoded: WasmModule;
   readonly info: LoadedModuleInfo;
   readonly memory: MemoryPlan;
-  /** Names of the host functions the module imports from `env`, in import order. */
-  readonly hostImports: readonly string[];
+  /** The functions the module imports, in import order. */
+  readonly hostImports: readonly ImportName[];
   /** Signature of every exported function, by export name. */
   readonly functionExports: ReadonlyMap<string, FuncType>;
 }

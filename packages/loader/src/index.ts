@@ -10,5 +10,6 @@ export type { Instantiated, ImportedFunctions } from './instantiate';
 export { instantiateModule, instantiateModuleSync } from './instantiate';
 export type { MemoryPlan } from './memory';
 export { MEMORY_EXPORT } from './memory';
+export type { ImportName } from './link';
 export { HOST_MODULE, checkImports } from './link';
 export { formatSignature, functionSignature, valueTypeNames } from './signature';

@@ -17,8 +17,10 @@ export interface Instantiated {
   readonly memory: WebAssembly.Memory | undefined;
 }
 
-/** The JavaScript callables to import as `env.<name>`, one per name in `CompiledModule.hostImports`. */
-export type ImportedFunctions = Readonly<Record<string, (...args: never[]) => unknown>>;
+/** The JavaScript callables to import, by import module and name: one per entry of `CompiledModule.hostImports`. */
+export type ImportedFunctions = Readonly<
+  Record<string, Readonly<Record<string, (...args: never[]) => unknown>>>
+>;
 
 function createMemory(
   compiled: CompiledModule,
@@ -40,21 +42,21 @@ function linkImports(
   maxMemoryBytes: number,
   transformImports: WebAssembly.Imports,
 ): Result<{ imports: WebAssembly.Imports; memory: WebAssembly.Memory | undefined }, SandboxError> {
-  const env: Record<string, WebAssembly.ImportValue> = {};
-  for (const name of compiled.hostImports) {
-    const fn = functions[name];
+  const modules: Record<string, Record<string, WebAssembly.ImportValue>> = {};
+  for (const { module, name } of compiled.hostImports) {
+    const fn = functions[module]?.[name];
     if (fn === undefined)
-      return err(sandboxError.invalidModule(`no function given for the import env.${name}`));
-    env[name] = fn;
+      return err(sandboxError.invalidModule(`no function given for the import ${module}.${name}`));
+    (modules[module] ??= {})[name] = fn;
   }
   let memory: WebAssembly.Memory | undefined;
   if (compiled.memory.source === 'imported') {
     const created = createMemory(compiled, maxMemoryBytes);
     if (!created.ok) return created;
     memory = created.value;
-    env['memory'] = memory;
+    (modules[HOST_MODULE] ??= {})['memory'] = memory;
   }
-  return ok({ imports: { ...transformImports, [HOST_MODULE]: env }, memory });
+  return ok({ imports: { ...transformImports, ...modules }, memory });
 }
 
 function instantiationError(error: unknown): SandboxError {

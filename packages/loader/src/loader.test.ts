@@ -95,7 +95,7 @@ describe('compileModule rejects what it cannot run with INVALID_MODULE', () => {
   it('a host function imported with another signature', async () => {
     const bytes = wat(`(module (import "env" "host_add" (func (param i64) (result i32))))`);
     expect(await reasonOf(bytes, { maxMemoryBytes: MiB, hostFunctions } as never)).toBe(
-      'env.host_add is imported as (i64) -> i32 but the host function declares (i32, i32) -> i32',
+      'env.host_add is imported as (i64) -> i32 but is provided as (i32, i32) -> i32',
     );
   });
 
@@ -193,11 +193,13 @@ describe('instantiateModule', () => {
   it('links host functions and reports exports with their signatures', async () => {
     const compiled = await compileModule(fixture('host-caller'), { maxMemoryBytes: MiB, hostFunctions });
     if (!compiled.ok) throw new Error(compiled.error.message);
-    expect(compiled.value.hostImports).toEqual(['host_add', 'host_log', 'host_i64']);
+    expect(compiled.value.hostImports).toEqual(
+      ['host_add', 'host_log', 'host_i64'].map((name) => ({ module: 'env', name })),
+    );
     expect(compiled.value.functionExports.get('call_add')).toEqual({ params: [0x7f, 0x7f], results: [0x7f] });
     const live = await instantiateModule(
       compiled.value,
-      { host_add: (a: number, b: number) => a * b, host_log: () => 0, host_i64: (x: bigint) => x },
+      { env: { host_add: (a: number, b: number) => a * b, host_log: () => 0, host_i64: (x: bigint) => x } },
       MiB,
     );
     if (!live.ok) throw new Error(live.error.message);
@@ -207,7 +209,7 @@ describe('instantiateModule', () => {
   it('refuses to instantiate without every host function', async () => {
     const compiled = await compileModule(fixture('host-caller'), { maxMemoryBytes: MiB, hostFunctions });
     if (!compiled.ok) throw new Error(compiled.error.message);
-    const live = await instantiateModule(compiled.value, { host_add: () => 0 }, MiB);
+    const live = await instantiateModule(compiled.value, { env: { host_add: () => 0 } }, MiB);
     expect(live.ok || live.error).toMatchObject({
       code: 'INVALID_MODULE',
       reason: 'no function given for the import env.host_log',

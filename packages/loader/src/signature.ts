@@ -1,7 +1,7 @@
 /** Function signatures: between the codec's value type bytes and the contract's value type names. */
 import {
   type FuncType,
-  type HostFunction,
+  type ImportSignature,
   type WasmValueType,
   ValType,
   type WasmModule,
@@ -22,8 +22,8 @@ export function formatSignature(type: FuncType): string {
   return `(${list(type.params)}) -> ${results}`;
 }
 
-/** The signature a host function declares, in the codec's terms. */
-export function hostSignature(fn: HostFunction): FuncType {
+/** The signature a host function (or any provided import) declares, in the codec's terms. */
+export function hostSignature(fn: ImportSignature): FuncType {
   return { params: fn.params.map((t) => CODES[t]), results: fn.results.map((t) => CODES[t]) } as FuncType;
 }
 

@@ -23,6 +23,10 @@ export interface CostModel {
   readonly memoryPer64Bytes: number;
   /** Per element that `table.fill`, `table.copy`, `table.init` or `table.grow` touch. Default 1. */
   readonly tablePerElement: number;
+  /** Per WASI call (`@ri-sandbox/wasi` in a sandbox), on top of the instructions around it. Default 50. */
+  readonly wasiCall: number;
+  /** Per 64 bytes (rounded up) a WASI call moves: written, read, or drawn at random. Default 1. */
+  readonly wasiPer64Bytes: number;
 }
 
 /** Instructions that only give code its structure, and cost nothing by default. */
@@ -46,6 +50,8 @@ export const DEFAULT_COST_MODEL: CostModel = Object.freeze({
   memoryGrowPerPage: 64,
   memoryPer64Bytes: 1,
   tablePerElement: 1,
+  wasiCall: 50,
+  wasiPer64Bytes: 1,
 });
 
 const SCALAR_FIELDS = [
@@ -54,6 +60,8 @@ const SCALAR_FIELDS = [
   'memoryGrowPerPage',
   'memoryPer64Bytes',
   'tablePerElement',
+  'wasiCall',
+  'wasiPer64Bytes',
 ] as const;
 
 const KNOWN_FIELDS: ReadonlySet<string> = new Set([...SCALAR_FIELDS, 'instructions']);

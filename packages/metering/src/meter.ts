@@ -132,6 +132,21 @@ export class Meter {
     return -1n;
   }
 
+  /**
+   * Charges `units` of gas for work the host did on the guest's behalf (a
+   * system call, say), between two of its instructions: `GAS_EXHAUSTED` if
+   * that takes the run past its limit, and the guest must then be stopped.
+   * The instrumented code reads the counter back after every call.
+   */
+  charge(units: number): SandboxError | undefined {
+    if (this.gas === undefined || units <= 0) return undefined;
+    const counter = Number(this.gas.value as bigint) - units;
+    this.gas.value = BigInt(counter);
+    if (this.granted - counter <= this.limits.maxGas) return undefined;
+    this.stop('gas', this.now());
+    return sandboxError.gasExhausted(this.limits.maxGas, this.limits.maxGas);
+  }
+
   /** Exact gas used since {@link begin} (the limit itself once gas ran out). */
   gasUsed(): number {
     if (this.stopped === 'gas') return this.limits.maxGas;

@@ -63,7 +63,7 @@ describe('deterministic builtins', () => {
     );
     expect(errorOf(wrong)).toMatchObject({ code: 'INVALID_MODULE' });
     expect(errorOf(wrong).message).toMatch(
-      /env.__get_time is imported as \(\) -> i64 but the host function declares \(\) -> f64/,
+      /env.__get_time is imported as \(\) -> i64 but is provided as \(\) -> f64/,
     );
   });
 });

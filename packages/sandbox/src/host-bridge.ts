@@ -12,6 +12,19 @@ import { shortDescription, toWasmValue, toWasmValues } from './values';
 /** Per-instance record of why the current guest call must stop, if it must. */
 export interface AbortSignalBox {
   failure: SandboxError | undefined;
+  /** The guest asked to exit with this code (WASI's `proc_exit`): the call ends, successfully. */
+  exitCode: number | undefined;
+}
+
+/** Whether the current guest call must stop: it failed, or its guest exited. */
+export function mustStop(box: AbortSignalBox): boolean {
+  return box.failure !== undefined || box.exitCode !== undefined;
+}
+
+/** Records `failure` (the first one wins) and unwinds the guest's stack. */
+export function abortWith(box: AbortSignalBox, failure: SandboxError): never {
+  box.failure ??= failure;
+  throw new GuestAbort(failure.message);
 }
 
 /** Thrown through guest frames to unwind them; never escapes to the sandbox's caller. */
@@ -48,12 +61,9 @@ export function bridgeHostFunction(
   context: HostCallContext,
   checkTime: () => SandboxError | undefined,
 ): (...args: never[]) => unknown {
-  const abort = (failure: SandboxError): never => {
-    box.failure ??= failure;
-    throw new GuestAbort(failure.message);
-  };
+  const abort = (failure: SandboxError): never => abortWith(box, failure);
   return (...args: never[]) => {
-    if (box.failure !== undefined) abort(box.failure);
+    if (mustStop(box)) throw new GuestAbort('the call has already ended');
     let returned: unknown;
     try {
       returned = (fn.handler as (...values: unknown[]) => unknown)(...args, context);

@@ -13,6 +13,7 @@ import type { Pcg32 } from '@ri-sandbox/determinism';
 import type { CompiledModule, ImportedFunctions } from '@ri-sandbox/loader';
 import type { Meter } from '@ri-sandbox/metering';
 import type { SnapshotBinding, StateLayout } from '@ri-sandbox/snapshot';
+import type { Capability } from './capability';
 import type { AbortSignalBox } from './host-bridge';
 
 /** An exported function ready to be called as an action. */
@@ -53,6 +54,8 @@ export interface LoadedModule {
   readonly prng: Pcg32;
   readonly clock: { eventTimestamp: number };
   readonly maxCallDepth: number;
+  /** What the module can reach besides its host functions (WASI, when the config asks for it). */
+  readonly capabilities: readonly Capability[];
 }
 
 /** A loaded module and its live WebAssembly instance. */
@@ -67,8 +70,32 @@ export interface LiveModule extends LoadedModule {
 
 /** Everything of `live` but the WebAssembly instance and its memory: what a suspension keeps to rebuild them. */
 export function withoutInstance(live: LiveModule): LoadedModule {
-  const { compiled, layout, binding, functions, context, abort, meter, prng, clock, maxCallDepth } = live;
-  return { compiled, layout, binding, functions, context, abort, meter, prng, clock, maxCallDepth };
+  const {
+    compiled,
+    layout,
+    binding,
+    functions,
+    context,
+    abort,
+    meter,
+    prng,
+    clock,
+    maxCallDepth,
+    capabilities,
+  } = live;
+  return {
+    compiled,
+    layout,
+    binding,
+    functions,
+    context,
+    abort,
+    meter,
+    prng,
+    clock,
+    maxCallDepth,
+    capabilities,
+  };
 }
 
 /** A suspended instance: its module, and the snapshot that `resume` restores. */

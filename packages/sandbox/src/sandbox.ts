@@ -2,8 +2,10 @@
  * `createWasmSandbox`: the seven-method {@link WasmSandbox} over the loader.
  */
 import {
+  type ExecutionOutput,
   type ExecutionResult,
   type HostFunction,
+  type ImportSignature,
   type LoadedModuleInfo,
   type ResourceMetrics,
   type Result,
@@ -15,6 +17,7 @@ import {
   classifyTrap,
   defineHostFunction,
   err,
+  importModuleOf,
   ok,
   pagesForBytes,
   resolveConfig,
@@ -22,7 +25,13 @@ import {
   sandboxError,
 } from '@ri-sandbox/core';
 import { Pcg32 } from '@ri-sandbox/determinism';
-import { type CompiledModule, checkImports, compileModule, instantiateModule } from '@ri-sandbox/loader';
+import {
+  type CompiledModule,
+  type ImportName,
+  checkImports,
+  compileModule,
+  instantiateModule,
+} from '@ri-sandbox/loader';
 import type { StateLayout } from '@ri-sandbox/snapshot';
 import { type CostModel, Meter, type MeterLimits } from '@ri-sandbox/metering';
 import {
@@ -36,6 +45,7 @@ import {
   readJsonOutput,
   writeJsonInput,
 } from './actions';
+import { type Capability, capabilityImports, runOutput } from './capability';
 import { guestMemory } from './guest-memory';
 import { type AbortSignalBox, bridgeHostFunction } from './host-bridge';
 import {
@@ -58,6 +68,7 @@ import {
 import { type SandboxOptions, resolveOptions } from './options';
 import { hex, sha256 } from './text';
 import { instrumentForSandbox, refuseNondeterminism } from './transforms';
+import { WasiCapability } from './wasi-capability';
 
 /** A module compiled with every sandbox transform, and where it exposes its state. */
 interface Compiled {
@@ -114,6 +125,35 @@ function depthError(live: LiveModule): SandboxError | undefined {
     : undefined;
 }
 
+/** The value an execution of `action` gives: the guest's exit code if it exited, else what the capabilities make of `value`. */
+function resultOf(live: LiveModule, action: string, value: unknown): unknown {
+  if (live.abort.exitCode !== undefined) return live.abort.exitCode;
+  return live.capabilities.reduce((result, capability) => capability.resultOf(action, result), value);
+}
+
+/** Every function import of the module, ready: host functions bridged, and the capabilities' own. */
+function bridgeHostImports(
+  imports: readonly ImportName[],
+  hostFunctions: Readonly<Record<string, HostFunction>>,
+  abort: AbortSignalBox,
+  context: HostContext,
+  checkTime: () => SandboxError | undefined,
+  capabilities: readonly Capability[],
+): LoadedModule['functions'] {
+  const byImport = new Map(
+    Object.values(hostFunctions).map((fn) => [`${importModuleOf(fn)}\u0000${fn.name}`, fn]),
+  );
+  const functions: Record<string, Record<string, (...args: never[]) => unknown>> = {};
+  for (const [module, provided] of Object.entries(capabilityImports(capabilities)))
+    functions[module] = { ...provided };
+  for (const { module, name } of imports) {
+    const fn = byImport.get(`${module}\u0000${name}`);
+    if (fn !== undefined)
+      (functions[module] ??= {})[name] = bridgeHostFunction(fn, abort, context, checkTime);
+  }
+  return functions;
+}
+
 function trapError(thrown: unknown): SandboxError {
   const trap = classifyTrap(thrown);
   return sandboxError.wasmTrap(trap.trapKind, trap.message);
@@ -167,13 +207,19 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     return ok(state);
   }
 
-  /** Runs guest code, turning whatever it throws into the error that explains it. */
+  /**
+   * Runs guest code, turning whatever it throws into the error that explains it. A guest that
+   * exited (WASI's `proc_exit`) ended well: its exit code is in `live.abort.exitCode`.
+   */
   function runGuest(live: LiveModule, call: () => unknown): Result<unknown, SandboxError> {
     try {
       const value = call();
-      return live.abort.failure === undefined ? ok(value) : err(live.abort.failure);
+      if (live.abort.failure !== undefined) return err(live.abort.failure);
+      return ok(value);
     } catch (error) {
-      return err(live.abort.failure ?? live.meter.stopError() ?? depthError(live) ?? trapError(error));
+      if (live.abort.failure !== undefined) return err(live.abort.failure);
+      if (live.abort.exitCode !== undefined) return ok(undefined);
+      return err(live.meter.stopError() ?? depthError(live) ?? trapError(error));
     }
   }
 
@@ -184,7 +230,7 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     if (!prepared.ok) return prepared;
     const call: JsonCall = prepared.value;
     const pointer = runGuest(live, () => call.alloc.fn(input.value.length));
-    if (!pointer.ok) return pointer;
+    if (!pointer.ok || live.abort.exitCode !== undefined) return pointer;
     const address = writeJsonInput(call, pointer.value, input.value);
     if (!address.ok) return address;
     const returned = runGuest(live, () => action.fn(address.value, input.value.length));
@@ -207,7 +253,7 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
   async function compileFresh(
     bytes: Uint8Array,
     config: SandboxConfig,
-    hostFunctions: Readonly<Record<string, HostFunction>>,
+    hostFunctions: Readonly<Record<string, ImportSignature>>,
     costs: CostModel,
   ): Promise<Result<Compiled, SandboxError>> {
     let layout: StateLayout | undefined;
@@ -244,7 +290,7 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
   async function compileCached(
     bytes: unknown,
     config: SandboxConfig,
-    hostFunctions: Readonly<Record<string, HostFunction>>,
+    hostFunctions: Readonly<Record<string, ImportSignature>>,
   ): Promise<Result<Compiled & { readonly moduleHash: Uint8Array }, SandboxError>> {
     // Anything but bytes goes straight to the loader, which explains what is wrong with it.
     // (The loader refuses it: this is always an error.)
@@ -305,7 +351,8 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
       state.gasUsed = 0;
       state.executionMs = 0;
       state.settle();
-      return ok(live.compiled.info);
+      const output = started.value;
+      return ok(output === undefined ? live.compiled.info : { ...live.compiled.info, output });
     } finally {
       state.loading = false;
     }
@@ -318,7 +365,29 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     const prng = new Pcg32(config.deterministicSeed);
     const clock = { eventTimestamp: config.eventTimestamp };
     const hostFunctions = { ...config.hostFunctions, ...builtins(clock, prng) };
-    const compiled = await compileCached(input, config, hostFunctions);
+    const meter = new Meter({ now });
+    const checkTime = () => meter.checkTime();
+    // The new module's host functions report to their own box, so a failed load
+    // leaves the current module and its state untouched.
+    const abort: AbortSignalBox = { failure: undefined, exitCode: undefined };
+    const capabilities: Capability[] = [];
+    if (config.wasi !== undefined) {
+      const wasi = WasiCapability.create(config.wasi, {
+        meter,
+        abort,
+        checkTime,
+        costs: costModel,
+        eventTimestamp: config.eventTimestamp,
+        seed: config.deterministicSeed,
+      });
+      if (!wasi.ok) return wasi;
+      capabilities.push(wasi.value);
+    }
+    const provided = Object.assign({}, hostFunctions, ...capabilities.map((c) => c.provides)) as Record<
+      string,
+      ImportSignature
+    >;
+    const compiled = await compileCached(input, config, provided);
     if (!compiled.ok) return compiled;
     const { compiled: module, layout, moduleHash } = compiled.value;
     const binding = await snapshotBinding(
@@ -329,27 +398,26 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
         canonicalizeNaNs: resolved.canonicalizeNaNs,
         memoryGrowFailure: resolved.memoryGrowFailure,
         hostImports: module.hostImports,
-        hostFunctions,
+        provided,
+        capabilities: capabilities.map((c) => c.name),
       },
       configHashes,
     );
-    const meter = new Meter({ now });
-    const checkTime = () => meter.checkTime();
-    // The new module's host functions report to their own box, so a failed load
-    // leaves the current module and its state untouched.
-    const abort: AbortSignalBox = { failure: undefined };
     // Host functions see this module's memory once it is instantiated.
     const context: HostContext = { instanceId: state.id, memory: undefined };
-    const functions = Object.fromEntries(
-      module.hostImports.map((name) => {
-        const fn = hostFunctions[name];
-        return [name, fn === undefined ? undefined : bridgeHostFunction(fn, abort, context, checkTime)];
-      }),
-    ) as LoadedModule['functions'];
+    const functions = bridgeHostImports(
+      module.hostImports,
+      hostFunctions,
+      abort,
+      context,
+      checkTime,
+      capabilities,
+    );
     const live = await instantiateModule(module, functions, config.maxMemoryBytes, meter.imports);
     if (!live.ok) return live;
     const { instance: wasmInstance, memory } = live.value;
     meter.attach(wasmInstance);
+    for (const capability of capabilities) capability.attach(memory);
     return ok({
       compiled: module,
       layout,
@@ -361,6 +429,7 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
       prng,
       clock,
       maxCallDepth: config.maxCallDepth,
+      capabilities,
       instance: wasmInstance,
       memory,
       actions: new Map(),
@@ -368,21 +437,51 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     });
   }
 
-  /** Runs the module's start function (an export since `exposeState`), metered like any execution. */
-  function startModule(live: LiveModule, config: SandboxConfig): Result<unknown, SandboxError> {
-    const start = live.layout.start;
-    if (start === undefined) return ok(undefined);
-    const fn = live.instance.exports[start] as () => unknown;
+  /** Runs one export at load (the start function, a reactor's initializer), metered like an execution. */
+  function runAtLoad(
+    live: LiveModule,
+    config: SandboxConfig,
+    name: string,
+    what: string,
+  ): Result<void, SandboxError> {
+    const fn = live.instance.exports[name] as () => unknown;
     live.meter.begin(limitsOf(config));
+    for (const capability of live.capabilities) capability.beginRun();
     const started = runGuest(live, fn);
+    for (const capability of live.capabilities) capability.endRun();
     const failure = started.ok ? live.meter.overspent() : started.error;
     live.meter.end();
-    if (failure === undefined) return started;
+    const exitCode = live.abort.exitCode;
+    live.abort.exitCode = undefined;
+    if (failure === undefined && (exitCode ?? 0) !== 0)
+      return err(sandboxError.wasmTrap('unreachable', `the ${what} exited with code ${exitCode}`));
+    if (failure === undefined) return ok(undefined);
     return err(
       failure.code === 'WASM_TRAP'
-        ? sandboxError.wasmTrap(failure.trapKind, `start function trapped: ${failure.message}`)
+        ? sandboxError.wasmTrap(failure.trapKind, `${what} trapped: ${failure.message}`)
         : failure,
     );
+  }
+
+  /**
+   * Runs the module's start function (an export since `exposeState`), then each capability's
+   * initializer the module exports (a WASI reactor's `_initialize`), and returns what they wrote.
+   */
+  function startModule(
+    live: LiveModule,
+    config: SandboxConfig,
+  ): Result<ExecutionOutput | undefined, SandboxError> {
+    const steps: [string, string][] = [];
+    if (live.layout.start !== undefined) steps.push([live.layout.start, 'start function']);
+    for (const capability of live.capabilities) {
+      const name = capability.initializer;
+      if (name !== undefined && typeof live.instance.exports[name] === 'function') steps.push([name, name]);
+    }
+    for (const [name, what] of steps) {
+      const ran = runAtLoad(live, config, name, what);
+      if (!ran.ok) return ran;
+    }
+    return ok(runOutput(live.capabilities));
   }
 
   function execute(instance: SandboxInstance, action: string, payload?: unknown): ExecutionResult {
@@ -398,24 +497,37 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
       return err(sandboxError.invalidPayload('the action must be an export name (a string)'));
     state.status = 'running';
     live.abort.failure = undefined;
+    live.abort.exitCode = undefined;
     live.meter.begin(limitsOf(state.config));
     live.depth.value = 0;
+    for (const capability of live.capabilities) capability.beginRun();
     let outcome: Result<unknown, SandboxError>;
     try {
       outcome = callAction(live, action, payload);
       const overspent = outcome.ok ? live.meter.overspent() : undefined;
       if (overspent !== undefined) outcome = err(overspent);
+      else if (outcome.ok) outcome = ok(resultOf(live, action, outcome.value));
     } finally {
+      for (const capability of live.capabilities) capability.endRun();
       state.executionMs = Math.max(0, live.meter.elapsedMs());
       state.gasUsed = live.meter.gasUsed();
       live.meter.end();
       live.abort.failure = undefined;
+      live.abort.exitCode = undefined;
       if (!state.destroyed) state.status = 'loaded';
     }
     const metrics = state.settle();
+    const output = runOutput(live.capabilities);
     if (state.destroyed) return err(sandboxError.instanceDestroyed(state.id));
-    if (!outcome.ok) return outcome;
-    return { ok: true, value: outcome.value, metrics, gasUsed: state.gasUsed, durationMs: state.executionMs };
+    if (!outcome.ok) return output === undefined ? outcome : { ...outcome, output };
+    const result = {
+      ok: true as const,
+      value: outcome.value,
+      metrics,
+      gasUsed: state.gasUsed,
+      durationMs: state.executionMs,
+    };
+    return output === undefined ? result : { ...result, output };
   }
 
   /** Puts `state`'s instance in the state `snapshot` captured, committing only if every check passed. */

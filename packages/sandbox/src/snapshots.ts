@@ -5,16 +5,17 @@
  * only once every check has passed.
  */
 import {
-  type HostFunction,
+  type ImportSignature,
   type Result,
   type SandboxConfig,
   type SandboxError,
   err,
+  importModuleOf,
   ok,
   sandboxError,
 } from '@ri-sandbox/core';
 import { DEPTH_EXPORT } from '@ri-sandbox/determinism';
-import { type CompiledModule, instantiateModuleSync } from '@ri-sandbox/loader';
+import { type CompiledModule, type ImportName, instantiateModuleSync } from '@ri-sandbox/loader';
 import type { CostModel } from '@ri-sandbox/metering';
 import {
   type SnapshotBinding,
@@ -36,8 +37,12 @@ export interface BindingInputs {
   readonly costs: CostModel;
   readonly canonicalizeNaNs: boolean;
   readonly memoryGrowFailure: string;
-  readonly hostImports: readonly string[];
-  readonly hostFunctions: Readonly<Record<string, HostFunction>>;
+  /** The module's function imports. */
+  readonly hostImports: readonly ImportName[];
+  /** What provides them (host functions, builtins, capabilities), by any key. */
+  readonly provided: Readonly<Record<string, ImportSignature>>;
+  /** The names of the instance's capabilities, whose state a snapshot carries. */
+  readonly capabilities: readonly string[];
 }
 
 /**
@@ -46,7 +51,7 @@ export interface BindingInputs {
  * transforms lay out state differently is refused, never misread. Bump it
  * with any change to what the transforms add to a module.
  */
-export const INSTRUMENTATION_VERSION = 'ri-sandbox/instrumentation/1';
+export const INSTRUMENTATION_VERSION = 'ri-sandbox/instrumentation/2';
 
 /** Config hashes already computed, by the text they hash: loads under one configuration share one. */
 export type ConfigHashCache = Map<string, Uint8Array>;
@@ -58,8 +63,8 @@ const CONFIG_HASH_CACHE_SIZE = 64;
  * The binding of a snapshot: `moduleHash` (SHA-256 of the module's bytes),
  * and SHA-256 of the configuration its instrumentation and imports depend on
  * (memory limit, call depth, cost model, NaN and memory-growth policies, the
- * imported host functions' signatures). Gas and time limits are not part of
- * it: a snapshot may be resumed with a different budget.
+ * imported functions' signatures, the capabilities). Gas and time limits are
+ * not part of it: a snapshot may be resumed with a different budget.
  */
 export async function snapshotBinding(
   moduleHash: Uint8Array,
@@ -80,10 +85,11 @@ export async function snapshotBinding(
     },
     canonicalizeNaNs: inputs.canonicalizeNaNs,
     memoryGrowFailure: inputs.memoryGrowFailure,
-    imports: inputs.hostImports.map((name) => {
-      const fn = inputs.hostFunctions[name];
-      return [name, fn?.params, fn?.results];
+    imports: inputs.hostImports.map(({ module, name }) => {
+      const fn = Object.values(inputs.provided).find((p) => importModuleOf(p) === module && p.name === name);
+      return [module, name, fn?.params, fn?.results];
     }),
+    capabilities: inputs.capabilities,
   }) as string;
   let configHash = cache.get(shape);
   if (configHash === undefined) {
@@ -103,7 +109,8 @@ export function takeSnapshot(live: LiveModule, gasUsed: number): Result<Uint8Arr
     eventTimestamp: live.clock.eventTimestamp,
     gasUsed,
   });
-  return encodeSnapshot({ ...image.value, binding: live.binding, host });
+  const extensions = new Map(live.capabilities.map((capability) => [capability.name, capability.save()]));
+  return encodeSnapshot({ ...image.value, binding: live.binding, host, extensions });
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -126,6 +133,8 @@ export function depthCounter(instance: WebAssembly.Instance): WebAssembly.Global
 export interface CheckedSnapshot {
   readonly contents: SnapshotContents;
   readonly host: HostState;
+  /** Puts each capability's state in place (checked already: it cannot fail). */
+  readonly restoreCapabilities: () => void;
 }
 
 /**
@@ -154,7 +163,32 @@ export function checkSnapshot(
   const problem = checkState(module.layout, contents, memoryBounds(module.compiled));
   if (problem !== undefined)
     return err(sandboxError.snapshotError(`it does not fit this module: ${problem}`));
-  return ok({ contents, host: host.value });
+  const prepared: (() => void)[] = [];
+  const extensions = contents.extensions ?? new Map<string, Uint8Array>();
+  for (const capability of module.capabilities) {
+    const saved = extensions.get(capability.name);
+    if (saved === undefined)
+      return err(
+        sandboxError.snapshotError(`it holds no ${capability.name} state, which this instance needs`),
+      );
+    const ready = capability.prepareRestore(saved);
+    if (!ready.ok) return ready;
+    prepared.push(ready.value);
+  }
+  const unknown = [...extensions.keys()].filter((name) => !module.capabilities.some((c) => c.name === name));
+  if (unknown.length > 0)
+    return err(
+      sandboxError.snapshotError(`it holds ${unknown.join(', ')} state this instance has no use for`),
+    );
+  return ok({
+    contents,
+    host: host.value,
+    restoreCapabilities: () => {
+      prepared.forEach((restore) => {
+        restore();
+      });
+    },
+  });
 }
 
 /**
@@ -172,7 +206,9 @@ export function instanceFor(
   const { contents } = snapshot;
   if (current !== undefined && canRestoreInPlace(current.instance, current.layout, contents)) {
     const applied = applyState(current.instance, current.layout, contents);
-    return applied.ok ? ok(current) : applied;
+    if (!applied.ok) return applied;
+    snapshot.restoreCapabilities();
+    return ok(current);
   }
   const rebuilt = instantiateModuleSync(
     module.compiled,
@@ -185,5 +221,7 @@ export function instanceFor(
   const { instance, memory } = rebuilt.value;
   const applied = applyState(instance, module.layout, contents);
   if (!applied.ok) return applied;
+  snapshot.restoreCapabilities();
+  for (const capability of module.capabilities) capability.attach(memory);
   return ok({ ...module, instance, memory, actions: new Map(), depth: depthCounter(instance) });
 }

@@ -47,6 +47,12 @@ const contents: fc.Arbitrary<SnapshotContents> = fc.record({
     { maxLength: 3 },
   ),
   memory: fc.option(memoryImage, { nil: undefined }),
+  extensions: fc
+    .uniqueArray(fc.tuple(fc.string({ unit: 'grapheme', maxLength: 12 }), fc.uint8Array({ maxLength: 40 })), {
+      maxLength: 3,
+      selector: ([name]) => name,
+    })
+    .map((entries) => new Map(entries)),
 });
 
 function encoded(value: SnapshotContents): Uint8Array<ArrayBuffer> {
@@ -88,6 +94,9 @@ describe('the WSNP format', () => {
       fc.property(contents, (value) => {
         const decoded = decodeSnapshot(encoded(value));
         expect(decoded).toEqual({ ok: true, value });
+        // Extensions are written in name order: the same map gives the same bytes, however it was built.
+        const reordered = new Map([...(value.extensions ?? [])].reverse());
+        expect(encoded({ ...value, extensions: reordered })).toEqual(encoded(value));
       }),
     );
   });
@@ -114,13 +123,15 @@ describe('the WSNP format', () => {
     const bytes = encoded(SAMPLE);
     expect(reason(new Uint8Array())).toMatch(/bad magic/);
     expect(reason(forged(bytes, (b) => (b[0] = 0x58)))).toMatch(/bad magic/);
-    expect(
-      reason(
-        forged(bytes, (_, v) => {
-          v.setUint16(4, 2, true);
-        }),
-      ),
-    ).toMatch(/unsupported format version 2/);
+    for (const version of [0, 3]) {
+      expect(
+        reason(
+          forged(bytes, (_, v) => {
+            v.setUint16(4, version, true);
+          }),
+        ),
+      ).toMatch(new RegExp(`unsupported format version ${version} \\(this library reads 1 to 2\\)`));
+    }
     expect(
       reason(
         forged(bytes, (_, v) => {
@@ -167,6 +178,53 @@ describe('the WSNP format', () => {
         }),
       ),
     ).toMatch(/out of place/);
+  });
+
+  it('reads version 1 snapshots, which have no extensions, and refuses one that claims some', () => {
+    const asVersion1 = (contents: SnapshotContents) =>
+      forged(encoded(contents), (_, v) => {
+        v.setUint16(4, 1, true);
+      });
+    expect(decodeSnapshot(asVersion1(SAMPLE))).toEqual({
+      ok: true,
+      value: { ...SAMPLE, extensions: new Map() },
+    });
+    const withExtension = asVersion1({ ...SAMPLE, extensions: new Map([['wasi', Uint8Array.of(1)]]) });
+    expect(reason(withExtension)).toMatch(/malformed: the snapshot section has 14 extra bytes/);
+  });
+
+  it('keeps extensions apart by name, and refuses a name twice or not in UTF-8', () => {
+    const two = new Map([
+      ['wasi', Uint8Array.of(1, 2)],
+      ['zz', Uint8Array.of(3)],
+    ]);
+    const bytes = encoded({ ...SAMPLE, extensions: two });
+    const decoded = decodeSnapshot(bytes);
+    expect(decoded.ok && [...(decoded.value.extensions ?? [])]).toEqual([...two]);
+    // The last extension's name ("zz", just before its one byte and the checksum), made invalid UTF-8.
+    const lastName = bytes.length - 4 - 1 - 2;
+    expect(
+      reason(
+        forged(bytes, (b) => {
+          b.set([0xff, 0xfe], lastName);
+        }),
+      ),
+    ).toMatch(/extension name is not UTF-8/);
+    const same = encoded({
+      ...SAMPLE,
+      extensions: new Map([
+        ['ab', Uint8Array.of(1)],
+        ['ac', Uint8Array.of(1)],
+      ]),
+    });
+    const secondName = same.length - 4 - 1 - 2;
+    expect(
+      reason(
+        forged(same, (b) => {
+          b.set([0x61, 0x62], secondName);
+        }),
+      ),
+    ).toMatch(/"ab" appears twice/);
   });
 
   it('refuses to encode hashes of the wrong length', () => {

@@ -1,5 +1,6 @@
 /**
- * The WSNP binary format (version 1), specified in this package's README.
+ * The WSNP binary format (version 2; version 1 is still read), specified in
+ * this package's README.
  * All integers are little-endian; the last four bytes are the CRC-32C of
  * everything before them.
  */
@@ -10,8 +11,10 @@ import { MEMORY_BLOCK_BYTES } from './state';
 
 /** The first four bytes of every snapshot: `WSNP`. */
 export const SNAPSHOT_MAGIC = Uint8Array.of(0x57, 0x53, 0x4e, 0x50);
-/** The format version this library writes and reads. */
-export const SNAPSHOT_VERSION = 1;
+/** The format version this library writes. It reads this one and every earlier one. */
+export const SNAPSHOT_VERSION = 2;
+/** The first version with extension sections. */
+const EXTENSIONS_SINCE = 2;
 
 const HASH_BYTES = 32;
 /** magic, version (u16), flags (u16), total length (u32), module hash, config hash. */
@@ -22,7 +25,7 @@ const SECTION_HEADER_BYTES = 5;
 const MAX_SNAPSHOT_BYTES = 0xffffffff;
 
 /** Section ids, in the order they appear. */
-const Section = { host: 1, globals: 2, tables: 3, memory: 4 } as const;
+const Section = { host: 1, globals: 2, tables: 3, memory: 4, extension: 5 } as const;
 
 /** The wasm binary encoding of each saved value type, and its payload size. */
 const VALUE_CODES = {
@@ -50,6 +53,16 @@ function globalsSize(globals: readonly SavedGlobal[]): number {
 
 function tablesSize(tables: readonly SavedTable[]): number {
   return tables.reduce((sum, t) => sum + 8 + 4 * t.elements.length, 4);
+}
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The extensions in name order (the same bytes whatever order they were given in), names encoded. */
+function extensionsOf(contents: SnapshotContents): [name: Uint8Array, bytes: Uint8Array][] {
+  return [...(contents.extensions ?? new Map<string, Uint8Array>())]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, bytes]) => [utf8.encode(name), bytes]);
 }
 
 function memorySize(contents: SnapshotContents): number {
@@ -134,7 +147,14 @@ export function encodeSnapshot(contents: SnapshotContents): Result<Uint8Array<Ar
   const { binding, host, globals, tables, memory } = contents;
   if (binding.moduleHash.length !== HASH_BYTES || binding.configHash.length !== HASH_BYTES)
     return snapshotError(`the binding's hashes must be ${HASH_BYTES} bytes each`);
-  const sizes = [host.length, globalsSize(globals), tablesSize(tables), memorySize(contents)];
+  const extensions = extensionsOf(contents);
+  const sizes = [
+    host.length,
+    globalsSize(globals),
+    tablesSize(tables),
+    memorySize(contents),
+    ...extensions.map(([name, bytes]) => 4 + name.length + bytes.length),
+  ];
   const total =
     HEADER_BYTES + sizes.reduce((sum, size) => sum + SECTION_HEADER_BYTES + size, 0) + CHECKSUM_BYTES;
   if (total > MAX_SNAPSHOT_BYTES)
@@ -172,6 +192,12 @@ export function encodeSnapshot(contents: SnapshotContents): Result<Uint8Array<Ar
       w.raw(chunk.bytes);
     }
   }
+  extensions.forEach(([name, bytes], i) => {
+    w.section(Section.extension, sizes[4 + i] as number);
+    w.u32(name.length);
+    w.raw(name);
+    w.raw(bytes);
+  });
   w.u32(crc32c(w.bytes.subarray(0, w.offset)));
   return ok(w.bytes);
 }
@@ -317,8 +343,10 @@ export function decodeSnapshot(bytes: Uint8Array): Result<SnapshotContents, Snap
     return snapshotError(`truncated: ${bytes.length} bytes is shorter than a snapshot header`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.getUint16(4, true);
-  if (version !== SNAPSHOT_VERSION)
-    return snapshotError(`unsupported format version ${version} (this library reads ${SNAPSHOT_VERSION})`);
+  if (version < 1 || version > SNAPSHOT_VERSION)
+    return snapshotError(
+      `unsupported format version ${version} (this library reads 1 to ${SNAPSHOT_VERSION})`,
+    );
   const flags = view.getUint16(6, true);
   const total = view.getUint32(8, true);
   if (bytes.length < total) return snapshotError(`truncated: ${bytes.length} of ${total} bytes`);
@@ -340,8 +368,21 @@ export function decodeSnapshot(bytes: Uint8Array): Result<SnapshotContents, Snap
     const globals = readGlobals(r.section(Section.globals, 'globals'));
     const tables = readTables(r.section(Section.tables, 'tables'));
     const memory = readMemory(r.section(Section.memory, 'memory'));
+    const extensions = new Map<string, Uint8Array>();
+    while (version >= EXTENSIONS_SINCE && r.offset < r.end) {
+      const section = r.section(Section.extension, 'extension');
+      const nameBytes = section.bytesOf(section.u32('an extension name length'), 'an extension name');
+      let name: string;
+      try {
+        name = fromUtf8.decode(nameBytes);
+      } catch {
+        throw new Malformed('an extension name is not UTF-8');
+      }
+      if (extensions.has(name)) throw new Malformed(`the extension "${name}" appears twice`);
+      extensions.set(name, section.bytesOf(section.end - section.offset, `the extension "${name}"`).slice());
+    }
     r.finish('snapshot');
-    return ok({ binding, host, globals, tables, memory });
+    return ok({ binding, host, globals, tables, memory, extensions });
   } catch (error) {
     if (error instanceof Malformed) return snapshotError(`malformed: ${error.message}`);
     throw error;

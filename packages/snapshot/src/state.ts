@@ -64,4 +64,9 @@ export interface SnapshotContents extends InstanceImage {
   readonly binding: SnapshotBinding;
   /** The embedder's own state (the sandbox's PRNG, clock and gas), opaque to this package. */
   readonly host: Uint8Array;
+  /**
+   * The state of the embedder's capabilities (WASI, say), each under its own
+   * name, opaque to this package; absent from version 1 snapshots.
+   */
+  readonly extensions?: ReadonlyMap<string, Uint8Array> | undefined;
 }

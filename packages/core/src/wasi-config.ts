@@ -1,0 +1,200 @@
+/**
+ * What a WASI guest starts with (the `wasi` field of a sandbox config, or
+ * `@ri-sandbox/wasi` on its own), checked: every bad value is `INVALID_CONFIG`
+ * naming the field (`wasi.args.0`, `wasi.files./data/x`, ...).
+ */
+import { type InvalidConfigError, sandboxError } from './errors';
+import { type Result, err, ok } from './result';
+
+/** The longest guest path accepted, in bytes. */
+export const MAX_PATH_BYTES = 4096;
+
+const encoder = new TextEncoder();
+const utf8 = (text: string) => encoder.encode(text);
+
+/** The guest's world: what a WASI program sees when it starts. */
+export interface WasiConfig {
+  /** argv, argv[0] included. Default: none. */
+  readonly args?: readonly string[] | undefined;
+  /** The environment. Default: empty (nothing of the host's). */
+  readonly env?: Readonly<Record<string, string>> | undefined;
+  /**
+   * Files by absolute guest path (`/data/input.txt`), as bytes or text
+   * (UTF-8); folders on the way are created. `/` is pre-opened as fd 3.
+   */
+  readonly files?: Readonly<Record<string, Uint8Array | string>> | undefined;
+  /** Standard input, all of it. Default: empty. */
+  readonly stdin?: Uint8Array | string | undefined;
+  /** The most of standard output kept per execution; the rest is dropped and flagged. Default 1 MiB. */
+  readonly stdoutLimitBytes?: number | undefined;
+  /** The same, for standard error. Default 1 MiB. */
+  readonly stderrLimitBytes?: number | undefined;
+  /** The most all file contents may take together; past it, writes fail with `ENOSPC`. Default 64 MiB. */
+  readonly maxFileSystemBytes?: number | undefined;
+  /** Whether `/` is pre-opened (as fd 3). Default `true`; `false` gives the guest no file system at all. */
+  readonly preopenRoot?: boolean | undefined;
+}
+
+/** A {@link WasiConfig} with defaults filled in and text turned into bytes. */
+export interface ResolvedWasiConfig {
+  readonly args: readonly Uint8Array[];
+  readonly env: readonly Uint8Array[];
+  readonly files: readonly (readonly [path: string, contents: Uint8Array])[];
+  readonly stdin: Uint8Array;
+  readonly stdoutLimitBytes: number;
+  readonly stderrLimitBytes: number;
+  readonly maxFileSystemBytes: number;
+  readonly preopenRoot: boolean;
+}
+
+const MiB = 1 << 20;
+const FIELDS = [
+  'args',
+  'env',
+  'files',
+  'stdin',
+  'stdoutLimitBytes',
+  'stderrLimitBytes',
+  'maxFileSystemBytes',
+  'preopenRoot',
+];
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) && !ArrayBuffer.isView(value);
+
+const bytesOf = (value: Uint8Array | string) => (typeof value === 'string' ? utf8(value) : value.slice());
+
+function limit(field: string, value: unknown, fallback: number): number | InvalidConfigError {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+    return sandboxError.invalidConfig(
+      field,
+      `must be a non-negative integer number of bytes, got ${typeof value === 'number' ? value : typeof value}`,
+    );
+  return value;
+}
+
+/** A text without NUL (arguments and variables are NUL-terminated for the guest). */
+function cString(field: string, value: unknown): Uint8Array | InvalidConfigError {
+  if (typeof value !== 'string')
+    return sandboxError.invalidConfig(field, `must be a string, got ${typeof value}`);
+  if (value.includes('\0')) return sandboxError.invalidConfig(field, 'must not contain a NUL character');
+  return utf8(value);
+}
+
+function checkPath(field: string, path: string): InvalidConfigError | undefined {
+  if (!path.startsWith('/'))
+    return sandboxError.invalidConfig(field, 'must be an absolute guest path (starting with /)');
+  const parts = path.split('/').filter((part) => part !== '');
+  if (parts.length === 0 || path.endsWith('/'))
+    return sandboxError.invalidConfig(field, 'must name a file, not a folder');
+  if (parts.some((part) => part === '.' || part === '..' || part.includes('\0')))
+    return sandboxError.invalidConfig(field, 'must not contain ., .. or NUL');
+  if (utf8(path).length > MAX_PATH_BYTES)
+    return sandboxError.invalidConfig(field, `must be at most ${MAX_PATH_BYTES} bytes`);
+  return undefined;
+}
+
+/** Checks `input` (the `wasi` field of a sandbox config, or a standalone config) and fills in defaults. */
+export function resolveWasiConfig(
+  input: unknown,
+  field = 'wasi',
+): Result<ResolvedWasiConfig, InvalidConfigError> {
+  if (!isRecord(input)) return err(sandboxError.invalidConfig(field, 'must be an object'));
+  for (const key of Object.keys(input)) {
+    if (!FIELDS.includes(key))
+      return err(
+        sandboxError.invalidConfig(`${field}.${key}`, `is not a WASI option (options: ${FIELDS.join(', ')})`),
+      );
+  }
+  const args: Uint8Array[] = [];
+  if (input['args'] !== undefined) {
+    if (!Array.isArray(input['args']))
+      return err(sandboxError.invalidConfig(`${field}.args`, 'must be an array of strings'));
+    for (const [i, arg] of (input['args'] as unknown[]).entries()) {
+      const bytes = cString(`${field}.args.${i}`, arg);
+      if (!(bytes instanceof Uint8Array)) return err(bytes);
+      args.push(bytes);
+    }
+  }
+  const env: Uint8Array[] = [];
+  if (input['env'] !== undefined) {
+    if (!isRecord(input['env']))
+      return err(sandboxError.invalidConfig(`${field}.env`, 'must be an object of strings'));
+    for (const [name, value] of Object.entries(input['env'])) {
+      if (name === '' || name.includes('=') || name.includes('\0'))
+        return err(
+          sandboxError.invalidConfig(
+            `${field}.env.${name}`,
+            'is not a variable name (empty, or with = or NUL)',
+          ),
+        );
+      const bytes = cString(`${field}.env.${name}`, value);
+      if (!(bytes instanceof Uint8Array)) return err(bytes);
+      env.push(utf8(`${name}=${value as string}`));
+    }
+  }
+  const files: [string, Uint8Array][] = [];
+  if (input['files'] !== undefined) {
+    if (!isRecord(input['files']))
+      return err(sandboxError.invalidConfig(`${field}.files`, 'must be an object of paths'));
+    for (const [path, contents] of Object.entries(input['files'])) {
+      const problem = checkPath(`${field}.files.${path}`, path);
+      if (problem !== undefined) return err(problem);
+      if (typeof contents !== 'string' && !(contents instanceof Uint8Array))
+        return err(sandboxError.invalidConfig(`${field}.files.${path}`, 'must be a Uint8Array or a string'));
+      files.push([path, bytesOf(contents)]);
+    }
+  }
+  const stdin = input['stdin'];
+  if (stdin !== undefined && typeof stdin !== 'string' && !(stdin instanceof Uint8Array))
+    return err(sandboxError.invalidConfig(`${field}.stdin`, 'must be a Uint8Array or a string'));
+  const limits = [
+    limit(`${field}.stdoutLimitBytes`, input['stdoutLimitBytes'], MiB),
+    limit(`${field}.stderrLimitBytes`, input['stderrLimitBytes'], MiB),
+    limit(`${field}.maxFileSystemBytes`, input['maxFileSystemBytes'], 64 * MiB),
+  ];
+  for (const value of limits) if (typeof value !== 'number') return err(value);
+  const [stdoutLimitBytes, stderrLimitBytes, maxFileSystemBytes] = limits as [number, number, number];
+  const preopenRoot = input['preopenRoot'] ?? true;
+  if (typeof preopenRoot !== 'boolean')
+    return err(
+      sandboxError.invalidConfig(`${field}.preopenRoot`, `must be a boolean, got ${typeof preopenRoot}`),
+    );
+  const total = files.reduce((sum, [, contents]) => sum + contents.length, 0);
+  if (total > maxFileSystemBytes)
+    return err(
+      sandboxError.invalidConfig(
+        `${field}.files`,
+        `take ${total} bytes, more than maxFileSystemBytes (${maxFileSystemBytes})`,
+      ),
+    );
+  return ok({
+    args,
+    env,
+    files,
+    stdin: stdin === undefined ? new Uint8Array() : bytesOf(stdin),
+    stdoutLimitBytes,
+    stderrLimitBytes,
+    maxFileSystemBytes,
+    preopenRoot,
+  });
+}
+
+/** A frozen copy of a valid `config`: later changes to the caller's arrays and bytes do not reach it. */
+export function copyWasiConfig(config: WasiConfig): WasiConfig {
+  const copy = (value: Uint8Array | string) => (typeof value === 'string' ? value : value.slice());
+  return Object.freeze({
+    ...config,
+    ...(config.args === undefined ? {} : { args: Object.freeze([...config.args]) }),
+    ...(config.env === undefined ? {} : { env: Object.freeze({ ...config.env }) }),
+    ...(config.files === undefined
+      ? {}
+      : {
+          files: Object.freeze(
+            Object.fromEntries(Object.entries(config.files).map(([p, v]) => [p, copy(v)])),
+          ),
+        }),
+    ...(config.stdin === undefined ? {} : { stdin: copy(config.stdin) }),
+  });
+}
