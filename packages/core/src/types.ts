@@ -247,4 +247,18 @@ export interface SuspendingSandbox extends WasmSandbox {
   suspend(instance: SandboxInstance): Result<void, SandboxError>;
   /** Rebuilds a suspended instance from its snapshot; it is then `loaded`. */
   resume(instance: SandboxInstance): Result<void, SandboxError>;
+  /**
+   * The files of a WASI instance's virtual file system (`config.wasi`), by
+   * absolute guest path, as they are now: after a run, what the guest wrote.
+   */
+  readFiles(instance: SandboxInstance): Result<Readonly<Record<string, Uint8Array>>, SandboxError>;
+  /**
+   * Replaces the whole virtual file system of a loaded WASI instance (absolute
+   * guest paths to bytes or text), for its next execution; `INVALID_CONFIG`
+   * naming a bad path, and nothing changed.
+   */
+  writeFiles(
+    instance: SandboxInstance,
+    files: Readonly<Record<string, Uint8Array | string>>,
+  ): Result<void, SandboxError>;
 }

@@ -207,6 +207,30 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     return ok(state);
   }
 
+  /** The WASI capability of a loaded instance, or why there is none. */
+  function wasiOf(instance: SandboxInstance, operation: string): Result<WasiCapability, SandboxError> {
+    const checked = stateFor(instance, operation);
+    if (!checked.ok) return checked;
+    const state = checked.value;
+    if (state.status === 'suspended')
+      return err(sandboxError.invalidState(state.id, state.status, operation, 'resume it first'));
+    const live = state.live;
+    if (live === undefined)
+      return err(sandboxError.invalidState(state.id, state.status, operation, 'load a module first'));
+    const wasi = live.capabilities.find((c): c is WasiCapability => c instanceof WasiCapability);
+    if (wasi === undefined) {
+      return err(
+        sandboxError.invalidState(
+          state.id,
+          state.status,
+          operation,
+          'it has no WASI (create it with config.wasi)',
+        ),
+      );
+    }
+    return ok(wasi);
+  }
+
   /**
    * Runs guest code, turning whatever it throws into the error that explains it. A guest that
    * exited (WASI's `proc_exit`) ended well: its exit code is in `live.abort.exitCode`.
@@ -640,6 +664,24 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
       if (state.suspended === undefined)
         return err(sandboxError.invalidState(state.id, state.status, 'resume', 'it is not suspended'));
       return restoreInto(state, state.suspended.module, state.suspended.snapshot);
+    },
+
+    readFiles(instance: SandboxInstance): Result<Readonly<Record<string, Uint8Array>>, SandboxError> {
+      const wasi = wasiOf(instance, 'read the files of');
+      return wasi.ok ? ok(wasi.value.files()) : wasi;
+    },
+
+    writeFiles(
+      instance: SandboxInstance,
+      files: Readonly<Record<string, Uint8Array | string>>,
+    ): Result<void, SandboxError> {
+      const wasi = wasiOf(instance, 'write the files of');
+      if (!wasi.ok) return wasi;
+      const replaced = wasi.value.replaceFiles(files);
+      // The same checks as config.wasi.files, under this method's own name.
+      return replaced.ok
+        ? replaced
+        : err(sandboxError.invalidConfig(replaced.error.field.replace(/^wasi\./, ''), replaced.error.reason));
     },
 
     getMetrics(instance: SandboxInstance): Result<ResourceMetrics, SandboxError> {
