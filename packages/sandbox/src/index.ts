@@ -28,6 +28,10 @@ export type {
   ModuleImport,
   ModuleExport,
   WasmSandbox,
+  SuspendingSandbox,
+  ExecutionOutput,
+  ImportSignature,
+  WasiConfig,
 } from '@ri-sandbox/core';
 export { DEFAULT_CONFIG, SandboxOptionsError, defineHostFunction, isSandboxError } from '@ri-sandbox/core';
 export type { RunSummary, DeterminismReport } from './validate';

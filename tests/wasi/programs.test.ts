@@ -1,0 +1,181 @@
+/**
+ * Real programs end to end: the C programs in `programs/`, compiled here with
+ * Debian's clang-14 for wasm32-wasi (wasi-libc), run in the sandbox. Where
+ * the answer does not depend on time or randomness, it must be what the same
+ * program gives under node:wasi on the same arguments, environment, input and
+ * files: output, exit code and the files it leaves.
+ */
+import { execFile } from 'node:child_process';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { WASI } from 'node:wasi';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type SandboxConfigInput, type WasiConfig, createWasmSandbox } from '@ri-sandbox/sandbox';
+import { filesUnder } from './worker';
+
+const run = promisify(execFile);
+const here = fileURLToPath(new URL('.', import.meta.url));
+const built = mkdtempSync(join(tmpdir(), 'ri-sandbox-wasi-programs-'));
+const CLANG = process.env['RI_SANDBOX_CLANG'] ?? 'clang-14';
+const programs: Record<string, Uint8Array<ArrayBuffer>> = {};
+const text = (bytes: Uint8Array | undefined) => new TextDecoder().decode(bytes);
+
+/** Runs `program` in a sandbox (WASI on, limits as given, far above need unless a test is about them). */
+async function inSandbox(program: string, wasi: WasiConfig, limits: SandboxConfigInput = {}) {
+  const sandbox = createWasmSandbox();
+  const created = sandbox.create({
+    maxGas: 1e10,
+    maxExecutionMs: 60_000,
+    deterministicSeed: 1,
+    eventTimestamp: 1_700_000_000_000,
+    wasi,
+    ...limits,
+  });
+  if (!created.ok) throw new Error(created.error.message);
+  const loaded = await sandbox.load(created.value, programs[program] as Uint8Array<ArrayBuffer>);
+  if (!loaded.ok) throw new Error(loaded.error.message);
+  const result = sandbox.execute(created.value, '_start');
+  const files = sandbox.readFiles(created.value);
+  return { result, stdout: text(result.output?.stdout), files: files.ok ? files.value : {} };
+}
+
+/** Runs `program` under node:wasi with a real folder holding `files` as its `/`, and a real file as its input. */
+async function inNode(program: string, wasi: WasiConfig) {
+  const root = mkdtempSync(join(tmpdir(), 'ri-sandbox-node-wasi-'));
+  for (const [path, contents] of Object.entries(wasi.files ?? {})) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), contents);
+  }
+  const io = mkdtempSync(join(tmpdir(), 'ri-sandbox-node-wasi-io-'));
+  writeFileSync(join(io, 'stdin'), wasi.stdin ?? '');
+  const [stdin, stdout, stderr] = [
+    openSync(join(io, 'stdin'), 'r'),
+    openSync(join(io, 'stdout'), 'w'),
+    openSync(join(io, 'stderr'), 'w'),
+  ];
+  const node = new WASI({
+    version: 'preview1',
+    args: [...(wasi.args ?? [])],
+    env: { ...wasi.env },
+    preopens: { '/': root },
+    stdin,
+    stdout,
+    stderr,
+    returnOnExit: true,
+  });
+  const { instance } = await WebAssembly.instantiate(
+    programs[program] as Uint8Array<ArrayBuffer>,
+    node.getImportObject() as WebAssembly.Imports,
+  );
+  const exitCode = node.start(instance);
+  for (const fd of [stdin, stdout, stderr]) closeSync(fd);
+  const files = Object.fromEntries(
+    Object.entries(filesUnder(root)).map(([path, bytes]) => [path, text(bytes)]),
+  );
+  return { exitCode, stdout: readFileSync(join(io, 'stdout'), 'utf8'), files };
+}
+
+describe('C programs (clang-14, wasm32-wasi)', () => {
+  beforeAll(async () => {
+    const sources = readdirSync(join(here, 'programs')).filter((file) => file.endsWith('.c'));
+    for (const source of sources) {
+      const out = join(built, source.replace(/\.c$/, '.wasm'));
+      try {
+        await run(CLANG, [
+          '--target=wasm32-wasi',
+          '-O2',
+          '-Wl,--strip-debug',
+          '-o',
+          out,
+          join(here, 'programs', source),
+        ]);
+      } catch (error) {
+        throw new Error(
+          `cannot compile ${source} with ${CLANG} (scripts/setup-engines.mjs installs Debian's clang-14, lld-14, ` +
+            `wasi-libc and libclang-rt-14-dev-wasm32 when run as root): ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
+      programs[source.replace(/\.c$/, '')] = new Uint8Array(readFileSync(out));
+    }
+    expect(existsSync(join(built, 'echo.wasm'))).toBe(true);
+  }, 120_000);
+
+  it('gives arguments, environment and input exactly as node:wasi does, UTF-8 included', async () => {
+    const wasi = {
+      args: ['echo', 'first', 'deuxième ü', ''],
+      env: { LANG: 'C.UTF-8' },
+      stdin: 'some input\nüber\n',
+    };
+    const ours = await inSandbox('echo', wasi);
+    const node = await inNode('echo', wasi);
+    expect(ours.result).toMatchObject({ ok: true, value: 4 });
+    expect({ exitCode: ours.result.ok ? ours.result.value : undefined, stdout: ours.stdout }).toEqual({
+      exitCode: node.exitCode,
+      stdout: node.stdout,
+    });
+    expect(ours.stdout).toContain('arg 2: deuxième ü\narg 3: \nLANG=C.UTF-8\nHOME=(unset)\nSOME INPUT\nüBER\n');
+  });
+
+  it('makes, writes, reads, lists, renames and removes files as node:wasi does, and leaves the same tree', async () => {
+    const wasi = {
+      args: ['files'],
+      files: { '/data/input.txt': 'a line of input\n', '/data/other.bin': new Uint8Array([1, 2, 3]) },
+    };
+    const ours = await inSandbox('files', wasi);
+    const node = await inNode('files', wasi);
+    expect(ours.result).toMatchObject({ ok: true, value: 0 });
+    expect(ours.stdout).toBe(node.stdout);
+    expect(ours.stdout).toMatch(
+      /^read: a line of input\n.*\n\/: data work\n\/work\/a: moved.txt\n\/data: input.txt other.bin\ndone\n$/s,
+    );
+    const tree = Object.fromEntries(Object.entries(ours.files).map(([path, bytes]) => [path, text(bytes)]));
+    expect(tree).toEqual(node.files);
+  });
+
+  it('sees time and randomness that are virtual and seeded: the same on every run, sleeps instant', async () => {
+    const first = await inSandbox('clock_random', {});
+    const second = await inSandbox('clock_random', {});
+    expect(first.stdout).toBe(second.stdout);
+    expect(first.stdout).toMatch(
+      /^realtime: 1700000000\nloop: \d+ ns\nafter sleep: 25\d{7} ns later\nrandom:( [0-9a-f]{2}){8}\n$/,
+    );
+    const reseeded = await inSandbox('clock_random', {}, { deterministicSeed: 2 });
+    expect(reseeded.stdout.split('random:')[1]).not.toBe(first.stdout.split('random:')[1]);
+    expect(first.result.ok && first.result.gasUsed).toBeGreaterThan(100_000);
+  });
+
+  it('stops a runaway program by gas, and by time, keeping what it printed', async () => {
+    const byGas = await inSandbox('runaway', {}, { maxGas: 5_000_000 });
+    expect(byGas.result).toMatchObject({ ok: false, error: { code: 'GAS_EXHAUSTED' } });
+    expect(byGas.stdout).toBe('started\n');
+    const started = performance.now();
+    const byTime = await inSandbox('runaway', {}, { maxGas: Number.MAX_SAFE_INTEGER, maxExecutionMs: 100 });
+    expect(byTime.result).toMatchObject({ ok: false, error: { code: 'TIMEOUT' } });
+    expect(byTime.stdout).toBe('started\n');
+    // A bound only a missing preemption could break, far above what a busy machine adds.
+    expect(performance.now() - started).toBeLessThan(20_000);
+  });
+
+  it('keeps a flood of output to its limit, flags it, and stops it by gas', async () => {
+    const flood = await inSandbox('flood', { stdoutLimitBytes: 10_000 }, { maxGas: 2_000_000 });
+    expect(flood.result).toMatchObject({
+      ok: false,
+      error: { code: 'GAS_EXHAUSTED' },
+      output: { stdoutTruncated: true },
+    });
+    expect(flood.stdout).toHaveLength(10_000);
+    expect(flood.stdout.replace(/[x\n]/g, '')).toBe('');
+  });
+});
