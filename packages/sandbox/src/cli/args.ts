@@ -8,16 +8,19 @@
 /** What one command accepts. */
 export interface CommandSpec {
   readonly name: string;
-  /** Its positional arguments, in order, for messages; a trailing `?` marks an optional one. */
+  /**
+   * Its positional arguments, in order, for messages; a trailing `?` marks an optional one, a
+   * trailing `...` a last one that takes any number of words.
+   */
   readonly positionals: readonly string[];
-  /** Its options: `true` for those that take a value, `false` for flags. */
-  readonly options: Readonly<Record<string, boolean>>;
+  /** Its options: `true` for those that take a value, `'repeat'` for those that may be given more than once, `false` for flags. */
+  readonly options: Readonly<Record<string, boolean | 'repeat'>>;
 }
 
-/** Parsed arguments: the positionals in order, and each option's value (`true` for a flag). */
+/** Parsed arguments: the positionals in order, and each option's value (`true` for a flag, a list for a repeated one). */
 export interface ParsedArgs {
   readonly positionals: readonly string[];
-  readonly options: ReadonlyMap<string, string | true>;
+  readonly options: ReadonlyMap<string, string | true | readonly string[]>;
 }
 
 /** Thrown for a command line that cannot be understood; the message is shown as is. */
@@ -26,7 +29,7 @@ export class UsageError extends Error {
 }
 
 /** Options every command takes. */
-export const COMMON_OPTIONS: Readonly<Record<string, boolean>> = { help: false };
+export const COMMON_OPTIONS: Readonly<Record<string, boolean | 'repeat'>> = { help: false };
 /** Short forms. */
 const ALIASES: Readonly<Record<string, string>> = { '-h': 'help' };
 
@@ -56,7 +59,9 @@ function unknownOption(spec: CommandSpec, name: string): UsageError {
 
 /** `<module> <action> [payload-json]`, from a spec's positionals. */
 export function usageOf(spec: CommandSpec): string {
-  const shown = spec.positionals.map((p) => (p.endsWith('?') ? `[${p.slice(0, -1)}]` : `<${p}>`));
+  const shown = spec.positionals.map((p) =>
+    p.endsWith('...') ? `[${p}]` : p.endsWith('?') ? `[${p.slice(0, -1)}]` : `<${p}>`,
+  );
   return `ri-sandbox ${[spec.name, ...shown].join(' ')}`;
 }
 
@@ -67,7 +72,7 @@ export function usageOf(spec: CommandSpec): string {
  */
 export function parseArgs(argv: readonly string[], spec: CommandSpec): ParsedArgs {
   const positionals: string[] = [];
-  const options = new Map<string, string | true>();
+  const options = new Map<string, string | true | readonly string[]>();
   const takesValue = { ...spec.options, ...COMMON_OPTIONS };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -96,9 +101,13 @@ export function parseArgs(argv: readonly string[], spec: CommandSpec): ParsedArg
     }
     const value = inline ?? argv[++i];
     if (value === undefined || value === '') throw new UsageError(`--${name} needs a value`);
-    options.set(name, value);
+    const earlier = options.get(name);
+    options.set(
+      name,
+      valued === 'repeat' ? [...((earlier as readonly string[] | undefined) ?? []), value] : value,
+    );
   }
-  const most = spec.positionals.length;
+  const most = spec.positionals.at(-1)?.endsWith('...') === true ? Infinity : spec.positionals.length;
   if (positionals.length > most) {
     const extra = positionals.slice(most).map((p) => JSON.stringify(p));
     throw new UsageError(
@@ -110,7 +119,7 @@ export function parseArgs(argv: readonly string[], spec: CommandSpec): ParsedArg
 
 /** The positionals, after checking that the required ones are there. */
 export function requirePositionals(args: ParsedArgs, spec: CommandSpec): readonly string[] {
-  const required = spec.positionals.filter((p) => !p.endsWith('?')).length;
+  const required = spec.positionals.filter((p) => !p.endsWith('?') && !p.endsWith('...')).length;
   if (args.positionals.length < required) throw new UsageError(`usage: ${usageOf(spec)}`);
   return args.positionals;
 }
@@ -118,7 +127,13 @@ export function requirePositionals(args: ParsedArgs, spec: CommandSpec): readonl
 /** The text value of option `name`, or `undefined` if it was not given. */
 export function stringOption(args: ParsedArgs, name: string): string | undefined {
   const value = args.options.get(name);
-  return value === true ? undefined : value;
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** Every value of the repeated option `name`, in order (none if it was not given). */
+export function listOption(args: ParsedArgs, name: string): readonly string[] {
+  const value = args.options.get(name);
+  return Array.isArray(value) ? value : [];
 }
 
 /** Whether flag `name` was given. */

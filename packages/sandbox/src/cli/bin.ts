@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** The `ri-sandbox` executable: the command line wired to Node's file system and streams. */
-import { readFile, writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runCli } from './main';
 
@@ -36,6 +36,32 @@ async function watToWasm(createWabt: CreateWabt, source: string, path: string): 
   }
 }
 
+/** Every file under `folder`, by path relative to it. */
+async function readFolder(folder: string): Promise<Record<string, Uint8Array>> {
+  const files: Record<string, Uint8Array> = {};
+  try {
+    for (const entry of await readdir(folder, { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile()) continue;
+      const path = join(entry.parentPath, entry.name);
+      files[relative(folder, path).split('\\').join('/')] = new Uint8Array(await readFile(path));
+    }
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new Error(
+      code === 'ENOENT' ? `no such folder: ${folder}` : `cannot read ${folder}: ${code ?? String(error)}`,
+    );
+  }
+  return files;
+}
+
+/** All of standard input when it is piped; nothing when it is a terminal. */
+async function readStdin(): Promise<Uint8Array> {
+  if (process.stdin.isTTY) return new Uint8Array();
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Uint8Array);
+  return new Uint8Array(Buffer.concat(chunks));
+}
+
 const exitCode = await runCli(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
@@ -67,5 +93,7 @@ const exitCode = await runCli(process.argv.slice(2), {
     }
   },
   importModule: async (path) => (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>,
+  readStdin,
+  readFolder,
 });
 process.exitCode = exitCode;

@@ -1,5 +1,5 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,9 +26,19 @@ async function cli(
 ) {
   let stdout = '';
   let stderr = '';
+  const decoder = new TextDecoder();
   const io: CliIo = {
-    stdout: (text) => (stdout += text),
-    stderr: (text) => (stderr += text),
+    stdout: (text) => (stdout += typeof text === 'string' ? text : decoder.decode(text)),
+    stderr: (text) => (stderr += typeof text === 'string' ? text : decoder.decode(text)),
+    readStdin: () => Promise.resolve(files.get('<stdin>') ?? new Uint8Array()),
+    readFolder: (path) => {
+      const prefix = `${path}/`;
+      const found = [...files].filter(([name]) => name.startsWith(prefix));
+      if (found.length === 0) return Promise.reject(new Error(`no such folder: ${path}`));
+      return Promise.resolve(
+        Object.fromEntries(found.map(([name, bytes]) => [name.slice(prefix.length), bytes])),
+      );
+    },
     readFile: (path) => {
       const written = files.get(path);
       if (written !== undefined) return Promise.resolve(written);
@@ -329,6 +339,109 @@ describe('ri-sandbox run', () => {
   });
 });
 
+/**
+ * A WASI command: prints every argument on a line, the value of the variable NAME, what it reads from
+ * standard input and from data/in.txt, and exits with its number of arguments.
+ */
+const WASI_COMMAND = wat(`(module
+  (import "wasi_snapshot_preview1" "args_sizes_get" (func $args_sizes (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "args_get" (func $args_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "environ_sizes_get" (func $env_sizes (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "environ_get" (func $env_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_open"
+    (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 900) "data/in.txt")
+  (func $print (param $at i32) (param $length i32)
+    (i32.store (i32.const 800) (local.get $at))
+    (i32.store (i32.const 804) (local.get $length))
+    (drop (call $write (i32.const 1) (i32.const 800) (i32.const 1) (i32.const 808))))
+  ;; NULs to newlines in [at, at + length), then print it.
+  (func $lines (param $at i32) (param $length i32) (local $i i32)
+    (block $done (loop $each
+      (br_if $done (i32.ge_u (local.get $i) (local.get $length)))
+      (if (i32.eqz (i32.load8_u (i32.add (local.get $at) (local.get $i))))
+        (then (i32.store8 (i32.add (local.get $at) (local.get $i)) (i32.const 10))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $each)))
+    (call $print (local.get $at) (local.get $length)))
+  (func $copy (param $fd i32)
+    (i32.store (i32.const 800) (i32.const 20000))
+    (i32.store (i32.const 804) (i32.const 4096))
+    (if (i32.eqz (call $read (local.get $fd) (i32.const 800) (i32.const 1) (i32.const 812)))
+      (then (call $print (i32.const 20000) (i32.load (i32.const 812))))))
+  (func (export "_start")
+    (drop (call $args_sizes (i32.const 0) (i32.const 4)))
+    (drop (call $args_get (i32.const 100) (i32.const 1000)))
+    (call $lines (i32.const 1000) (i32.load (i32.const 4)))
+    (drop (call $env_sizes (i32.const 8) (i32.const 12)))
+    (drop (call $env_get (i32.const 100) (i32.const 10000)))
+    (call $lines (i32.const 10000) (i32.load (i32.const 12)))
+    (call $copy (i32.const 0))
+    (if (i32.eqz (call $open (i32.const 3) (i32.const 0) (i32.const 900) (i32.const 11) (i32.const 0)
+          (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 16)))
+      (then (call $copy (i32.load (i32.const 16)))))
+    (call $exit (i32.load (i32.const 0)))))`);
+
+describe('ri-sandbox run, for a WASI command', () => {
+  it('runs it as wasmtime run does: arguments, environment, folders, piped input, its output and exit code', async () => {
+    const files = new Map<string, Uint8Array>([
+      ['cmd.wasm', WASI_COMMAND],
+      ['<stdin>', new TextEncoder().encode('piped\n')],
+      ['host/in.txt', new TextEncoder().encode('from the host folder\n')],
+    ]);
+    const result = await cli(
+      ['run', 'cmd.wasm', 'one', 'two words', '--env', 'NAME=value', '--env', 'A=b', '--dir', 'host::/data'],
+      {},
+      files,
+    );
+    expect(result).toEqual({
+      code: 3,
+      stdout: 'cmd.wasm\none\ntwo words\nNAME=value\nA=b\npiped\nfrom the host folder\n',
+      stderr: '',
+    });
+  });
+
+  it('keeps the limit errors’ exit codes, and prints JSON with the output inside', async () => {
+    const files = new Map<string, Uint8Array>([['cmd.wasm', WASI_COMMAND]]);
+    const starved = await cli(['run', 'cmd.wasm', '--max-gas', '10'], {}, files);
+    expect(starved).toMatchObject({
+      code: EXIT_CODES.GAS_EXHAUSTED,
+      stderr: expect.stringMatching(/^GAS_EXHAUSTED: /) as unknown,
+    });
+    const json = await cli(['run', 'cmd.wasm', 'x', '--json'], {}, files);
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      ok: true,
+      value: 2,
+      output: { stdout: 'cmd.wasm\nx\n', stderr: '' },
+    });
+  });
+
+  it('refuses --dir and --env for a module without WASI, and bad ones', async () => {
+    const files = new Map<string, Uint8Array>([['cmd.wasm', WASI_COMMAND]]);
+    expect(await cli(['run', 'add.wasm', 'add', '[1, 2]', '--env', 'A=b'])).toMatchObject({
+      code: EXIT_CODES.USAGE,
+      stderr: 'error: --dir and --env are for WASI modules, and this one does not import WASI\n',
+    });
+    expect(await cli(['run', 'cmd.wasm', '--env', 'novalue'], {}, files)).toMatchObject({
+      code: EXIT_CODES.USAGE,
+      stderr: 'error: --env must be name=value, got novalue\n',
+    });
+    expect(await cli(['run', 'cmd.wasm', '--dir', 'nowhere'], {}, files)).toMatchObject({
+      code: EXIT_CODES.USAGE,
+      stderr: 'error: no such folder: nowhere\n',
+    });
+    expect(await cli(['run', 'add.wasm'])).toMatchObject({
+      code: EXIT_CODES.USAGE,
+      stderr: 'error: usage: ri-sandbox run <module> <action> [payload-json]\n',
+    });
+  });
+});
+
 describe('ri-sandbox inspect', () => {
   it('lists imports with what the sandbox does about each, exports, memory and features', async () => {
     const { code, stdout } = await cli(['inspect', 'host-caller.wasm']);
@@ -479,6 +592,24 @@ describe('the built binary', () => {
     expect(rows.at(-1)).toMatchObject({ operation: 'live instances in one process', value: '2' });
     expect(bench.stderr).toMatch(/^\[1\/6\] create\n/);
   }, 60_000);
+
+  it('runs a WASI command with a real folder and piped input, and exits with its code', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ri-sandbox-cli-wasi-'));
+    mkdirSync(join(dir, 'host', 'nested'), { recursive: true });
+    writeFileSync(join(dir, 'cmd.wasm'), WASI_COMMAND);
+    writeFileSync(join(dir, 'host', 'in.txt'), 'from disk\n');
+    writeFileSync(join(dir, 'host', 'nested', 'more.txt'), 'unused');
+    const ran = spawnSync(
+      process.execPath,
+      [bin, 'run', join(dir, 'cmd.wasm'), 'arg', '--dir', `${join(dir, 'host')}::data`, ...generous],
+      { input: 'piped in\n', encoding: 'utf8' },
+    );
+    expect({ status: ran.status, stdout: ran.stdout, stderr: ran.stderr }).toEqual({
+      status: 2,
+      stdout: `${join(dir, 'cmd.wasm')}\narg\npiped in\nfrom disk\n`,
+      stderr: '',
+    });
+  });
 
   it('fails with one line and the documented exit code', async () => {
     const failure = await run(process.execPath, [

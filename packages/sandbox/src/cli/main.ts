@@ -7,7 +7,7 @@ import {
   type FuncType,
   type HostFunction,
   type Import,
-  type SandboxConfigInput,
+  WASI_IMPORT_MODULE,
   type SandboxError,
   type WasmModule,
   WasmDecodeError,
@@ -27,6 +27,7 @@ import {
   type ParsedArgs,
   UsageError,
   flag,
+  listOption,
   numberOption,
   parseArgs,
   requirePositionals,
@@ -36,8 +37,13 @@ import {
 
 /** What the command line needs from its environment. */
 export interface CliIo {
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
+  /** Writes to standard output: text, or the bytes a WASI guest wrote. */
+  readonly stdout: (text: string | Uint8Array) => void;
+  readonly stderr: (text: string | Uint8Array) => void;
+  /** All of standard input when it is piped (empty when it is a terminal), for a WASI guest. */
+  readonly readStdin: () => Promise<Uint8Array>;
+  /** Every file under a host folder, by path relative to it (`/`-separated); rejects with a readable message. */
+  readonly readFolder: (path: string) => Promise<Record<string, Uint8Array>>;
   /** Reads a file; rejects with an `Error` whose message names the problem. */
   readonly readFile: (path: string) => Promise<Uint8Array>;
   /** Writes a file; rejects with an `Error` whose message names the problem. */
@@ -66,6 +72,7 @@ export const HELP = `ri-sandbox: run untrusted WebAssembly under limits
 
 Usage:
   ri-sandbox run <module.wasm|module.wat> <action> [payload-json] [options]
+  ri-sandbox run <wasi-command.wasm> [args...] [options]
   ri-sandbox inspect <module.wasm|module.wat> [--json]
   ri-sandbox bench [--instances <n>] [--json]
   ri-sandbox help | --help | -h
@@ -83,6 +90,14 @@ run options:
                        (taken with the same --max-memory and host functions)
   --snapshot-out <file>  after a successful action, write the instance's snapshot
   --json               print the outcome as one JSON object
+
+A module that imports wasi_snapshot_preview1 and exports _start is a WASI
+command: the words after it are its arguments (argv[0] is the module's path),
+its standard input is ours when piped, its output goes to ours, and the exit
+code is its own (limit errors keep theirs). Its files are virtual:
+  --dir <host>[::<guest>]  copy a host folder into the guest's file system at
+                       <guest> (default: the same path under /); repeatable
+  --env <name>=<value> set a variable of the guest's environment; repeatable
 
 inspect lists what a module imports (and what the sandbox does about each),
 exports, memory and features, and whether a load would accept it.
@@ -109,7 +124,7 @@ export const VERSION: string = packageJson.version;
 
 const RUN: CommandSpec = {
   name: 'run',
-  positionals: ['module', 'action', 'payload-json?'],
+  positionals: ['module', 'action-or-args...'],
   options: {
     'max-gas': true,
     'max-memory': true,
@@ -120,8 +135,12 @@ const RUN: CommandSpec = {
     restore: true,
     'snapshot-out': true,
     json: false,
+    dir: 'repeat',
+    env: 'repeat',
   },
 };
+/** What `run` takes for an action of a module that is not a WASI command. */
+const ACTION_USAGE = 'ri-sandbox run <module> <action> [payload-json]';
 const INSPECT: CommandSpec = { name: 'inspect', positionals: ['module'], options: { json: false } };
 const BENCH: CommandSpec = { name: 'bench', positionals: [], options: { instances: true, json: false } };
 const HELP_COMMAND: CommandSpec = { name: 'help', positionals: [], options: {} };
@@ -169,7 +188,7 @@ async function loadHostFunctions(io: CliIo, path: string): Promise<Record<string
   throw new UsageError(`${path} must export default an object of host functions (or an array of them)`);
 }
 
-async function configOf(io: CliIo, args: ParsedArgs): Promise<SandboxConfigInput> {
+async function configOf(io: CliIo, args: ParsedArgs): Promise<Record<string, unknown>> {
   const hostFile = stringOption(args, 'host-fns');
   const config: Record<string, unknown> = {
     maxGas: numberOption(args, 'max-gas', true),
@@ -203,11 +222,70 @@ function parsePayload(text: string | undefined): unknown {
   }
 }
 
+/** Whether `bytes` are a WASI command (importing WASI, exporting `_start`), and whether they import WASI at all. */
+function wasiKind(bytes: Uint8Array): { readonly imports: boolean; readonly command: boolean } {
+  try {
+    const module = decodeModule(bytes);
+    const imports = module.imports.some((i) => i.module === WASI_IMPORT_MODULE);
+    return {
+      imports,
+      command: imports && module.exports.some((e) => e.name === '_start' && e.kind === 'function'),
+    };
+  } catch {
+    // Not a module: the load explains why.
+    return { imports: false, command: false };
+  }
+}
+
+/** The guest's files from `--dir host[::guest]` options. */
+async function wasiFiles(io: CliIo, args: ParsedArgs): Promise<Record<string, Uint8Array>> {
+  const files: Record<string, Uint8Array> = {};
+  for (const spec of listOption(args, 'dir')) {
+    const [host, guest = host] = spec.split('::') as [string, string | undefined];
+    if (host === '') throw new UsageError(`--dir needs a host folder, got ${spec}`);
+    const at = `/${guest
+      .split('/')
+      .filter((part) => part !== '' && part !== '.')
+      .join('/')}`;
+    for (const [path, bytes] of Object.entries(await io.readFolder(host)))
+      files[`${at === '/' ? '' : at}/${path}`] = bytes;
+  }
+  return files;
+}
+
+/** The guest's environment from `--env name=value` options. */
+function wasiEnv(args: ParsedArgs): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const entry of listOption(args, 'env')) {
+    const at = entry.indexOf('=');
+    if (at <= 0) throw new UsageError(`--env must be name=value, got ${entry}`);
+    env[entry.slice(0, at)] = entry.slice(at + 1);
+  }
+  return env;
+}
+
 async function run(io: CliIo, args: ParsedArgs): Promise<number> {
-  const [file, action, payloadText] = requirePositionals(args, RUN) as [string, string, string | undefined];
-  const payload = parsePayload(payloadText);
+  const [file, ...rest] = requirePositionals(args, RUN) as [string, ...string[]];
   const config = await configOf(io, args);
   const bytes = await readModule(io, file);
+  const kind = wasiKind(bytes);
+  if (!kind.imports && (listOption(args, 'dir').length > 0 || listOption(args, 'env').length > 0))
+    throw new UsageError('--dir and --env are for WASI modules, and this one does not import WASI');
+  if (kind.imports) {
+    config.wasi = {
+      args: kind.command ? [file, ...rest] : [file],
+      env: wasiEnv(args),
+      files: await wasiFiles(io, args),
+      stdin: await io.readStdin(),
+    };
+  }
+  const [action, payloadText, ...extra] = kind.command ? ['_start'] : rest;
+  if (action === undefined) throw new UsageError(`usage: ${ACTION_USAGE}`);
+  if (extra.length > 0)
+    throw new UsageError(
+      `unexpected argument${extra.length === 1 ? '' : 's'} ${extra.map((a) => JSON.stringify(a)).join(' ')}: usage: ${ACTION_USAGE}`,
+    );
+  const payload = parsePayload(payloadText);
   const json = flag(args, 'json');
   const sandbox = createWasmSandbox();
   const fail = (error: SandboxError): number => {
@@ -232,26 +310,45 @@ async function run(io: CliIo, args: ParsedArgs): Promise<number> {
   const snapshotTo = stringOption(args, 'snapshot-out');
   const snapshot = result.ok && snapshotTo !== undefined ? sandbox.snapshot(created.value) : undefined;
   sandbox.destroy(created.value);
+  // A WASI guest's own output goes to ours, as it would outside the sandbox (with --json, into the object).
+  if (!json && result.output !== undefined) {
+    io.stdout(result.output.stdout);
+    io.stderr(result.output.stderr);
+  }
   if (!result.ok) return fail(result.error);
   if (snapshot?.ok === false) return fail(snapshot.error);
   if (snapshot !== undefined && snapshotTo !== undefined) await io.writeFile(snapshotTo, snapshot.value);
   if (json) {
-    io.stdout(`${toJson(snapshotTo === undefined ? result : { ...result, snapshot: snapshotTo })}\n`);
-  } else {
-    const m = result.metrics;
+    const text = new TextDecoder();
+    const output =
+      result.output === undefined
+        ? {}
+        : {
+            output: {
+              ...result.output,
+              stdout: text.decode(result.output.stdout),
+              stderr: text.decode(result.output.stderr),
+            },
+          };
     io.stdout(
-      [
-        `result  ${show(result.value)}`,
-        `gas     ${group(result.gasUsed)} of ${group(m.gasLimit)}`,
-        `memory  ${group(m.memoryUsedBytes)} of ${group(m.memoryLimitBytes)} bytes`,
-        `time    ${result.durationMs.toFixed(3)} of ${group(m.executionLimitMs)} ms`,
-        ...(snapshot?.ok === true
-          ? [`state   ${group(snapshot.value.length)} bytes written to ${snapshotTo}`]
-          : []),
-        '',
-      ].join('\n'),
+      `${toJson({ ...result, ...output, ...(snapshotTo === undefined ? {} : { snapshot: snapshotTo }) })}\n`,
     );
+    return kind.command ? (result.value as number) : EXIT_CODES.OK;
   }
+  if (kind.command) return result.value as number;
+  const m = result.metrics;
+  io.stdout(
+    [
+      `result  ${show(result.value)}`,
+      `gas     ${group(result.gasUsed)} of ${group(m.gasLimit)}`,
+      `memory  ${group(m.memoryUsedBytes)} of ${group(m.memoryLimitBytes)} bytes`,
+      `time    ${result.durationMs.toFixed(3)} of ${group(m.executionLimitMs)} ms`,
+      ...(snapshot?.ok === true
+        ? [`state   ${group(snapshot.value.length)} bytes written to ${snapshotTo}`]
+        : []),
+      '',
+    ].join('\n'),
+  );
   return EXIT_CODES.OK;
 }
 
