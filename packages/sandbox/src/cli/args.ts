@@ -133,7 +133,7 @@ export function stringOption(args: ParsedArgs, name: string): string | undefined
 /** Every value of the repeated option `name`, in order (none if it was not given). */
 export function listOption(args: ParsedArgs, name: string): readonly string[] {
   const value = args.options.get(name);
-  return Array.isArray(value) ? value : [];
+  return typeof value === 'object' ? value : [];
 }
 
 /** Whether flag `name` was given. */
