@@ -27,4 +27,14 @@ describe('the examples the README points to', () => {
       ].join('\n'),
     );
   });
+
+  it('ruby/run.mjs initialises CRuby once and runs untrusted Ruby from its snapshot, limits included', async () => {
+    const { stdout } = await run(process.execPath, [example('ruby/run.mjs')], { timeout: 120_000 });
+    expect(stdout).toContain('| Hello from Ruby 3.4.1: deterministic, metered, suspendable');
+    expect(stdout).toContain('host reads /report.txt: "DETERMINISTIC\\nMETERED\\nSUSPENDABLE"');
+    expect(stdout).toContain('in another instance: same output true, same gas true');
+    expect(stdout).toContain("! main.rb:1:in 'Integer#/': divided by 0 (ZeroDivisionError)");
+    expect(stdout).toMatch(/under 50 million gas:\n {2}stopped: GAS_EXHAUSTED/);
+    expect(stdout).toMatch(/unlimited gas:\n {2}stopped: TIMEOUT/);
+  }, 120_000);
 });

@@ -125,7 +125,9 @@ describe('C programs (clang-14, wasm32-wasi)', () => {
       exitCode: node.exitCode,
       stdout: node.stdout,
     });
-    expect(ours.stdout).toContain('arg 2: deuxième ü\narg 3: \nLANG=C.UTF-8\nHOME=(unset)\nSOME INPUT\nüBER\n');
+    expect(ours.stdout).toContain(
+      'arg 2: deuxième ü\narg 3: \nLANG=C.UTF-8\nHOME=(unset)\nSOME INPUT\nüBER\n',
+    );
   });
 
   it('makes, writes, reads, lists, renames and removes files as node:wasi does, and leaves the same tree', async () => {

@@ -7,6 +7,8 @@
 export type { SandboxOptions } from './options';
 export { createWasmSandbox } from './sandbox';
 export { ALLOC_EXPORT } from './actions';
+export type { CanonicalArgument, CanonicalArguments } from './canonical';
+export { REALLOC_EXPORT, canonicalArgs } from './canonical';
 
 export type {
   Result,

@@ -45,6 +45,15 @@ import {
   readJsonOutput,
   writeJsonInput,
 } from './actions';
+import {
+  type CanonicalArguments,
+  REALLOC_EXPORT,
+  checkCanonicalArguments,
+  findRealloc,
+  isCanonicalArguments,
+  lowerArguments,
+  placeholderValues,
+} from './canonical';
 import { type Capability, capabilityImports, runOutput } from './capability';
 import { guestMemory } from './guest-memory';
 import { type AbortSignalBox, bridgeHostFunction } from './host-bridge';
@@ -262,9 +271,39 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     return readJsonOutput(call, returned.value);
   }
 
+  /** A direct call whose strings and bytes are first copied into memory the guest allocates. */
+  function callCanonical(
+    live: LiveModule,
+    action: Action,
+    payload: CanonicalArguments,
+  ): Result<unknown, SandboxError> {
+    const args = checkCanonicalArguments(payload);
+    if (!args.ok) return args;
+    const arity = prepareDirectCall(action, placeholderValues(args.value));
+    if (!arity.ok) return arity;
+    const realloc = findRealloc((name) => findAction(live, name));
+    if (!realloc.ok) return realloc;
+    const memory = live.memory;
+    if (memory === undefined)
+      return err(sandboxError.wasmTrap('abi_violation', 'strings and bytes as arguments need a memory'));
+    const allocate = (align: number, size: number): Result<number, SandboxError> => {
+      const pointer = runGuest(live, () => realloc.value.fn(0, 0, align, size));
+      if (pointer.ok && live.abort.exitCode !== undefined)
+        return err(sandboxError.wasmTrap('abi_violation', `${REALLOC_EXPORT} exited the guest`));
+      return pointer.ok ? ok((pointer.value as number) >>> 0) : pointer;
+    };
+    const lowered = lowerArguments(memory, allocate, args.value);
+    if (!lowered.ok) return lowered;
+    const values = prepareDirectCall(action, lowered.value);
+    if (!values.ok) return values;
+    const returned = runGuest(live, () => action.fn(...values.value));
+    return returned.ok ? ok(directResult(action, returned.value)) : returned;
+  }
+
   function callAction(live: LiveModule, name: string, payload: unknown): Result<unknown, SandboxError> {
     const action = findAction(live, name);
     if (!action.ok) return action;
+    if (isCanonicalArguments(payload)) return callCanonical(live, action.value, payload);
     const args = directArguments(payload);
     if (args === undefined) return callJson(live, action.value, payload);
     const values = prepareDirectCall(action.value, args);
