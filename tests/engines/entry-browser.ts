@@ -1,5 +1,16 @@
-/** Browser entry of the determinism suite: exposes the runner for the test page. */
+/** Browser entry of the cross-engine suites: exposes the runners for the test page. */
 import { runDeterminismSuite } from './suite';
+import { WASI_MODULE_NAMES, type WasiModules, runWasiSuite } from './wasi-suite';
 
-(globalThis as { runDeterminismSuite?: typeof runDeterminismSuite }).runDeterminismSuite =
-  runDeterminismSuite;
+/** The WASI cases, with their modules fetched from `/modules/<name>.wasm`. */
+async function runWasiSuiteFetched(): Promise<unknown> {
+  const fetched = await Promise.all(
+    WASI_MODULE_NAMES.map(async (name) => {
+      const response = await fetch(`/modules/${name}.wasm`);
+      return [name, new Uint8Array(await response.arrayBuffer())] as const;
+    }),
+  );
+  return runWasiSuite(Object.fromEntries(fetched) as unknown as WasiModules);
+}
+
+Object.assign(globalThis, { runDeterminismSuite, runWasiSuite: runWasiSuiteFetched });

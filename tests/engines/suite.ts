@@ -153,13 +153,14 @@ function exact(value: unknown): string {
   return value === undefined ? 'undefined' : JSON.stringify(value);
 }
 
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
+/** SHA-256 of `bytes`, in hex. */
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
   return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 /** The whole linear memory a snapshot describes (empty without one). */
-function memoryOf(snapshot: Uint8Array): Uint8Array {
+export function memoryOf(snapshot: Uint8Array): Uint8Array {
   const decoded = decodeSnapshot(snapshot);
   if (!decoded.ok) throw new Error(decoded.error.message);
   const image = decoded.value.memory;
@@ -172,7 +173,7 @@ function memoryOf(snapshot: Uint8Array): Uint8Array {
  * The time limit of every case: none is about time (a timeout's moment differs from run to run), and a
  * cold module on a busy machine (a browser compiling lazily, say) must not turn a result into TIMEOUT.
  */
-const GENEROUS_MS = 60_000;
+export const GENEROUS_MS = 60_000;
 
 async function runCase(testCase: Case): Promise<CaseRecord> {
   const sandbox = createWasmSandbox();

@@ -5,30 +5,15 @@
  * program gives under node:wasi on the same arguments, environment, input and
  * files: output, exit code and the files it leaves.
  */
-import { execFile } from 'node:child_process';
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  readdirSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { WASI } from 'node:wasi';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type SandboxConfigInput, type WasiConfig, createWasmSandbox } from '@ri-sandbox/sandbox';
+import { compilePrograms } from './compile';
 import { filesUnder } from './worker';
 
-const run = promisify(execFile);
-const here = fileURLToPath(new URL('.', import.meta.url));
-const built = mkdtempSync(join(tmpdir(), 'ri-sandbox-wasi-programs-'));
-const CLANG = process.env['RI_SANDBOX_CLANG'] ?? 'clang-14';
 const programs: Record<string, Uint8Array<ArrayBuffer>> = {};
 const text = (bytes: Uint8Array | undefined) => new TextDecoder().decode(bytes);
 
@@ -89,27 +74,8 @@ async function inNode(program: string, wasi: WasiConfig) {
 
 describe('C programs (clang-14, wasm32-wasi)', () => {
   beforeAll(async () => {
-    const sources = readdirSync(join(here, 'programs')).filter((file) => file.endsWith('.c'));
-    for (const source of sources) {
-      const out = join(built, source.replace(/\.c$/, '.wasm'));
-      try {
-        await run(CLANG, [
-          '--target=wasm32-wasi',
-          '-O2',
-          '-Wl,--strip-debug',
-          '-o',
-          out,
-          join(here, 'programs', source),
-        ]);
-      } catch (error) {
-        throw new Error(
-          `cannot compile ${source} with ${CLANG} (scripts/setup-engines.mjs installs Debian's clang-14, lld-14, ` +
-            `wasi-libc and libclang-rt-14-dev-wasm32 when run as root): ${error instanceof Error ? error.message : String(error)}`,
-        );
-      }
-      programs[source.replace(/\.c$/, '')] = new Uint8Array(readFileSync(out));
-    }
-    expect(existsSync(join(built, 'echo.wasm'))).toBe(true);
+    Object.assign(programs, await compilePrograms());
+    expect(Object.keys(programs)).toContain('echo');
   }, 120_000);
 
   it('gives arguments, environment and input exactly as node:wasi does, UTF-8 included', async () => {

@@ -1,10 +1,14 @@
 /**
  * CRC-32C (Castagnoli, the checksum of iSCSI, ext4 and SSE4.2's `crc32`
  * instruction): reflected polynomial 0x82F63B78, initial value and final XOR
- * 0xFFFFFFFF. Small inputs go eight bytes at a time ("slicing-by-8") in
- * JavaScript; large ones through a WebAssembly kernel, sixteen bytes at a time.
+ * 0xFFFFFFFF, sixteen bytes at a time ("slicing-by-16") in JavaScript.
+ *
+ * Plain JavaScript on purpose. A WebAssembly kernel was a fifth faster in V8,
+ * but an engine's WebAssembly compiler is shared with the guests: in
+ * JavaScriptCore (Bun, Safari), after a large guest such as ruby.wasm, the
+ * kernel waited behind the guest's tier-up for a hundred seconds, and then
+ * ran in the interpreter, twenty times slower than this loop.
  */
-import { type CrcKernel, KERNEL_SCRATCH_BYTES, createCrcKernel } from './crc32c-kernel';
 
 const POLYNOMIAL = 0x82f63b78;
 
@@ -36,22 +40,6 @@ function bytewise(crc: number, bytes: Uint8Array, from: number, to: number): num
   return c;
 }
 
-/** From this size on, the WebAssembly kernel is faster than the JavaScript loop. */
-const KERNEL_MIN_BYTES = 64 * 1024;
-let kernel: CrcKernel | undefined;
-
-/** CRC-32C through the WebAssembly kernel, copying `bytes` through its scratch area piece by piece. */
-function withKernel(bytes: Uint8Array, previous: number): number {
-  kernel ??= createCrcKernel(TABLES);
-  let crc = previous;
-  for (let at = 0; at < bytes.length; at += KERNEL_SCRATCH_BYTES) {
-    const piece = bytes.subarray(at, Math.min(bytes.length, at + KERNEL_SCRATCH_BYTES));
-    kernel.scratch.set(piece);
-    crc = kernel.crc(crc, piece.length);
-  }
-  return crc;
-}
-
 /**
  * The CRC-32C of `bytes`, as an unsigned 32-bit integer. Pass a previous
  * result as `previous` to continue over more bytes: `crc32c(b, crc32c(a))`
@@ -63,32 +51,36 @@ function withKernel(bytes: Uint8Array, previous: number): number {
  * ```
  */
 export function crc32c(bytes: Uint8Array, previous = 0): number {
-  if (bytes.length >= KERNEL_MIN_BYTES) return withKernel(bytes, previous);
-  return sliced(bytes, previous);
-}
-
-/** CRC-32C in JavaScript, eight bytes at a time. */
-export function sliced(bytes: Uint8Array, previous = 0): number {
   const t = TABLES;
   let c = ~previous | 0;
   let i = 0;
-  // Up to the first 4-byte boundary, then whole 8-byte words.
+  // Up to the first 4-byte boundary, then whole 16-byte blocks as four words, then the rest.
   const head = (4 - (bytes.byteOffset & 3)) & 3;
   if (LITTLE_ENDIAN && bytes.length >= head) {
     c = bytewise(c, bytes, 0, head);
-    const words = new Int32Array(bytes.buffer, bytes.byteOffset + head, ((bytes.length - head) >> 3) << 1);
-    for (let w = 0; w < words.length; w += 2) {
+    const words = new Int32Array(bytes.buffer, bytes.byteOffset + head, ((bytes.length - head) >> 4) << 2);
+    for (let w = 0; w < words.length; w += 4) {
       const a = (words[w] as number) ^ c;
       const b = words[w + 1] as number;
+      const d = words[w + 2] as number;
+      const e = words[w + 3] as number;
       c =
-        (t[0x700 + (a & 0xff)] as number) ^
-        (t[0x600 + ((a >>> 8) & 0xff)] as number) ^
-        (t[0x500 + ((a >>> 16) & 0xff)] as number) ^
-        (t[0x400 + (a >>> 24)] as number) ^
-        (t[0x300 + (b & 0xff)] as number) ^
-        (t[0x200 + ((b >>> 8) & 0xff)] as number) ^
-        (t[0x100 + ((b >>> 16) & 0xff)] as number) ^
-        (t[b >>> 24] as number);
+        (t[0xf00 + (a & 0xff)] as number) ^
+        (t[0xe00 + ((a >>> 8) & 0xff)] as number) ^
+        (t[0xd00 + ((a >>> 16) & 0xff)] as number) ^
+        (t[0xc00 + (a >>> 24)] as number) ^
+        (t[0xb00 + (b & 0xff)] as number) ^
+        (t[0xa00 + ((b >>> 8) & 0xff)] as number) ^
+        (t[0x900 + ((b >>> 16) & 0xff)] as number) ^
+        (t[0x800 + (b >>> 24)] as number) ^
+        (t[0x700 + (d & 0xff)] as number) ^
+        (t[0x600 + ((d >>> 8) & 0xff)] as number) ^
+        (t[0x500 + ((d >>> 16) & 0xff)] as number) ^
+        (t[0x400 + (d >>> 24)] as number) ^
+        (t[0x300 + (e & 0xff)] as number) ^
+        (t[0x200 + ((e >>> 8) & 0xff)] as number) ^
+        (t[0x100 + ((e >>> 16) & 0xff)] as number) ^
+        (t[e >>> 24] as number);
     }
     i = head + words.length * 4;
   }

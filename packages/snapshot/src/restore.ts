@@ -76,9 +76,11 @@ function writeMemory(memory: WebAssembly.Memory, image: NonNullable<InstanceImag
 /**
  * Whether `image` can be written into `instance` as it is, rather than into a
  * fresh instance: only when that gives exactly the captured state, that is
- * when the memory and every captured table already have the captured sizes
- * (they can grow, never shrink) and no segment the image has kept was dropped.
- * Restoring in place then needs no allocation, so nothing is left to fail.
+ * when the memory is no larger than the captured one (it can grow, never
+ * shrink), every captured table already has the captured size, and no
+ * segment the image has kept was dropped. Restoring in place then fails, if
+ * at all, only where the engine refuses to grow the memory, the first step of
+ * {@link applyState}, which leaves the instance as it was.
  */
 export function canRestoreInPlace(
   instance: WebAssembly.Instance,
@@ -89,7 +91,9 @@ export function canRestoreInPlace(
   const memory = layout.memory === undefined ? undefined : exports[layout.memory];
   const bytes = memory instanceof WebAssembly.Memory ? memory.buffer.byteLength : 0;
   if (layout.memory !== undefined && !(memory instanceof WebAssembly.Memory)) return false;
-  if (bytes !== (image.memory?.pages ?? 0) * WASM_PAGE_BYTES) return false;
+  // A memory can grow to the image's size (the first thing applyState does, so a refusal changes
+  // nothing); it cannot shrink.
+  if (bytes > (image.memory?.pages ?? 0) * WASM_PAGE_BYTES) return false;
   const tablesFit = layout.tables.every((t, i) => {
     const table = exports[t.exportName];
     return table instanceof WebAssembly.Table && table.length === image.tables[i]?.elements.length;

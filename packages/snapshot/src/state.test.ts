@@ -163,6 +163,21 @@ describe('exposeState, captureState and applyState', () => {
     expect(canRestoreInPlace(live.instance, layout, shorterTable)).toBe(false);
   });
 
+  it('restores in place a state whose memory is larger, growing the memory first', () => {
+    const live = instantiate(bytes);
+    const fresh = capture(live, layout);
+    const grown = instantiate(bytes);
+    grown.exports['mutate']?.();
+    // The fresh state with the grown memory: tables and segments as they are in a fresh instance.
+    const largerMemory = { ...fresh, memory: capture(grown, layout).memory };
+    expect(largerMemory.memory?.pages).toBeGreaterThan(fresh.memory?.pages ?? 0);
+    expect(canRestoreInPlace(live.instance, layout, largerMemory)).toBe(true);
+    expect(applyState(live.instance, layout, largerMemory).ok).toBe(true);
+    expect(capture(live, layout)).toEqual(largerMemory);
+    // Back down is not in place: a memory cannot shrink.
+    expect(canRestoreInPlace(live.instance, layout, fresh)).toBe(false);
+  });
+
   it('brings back a passive element segment that was dropped after the snapshot', () => {
     const elements = exposed(`(module
       (table $t (export "t") 2 funcref)
@@ -212,9 +227,12 @@ describe('exposeState, captureState and applyState', () => {
     const image = capture(instantiate(bytes), layout);
     const copy = instantiate(bytes);
     const tooBig = { ...image, memory: { pages: 5, chunks: [] } };
+    expect(canRestoreInPlace(copy.instance, layout, tooBig)).toBe(true);
     const applied = applyState(copy.instance, layout, tooBig);
     expect(applied.ok).toBe(false);
     if (!applied.ok) expect(applied.error.reason).toMatch(/the instance refused/);
+    // Growing is the first step: when the engine refuses it, nothing has changed.
+    expect(capture(copy, layout)).toEqual(image);
   });
 
   it('answers SNAPSHOT_ERROR, not an exception, for an instance of another module', () => {
