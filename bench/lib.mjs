@@ -1,6 +1,7 @@
 // Shared helpers of the benchmark scripts: timing by median of interleaved runs,
 // and a record of the machine the figures were taken on.
 import { cpus, totalmem } from 'node:os';
+import createWabt from 'wabt';
 
 // Timing is shared with the suite `ri-sandbox bench` runs.
 export { compare, median, timeAsync, formatMs as ms } from '@ri-sandbox/sandbox/bench';
@@ -24,3 +25,15 @@ export function table(header, rows) {
 
 /** Formats a ratio with two decimals and an x. */
 export const ratio = (value) => `${value.toFixed(2)}x`;
+
+const wabt = await createWabt();
+
+/** The binary of a module in WebAssembly text. */
+export function watToBytes(source) {
+  const module = wabt.parseWat('bench.wat', source);
+  try {
+    return module.toBinary({}).buffer;
+  } finally {
+    module.destroy();
+  }
+}

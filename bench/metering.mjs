@@ -7,22 +7,11 @@ import { canonicalizeNaNs } from '@ri-sandbox/determinism';
 import { Meter, instrument } from '@ri-sandbox/metering';
 import { createWasmSandbox } from '@ri-sandbox/sandbox';
 import { fixture } from '@ri-sandbox/test-fixtures';
-import createWabt from 'wabt';
-import { compare, geometricMean, median, ms, ratio, table } from './lib.mjs';
+import { compare, geometricMean, median, ms, ratio, table, watToBytes } from './lib.mjs';
 
 const require = createRequire(import.meta.url);
 const wasmMetering = require('wasm-metering');
-const wabt = await createWabt();
 const NO_LIMIT = { maxGas: Number.MAX_SAFE_INTEGER, maxExecutionMs: 1e9 };
-
-function watToBytes(source) {
-  const module = wabt.parseWat('bench.wat', source);
-  try {
-    return module.toBinary({}).buffer;
-  } finally {
-    module.destroy();
-  }
-}
 
 const countingLoop = watToBytes(`(module
   (func (export "count") (param $n i32) (result i32) (local $i i32) (local $sum i32)
