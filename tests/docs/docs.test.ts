@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
@@ -23,7 +23,17 @@ const readmes = [
   'README.md',
   ...readdirSync(join(root, 'packages')).map((name) => `packages/${name}/README.md`),
 ];
-const blocks: CodeBlock[] = readmes.flatMap((name) => typeScriptBlocks(join(root, name), name));
+/** A block's relative imports resolve from its README's folder, as they would for a reader there. */
+function withImportsFrom(block: CodeBlock, folder: string): CodeBlock {
+  const code = block.code.replace(
+    /(from\s+')(\.\.?\/[^']+)(')/g,
+    (_, before: string, path: string, after: string) => `${before}${join(folder, path)}${after}`,
+  );
+  return { ...block, code };
+}
+const blocks: CodeBlock[] = readmes.flatMap((name) =>
+  typeScriptBlocks(join(root, name), name).map((block) => withImportsFrom(block, dirname(join(root, name)))),
+);
 const fileOf = (index: number) => join(work, `block-${index}.ts`);
 
 /** Type errors of every block, by block, in one program. */

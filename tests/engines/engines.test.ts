@@ -162,7 +162,7 @@ describe('the WASI cases (C programs and CRuby)', () => {
     expect(files?.outcomes[1]).toMatch(/^read: a line of input\n.*done\n$/s);
     expect(ruby?.outcomes.slice(0, 3)).toEqual([
       'true',
-      expect.stringMatching(/^\[181, 191, 193, 197, 199\]\n4227\n2023-11-14 22:13:20 UTC\n/),
+      expect.stringMatching(/^\[181, 191, 193, 197, 199\]\n4227\n2023-11-14 22:13:2\d UTC\n/),
       '',
     ]);
     expect(ruby?.outcomes[4]).toBe('/out.txt:154');

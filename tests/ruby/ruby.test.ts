@@ -24,7 +24,8 @@ File.write("/note.txt", "kept")
 puts File.read("/note.txt")
 `;
 
-const EXPECTED = '55\n2023-11-14 22:13:20 UTC\n';
+/** The start of what SCRIPT prints: the clock is the event time plus virtual time (a second or two of gas). */
+const EXPECTED = /^55\n2023-11-14 22:13:2\d UTC\n/;
 
 let vm: RubyVm;
 let afterInit: Uint8Array;
@@ -48,8 +49,8 @@ describe('CRuby (ruby.wasm) in the sandbox', () => {
   it('evaluates Ruby and captures what it prints, with virtual time and seeded randomness', () => {
     const run = vm.eval(SCRIPT);
     expect(run).toMatchObject({ ok: true, stderr: '' });
-    expect(run.stdout.startsWith(EXPECTED)).toBe(true);
-    expect(run.stdout.endsWith('[1, 2, 3]\nkept\n')).toBe(true);
+    expect(run.stdout).toMatch(EXPECTED);
+    expect(run.stdout).toMatch(/\n\[1, 2, 3\]\nkept\n$/);
     expect(run.gasUsed).toBeGreaterThan(0);
     const files = unwrap(vm.sandbox.readFiles(vm.instance));
     expect(new TextDecoder().decode(files['/note.txt'])).toBe('kept');
@@ -79,7 +80,7 @@ describe('CRuby (ruby.wasm) in the sandbox', () => {
     }
     const [first, second] = runs;
     expect(first?.run).toMatchObject({ ok: true, stderr: '' });
-    expect(first?.run.stdout.startsWith(EXPECTED)).toBe(true);
+    expect(first?.run.stdout).toMatch(EXPECTED);
     expect(second).toEqual(first);
   }, 120_000);
 
