@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleEntry } from '../support/bundle';
 import { withChromium } from '../support/chromium';
 import { compilePrograms } from '../wasi/compile';
 import { CASES, type CaseRecord, runDeterminismSuite } from './suite';
@@ -25,20 +25,12 @@ const out = mkdtempSync(join(tmpdir(), 'ri-sandbox-engines-'));
 const records: Record<string, CaseRecord[]> = {};
 const wasiRecords: Record<string, CaseRecord[]> = {};
 
-async function bundle(entry: string, format: 'iife' | 'esm', platform?: 'node'): Promise<string> {
-  const outfile = join(out, `${entry}.js`);
-  await build({
-    entryPoints: [join(here, `${entry}.ts`)],
-    bundle: true,
+function bundle(entry: string, format: 'iife' | 'esm', platform?: 'node'): Promise<string> {
+  return bundleEntry(join(here, `${entry}.ts`), {
     format,
     platform: platform ?? (format === 'iife' ? 'browser' : 'neutral'),
-    // The packages' sources, as the Node run uses them (through the root tsconfig's paths).
-    tsconfig: join(root, 'tsconfig.json'),
-    target: 'es2022',
-    outfile,
-    logLevel: 'error',
+    outfile: join(out, `${entry}.js`),
   });
-  return outfile;
 }
 
 /** What one engine recorded: the determinism suite, and the WASI cases. */

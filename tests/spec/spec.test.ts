@@ -4,13 +4,13 @@
  * sandbox's whole chain, and with a snapshot round trip after every step; an
  * assertion that passes raw and fails in another mode is a regression.
  */
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { unpackArchive } from '../support/archive';
+import { bundleEntry } from '../support/bundle';
 import type { ModeName } from './modes';
 import { runPool } from './pool';
 import { type FileResult, type ModeSummary, formatSummary, summarise } from './report';
@@ -21,22 +21,6 @@ const root = join(here, '..', '..');
 /** Far above what any file needs (a few seconds), so a busy machine cannot make it fail. */
 const FILE_TIMEOUT_MS = 10 * 60_000;
 
-async function bundleWorker(): Promise<string> {
-  const outfile = join(mkdtempSync(join(tmpdir(), 'ri-sandbox-spec-worker-')), 'worker.mjs');
-  await build({
-    entryPoints: [join(here, 'worker.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    // The packages' sources, as the unit tests use them (through the root tsconfig's paths).
-    tsconfig: join(root, 'tsconfig.json'),
-    target: 'es2022',
-    outfile,
-    logLevel: 'error',
-  });
-  return outfile;
-}
-
 const results: FileResult[] = [];
 const summaries = {} as Record<ModeName, ModeSummary>;
 
@@ -46,7 +30,7 @@ describe('the WebAssembly spec suite', () => {
     const files = readdirSync(dir)
       .filter((name) => name.endsWith('.json'))
       .sort();
-    const script = await bundleWorker();
+    const script = await bundleEntry(join(here, 'worker.ts'));
     const reports = await runPool({
       script,
       dir,

@@ -4,35 +4,23 @@
  * `@ri-sandbox/wasi`: its exit code, and its standard output where the test
  * names one, must be what the test expects.
  */
-import { mkdtempSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { bundleEntry } from '../support/bundle';
 import { type JobReport, runInWorkers } from '../support/worker-pool';
 import { CASES } from './cases';
 import type { WasiRun, WasiTest } from './worker';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const root = join(here, '..', '..');
 const cases = CASES;
 
 const reports = new Map<string, JobReport<WasiRun>>();
 
 describe('the WASI test suite, standalone (a plain instance, in a worker each)', () => {
   beforeAll(async () => {
-    const script = join(mkdtempSync(join(tmpdir(), 'ri-sandbox-wasi-worker-')), 'worker.mjs');
-    await build({
-      entryPoints: [join(here, 'worker.ts')],
-      bundle: true,
-      format: 'esm',
-      platform: 'node',
-      tsconfig: join(root, 'tsconfig.json'),
-      target: 'es2022',
-      outfile: script,
-      logLevel: 'error',
-    });
+    const script = await bundleEntry(join(here, 'worker.ts'));
     // Far above what any test needs (milliseconds): a hang fails its test instead of stalling CI.
     const results = await runInWorkers<WasiTest, WasiRun>({
       script,
