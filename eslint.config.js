@@ -30,7 +30,13 @@ export default tseslint.config(
   {
     // Runtime code must run unchanged in browsers: only the WebAssembly JS API and web-platform APIs.
     files: ['packages/*/src/**/*.ts'],
-    ignores: ['packages/*/src/**/*.test.ts', 'packages/sandbox/src/cli/**'],
+    ignores: [
+      'packages/*/src/**/*.test.ts',
+      'packages/sandbox/src/cli/**',
+      // The Node entry of the worker pool and its worker script: worker_threads, by design.
+      'packages/worker/src/node.ts',
+      'packages/worker/src/worker-node.ts',
+    ],
     rules: {
       'no-restricted-globals': [
         'error',

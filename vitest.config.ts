@@ -10,6 +10,7 @@ const packages = [
   'pressure',
   'sandbox',
   'wasi',
+  'worker',
   'test-fixtures',
 ];
 

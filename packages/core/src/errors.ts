@@ -56,6 +56,13 @@ export interface TimeoutError {
   readonly message: string;
   readonly elapsedMs: number;
   readonly limitMs: number;
+  /**
+   * Set when the guest could not be stopped in place (a host function that
+   * blocked past the limit) and `@ri-sandbox/worker` terminated its worker.
+   */
+  readonly hardKill?: true;
+  /** After a hard kill: whether the instance was restored from its last snapshot (else it is lost). */
+  readonly recovered?: boolean;
 }
 
 /** The guest trapped. */
@@ -86,6 +93,23 @@ export interface InstanceDestroyedError {
   readonly code: 'INSTANCE_DESTROYED';
   readonly message: string;
   readonly instanceId: string;
+  /** Why, when it was not the owner's `destroy`: its worker was lost, or the worker sandbox closed. */
+  readonly reason?: string;
+}
+
+/**
+ * The worker running the instance died during the operation (an engine
+ * out-of-memory, a host function that ended its thread): `@ri-sandbox/worker`
+ * replaced it, and restored the instance from its last snapshot if it was
+ * asked to (`recovered`); otherwise the instance is lost.
+ */
+export interface WorkerCrashedError {
+  readonly code: 'WORKER_CRASHED';
+  readonly message: string;
+  readonly instanceId: string;
+  /** What the engine said about the worker's end. */
+  readonly reason: string;
+  readonly recovered: boolean;
 }
 
 /** A snapshot could not be taken or restored. */
@@ -133,6 +157,7 @@ export type SandboxError =
   | InvalidModuleError
   | HostFunctionError
   | InstanceDestroyedError
+  | WorkerCrashedError
   | SnapshotError
   | InvalidConfigError
   | InvalidPayloadError
@@ -181,6 +206,32 @@ export const sandboxError = {
       message: `execution timed out after ${Math.round(elapsedMs * 10) / 10} ms (limit ${limitMs} ms)`,
       elapsedMs,
       limitMs,
+    }),
+  hardKill: (elapsedMs: number, limitMs: number, recovered: boolean): TimeoutError =>
+    Object.freeze({
+      code: 'TIMEOUT',
+      message:
+        `execution did not return ${Math.round(elapsedMs)} ms into its ${limitMs} ms limit, so its worker was ` +
+        `terminated (a host function blocked); the instance was ${recovered ? 'restored from its last snapshot' : 'lost'}`,
+      elapsedMs,
+      limitMs,
+      hardKill: true,
+      recovered,
+    }),
+  workerCrashed: (instanceId: string, reason: string, recovered: boolean): WorkerCrashedError =>
+    Object.freeze({
+      code: 'WORKER_CRASHED',
+      message: `the worker running instance ${instanceId} crashed (${reason}); the instance was ${recovered ? 'restored from its last snapshot' : 'lost'}`,
+      instanceId,
+      reason,
+      recovered,
+    }),
+  instanceLost: (instanceId: string, reason: string): InstanceDestroyedError =>
+    Object.freeze({
+      code: 'INSTANCE_DESTROYED',
+      message: `instance ${instanceId} is gone: ${reason}`,
+      instanceId,
+      reason,
     }),
   wasmTrap: (trapKind: TrapKind, message: string): WasmTrapError =>
     Object.freeze({ code: 'WASM_TRAP', message, trapKind }),
@@ -259,6 +310,7 @@ const CODES: ReadonlySet<string> = new Set<SandboxErrorCode>([
   'INVALID_MODULE',
   'HOST_FUNCTION_ERROR',
   'INSTANCE_DESTROYED',
+  'WORKER_CRASHED',
   'SNAPSHOT_ERROR',
   'INVALID_CONFIG',
   'INVALID_PAYLOAD',

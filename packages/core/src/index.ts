@@ -18,6 +18,7 @@ export type {
   InvalidModuleError,
   HostFunctionError,
   InstanceDestroyedError,
+  WorkerCrashedError,
   SnapshotError,
   InvalidConfigError,
   InvalidPayloadError,

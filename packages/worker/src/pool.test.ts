@@ -1,0 +1,199 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { SandboxOptionsError, type SandboxError } from '@ri-sandbox/core';
+import { fixture } from '@ri-sandbox/test-fixtures';
+import { GUEST, HOST_FUNCTIONS, spawnInThread } from '../test/support';
+import { createPool } from './pool';
+import { hostFunctionTable } from './serve';
+import type { WorkerInstance, WorkerSandbox, WorkerSandboxOptions } from './types';
+
+const open: WorkerSandbox[] = [];
+
+function pool(options: WorkerSandboxOptions = {}): WorkerSandbox {
+  const created = createPool(
+    spawnInThread,
+    'in-thread',
+    { workers: 2, hostFunctions: HOST_FUNCTIONS, ...options },
+    1,
+  );
+  open.push(created);
+  return created;
+}
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((p) => p.close()));
+});
+
+function value<T>(result: { ok: true; value: T } | { ok: false; error: SandboxError }): T {
+  if (!result.ok) throw new Error(`${result.error.code}: ${result.error.message}`);
+  return result.value;
+}
+
+function error(result: { ok: boolean; error?: SandboxError }): SandboxError {
+  expect(result.ok).toBe(false);
+  return result.error as SandboxError;
+}
+
+async function loaded(
+  sandbox: WorkerSandbox,
+  bytes: Uint8Array = GUEST,
+  config = {},
+): Promise<WorkerInstance> {
+  const instance = value(await sandbox.create({ maxExecutionMs: 60_000, ...config }));
+  value(await sandbox.load(instance, bytes));
+  return instance;
+}
+
+describe('the worker pool (workers on this thread)', () => {
+  it('runs the contract through a worker, and keeps the handle up to date', async () => {
+    const sandbox = pool();
+    const instance = value(await sandbox.create({ maxGas: 12_345_678, maxExecutionMs: 60_000 }));
+    expect(instance).toMatchObject({ id: 'sandbox-0', status: 'created', worker: 0 });
+    expect(instance.config).toMatchObject({
+      maxGas: 12_345_678,
+      hostFunctions: expect.arrayContaining(['sum', 'spin']),
+    });
+    const info = value(await sandbox.load(instance, GUEST));
+    expect(info.exports.map((e) => e.name)).toContain('fib');
+    const fib = await sandbox.execute(instance, 'fib', 20);
+    expect(fib).toMatchObject({ ok: true, value: 6765 });
+    expect(instance.status).toBe('loaded');
+    expect(instance.metrics.gasUsed).toBe(fib.ok ? fib.gasUsed : -1);
+    expect(value(await sandbox.getMetrics(instance)).gasLimit).toBe(12_345_678);
+    value(await sandbox.destroy(instance));
+    expect(instance.status).toBe('destroyed');
+    expect(await sandbox.destroy(instance)).toEqual({ ok: true, value: undefined });
+    expect(error(await sandbox.execute(instance, 'fib', 1)).code).toBe('INSTANCE_DESTROYED');
+  });
+
+  it('spreads instances over the workers, and keeps the order of calls on each', async () => {
+    const sandbox = pool();
+    const [a, b, c] = await Promise.all([loaded(sandbox), loaded(sandbox), loaded(sandbox)]);
+    expect([a.worker, b.worker, c.worker].sort()).toEqual([0, 0, 1]);
+    const calls = Array.from({ length: 50 }, (_, i) => sandbox.execute(a, 'add', i + 1));
+    const results = await Promise.all(calls);
+    expect(results.map((r) => (r.ok ? r.value : r.error.code))).toEqual(
+      Array.from({ length: 50 }, (_, i) => ((i + 1) * (i + 2)) / 2),
+    );
+    expect(await sandbox.execute(b, 'get')).toMatchObject({ value: 0 });
+  });
+
+  it('gives guests the host functions module, which reads and writes their memory', async () => {
+    const sandbox = pool();
+    const instance = await loaded(sandbox);
+    expect(await sandbox.execute(instance, 'summed')).toMatchObject({ ok: true, value: 294 });
+    expect(await sandbox.execute(instance, 'greeted')).toMatchObject({ ok: true, value: 0x216968 });
+    const some = value(await sandbox.create({ hostFunctions: ['host_add', 'host_log', 'host_i64'] }));
+    expect(some.config.hostFunctions).toEqual(['host_add', 'host_log', 'host_i64']);
+    value(await sandbox.load(some, fixture('host-caller')));
+    expect(error(await sandbox.load(some, GUEST)).message).toMatch(/env\.sum/);
+  });
+
+  it('refuses, with typed errors, what cannot cross to a worker or is not there', async () => {
+    const sandbox = pool();
+    const functions = await sandbox.create({ hostFunctions: { f: {} } as never });
+    expect(error(functions)).toMatchObject({ code: 'INVALID_CONFIG', field: 'hostFunctions' });
+    expect(error(await sandbox.create({ hostFunctions: ['nope'] })).message).toMatch(
+      /no host function nope \(offered: /,
+    );
+    expect(error(await sandbox.create(7 as never)).code).toBe('INVALID_CONFIG');
+    expect(error(await sandbox.create({ maxGas: -1 })).code).toBe('INVALID_CONFIG');
+    expect(error(await sandbox.create({ onTick: () => 1 } as never))).toMatchObject({
+      code: 'INVALID_CONFIG',
+    });
+    const instance = await loaded(sandbox);
+    expect(error(await sandbox.execute(instance, 'fib', { f: () => 1 }))).toMatchObject({
+      code: 'INVALID_PAYLOAD',
+    });
+    expect(error(await sandbox.execute({ id: 'sandbox-0' } as never, 'fib', 1))).toMatchObject({
+      code: 'INVALID_STATE',
+      status: 'unknown',
+    });
+    expect(error(await sandbox.load(instance, new Uint8Array([1, 2, 3]))).code).toBe('INVALID_MODULE');
+    expect(await sandbox.execute(instance, 'fib', 10)).toMatchObject({ ok: true, value: 55 });
+  });
+
+  it('throws for options it cannot use, as createWasmSandbox does', () => {
+    const bad: WorkerSandboxOptions[] = [
+      { workers: 0 },
+      { workers: 1.5 },
+      { graceMs: -1 },
+      { recovery: 'sometimes' as never },
+      { hostFunctions: 5 as never },
+      { memoryGrowFailure: 'explode' as never },
+    ];
+    for (const options of bad) expect(() => pool(options)).toThrow(SandboxOptionsError);
+  });
+
+  it('answers every call with the import error when the host functions module cannot be used', async () => {
+    const missing = pool({ hostFunctions: new URL('./nowhere.mjs', HOST_FUNCTIONS) });
+    expect(error(await missing.create())).toMatchObject({ code: 'INVALID_CONFIG', field: 'hostFunctions' });
+    expect(hostFunctionTable(5).ok).toBe(false);
+    expect(hostFunctionTable([{ nope: true }]).ok).toBe(false);
+    const table = hostFunctionTable([{ name: 'f', params: [], results: [], handler: () => undefined }]);
+    expect(Object.keys(value(table))).toEqual(['f']);
+    const moduled = hostFunctionTable([
+      { module: 'm', name: 'g', params: [], results: [], handler: () => 1 },
+    ]);
+    expect(Object.keys(value(moduled))).toEqual(['m.g']);
+  });
+
+  it('suspends an instance in one worker and resumes it in the least loaded one, state intact', async () => {
+    const sandbox = pool();
+    const moving = await loaded(sandbox);
+    await loaded(sandbox);
+    const third = await loaded(sandbox);
+    expect([moving.worker, third.worker]).toEqual([0, 0]);
+    value(await sandbox.execute(moving, 'add', 41));
+    value(await sandbox.suspend(moving));
+    value(await sandbox.suspend(moving));
+    expect(moving).toMatchObject({ status: 'suspended', worker: undefined });
+    expect(error(await sandbox.execute(moving, 'get'))).toMatchObject({
+      code: 'INVALID_STATE',
+      status: 'suspended',
+    });
+    expect(value(await sandbox.getMetrics(moving)).gasUsed).toBeGreaterThan(0);
+    // Worker 1 holds one instance, worker 0 one: the first of the least loaded.
+    await sandbox.destroy(third);
+    value(await sandbox.resume(moving));
+    value(await sandbox.resume(moving));
+    expect(moving.status).toBe('loaded');
+    expect(await sandbox.execute(moving, 'add', 1)).toMatchObject({ value: 42 });
+    const fresh = value(await sandbox.create());
+    expect(error(await sandbox.suspend(fresh))).toMatchObject({ code: 'INVALID_STATE', status: 'created' });
+    value(await sandbox.suspend(moving));
+    value(await sandbox.destroy(moving));
+    expect(error(await sandbox.resume(moving)).code).toBe('INSTANCE_DESTROYED');
+  });
+
+  it('snapshots and restores, and reads and writes a WASI instance files', async () => {
+    const sandbox = pool();
+    const instance = await loaded(sandbox);
+    value(await sandbox.execute(instance, 'add', 5));
+    const saved = value(await sandbox.snapshot(instance));
+    value(await sandbox.execute(instance, 'add', 5));
+    value(await sandbox.restore(instance, saved));
+    expect(await sandbox.execute(instance, 'get')).toMatchObject({ value: 5 });
+    expect(error(await sandbox.restore(instance, new Uint8Array(8))).code).toBe('SNAPSHOT_ERROR');
+    const wasi = value(await sandbox.create({ wasi: { files: { '/a.txt': 'A' } } }));
+    value(await sandbox.load(wasi, fixture('add')));
+    value(await sandbox.writeFiles(wasi, { '/b.txt': 'B' }));
+    expect(Object.keys(value(await sandbox.readFiles(wasi)))).toEqual(['/b.txt']);
+    expect(error(await sandbox.readFiles(instance)).code).toBe('INVALID_STATE');
+  });
+
+  it('answers calls in flight and later ones with a typed error once closed', async () => {
+    const sandbox = pool();
+    const instance = await loaded(sandbox);
+    const suspended = await loaded(sandbox);
+    value(await sandbox.suspend(suspended));
+    const pending = [sandbox.execute(instance, 'fib', 25), sandbox.execute(instance, 'fib', 25)];
+    await sandbox.close();
+    await sandbox.close();
+    for (const result of await Promise.all(pending)) expect(error(result).code).toBe('INSTANCE_DESTROYED');
+    expect(error(await sandbox.execute(instance, 'get'))).toMatchObject({
+      reason: 'the worker sandbox was closed',
+    });
+    expect(error(await sandbox.create())).toMatchObject({ code: 'INVALID_STATE' });
+    expect(error(await sandbox.resume(suspended)).code).toBe('INSTANCE_DESTROYED');
+  });
+});
