@@ -16,6 +16,9 @@ describe('sandboxError', () => {
       sandboxError.invalidConfig('maxGas', 'must not be negative'),
       sandboxError.invalidPayload('not serialisable'),
       sandboxError.invalidState('sandbox-1', 'running', 'execute'),
+      sandboxError.hardKill(151, 50, false),
+      sandboxError.workerCrashed('sandbox-2', 'exited with code 3', true),
+      sandboxError.instanceLost('sandbox-3', 'its worker crashed'),
     ];
     for (const error of all) {
       expect(Object.isFrozen(error)).toBe(true);
@@ -31,6 +34,23 @@ describe('sandboxError', () => {
     circular['self'] = circular;
     expect(sandboxError.hostFunctionError('log', circular).message).toContain('[object Object]');
     expect(sandboxError.hostFunctionError('log', undefined).message).toContain('undefined');
+  });
+
+  it('says what a worker sandbox did about a lost worker', () => {
+    expect(sandboxError.hardKill(151.4, 50, true)).toMatchObject({
+      code: 'TIMEOUT',
+      hardKill: true,
+      recovered: true,
+      message: expect.stringMatching(/did not return 151 ms into its 50 ms limit.*restored from its last snapshot/),
+    });
+    expect(sandboxError.workerCrashed('sandbox-2', 'out of memory', false).message).toBe(
+      'the worker running instance sandbox-2 crashed (out of memory); the instance was lost',
+    );
+    expect(sandboxError.instanceLost('sandbox-3', 'closed')).toMatchObject({
+      code: 'INSTANCE_DESTROYED',
+      reason: 'closed',
+      message: 'instance sandbox-3 is gone: closed',
+    });
   });
 
   it('recognises only sandbox errors', () => {

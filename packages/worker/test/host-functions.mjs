@@ -4,7 +4,9 @@
 /** @param {string} name @param {string[]} params @param {string[]} results @param {Function} handler */
 const fn = (name, params, results, handler) => ({ name, params, results, handler });
 
-const shared = new Int32Array(new SharedArrayBuffer(4));
+// Shared memory needs cross-origin isolation in browsers: without it, `wait` spins instead.
+const shared =
+  typeof SharedArrayBuffer === 'undefined' ? undefined : new Int32Array(new SharedArrayBuffer(4));
 
 export default {
   // What the host-caller fixture imports.
@@ -24,6 +26,7 @@ export default {
     for (;;);
   }),
   wait: fn('wait', [], [], () => {
+    if (shared === undefined) for (;;);
     Atomics.wait(shared, 0, 0, 60_000);
   }),
   // Ends the worker's thread (a crash, as the pool sees it).
