@@ -9,8 +9,9 @@ import * as sandbox from './sandbox.mjs';
 import * as peers from './peers.mjs';
 import * as snapshot from './snapshot.mjs';
 import * as wasi from './wasi.mjs';
+import * as worker from './worker.mjs';
 
-const suites = { metering, sandbox, snapshot, wasi, peers };
+const suites = { metering, sandbox, snapshot, wasi, worker, peers };
 const log = (line) => process.stderr.write(`${line}\n`);
 const date = new Date().toISOString().slice(0, 10);
 const sections = [`## Benchmarks (${date}, ${machine()})`, ''];

@@ -67,6 +67,8 @@ interface Slot {
   initError: SandboxError | undefined;
   queue: Task[];
   current: InFlight | undefined;
+  /** What the worker was last told about having work. */
+  busy: boolean;
   readonly instances: Set<InstanceRecord>;
 }
 
@@ -153,6 +155,7 @@ export function createPool(
   function start(slot: Slot): void {
     const handle = spawn(url);
     slot.handle = handle;
+    slot.busy = false;
     slot.ready = false;
     slot.initError = undefined;
     handle.listen(
@@ -174,6 +177,7 @@ export function createPool(
       initError: undefined,
       queue: [],
       current: undefined,
+      busy: false,
       instances: new Set(),
     };
     start(slot);
@@ -188,13 +192,17 @@ export function createPool(
     // (which a suspended instance's resume rebuilds it with).
     if (state.status === 'destroyed') return;
     handle.metrics = state.metrics;
-    handle.config = state.config as WorkerConfig;
+    if (state.config !== undefined) handle.config = state.config as WorkerConfig;
   }
 
   /** Sends the next waiting task of `slot`, if it is free. */
   function pump(slot: Slot): void {
     send(slot);
-    slot.handle.busy?.(slot.current !== undefined || slot.queue.length > 0);
+    const busy = slot.current !== undefined || slot.queue.length > 0;
+    if (busy !== slot.busy) {
+      slot.busy = busy;
+      slot.handle.busy?.(busy);
+    }
   }
 
   function send(slot: Slot): void {

@@ -46,7 +46,8 @@ export type ToWorker = InitMessage | CallMessage;
 export interface InstanceState {
   readonly status: InstanceStatus;
   readonly metrics: ResourceMetrics;
-  readonly config: unknown;
+  /** After `create` only: the configuration does not change afterwards. */
+  readonly config?: unknown;
 }
 
 /** A worker's answer to an {@link InitMessage}: `error` if its host functions could not be imported. */

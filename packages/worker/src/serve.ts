@@ -100,7 +100,9 @@ function portable(result: Result<unknown, SandboxError>): Result<unknown, Sandbo
   }
 }
 
-function stateOf(instance: SandboxInstance): InstanceState {
+/** The instance's state for the caller's handle; its config (frozen at creation) only after `create`. */
+function stateOf(instance: SandboxInstance, op: CallMessage['op']): InstanceState {
+  if (op !== 'create') return { status: instance.status, metrics: instance.metrics };
   const { hostFunctions, ...config } = instance.config;
   return {
     status: instance.status,
@@ -183,16 +185,24 @@ export function serveSandbox(
         kind: 'reply',
         id: message.id,
         result: portable(result),
-        ...(instance === undefined ? {} : { state: stateOf(instance) }),
+        ...(instance === undefined ? {} : { state: stateOf(instance, message.op) }),
       },
       transfer,
     );
   }
 
+  // Calls are answered in order; a load (asynchronous) holds back the calls after it.
   let queue = Promise.resolve();
+  let waiting = 0;
+  const inLine = (work: () => Promise<void>) => {
+    waiting++;
+    queue = queue.then(work).finally(() => {
+      waiting--;
+    });
+  };
   endpoint.receive((message) => {
     if (message.kind === 'init') {
-      queue = queue.then(async () => {
+      inLine(async () => {
         sandbox = createWasmSandbox(message.options as Parameters<typeof createWasmSandbox>[0]);
         if (message.hostFunctions === undefined) {
           endpoint.send({ kind: 'ready' }, []);
@@ -212,6 +222,8 @@ export function serveSandbox(
       });
       return;
     }
-    queue = queue.then(() => call(message));
+    // Nothing in line: answer at once (a synchronous operation answers before this returns).
+    if (waiting === 0 && message.op !== 'load') void call(message);
+    else inLine(() => call(message));
   });
 }
