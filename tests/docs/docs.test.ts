@@ -51,7 +51,11 @@ function typeErrors(): Map<number, string[]> {
       types: ['node'],
       typeRoots: [join(root, 'node_modules', '@types')],
       baseUrl: root,
-      paths: { '@ri-sandbox/*': ['packages/*/src/index.ts'], '@docs/prelude': [PRELUDE] },
+      paths: {
+        '@ri-sandbox/worker/node': ['packages/worker/src/node.ts'],
+        '@ri-sandbox/*': ['packages/*/src/index.ts'],
+        '@docs/prelude': [PRELUDE],
+      },
       skipLibCheck: true,
       noEmit: true,
       esModuleInterop: true,
@@ -108,7 +112,8 @@ describe('the READMEs', () => {
         target: 'es2022',
         tsconfig: join(root, 'tsconfig.json'),
         alias: { '@docs/prelude': PRELUDE },
-        external: ['wabt'],
+        // The worker pool runs from its build: its worker script must sit beside it, as it does for users.
+        external: ['wabt', '@ri-sandbox/worker', '@ri-sandbox/worker/node'],
         outfile,
         logLevel: 'error',
       });

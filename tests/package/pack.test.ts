@@ -92,6 +92,36 @@ describe('the packages as published', () => {
     expect(stdout.split('\n').slice(0, -1)).toEqual(first.expectedOutput);
   });
 
+  it.each(['worker.mjs', 'worker.cjs'])(
+    'runs the worker pool from the tarball, with the worker script it ships (%s)',
+    async (file) => {
+      // (module (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))
+      const add = [
+        0, 97, 115, 109, 1, 0, 0, 0, 1, 7, 1, 96, 2, 127, 127, 1, 127, 3, 2, 1, 0, 7, 7, 1, 3, 97, 100, 100,
+        0, 0, 10, 9, 1, 7, 0, 32, 0, 32, 1, 106, 11,
+      ];
+      const body = [
+        'const pool = createWorkerSandbox({ workers: 1 });',
+        'const created = await pool.create({ maxExecutionMs: 60000 });',
+        `await pool.load(created.value, new Uint8Array(${JSON.stringify(add)}));`,
+        'const result = await pool.execute(created.value, "add", [2, 3]);',
+        'console.log(result.value, created.value.worker);',
+        'await pool.close();',
+      ];
+      const code = file.endsWith('.cjs')
+        ? [
+            "const { createWorkerSandbox } = require('@ri-sandbox/worker/node');",
+            '(async () => {',
+            ...body,
+            '})();',
+          ]
+        : ["import { createWorkerSandbox } from '@ri-sandbox/worker/node';", ...body];
+      writeFileSync(join(app, file), `${code.join('\n')}\n`);
+      const { stdout } = await exec(process.execPath, [file], { cwd: app });
+      expect(stdout).toBe('5 0\n');
+    },
+  );
+
   it.each([
     ['node16', 'node16'],
     ['esnext', 'bundler'],
