@@ -41,7 +41,9 @@ describe('sandboxError', () => {
       code: 'TIMEOUT',
       hardKill: true,
       recovered: true,
-      message: expect.stringMatching(/did not return 151 ms into its 50 ms limit.*restored from its last snapshot/),
+      message: expect.stringMatching(
+        /did not return 151 ms into its 50 ms limit.*restored from its last snapshot/,
+      ),
     });
     expect(sandboxError.workerCrashed('sandbox-2', 'out of memory', false).message).toBe(
       'the worker running instance sandbox-2 crashed (out of memory); the instance was lost',
