@@ -4,6 +4,56 @@ import { ByteReader, ByteWriter, WasmDecodeError, WasmEncodeError, f32ToBits } f
 
 const read = (bytes: number[]) => new ByteReader(new Uint8Array(bytes));
 
+describe('skipping LEB128', () => {
+  /** Where `read` leaves the reader, or the message it fails with. */
+  function outcome(bytes: Uint8Array, read: (r: ByteReader) => unknown): number | string {
+    const reader = new ByteReader(bytes);
+    try {
+      read(reader);
+      return reader.offset;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  }
+
+  it('skips exactly what reading reads, and fails exactly where reading fails', () => {
+    // Any bytes: valid numbers of every length, overlong and overflowing ones, unfinished ones.
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 12 }), (bytes) => {
+        expect(
+          outcome(bytes, (r) => {
+            r.skipU32();
+          }),
+        ).toEqual(outcome(bytes, (r) => r.u32()));
+        expect(
+          outcome(bytes, (r) => {
+            r.skipS32();
+          }),
+        ).toEqual(outcome(bytes, (r) => r.s32()));
+        expect(
+          outcome(bytes, (r) => {
+            r.skipS64();
+          }),
+        ).toEqual(outcome(bytes, (r) => r.s64()));
+      }),
+      { numRuns: 2000 },
+    );
+    const long = new ByteWriter();
+    long
+      .s64(-(2n ** 63n))
+      .u32(0xffffffff)
+      .s32(-(2 ** 31));
+    const reader = new ByteReader(long.finish());
+    reader.skipS64();
+    reader.skipU32();
+    reader.skipS32();
+    expect(reader.done).toBe(true);
+    expect(() => {
+      new ByteReader(new Uint8Array(3)).skip(4);
+    }).toThrow(/expected 4 bytes, only 3 remain/);
+  });
+});
+
 describe('LEB128', () => {
   it('round-trips every u32 (property)', () => {
     fc.assert(

@@ -114,6 +114,54 @@ export class ByteReader {
     return this.fail('s33 LEB128 is longer than 5 bytes', start);
   }
 
+  /**
+   * Skips an unsigned LEB128 of at most 32 bits without building its value:
+   * one of up to 4 bytes (28 bits) is always valid; a longer or unfinished one
+   * goes to {@link u32}, which decides (and fails as it does).
+   */
+  skipU32(): void {
+    this.skipLeb(4, false);
+  }
+
+  /** Skips a signed LEB128 of at most 32 bits, as {@link skipU32} does. */
+  skipS32(): void {
+    this.skipLeb(4, true);
+  }
+
+  /** Skips a signed LEB128 of at most 64 bits: one of up to 9 bytes (63 bits) is always valid. */
+  skipS64(): void {
+    const { bytes, end } = this;
+    let at = this.offset;
+    for (let i = 0; i < 9 && at < end; i++) {
+      if (((bytes[at++] as number) & 0x80) === 0) {
+        this.offset = at;
+        return;
+      }
+    }
+    this.s64();
+  }
+
+  private skipLeb(safeBytes: number, signed: boolean): void {
+    const { bytes, end } = this;
+    let at = this.offset;
+    for (let i = 0; i < safeBytes && at < end; i++) {
+      if (((bytes[at++] as number) & 0x80) === 0) {
+        this.offset = at;
+        return;
+      }
+    }
+    if (signed) this.s32();
+    else this.u32();
+  }
+
+  /** Skips `length` bytes. */
+  skip(length: number): void {
+    if (length > this.end - this.offset) {
+      this.fail(`expected ${length} bytes, only ${this.end - this.offset} remain`);
+    }
+    this.offset += length;
+  }
+
   /** A signed LEB128 of at most 64 bits, as a bigint. */
   s64(): bigint {
     const start = this.offset;

@@ -289,22 +289,44 @@ export function writeConstantExpression(writer: ByteWriter, instructions: readon
  * fast path for transforms that copy most instructions through unchanged.
  */
 export function skipImmediate(reader: ByteReader, kind: ImmediateKind): void {
+  // The common kinds skip their numbers without building them (no bigint for an i64.const).
   switch (kind) {
     case 'none':
       return;
+    case 'label':
+    case 'function':
+    case 'local':
+    case 'global':
+    case 'table':
+    case 'tag':
+    case 'data':
+    case 'elem':
+    case 'memory':
+      reader.skipU32();
+      return;
+    case 'i32':
+      reader.skipS32();
+      return;
+    case 'i64':
+      reader.skipS64();
+      return;
+    case 'memarg':
+      if (reader.u32() & 0x40) reader.skipU32();
+      reader.skipU32();
+      return;
+    case 'call_indirect':
+      reader.skipU32();
+      reader.skipU32();
+      return;
     case 'br_table': {
       const count = reader.u32();
-      for (let i = 0; i <= count; i++) reader.u32();
+      for (let i = 0; i <= count; i++) reader.skipU32();
       return;
     }
-    case 'memarg':
-      if (reader.u32() & 0x40) reader.u32();
-      reader.u32();
-      return;
     case 'memarg_lane':
-      if (reader.u32() & 0x40) reader.u32();
-      reader.u32();
-      reader.u8();
+      if (reader.u32() & 0x40) reader.skipU32();
+      reader.skipU32();
+      reader.skip(1);
       return;
     case 'v128':
     case 'shuffle':
@@ -312,16 +334,14 @@ export function skipImmediate(reader: ByteReader, kind: ImmediateKind): void {
       if (reader.offset > reader.end) reader.fail('unexpected end of input');
       return;
     case 'f32':
-      reader.take(4);
+      reader.skip(4);
       return;
     case 'f64':
-      reader.take(8);
+      reader.skip(8);
       return;
-    case 'select_types': {
-      const count = reader.u32();
-      reader.take(count);
+    case 'select_types':
+      reader.skip(reader.u32());
       return;
-    }
     default:
       IMMEDIATE_CODECS[kind].read(reader);
   }

@@ -305,6 +305,10 @@ function buildTable(): readonly Opcode[] {
 export const OPCODES: readonly Opcode[] = buildTable();
 
 const BY_KEY = new Map<number, Opcode>(OPCODES.map((op) => [op.key, op]));
+/** The one-byte opcodes by byte: an array index, not a hash lookup, for the instructions most code is made of. */
+const SINGLE_BYTE: readonly (Opcode | undefined)[] = Array.from({ length: 0x100 }, (_, byte) =>
+  BY_KEY.get(byte),
+);
 const BY_NAME = new Map<string, Opcode>();
 for (const op of OPCODES) {
   // `select` exists twice (untyped 0x1B and typed 0x1C): the name maps to the untyped form;
@@ -314,7 +318,7 @@ for (const op of OPCODES) {
 
 /** The instruction with the given {@link Opcode.key}, if any. */
 export function opcodeByKey(key: number): Opcode | undefined {
-  return BY_KEY.get(key);
+  return key < 0x100 ? SINGLE_BYTE[key] : BY_KEY.get(key);
 }
 
 /**
