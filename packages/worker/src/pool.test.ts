@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SandboxOptionsError, type SandboxError } from '@ri-sandbox/core';
 import { fixture } from '@ri-sandbox/test-fixtures';
 import { GUEST, HOST_FUNCTIONS, spawnInThread } from '../test/support';
@@ -63,6 +63,23 @@ describe('the worker pool (workers on this thread)', () => {
     expect(instance.status).toBe('destroyed');
     expect(await sandbox.destroy(instance)).toEqual({ ok: true, value: undefined });
     expect(error(await sandbox.execute(instance, 'fib', 1)).code).toBe('INSTANCE_DESTROYED');
+  });
+
+  it('sets no hard-kill timer past what timers can wait (2^31 - 1 ms)', async () => {
+    const sandbox = pool();
+    const patient = await loaded(sandbox, GUEST, { maxExecutionMs: 1e12, maxGas: 1e8 });
+    const timers = vi.spyOn(globalThis, 'setTimeout');
+    try {
+      expect(await sandbox.execute(patient, 'fib', 20)).toMatchObject({ ok: true, value: 6765 });
+      const short = await loaded(sandbox, GUEST, { maxExecutionMs: 1000 });
+      expect(await sandbox.execute(short, 'fib', 2)).toMatchObject({ ok: true, value: 1 });
+      // A timer asked to wait longer fires at once, which would kill the call before it ran.
+      const delays = timers.mock.calls.map(([, delay]) => delay);
+      expect(delays).toContain(1100);
+      expect(delays.every((delay) => delay === undefined || delay <= 2 ** 31 - 1)).toBe(true);
+    } finally {
+      timers.mockRestore();
+    }
   });
 
   it('spreads instances over the workers, and keeps the order of calls on each', async () => {

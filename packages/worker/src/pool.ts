@@ -43,6 +43,9 @@ export type SpawnWorker = (url: string | URL) => WorkerHandle;
 /** Default time past `maxExecutionMs` before a worker is terminated. */
 export const DEFAULT_GRACE_MS = 100;
 
+/** The longest delay a timer takes. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 type Answer = Result<unknown, SandboxError> & { readonly [extra: string]: unknown };
 
 interface Task {
@@ -219,8 +222,9 @@ export function createPool(
       }
       const id = nextCall++;
       const limit = task.record.handle.config.maxExecutionMs;
+      // Timers cannot wait longer than 2^31 - 1 ms (about 24.8 days): past that, no hard kill.
       const timer =
-        task.op === 'execute'
+        task.op === 'execute' && limit + graceMs <= MAX_TIMER_MS
           ? setTimeout(() => {
               lose(slot, { kind: 'timeout', limit });
             }, limit + graceMs)
