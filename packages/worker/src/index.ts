@@ -11,14 +11,7 @@ import { createPool, type WorkerHandle } from './pool';
 import type { FromWorker } from './protocol';
 import type { WorkerSandbox, WorkerSandboxOptions } from './types';
 
-export type {
-  Recovery,
-  WorkerConfig,
-  WorkerConfigInput,
-  WorkerInstance,
-  WorkerSandbox,
-  WorkerSandboxOptions,
-} from './types';
+export type * from './types';
 export type { SpawnWorker, WorkerHandle } from './pool';
 export { DEFAULT_GRACE_MS, createPool } from './pool';
 export type { WorkerEndpoint } from './serve';

@@ -9,14 +9,7 @@ import { createPool, type WorkerHandle } from './pool';
 import type { FromWorker } from './protocol';
 import type { WorkerSandbox, WorkerSandboxOptions } from './types';
 
-export type {
-  Recovery,
-  WorkerConfig,
-  WorkerConfigInput,
-  WorkerInstance,
-  WorkerSandbox,
-  WorkerSandboxOptions,
-} from './types';
+export type * from './types';
 export { DEFAULT_GRACE_MS } from './pool';
 
 /** A `worker_threads` worker running the script at `url`. */
