@@ -20,12 +20,14 @@ export interface PoolOptions<I> {
   readonly concurrency: number;
   /** How long one job may take. */
   readonly timeoutMs: number;
+  /** Node options for each worker (e.g. `--disable-warning=...`). */
+  readonly execArgv?: readonly string[];
 }
 
 function runOne<I, M>(options: PoolOptions<I>, input: I): Promise<JobReport<M>> {
   return new Promise((resolve) => {
     const messages: M[] = [];
-    const worker = new Worker(options.script, { workerData: input });
+    const worker = new Worker(options.script, { workerData: input, execArgv: [...(options.execArgv ?? [])] });
     let error: string | undefined;
     const watchdog = setTimeout(() => {
       error = `hung: not finished after ${options.timeoutMs / 1000} s (${messages.length} messages posted)`;

@@ -6,7 +6,6 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { unpackArchive } from '../support/archive';
-import type { WasiTest } from './worker';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const suite = unpackArchive(join(here, 'wasi-testsuite-9f80ca3.tgz'), 'wasi-testsuite');
@@ -20,8 +19,15 @@ interface Expectation {
 }
 
 /** One test: how to run it, and the exit code and output it must give. */
-export interface Case extends WasiTest {
+export interface Case {
+  /** `language/name`, e.g. `rust/fd_readdir`. */
   readonly name: string;
+  /** The program's path. */
+  readonly wasm: string;
+  readonly args: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  /** The folder to pre-open as the guest's `/` (copied, never written), if the test has one. */
+  readonly root: string | undefined;
   readonly exitCode: number;
   /** The standard output it must print, or `''` if the test does not say. */
   readonly stdout: string;
@@ -48,3 +54,13 @@ export const CASES: readonly Case[] = ['rust', 'c', 'assemblyscript'].flatMap((l
       };
     });
 });
+
+/** Whether `run` is what `test` expects: its exit code, and its output where the test names one. */
+export function passes(
+  test: Case,
+  run: { readonly outcome: string; readonly stdout: string } | undefined,
+): boolean {
+  return (
+    run?.outcome === `exit ${String(test.exitCode)}` && (test.stdout === '' || run.stdout === test.stdout)
+  );
+}

@@ -5,14 +5,10 @@
  * program gives under node:wasi on the same arguments, environment, input and
  * files: output, exit code and the files it leaves.
  */
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { WASI } from 'node:wasi';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type SandboxConfigInput, type WasiConfig, createWasmSandbox } from '@ri-sandbox/sandbox';
 import { compilePrograms } from './compile';
-import { filesUnder } from './worker';
+import { runWithNodeWasi } from './node-wasi';
 
 const programs: Record<string, Uint8Array<ArrayBuffer>> = {};
 const text = (bytes: Uint8Array | undefined) => new TextDecoder().decode(bytes);
@@ -36,40 +32,16 @@ async function inSandbox(program: string, wasi: WasiConfig, limits: SandboxConfi
   return { result, stdout: text(result.output?.stdout), files: files.ok ? files.value : {} };
 }
 
-/** Runs `program` under node:wasi with a real folder holding `files` as its `/`, and a real file as its input. */
+/** Runs `program` under node:wasi, with `wasi.files` in a real folder as its `/`. */
 async function inNode(program: string, wasi: WasiConfig) {
-  const root = mkdtempSync(join(tmpdir(), 'ri-sandbox-node-wasi-'));
-  for (const [path, contents] of Object.entries(wasi.files ?? {})) {
-    mkdirSync(dirname(join(root, path)), { recursive: true });
-    writeFileSync(join(root, path), contents);
-  }
-  const io = mkdtempSync(join(tmpdir(), 'ri-sandbox-node-wasi-io-'));
-  writeFileSync(join(io, 'stdin'), wasi.stdin ?? '');
-  const [stdin, stdout, stderr] = [
-    openSync(join(io, 'stdin'), 'r'),
-    openSync(join(io, 'stdout'), 'w'),
-    openSync(join(io, 'stderr'), 'w'),
-  ];
-  const node = new WASI({
-    version: 'preview1',
-    args: [...(wasi.args ?? [])],
-    env: { ...wasi.env },
-    preopens: { '/': root },
-    stdin,
-    stdout,
-    stderr,
-    returnOnExit: true,
+  const run = await runWithNodeWasi(programs[program] as Uint8Array, {
+    args: wasi.args ?? [],
+    env: wasi.env,
+    files: wasi.files ?? {},
+    stdin: typeof wasi.stdin === 'string' ? wasi.stdin : undefined,
   });
-  const { instance } = await WebAssembly.instantiate(
-    programs[program] as Uint8Array<ArrayBuffer>,
-    node.getImportObject() as WebAssembly.Imports,
-  );
-  const exitCode = node.start(instance);
-  for (const fd of [stdin, stdout, stderr]) closeSync(fd);
-  const files = Object.fromEntries(
-    Object.entries(filesUnder(root)).map(([path, bytes]) => [path, text(bytes)]),
-  );
-  return { exitCode, stdout: readFileSync(join(io, 'stdout'), 'utf8'), files };
+  const files = Object.fromEntries(Object.entries(run.files).map(([path, bytes]) => [path, text(bytes)]));
+  return { exitCode: run.exitCode, stdout: run.stdout, files };
 }
 
 describe('C programs (clang-14, wasm32-wasi)', () => {

@@ -1,75 +1,51 @@
 /**
- * Runs one test of the WASI test suite as a command, with `@ri-sandbox/wasi`
- * on a plain WebAssembly instance, and posts what it did: exit code, stdout,
- * stderr.
+ * Runs one test of the WASI test suite in every way Node can, posting each
+ * run as it ends (so a hang in one keeps the others): in the sandbox twice
+ * (fresh instances; the two must be identical), with `@ri-sandbox/wasi` alone
+ * on a plain instance, and with node:wasi for comparison.
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
-import { Wasi, WasiExit } from '@ri-sandbox/wasi';
+import type { Case } from './cases';
+import { runWithNodeWasi } from './node-wasi';
+import { programOf } from './read-program';
+import { type SuiteRun, runAlone, runInSandbox } from './suite-run';
 
-/** One test: the `.wasm`, and what its `.json` says about how to run it. */
-export interface WasiTest {
-  readonly wasm: string;
-  readonly args: readonly string[];
-  readonly env: Readonly<Record<string, string>>;
-  /** The folder to pre-open as the guest's `/`, copied. */
-  readonly root: string | undefined;
+/** The ways a test is run in Node. */
+export const NODE_MODES = ['sandbox', 'sandbox again', 'alone', 'node:wasi'] as const;
+
+/** One run, as the worker posts it. */
+export interface ModeRun {
+  readonly mode: (typeof NODE_MODES)[number];
+  readonly run: SuiteRun;
 }
 
-/** What a run did. */
-export interface WasiRun {
-  /** The exit code, or `undefined` if the guest trapped. */
-  readonly exitCode: number | undefined;
-  /** The trap's message, if it trapped (a Rust panic, say: its message is on stderr). */
-  readonly trap: string | undefined;
-  readonly stdout: string;
-  readonly stderr: string;
+async function underNodeWasi(test: Case): Promise<SuiteRun> {
+  const program = programOf(test);
+  const run = await runWithNodeWasi(program.wasm, {
+    args: [program.name, ...program.args],
+    env: program.env,
+    files: test.root === undefined ? undefined : program.files,
+  });
+  const none = { gasUsed: -1, filesHash: '', stateHash: '', detail: '' };
+  return { ...none, outcome: `exit ${String(run.exitCode)}`, stdout: run.stdout, stderr: run.stderr };
 }
 
-/** Every file under `dir`, by guest path. */
-export function filesUnder(
-  dir: string,
-  base = dir,
-  out: Record<string, Uint8Array> = {},
-): Record<string, Uint8Array> {
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) filesUnder(path, base, out);
-    else out[`/${relative(base, path)}`] = new Uint8Array(readFileSync(path));
-  }
-  return out;
-}
+const RUNS: Readonly<Record<ModeRun['mode'], (test: Case) => Promise<SuiteRun>>> = {
+  sandbox: (test) => runInSandbox(programOf(test)),
+  'sandbox again': (test) => runInSandbox(programOf(test)),
+  alone: (test) => runAlone(programOf(test)),
+  'node:wasi': underNodeWasi,
+};
 
-async function run(test: WasiTest): Promise<WasiRun> {
-  const name = test.wasm.split('/').pop() as string;
-  // A realtime clock that starts in this century, as the sandbox's eventTimestamp does (the tests subtract from it).
-  const created = Wasi.create(
-    {
-      args: [name, ...test.args],
-      env: test.env,
-      // A test without a root folder runs with no file system at all: fd 3 must be invalid.
-      files: test.root === undefined ? {} : filesUnder(test.root),
-      preopenRoot: test.root !== undefined,
-    },
-    { startTimeMs: 1_700_000_000_000 },
-  );
-  if (!created.ok) throw new Error(created.error.message);
-  const wasi = created.value;
-  const { instance } = await WebAssembly.instantiate(readFileSync(test.wasm), wasi.imports);
-  wasi.attach(instance);
-  let exitCode: number | undefined = 0;
-  let trap: string | undefined;
+const test = workerData as Case;
+for (const mode of NODE_MODES) {
+  let run: SuiteRun;
   try {
-    (instance.exports['_start'] as () => void)();
+    run = await RUNS[mode](test);
   } catch (error) {
-    if (error instanceof WasiExit) exitCode = error.code;
-    else if (error instanceof WebAssembly.RuntimeError) [exitCode, trap] = [undefined, error.message];
-    else throw error;
+    // Recorded as a failed run of this mode (node:wasi throws on what it lacks), never lost.
+    const detail = error instanceof Error ? error.message : String(error);
+    run = { outcome: 'threw', stdout: '', stderr: '', gasUsed: -1, filesHash: '', stateHash: '', detail };
   }
-  const output = wasi.takeOutput();
-  const text = new TextDecoder();
-  return { exitCode, trap, stdout: text.decode(output.stdout), stderr: text.decode(output.stderr) };
+  parentPort?.postMessage({ mode, run } satisfies ModeRun);
 }
-
-parentPort?.postMessage(await run(workerData as WasiTest));
