@@ -42,11 +42,21 @@ async function throughput(job, workers) {
   return elapsed;
 }
 
-/** Median time of one execute(add): in one worker, awaited one by one, and directly. */
-async function overhead() {
-  const pool = createWorkerSandbox({ workers: 1 });
+/** An instance running `add` in a pool of one worker. */
+async function addInWorker(options) {
+  const pool = createWorkerSandbox({ workers: 1, ...options });
   const instance = must(await pool.create({ maxExecutionMs: 1e6 }));
   must(await pool.load(instance, fixture('add')));
+  return { pool, instance };
+}
+
+/**
+ * Median time of one execute(add), awaited one by one: in one worker through shared memory (the
+ * default), in one worker by message only, and directly.
+ */
+async function overhead() {
+  const quick = await addInWorker({});
+  const messages = await addInWorker({ replySpinMicroseconds: 0 });
   const direct = createWasmSandbox();
   const local = must(direct.create({ maxExecutionMs: 1e6 }));
   must(await direct.load(local, fixture('add')));
@@ -61,12 +71,15 @@ async function overhead() {
       echo.once('message', resolve);
       echo.postMessage(message);
     });
-  const rounds = { worker: [], direct: [], bare: [] };
+  const rounds = { worker: [], messages: [], direct: [], bare: [] };
   const N = 2000;
   for (let round = 0; round < 9; round++) {
     let started = performance.now();
-    for (let i = 0; i < N; i++) must(await pool.execute(instance, 'add', [i, 1]));
+    for (let i = 0; i < N; i++) must(await quick.pool.execute(quick.instance, 'add', [i, 1]));
     rounds.worker.push(((performance.now() - started) / N) * 1000);
+    started = performance.now();
+    for (let i = 0; i < N; i++) must(await messages.pool.execute(messages.instance, 'add', [i, 1]));
+    rounds.messages.push(((performance.now() - started) / N) * 1000);
     started = performance.now();
     for (let i = 0; i < N; i++) must(direct.execute(local, 'add', [i, 1]));
     rounds.direct.push(((performance.now() - started) / N) * 1000);
@@ -74,10 +87,16 @@ async function overhead() {
     for (let i = 0; i < N; i++) await echoed();
     rounds.bare.push(((performance.now() - started) / N) * 1000);
   }
-  await pool.close();
+  await quick.pool.close();
+  await messages.pool.close();
   await echo.terminate();
   const of = (samples) => median(samples.slice(2));
-  return { workerUs: of(rounds.worker), directUs: of(rounds.direct), bareUs: of(rounds.bare) };
+  return {
+    workerUs: of(rounds.worker),
+    messagesUs: of(rounds.messages),
+    directUs: of(rounds.direct),
+    bareUs: of(rounds.bare),
+  };
 }
 
 /** How long after limit + grace the caller of a blocked host function hears TIMEOUT. */
@@ -133,9 +152,14 @@ export function report({ jobs, trip, kill }) {
       ['figure', 'measured', 'target'],
       [
         [
-          'execute(add) through a worker, against direct',
+          'execute(add) through a worker (shared memory), against direct',
           `${trip.workerUs.toFixed(1)} µs vs ${trip.directUs.toFixed(1)} µs (+${(trip.workerUs - trip.directUs).toFixed(1)} µs)`,
           '<= 20 µs added',
+        ],
+        [
+          'execute(add) through a worker by message only (`replySpinMicroseconds: 0`)',
+          `${trip.messagesUs.toFixed(1)} µs (+${(trip.messagesUs - trip.directUs).toFixed(1)} µs)`,
+          '',
         ],
         [
           'a bare postMessage round trip to an echoing worker (the transport alone)',

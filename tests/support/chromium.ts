@@ -29,14 +29,22 @@ const TYPES: Readonly<Record<string, string>> = {
   '.wasm': 'application/wasm',
 };
 
+/** The headers that make a page cross-origin isolated: it may share memory with its workers. */
+const ISOLATION_HEADERS = {
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-embedder-policy': 'require-corp',
+};
+
 /**
  * Serves `files` (URL path to file on disk) on a free port, launches
  * Chromium, and gives `use` the browser and the server's origin; closes both
- * afterwards, whatever happens.
+ * afterwards, whatever happens. With `isolated`, every response carries the
+ * headers of cross-origin isolation.
  */
 export async function withChromium<T>(
   files: Readonly<Record<string, string>>,
   use: (browser: Browser, origin: string) => Promise<T>,
+  { isolated = false }: { readonly isolated?: boolean } = {},
 ): Promise<T> {
   const server = createServer((request, response) => {
     const path = files[(request.url ?? '/').split('?')[0] as string];
@@ -45,7 +53,7 @@ export async function withChromium<T>(
       return;
     }
     const type = TYPES[path.slice(path.lastIndexOf('.'))] ?? 'application/octet-stream';
-    response.writeHead(200, { 'content-type': type });
+    response.writeHead(200, { 'content-type': type, ...(isolated ? ISOLATION_HEADERS : {}) });
     response.end(readFileSync(path));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -31,6 +31,7 @@ async function run(): Promise<Record<string, unknown>> {
   const resumed = await sandbox.execute(a, 'add', 1);
   await sandbox.close();
   return {
+    isolated: globalThis.crossOriginIsolated,
     workers: placed,
     fibs: fibs.map((r) => (r.ok ? r.value : r.error.code)),
     greeted: greeted.ok && greeted.value,

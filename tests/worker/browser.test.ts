@@ -2,7 +2,8 @@
  * The worker sandbox in Chromium, over Web Workers: instances in two workers
  * at once, host functions reading and writing guest memory, a host function
  * that loops stopped by terminating its worker, and an instance suspended in
- * one worker and resumed in another.
+ * one worker and resumed in another; on a plain page (calls by message) and
+ * on a cross-origin isolated one (quick calls through shared memory).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,9 +16,10 @@ import { withChromium } from '../support/chromium';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const root = join(here, '..', '..');
-let outcome: Record<string, unknown>;
+/** What the checks gave on a plain page (messages only) and on a cross-origin isolated one (shared memory too). */
+const outcomes: Record<'plain' | 'isolated', Record<string, unknown>> = { plain: {}, isolated: {} };
 
-describe('the worker sandbox in Chromium', () => {
+describe.each(['plain', 'isolated'] as const)('the worker sandbox in Chromium, on a %s page', (kind) => {
   beforeAll(async () => {
     const out = mkdtempSync(join(tmpdir(), 'ri-sandbox-worker-browser-'));
     const [page, worker] = await Promise.all([
@@ -37,7 +39,7 @@ describe('the worker sandbox in Chromium', () => {
       '<!doctype html><meta charset="utf-8"><script src="/page.js"></script>',
     );
     writeFileSync(join(out, 'guest.wasm'), GUEST);
-    outcome = await withChromium(
+    outcomes[kind] = await withChromium(
       {
         '/': join(out, 'index.html'),
         '/page.js': page,
@@ -55,24 +57,34 @@ describe('the worker sandbox in Chromium', () => {
         });
         return JSON.parse(json) as Record<string, unknown>;
       },
+      { isolated: kind === 'isolated' },
     );
   }, 120_000);
 
+  it('can share memory with its workers only when cross-origin isolated', () => {
+    expect(outcomes[kind]['isolated']).toBe(kind === 'isolated');
+  });
+
   it('runs instances in two Web Workers, with host functions beside their memory', () => {
-    expect(outcome).toMatchObject({ workers: [0, 1], fibs: [17711, 17711], greeted: 0x216968, summed: 294 });
+    expect(outcomes[kind]).toMatchObject({
+      workers: [0, 1],
+      fibs: [17711, 17711],
+      greeted: 0x216968,
+      summed: 294,
+    });
   });
 
   it('terminates the worker of a host function that loops, and answers TIMEOUT marked as a hard kill', () => {
-    expect(outcome['killed']).toMatchObject({
+    expect(outcomes[kind]['killed']).toMatchObject({
       code: 'TIMEOUT',
       hardKill: true,
       recovered: false,
       limitMs: 50,
     });
-    expect(outcome['victim']).toBe('destroyed');
+    expect(outcomes[kind]['victim']).toBe('destroyed');
   });
 
   it('resumes a suspended instance in another worker with its state', () => {
-    expect(outcome['resumed']).toBe(42);
+    expect(outcomes[kind]['resumed']).toBe(42);
   });
 });

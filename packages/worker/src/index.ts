@@ -21,6 +21,7 @@ export { serveSandbox } from './serve';
 export function spawnWebWorker(url: string | URL): WorkerHandle {
   const worker = new Worker(url, { type: 'module' });
   return {
+    sharesMemory: true,
     send: (message, transfer) => {
       worker.postMessage(message, [...transfer]);
     },

@@ -17,6 +17,7 @@ export function spawnNodeWorker(url: string | URL): WorkerHandle {
   const worker = new Worker(url instanceof URL ? url : new URL(url, 'file:///'));
   let ended = false;
   return {
+    sharesMemory: true,
     // An idle worker must not keep the process alive; one with calls to answer must.
     busy: (busy) => {
       if (busy) worker.ref();

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SandboxOptionsError, type SandboxError } from '@ri-sandbox/core';
 import { fixture } from '@ri-sandbox/test-fixtures';
 import { GUEST, HOST_FUNCTIONS, spawnInThread } from '../test/support';
-import { createPool } from './pool';
+import { type SpawnWorker, createPool } from './pool';
 import { hostFunctionTable } from './serve';
 import type { WorkerInstance, WorkerSandbox, WorkerSandboxOptions } from './types';
 
@@ -44,6 +44,27 @@ async function loaded(
 }
 
 describe('the worker pool (workers on this thread)', () => {
+  it('sends quick calls through shared memory, here answered by message (one thread cannot spin for itself)', async () => {
+    const sharing: SpawnWorker = (url) => ({ ...spawnInThread(url), sharesMemory: true });
+    const sandbox = createPool(
+      sharing,
+      'in-thread',
+      { workers: 1, hostFunctions: HOST_FUNCTIONS, replySpinMicroseconds: 1 },
+      1,
+    );
+    open.push(sandbox);
+    const instance = await loaded(sandbox);
+    const sums = [];
+    for (const n of [1, 2, 3]) sums.push(await sandbox.execute(instance, 'add', n));
+    expect(sums.map((r) => r.ok && r.value)).toEqual([1, 3, 6]);
+    expect(error(await sandbox.execute(instance, 'boom'))).toMatchObject({ code: 'HOST_FUNCTION_ERROR' });
+    expect(value(await sandbox.getMetrics(instance)).gasUsed).toBeGreaterThan(0);
+    // A message between quick calls, and quick calls after it.
+    value(await sandbox.load(instance, GUEST));
+    expect(await sandbox.execute(instance, 'get')).toMatchObject({ ok: true, value: 0 });
+    expect(instance.metrics.gasUsed).toBeGreaterThan(0);
+  });
+
   it('runs the contract through a worker, and keeps the handle up to date', async () => {
     const sandbox = pool();
     const instance = value(await sandbox.create({ maxGas: 12_345_678, maxExecutionMs: 60_000 }));

@@ -18,7 +18,16 @@ import {
   sandboxError,
 } from '@ri-sandbox/core';
 import { createWasmSandbox } from '@ri-sandbox/sandbox';
-import type { FromWorker, InstanceState, Operation, PortableOptions, ToWorker } from './protocol';
+import { CallerChannel, canShareMemory } from './channel';
+import {
+  type FromWorker,
+  type InstanceState,
+  type Operation,
+  type PortableOptions,
+  QUICK_OPERATIONS,
+  type ReplyMessage,
+  type ToWorker,
+} from './protocol';
 import type {
   WorkerConfig,
   WorkerConfigInput,
@@ -26,6 +35,7 @@ import type {
   WorkerSandbox,
   WorkerSandboxOptions,
 } from './types';
+import { fromWire, toWire } from './wire';
 
 /** A started worker, as the pool sees it, whatever runs it (Node's worker_threads, a Web Worker). */
 export interface WorkerHandle {
@@ -35,6 +45,8 @@ export interface WorkerHandle {
   terminate(): void;
   /** Told whether the worker has work: a Node worker keeps the process alive only then. */
   busy?(busy: boolean): void;
+  /** Whether the worker can wait on shared memory (a real thread: `Atomics.wait` would block the caller's own). */
+  readonly sharesMemory?: boolean;
 }
 
 /** Starts one worker running the package's worker script at `url`. */
@@ -42,6 +54,9 @@ export type SpawnWorker = (url: string | URL) => WorkerHandle;
 
 /** Default time past `maxExecutionMs` before a worker is terminated. */
 export const DEFAULT_GRACE_MS = 100;
+
+/** Default time the caller spins for a quick call's reply on the shared channel. */
+export const DEFAULT_REPLY_SPIN_MICROSECONDS = 50;
 
 /** The longest delay a timer takes. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -73,6 +88,10 @@ interface Slot {
   /** What the worker was last told about having work. */
   busy: boolean;
   readonly instances: Set<InstanceRecord>;
+  /** The quick channel to the worker, if memory can be shared with it. */
+  channel: CallerChannel | undefined;
+  /** How long the last quick call ran (ms): the caller spins only after quick ones. */
+  lastCallMs: number;
 }
 
 /** The caller's handle, with fields the pool updates. */
@@ -143,6 +162,12 @@ export function createPool(
   const sandboxOptions = portableOptions(options);
   const workers = integerOption('workers', options.workers, Math.max(1, defaultWorkers), 1);
   const graceMs = integerOption('graceMs', options.graceMs, DEFAULT_GRACE_MS, 0);
+  const spinMicroseconds = integerOption(
+    'replySpinMicroseconds',
+    options.replySpinMicroseconds,
+    DEFAULT_REPLY_SPIN_MICROSECONDS,
+    0,
+  );
   const recovery = (options.recovery as unknown) ?? 'none';
   if (recovery !== 'none' && recovery !== 'last-snapshot')
     invalidOption('recovery', "must be 'none' or 'last-snapshot'", recovery);
@@ -161,6 +186,11 @@ export function createPool(
     slot.busy = false;
     slot.ready = false;
     slot.initError = undefined;
+    slot.channel =
+      spinMicroseconds > 0 && handle.sharesMemory === true && canShareMemory()
+        ? new CallerChannel(spinMicroseconds)
+        : undefined;
+    slot.lastCallMs = 0;
     handle.listen(
       (message) => {
         if (slot.handle === handle) received(slot, message);
@@ -169,7 +199,7 @@ export function createPool(
         if (slot.handle === handle && !closed) lose(slot, { kind: 'crash', reason });
       },
     );
-    handle.send({ kind: 'init', options: sandboxOptions, hostFunctions }, []);
+    handle.send({ kind: 'init', options: sandboxOptions, hostFunctions, channel: slot.channel?.buffer }, []);
   }
 
   const slots: Slot[] = Array.from({ length: workers }, (_, index) => {
@@ -182,19 +212,21 @@ export function createPool(
       current: undefined,
       busy: false,
       instances: new Set(),
+      channel: undefined,
+      lastCallMs: 0,
     };
     start(slot);
     return slot;
   });
 
-  function update(record: InstanceRecord, state: InstanceState | undefined): void {
+  function update(record: InstanceRecord, state: InstanceState | undefined, result: Answer): void {
     if (state === undefined) return;
     const { handle } = record;
     handle.status = state.status;
     // A destroyed copy's metrics and config are emptied: the handle keeps the last real ones
     // (which a suspended instance's resume rebuilds it with).
     if (state.status === 'destroyed') return;
-    handle.metrics = state.metrics;
+    handle.metrics = state.metrics ?? (result as { metrics?: ResourceMetrics }).metrics ?? handle.metrics;
     if (state.config !== undefined) handle.config = state.config as WorkerConfig;
   }
 
@@ -230,11 +262,17 @@ export function createPool(
             }, limit + graceMs)
           : undefined;
       slot.current = { task, id, sentAt: performance.now(), timer };
+      const message = {
+        kind: 'call',
+        id,
+        op: task.op,
+        instance: task.record.handle.id,
+        args: task.args,
+      } as const;
+      if (sendQuick(slot, message, task.transfer)) continue;
       try {
-        slot.handle.send(
-          { kind: 'call', id, op: task.op, instance: task.record.handle.id, args: task.args },
-          task.transfer,
-        );
+        slot.handle.send(message, task.transfer);
+        slot.channel?.ring();
       } catch (error) {
         // Something structured clone cannot carry (a function, say): the worker never saw the call.
         clearTimeout(timer);
@@ -251,6 +289,41 @@ export function createPool(
     }
   }
 
+  /**
+   * Sends `message` through `slot`'s shared channel if it can go there, and
+   * answers it at once if the reply comes within the spin (else a message
+   * brings it). `false` if it must go as a message.
+   */
+  function sendQuick(
+    slot: Slot,
+    message: ToWorker & { kind: 'call' },
+    transfer: readonly ArrayBuffer[],
+  ): boolean {
+    const { channel } = slot;
+    if (channel === undefined || transfer.length > 0 || !QUICK_OPERATIONS.has(message.op)) return false;
+    const text = toWire(message);
+    if (text === undefined || !channel.call(text)) return false;
+    const reply = channel.reply(slot.lastCallMs * 1000 <= spinMicroseconds);
+    if (reply !== undefined) answer(slot, fromWire(reply) as ReplyMessage);
+    return true;
+  }
+
+  /** Answers `slot`'s call in flight with `reply`, if it is its reply. */
+  function answer(slot: Slot, reply: ReplyMessage): void {
+    const current = slot.current;
+    if (current?.id !== reply.id) return;
+    clearTimeout(current.timer);
+    slot.current = undefined;
+    // How long a quick call ran in the worker (an execution's own duration; else the round trip):
+    // the next one is spun for only if this one was quick, whichever way its reply came.
+    if (QUICK_OPERATIONS.has(current.task.op)) {
+      const { durationMs } = reply.result;
+      slot.lastCallMs = typeof durationMs === 'number' ? durationMs : performance.now() - current.sentAt;
+    }
+    update(current.task.record, reply.state, reply.result);
+    current.task.resolve(reply.result);
+  }
+
   function received(slot: Slot, message: FromWorker): void {
     if (message.kind === 'ready') {
       slot.ready = true;
@@ -258,12 +331,7 @@ export function createPool(
       pump(slot);
       return;
     }
-    const current = slot.current;
-    if (current?.id !== message.id) return;
-    clearTimeout(current.timer);
-    slot.current = undefined;
-    update(current.task.record, message.state);
-    current.task.resolve(message.result);
+    answer(slot, message);
     pump(slot);
   }
 

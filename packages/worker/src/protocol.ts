@@ -29,6 +29,8 @@ export interface InitMessage {
   readonly options: PortableOptions;
   /** A module whose default export is the host functions (an object keyed by name, or an array). */
   readonly hostFunctions: string | undefined;
+  /** The shared memory of the pool's quick channel to this worker (see `channel.ts`), if it has one. */
+  readonly channel?: SharedArrayBuffer | undefined;
 }
 
 /** A call of `op` on the instance `instance` (the pool's id for it). */
@@ -42,10 +44,14 @@ export interface CallMessage {
 
 export type ToWorker = InitMessage | CallMessage;
 
+/** The operations that may go through the shared channel: synchronous, and answered as plain data. */
+export const QUICK_OPERATIONS: ReadonlySet<Operation> = new Set(['execute', 'getMetrics']);
+
 /** The instance's state after an operation, for the caller's handle. */
 export interface InstanceState {
   readonly status: InstanceStatus;
-  readonly metrics: ResourceMetrics;
+  /** Left out when the result carries them (an execution's `metrics`). */
+  readonly metrics?: ResourceMetrics;
   /** After `create` only: the configuration does not change afterwards. */
   readonly config?: unknown;
 }

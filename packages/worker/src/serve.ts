@@ -15,7 +15,15 @@ import {
   sandboxError,
 } from '@ri-sandbox/core';
 import { createWasmSandbox } from '@ri-sandbox/sandbox';
-import type { CallMessage, FromWorker, InstanceState, ToWorker } from './protocol';
+import { IDLE, MESSAGE, WorkerChannel } from './channel';
+import {
+  type CallMessage,
+  type FromWorker,
+  type InstanceState,
+  type ReplyMessage,
+  type ToWorker,
+} from './protocol';
+import { fromWire, toWire } from './wire';
 
 /** Where a worker receives the pool's messages and sends its answers. */
 export interface WorkerEndpoint {
@@ -100,14 +108,37 @@ function portable(result: Result<unknown, SandboxError>): Result<unknown, Sandbo
   }
 }
 
-/** The instance's state for the caller's handle; its config (frozen at creation) only after `create`. */
-function stateOf(instance: SandboxInstance, op: CallMessage['op']): InstanceState {
-  if (op !== 'create') return { status: instance.status, metrics: instance.metrics };
+/**
+ * The instance's state for the caller's handle: its metrics, unless `result` carries them already
+ * (an execution's do); its config (frozen at creation) only after `create`.
+ */
+function stateOf(instance: SandboxInstance, op: CallMessage['op'], result: object): InstanceState {
+  const { metrics } = instance;
+  if (op !== 'create')
+    return (result as { metrics?: unknown }).metrics === metrics
+      ? { status: instance.status }
+      : { status: instance.status, metrics };
   const { hostFunctions, ...config } = instance.config;
   return {
     status: instance.status,
-    metrics: instance.metrics,
+    metrics,
     config: { ...config, hostFunctions: Object.keys(hostFunctions) },
+  };
+}
+
+/** What a call came to: its result, and the instance it concerns (if there is one). */
+interface Answered {
+  readonly result: Result<unknown, SandboxError>;
+  readonly instance: SandboxInstance | undefined;
+}
+
+/** The reply to `message`, with the instance's state for the caller's handle. */
+function replyOf(message: CallMessage, { result, instance }: Answered): ReplyMessage {
+  return {
+    kind: 'reply',
+    id: message.id,
+    result: portable(result),
+    ...(instance === undefined ? {} : { state: stateOf(instance, message.op, result) }),
   };
 }
 
@@ -144,7 +175,9 @@ function perform(
  * Serves the pool on `endpoint`: the first message configures the sandbox and
  * imports the host functions (`load` imports a module by specifier; the
  * default is the platform's dynamic `import`); each later one is a call,
- * answered in order.
+ * answered in order. With a shared channel (see `channel.ts`), the worker
+ * waits on it whenever it has nothing in line, and answers the quick calls
+ * that come through it.
  */
 export function serveSandbox(
   endpoint: WorkerEndpoint,
@@ -152,43 +185,89 @@ export function serveSandbox(
 ): void {
   let sandbox: SuspendingSandbox | undefined;
   let table: Record<string, HostFunction> = {};
+  let channel: WorkerChannel | undefined;
   const instances = new Map<string, SandboxInstance>();
 
-  async function call(message: CallMessage): Promise<void> {
-    let result: Result<unknown, SandboxError>;
-    let instance = instances.get(message.instance);
+  /** What `message` does: its result, and the instance it concerns, if there is one now. */
+  function run(message: CallMessage): Answered | Promise<Answered> {
+    const instance = instances.get(message.instance);
     if (sandbox === undefined)
-      result = err(sandboxError.invalidState('', 'destroyed', message.op, 'not ready'));
-    else if (message.op === 'create') {
-      const input: unknown = message.args[0] ?? {};
-      const config = input as Record<string, unknown>;
-      const functions = chosen(table, config['hostFunctions']);
-      // Anything but an object goes to the sandbox as it is, which says what is wrong with it.
-      if (typeof input !== 'object' || input === null || Array.isArray(input))
-        result = sandbox.create(input as never);
-      else result = functions.ok ? sandbox.create({ ...config, hostFunctions: functions.value }) : functions;
-      if (result.ok) {
-        instance = result.value as SandboxInstance;
-        instances.set(message.instance, instance);
-        result = ok(undefined);
-      }
-    } else if (instance === undefined) {
-      result = err(sandboxError.instanceDestroyed(message.instance));
-    } else {
-      result = await perform(sandbox, instance, message);
-      if (message.op === 'destroy') instances.delete(message.instance);
-    }
+      return { result: err(sandboxError.invalidState('', 'destroyed', message.op, 'not ready')), instance };
+    if (message.op === 'create') return create(sandbox, message);
+    if (instance === undefined)
+      return { result: err(sandboxError.instanceDestroyed(message.instance)), instance };
+    const result = perform(sandbox, instance, message);
+    if (message.op === 'destroy') instances.delete(message.instance);
+    return result instanceof Promise
+      ? result.then((done) => ({ result: done, instance }))
+      : { result, instance };
+  }
+
+  function create(into: SuspendingSandbox, message: CallMessage): Answered {
+    const input: unknown = message.args[0] ?? {};
+    const config = input as Record<string, unknown>;
+    const functions = chosen(table, config['hostFunctions']);
+    // Anything but an object goes to the sandbox as it is, which says what is wrong with it.
+    const result =
+      typeof input !== 'object' || input === null || Array.isArray(input)
+        ? into.create(input as never)
+        : functions.ok
+          ? into.create({ ...config, hostFunctions: functions.value })
+          : functions;
+    if (!result.ok) return { result, instance: undefined };
+    const instance = result.value;
+    instances.set(message.instance, instance);
+    return { result: ok(undefined), instance };
+  }
+
+  async function call(message: CallMessage): Promise<void> {
+    const answered = await run(message);
+    const { result } = answered;
     const transfer =
       message.op === 'snapshot' && result.ok ? [(result.value as Uint8Array).buffer as ArrayBuffer] : [];
-    endpoint.send(
-      {
-        kind: 'reply',
-        id: message.id,
-        result: portable(result),
-        ...(instance === undefined ? {} : { state: stateOf(instance, message.op) }),
-      },
-      transfer,
-    );
+    endpoint.send(replyOf(message, answered), transfer);
+    idle();
+  }
+
+  /** Answers one call that came through the channel: the pool sends only quick, synchronous ones there. */
+  function callNow(open: WorkerChannel, text: string): void {
+    const message = fromWire(text) as CallMessage;
+    const reply = replyOf(message, run(message) as Answered);
+    if (open.reply(toWire(reply))) endpoint.send(reply, []);
+  }
+
+  // Once nothing is in line, the worker serves the channel (in a task of its own, after the reply
+  // that made it idle) until a message needs the event loop or nothing comes; then it waits to be
+  // woken, its event loop free.
+  let scheduled = false;
+  let armed = false;
+  const later: (task: () => void) => void =
+    (globalThis as { setImmediate?: (task: () => void) => void }).setImmediate ??
+    ((task) => setTimeout(task, 0));
+  function serveChannel(open: WorkerChannel): void {
+    if (waiting !== 0) return;
+    for (let next = open.poll(); next !== MESSAGE; next = open.poll()) {
+      if (next === IDLE) {
+        if (!armed) {
+          armed = true;
+          void open.woken().then(() => {
+            armed = false;
+            serveChannel(open);
+          });
+        }
+        return;
+      }
+      callNow(open, next);
+    }
+  }
+  function idle(): void {
+    if (channel === undefined || scheduled) return;
+    const open = channel;
+    scheduled = true;
+    later(() => {
+      scheduled = false;
+      serveChannel(open);
+    });
   }
 
   // Calls are answered in order; a load (asynchronous) holds back the calls after it.
@@ -198,10 +277,12 @@ export function serveSandbox(
     waiting++;
     queue = queue.then(work).finally(() => {
       waiting--;
+      idle();
     });
   };
   endpoint.receive((message) => {
     if (message.kind === 'init') {
+      if (message.channel !== undefined) channel = new WorkerChannel(message.channel);
       inLine(async () => {
         sandbox = createWasmSandbox(message.options as Parameters<typeof createWasmSandbox>[0]);
         if (message.hostFunctions === undefined) {
@@ -222,6 +303,7 @@ export function serveSandbox(
       });
       return;
     }
+    channel?.received();
     // Nothing in line: answer at once (a synchronous operation answers before this returns).
     if (waiting === 0 && message.op !== 'load') void call(message);
     else inLine(() => call(message));

@@ -29,6 +29,10 @@ export default {
     if (shared === undefined) for (;;);
     Atomics.wait(shared, 0, 0, 60_000);
   }),
+  // Fails as host code does: its error is the cause of the HOST_FUNCTION_ERROR.
+  boom: fn('boom', [], [], () => {
+    throw new Error('boom');
+  }),
   // Ends the worker's thread (a crash, as the pool sees it).
   crash: fn('crash', [], [], () => {
     globalThis.process?.exit(3);

@@ -6,7 +6,8 @@
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SandboxError } from '@ri-sandbox/core';
-import { createWorkerSandbox } from '../src/node';
+import { createWorkerSandbox, spawnNodeWorker } from '../src/node';
+import { type SpawnWorker, createPool } from '../src/pool';
 import type { WorkerInstance, WorkerSandbox, WorkerSandboxOptions } from '../src/types';
 import { GUEST, HOST_FUNCTIONS, nodeWorkerScript } from './support';
 
@@ -129,6 +130,76 @@ describe('the worker sandbox on worker_threads', () => {
       ok: false,
       error: { code: 'INSTANCE_DESTROYED' },
     });
+  });
+
+  it('answers quick calls through shared memory exactly as by message, and sends them no message', async () => {
+    let messages = 0;
+    const counting: SpawnWorker = (url) => {
+      const handle = spawnNodeWorker(url);
+      return {
+        ...handle,
+        send: (message, transfer) => {
+          messages++;
+          handle.send(message, transfer);
+        },
+      };
+    };
+    // A spin far above what a busy machine needs, so that every quick reply comes through memory.
+    const quick = createPool(
+      counting,
+      script,
+      { hostFunctions: HOST_FUNCTIONS, replySpinMicroseconds: 1_000_000 },
+      1,
+    );
+    const slow = pool({ workers: 1, replySpinMicroseconds: 0 });
+    open.push(quick);
+    const calls: [string, unknown?][] = [
+      ['add', 7],
+      ['get'],
+      ['triple', 2n ** 40n],
+      ['greeted'],
+      ['summed'],
+      ['fib', 20],
+      ['trap'],
+      ['no_such_export'],
+      ['add', 'not a number'],
+      ['boom'],
+      ['fib', 40],
+    ];
+    const run = async (sandbox: WorkerSandbox) => {
+      const instance = value(await sandbox.create({ maxExecutionMs: 60_000, maxGas: 5_000_000 }));
+      value(await sandbox.load(instance, GUEST));
+      const results: unknown[] = [];
+      for (const [action, payload] of calls) {
+        const result = (await sandbox.execute(instance, action, payload)) as {
+          durationMs?: number;
+          metrics?: { executionMs: number };
+        };
+        // Timings differ from run to run; everything else must not.
+        results.push({
+          ...result,
+          ...(result.durationMs === undefined ? {} : { durationMs: 0 }),
+          ...(result.metrics === undefined ? {} : { metrics: { ...result.metrics, executionMs: 0 } }),
+        });
+      }
+      results.push({ ...value(await sandbox.getMetrics(instance)), executionMs: 0 });
+      return { results, handle: { ...instance.metrics, executionMs: 0 }, status: instance.status };
+    };
+    const before = messages;
+    const [viaMemory, viaMessages] = [await run(quick), await run(slow)];
+    expect(viaMemory).toEqual(viaMessages);
+    expect(viaMemory.results.slice(0, 3)).toMatchObject([
+      { ok: true, value: 7 },
+      { ok: true, value: 7 },
+      { ok: true, value: 3n * 2n ** 40n },
+    ]);
+    expect(viaMemory.results.slice(-3)).toMatchObject([
+      { ok: false, error: { code: 'HOST_FUNCTION_ERROR', cause: { message: 'boom' } } },
+      { ok: false, error: { code: 'GAS_EXHAUSTED' } },
+      { gasLimit: 5_000_000 },
+    ]);
+    // Only create and load went by message (the reply memory cannot carry exactly, an Error, came back by one).
+    expect(messages - before).toBe(2);
   });
 
   it('closes with a blocked call in flight: it answers at once, nothing hangs', async () => {

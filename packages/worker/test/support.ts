@@ -13,7 +13,8 @@ export const HOST_FUNCTIONS = new URL('./host-functions.mjs', import.meta.url);
 /**
  * The guest: `add`/`get` on a counter, `summed` (the host adds up "abc" in its memory: 294), `greeted`
  * (the host writes "hi!" and the guest reads it back as a little-endian word: 0x216968), `spin`,
- * `wait` and `crash` (host functions that never return, or end the worker), and `fib`.
+ * `wait` and `crash` (host functions that never return, or end the worker), `fib`, `triple` (i64),
+ * `trap` and `boom` (a host function that throws an `Error`).
  */
 export const GUEST = wat(`(module
   (import "env" "sum" (func $sum (param i32 i32) (result i32)))
@@ -21,6 +22,7 @@ export const GUEST = wat(`(module
   (import "env" "spin" (func $spin))
   (import "env" "wait" (func $wait))
   (import "env" "crash" (func $crash))
+  (import "env" "boom" (func $boom))
   (memory (export "memory") 1)
   (data (i32.const 100) "abc")
   (global $count (mut i32) (i32.const 0))
@@ -32,6 +34,9 @@ export const GUEST = wat(`(module
   (func (export "spin") (call $spin))
   (func (export "wait") (call $wait))
   (func (export "crash") (call $crash))
+  (func (export "boom") (call $boom))
+  (func (export "trap") unreachable)
+  (func (export "triple") (param i64) (result i64) (i64.mul (local.get 0) (i64.const 3)))
   (func $fib (export "fib") (param i32) (result i32)
     (if (result i32) (i32.lt_u (local.get 0) (i32.const 2))
       (then (local.get 0))
