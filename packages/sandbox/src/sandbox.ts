@@ -31,6 +31,7 @@ import {
   checkImports,
   compileModule,
   instantiateModule,
+  instantiateModuleSync,
 } from '@ri-sandbox/loader';
 import type { StateLayout } from '@ri-sandbox/snapshot';
 import { type CostModel, Meter, type MeterLimits } from '@ri-sandbox/metering';
@@ -75,7 +76,8 @@ import {
   takeSnapshot,
 } from './snapshots';
 import { type SandboxOptions, resolveOptions } from './options';
-import { hex, sha256 } from './text';
+import { sha256 } from './text';
+import { ModuleCache } from './module-cache';
 import { instrumentForSandbox, refuseNondeterminism } from './transforms';
 import { WasiCapability } from './wasi-capability';
 
@@ -87,6 +89,9 @@ interface Compiled {
 
 /** How many compiled modules a sandbox factory keeps for reuse. */
 const COMPILED_CACHE_SIZE = 64;
+
+/** Modules up to this size are instantiated synchronously (Chromium allows it on the main thread below 8 MB). */
+const SYNC_INSTANTIATION_BYTES = 4 << 20;
 
 /** Every instance's state, for package-internal inspection (the determinism validator); never exported. */
 const ALL_STATES = new WeakMap<SandboxInstance, InstanceState>();
@@ -343,12 +348,13 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
 
   const configHashes: ConfigHashCache = new Map();
 
-  // Compiled modules, by module hash and the config fields the transforms depend on; most recent last.
-  const compiledCache = new Map<string, Compiled>();
+  // Compiled modules, by their bytes and the config fields the transforms depend on.
+  const compiledCache = new ModuleCache<Compiled & { readonly moduleHash: Uint8Array }>(COMPILED_CACHE_SIZE);
 
   /**
    * Compiles once per distinct (module, maxMemoryBytes, maxCallDepth) and reuses the
-   * `WebAssembly.Module`; a cached module is still checked against this config's host functions.
+   * `WebAssembly.Module` and the module's SHA-256 (found again by the bytes, synchronously);
+   * a cached module is still checked against this config's host functions.
    */
   async function compileCached(
     bytes: unknown,
@@ -362,22 +368,17 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
         never,
         SandboxError
       >;
-    const moduleHash = await sha256(bytes);
-    const key = `${hex(moduleHash)}:${config.maxMemoryBytes}:${config.maxCallDepth}`;
-    const cached = compiledCache.get(key);
+    const variant = `${config.maxMemoryBytes}:${config.maxCallDepth}`;
+    const cached = compiledCache.get(bytes, variant);
     if (cached !== undefined) {
       const linked = checkImports(cached.compiled.decoded, hostFunctions);
-      if (!linked.ok) return linked;
-      compiledCache.delete(key);
-      compiledCache.set(key, cached);
-      return ok({ ...cached, moduleHash });
+      return linked.ok ? ok(cached) : linked;
     }
     const compiled = await compileFresh(bytes, config, hostFunctions, costModel);
     if (!compiled.ok) return compiled;
-    compiledCache.set(key, compiled.value);
-    if (compiledCache.size > COMPILED_CACHE_SIZE)
-      compiledCache.delete(compiledCache.keys().next().value as string);
-    return ok({ ...compiled.value, moduleHash });
+    const entry = { ...compiled.value, moduleHash: await sha256(bytes) };
+    compiledCache.set(bytes, variant, entry);
+    return ok(entry);
   }
 
   async function load(
@@ -476,7 +477,12 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
       checkTime,
       capabilities,
     );
-    const live = await instantiateModule(module, functions, config.maxMemoryBytes, meter.imports);
+    // A small module is instantiated at once (no turn of the event loop); engines refuse that for
+    // large ones on a browser's main thread.
+    const live =
+      (input as Uint8Array).length <= SYNC_INSTANTIATION_BYTES
+        ? instantiateModuleSync(module, functions, config.maxMemoryBytes, meter.imports)
+        : await instantiateModule(module, functions, config.maxMemoryBytes, meter.imports);
     if (!live.ok) return live;
     const { instance: wasmInstance, memory } = live.value;
     meter.attach(wasmInstance);

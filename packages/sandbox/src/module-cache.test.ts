@@ -1,0 +1,59 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ModuleCache, equalBytes, fingerprint } from './module-cache';
+
+describe('the module cache', () => {
+  it('finds a value by equal bytes (another copy) and variant, and nothing for other bytes or variants', () => {
+    const cache = new ModuleCache<string>(4);
+    const bytes = Uint8Array.from({ length: 100 }, (_, i) => i);
+    cache.set(bytes, 'a', 'compiled');
+    expect(cache.get(bytes.slice(), 'a')).toBe('compiled');
+    expect(cache.get(bytes.slice(), 'b')).toBeUndefined();
+    expect(cache.get(bytes.slice(0, 99), 'a')).toBeUndefined();
+  });
+
+  it('never mixes two modules that share a fingerprint: the bytes decide', () => {
+    // Large enough that not every word is sampled: a change in an unsampled word keeps the fingerprint.
+    const one = new Uint8Array(1 << 16).fill(7);
+    const other = one.slice();
+    other[4 * 1001 + 2] = 8;
+    expect(fingerprint(other)).toBe(fingerprint(one));
+    const cache = new ModuleCache<string>(4);
+    cache.set(one, '', 'one');
+    expect(cache.get(other, '')).toBeUndefined();
+    cache.set(other, '', 'other');
+    expect(cache.get(other, '')).toBe('other');
+    expect(cache.get(one, '')).toBeUndefined();
+  });
+
+  it('drops the least recently used entry past its capacity', () => {
+    const cache = new ModuleCache<number>(2);
+    const modules = [1, 2, 3].map((n) => new Uint8Array([n, n, n, n, n]));
+    cache.set(modules[0] as Uint8Array, '', 1);
+    cache.set(modules[1] as Uint8Array, '', 2);
+    expect(cache.get(modules[0] as Uint8Array, '')).toBe(1); // now the most recent
+    cache.set(modules[2] as Uint8Array, '', 3);
+    expect(cache.get(modules[1] as Uint8Array, '')).toBeUndefined();
+    expect(cache.get(modules[0] as Uint8Array, '')).toBe(1);
+    expect(cache.get(modules[2] as Uint8Array, '')).toBe(3);
+  });
+
+  it('compares bytes exactly, aligned or not, whatever their length', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), fc.nat(3), fc.nat(3), (bytes, at, shift) => {
+        const a = new Uint8Array(bytes.length + 4);
+        a.set(bytes, at);
+        const b = new Uint8Array(bytes.length + 4);
+        b.set(bytes, shift);
+        const left = a.subarray(at, at + bytes.length);
+        const right = b.subarray(shift, shift + bytes.length);
+        expect(equalBytes(left, right)).toBe(true);
+        expect(fingerprint(left)).toBe(fingerprint(right));
+        if (bytes.length > 0) {
+          right[bytes.length - 1] = (right[bytes.length - 1] as number) ^ 1;
+          expect(equalBytes(left, right)).toBe(false);
+        }
+      }),
+    );
+  });
+});
