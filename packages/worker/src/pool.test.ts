@@ -158,8 +158,13 @@ describe('the worker pool (workers on this thread)', () => {
       { recovery: 'sometimes' as never },
       { hostFunctions: 5 as never },
       { memoryGrowFailure: 'explode' as never },
+      { replySpinMicroseconds: -1 },
+      { replySpinMicroseconds: 1_000_001 },
     ];
     for (const options of bad) expect(() => pool(options)).toThrow(SandboxOptionsError);
+    expect(() => pool({ replySpinMicroseconds: 1_000_001 })).toThrow(
+      /replySpinMicroseconds.*from 0 to 1000000/,
+    );
   });
 
   it('answers every call with the import error when the host functions module cannot be used', async () => {

@@ -58,6 +58,9 @@ export const DEFAULT_GRACE_MS = 100;
 /** Default time the caller spins for a quick call's reply on the shared channel. */
 export const DEFAULT_REPLY_SPIN_MICROSECONDS = 50;
 
+/** The longest spin allowed: the caller's thread does nothing else meanwhile (not even a hard kill). */
+const MAX_REPLY_SPIN_MICROSECONDS = 1_000_000;
+
 /** The longest delay a timer takes. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -141,10 +144,22 @@ function invalidOption(name: string, reason: string, value: unknown): never {
   throw new SandboxOptionsError(sandboxError.invalidConfig(name, `${reason}, got ${shown}`));
 }
 
-function integerOption(name: string, value: unknown, fallback: number, minimum: number): number {
+function integerOption(
+  name: string,
+  value: unknown,
+  fallback: number,
+  minimum: number,
+  maximum = Number.MAX_SAFE_INTEGER,
+): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < minimum)
-    invalidOption(name, `must be an integer of at least ${minimum}`, value);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < minimum || value > maximum)
+    invalidOption(
+      name,
+      maximum === Number.MAX_SAFE_INTEGER
+        ? `must be an integer of at least ${minimum}`
+        : `must be an integer from ${minimum} to ${maximum}`,
+      value,
+    );
   return value;
 }
 
@@ -167,6 +182,7 @@ export function createPool(
     options.replySpinMicroseconds,
     DEFAULT_REPLY_SPIN_MICROSECONDS,
     0,
+    MAX_REPLY_SPIN_MICROSECONDS,
   );
   const recovery = (options.recovery as unknown) ?? 'none';
   if (recovery !== 'none' && recovery !== 'last-snapshot')

@@ -75,7 +75,8 @@ export interface WorkerSandboxOptions extends Pick<
    * it instead of a message, and the caller spins for its reply up to this many microseconds
    * (only while the worker's recent calls answered that fast) before it waits for a message, which
    * blocks nothing. A quick call then costs a few microseconds of round trip instead of a
-   * message's tens. `0` turns the shared channel off: messages only. Default 50.
+   * message's tens. `0` turns the shared channel off: messages only. Default 50, at most
+   * 1,000,000 (a second: the caller's thread does nothing else while it spins).
    */
   readonly replySpinMicroseconds?: number;
 }
