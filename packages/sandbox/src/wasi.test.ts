@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type SandboxConfigInput, defineHostFunction } from '@ri-sandbox/core';
-import { crc32c } from '@ri-sandbox/snapshot';
+import { crc32c, snapshotChecksum } from '@ri-sandbox/snapshot';
 import { wat } from '../../core/test/wat';
 import { errorOf, testSandbox, valueOf } from '../test/helpers';
 
@@ -165,7 +165,7 @@ describe('WASI in the sandbox', () => {
     damaged[at + name.length] = 9;
     new DataView(damaged.buffer).setUint32(
       damaged.length - 4,
-      crc32c(damaged.subarray(0, damaged.length - 4)),
+      snapshotChecksum(damaged.subarray(0, damaged.length - 4)),
       true,
     );
     const before = sandbox.readFiles(instance);

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { crc32c } from './crc32c';
-import { SNAPSHOT_VERSION, decodeSnapshot, encodeSnapshot } from './format';
+import { SNAPSHOT_VERSION, decodeSnapshot, encodeSnapshot, snapshotChecksum } from './format';
+import { xxh32 } from './xxh32';
 import type { SavedValue, SnapshotContents } from './state';
 
 const hash = fc.uint8Array({ minLength: 32, maxLength: 32 });
@@ -79,12 +80,16 @@ function reason(bytes: Uint8Array): string {
   return decoded.error.reason;
 }
 
-/** `bytes` with `edit` applied and the checksum made right again: a well-formed-looking but wrong snapshot. */
+/**
+ * `bytes` with `edit` applied and the checksum made right again (the one of the version it then
+ * claims): a well-formed-looking but wrong snapshot.
+ */
 function forged(bytes: Uint8Array, edit: (copy: Uint8Array, view: DataView) => void): Uint8Array {
   const copy = bytes.slice();
   const view = new DataView(copy.buffer);
   edit(copy, view);
-  view.setUint32(copy.length - 4, crc32c(copy.subarray(0, copy.length - 4)), true);
+  const body = copy.subarray(0, copy.length - 4);
+  view.setUint32(copy.length - 4, snapshotChecksum(body, view.getUint16(4, true)), true);
   return copy;
 }
 
@@ -123,14 +128,14 @@ describe('the WSNP format', () => {
     const bytes = encoded(SAMPLE);
     expect(reason(new Uint8Array())).toMatch(/bad magic/);
     expect(reason(forged(bytes, (b) => (b[0] = 0x58)))).toMatch(/bad magic/);
-    for (const version of [0, 3]) {
+    for (const version of [0, 4]) {
       expect(
         reason(
           forged(bytes, (_, v) => {
             v.setUint16(4, version, true);
           }),
         ),
-      ).toMatch(new RegExp(`unsupported format version ${version} \\(this library reads 1 to 2\\)`));
+      ).toMatch(new RegExp(`unsupported format version ${version} \\(this library reads 1 to 3\\)`));
     }
     expect(
       reason(
@@ -178,6 +183,20 @@ describe('the WSNP format', () => {
         }),
       ),
     ).toMatch(/out of place/);
+  });
+
+  it('ends with XXH32 since version 3, and still reads version 2, checksummed with CRC-32C', () => {
+    const bytes = encoded(SAMPLE);
+    const body = bytes.subarray(0, bytes.length - 4);
+    expect(new DataView(bytes.buffer).getUint32(bytes.length - 4, true)).toBe(xxh32(body));
+    const version2 = bytes.slice();
+    const view = new DataView(version2.buffer);
+    view.setUint16(4, 2, true);
+    view.setUint32(version2.length - 4, crc32c(version2.subarray(0, version2.length - 4)), true);
+    expect(decodeSnapshot(version2)).toEqual({ ok: true, value: { ...SAMPLE, extensions: new Map() } });
+    // A version 2 snapshot with an XXH32 (or the reverse) is damaged.
+    view.setUint32(version2.length - 4, xxh32(version2.subarray(0, version2.length - 4)), true);
+    expect(reason(version2)).toMatch(/checksum mismatch/);
   });
 
   it('reads version 1 snapshots, which have no extensions, and refuses one that claims some', () => {

@@ -1,20 +1,32 @@
 /**
- * The WSNP binary format (version 2; version 1 is still read), specified in
- * this package's README.
- * All integers are little-endian; the last four bytes are the CRC-32C of
- * everything before them.
+ * The WSNP binary format (version 3; versions 1 and 2 are still read),
+ * specified in this package's README.
+ * All integers are little-endian; the last four bytes are the checksum of
+ * everything before them: XXH32 since version 3, CRC-32C before.
  */
 import { type Result, type SnapshotError, WASM_PAGE_BYTES, err, ok, sandboxError } from '@ri-sandbox/core';
 import { crc32c } from './crc32c';
+import { xxh32 } from './xxh32';
 import type { MemoryChunk, SavedGlobal, SavedTable, SavedValue, SnapshotContents } from './state';
 import { MEMORY_BLOCK_BYTES } from './state';
 
 /** The first four bytes of every snapshot: `WSNP`. */
 export const SNAPSHOT_MAGIC = Uint8Array.of(0x57, 0x53, 0x4e, 0x50);
 /** The format version this library writes. It reads this one and every earlier one. */
-export const SNAPSHOT_VERSION = 2;
+export const SNAPSHOT_VERSION = 3;
 /** The first version with extension sections. */
 const EXTENSIONS_SINCE = 2;
+/** The first version checksummed with XXH32 (CRC-32C before). */
+const XXH32_SINCE = 3;
+
+/**
+ * The checksum a snapshot of format `version` (default: the one this library
+ * writes) ends with, of `bytes` (every byte before it): XXH32 since version 3,
+ * CRC-32C before.
+ */
+export function snapshotChecksum(bytes: Uint8Array, version: number = SNAPSHOT_VERSION): number {
+  return version >= XXH32_SINCE ? xxh32(bytes) : crc32c(bytes);
+}
 
 const HASH_BYTES = 32;
 /** magic, version (u16), flags (u16), total length (u32), module hash, config hash. */
@@ -198,7 +210,7 @@ export function encodeSnapshot(contents: SnapshotContents): Result<Uint8Array<Ar
     w.raw(name);
     w.raw(bytes);
   });
-  w.u32(crc32c(w.bytes.subarray(0, w.offset)));
+  w.u32(snapshotChecksum(w.bytes.subarray(0, w.offset)));
   return ok(w.bytes);
 }
 
@@ -353,7 +365,7 @@ export function decodeSnapshot(bytes: Uint8Array): Result<SnapshotContents, Snap
   if (bytes.length > total)
     return snapshotError(`${bytes.length - total} bytes after the end of the snapshot`);
   const stored = view.getUint32(total - CHECKSUM_BYTES, true);
-  if (crc32c(bytes.subarray(0, total - CHECKSUM_BYTES)) !== stored)
+  if (snapshotChecksum(bytes.subarray(0, total - CHECKSUM_BYTES), version) !== stored)
     return snapshotError('checksum mismatch: the snapshot is damaged');
   // A correct checksum over a bad structure means the snapshot was built wrong, not damaged in transit.
   if (flags !== 0) return snapshotError(`unknown flags 0x${flags.toString(16)}`);

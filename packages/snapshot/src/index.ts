@@ -7,6 +7,7 @@
  * @packageDocumentation
  */
 export { crc32c } from './crc32c';
+export { xxh32 } from './xxh32';
 export type {
   SavedValue,
   SavedGlobal,
@@ -25,4 +26,4 @@ export { STATE_EXPORT_PREFIX, exposeState } from './expose';
 export { captureState, nonZeroChunks } from './capture';
 export type { MemoryBounds } from './restore';
 export { checkState, applyState, canRestoreInPlace } from './restore';
-export { SNAPSHOT_MAGIC, SNAPSHOT_VERSION, encodeSnapshot, decodeSnapshot } from './format';
+export { SNAPSHOT_MAGIC, SNAPSHOT_VERSION, encodeSnapshot, decodeSnapshot, snapshotChecksum } from './format';
