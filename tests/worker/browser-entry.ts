@@ -29,7 +29,24 @@ async function run(): Promise<Record<string, unknown>> {
   const killed = await sandbox.execute(victim, 'spin');
   await sandbox.resume(a);
   const resumed = await sandbox.execute(a, 'add', 1);
+  // Calls on one instance, issued at once, answered in order.
+  const ordered = await Promise.all([1, 2, 3, 4, 5].map((n) => sandbox.execute(a, 'add', n)));
+  // A host function waiting on a lock nobody releases (a loop where memory cannot be shared).
+  const waiter = await make(50);
+  const waited = await sandbox.execute(waiter, 'wait');
+  // A worker that closes itself sends no event (and finishes the task it is in): it is found out
+  // at the deadline of the next execution it is given.
+  const crasher = await make(50);
+  const crashed = await sandbox.execute(crasher, 'crash');
+  // (Past the worker's spin for a next quick call, which would still be in that same task.)
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const found = await sandbox.execute(crasher, 'get');
+  const after = await sandbox.execute(a, 'get');
+  // Closing with a call in flight answers it at once.
+  const blocked = await make(60_000);
+  const pending = sandbox.execute(blocked, 'wait');
   await sandbox.close();
+  const closed = await pending;
   return {
     isolated: globalThis.crossOriginIsolated,
     workers: placed,
@@ -39,6 +56,12 @@ async function run(): Promise<Record<string, unknown>> {
     killed: killed.ok ? 'not killed' : killed.error,
     resumed: resumed.ok ? resumed.value : resumed.error.code,
     victim: victim.status,
+    ordered: ordered.map((r) => (r.ok ? r.value : r.error.code)),
+    waited: waited.ok ? 'not killed' : waited.error,
+    crashed: crashed.ok ? 'returned' : crashed.error.code,
+    found: found.ok ? 'answered' : found.error,
+    after: after.ok ? after.value : after.error.code,
+    closed: closed.ok ? 'not closed' : closed.error.code,
   };
 }
 

@@ -87,4 +87,20 @@ describe.each(['plain', 'isolated'] as const)('the worker sandbox in Chromium, o
   it('resumes a suspended instance in another worker with its state', () => {
     expect(outcomes[kind]['resumed']).toBe(42);
   });
+
+  it('answers calls on one instance in the order they were made', () => {
+    expect(outcomes[kind]['ordered']).toEqual([43, 45, 48, 52, 57]);
+  });
+
+  it('terminates the worker of a host function that waits on a lock, and one that closed itself', () => {
+    expect(outcomes[kind]['waited']).toMatchObject({ code: 'TIMEOUT', hardKill: true, limitMs: 50 });
+    expect(outcomes[kind]['crashed']).toBe('returned');
+    expect(outcomes[kind]['found']).toMatchObject({ code: 'TIMEOUT', hardKill: true, limitMs: 50 });
+    // Both were placed in the other worker than the resumed instance's, which kept its state.
+    expect(outcomes[kind]['after']).toBe(57);
+  });
+
+  it('closes with a blocked call in flight: it answers at once', () => {
+    expect(outcomes[kind]['closed']).toBe('INSTANCE_DESTROYED');
+  });
 });
