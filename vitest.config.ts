@@ -26,6 +26,10 @@ export default defineConfig({
   },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'tests/**/*.test.ts'],
+    // Hang guards, not speed checks: many tests start processes (tsc, node, Bun, Chromium), which on a
+    // machine whose cores are busy elsewhere take many times their usual seconds.
+    testTimeout: 120_000,
+    hookTimeout: 300_000,
     // The JSON report lets .ci/run print a one-line summary of what ran.
     reporters: ['default', ['json', { outputFile: 'coverage/test-results.json' }]],
     coverage: {

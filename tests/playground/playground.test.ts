@@ -34,7 +34,7 @@ describe('the playground', () => {
     await buildPlayground(dist);
     for (const file of readdirSync(dist)) files[`/${file}`] = join(dist, file);
     files['/'] = join(dist, 'index.html');
-  }, 60_000);
+  }, 300_000);
 
   it('runs an export, snapshots, restores, stops a runaway loop by gas, and takes a dropped .wasm', async () => {
     const add = join(dist, 'add.wasm');

@@ -310,5 +310,5 @@ describe('suspend and resume', () => {
       expect(valueOf(sandbox.execute(instance, 'get'))).toBe(i);
       sandbox.destroy(instance);
     }
-  }, 30_000);
+  }, 300_000);
 });

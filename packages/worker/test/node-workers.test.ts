@@ -16,7 +16,7 @@ const open: WorkerSandbox[] = [];
 
 beforeAll(async () => {
   script = await nodeWorkerScript();
-}, 60_000);
+}, 300_000);
 
 afterEach(async () => {
   await Promise.all(open.splice(0).map((p) => p.close()));

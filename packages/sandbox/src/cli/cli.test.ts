@@ -107,7 +107,7 @@ describe('ri-sandbox bench', () => {
     expect(lines[2]).toMatch(
       /^\| create \| [\d.]+ (ns|µs|ms) \| new WebAssembly.Memory \| [\d.]+ (ns|µs|ms) \| [\d.]+x \|/,
     );
-  }, 60_000);
+  }, 300_000);
 
   it('refuses a count of instances below 1', async () => {
     expect(await cli(['bench', '--instances', '0'])).toMatchObject({
@@ -591,7 +591,7 @@ describe('the built binary', () => {
     expect(rows.map((row) => row.operation)).toContain('execute(add), per call');
     expect(rows.at(-1)).toMatchObject({ operation: 'live instances in one process', value: '2' });
     expect(bench.stderr).toMatch(/^\[1\/6\] create\n/);
-  }, 60_000);
+  }, 300_000);
 
   it('runs a WASI command with a real folder and piped input, and exits with its code', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ri-sandbox-cli-wasi-'));
