@@ -73,6 +73,8 @@ export class Meter {
   private lastRefillAt = 0;
   private stopped: 'gas' | 'time' | undefined;
   private stoppedAtMs = 0;
+  /** Whether the counter is known to hold 0 (since {@link end}), so reading it can be skipped. */
+  private cleared = false;
 
   constructor(options: MeterOptions = {}) {
     this.now = options.now ?? (() => performance.now());
@@ -96,6 +98,7 @@ export class Meter {
   begin(limits: MeterLimits): void {
     this.limits = limits;
     this.stopped = undefined;
+    this.cleared = false;
     this.startedAt = this.now();
     this.lastRefillAt = this.startedAt;
     // With no time at all, grant nothing so that the first block checks the clock.
@@ -140,8 +143,9 @@ export class Meter {
    */
   charge(units: number): SandboxError | undefined {
     if (this.gas === undefined || units <= 0) return undefined;
-    const counter = Number(this.gas.value as bigint) - units;
+    const counter = this.counter() - units;
     this.gas.value = BigInt(counter);
+    this.cleared = false;
     if (this.granted - counter <= this.limits.maxGas) return undefined;
     this.stop('gas', this.now());
     return sandboxError.gasExhausted(this.limits.maxGas, this.limits.maxGas);
@@ -150,8 +154,7 @@ export class Meter {
   /** Exact gas used since {@link begin} (the limit itself once gas ran out). */
   gasUsed(): number {
     if (this.stopped === 'gas') return this.limits.maxGas;
-    const counter = this.gas === undefined ? 0 : Number(this.gas.value as bigint);
-    return Math.min(this.granted - counter, this.limits.maxGas);
+    return Math.min(this.granted - this.counter(), this.limits.maxGas);
   }
 
   /**
@@ -161,9 +164,15 @@ export class Meter {
    * engine). {@link gasUsed} is unchanged.
    */
   end(): void {
-    if (this.gas === undefined) return;
-    this.granted -= Number(this.gas.value as bigint);
+    if (this.gas === undefined || this.cleared) return;
+    this.granted -= this.counter();
     this.gas.value = 0n;
+    this.cleared = true;
+  }
+
+  /** The instance's counter: gas granted and not yet spent (0 when there is none, or after {@link end}). */
+  private counter(): number {
+    return this.gas === undefined || this.cleared ? 0 : Number(this.gas.value as bigint);
   }
 
   /** Milliseconds since {@link begin}. */
@@ -177,8 +186,8 @@ export class Meter {
    * headers and calls, so the overspend was not caught on the way).
    */
   overspent(): SandboxError | undefined {
-    const counter = this.gas === undefined ? 0 : Number(this.gas.value as bigint);
-    if (this.stopped === undefined && this.granted - counter > this.limits.maxGas) this.stopped = 'gas';
+    if (this.stopped === undefined && this.granted - this.counter() > this.limits.maxGas)
+      this.stopped = 'gas';
     return this.stopped === 'gas'
       ? sandboxError.gasExhausted(this.limits.maxGas, this.limits.maxGas)
       : undefined;

@@ -573,14 +573,16 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     let outcome: Result<unknown, SandboxError>;
     try {
       outcome = callAction(live, action, payload);
+      // The counter is read once, by end(); what follows uses the tally.
+      live.meter.end();
       const overspent = outcome.ok ? live.meter.overspent() : undefined;
       if (overspent !== undefined) outcome = err(overspent);
       else if (outcome.ok) outcome = ok(resultOf(live, action, outcome.value));
     } finally {
       for (const capability of live.capabilities) capability.endRun();
       state.executionMs = Math.max(0, live.meter.elapsedMs());
-      state.gasUsed = live.meter.gasUsed();
       live.meter.end();
+      state.gasUsed = live.meter.gasUsed();
       live.abort.failure = undefined;
       live.abort.exitCode = undefined;
       if (!state.destroyed) state.status = 'loaded';
