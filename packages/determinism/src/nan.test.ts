@@ -42,6 +42,39 @@ describe('canonicalizeNaNs', () => {
     expect(fixed['f32']!(3)).toBe(raw['f32']!(3));
   });
 
+  it('canonicalizes once where a result goes straight into another producer (sum + a[i] * b)', async () => {
+    // The product waits under a load's address and value, then the sum takes it.
+    const chain = wat(`(module (memory 1)
+      (func (export "acc") (param i64 i64 i32) (result i64)
+        (i64.reinterpret_f64 (f64.add
+          (f64.mul (f64.reinterpret_i64 (local.get 0)) (f64.reinterpret_i64 (local.get 1)))
+          (f64.load (local.get 2)))))
+      (func (export "stored") (param i64) (result i64)
+        (f64.store (i32.const 8) (f64.mul (f64.reinterpret_i64 (local.get 0)) (f64.const 2)))
+        (i64.load (i32.const 8))))`);
+    const rewritten = canonicalizeNaNs(decodeModule(chain));
+    // Canonicalization sites: `f64.ne; select`.
+    const count = (index: number) =>
+      [...(rewritten.code[index]?.code ?? [])].filter((byte, i, all) => byte === 0x1b && all[i - 1] === 0x62)
+        .length;
+    expect([count(0), count(1)]).toEqual([1, 1]);
+    const raw = await exportsOf(chain);
+    const fixed = await exportsOf(encodeModule(rewritten));
+    // A NaN with a payload: x86 carries it through the product and the sum; the rewritten code does not.
+    const payload = 0x7ff4000000000001n;
+    expect(BigInt.asUintN(64, raw['acc']!(payload, 0x3ff0000000000000n, 64) as bigint)).not.toBe(
+      0x7ff8000000000000n,
+    );
+    expect(BigInt.asUintN(64, fixed['acc']!(payload, 0x3ff0000000000000n, 64) as bigint)).toBe(
+      0x7ff8000000000000n,
+    );
+    // A product stored to memory is canonicalized before the store.
+    expect(BigInt.asUintN(64, fixed['stored']!(payload) as bigint)).toBe(0x7ff8000000000000n);
+    expect(fixed['acc']!(0x4000000000000000n, 0x4008000000000000n, 64)).toBe(
+      raw['acc']!(0x4000000000000000n, 0x4008000000000000n, 64),
+    );
+  });
+
   // (The nan fixture exists to produce the NaNs this transform changes: the first test covers it.)
   it.each(FIXTURE_NAMES.filter((name) => !['infinite-loop', 'memory-hog', 'nan'].includes(name)))(
     'keeps every other result of the %s fixture',

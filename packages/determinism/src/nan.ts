@@ -5,7 +5,11 @@
  * instruction that may produce one, any NaN result is replaced with the
  * canonical NaN (0x7FC00000 for f32, 0x7FF8000000000000 for f64), scalar and
  * SIMD lanes alike. Bit operations (abs, neg, copysign), loads and
- * reinterpretations are exact already and left alone.
+ * reinterpretations are exact already and left alone. A result that another
+ * producer takes as an operand, with only loads, constants and address
+ * arithmetic computed in between, is not canonicalized: the specification
+ * makes every producer return a NaN for a NaN operand, and that one is
+ * canonicalized (`sum + a[i] * b[j]` pays once, not twice).
  */
 import {
   ByteReader,
@@ -33,6 +37,30 @@ export const NAN_PRODUCERS: ReadonlyMap<string, Lane> = new Map<string, Lane>([
   ['f64.promote_f32', 'f64'],
   ['f32x4.demote_f64x2_zero', 'f32x4'],
   ['f64x2.promote_low_f32x4', 'f64x2'],
+]);
+
+/** The producers that take one operand (the others take two). */
+const UNARY_PRODUCERS: ReadonlySet<string> = new Set(
+  [...NAN_PRODUCERS.keys()].filter((name) => /\.(sqrt|ceil|floor|trunc|nearest|demote|promote)/.test(name)),
+);
+
+/**
+ * Instructions a producer's result may wait under on the stack, with the
+ * values each pops and pushes: they only compute what the next producer takes
+ * with it (an address and a load, a constant, a local). A load may trap, which
+ * ends the run: the result on the stack is never seen.
+ */
+const STACK_EFFECT: ReadonlyMap<string, readonly [pops: number, pushes: number]> = new Map<
+  string,
+  readonly [number, number]
+>([
+  ...['local.get', 'global.get', 'i32.const', 'i64.const', 'f32.const', 'f64.const'].map(
+    (name) => [name, [0, 1]] as const,
+  ),
+  ...['i32.load', 'i64.load', 'f32.load', 'f64.load', 'v128.load'].map((name) => [name, [1, 1]] as const),
+  ...['i32.add', 'i32.sub', 'i32.mul', 'i32.shl', 'i32.and', 'i32.or', 'i64.add', 'i64.mul'].map(
+    (name) => [name, [2, 1]] as const,
+  ),
 ]);
 
 const LOCAL_TYPE: Record<Lane, ValType> = {
@@ -82,11 +110,30 @@ function canonicalizeBody(body: FunctionBody, first: number): FunctionBody {
   const code = body.code;
   const reader = new ByteReader(code);
   const sites: [end: number, lane: Lane][] = [];
+  // The producer whose result is being followed, and how many values lie above it on the stack.
+  let pending: { readonly site: [end: number, lane: Lane]; above: number } | undefined;
   while (!reader.done) {
     const op = skipInstruction(reader);
     const lane = NAN_PRODUCERS.get(op.name);
-    if (lane !== undefined) sites.push([reader.offset, lane]);
+    if (pending !== undefined) {
+      const effect = STACK_EFFECT.get(op.name);
+      const consumes = lane !== undefined ? (UNARY_PRODUCERS.has(op.name) ? 1 : 2) : effect?.[0];
+      if (consumes !== undefined && consumes > pending.above) {
+        // This instruction takes the result: left alone if it produces NaNs itself (every producer
+        // turns a NaN operand into a NaN result, canonicalized there), canonicalized otherwise.
+        if (lane === undefined) sites.push(pending.site);
+        pending = undefined;
+      } else if (lane === undefined && effect !== undefined) {
+        pending.above += effect[1] - effect[0];
+      } else {
+        // Anything else (control flow, a call, a store, another producer deeper down): canonicalize.
+        sites.push(pending.site);
+        pending = undefined;
+      }
+    }
+    if (lane !== undefined) pending = { site: [reader.offset, lane], above: 0 };
   }
+  if (pending !== undefined) sites.push(pending.site);
   if (sites.length === 0) return body;
   // One scratch local per value type needed, after the existing locals.
   const types = [...new Set(sites.map(([, lane]) => LOCAL_TYPE[lane]))];

@@ -1,0 +1,3 @@
+import * as m from './metering.mjs';
+const r = await m.run(() => {});
+console.log(JSON.stringify(r.nan));
