@@ -8,6 +8,7 @@ import type { SandboxConfigInput } from '@ri-sandbox/core';
 import { createWasmSandbox } from '@ri-sandbox/sandbox';
 import { decodeSnapshot } from '@ri-sandbox/snapshot';
 import { type FixtureName, fixture } from '@ri-sandbox/test-fixtures';
+import { sha256Hex } from '../support/digest';
 
 /** One step: an action and its payload. */
 type Step = readonly [action: string, payload?: unknown];
@@ -151,12 +152,6 @@ function exact(value: unknown): string {
   if (typeof value === 'number') return Object.is(value, -0) ? '-0' : String(value);
   if (Array.isArray(value)) return `[${value.map(exact).join(',')}]`;
   return value === undefined ? 'undefined' : JSON.stringify(value);
-}
-
-/** SHA-256 of `bytes`, in hex. */
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 /** The whole linear memory a snapshot describes (empty without one). */

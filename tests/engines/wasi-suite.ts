@@ -6,7 +6,8 @@
  */
 import { type SandboxInstance, type SuspendingSandbox, createWasmSandbox } from '@ri-sandbox/sandbox';
 import { restoreRuby, startRuby } from '../../examples/ruby/ruby';
-import { type CaseRecord, GENEROUS_MS, memoryOf, sha256Hex } from './suite';
+import { sha256Hex } from '../support/digest';
+import { type CaseRecord, GENEROUS_MS, memoryOf } from './suite';
 
 /** The modules the cases run. */
 export interface WasiModules {

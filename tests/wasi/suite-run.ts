@@ -6,6 +6,7 @@
  */
 import { createWasmSandbox } from '@ri-sandbox/sandbox';
 import { Wasi, WasiExit } from '@ri-sandbox/wasi';
+import { sha256Hex } from '../support/digest';
 
 /** A program with everything it runs with, as bytes. */
 export interface SuiteProgram {
@@ -47,11 +48,6 @@ const START_MS = 1_700_000_000_000;
 export const SUITE_LIMITS = { maxGas: 1e11, maxExecutionMs: 120_000, maxMemoryBytes: 256 << 20 } as const;
 
 const text = new TextDecoder();
-
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
-}
 
 /** A digest of a file tree: each path, its length and its bytes, in path order. */
 function filesDigest(files: Readonly<Record<string, Uint8Array>>): Promise<string> {
