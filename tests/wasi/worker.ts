@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Case } from './cases';
 import { runWithNodeWasi } from './node-wasi';
 import { programOf } from './read-program';
-import { type SuiteRun, runAlone, runInSandbox } from './suite-run';
+import { type SuiteProgram, type SuiteRun, runAlone, runInSandbox } from './suite-run';
 
 /** The ways a test is run in Node. */
 export const NODE_MODES = ['sandbox', 'sandbox again', 'alone', 'node:wasi'] as const;
@@ -19,29 +19,29 @@ export interface ModeRun {
   readonly run: SuiteRun;
 }
 
-async function underNodeWasi(test: Case): Promise<SuiteRun> {
-  const program = programOf(test);
+async function underNodeWasi(program: SuiteProgram): Promise<SuiteRun> {
   const run = await runWithNodeWasi(program.wasm, {
     args: [program.name, ...program.args],
     env: program.env,
-    files: test.root === undefined ? undefined : program.files,
+    files: program.preopenRoot ? program.files : undefined,
   });
   const none = { gasUsed: -1, filesHash: '', stateHash: '', detail: '' };
   return { ...none, outcome: `exit ${String(run.exitCode)}`, stdout: run.stdout, stderr: run.stderr };
 }
 
-const RUNS: Readonly<Record<ModeRun['mode'], (test: Case) => Promise<SuiteRun>>> = {
-  sandbox: (test) => runInSandbox(programOf(test)),
-  'sandbox again': (test) => runInSandbox(programOf(test)),
-  alone: (test) => runAlone(programOf(test)),
+const RUNS: Readonly<Record<ModeRun['mode'], (program: SuiteProgram) => Promise<SuiteRun>>> = {
+  sandbox: runInSandbox,
+  'sandbox again': runInSandbox,
+  alone: runAlone,
   'node:wasi': underNodeWasi,
 };
 
-const test = workerData as Case;
+// Read once: no run changes the program (each copies the files it starts with).
+const program = programOf(workerData as Case);
 for (const mode of NODE_MODES) {
   let run: SuiteRun;
   try {
-    run = await RUNS[mode](test);
+    run = await RUNS[mode](program);
   } catch (error) {
     // Recorded as a failed run of this mode (node:wasi throws on what it lacks), never lost.
     const detail = error instanceof Error ? error.message : String(error);
