@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { sandboxError } from '@ri-sandbox/core';
+import { decodeModule, sandboxError } from '@ri-sandbox/core';
 import { FIXTURE_NAMES, fixture, fuzzModules } from '@ri-sandbox/test-fixtures';
 import { exportedFunctions, fixtureImports, observe } from '../test/differential';
-import { instrument } from './instrument';
+import { type MeteringOptions, instrument } from './instrument';
 import { Meter } from './meter';
 
 const GENEROUS = { maxGas: 1e12, maxExecutionMs: 60_000 };
@@ -12,11 +12,14 @@ async function differential(
   bytes: Uint8Array<ArrayBuffer>,
   extraImports: () => WebAssembly.Imports = () => ({}),
   skip: readonly string[] = [],
+  options: MeteringOptions = {},
 ) {
   const signatures = exportedFunctions(bytes).filter((s) => !skip.includes(s.name));
   const raw = await observe(bytes, signatures, { extraImports });
   // -1 from a failed memory.grow, as the original does; the trapping default is tested on its own.
-  const metered = instrument(bytes, { memoryGrowFailure: 'return-minus-one' });
+  const metered = instrument(bytes, { ...options, memoryGrowFailure: 'return-minus-one' });
+  /** The gas of each call that succeeded, -1 for the others. */
+  const gas: number[] = [];
   if (!metered.ok) throw new Error(metered.error.message);
   expect(WebAssembly.validate(metered.value.bytes)).toBe(true);
   const meter = new Meter();
@@ -35,11 +38,12 @@ async function differential(
         thrown = error;
         return sandboxError.wasmTrap('unknown', 'guest error');
       });
+      gas.push(run.ok ? run.gasUsed : -1);
       if (run.ok) return { ok: true, value: run.value };
       return { ok: false, error: run.error.code === 'WASM_TRAP' ? thrown : run.error };
     },
   });
-  return { raw, instrumented };
+  return { raw, instrumented, gas };
 }
 
 function expectSameBehaviour(raw: Awaited<ReturnType<typeof observe>>, instrumented: typeof raw): void {
@@ -76,4 +80,51 @@ describe('instrumentation preserves behaviour (differential)', () => {
       expectSameBehaviour(raw, instrumented);
     },
   );
+});
+
+/**
+ * Whether the host catches traps of calls back into the module (binaryen's `call-export-catch`,
+ * `call-ref-catch`): the run then goes on after a trap, whose gas is what was charged up to the
+ * counter's last store point, not the cost of the blocks entered.
+ */
+function catchesTraps(bytes: Uint8Array): boolean {
+  return decodeModule(bytes).imports.some(
+    (i) => i.name === 'call-export-catch' || i.name === 'call-ref-catch',
+  );
+}
+
+describe('charging ahead (differential)', () => {
+  // The same modules metered block by block: behaviour and the gas of every successful call agree.
+  const cases: [string, Uint8Array<ArrayBuffer>, () => WebAssembly.Imports, string[]][] = [
+    ...FIXTURE_NAMES.filter((name) => name !== 'infinite-loop').map(
+      (name): [string, Uint8Array<ArrayBuffer>, () => WebAssembly.Imports, string[]] => [
+        name,
+        fixture(name),
+        fixtureImports,
+        name === 'memory-hog' ? ['hog'] : [],
+      ],
+    ),
+    ...fuzzModules().map((m): [string, Uint8Array<ArrayBuffer>, () => WebAssembly.Imports, string[]] => [
+      m.name,
+      m.bytes,
+      () => ({}),
+      [],
+    ]),
+  ];
+  it.each(cases)('charges %s exactly as paying block by block does', async (_name, bytes, imports, skip) => {
+    const ahead = await differential(bytes, imports, skip);
+    const strict = await differential(bytes, imports, skip, { chargeAhead: false });
+    expectSameBehaviour(ahead.raw, ahead.instrumented);
+    expectSameBehaviour(strict.raw, strict.instrumented);
+    if (!catchesTraps(bytes)) expect(ahead.gas).toEqual(strict.gas);
+  });
+
+  it('compares the gas of many successful calls', async () => {
+    let compared = 0;
+    for (const [, bytes, imports, skip] of cases) {
+      if (catchesTraps(bytes)) continue;
+      compared += (await differential(bytes, imports, skip)).gas.filter((gas) => gas > 0).length;
+    }
+    expect(compared).toBeGreaterThan(100);
+  });
 });

@@ -259,21 +259,21 @@ describe('limits', () => {
         (memory (export "memory") 1)
         (func $inner (i32.store (i32.const 4) (i32.const 2)))
         (func (export "outer") (param i32)
-          (br_if 0 (local.get 0))
-          ${straight}
-          (i32.store (i32.const 0) (i32.const 1))
-          (call $inner)))`,
+          (if (local.get 0) (then
+            ${straight}
+            (i32.store (i32.const 0) (i32.const 1))
+            (call $inner)))))`,
     );
-    // The block before the call is straight-line code: it runs on the overdraft, as the bound says;
-    // the callee's entry check stops the guest before its body.
-    expect(run('outer', [0], { maxGas: 50, maxExecutionMs: 60_000 })).toMatchObject({
+    // The body of the `if` is straight-line code, paid on entry without a check: it runs on the
+    // overdraft, as the bound says; the callee's entry check stops the guest before its body.
+    expect(run('outer', [1], { maxGas: 50, maxExecutionMs: 60_000 })).toMatchObject({
       ok: false,
       error: { code: 'GAS_EXHAUSTED', gasUsed: 50 },
     });
     const memory = instance.exports['memory'] as WebAssembly.Memory;
     expect([...new Uint8Array(memory.buffer, 0, 8)]).toEqual([1, 0, 0, 0, 0, 0, 0, 0]);
-    // Entry 1 + 2, the drops 100, the store 3, the call 1; inner: entry 1 + 3.
-    expect(run('outer', [0])).toMatchObject({ ok: true, gasUsed: 111 });
+    // Entry 1 + local.get and if 2, the drops 100, the store 3, the call 1; inner: entry 1 + 3.
+    expect(run('outer', [1])).toMatchObject({ ok: true, gasUsed: 111 });
   });
 
   it("cannot be caught by the guest's exception handlers", async () => {

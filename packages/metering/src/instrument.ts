@@ -35,7 +35,17 @@ import {
   sandboxError,
 } from '@ri-sandbox/core';
 import { type CostModel, resolveCostModel } from './cost-model';
-import { BULK_MEMORY_OP, CALL, type CostLookup, GROW, RELOAD, costLookup, scanBody } from './scan';
+import {
+  BULK_MEMORY_OP,
+  type BodyScan,
+  CALL,
+  type CostLookup,
+  GROW,
+  RELOAD,
+  costLookup,
+  planCharges,
+  scanBody,
+} from './scan';
 
 /** The `call` opcode: after it, the callee may have spent gas. */
 const CALL_OPCODE = 0x10;
@@ -66,6 +76,17 @@ export interface MeteringOptions {
    * maximum must then enforce the limit, as the loader's clamping does).
    */
   readonly memoryGrowFailure?: 'trap' | 'return-minus-one' | undefined;
+  /**
+   * Whether straight-line code is paid ahead (default `true`): the code after
+   * a construct, or after a forward `br_if`, is paid by the block before it,
+   * and exits give back what they skip; the counter global is then stored
+   * only where it is read (checks, calls, returns). `gasUsed` on success is the
+   * same either way. `false` pays each block when it is entered and stores the
+   * counter at every charge: slower, but exhaustion happens exactly when the
+   * cost of what ran passes the limit, and a trap reports the cost of the
+   * blocks entered. Modules with `try` are always metered as with `false`.
+   */
+  readonly chargeAhead?: boolean | undefined;
 }
 
 const I64 = ValType.i64;
@@ -79,6 +100,8 @@ interface Plan {
   readonly gasGlobal: number;
   readonly fuelFunction: number;
   readonly growFunction: number;
+  /** Whether straight-line code is paid ahead (see `planCharges`, `MeteringOptions.chargeAhead`). */
+  readonly hoist: boolean;
 }
 
 /**
@@ -95,6 +118,12 @@ class Charger {
     private readonly gasGlobal: number,
     private readonly fuelFunction: number,
     private readonly balance: number,
+    /**
+     * Whether `G` may lag behind the balance between the points where it is
+     * read: it is then stored at checks, before calls and where the function
+     * may be left, not at every charge.
+     */
+    private readonly lazy = false,
   ) {}
 
   /** `global.get G; local.set $balance`. */
@@ -102,16 +131,43 @@ class Charger {
     w.u8(0x23).u32(this.gasGlobal).u8(0x21).u32(this.balance);
   }
 
+  /** `G = $balance`, when `G` may lag behind. */
+  store(w: ByteWriter): void {
+    if (this.lazy) w.u8(0x20).u32(this.balance).u8(0x24).u32(this.gasGlobal);
+  }
+
   /** `G -= cost`, the cost pushed by `pushCost`; with `check`, then `if (G < 0) { call $fuel; reload }`. */
   charge(w: ByteWriter, pushCost: () => void, check = true): void {
     w.u8(0x20).u32(this.balance);
     pushCost();
-    w.u8(0x7d).u8(0x22).u32(this.balance).u8(0x24).u32(this.gasGlobal);
-    if (!check) return;
+    w.u8(0x7d);
+    if (this.lazy && !check) {
+      w.u8(0x21).u32(this.balance);
+      return;
+    }
+    w.u8(0x22).u32(this.balance).u8(0x24).u32(this.gasGlobal);
+    if (check) this.branchIfNegative(w);
+  }
+
+  /** A check with no charge: `if (G < 0) { call $fuel; reload }`. */
+  check(w: ByteWriter): void {
+    this.store(w);
+    this.branchIfNegative(w);
+  }
+
+  private branchIfNegative(w: ByteWriter): void {
     w.u8(0x20).u32(this.balance).u8(0x42).u8(0x00).u8(0x53).u8(0x04).u8(0x40).u8(0x10).u32(this.fuelFunction);
     this.reload(w);
     w.u8(0x0b);
   }
+}
+
+/** `i64.const value` for a safe integer (costs, and refunds as negative costs). */
+function i64Const(w: ByteWriter, value: number): void {
+  w.u8(0x42);
+  // Within 33 bits the signed LEB128 of s32 equals the 64-bit one.
+  if (value >= -(2 ** 32) && value < 2 ** 32) w.s32(value);
+  else w.s64(BigInt(value));
 }
 
 /** Charges `units * unitCost` where `units` is the i32 in local `scratch` (`/ 64` rounded up when `per64`). */
@@ -134,17 +190,20 @@ function emitDynamicCharge(
  * and rewriting what must change. Returns the new locals; the code is what
  * `w` received.
  */
-function meterBody(w: ByteWriter, body: FunctionBody, locals: number, plan: Plan): FunctionBody['locals'] {
+function meterBody(
+  w: ByteWriter,
+  body: FunctionBody,
+  locals: number,
+  plan: Plan,
+  scan: BodyScan,
+): FunctionBody['locals'] {
   const code = body.code;
-  const { blockStarts, blockCosts, blockChecks, specials, needsScratch } = scanBody(
-    code,
-    plan.costs,
-    plan.importedFunctions,
-  );
+  const { blockStarts, blockChecks, specials, needsScratch } = scan;
+  const { charges, exitAt, refunds, exitLabel, exitEnd, exitLeaves } = planCharges(scan, plan.hoist);
   // Two locals are appended: the i64 balance (a copy of the counter), then (for bulk operations) an i32 scratch.
   const balance = locals;
   const scratch = balance + 1;
-  const charger = new Charger(plan.gasGlobal, plan.fuelFunction, balance);
+  const charger = new Charger(plan.gasGlobal, plan.fuelFunction, balance, plan.hoist);
   charger.reload(w);
   let copied = 0;
   const copyTo = (offset: number) => {
@@ -153,18 +212,54 @@ function meterBody(w: ByteWriter, body: FunctionBody, locals: number, plan: Plan
   };
   let block = 0;
   let special = 0;
-  while (block < blockStarts.length || special < specials.length) {
+  let exit = 0;
+  while (block < blockStarts.length || special < specials.length || exit < exitAt.length) {
     const blockAt = blockStarts[block] ?? Infinity;
     const specialAt = specials[special] ?? Infinity;
-    if (blockAt <= specialAt) {
+    const exitNext = exitAt[exit] ?? Infinity;
+    if (blockAt <= specialAt && blockAt <= exitNext) {
       // A block's charge goes before its first instruction, even if that one is rewritten too.
-      const cost = blockCosts[block] as number;
+      const cost = charges[block] as number;
       const check = blockChecks[block] === true;
       block++;
       if (cost === 0 && !check) continue;
       copyTo(blockAt);
-      // i64.const: costs are below 2^32, where the signed 33-bit LEB128 equals the 64-bit one.
-      charger.charge(w, () => w.u8(0x42).s32(cost), check);
+      if (cost === 0) charger.check(w);
+      else
+        charger.charge(
+          w,
+          () => {
+            i64Const(w, cost);
+          },
+          check,
+        );
+      continue;
+    }
+    if (exitNext <= specialAt) {
+      // An exit gives back what was paid for code it skips, and stores the counter if it may leave
+      // (before a tail call's rewrite); a `br_if` that gives back becomes `if { give back; br }`.
+      const amount = refunds[exit] as number;
+      const label = amount > 0 ? (exitLabel[exit] as number) : -1;
+      const leaves = exitLeaves[exit] === true;
+      const branchEnd = exitEnd[exit] as number;
+      exit++;
+      copyTo(exitNext);
+      if (label >= 0) w.u8(0x04).u8(0x40);
+      if (amount > 0)
+        charger.charge(
+          w,
+          () => {
+            i64Const(w, -amount);
+          },
+          false,
+        );
+      if (leaves) charger.store(w);
+      if (label >= 0) {
+        w.u8(0x0c)
+          .u32(label + 1)
+          .u8(0x0b);
+        copied = branchEnd;
+      }
       continue;
     }
     const end = specials[special + 1] as number;
@@ -174,11 +269,14 @@ function meterBody(w: ByteWriter, body: FunctionBody, locals: number, plan: Plan
     if (kind === CALL) {
       const opcode = code[specialAt] as number;
       const index = new ByteReader(code, specialAt + 1, end).u32();
+      // The callee reads the counter at its entry (an import's block stored it at its check).
+      if (opcode === CALL_OPCODE && index >= plan.importedFunctions) charger.store(w);
       w.u8(opcode).u32(index >= plan.importedFunctions ? index + 1 : index);
       copied = end;
       // The callee (or the host) may have spent gas; a tail call or a ref.func leaves nothing to reload.
       if (opcode === CALL_OPCODE) charger.reload(w);
     } else if (kind === GROW) {
+      charger.store(w);
       w.u8(0x10).u32(plan.growFunction);
       charger.reload(w);
       copied = end;
@@ -326,15 +424,25 @@ export function meterModule(
     // After the shift, defined functions end at importedFunctions + definedFunctions; helpers follow.
     fuelFunction: importedFunctions + 1 + definedFunctions,
     growFunction: importedFunctions + 2 + definedFunctions,
+    hoist: false,
   };
 
   let code: FunctionBody[];
   try {
+    const scans = module.code.map((body, i) => {
+      const type = module.types[module.functions[i] as number];
+      return scanBody(body.code, plan.costs, importedFunctions, {
+        types: module.types,
+        results: type?.results.length ?? 0,
+      });
+    });
+    const hoist = options.chargeAhead !== false && !scans.some((scan) => scan.catches);
+    const bodyPlan: Plan = { ...plan, hoist };
     // All bodies are written into one buffer and handed out as views of it.
     const w = new ByteWriter(module.code.reduce((sum, body) => sum + body.code.length, 0) * 2 + 64);
     const spans = module.code.map((body, i) => {
       const start = w.size;
-      const locals = meterBody(w, body, localCount(module, i), plan);
+      const locals = meterBody(w, body, localCount(module, i), bodyPlan, scans[i] as BodyScan);
       return { locals, start, end: w.size };
     });
     const all = w.finish();

@@ -13,6 +13,7 @@ import {
   opcodeKey,
   skipImmediate,
 } from '@ri-sandbox/core';
+import type { FuncType } from '@ri-sandbox/core';
 import type { CostModel } from './cost-model';
 
 /** Instructions after which a new straight-line block starts: branch targets and branches. */
@@ -94,6 +95,18 @@ const CALLS = new Uint8Array(256);
 const INDIRECT = 1;
 const DIRECT = 2;
 const LOOP = 0x03;
+
+// Control opcodes the construct tracking follows.
+const OPENS = new Uint8Array(256);
+for (const code of [0x02, 0x03, 0x04, 0x06]) OPENS[code] = 1; // block, loop, if, try
+const TRY = 0x06;
+const END = 0x0b;
+const DELEGATE = 0x18;
+const BR = 0x0c;
+const BR_IF = 0x0d;
+/** Instructions that leave the function: return, return_call, return_call_indirect. */
+const LEAVES = new Uint8Array(256);
+for (const code of [0x0f, 0x12, 0x13]) LEAVES[code] = 1;
 for (const op of OPCODES) {
   if (op.prefix !== undefined) continue;
   LAYOUT[op.code] = LAYOUT_OF[op.immediate] ?? UNKNOWN;
@@ -147,6 +160,57 @@ export interface BodyScan {
   readonly specials: number[];
   /** Whether a bulk operation needs a scratch local. */
   readonly needsScratch: boolean;
+  /** Whether the body has a `try`: an exception may then be caught, and skip code that was paid for. */
+  readonly catches: boolean;
+  /** The structured constructs (`block`, `loop`, `if`, `try`), in the order they open. */
+  readonly constructs: Constructs;
+  /** The unconditional exits (`br`, `return`, tail calls), in order. */
+  readonly exits: Exits;
+}
+
+/** Per construct: where it opens and where control joins after it, and whether its join can be paid early. */
+export interface Constructs {
+  /** The block holding the construct's opening instruction. */
+  readonly opener: number[];
+  /** The block that starts right after its `end` (or `delegate`), or -1 when the body ends there. */
+  readonly join: number[];
+  /** Whether no conditional branch (`br_if`, `br_table`) inside it jumps past its join. */
+  readonly hoistable: boolean[];
+}
+
+/**
+ * Per exit that can give back what was paid for code it skips (`br`, `return`
+ * and tail calls, and `br_if` to a block, not a loop, without values, whose
+ * taken edge the instrumentation turns into `if { give back; br }`) or that
+ * may leave the function (those, any branch to the function's label, and its
+ * last `end`): its offset, which constructs it leaves (`exited[from[i]]` up
+ * to `from[i + 1]`), and for a rewritable `br_if` its label and where the
+ * instruction ends (-1 for the others).
+ */
+export interface Exits {
+  readonly at: number[];
+  readonly from: number[];
+  readonly exited: number[];
+  readonly label: number[];
+  readonly end: number[];
+  /** Whether it may leave the function (where a lazily kept counter must be stored). */
+  readonly leaves: boolean[];
+}
+
+/** What branching to a label carries, to know which `br_if`s can be rewritten. */
+export interface LabelTypes {
+  /** The module's function types, for block types given by index. */
+  readonly types: readonly FuncType[];
+  /** How many results the function has: what a branch to its outermost label carries. */
+  readonly results: number;
+}
+
+/** Whether the block type at `p` (of a `block`, `if` or `try`) has no results. */
+function carriesNothing(code: Uint8Array, p: number, types: readonly FuncType[]): boolean {
+  const first = code[p] as number;
+  if (first === 0x40) return true; // empty
+  if ((first & 0xc0) === 0x40) return false; // one value type (a negative one-byte s33)
+  return types[readIndex(code, p)]?.results.length === 0;
 }
 
 function skipLeb(code: Uint8Array, p: number): number {
@@ -173,13 +237,40 @@ function readIndex(code: Uint8Array, p: number): number {
  * with `importedFunctions` function imports. Throws `WasmDecodeError` on an
  * unknown opcode.
  */
-export function scanBody(code: Uint8Array, costs: CostLookup, importedFunctions: number): BodyScan {
+export function scanBody(
+  code: Uint8Array,
+  costs: CostLookup,
+  importedFunctions: number,
+  labels: LabelTypes,
+): BodyScan {
   const blockStarts = [0];
   const blockCosts: number[] = [];
   const blockChecks: boolean[] = [];
   let check = true;
   const specials: number[] = [];
   let needsScratch = false;
+  let catches = false;
+  const constructs: Constructs = { opener: [], join: [], hoistable: [] };
+  const exits: Exits = { at: [], from: [0], exited: [], label: [], end: [], leaves: [] };
+  /** Open constructs, innermost last, and whether a `br_if` to each can give back (a block without values). */
+  const open: number[] = [];
+  const forward: boolean[] = [];
+  /** Marks the constructs above the one `label` names as not hoistable (a conditional jump past their joins). */
+  const jumpsOut = (label: number) => {
+    for (let i = Math.max(0, open.length - label); i < open.length; i++)
+      constructs.hoistable[open[i] as number] = false;
+  };
+  /** Records an unconditional exit at `start` that leaves the constructs above the one `label` names. */
+  const leaves = (start: number, label: number, branch = -1, branchEnd = -1) => {
+    exits.at.push(start);
+    for (let i = Math.max(0, open.length - label); i < open.length; i++) exits.exited.push(open[i] as number);
+    exits.label.push(branch);
+    exits.end.push(branchEnd);
+    exits.leaves.push(label >= open.length);
+  };
+  /** Whether branching to `label` carries no values and goes forward (to a block's end, not a loop's start). */
+  const forwardTo = (label: number) =>
+    label < open.length ? forward[open.length - 1 - label] === true : labels.results === 0;
   let current = costs.entry;
   let p = 0;
   const end = code.length;
@@ -203,6 +294,35 @@ export function scanBody(code: Uint8Array, costs: CostLookup, importedFunctions:
       current += costs.single[byte] as number;
       const calls = CALLS[byte] as number;
       if (calls === INDIRECT || (calls === DIRECT && readIndex(code, p) < importedFunctions)) check = true;
+      if (OPENS[byte] === 1) {
+        open.push(constructs.opener.length);
+        forward.push(byte !== LOOP && carriesNothing(code, p, labels.types));
+        constructs.opener.push(blockStarts.length - 1);
+        constructs.join.push(-1);
+        constructs.hoistable.push(true);
+        if (byte === TRY) catches = true;
+      } else if (byte === END || byte === DELEGATE) {
+        const closed = open.pop();
+        forward.pop();
+        // The split below starts the join block (none after the body's last `end`, which leaves).
+        if (closed !== undefined)
+          constructs.join[closed] = p < end || byte === DELEGATE ? blockStarts.length : -1;
+        else leaves(start, 0);
+      } else if (byte === BR) leaves(start, readIndex(code, p));
+      else if (byte === BR_IF) {
+        const label = readIndex(code, p);
+        if (forwardTo(label)) {
+          // The block after it (where it falls through) is paid with this one; the taken edge gives it back.
+          leaves(start, label, label, skipLeb(code, p));
+          exits.exited.push(constructs.opener.length);
+          constructs.opener.push(blockStarts.length - 1);
+          constructs.join.push(blockStarts.length);
+          constructs.hoistable.push(true);
+        } else {
+          jumpsOut(label);
+          if (label >= open.length) leaves(start, label);
+        }
+      } else if (LEAVES[byte] === 1) leaves(start, open.length);
       switch (layout) {
         case NONE:
           break;
@@ -229,7 +349,13 @@ export function scanBody(code: Uint8Array, costs: CostLookup, importedFunctions:
           const reader = new ByteReader(code, p);
           const count = reader.u32();
           p = reader.offset;
-          for (let i = 0; i <= count; i++) p = skipLeb(code, p);
+          let outermost = 0;
+          for (let i = 0; i <= count; i++) {
+            outermost = Math.max(outermost, readIndex(code, p));
+            p = skipLeb(code, p);
+          }
+          jumpsOut(outermost);
+          if (outermost >= open.length) leaves(start, outermost);
           break;
         }
         case SELECT_TYPES: {
@@ -242,6 +368,7 @@ export function scanBody(code: Uint8Array, costs: CostLookup, importedFunctions:
           return new ByteReader(code, start).fail(`unknown opcode 0x${byte.toString(16)}`);
       }
     }
+    if (exits.from.length <= exits.at.length) exits.from.push(exits.exited.length);
     if (special !== 0) specials.push(start, p, special);
     if (split && p < end) {
       blockStarts.push(p);
@@ -254,5 +381,70 @@ export function scanBody(code: Uint8Array, costs: CostLookup, importedFunctions:
   if (p > end) new ByteReader(code, end).fail('instruction runs past the end of the body');
   blockCosts.push(current);
   blockChecks.push(check);
-  return { blockStarts, blockCosts, blockChecks, specials, needsScratch };
+  return { blockStarts, blockCosts, blockChecks, specials, needsScratch, catches, constructs, exits };
+}
+
+/** What a body pays, and where: see {@link planCharges}. */
+export interface ChargePlan {
+  /** The charge at the start of each block (0 for a block paid by the block that opens its construct). */
+  readonly charges: number[];
+  /** Offsets of exits that give back what was paid for code they skip, or that leave the function. */
+  readonly exitAt: number[];
+  /** The amount each gives back (may be 0). */
+  readonly refunds: number[];
+  /** For a `br_if` among them, its label and where it ends (see {@link Exits}); -1 for the others. */
+  readonly exitLabel: number[];
+  readonly exitEnd: number[];
+  /** Whether each may leave the function: the counter kept in a local must be stored there. */
+  readonly exitLeaves: boolean[];
+}
+
+/**
+ * Where a scanned body pays. Without `hoist`, each block pays its own cost.
+ * With it, the block after a construct (its join) is paid by the block that
+ * opens the construct, and the block after a forward `br_if` by the block
+ * that ends with it: every path then reaches what was paid, except exits,
+ * which give back what they skip (a `br_if` on its taken edge only). A `br_if`
+ * that cannot (to a loop, or carrying values) and a `br_table` keep the
+ * joins they jump past out of this. A straight spine of `if`s, `block`s and
+ * early exits pays once at its start. Exceptions that are caught would skip
+ * paid code without a refund, so hoisting is for modules without `try`.
+ */
+export function planCharges(scan: BodyScan, hoist: boolean): ChargePlan {
+  const { blockCosts, constructs, exits } = scan;
+  const { opener, join, hoistable } = constructs;
+  if (!hoist)
+    return { charges: blockCosts, exitAt: [], refunds: [], exitLabel: [], exitEnd: [], exitLeaves: [] };
+  // What each block pays, its hoisted joins included; blocks after their openers, so from the last.
+  const total = blockCosts.slice();
+  let k = opener.length - 1;
+  for (let b = total.length - 1; b >= 0; b--) {
+    while (k >= 0 && opener[k] === b) {
+      const j = join[k] as number;
+      if (hoistable[k] === true && j >= 0) total[b] = (total[b] as number) + (total[j] as number);
+      k--;
+    }
+  }
+  const charges = total.slice();
+  for (let c = 0; c < opener.length; c++) {
+    const j = join[c] as number;
+    if (hoistable[c] === true && j >= 0) charges[j] = 0;
+  }
+  const plan: ChargePlan = { charges, exitAt: [], refunds: [], exitLabel: [], exitEnd: [], exitLeaves: [] };
+  for (let e = 0; e < exits.at.length; e++) {
+    let refund = 0;
+    for (let i = exits.from[e] as number; i < (exits.from[e + 1] as number); i++) {
+      const c = exits.exited[i] as number;
+      const j = join[c] as number;
+      if (hoistable[c] === true && j >= 0) refund += total[j] as number;
+    }
+    const leaves = exits.leaves[e] === true;
+    if (refund === 0 && !leaves) continue;
+    plan.exitAt.push(exits.at[e] as number);
+    plan.refunds.push(refund);
+    plan.exitLabel.push(exits.label[e] as number);
+    plan.exitEnd.push(exits.end[e] as number);
+    plan.exitLeaves.push(leaves);
+  }
+  return plan;
 }

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { decodeModule } from '@ri-sandbox/core';
+import { wat } from '../../core/test/wat';
+import { DEFAULT_COST_MODEL } from './cost-model';
+import { type BodyScan, costLookup, planCharges, scanBody } from './scan';
+
+const COSTS = costLookup(DEFAULT_COST_MODEL);
+
+/** The scan of the first function of `source`. */
+function scanFirst(source: string): BodyScan {
+  const module = decodeModule(wat(source));
+  const body = module.code[0];
+  const type = module.types[module.functions[0] as number];
+  if (body === undefined || type === undefined) throw new Error('no function');
+  return scanBody(body.code, COSTS, 0, { types: module.types, results: type.results.length });
+}
+
+/** The charges that are emitted (not zero), in order. */
+const paid = (charges: readonly number[]) => charges.filter((c) => c !== 0);
+
+describe('planCharges', () => {
+  it('pays a spine of blocks and ifs once, at its start', () => {
+    const scan = scanFirst(`(module (func (param i32) (result i32)
+      (block (drop (i32.const 1)))
+      (if (local.get 0) (then (drop (i32.const 2))))
+      (i32.add (i32.const 3) (i32.const 4))))`);
+    // Blocks: entry and the block | after it, to the if | the then-body | after the if.
+    expect(scan.blockCosts).toEqual([1 + 2, 2, 2, 3]);
+    const plan = planCharges(scan, true);
+    expect(plan.charges).toEqual([3 + 2 + 3, 0, 2, 0]);
+    expect(paid(planCharges(scan, false).charges)).toEqual([3, 2, 2, 3]);
+    // The body's last `end` is an exit where the counter is stored; nothing is given back.
+    expect(plan.refunds).toEqual([0]);
+    expect(plan.exitLeaves).toEqual([true]);
+  });
+
+  it('gives back what an early return or an outward br skips', () => {
+    const scan = scanFirst(`(module (func (param i32)
+      (block $out
+        (if (local.get 0) (then (br $out)))
+        (drop (i32.const 1)) (drop (i32.const 2)))
+      (if (local.get 0) (then (return)))
+      (drop (i32.const 3))))`);
+    const plan = planCharges(scan, true);
+    // Entry pays: entry 1, local.get + if 2, then (after the if) 4 + the second if's 2 + 2 after it.
+    expect(plan.charges[0]).toBe(1 + 2 + 4 + 2 + 2);
+    // The br skips the 4 left in the block (the code after it was paid by the entry too, and runs).
+    // The return skips the last 2, and leaves.
+    expect(plan.refunds.slice(0, 2)).toEqual([4, 2]);
+    expect(plan.exitLeaves.slice(0, 2)).toEqual([false, true]);
+  });
+
+  it('turns a forward br_if into a give-back on its taken edge', () => {
+    const scan = scanFirst(`(module (func (param i32)
+      (block $done
+        (br_if $done (local.get 0))
+        (drop (i32.const 1)) (drop (i32.const 2)))))`);
+    const plan = planCharges(scan, true);
+    expect(paid(plan.charges)).toEqual([1 + 2 + 4]);
+    const at = plan.exitLabel.findIndex((label) => label >= 0);
+    expect(plan.exitLabel[at]).toBe(0);
+    expect(plan.refunds[at]).toBe(4);
+    expect(plan.exitEnd[at]).toBeGreaterThan(plan.exitAt[at] as number);
+  });
+
+  it('keeps what a br_if to a loop, a br_if with a value or a br_table jumps past out of it', () => {
+    const loop = scanFirst(`(module (func (param i32)
+      (loop $again
+        (block (br_if $again (local.get 0)))
+        (drop (i32.const 1)))))`);
+    expect(loop.constructs.hoistable).toEqual([true, false]);
+    expect(planCharges(loop, true).exitLabel.every((label) => label < 0)).toBe(true);
+
+    const valued = scanFirst(`(module (func (param i32) (result i32)
+      (block (result i32)
+        (block (drop (br_if 1 (i32.const 7) (local.get 0))))
+        (i32.const 1))))`);
+    expect(valued.constructs.hoistable).toEqual([true, false]);
+
+    const table = scanFirst(`(module (func (param i32)
+      (block $a (block $b (br_table $a $b (local.get 0))) (drop (i32.const 1)))))`);
+    expect(table.constructs.hoistable).toEqual([true, false]);
+  });
+
+  it('pays each block itself where an exception may be caught', () => {
+    const scan = scanFirst(`(module (tag $e) (func
+      (try (do (block (drop (i32.const 1)))) (catch_all))
+      (drop (i32.const 2))))`);
+    expect(scan.catches).toBe(true);
+  });
+});
