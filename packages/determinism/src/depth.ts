@@ -4,10 +4,16 @@
  * at a fixed depth makes deep recursion fail at the same point, and the same
  * gas, everywhere (before any engine's own stack runs out, for sane limits).
  *
- * Each `call` and `call_indirect` increments the counter before and
- * decrements it after; tail calls replace a frame and leave it alone. An
- * exception caught by `catch`/`catch_all` skips the decrements of the frames
- * it unwound, so every `try` saves the counter and its handlers restore it.
+ * The counter holds the depth of the function being entered: the host sets
+ * it to 0 before it calls an export, and every call sets it to the caller's
+ * depth plus one just before (a tail call to the caller's own depth). A
+ * function reads it once, at its entry, traps if it is past the limit, and
+ * keeps its callees' depth in a local: no code after calls, at exits, or in
+ * exception handlers (a caught exception needs no repair, since every call
+ * sets the counter afresh). A host function called at depth d that calls
+ * back into the module runs the export at depth d. Functions the host can
+ * call (exports, the start function) set the counter back to their own depth
+ * where they return, so that it reads 0 again after a call from the host.
  */
 import {
   ByteReader,
@@ -16,81 +22,83 @@ import {
   type Export,
   ValType,
   type WasmModule,
+  importedFunctionCount,
   instruction,
   skipInstruction,
 } from '@ri-sandbox/core';
 
-/** Exported mutable i32 global: the current call depth. The host sets it to 0 before each call. */
+/** Exported mutable i32 global: the depth of the function being entered. The host sets it to 0 before each call. */
 export const DEPTH_EXPORT = '__ri_depth';
 
 /** Default limit: deep enough for real recursive code, shallow enough for every engine's native stack. */
 export const DEFAULT_MAX_CALL_DEPTH = 1000;
 
-function limitBody(
-  code: Uint8Array,
-  firstLocal: number,
-  depthGlobal: number,
-  maxDepth: number,
-  counted: (functionIndex: number) => boolean,
-): { code: Uint8Array; saves: number } {
+/** Where a body is changed: before calls, and (for a function the host can call) where it may return. */
+interface BodyPlan {
+  readonly next: number;
+  readonly depthGlobal: number;
+  readonly maxDepth: number;
+  readonly counted: (functionIndex: number) => boolean;
+  /** Whether the host may call the function: it then leaves the counter at its own depth when it returns. */
+  readonly entered: boolean;
+}
+
+const OPENS: ReadonlySet<string> = new Set(['block', 'loop', 'if', 'try']);
+
+/** Whether the branch at `start` (`br`, `br_if`, `br_table`) may go to the function's label, `depth` levels out. */
+function branchesOut(code: Uint8Array, start: number, end: number, depth: number): boolean {
+  const reader = new ByteReader(code, start + 1, end);
+  const count = code[start] === 0x0e ? reader.u32() + 1 : 1;
+  for (let i = 0; i < count; i++) if (reader.u32() === depth) return true;
+  return false;
+}
+
+function limitBody(code: Uint8Array, plan: BodyPlan): Uint8Array {
+  const { next, depthGlobal, maxDepth, counted, entered } = plan;
   const w = new ByteWriter(code.length + 64);
+  // next = depth + 1; if (next > maxDepth + 1) unreachable
+  w.u8(0x23).u32(depthGlobal).u8(0x41).s32(1).u8(0x6a).u8(0x22).u32(next);
+  // As an i32 bit pattern, compared unsigned (a limit of 2^32 - 2 or more never trips).
+  w.u8(0x41)
+    .s32(Math.min(maxDepth + 1, 2 ** 32 - 1) | 0)
+    .u8(0x4b)
+    .u8(0x04)
+    .u8(0x40)
+    .u8(0x00)
+    .u8(0x0b);
   const reader = new ByteReader(code);
-  const control: ('try' | 'other')[] = [];
-  const saveLocals: number[] = [];
-  let saves = 0;
   let copied = 0;
-  const copyTo = (offset: number) => {
-    w.range(code, copied, offset);
-    copied = offset;
+  let depth = 0;
+  /** `depth = next - 1`, before the instruction at `start`. */
+  const ownDepthAt = (start: number) => {
+    w.range(code, copied, start);
+    copied = start;
+    w.u8(0x20).u32(next).u8(0x41).s32(1).u8(0x6b).u8(0x24).u32(depthGlobal);
   };
   while (!reader.done) {
     const start = reader.offset;
-    const op = skipInstruction(reader);
-    const end = reader.offset;
-    switch (op.name) {
-      case 'call':
-      case 'call_indirect':
-        if (op.name === 'call' && !counted(new ByteReader(code, start + 1, end).u32())) break;
-        copyTo(start);
-        // depth += 1; if (depth > max) unreachable
-        w.u8(0x23).u32(depthGlobal).u8(0x41).s32(1).u8(0x6a).u8(0x24).u32(depthGlobal);
-        w.u8(0x23).u32(depthGlobal).u8(0x41).s32(maxDepth).u8(0x4b).u8(0x04).u8(0x40).u8(0x00).u8(0x0b);
-        copyTo(end);
-        // depth -= 1
-        w.u8(0x23).u32(depthGlobal).u8(0x41).s32(1).u8(0x6b).u8(0x24).u32(depthGlobal);
-        break;
-      case 'block':
-      case 'loop':
-      case 'if':
-        control.push('other');
-        break;
-      case 'try': {
-        control.push('try');
-        const local = firstLocal + saves++;
-        saveLocals.push(local);
-        copyTo(end);
-        w.u8(0x23).u32(depthGlobal).u8(0x21).u32(local); // save = depth
-        break;
-      }
-      case 'catch':
-      case 'catch_all':
-        copyTo(end);
-        w.u8(0x20)
-          .u32(saveLocals[saveLocals.length - 1] as number)
-          .u8(0x24)
-          .u32(depthGlobal); // depth = save
-        break;
-      case 'delegate':
-        control.pop();
-        saveLocals.pop();
-        break;
-      case 'end':
-        if (control.pop() === 'try') saveLocals.pop();
-        break;
+    const { name } = skipInstruction(reader);
+    if (OPENS.has(name)) depth++;
+    else if (name === 'end' || name === 'delegate') {
+      if (depth-- === 0 && entered) ownDepthAt(start);
+    } else if (
+      entered &&
+      (name === 'return' || (name.startsWith('br') && branchesOut(code, start, reader.offset, depth)))
+    )
+      ownDepthAt(start);
+    const direct = name === 'call' || name === 'return_call';
+    if (direct && !counted(new ByteReader(code, start + 1, reader.offset).u32())) continue;
+    if (direct || name === 'call_indirect' || name === 'return_call_indirect') {
+      w.range(code, copied, start);
+      copied = start;
+      // depth = next (a tail call replaces this frame: depth = next - 1)
+      w.u8(0x20).u32(next);
+      if (name.startsWith('return_call')) w.u8(0x41).s32(1).u8(0x6b);
+      w.u8(0x24).u32(depthGlobal);
     }
   }
-  copyTo(code.length);
-  return { code: w.finish(), saves };
+  w.range(code, copied, code.length);
+  return w.finish();
 }
 
 /**
@@ -100,16 +108,22 @@ function limitBody(
 export function limitCallDepth(
   module: WasmModule,
   maxDepth: number = DEFAULT_MAX_CALL_DEPTH,
-  /** Whether calls to a function count; another transform's helpers (a gas refill, say) need not. */
+  /**
+   * Whether calls to a function count (and, for a defined one, whether it checks its depth);
+   * another transform's helpers (a gas refill, say) need not.
+   */
   counted: (functionIndex: number) => boolean = () => true,
 ): WasmModule {
   const importedGlobals = module.imports.filter((i) => i.descriptor.kind === 'global').length;
   const depthGlobal = importedGlobals + module.globals.length;
+  const importedFunctions = importedFunctionCount(module);
+  const entered = new Set(module.exports.filter((e) => e.kind === 'function').map((e) => e.index));
+  if (module.start !== undefined) entered.add(module.start);
   const code = module.code.map((body, i) => {
-    const limited = limitBody(body.code, localCount(module, i), depthGlobal, maxDepth, counted);
-    const locals =
-      limited.saves === 0 ? body.locals : [...body.locals, { count: limited.saves, type: ValType.i32 }];
-    return { locals, code: limited.code };
+    const index = importedFunctions + i;
+    if (!counted(index)) return body;
+    const plan = { next: localCount(module, i), depthGlobal, maxDepth, counted, entered: entered.has(index) };
+    return { locals: [...body.locals, { count: 1, type: ValType.i32 }], code: limitBody(body.code, plan) };
   });
   const depthExport: Export = { name: DEPTH_EXPORT, kind: 'global', index: depthGlobal };
   return {
