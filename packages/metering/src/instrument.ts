@@ -186,6 +186,41 @@ function emitDynamicCharge(
 }
 
 /**
+ * How many stores of the counter keeping it lazily saves in a body, counted
+ * statically: one per charge that need not store (those without a check, and
+ * give-backs), minus one per place where it must be stored instead (calls of
+ * defined functions, `memory.grow`, exits from the function). Small functions
+ * that call and return (a recursive `fib`, say) store more that way, and
+ * keep storing at every charge.
+ */
+function storesSaved(
+  charges: readonly number[],
+  checks: readonly boolean[],
+  refunds: readonly number[],
+  leaves: readonly boolean[],
+  specials: readonly number[],
+  code: Uint8Array,
+  plan: Plan,
+): number {
+  let saved = 0;
+  for (let b = 0; b < charges.length; b++) if (charges[b] !== 0 && checks[b] !== true) saved++;
+  for (let e = 0; e < refunds.length; e++) {
+    if ((refunds[e] as number) > 0) saved++;
+    if (leaves[e] === true) saved--;
+  }
+  for (let i = 0; i < specials.length; i += 3) {
+    const at = specials[i] as number;
+    const kind = specials[i + 2] as number;
+    const callsDefined =
+      kind === CALL &&
+      code[at] === CALL_OPCODE &&
+      new ByteReader(code, at + 1, specials[i + 1]).u32() >= plan.importedFunctions;
+    if (callsDefined || kind === GROW) saved--;
+  }
+  return saved;
+}
+
+/**
  * Rewrites one function body into `w`: copies it through, inserting charges
  * and rewriting what must change. Returns the new locals; the code is what
  * `w` received.
@@ -203,7 +238,8 @@ function meterBody(
   // Two locals are appended: the i64 balance (a copy of the counter), then (for bulk operations) an i32 scratch.
   const balance = locals;
   const scratch = balance + 1;
-  const charger = new Charger(plan.gasGlobal, plan.fuelFunction, balance, plan.hoist);
+  const lazy = plan.hoist && storesSaved(charges, blockChecks, refunds, exitLeaves, specials, code, plan) > 0;
+  const charger = new Charger(plan.gasGlobal, plan.fuelFunction, balance, lazy);
   charger.reload(w);
   let copied = 0;
   const copyTo = (offset: number) => {
