@@ -55,6 +55,34 @@ describe('limitCallDepth', () => {
     expect(depth?.value).toBe(0);
   });
 
+  it("lets tail calls run in constant depth, and counts every call of the module's own functions", async () => {
+    const { exports, depth } = await instantiate(
+      limited(
+        wat(`(module
+          (func $loop (export "loop") (param i32) (result i32)
+            (if (result i32) (i32.eqz (local.get 0))
+              (then (i32.const 7))
+              (else (return_call $loop (i32.sub (local.get 0) (i32.const 1))))))
+          (func $down (param i32) (result i32)
+            (if (result i32) (i32.eqz (local.get 0))
+              (then (i32.const 0))
+              (else (call $down (i32.sub (local.get 0) (i32.const 1))))))
+          (func (export "indirect") (param i32) (result i32)
+            (call_indirect (param i32) (result i32) (local.get 0) (i32.const 0)))
+          (table 1 funcref)
+          (elem (i32.const 0) $down))`),
+        10,
+      ),
+    );
+    expect(exports['loop']!(100_000)).toBe(7);
+    expect(depth?.value).toBe(0);
+    // indirect (depth 0) -> down(9) at 1 ... down(0) at 10: the limit exactly; one more traps.
+    expect(exports['indirect']!(9)).toBe(0);
+    expect(depth?.value).toBe(0);
+    expect(() => exports['indirect']!(10)).toThrow(WebAssembly.RuntimeError);
+    expect(depth?.value).toBe(11);
+  });
+
   it.each(fuzzModules().map((m) => [m.name, m.bytes] as const))(
     'keeps the behaviour of %s',
     async (_name, bytes) => {
