@@ -465,22 +465,31 @@ export function meterModule(
 
   let code: FunctionBody[];
   try {
-    const scans = module.code.map((body, i) => {
-      const type = module.types[module.functions[i] as number];
-      return scanBody(body.code, plan.costs, importedFunctions, {
+    const scan = (i: number): BodyScan =>
+      scanBody((module.code[i] as FunctionBody).code, plan.costs, importedFunctions, {
         types: module.types,
-        results: type?.results.length ?? 0,
+        results: module.types[module.functions[i] as number]?.results.length ?? 0,
       });
-    });
-    const hoist = options.chargeAhead !== false && !scans.some((scan) => scan.catches);
-    const bodyPlan: Plan = { ...plan, hoist };
-    // All bodies are written into one buffer and handed out as views of it.
-    const w = new ByteWriter(module.code.reduce((sum, body) => sum + body.code.length, 0) * 2 + 64);
-    const spans = module.code.map((body, i) => {
+    // All bodies are written into one buffer and handed out as views of it. Each body is scanned and
+    // written in turn (no scan outlives its body); a `try` turns paying ahead off for the whole
+    // module, so meeting one after bodies were written that way starts again without it.
+    const total = module.code.reduce((sum, body) => sum + body.code.length, 0) * 2 + 64;
+    let bodyPlan: Plan = { ...plan, hoist: options.chargeAhead !== false };
+    let w = new ByteWriter(total);
+    let spans: { locals: FunctionBody['locals']; start: number; end: number }[] = [];
+    for (let i = 0; i < module.code.length; i++) {
+      const scanned = scan(i);
+      if (scanned.catches && bodyPlan.hoist) {
+        bodyPlan = { ...plan, hoist: false };
+        w = new ByteWriter(total);
+        spans = [];
+        i = -1;
+        continue;
+      }
       const start = w.size;
-      const locals = meterBody(w, body, localCount(module, i), bodyPlan, scans[i] as BodyScan);
-      return { locals, start, end: w.size };
-    });
+      const locals = meterBody(w, module.code[i] as FunctionBody, localCount(module, i), bodyPlan, scanned);
+      spans.push({ locals, start, end: w.size });
+    }
     const all = w.finish();
     code = spans.map(({ locals, start, end }) => ({ locals, code: all.subarray(start, end) }));
   } catch (error) {
