@@ -190,7 +190,7 @@ async function rubyOnce(kind) {
  */
 async function ruby(log) {
   log('wasi: CRuby (fresh processes)');
-  const rounds = 5;
+  const rounds = 7;
   const runs = { raw: [], sandbox: [] };
   for (let round = 0; round < rounds; round++) {
     for (const kind of ['raw', 'sandbox']) {
