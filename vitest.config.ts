@@ -26,6 +26,8 @@ export default defineConfig({
   },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'tests/**/*.test.ts'],
+    // One temporary folder for the run, removed at its end.
+    globalSetup: ['tests/support/global-setup.ts'],
     // Hang guards, not speed checks: many tests start processes (tsc, node, Bun, Chromium), which on a
     // machine whose cores are busy elsewhere take many times their usual seconds.
     testTimeout: 120_000,

@@ -4,8 +4,9 @@
  * `scripts/setup-engines.mjs`) installs Chromium; Bun comes from npm.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -15,13 +16,12 @@ import { withChromium } from '../support/chromium';
 import { compilePrograms } from '../wasi/compile';
 import { CASES, type CaseRecord, runDeterminismSuite } from './suite';
 import { WASI_MODULE_NAMES, type WasiModules, runWasiSuite } from './wasi-suite';
-import { temporaryFolder } from '../support/temporary';
 
 const run = promisify(execFile);
 const here = fileURLToPath(new URL('.', import.meta.url));
 const root = join(here, '..', '..');
 const BUN = join(root, 'node_modules', '.bin', 'bun');
-const out = temporaryFolder('ri-sandbox-engines-');
+const out = mkdtempSync(join(tmpdir(), 'ri-sandbox-engines-'));
 const records: Record<string, CaseRecord[]> = {};
 const wasiRecords: Record<string, CaseRecord[]> = {};
 

@@ -7,17 +7,17 @@
  * resolution. publint and @arethetypeswrong/cli check every tarball.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { typeScriptBlocks } from '../docs/markdown';
-import { temporaryFolder } from '../support/temporary';
 
 const exec = promisify(execFile);
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const work = temporaryFolder('ri-sandbox-pack-');
+const work = mkdtempSync(join(tmpdir(), 'ri-sandbox-pack-'));
 const tarballs = join(work, 'tarballs');
 const app = join(work, 'app');
 const bin = (name: string) => join(root, 'node_modules', '.bin', name);

@@ -3,10 +3,11 @@
  * esbuild: the packages come from their sources, through the root tsconfig's
  * paths, as the unit tests use them.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { temporaryFolder } from './temporary';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -19,7 +20,7 @@ export interface BundleOptions {
 
 /** Bundles `entry` (a path) and returns the bundle's path. */
 export async function bundleEntry(entry: string, options: BundleOptions = {}): Promise<string> {
-  const outfile = options.outfile ?? join(temporaryFolder('ri-sandbox-bundle-'), 'entry.mjs');
+  const outfile = options.outfile ?? join(mkdtempSync(join(tmpdir(), 'ri-sandbox-bundle-')), 'entry.mjs');
   await build({
     entryPoints: [entry],
     bundle: true,

@@ -5,14 +5,14 @@
  * one worker and resumed in another; on a plain page (calls by message) and
  * on a cross-origin isolated one (quick calls through shared memory).
  */
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GUEST } from '../../packages/worker/test/support';
 import { bundleEntry } from '../support/bundle';
 import { withChromium } from '../support/chromium';
-import { temporaryFolder } from '../support/temporary';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const root = join(here, '..', '..');
@@ -21,7 +21,7 @@ const outcomes: Record<'plain' | 'isolated', Record<string, unknown>> = { plain:
 
 describe.each(['plain', 'isolated'] as const)('the worker sandbox in Chromium, on a %s page', (kind) => {
   beforeAll(async () => {
-    const out = temporaryFolder('ri-sandbox-worker-browser-');
+    const out = mkdtempSync(join(tmpdir(), 'ri-sandbox-worker-browser-'));
     const [page, worker] = await Promise.all([
       bundleEntry(join(here, 'browser-entry.ts'), {
         format: 'iife',

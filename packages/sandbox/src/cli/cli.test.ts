@@ -1,5 +1,6 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -10,7 +11,6 @@ import { wat } from '../../../core/test/wat';
 import { GENEROUS_MS, hostFunctions } from '../../test/helpers';
 import { type CommandSpec, UsageError, numberOption, parseArgs, sizeOption } from './args';
 import { type CliIo, EXIT_CODES, HELP, VERSION, runCli } from './main';
-import { temporaryFolder } from '../../../../tests/support/temporary';
 
 const WAT_FILES: Record<string, string> = {
   'bad.wat': '(module (func (export "f") (result i32) (i64.const 1)))',
@@ -562,7 +562,7 @@ describe('the built binary', () => {
   });
 
   it('saves and restores state through files, and benchmarks', async () => {
-    const dir = temporaryFolder('ri-sandbox-cli-');
+    const dir = mkdtempSync(join(tmpdir(), 'ri-sandbox-cli-'));
     const counter = `${fixtures}wat/counter.wat`;
     const state = join(dir, 'state.wsnp');
     const saved = await run(process.execPath, [
@@ -594,7 +594,7 @@ describe('the built binary', () => {
   }, 300_000);
 
   it('runs a WASI command with a real folder and piped input, and exits with its code', () => {
-    const dir = temporaryFolder('ri-sandbox-cli-wasi-');
+    const dir = mkdtempSync(join(tmpdir(), 'ri-sandbox-cli-wasi-'));
     mkdirSync(join(dir, 'host', 'nested'), { recursive: true });
     writeFileSync(join(dir, 'cmd.wasm'), WASI_COMMAND);
     writeFileSync(join(dir, 'host', 'in.txt'), 'from disk\n');
