@@ -126,10 +126,25 @@ export class InstanceState {
     return this.status === 'destroyed';
   }
 
+  /** The live memory's buffer as last read (`memory.buffer` is a call into the engine). */
+  private memoryView: { readonly memory: WebAssembly.Memory; readonly buffer: ArrayBuffer } | undefined;
+
+  /** The live memory's size: growing detaches the buffer read before (its length is then 0), so it is read again. */
+  private memoryBytes(): number {
+    const memory = this.live?.memory;
+    if (memory === undefined) return 0;
+    let view = this.memoryView;
+    if (view?.memory !== memory || view.buffer.byteLength === 0) {
+      view = { memory, buffer: memory.buffer };
+      this.memoryView = view;
+    }
+    return view.buffer.byteLength;
+  }
+
   /** Metrics now, with the live memory size. */
   measure(): ResourceMetrics {
     return Object.freeze({
-      memoryUsedBytes: this.live?.memory?.buffer.byteLength ?? 0,
+      memoryUsedBytes: this.memoryBytes(),
       memoryLimitBytes: this.config.maxMemoryBytes,
       gasUsed: this.gasUsed,
       gasLimit: this.config.maxGas,

@@ -255,9 +255,15 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
       if (live.abort.failure !== undefined) return err(live.abort.failure);
       return ok(value);
     } catch (error) {
-      if (live.abort.failure !== undefined) return err(live.abort.failure);
-      if (live.abort.exitCode !== undefined) return ok(undefined);
-      return err(live.meter.stopError() ?? depthError(live) ?? trapError(error));
+      const stopped: Result<unknown, SandboxError> =
+        live.abort.failure !== undefined
+          ? err(live.abort.failure)
+          : live.abort.exitCode !== undefined
+            ? ok(undefined)
+            : err(live.meter.stopError() ?? depthError(live) ?? trapError(error));
+      // The guest did not return, so its exports did not set the call depth back to 0: this does.
+      live.depth.value = 0;
+      return stopped;
     }
   }
 
@@ -568,7 +574,6 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     live.abort.failure = undefined;
     live.abort.exitCode = undefined;
     live.meter.begin(limitsOf(state.config));
-    live.depth.value = 0;
     for (const capability of live.capabilities) capability.beginRun();
     let outcome: Result<unknown, SandboxError>;
     try {
