@@ -90,6 +90,40 @@ describe('the cost of straight-line code', () => {
   });
 });
 
+describe('quiet loops', () => {
+  // Nothing in the loop can trap or call, so its header does not store the counter; where it ends does.
+  const SPIN = wat(`(module (func (export "spin") (param $n i32) (local $i i32)
+    (loop $next
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $next (i32.lt_u (local.get $i) (local.get $n))))
+    (unreachable)))`);
+
+  /** The gas of a trap after 200,000 iterations, with a clock that moves `step` ms per reading. */
+  async function trapGas(step: number, options: MeteringOptions = {}): Promise<number> {
+    const metered = instrument(SPIN, options);
+    if (!metered.ok) throw new Error(metered.error.message);
+    let clock = 0;
+    const meter = new Meter({ now: () => (clock += step) });
+    const { instance } = await WebAssembly.instantiate(metered.value.bytes, meter.imports);
+    meter.attach(instance);
+    const limits = { maxGas: 1e12, maxExecutionMs: 1e15 };
+    const run = meter.run(limits, () => {
+      (instance.exports['spin'] as (n: number) => void)(200_000);
+    });
+    expect(run).toMatchObject({ ok: false, error: { code: 'WASM_TRAP' } });
+    return run.gasUsed;
+  }
+
+  it('report the same gas for a trap after them, however the clock sized the grants', async () => {
+    // A fast clock grows the grants to millions, a slow one shrinks them to a thousand: the refills
+    // happen at other iterations, and the trap's gas must not see where.
+    const fast = await trapGas(0.001);
+    expect(await trapGas(5)).toBe(fast);
+    expect(await trapGas(0.001, { chargeAhead: false })).toBe(fast);
+    expect(fast).toBeGreaterThan(200_000 * 8);
+  });
+});
+
 describe('limits', () => {
   const loop =
     '(module (func (export "spin") (loop $l (br $l))) (func (export "one") (result i32) (i32.const 1)))';

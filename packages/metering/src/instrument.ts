@@ -133,30 +133,38 @@ class Charger {
 
   /** `G = $balance`, when `G` may lag behind. */
   store(w: ByteWriter): void {
-    if (this.lazy) w.u8(0x20).u32(this.balance).u8(0x24).u32(this.gasGlobal);
+    if (this.lazy) this.storeNow(w);
   }
 
-  /** `G -= cost`, the cost pushed by `pushCost`; with `check`, then `if (G < 0) { call $fuel; reload }`. */
-  charge(w: ByteWriter, pushCost: () => void, check = true): void {
+  /** `G = $balance`. */
+  storeNow(w: ByteWriter): void {
+    w.u8(0x20).u32(this.balance).u8(0x24).u32(this.gasGlobal);
+  }
+
+  /**
+   * `$balance -= cost`, the cost pushed by `pushCost`, and `G = $balance` if
+   * `store` (by default: when checking, or when `G` may not lag); with `check`,
+   * then `if ($balance < 0) { G = $balance if not stored; call $fuel; reload }`.
+   */
+  charge(w: ByteWriter, pushCost: () => void, check = true, store = check || !this.lazy): void {
     w.u8(0x20).u32(this.balance);
     pushCost();
     w.u8(0x7d);
-    if (this.lazy && !check) {
-      w.u8(0x21).u32(this.balance);
-      return;
-    }
-    w.u8(0x22).u32(this.balance).u8(0x24).u32(this.gasGlobal);
-    if (check) this.branchIfNegative(w);
+    if (store) w.u8(0x22).u32(this.balance).u8(0x24).u32(this.gasGlobal);
+    else w.u8(0x21).u32(this.balance);
+    if (check) this.branchIfNegative(w, !store);
   }
 
-  /** A check with no charge: `if (G < 0) { call $fuel; reload }`. */
-  check(w: ByteWriter): void {
-    this.store(w);
-    this.branchIfNegative(w);
+  /** A check with no charge; `G` is stored first when it may lag (`store`), else only before asking for gas. */
+  check(w: ByteWriter, store = this.lazy): void {
+    if (store) this.storeNow(w);
+    this.branchIfNegative(w, !store);
   }
 
-  private branchIfNegative(w: ByteWriter): void {
-    w.u8(0x20).u32(this.balance).u8(0x42).u8(0x00).u8(0x53).u8(0x04).u8(0x40).u8(0x10).u32(this.fuelFunction);
+  private branchIfNegative(w: ByteWriter, storeFirst: boolean): void {
+    w.u8(0x20).u32(this.balance).u8(0x42).u8(0x00).u8(0x53).u8(0x04).u8(0x40);
+    if (storeFirst) this.storeNow(w);
+    w.u8(0x10).u32(this.fuelFunction);
     this.reload(w);
     w.u8(0x0b);
   }
@@ -233,7 +241,10 @@ function meterBody(
   scan: BodyScan,
 ): FunctionBody['locals'] {
   const code = body.code;
-  const { blockStarts, blockChecks, specials, needsScratch } = scan;
+  const { blockStarts, blockChecks, specials, needsScratch, quiet } = scan;
+  // Quiet loops' headers charge without storing `G`; where they end up stores it (see `QuietLoops`).
+  const silent = new Set(plan.hoist ? quiet.headers : []);
+  const storesAt = new Set(plan.hoist ? quiet.stores : []);
   const { charges, exitAt, refunds, exitLabel, exitEnd, exitLeaves } = planCharges(scan, plan.hoist);
   // Two locals are appended: the i64 balance (a copy of the counter), then (for bulk operations) an i32 scratch.
   const balance = locals;
@@ -257,17 +268,22 @@ function meterBody(
       // A block's charge goes before its first instruction, even if that one is rewritten too.
       const cost = charges[block] as number;
       const check = blockChecks[block] === true;
+      const quietHeader = silent.has(block);
+      const mustStore = storesAt.has(block);
       block++;
-      if (cost === 0 && !check) continue;
+      if (cost === 0 && !check && !mustStore) continue;
       copyTo(blockAt);
-      if (cost === 0) charger.check(w);
-      else
+      if (cost === 0) {
+        if (check) charger.check(w, quietHeader ? false : lazy || mustStore);
+        else charger.storeNow(w);
+      } else
         charger.charge(
           w,
           () => {
             i64Const(w, cost);
           },
           check,
+          !quietHeader && (check || !lazy || mustStore),
         );
       continue;
     }

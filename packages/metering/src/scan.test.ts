@@ -82,6 +82,32 @@ describe('planCharges', () => {
     expect(table.constructs.hoistable).toEqual([true, false]);
   });
 
+  it('finds the loops that cannot trap or call, and where control goes when they end', () => {
+    const exits = scanFirst(`(module (func (param i32) (result i32) (local i32)
+      (block $done
+        (loop $next
+          (br_if $done (i32.ge_u (local.get 1) (local.get 0)))
+          (local.set 1 (i32.add (local.get 1) (i32.const 1)))
+          (br $next)))
+      (local.get 1)))`);
+    // Blocks: entry | header | after the br_if | the loop's end (after the br) | after the loop (its
+    // join, where it falls out) | after the block (where the br_if leaves it for).
+    expect(exits.quiet.headers).toEqual([1]);
+    expect([...new Set(exits.quiet.stores)].sort()).toEqual([4, 5]);
+
+    for (const body of [
+      '(loop (drop (i32.load (i32.const 0))))',
+      '(loop (drop (i32.div_u (local.get 0) (local.get 0))))',
+      '(loop (br_if 1 (local.get 0)))',
+      '(block (loop (loop (br_if 1 (local.get 0)))))',
+      '(loop (call 0 (local.get 0)))',
+    ]) {
+      const noisy = scanFirst(`(module (memory 1) (func (param i32) ${body}))`);
+      // A branch to an outer loop leaves the inner one, which then stores as usual; the outer stays quiet.
+      expect(noisy.quiet.headers, body).toEqual(body.includes('(loop (loop') ? [1] : []);
+    }
+  });
+
   it('pays each block itself where an exception may be caught', () => {
     const scan = scanFirst(`(module (tag $e) (func
       (try (do (block (drop (i32.const 1)))) (catch_all))

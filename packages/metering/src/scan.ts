@@ -104,6 +104,23 @@ const END = 0x0b;
 const DELEGATE = 0x18;
 const BR = 0x0c;
 const BR_IF = 0x0d;
+/**
+ * Instructions that can neither trap nor call nor leave the function: control,
+ * locals and globals, constants, and the numeric instructions other than
+ * integer division and remainder and the trapping float-to-integer
+ * conversions. A loop made only of them cannot be stopped part-way but by its
+ * own check (see {@link QuietLoops}).
+ */
+const QUIET = new Uint8Array(256);
+for (const code of [0x01, 0x02, 0x03, 0x04, 0x05, 0x0b, 0x0c, 0x0d, 0x0e, 0x1a, 0x1b, 0x1c, 0x3f])
+  QUIET[code] = 1;
+for (let code = 0x20; code <= 0x24; code++) QUIET[code] = 1;
+for (let code = 0x41; code <= 0xc4; code++) QUIET[code] = 1;
+for (const code of [
+  0x6d, 0x6e, 0x6f, 0x70, 0x7f, 0x80, 0x81, 0x82, 0xa8, 0xa9, 0xaa, 0xab, 0xae, 0xaf, 0xb0, 0xb1,
+])
+  QUIET[code] = 0;
+
 /** Instructions that leave the function: return, return_call, return_call_indirect. */
 const LEAVES = new Uint8Array(256);
 for (const code of [0x0f, 0x12, 0x13]) LEAVES[code] = 1;
@@ -166,6 +183,23 @@ export interface BodyScan {
   readonly constructs: Constructs;
   /** The unconditional exits (`br`, `return`, tail calls), in order. */
   readonly exits: Exits;
+  /** Loops that cannot trap or call, and where the counter must be stored after them. */
+  readonly quiet: QuietLoops;
+}
+
+/**
+ * Loops made only of instructions that can neither trap nor call (see
+ * `QUIET`), and that no branch leaves for a loop or the caller: nothing in
+ * them reads the counter global, so their headers need not store it (their
+ * checks do, before asking for gas), as long as it is stored where control
+ * goes when they end. The gas a later trap reports then never depends on
+ * where the clock-driven refills happened.
+ */
+export interface QuietLoops {
+  /** The header blocks of quiet loops. */
+  readonly headers: number[];
+  /** Blocks that must store the counter as they start: where quiet loops end up. */
+  readonly stores: number[];
 }
 
 /** Per construct: where it opens and where control joins after it, and whether its join can be paid early. */
@@ -271,6 +305,31 @@ export function scanBody(
   /** Whether branching to `label` carries no values and goes forward (to a block's end, not a loop's start). */
   const forwardTo = (label: number) =>
     label < open.length ? forward[open.length - 1 - label] === true : labels.results === 0;
+  // Loops, by their order of opening: construct, header block, whether quiet. Open ones: innermost last,
+  // with their positions in `open`. Exits of quiet loops to a block: (loop, construct) pairs.
+  const loops: number[] = [];
+  const loopHeader: number[] = [];
+  const loopQuiet: boolean[] = [];
+  const loopOf = new Map<number, number>();
+  const openLoops: number[] = [];
+  const openLoopAt: number[] = [];
+  const exitStores: number[] = [];
+  /** Marks the open loops at positions above `position` (all with -1) as not quiet. */
+  const unquiet = (position: number) => {
+    for (let i = openLoops.length - 1; i >= 0 && (openLoopAt[i] as number) > position; i--)
+      loopQuiet[openLoops[i] as number] = false;
+  };
+  /** A branch to `label` leaves the loops inside its target: they stay quiet only if it is a block. */
+  const branchesTo = (label: number) => {
+    const target = open.length - 1 - label;
+    const construct = open[target];
+    if (construct === undefined || loopOf.has(construct)) {
+      unquiet(target);
+      return;
+    }
+    for (let i = openLoops.length - 1; i >= 0 && (openLoopAt[i] as number) > target; i--)
+      if (loopQuiet[openLoops[i] as number] === true) exitStores.push(openLoops[i] as number, construct);
+  };
   let current = costs.entry;
   let p = 0;
   const end = code.length;
@@ -288,29 +347,47 @@ export function scanBody(
       p = reader.offset;
       current += costs.prefixed.get(op.key) ?? costs.fallback;
       split = false;
+      unquiet(-1);
       special = BULK_MEMORY.has(op.name) ? BULK_MEMORY_OP : BULK_TABLE.has(op.name) ? BULK_TABLE_OP : 0;
       if (special !== 0) needsScratch = true;
     } else {
       current += costs.single[byte] as number;
       const calls = CALLS[byte] as number;
       if (calls === INDIRECT || (calls === DIRECT && readIndex(code, p) < importedFunctions)) check = true;
+      if (QUIET[byte] !== 1) unquiet(-1);
       if (OPENS[byte] === 1) {
         open.push(constructs.opener.length);
         forward.push(byte !== LOOP && carriesNothing(code, p, labels.types));
+        if (byte === LOOP) {
+          loopOf.set(constructs.opener.length, loops.length);
+          openLoops.push(loops.length);
+          openLoopAt.push(open.length - 1);
+          loops.push(constructs.opener.length);
+          // The split after `loop` starts the header.
+          loopHeader.push(blockStarts.length);
+          loopQuiet.push(true);
+        }
         constructs.opener.push(blockStarts.length - 1);
         constructs.join.push(-1);
         constructs.hoistable.push(true);
         if (byte === TRY) catches = true;
       } else if (byte === END || byte === DELEGATE) {
         const closed = open.pop();
+        if (closed !== undefined && loopOf.has(closed)) {
+          openLoops.pop();
+          openLoopAt.pop();
+        }
         forward.pop();
         // The split below starts the join block (none after the body's last `end`, which leaves).
         if (closed !== undefined)
           constructs.join[closed] = p < end || byte === DELEGATE ? blockStarts.length : -1;
         else leaves(start, 0);
-      } else if (byte === BR) leaves(start, readIndex(code, p));
-      else if (byte === BR_IF) {
+      } else if (byte === BR) {
+        branchesTo(readIndex(code, p));
+        leaves(start, readIndex(code, p));
+      } else if (byte === BR_IF) {
         const label = readIndex(code, p);
+        branchesTo(label);
         if (forwardTo(label)) {
           // The block after it (where it falls through) is paid with this one; the taken edge gives it back.
           leaves(start, label, label, skipLeb(code, p));
@@ -351,7 +428,9 @@ export function scanBody(
           p = reader.offset;
           let outermost = 0;
           for (let i = 0; i <= count; i++) {
-            outermost = Math.max(outermost, readIndex(code, p));
+            const label = readIndex(code, p);
+            branchesTo(label);
+            outermost = Math.max(outermost, label);
             p = skipLeb(code, p);
           }
           jumpsOut(outermost);
@@ -381,7 +460,18 @@ export function scanBody(
   if (p > end) new ByteReader(code, end).fail('instruction runs past the end of the body');
   blockCosts.push(current);
   blockChecks.push(check);
-  return { blockStarts, blockCosts, blockChecks, specials, needsScratch, catches, constructs, exits };
+  const quiet: QuietLoops = { headers: [], stores: [] };
+  for (let l = 0; l < loops.length; l++) {
+    if (loopQuiet[l] !== true) continue;
+    quiet.headers.push(loopHeader[l] as number);
+    const join = constructs.join[loops[l] as number] as number;
+    if (join >= 0) quiet.stores.push(join);
+  }
+  for (let i = 0; i < exitStores.length; i += 2) {
+    const join = constructs.join[exitStores[i + 1] as number] as number;
+    if (loopQuiet[exitStores[i] as number] === true && join >= 0) quiet.stores.push(join);
+  }
+  return { blockStarts, blockCosts, blockChecks, specials, needsScratch, catches, constructs, exits, quiet };
 }
 
 /** What a body pays, and where: see {@link planCharges}. */
