@@ -1,25 +1,35 @@
 #!/usr/bin/env node
 // `pnpm bench`: runs every benchmark suite, prints the tables, and keeps the latest
 // results in bench/results/ (Markdown for people, JSON for tools).
+import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import * as prettier from 'prettier';
 import { machine } from './lib.mjs';
-import * as metering from './metering.mjs';
-import * as sandbox from './sandbox.mjs';
-import * as peers from './peers.mjs';
-import * as snapshot from './snapshot.mjs';
-import * as wasi from './wasi.mjs';
-import * as worker from './worker.mjs';
+import { SUITES } from './suite.mjs';
 
-const suites = { metering, sandbox, snapshot, wasi, worker, peers };
-const log = (line) => process.stderr.write(`${line}\n`);
+/** Runs suite `name` in a fresh process (see suite.mjs) and returns its results. */
+function runApart(name) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [fileURLToPath(new URL('./suite.mjs', import.meta.url)), name], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(stdout)) : reject(new Error(`bench suite ${name} exited with ${code}`)),
+    );
+  });
+}
+
 const date = new Date().toISOString().slice(0, 10);
 const sections = [`## Benchmarks (${date}, ${machine()})`, ''];
 const json = { date, machine: machine() };
-for (const [name, suite] of Object.entries(suites)) {
-  const results = await suite.run(log);
+for (const [name, load] of Object.entries(SUITES)) {
+  const results = await runApart(name);
   json[name] = results;
-  sections.push(suite.report(results), '');
+  sections.push((await load()).report(results), '');
 }
 const markdown = sections.join('\n');
 const out = new URL('./results/', import.meta.url);
