@@ -8,7 +8,7 @@ import * as prettier from 'prettier';
 import { machine } from './lib.mjs';
 import { SUITES } from './suite.mjs';
 
-/** Runs suite `name` in a fresh process (see suite.mjs) and returns its results. */
+/** Runs suite `name` in a process of its own (see suite.mjs) and returns its results. */
 function runApart(name) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [fileURLToPath(new URL('./suite.mjs', import.meta.url)), name], {
@@ -26,10 +26,12 @@ function runApart(name) {
 const date = new Date().toISOString().slice(0, 10);
 const sections = [`## Benchmarks (${date}, ${machine()})`, ''];
 const json = { date, machine: machine() };
-for (const [name, load] of Object.entries(SUITES)) {
-  const results = await runApart(name);
+const log = (line) => process.stderr.write(`${line}\n`);
+for (const [name, { load, apart }] of Object.entries(SUITES)) {
+  const suite = await load();
+  const results = apart === true ? await runApart(name) : await suite.run(log);
   json[name] = results;
-  sections.push((await load()).report(results), '');
+  sections.push(suite.report(results), '');
 }
 const markdown = sections.join('\n');
 const out = new URL('./results/', import.meta.url);
