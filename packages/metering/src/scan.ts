@@ -383,8 +383,9 @@ export function scanBody(
           constructs.join[closed] = p < end || byte === DELEGATE ? blockStarts.length : -1;
         else leaves(start, 0);
       } else if (byte === BR) {
-        branchesTo(readIndex(code, p));
-        leaves(start, readIndex(code, p));
+        const label = readIndex(code, p);
+        branchesTo(label);
+        leaves(start, label);
       } else if (byte === BR_IF) {
         const label = readIndex(code, p);
         branchesTo(label);
