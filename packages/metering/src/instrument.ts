@@ -44,6 +44,7 @@ import {
   RELOAD,
   costLookup,
   planCharges,
+  readIndex,
   scanBody,
 } from './scan';
 
@@ -220,9 +221,7 @@ function storesSaved(
     const at = specials[i] as number;
     const kind = specials[i + 2] as number;
     const callsDefined =
-      kind === CALL &&
-      code[at] === CALL_OPCODE &&
-      new ByteReader(code, at + 1, specials[i + 1]).u32() >= plan.importedFunctions;
+      kind === CALL && code[at] === CALL_OPCODE && readIndex(code, at + 1) >= plan.importedFunctions;
     if (callsDefined || kind === GROW) saved--;
   }
   return saved;

@@ -254,7 +254,7 @@ function skipLeb(code: Uint8Array, p: number): number {
 }
 
 /** The function index of the LEB128 immediate at `p`. */
-function readIndex(code: Uint8Array, p: number): number {
+export function readIndex(code: Uint8Array, p: number): number {
   let value = 0;
   let shift = 0;
   let at = p;
@@ -305,12 +305,13 @@ export function scanBody(
   /** Whether branching to `label` carries no values and goes forward (to a block's end, not a loop's start). */
   const forwardTo = (label: number) =>
     label < open.length ? forward[open.length - 1 - label] === true : labels.results === 0;
-  // Loops, by their order of opening: construct, header block, whether quiet. Open ones: innermost last,
+  // Loops, by their order of opening: construct, header block, whether quiet; the constructs that are
+  // loops. Open ones: innermost last,
   // with their positions in `open`. Exits of quiet loops to a block: (loop, construct) pairs.
   const loops: number[] = [];
   const loopHeader: number[] = [];
   const loopQuiet: boolean[] = [];
-  const loopOf = new Map<number, number>();
+  const isLoop = new Set<number>();
   const openLoops: number[] = [];
   const openLoopAt: number[] = [];
   const exitStores: number[] = [];
@@ -323,7 +324,7 @@ export function scanBody(
   const branchesTo = (label: number) => {
     const target = open.length - 1 - label;
     const construct = open[target];
-    if (construct === undefined || loopOf.has(construct)) {
+    if (construct === undefined || isLoop.has(construct)) {
       unquiet(target);
       return;
     }
@@ -359,7 +360,7 @@ export function scanBody(
         open.push(constructs.opener.length);
         forward.push(byte !== LOOP && carriesNothing(code, p, labels.types));
         if (byte === LOOP) {
-          loopOf.set(constructs.opener.length, loops.length);
+          isLoop.add(constructs.opener.length);
           openLoops.push(loops.length);
           openLoopAt.push(open.length - 1);
           loops.push(constructs.opener.length);
@@ -373,7 +374,7 @@ export function scanBody(
         if (byte === TRY) catches = true;
       } else if (byte === END || byte === DELEGATE) {
         const closed = open.pop();
-        if (closed !== undefined && loopOf.has(closed)) {
+        if (closed !== undefined && isLoop.has(closed)) {
           openLoops.pop();
           openLoopAt.pop();
         }
