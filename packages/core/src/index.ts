@@ -74,6 +74,7 @@ export {
   opcodeKey,
 } from './codec/opcodes';
 export { ByteReader, ByteWriter, WasmDecodeError, WasmEncodeError, f32ToBits } from './codec/bytes';
+export { instructionEnd, lebEnd, readLeb, subOpcode, walkEnd } from './codec/walk';
 export type {
   Instruction,
   Immediate,

@@ -16,7 +16,6 @@
  * where they return, so that it reads 0 again after a call from the host.
  */
 import {
-  ByteReader,
   ByteWriter,
   localCount,
   type Export,
@@ -24,7 +23,10 @@ import {
   type WasmModule,
   importedFunctionCount,
   instruction,
-  skipInstruction,
+  instructionEnd,
+  lebEnd,
+  readLeb,
+  walkEnd,
 } from '@ri-sandbox/core';
 
 /** Exported mutable i32 global: the depth of the function being entered. The host sets it to 0 before each call. */
@@ -43,13 +45,28 @@ interface BodyPlan {
   readonly entered: boolean;
 }
 
-const OPENS: ReadonlySet<string> = new Set(['block', 'loop', 'if', 'try']);
+// Opcodes the transform follows.
+const BLOCK = 0x02;
+const LOOP = 0x03;
+const IF = 0x04;
+const TRY = 0x06;
+const END = 0x0b;
+const BR = 0x0c;
+const BR_IF = 0x0d;
+const BR_TABLE = 0x0e;
+const RETURN = 0x0f;
+const CALL = 0x10;
+const CALL_INDIRECT = 0x11;
+const RETURN_CALL = 0x12;
+const RETURN_CALL_INDIRECT = 0x13;
+const DELEGATE = 0x18;
 
 /** Whether the branch at `start` (`br`, `br_if`, `br_table`) may go to the function's label, `depth` levels out. */
-function branchesOut(code: Uint8Array, start: number, end: number, depth: number): boolean {
-  const reader = new ByteReader(code, start + 1, end);
-  const count = code[start] === 0x0e ? reader.u32() + 1 : 1;
-  for (let i = 0; i < count; i++) if (reader.u32() === depth) return true;
+function branchesOut(code: Uint8Array, start: number, depth: number): boolean {
+  let p = start + 1;
+  const count = code[start] === BR_TABLE ? readLeb(code, p) + 1 : 1;
+  if (code[start] === BR_TABLE) p = lebEnd(code, p);
+  for (let i = 0; i < count; i++, p = lebEnd(code, p)) if (readLeb(code, p) === depth) return true;
   return false;
 }
 
@@ -66,7 +83,6 @@ function limitBody(code: Uint8Array, plan: BodyPlan): Uint8Array {
     .u8(0x40)
     .u8(0x00)
     .u8(0x0b);
-  const reader = new ByteReader(code);
   let copied = 0;
   let depth = 0;
   /** `depth = next - 1`, before the instruction at `start`. */
@@ -75,28 +91,47 @@ function limitBody(code: Uint8Array, plan: BodyPlan): Uint8Array {
     copied = start;
     w.u8(0x20).u32(next).u8(0x41).s32(1).u8(0x6b).u8(0x24).u32(depthGlobal);
   };
-  while (!reader.done) {
-    const start = reader.offset;
-    const { name } = skipInstruction(reader);
-    if (OPENS.has(name)) depth++;
-    else if (name === 'end' || name === 'delegate') {
-      if (depth-- === 0 && entered) ownDepthAt(start);
-    } else if (
-      entered &&
-      (name === 'return' || (name.startsWith('br') && branchesOut(code, start, reader.offset, depth)))
-    )
-      ownDepthAt(start);
-    const direct = name === 'call' || name === 'return_call';
-    if (direct && !counted(new ByteReader(code, start + 1, reader.offset).u32())) continue;
-    if (direct || name === 'call_indirect' || name === 'return_call_indirect') {
-      w.range(code, copied, start);
-      copied = start;
-      // depth = next (a tail call replaces this frame: depth = next - 1)
-      w.u8(0x20).u32(next);
-      if (name.startsWith('return_call')) w.u8(0x41).s32(1).u8(0x6b);
-      w.u8(0x24).u32(depthGlobal);
+  let p = 0;
+  while (p < code.length) {
+    const start = p;
+    const op = code[p] as number;
+    p = instructionEnd(code, p);
+    switch (op) {
+      case BLOCK:
+      case LOOP:
+      case IF:
+      case TRY:
+        depth++;
+        break;
+      case END:
+      case DELEGATE:
+        if (depth-- === 0 && entered) ownDepthAt(start);
+        break;
+      case RETURN:
+        if (entered) ownDepthAt(start);
+        break;
+      case BR:
+      case BR_IF:
+      case BR_TABLE:
+        if (entered && branchesOut(code, start, depth)) ownDepthAt(start);
+        break;
+      case CALL:
+      case RETURN_CALL:
+      case CALL_INDIRECT:
+      case RETURN_CALL_INDIRECT: {
+        const direct = op === CALL || op === RETURN_CALL;
+        if (direct && !counted(readLeb(code, start + 1))) break;
+        w.range(code, copied, start);
+        copied = start;
+        // depth = next (a tail call replaces this frame: depth = next - 1)
+        w.u8(0x20).u32(next);
+        if (op === RETURN_CALL || op === RETURN_CALL_INDIRECT) w.u8(0x41).s32(1).u8(0x6b);
+        w.u8(0x24).u32(depthGlobal);
+        break;
+      }
     }
   }
+  walkEnd(p, code.length);
   w.range(code, copied, code.length);
   return w.finish();
 }

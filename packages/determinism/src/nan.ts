@@ -12,13 +12,19 @@
  * canonicalized (`sum + a[i] * b[j]` pays once, not twice).
  */
 import {
-  ByteReader,
   ByteWriter,
   localCount,
   type FunctionBody,
+  type Opcode,
+  PREFIX_ATOMIC,
+  PREFIX_MISC,
+  PREFIX_SIMD,
   ValType,
   type WasmModule,
-  skipInstruction,
+  instructionEnd,
+  opcodeByName,
+  subOpcode,
+  walkEnd,
 } from '@ri-sandbox/core';
 
 type Lane = 'f32' | 'f64' | 'f32x4' | 'f64x2';
@@ -62,6 +68,36 @@ const STACK_EFFECT: ReadonlyMap<string, readonly [pops: number, pushes: number]>
     (name) => [name, [2, 1]] as const,
   ),
 ]);
+
+const LANES: readonly Lane[] = ['f32', 'f64', 'f32x4', 'f64x2'];
+/** Tables below are indexed by slot: a single-byte opcode's byte, or 0x100 + a SIMD sub-opcode. */
+const SIMD_SLOTS = 0x100;
+const SLOTS = SIMD_SLOTS + 0x200;
+const slotOf = (op: Opcode) => (op.prefix === PREFIX_SIMD ? SIMD_SLOTS + op.code : op.code);
+/** Per producer: 1 + its lane in `LANES`, and how many operands it takes. */
+const LANE = new Uint8Array(SLOTS);
+const TAKES = new Uint8Array(SLOTS);
+/** Per instruction of `STACK_EFFECT`: 1 + what it pops, 1 + what it pushes. */
+const POPS = new Uint8Array(SLOTS);
+const PUSHES = new Uint8Array(SLOTS);
+for (const [name, lane] of NAN_PRODUCERS) {
+  const slot = slotOf(opcodeByName(name) as Opcode);
+  LANE[slot] = 1 + LANES.indexOf(lane);
+  TAKES[slot] = UNARY_PRODUCERS.has(name) ? 1 : 2;
+}
+for (const [name, [pops, pushes]] of STACK_EFFECT) {
+  const slot = slotOf(opcodeByName(name) as Opcode);
+  POPS[slot] = 1 + pops;
+  PUSHES[slot] = 1 + pushes;
+}
+
+/** The slot of the instruction at `p` (0 for one that is neither single-byte nor SIMD: no table names it). */
+function slotAt(code: Uint8Array, p: number): number {
+  const byte = code[p] as number;
+  if (byte !== PREFIX_SIMD) return byte === PREFIX_MISC || byte === PREFIX_ATOMIC ? 0 : byte;
+  const sub = subOpcode(code, p);
+  return sub < SLOTS - SIMD_SLOTS ? SIMD_SLOTS + sub : 0;
+}
 
 const LOCAL_TYPE: Record<Lane, ValType> = {
   f32: ValType.f32,
@@ -108,31 +144,33 @@ function emitCanonicalize(w: ByteWriter, lane: Lane, local: number): void {
 
 function canonicalizeBody(body: FunctionBody, first: number): FunctionBody {
   const code = body.code;
-  const reader = new ByteReader(code);
   const sites: [end: number, lane: Lane][] = [];
   // The producer whose result is being followed, and how many values lie above it on the stack.
   let pending: { readonly site: [end: number, lane: Lane]; above: number } | undefined;
-  while (!reader.done) {
-    const op = skipInstruction(reader);
-    const lane = NAN_PRODUCERS.get(op.name);
+  let p = 0;
+  while (p < code.length) {
+    const slot = slotAt(code, p);
+    const lane = LANE[slot] as number;
+    p = instructionEnd(code, p);
     if (pending !== undefined) {
-      const effect = STACK_EFFECT.get(op.name);
-      const consumes = lane !== undefined ? (UNARY_PRODUCERS.has(op.name) ? 1 : 2) : effect?.[0];
-      if (consumes !== undefined && consumes > pending.above) {
+      const pops = POPS[slot] as number;
+      const consumes = lane !== 0 ? (TAKES[slot] as number) : pops - 1;
+      if (consumes > pending.above) {
         // This instruction takes the result: left alone if it produces NaNs itself (every producer
         // turns a NaN operand into a NaN result, canonicalized there), canonicalized otherwise.
-        if (lane === undefined) sites.push(pending.site);
+        if (lane === 0) sites.push(pending.site);
         pending = undefined;
-      } else if (lane === undefined && effect !== undefined) {
-        pending.above += effect[1] - effect[0];
+      } else if (lane === 0 && pops !== 0) {
+        pending.above += (PUSHES[slot] as number) - pops;
       } else {
         // Anything else (control flow, a call, a store, another producer deeper down): canonicalize.
         sites.push(pending.site);
         pending = undefined;
       }
     }
-    if (lane !== undefined) pending = { site: [reader.offset, lane], above: 0 };
+    if (lane !== 0) pending = { site: [p, LANES[lane - 1] as Lane], above: 0 };
   }
+  walkEnd(p, code.length);
   if (pending !== undefined) sites.push(pending.site);
   if (sites.length === 0) return body;
   // One scratch local per value type needed, after the existing locals.

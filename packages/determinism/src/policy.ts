@@ -4,7 +4,16 @@
  * and instructions whose results the specification leaves to the engine
  * (relaxed SIMD).
  */
-import { ByteReader, type Feature, type WasmModule, skipInstruction } from '@ri-sandbox/core';
+import {
+  type Feature,
+  OPCODES,
+  PREFIX_ATOMIC,
+  PREFIX_SIMD,
+  type WasmModule,
+  instructionEnd,
+  subOpcode,
+  walkEnd,
+} from '@ri-sandbox/core';
 
 /** One reason a module cannot run deterministically. */
 export interface Nondeterminism {
@@ -17,6 +26,31 @@ const REASONS: Partial<Record<Feature, string>> = {
     'atomic instructions (threads) order memory across threads, which a sandbox cannot make deterministic',
   'relaxed-simd': 'relaxed SIMD instructions may give different results on different engines',
 };
+
+/** The refused features, and per prefix byte, 1 + the index in it of each sub-opcode's refused feature. */
+const REFUSED: readonly Feature[] = Object.keys(REASONS) as Feature[];
+const REFUSED_BY_PREFIX = new Map<number, Uint8Array>();
+for (const op of OPCODES) {
+  const refused = REFUSED.indexOf(op.feature);
+  if (op.prefix === undefined || refused < 0) continue;
+  let table = REFUSED_BY_PREFIX.get(op.prefix);
+  if (table === undefined) REFUSED_BY_PREFIX.set(op.prefix, (table = new Uint8Array(0x200)));
+  table[op.code] = 1 + refused;
+}
+
+/** Adds to `features` those of {@link REASONS} that instructions of `code` belong to. */
+function refusedFeatures(code: Uint8Array, features: Set<Feature>): void {
+  // Only prefixed instructions are refused: a body without those prefix bytes has none.
+  if (!code.includes(PREFIX_ATOMIC) && !code.includes(PREFIX_SIMD)) return;
+  let p = 0;
+  while (p < code.length) {
+    const table = REFUSED_BY_PREFIX.get(code[p] as number);
+    const refused = table === undefined ? 0 : (table[subOpcode(code, p)] ?? 0);
+    if (refused !== 0) features.add(REFUSED[refused - 1] as Feature);
+    p = instructionEnd(code, p);
+  }
+  walkEnd(p, code.length);
+}
 
 /**
  * Every reason `module` cannot run deterministically, or an empty list.
@@ -32,13 +66,7 @@ export function findNondeterminism(module: WasmModule): Nondeterminism[] {
     found.push({ feature: 'shared-memory', reason: 'shared memories can be changed by other threads' });
   }
   const features = new Set<Feature>();
-  for (const body of module.code) {
-    const reader = new ByteReader(body.code);
-    while (!reader.done) {
-      const op = skipInstruction(reader);
-      if (op.prefix !== undefined && REASONS[op.feature] !== undefined) features.add(op.feature);
-    }
-  }
+  for (const body of module.code) refusedFeatures(body.code, features);
   for (const feature of features) found.push({ feature, reason: REASONS[feature] as string });
   return found;
 }

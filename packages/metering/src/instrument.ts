@@ -31,6 +31,7 @@ import {
   instruction,
   localCount,
   ok,
+  readLeb,
   remapFunctionReferences,
   sandboxError,
 } from '@ri-sandbox/core';
@@ -44,7 +45,6 @@ import {
   RELOAD,
   costLookup,
   planCharges,
-  readIndex,
   scanBody,
 } from './scan';
 
@@ -221,7 +221,7 @@ function storesSaved(
     const at = specials[i] as number;
     const kind = specials[i + 2] as number;
     const callsDefined =
-      kind === CALL && code[at] === CALL_OPCODE && readIndex(code, at + 1) >= plan.importedFunctions;
+      kind === CALL && code[at] === CALL_OPCODE && readLeb(code, at + 1) >= plan.importedFunctions;
     if (callsDefined || kind === GROW) saved--;
   }
   return saved;

@@ -2,16 +2,22 @@
  * A fast scan of a function body for the instrumenter: block boundaries with
  * their static costs, and the few instructions that must be rewritten. It
  * runs on bytes that already passed validation, so single-byte opcodes are
- * classified by lookup tables and LEB128 immediates are skipped, not decoded;
- * prefixed opcodes go through the core codec's table.
+ * classified by lookup tables and instructions are walked with the core
+ * codec's `instructionEnd`; prefixed opcodes go through its opcode table.
  */
 import {
-  ByteReader,
   OPCODES,
-  type ImmediateKind,
+  type Opcode,
+  PREFIX_ATOMIC,
+  PREFIX_MISC,
+  PREFIX_SIMD,
+  instructionEnd,
+  lebEnd,
   opcodeByKey,
   opcodeKey,
-  skipImmediate,
+  readLeb,
+  subOpcode,
+  walkEnd,
 } from '@ri-sandbox/core';
 import type { FuncType } from '@ri-sandbox/core';
 import type { CostModel } from './cost-model';
@@ -49,40 +55,6 @@ export const BULK_TABLE_OP = 4;
 /** After it, the counter may have changed behind the function's back: call_indirect, catch, catch_all. */
 export const RELOAD = 5;
 
-// Immediate layouts of single-byte opcodes.
-const NONE = 0;
-const LEB = 1;
-const TWO_LEBS = 2;
-const MEMARG = 3;
-const FOUR_BYTES = 4;
-const EIGHT_BYTES = 5;
-const BR_TABLE = 6;
-const SELECT_TYPES = 7;
-const PREFIX = 8;
-const UNKNOWN = 255;
-
-const LAYOUT_OF: Partial<Record<ImmediateKind, number>> = {
-  none: NONE,
-  blocktype: LEB,
-  label: LEB,
-  function: LEB,
-  local: LEB,
-  global: LEB,
-  table: LEB,
-  tag: LEB,
-  memory: LEB,
-  i32: LEB,
-  i64: LEB,
-  heaptype: LEB,
-  call_indirect: TWO_LEBS,
-  memarg: MEMARG,
-  f32: FOUR_BYTES,
-  f64: EIGHT_BYTES,
-  br_table: BR_TABLE,
-  select_types: SELECT_TYPES,
-};
-
-const LAYOUT = new Uint8Array(256).fill(UNKNOWN);
 const SPLITS = new Uint8Array(256);
 const SPECIAL = new Uint8Array(256);
 /**
@@ -104,6 +76,7 @@ const END = 0x0b;
 const DELEGATE = 0x18;
 const BR = 0x0c;
 const BR_IF = 0x0d;
+const BR_TABLE = 0x0e;
 /**
  * Instructions that can neither trap nor call nor leave the function: control,
  * locals and globals, constants, and the numeric instructions other than
@@ -126,7 +99,6 @@ const LEAVES = new Uint8Array(256);
 for (const code of [0x0f, 0x12, 0x13]) LEAVES[code] = 1;
 for (const op of OPCODES) {
   if (op.prefix !== undefined) continue;
-  LAYOUT[op.code] = LAYOUT_OF[op.immediate] ?? UNKNOWN;
   if (SPLIT_AFTER.has(op.name)) SPLITS[op.code] = 1;
   if (op.immediate === 'function') SPECIAL[op.code] = CALL;
   if (op.name === 'memory.grow') SPECIAL[op.code] = GROW;
@@ -135,9 +107,8 @@ for (const op of OPCODES) {
   if (op.name === 'call_indirect' || op.name === 'return_call_indirect') CALLS[op.code] = INDIRECT;
   if (op.name === 'call' || op.name === 'return_call') CALLS[op.code] = DIRECT;
 }
-LAYOUT[0xfc] = PREFIX;
-LAYOUT[0xfd] = PREFIX;
-LAYOUT[0xfe] = PREFIX;
+const PREFIXES = new Uint8Array(256);
+for (const prefix of [PREFIX_MISC, PREFIX_SIMD, PREFIX_ATOMIC]) PREFIXES[prefix] = 1;
 
 /** Costs by opcode, as lookups the scan can afford per instruction. */
 export interface CostLookup {
@@ -244,26 +215,7 @@ function carriesNothing(code: Uint8Array, p: number, types: readonly FuncType[])
   const first = code[p] as number;
   if (first === 0x40) return true; // empty
   if ((first & 0xc0) === 0x40) return false; // one value type (a negative one-byte s33)
-  return types[readIndex(code, p)]?.results.length === 0;
-}
-
-function skipLeb(code: Uint8Array, p: number): number {
-  let at = p;
-  while ((code[at++] as number) & 0x80);
-  return at;
-}
-
-/** The function index of the LEB128 immediate at `p`. */
-export function readIndex(code: Uint8Array, p: number): number {
-  let value = 0;
-  let shift = 0;
-  let at = p;
-  for (;;) {
-    const byte = code[at++] as number;
-    value += (byte & 0x7f) * 2 ** shift;
-    if ((byte & 0x80) === 0) return value;
-    shift += 7;
-  }
+  return types[readLeb(code, p)]?.results.length === 0;
 }
 
 /**
@@ -337,15 +289,11 @@ export function scanBody(
   while (p < end) {
     const start = p;
     const byte = code[p++] as number;
-    const layout = LAYOUT[byte] as number;
     let split = SPLITS[byte] === 1;
     let special = SPECIAL[byte] as number;
-    if (layout === PREFIX) {
-      const reader = new ByteReader(code, p);
-      const op = opcodeByKey(opcodeKey(byte, reader.u32()));
-      if (op === undefined) return reader.fail(`unknown opcode 0x${byte.toString(16)}`, start);
-      skipImmediate(reader, op.immediate);
-      p = reader.offset;
+    if (PREFIXES[byte] === 1) {
+      p = instructionEnd(code, start);
+      const op = opcodeByKey(opcodeKey(byte, subOpcode(code, start))) as Opcode;
       current += costs.prefixed.get(op.key) ?? costs.fallback;
       split = false;
       unquiet(-1);
@@ -354,7 +302,7 @@ export function scanBody(
     } else {
       current += costs.single[byte] as number;
       const calls = CALLS[byte] as number;
-      if (calls === INDIRECT || (calls === DIRECT && readIndex(code, p) < importedFunctions)) check = true;
+      if (calls === INDIRECT || (calls === DIRECT && readLeb(code, p) < importedFunctions)) check = true;
       if (QUIET[byte] !== 1) unquiet(-1);
       if (OPENS[byte] === 1) {
         open.push(constructs.opener.length);
@@ -384,15 +332,15 @@ export function scanBody(
           constructs.join[closed] = p < end || byte === DELEGATE ? blockStarts.length : -1;
         else leaves(start, 0);
       } else if (byte === BR) {
-        const label = readIndex(code, p);
+        const label = readLeb(code, p);
         branchesTo(label);
         leaves(start, label);
       } else if (byte === BR_IF) {
-        const label = readIndex(code, p);
+        const label = readLeb(code, p);
         branchesTo(label);
         if (forwardTo(label)) {
           // The block after it (where it falls through) is paid with this one; the taken edge gives it back.
-          leaves(start, label, label, skipLeb(code, p));
+          leaves(start, label, label, lebEnd(code, p));
           exits.exited.push(constructs.opener.length);
           constructs.opener.push(blockStarts.length - 1);
           constructs.join.push(blockStarts.length);
@@ -402,52 +350,18 @@ export function scanBody(
           if (label >= open.length) leaves(start, label);
         }
       } else if (LEAVES[byte] === 1) leaves(start, open.length);
-      switch (layout) {
-        case NONE:
-          break;
-        case LEB:
-          p = skipLeb(code, p);
-          break;
-        case TWO_LEBS:
-          p = skipLeb(code, skipLeb(code, p));
-          break;
-        case MEMARG: {
-          const flags = code[p] as number;
-          p = skipLeb(code, p);
-          if (flags & 0x40) p = skipLeb(code, p);
-          p = skipLeb(code, p);
-          break;
+      if (byte === BR_TABLE) {
+        let at = lebEnd(code, p);
+        let outermost = 0;
+        for (let i = readLeb(code, p); i >= 0; i--, at = lebEnd(code, at)) {
+          const label = readLeb(code, at);
+          branchesTo(label);
+          outermost = Math.max(outermost, label);
         }
-        case FOUR_BYTES:
-          p += 4;
-          break;
-        case EIGHT_BYTES:
-          p += 8;
-          break;
-        case BR_TABLE: {
-          const reader = new ByteReader(code, p);
-          const count = reader.u32();
-          p = reader.offset;
-          let outermost = 0;
-          for (let i = 0; i <= count; i++) {
-            const label = readIndex(code, p);
-            branchesTo(label);
-            outermost = Math.max(outermost, label);
-            p = skipLeb(code, p);
-          }
-          jumpsOut(outermost);
-          if (outermost >= open.length) leaves(start, outermost);
-          break;
-        }
-        case SELECT_TYPES: {
-          const reader = new ByteReader(code, p);
-          const count = reader.u32();
-          p = reader.offset + count;
-          break;
-        }
-        default:
-          return new ByteReader(code, start).fail(`unknown opcode 0x${byte.toString(16)}`);
+        jumpsOut(outermost);
+        if (outermost >= open.length) leaves(start, outermost);
       }
+      p = instructionEnd(code, start);
     }
     if (exits.from.length <= exits.at.length) exits.from.push(exits.exited.length);
     if (special !== 0) specials.push(start, p, special);
@@ -459,7 +373,7 @@ export function scanBody(
       check = byte === LOOP;
     }
   }
-  if (p > end) new ByteReader(code, end).fail('instruction runs past the end of the body');
+  walkEnd(p, end);
   blockCosts.push(current);
   blockChecks.push(check);
   const quiet: QuietLoops = { headers: [], stores: [] };

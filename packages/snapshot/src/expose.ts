@@ -10,7 +10,6 @@
  * restore runs no guest code.
  */
 import {
-  ByteReader,
   ByteWriter,
   type Export,
   type FuncType,
@@ -25,7 +24,11 @@ import {
   instruction,
   ok,
   sandboxError,
-  skipInstruction,
+  instructionEnd,
+  lebEnd,
+  readLeb,
+  subOpcode,
+  walkEnd,
 } from '@ri-sandbox/core';
 import type { GlobalAccess, StateLayout, TableAccess } from './layout';
 import type { SavedValue } from './state';
@@ -75,36 +78,45 @@ interface BodyFacts {
   readonly droppedElements: Set<number>;
 }
 
+// Sub-opcodes (after 0xFC) of the instructions the scan follows.
+const MISC_TABLE_INIT = 12;
+const MISC_TABLE_COPY = 14;
+const MISC_TABLE_GROW = 15;
+const MISC_TABLE_FILL = 17;
+const TABLE_SET = 0x26;
+
 function scanBodies(module: WasmModule): BodyFacts {
   const facts: BodyFacts = { mutatedTables: new Set(), droppedData: new Set(), droppedElements: new Set() };
-  for (const body of module.code) {
+  for (const { code } of module.code) {
     // 0x26 is table.set and 0xFC prefixes the rest; a body with neither byte has none of them.
-    if (!body.code.includes(Op.misc) && !body.code.includes(0x26)) continue;
-    const reader = new ByteReader(body.code);
-    while (!reader.done) {
-      const start = reader.offset;
-      const op = skipInstruction(reader);
-      const immediates = new ByteReader(body.code, start + 1, reader.offset);
-      if (op.prefix !== undefined) immediates.u32();
-      switch (op.name) {
-        case 'table.set':
-        case 'table.grow':
-        case 'table.fill':
-        case 'table.copy':
-          facts.mutatedTables.add(immediates.u32());
-          break;
-        case 'table.init':
-          immediates.u32();
-          facts.mutatedTables.add(immediates.u32());
-          break;
-        case 'data.drop':
-          facts.droppedData.add(immediates.u32());
-          break;
-        case 'elem.drop':
-          facts.droppedElements.add(immediates.u32());
-          break;
+    if (!code.includes(Op.misc) && !code.includes(TABLE_SET)) continue;
+    let p = 0;
+    while (p < code.length) {
+      const byte = code[p] as number;
+      if (byte === TABLE_SET) facts.mutatedTables.add(readLeb(code, p + 1));
+      else if (byte === Op.misc) {
+        const sub = subOpcode(code, p);
+        const immediate = lebEnd(code, p + 1);
+        switch (sub) {
+          case MISC_TABLE_GROW:
+          case MISC_TABLE_FILL:
+          case MISC_TABLE_COPY:
+            facts.mutatedTables.add(readLeb(code, immediate));
+            break;
+          case MISC_TABLE_INIT:
+            facts.mutatedTables.add(readLeb(code, lebEnd(code, immediate)));
+            break;
+          case Op.dataDrop:
+            facts.droppedData.add(readLeb(code, immediate));
+            break;
+          case Op.elemDrop:
+            facts.droppedElements.add(readLeb(code, immediate));
+            break;
+        }
       }
+      p = instructionEnd(code, p);
     }
+    walkEnd(p, code.length);
   }
   return facts;
 }
@@ -118,20 +130,21 @@ function flagDrops(
   const { code } = body;
   if (!code.includes(Op.misc)) return body;
   const w = new ByteWriter(code.length + 16);
-  const reader = new ByteReader(code);
   let copied = 0;
-  while (!reader.done) {
-    const start = reader.offset;
-    const op = skipInstruction(reader);
-    if (op.name !== 'data.drop' && op.name !== 'elem.drop') continue;
-    const immediates = new ByteReader(code, start + 1, reader.offset);
-    immediates.u32();
-    const flags = op.name === 'data.drop' ? dataFlags : elementFlags;
-    const flag = flags.get(immediates.u32()) as number;
-    w.range(code, copied, reader.offset);
-    copied = reader.offset;
+  let p = 0;
+  while (p < code.length) {
+    const start = p;
+    p = instructionEnd(code, p);
+    if (code[start] !== Op.misc) continue;
+    const sub = subOpcode(code, start);
+    if (sub !== Op.dataDrop && sub !== Op.elemDrop) continue;
+    const flags = sub === Op.dataDrop ? dataFlags : elementFlags;
+    const flag = flags.get(readLeb(code, lebEnd(code, start + 1))) as number;
+    w.range(code, copied, p);
+    copied = p;
     w.u8(Op.i32Const).s32(1).u8(Op.globalSet).u32(flag);
   }
+  walkEnd(p, code.length);
   if (copied === 0) return body;
   w.range(code, copied, code.length);
   return { locals: body.locals, code: w.finish() };

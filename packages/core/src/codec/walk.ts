@@ -1,0 +1,173 @@
+/**
+ * The fast walk over instruction bytes that every transform's scan is built
+ * on: an instruction's end found through a table indexed by its opcode byte
+ * (a sub-opcode table for the prefixed spaces), LEB128 immediates skipped
+ * without being decoded, no object allocated per instruction. It expects a
+ * body that passed validation; on other bytes it still never reads out of
+ * bounds, throws `WasmDecodeError` on an unknown opcode, and a walk that ends
+ * past the body is caught by {@link walkEnd}.
+ */
+import { WasmDecodeError } from './bytes';
+import { type ImmediateKind, OPCODES, PREFIX_ATOMIC, PREFIX_MISC, PREFIX_SIMD } from './opcodes';
+
+// How the immediates after an opcode are laid out.
+const NONE = 0;
+const LEB = 1;
+const TWO_LEBS = 2;
+const MEMARG = 3;
+const FOUR_BYTES = 4;
+const EIGHT_BYTES = 5;
+const BR_TABLE = 6;
+const SELECT_TYPES = 7;
+const PREFIX = 8;
+const ONE_BYTE = 9;
+const SIXTEEN_BYTES = 10;
+const MEMARG_LANE = 11;
+const UNKNOWN = 255;
+
+const LAYOUT_OF: Readonly<Record<ImmediateKind, number>> = {
+  none: NONE,
+  blocktype: LEB,
+  label: LEB,
+  function: LEB,
+  local: LEB,
+  global: LEB,
+  table: LEB,
+  tag: LEB,
+  memory: LEB,
+  data: LEB,
+  elem: LEB,
+  i32: LEB,
+  i64: LEB,
+  call_indirect: TWO_LEBS,
+  'memory.init': TWO_LEBS,
+  'memory.copy': TWO_LEBS,
+  'table.init': TWO_LEBS,
+  'table.copy': TWO_LEBS,
+  memarg: MEMARG,
+  f32: FOUR_BYTES,
+  f64: EIGHT_BYTES,
+  br_table: BR_TABLE,
+  select_types: SELECT_TYPES,
+  heaptype: ONE_BYTE,
+  lane: ONE_BYTE,
+  fence: ONE_BYTE,
+  v128: SIXTEEN_BYTES,
+  shuffle: SIXTEEN_BYTES,
+  memarg_lane: MEMARG_LANE,
+};
+
+/** The largest sub-opcode of any prefixed space, plus one. */
+const SUB_OPCODES = 0x200;
+const SINGLE = new Uint8Array(0x100).fill(UNKNOWN);
+/** Per prefix byte, the layouts of its sub-opcodes. */
+const PREFIXED = new Map<number, Uint8Array>(
+  [PREFIX_MISC, PREFIX_SIMD, PREFIX_ATOMIC].map((prefix) => [
+    prefix,
+    new Uint8Array(SUB_OPCODES).fill(UNKNOWN),
+  ]),
+);
+for (const op of OPCODES) {
+  const table = op.prefix === undefined ? SINGLE : (PREFIXED.get(op.prefix) as Uint8Array);
+  table[op.code] = LAYOUT_OF[op.immediate];
+}
+for (const prefix of PREFIXED.keys()) SINGLE[prefix] = PREFIX;
+const MISC = PREFIXED.get(PREFIX_MISC) as Uint8Array;
+const SIMD = PREFIXED.get(PREFIX_SIMD) as Uint8Array;
+const ATOMIC = PREFIXED.get(PREFIX_ATOMIC) as Uint8Array;
+
+/** The offset just past the LEB128 number that starts at `p`. */
+export function lebEnd(code: Uint8Array, p: number): number {
+  let at = p;
+  while ((code[at++] as number) & 0x80);
+  return at;
+}
+
+/**
+ * The unsigned LEB128 number at `p` (an index, a label, a sub-opcode), for
+ * validated bytes: up to 2^53 without overflow checks.
+ */
+export function readLeb(code: Uint8Array, p: number): number {
+  let value = 0;
+  let scale = 1;
+  let at = p;
+  for (;;) {
+    const byte = code[at++] as number;
+    value += (byte & 0x7f) * scale;
+    if ((byte & 0x80) === 0) return value;
+    scale *= 128;
+  }
+}
+
+function unknown(code: Uint8Array, p: number): never {
+  const byte = code[p] as number;
+  const what =
+    SINGLE[byte] === PREFIX ? `0x${byte.toString(16)} ${readLeb(code, p + 1)}` : `0x${byte.toString(16)}`;
+  throw new WasmDecodeError(`unknown opcode ${what}`, p);
+}
+
+function immediatesEnd(code: Uint8Array, p: number, layout: number, start: number): number {
+  switch (layout) {
+    case NONE:
+      return p;
+    case LEB:
+      return lebEnd(code, p);
+    case TWO_LEBS:
+      return lebEnd(code, lebEnd(code, p));
+    case MEMARG: {
+      const flags = code[p] as number;
+      const at = lebEnd(code, p);
+      return lebEnd(code, flags & 0x40 ? lebEnd(code, at) : at);
+    }
+    case FOUR_BYTES:
+      return p + 4;
+    case EIGHT_BYTES:
+      return p + 8;
+    case BR_TABLE: {
+      let at = p;
+      for (let count = readLeb(code, p) + 1, i = 0; i <= count && at <= code.length; i++)
+        at = lebEnd(code, at);
+      return at;
+    }
+    case SELECT_TYPES:
+      return lebEnd(code, p) + readLeb(code, p);
+    case ONE_BYTE:
+      return p + 1;
+    case SIXTEEN_BYTES:
+      return p + 16;
+    case MEMARG_LANE:
+      return immediatesEnd(code, p, MEMARG, start) + 1;
+    default:
+      return unknown(code, start);
+  }
+}
+
+/**
+ * The offset just past the instruction that starts at `p` in `code`.
+ * Throws `WasmDecodeError` on an unknown opcode. On bytes cut short it
+ * returns an offset past `code.length` (see {@link walkEnd}).
+ */
+export function instructionEnd(code: Uint8Array, p: number): number {
+  const byte = code[p] as number;
+  const layout = SINGLE[byte] as number;
+  if (layout !== PREFIX) return immediatesEnd(code, p + 1, layout, p);
+  const table = byte === PREFIX_MISC ? MISC : byte === PREFIX_SIMD ? SIMD : ATOMIC;
+  const sub = readLeb(code, p + 1);
+  return immediatesEnd(code, lebEnd(code, p + 1), sub < SUB_OPCODES ? (table[sub] as number) : UNKNOWN, p);
+}
+
+/**
+ * Where a walk with {@link instructionEnd} ended: throws `WasmDecodeError`
+ * if the last instruction ran past `end` (the body was cut short).
+ */
+export function walkEnd(p: number, end: number): void {
+  if (p > end) throw new WasmDecodeError('instruction runs past the end of the body', end);
+}
+
+/**
+ * The sub-opcode of the prefixed instruction at `p` (its {@link Opcode.code});
+ * with the prefix byte, it makes the instruction's key.
+ */
+export function subOpcode(code: Uint8Array, p: number): number {
+  return readLeb(code, p + 1);
+}
