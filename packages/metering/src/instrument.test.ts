@@ -230,6 +230,50 @@ describe('limits', () => {
     expect(ownMaximum.run('grow', [2])).toMatchObject({ ok: true, value: 1 });
   });
 
+  it('reports MEMORY_EXCEEDED for the run that asked, not for a later trap of the guest', async () => {
+    const { run, instance, meter } = await metered(
+      `(module (memory 1)
+      (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+      (func (export "trap") unreachable))`,
+      { memoryLimitPages: 2 },
+    );
+    expect(run('grow', [5])).toMatchObject({ ok: false, error: { code: 'MEMORY_EXCEEDED' } });
+    expect(run('trap')).toMatchObject({ ok: false, error: { code: 'WASM_TRAP' } });
+    // An instance whose abort flag was set from elsewhere (a restore) starts clear once attached.
+    (instance.exports.__ri_abort as WebAssembly.Global).value = 2;
+    meter.attach(instance);
+    expect(run('trap')).toMatchObject({ ok: false, error: { code: 'WASM_TRAP' } });
+  });
+
+  it('leaves the counter to the next run when asked, and clears it when ended again', async () => {
+    const { instance, meter } = await metered('(module (func (export "f") (drop (i32.const 1))))');
+    const counter = instance.exports.__ri_gas as WebAssembly.Global;
+    meter.begin(LIMITS);
+    (instance.exports.f as () => void)();
+    meter.end(false);
+    const used = meter.gasUsed();
+    expect(used).toBeGreaterThan(0);
+    expect(counter.value).not.toBe(0n);
+    meter.end(false);
+    expect(meter.gasUsed()).toBe(used);
+    meter.end();
+    expect(counter.value).toBe(0n);
+    expect(meter.gasUsed()).toBe(used);
+    // Runs that go on from what the last one left, or from a counter set from elsewhere (then attached
+    // again), count exactly the same.
+    const runOnce = () => {
+      meter.begin(LIMITS);
+      (instance.exports.f as () => void)();
+      meter.end(false);
+      return meter.gasUsed();
+    };
+    expect([runOnce(), runOnce(), runOnce()]).toEqual([used, used, used]);
+    counter.value = 12345n;
+    meter.attach(instance);
+    expect(runOnce()).toBe(used);
+    expect(counter.value).toBeLessThan(12345n);
+  });
+
   it('charges bulk memory per 64 bytes and table operations per element', async () => {
     const { run } = await metered(`(module
       (memory 1)

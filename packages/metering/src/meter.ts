@@ -73,15 +73,21 @@ export class Meter {
   private lastRefillAt = 0;
   private stopped: 'gas' | 'time' | undefined;
   private stoppedAtMs = 0;
-  /** Whether the counter is known to hold 0 (since {@link end}), so reading it can be skipped. */
+  /** Whether the counter was folded into the tally (since {@link end}): it then reads as 0, and is not read. */
   private cleared = false;
+  /** Whether the counter global still holds what {@link end} folded (it was asked not to clear it): `left`. */
+  private stale = false;
+  private left = 0;
 
   constructor(options: MeterOptions = {}) {
     this.now = options.now ?? (() => performance.now());
     this.imports = { [METERING_IMPORT_MODULE]: { [REFILL_IMPORT]: (left: bigint) => this.refill(left) } };
   }
 
-  /** Connects the meter to the instance's counters. Throws `TypeError` if the instance is not instrumented. */
+  /**
+   * Connects the meter to the instance's counters; attach again after they were
+   * set from elsewhere (a restore). Throws `TypeError` if the instance is not instrumented.
+   */
   attach(instance: WebAssembly.Instance): void {
     const global = (name: string) => {
       const value = instance.exports[name];
@@ -92,6 +98,11 @@ export class Meter {
     this.gas = global(GAS_EXPORT);
     this.abort = global(ABORT_EXPORT);
     this.abortArg = global(ABORT_ARG_EXPORT);
+    // The abort flag is cleared where it is read (after a trap), so runs need not clear it; an
+    // instance whose globals were set from elsewhere (a restore) may start with it set. The counter
+    // too may hold anything: the next run sets it.
+    this.abort.value = 0;
+    this.stale = false;
   }
 
   /** Starts a run: resets the counters, grants the first chunk and starts the clock. */
@@ -106,10 +117,15 @@ export class Meter {
     if (this.gas === undefined) {
       // Not attached yet (a start function): the counter starts at 0 and the first block asks for gas.
       this.granted = 0;
+    } else if (this.stale && this.left > 0 && this.left <= tank) {
+      // What the last run left in the counter is a grant like any other (no larger than a fresh one),
+      // and saves a write: the counter goes on from there.
+      this.granted = this.left;
+      this.stale = false;
     } else {
       this.granted = tank;
       this.gas.value = BigInt(tank);
-      (this.abort as WebAssembly.Global).value = 0;
+      this.stale = false;
     }
   }
 
@@ -146,6 +162,7 @@ export class Meter {
     const counter = this.counter() - units;
     this.gas.value = BigInt(counter);
     this.cleared = false;
+    this.stale = false;
     if (this.granted - counter <= this.limits.maxGas) return undefined;
     this.stop('gas', this.now());
     return sandboxError.gasExhausted(this.limits.maxGas, this.limits.maxGas);
@@ -162,12 +179,23 @@ export class Meter {
    * and clears the counter, so that the instance's globals do not depend on how
    * the clock sized the grants (a snapshot taken now is the same on every
    * engine). {@link gasUsed} is unchanged.
+   *
+   * With `clearCounter` false, the counter global is left as it is (a write
+   * saved per run; the next {@link begin} overwrites it): call `end()` again
+   * before anything reads the instance's globals.
    */
-  end(): void {
-    if (this.gas === undefined || this.cleared) return;
-    this.granted -= this.counter();
-    this.gas.value = 0n;
-    this.cleared = true;
+  end(clearCounter = true): void {
+    if (this.gas === undefined) return;
+    if (!this.cleared) {
+      this.left = this.counter();
+      this.granted -= this.left;
+      this.cleared = true;
+      this.stale = true;
+    }
+    if (clearCounter && this.stale) {
+      this.gas.value = 0n;
+      this.stale = false;
+    }
   }
 
   /** The instance's counter: gas granted and not yet spent (0 when there is none, or after {@link end}). */
@@ -198,13 +226,23 @@ export class Meter {
    * if metering stopped it, `undefined` if the trap was the guest's own.
    */
   stopError(): SandboxError | undefined {
+    const aborted = this.takeAbort();
     if (this.stopped === 'gas') return sandboxError.gasExhausted(this.limits.maxGas, this.limits.maxGas);
     if (this.stopped === 'time') return sandboxError.timeout(this.stoppedAtMs, this.limits.maxExecutionMs);
-    if (this.abort?.value === ABORT_MEMORY) {
+    if (aborted === ABORT_MEMORY) {
       const asked = Number(this.abortArg?.value as bigint);
       return sandboxError.memoryExceeded(asked, this.limits.maxMemoryBytes ?? FOUR_GIB);
     }
     return undefined;
+  }
+
+  /** Why the instrumented code trapped (0 if it did not say), clearing the flag for the next run. */
+  private takeAbort(): number {
+    const abort = this.abort;
+    if (abort === undefined) return 0;
+    const value = abort.value as number;
+    if (value !== 0) abort.value = 0;
+    return value;
   }
 
   /** `TIMEOUT` if the run is past its time limit, for checks between guest and host code. */

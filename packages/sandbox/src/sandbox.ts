@@ -320,7 +320,9 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     const values = prepareDirectCall(action.value, args);
     if (!values.ok) return values;
     const returned = runGuest(live, () => action.value.fn(...values.value));
-    return returned.ok ? ok(directResult(action.value, returned.value)) : returned;
+    if (!returned.ok) return returned;
+    const value = directResult(action.value, returned.value);
+    return value === returned.value ? returned : ok(value);
   }
 
   /** Compiles `bytes` for `config` with every sandbox transform (see `./transforms`). */
@@ -578,15 +580,19 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     let outcome: Result<unknown, SandboxError>;
     try {
       outcome = callAction(live, action, payload);
-      // The counter is read once, by end(); what follows uses the tally.
-      live.meter.end();
+      // The counter is read once, by end(); what follows uses the tally. It is cleared only for a
+      // snapshot (which reads the globals): the next run overwrites it.
+      live.meter.end(false);
       const overspent = outcome.ok ? live.meter.overspent() : undefined;
       if (overspent !== undefined) outcome = err(overspent);
-      else if (outcome.ok) outcome = ok(resultOf(live, action, outcome.value));
+      else if (outcome.ok) {
+        const value = resultOf(live, action, outcome.value);
+        if (value !== outcome.value) outcome = ok(value);
+      }
     } finally {
       for (const capability of live.capabilities) capability.endRun();
       state.executionMs = Math.max(0, live.meter.elapsedMs());
-      live.meter.end();
+      live.meter.end(false);
       state.gasUsed = live.meter.gasUsed();
       live.abort.failure = undefined;
       live.abort.exitCode = undefined;

@@ -102,6 +102,9 @@ export async function snapshotBinding(
 
 /** The instance's complete state as a WSNP snapshot. */
 export function takeSnapshot(live: LiveModule, gasUsed: number): Result<Uint8Array, SandboxError> {
+  // Runs leave the gas counter as the last one left it (its value already counted): cleared here, the
+  // globals do not depend on how the clock sized the grants.
+  live.meter.end();
   const image = captureState(live.instance, live.layout);
   if (!image.ok) return image;
   const host = encodeHostState({
