@@ -74,7 +74,9 @@ export {
   opcodeKey,
 } from './codec/opcodes';
 export { ByteReader, ByteWriter, WasmDecodeError, WasmEncodeError, f32ToBits } from './codec/bytes';
-export { instructionEnd, lebEnd, readLeb, subOpcode, walkEnd } from './codec/walk';
+export type { InstructionVisitor } from './codec/walk';
+export { instructionEnd, lebEnd, readLeb, subOpcode, walkBody, walkEnd } from './codec/walk';
+export { Insertions, applyInsertions } from './codec/insertions';
 export type {
   Instruction,
   Immediate,

@@ -16,17 +16,18 @@
  * where they return, so that it reads 0 again after a call from the host.
  */
 import {
-  ByteWriter,
-  localCount,
   type Export,
+  type InstructionVisitor,
+  Insertions,
   ValType,
   type WasmModule,
+  applyInsertions,
   importedFunctionCount,
   instruction,
-  instructionEnd,
   lebEnd,
+  localCount,
   readLeb,
-  walkEnd,
+  walkBody,
 } from '@ri-sandbox/core';
 
 /** Exported mutable i32 global: the depth of the function being entered. The host sets it to 0 before each call. */
@@ -36,7 +37,8 @@ export const DEPTH_EXPORT = '__ri_depth';
 export const DEFAULT_MAX_CALL_DEPTH = 1000;
 
 /** Where a body is changed: before calls, and (for a function the host can call) where it may return. */
-interface BodyPlan {
+export interface DepthPlan {
+  /** The local that keeps the callees' depth (appended to the function's locals). */
   readonly next: number;
   readonly depthGlobal: number;
   readonly maxDepth: number;
@@ -70,71 +72,124 @@ function branchesOut(code: Uint8Array, start: number, depth: number): boolean {
   return false;
 }
 
-function limitBody(code: Uint8Array, plan: BodyPlan): Uint8Array {
-  const { next, depthGlobal, maxDepth, counted, entered } = plan;
-  const w = new ByteWriter(code.length + 64);
-  // next = depth + 1; if (next > maxDepth + 1) unreachable
-  w.u8(0x23).u32(depthGlobal).u8(0x41).s32(1).u8(0x6a).u8(0x22).u32(next);
-  // As an i32 bit pattern, compared unsigned (a limit of 2^32 - 2 or more never trips).
-  w.u8(0x41)
-    .s32(Math.min(maxDepth + 1, 2 ** 32 - 1) | 0)
-    .u8(0x4b)
-    .u8(0x04)
-    .u8(0x40)
-    .u8(0x00)
-    .u8(0x0b);
-  let copied = 0;
-  let depth = 0;
+/**
+ * The call-depth limit's scan of one body: what it inserts (the check at
+ * entry, the depth set before calls and, for an entered function, at exits).
+ */
+export class DepthScan implements InstructionVisitor {
+  readonly insertions = new Insertions();
+  private depth = 0;
+
+  constructor(private readonly plan: DepthPlan) {
+    const { next, depthGlobal, maxDepth } = plan;
+    // next = depth + 1; if (next > maxDepth + 1) unreachable
+    // (as an i32 bit pattern, compared unsigned: a limit of 2^32 - 2 or more never trips)
+    this.insertions
+      .at(0)
+      .u8(0x23)
+      .u32(depthGlobal)
+      .u8(0x41)
+      .s32(1)
+      .u8(0x6a)
+      .u8(0x22)
+      .u32(next)
+      .u8(0x41)
+      .s32(Math.min(maxDepth + 1, 2 ** 32 - 1) | 0)
+      .u8(0x4b)
+      .u8(0x04)
+      .u8(0x40)
+      .u8(0x00)
+      .u8(0x0b);
+  }
+
   /** `depth = next - 1`, before the instruction at `start`. */
-  const ownDepthAt = (start: number) => {
-    w.range(code, copied, start);
-    copied = start;
-    w.u8(0x20).u32(next).u8(0x41).s32(1).u8(0x6b).u8(0x24).u32(depthGlobal);
-  };
-  let p = 0;
-  while (p < code.length) {
-    const start = p;
-    const op = code[p] as number;
-    p = instructionEnd(code, p);
+  private ownDepthAt(start: number): void {
+    const { next, depthGlobal } = this.plan;
+    this.insertions.at(start).u8(0x20).u32(next).u8(0x41).s32(1).u8(0x6b).u8(0x24).u32(depthGlobal);
+  }
+
+  visit(code: Uint8Array, start: number): void {
+    const { next, depthGlobal, counted, entered } = this.plan;
+    const op = code[start] as number;
     switch (op) {
       case BLOCK:
       case LOOP:
       case IF:
       case TRY:
-        depth++;
+        this.depth++;
         break;
       case END:
       case DELEGATE:
-        if (depth-- === 0 && entered) ownDepthAt(start);
+        if (this.depth-- === 0 && entered) this.ownDepthAt(start);
         break;
       case RETURN:
-        if (entered) ownDepthAt(start);
+        if (entered) this.ownDepthAt(start);
         break;
       case BR:
       case BR_IF:
       case BR_TABLE:
-        if (entered && branchesOut(code, start, depth)) ownDepthAt(start);
+        if (entered && branchesOut(code, start, this.depth)) this.ownDepthAt(start);
         break;
       case CALL:
       case RETURN_CALL:
       case CALL_INDIRECT:
       case RETURN_CALL_INDIRECT: {
-        const direct = op === CALL || op === RETURN_CALL;
-        if (direct && !counted(readLeb(code, start + 1))) break;
-        w.range(code, copied, start);
-        copied = start;
+        if ((op === CALL || op === RETURN_CALL) && !counted(readLeb(code, start + 1))) break;
         // depth = next (a tail call replaces this frame: depth = next - 1)
-        w.u8(0x20).u32(next);
+        const w = this.insertions.at(start).u8(0x20).u32(next);
         if (op === RETURN_CALL || op === RETURN_CALL_INDIRECT) w.u8(0x41).s32(1).u8(0x6b);
         w.u8(0x24).u32(depthGlobal);
         break;
       }
     }
   }
-  walkEnd(p, code.length);
-  w.range(code, copied, code.length);
-  return w.finish();
 }
+
+/** Where the call-depth limit puts its counter, and which functions it changes. */
+export interface DepthLimit {
+  /** The counter global's index: right after the module's globals. */
+  readonly depthGlobal: number;
+  /** The plan for defined function `definedIndex`, whose appended local is `next`; `undefined` if not counted. */
+  plan(definedIndex: number, next: number): DepthPlan | undefined;
+  /** The module with the counter global and its export added (bodies unchanged). */
+  withCounter(module: WasmModule): WasmModule;
+}
+
+/** The call-depth limit of `module`: see {@link limitCallDepth}. */
+export function depthLimit(
+  module: WasmModule,
+  maxDepth: number,
+  counted: (functionIndex: number) => boolean,
+): DepthLimit {
+  const importedGlobals = module.imports.filter((i) => i.descriptor.kind === 'global').length;
+  const depthGlobal = importedGlobals + module.globals.length;
+  const importedFunctions = importedFunctionCount(module);
+  const entered = new Set(module.exports.filter((e) => e.kind === 'function').map((e) => e.index));
+  if (module.start !== undefined) entered.add(module.start);
+  return {
+    depthGlobal,
+    plan: (definedIndex, next) => {
+      const index = importedFunctions + definedIndex;
+      return counted(index)
+        ? { next, depthGlobal, maxDepth, counted, entered: entered.has(index) }
+        : undefined;
+    },
+    withCounter: (rewritten) => {
+      const depthExport: Export = { name: DEPTH_EXPORT, kind: 'global', index: depthGlobal };
+      return {
+        ...rewritten,
+        globals: [
+          ...rewritten.globals,
+          { type: { valueType: ValType.i32, mutable: true }, init: [instruction('i32.const', 0)] },
+        ],
+        exports: [...rewritten.exports, depthExport],
+      };
+    },
+  };
+}
+
+/** The local a counted function gains. */
+export const DEPTH_LOCAL = { count: 1, type: ValType.i32 } as const;
 
 /**
  * Rewrites `module` so that a call nested deeper than `maxDepth` traps
@@ -149,25 +204,13 @@ export function limitCallDepth(
    */
   counted: (functionIndex: number) => boolean = () => true,
 ): WasmModule {
-  const importedGlobals = module.imports.filter((i) => i.descriptor.kind === 'global').length;
-  const depthGlobal = importedGlobals + module.globals.length;
-  const importedFunctions = importedFunctionCount(module);
-  const entered = new Set(module.exports.filter((e) => e.kind === 'function').map((e) => e.index));
-  if (module.start !== undefined) entered.add(module.start);
+  const limit = depthLimit(module, maxDepth, counted);
   const code = module.code.map((body, i) => {
-    const index = importedFunctions + i;
-    if (!counted(index)) return body;
-    const plan = { next: localCount(module, i), depthGlobal, maxDepth, counted, entered: entered.has(index) };
-    return { locals: [...body.locals, { count: 1, type: ValType.i32 }], code: limitBody(body.code, plan) };
+    const plan = limit.plan(i, localCount(module, i));
+    if (plan === undefined) return body;
+    const scan = new DepthScan(plan);
+    walkBody(body.code, [scan]);
+    return { locals: [...body.locals, DEPTH_LOCAL], code: applyInsertions(body.code, [scan.insertions]) };
   });
-  const depthExport: Export = { name: DEPTH_EXPORT, kind: 'global', index: depthGlobal };
-  return {
-    ...module,
-    globals: [
-      ...module.globals,
-      { type: { valueType: ValType.i32, mutable: true }, init: [instruction('i32.const', 0)] },
-    ],
-    exports: [...module.exports, depthExport],
-    code,
-  };
+  return limit.withCounter({ ...module, code });
 }

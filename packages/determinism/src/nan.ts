@@ -12,19 +12,21 @@
  * canonicalized (`sum + a[i] * b[j]` pays once, not twice).
  */
 import {
-  ByteWriter,
-  localCount,
-  type FunctionBody,
+  type ByteWriter,
+  type InstructionVisitor,
+  Insertions,
+  type LocalGroup,
   type Opcode,
   PREFIX_ATOMIC,
   PREFIX_MISC,
   PREFIX_SIMD,
   ValType,
   type WasmModule,
-  instructionEnd,
+  applyInsertions,
+  localCount,
   opcodeByName,
   subOpcode,
-  walkEnd,
+  walkBody,
 } from '@ri-sandbox/core';
 
 type Lane = 'f32' | 'f64' | 'f32x4' | 'f64x2';
@@ -142,49 +144,63 @@ function emitCanonicalize(w: ByteWriter, lane: Lane, local: number): void {
   }
 }
 
-function canonicalizeBody(body: FunctionBody, first: number): FunctionBody {
-  const code = body.code;
-  const sites: [end: number, lane: Lane][] = [];
-  // The producer whose result is being followed, and how many values lie above it on the stack.
-  let pending: { readonly site: [end: number, lane: Lane]; above: number } | undefined;
-  let p = 0;
-  while (p < code.length) {
-    const slot = slotAt(code, p);
+/**
+ * NaN canonicalization's scan of one body: where results must be
+ * canonicalized. {@link finish} then says what to insert there.
+ */
+export class NaNScan implements InstructionVisitor {
+  private readonly sites: number[] = [];
+  private readonly lanes: Lane[] = [];
+  // The producer whose result is being followed (-1: none), and how many values lie above it on the stack.
+  private pendingEnd = -1;
+  private pendingLane: Lane = 'f32';
+  private above = 0;
+
+  private site(): void {
+    this.sites.push(this.pendingEnd);
+    this.lanes.push(this.pendingLane);
+    this.pendingEnd = -1;
+  }
+
+  visit(code: Uint8Array, start: number, end: number): void {
+    const slot = slotAt(code, start);
     const lane = LANE[slot] as number;
-    p = instructionEnd(code, p);
-    if (pending !== undefined) {
+    if (this.pendingEnd >= 0) {
       const pops = POPS[slot] as number;
       const consumes = lane !== 0 ? (TAKES[slot] as number) : pops - 1;
-      if (consumes > pending.above) {
+      if (consumes > this.above) {
         // This instruction takes the result: left alone if it produces NaNs itself (every producer
         // turns a NaN operand into a NaN result, canonicalized there), canonicalized otherwise.
-        if (lane === 0) sites.push(pending.site);
-        pending = undefined;
+        if (lane === 0) this.site();
+        else this.pendingEnd = -1;
       } else if (lane === 0 && pops !== 0) {
-        pending.above += (PUSHES[slot] as number) - pops;
+        this.above += (PUSHES[slot] as number) - pops;
       } else {
         // Anything else (control flow, a call, a store, another producer deeper down): canonicalize.
-        sites.push(pending.site);
-        pending = undefined;
+        this.site();
       }
     }
-    if (lane !== 0) pending = { site: [p, LANES[lane - 1] as Lane], above: 0 };
+    if (lane !== 0) {
+      this.pendingEnd = end;
+      this.pendingLane = LANES[lane - 1] as Lane;
+      this.above = 0;
+    }
   }
-  walkEnd(p, code.length);
-  if (pending !== undefined) sites.push(pending.site);
-  if (sites.length === 0) return body;
-  // One scratch local per value type needed, after the existing locals.
-  const types = [...new Set(sites.map(([, lane]) => LOCAL_TYPE[lane]))];
-  const localOf = (lane: Lane) => first + types.indexOf(LOCAL_TYPE[lane]);
-  const w = new ByteWriter(code.length + sites.length * 24);
-  let copied = 0;
-  for (const [end, lane] of sites) {
-    w.range(code, copied, end);
-    emitCanonicalize(w, lane, localOf(lane));
-    copied = end;
+
+  /**
+   * What to insert once the body is scanned, with the scratch locals to
+   * append (one per value type needed, the first numbered `first`).
+   */
+  finish(first: number): { readonly insertions: Insertions; readonly locals: LocalGroup[] } {
+    if (this.pendingEnd >= 0) this.site();
+    const insertions = new Insertions();
+    const types = [...new Set(this.lanes.map((lane) => LOCAL_TYPE[lane]))];
+    this.sites.forEach((end, i) => {
+      const lane = this.lanes[i] as Lane;
+      emitCanonicalize(insertions.at(end), lane, first + types.indexOf(LOCAL_TYPE[lane]));
+    });
+    return { insertions, locals: types.map((type) => ({ count: 1, type })) };
   }
-  w.range(code, copied, code.length);
-  return { locals: [...body.locals, ...types.map((type) => ({ count: 1, type }))], code: w.finish() };
 }
 
 /**
@@ -195,6 +211,12 @@ function canonicalizeBody(body: FunctionBody, first: number): FunctionBody {
 export function canonicalizeNaNs(module: WasmModule): WasmModule {
   return {
     ...module,
-    code: module.code.map((body, i) => canonicalizeBody(body, localCount(module, i))),
+    code: module.code.map((body, i) => {
+      const scan = new NaNScan();
+      walkBody(body.code, [scan]);
+      const { insertions, locals } = scan.finish(localCount(module, i));
+      if (insertions.count === 0) return body;
+      return { locals: [...body.locals, ...locals], code: applyInsertions(body.code, [insertions]) };
+    }),
   };
 }

@@ -15,7 +15,7 @@ import {
   ok,
   sandboxError,
 } from '@ri-sandbox/core';
-import { canonicalizeNaNs, findNondeterminism, limitCallDepth } from '@ri-sandbox/determinism';
+import { findNondeterminism, makeDeterministic } from '@ri-sandbox/determinism';
 import { type CostModel, meterModule } from '@ri-sandbox/metering';
 import { type ExposedModule, exposeState } from '@ri-sandbox/snapshot';
 
@@ -57,6 +57,11 @@ export function instrumentForSandbox(
   const refill = importedFunctionCount(module);
   const helpers = refill + 1 + module.functions.length;
   const counted = (index: number) => index !== refill && index < helpers;
-  const limited = limitCallDepth(metered.value, options.maxCallDepth, counted);
-  return exposeState(options.canonicalizeNaNs ? canonicalizeNaNs(limited) : limited);
+  return exposeState(
+    makeDeterministic(metered.value, {
+      maxCallDepth: options.maxCallDepth,
+      counted,
+      canonicalizeNaNs: options.canonicalizeNaNs,
+    }),
+  );
 }

@@ -335,6 +335,11 @@ export class ByteWriter {
     return this;
   }
 
+  /** Everything `other` holds, copied once. */
+  append(other: ByteWriter): this {
+    return this.range(other.buffer, 0, other.length);
+  }
+
   /** A length-prefixed byte vector. */
   byteVector(bytes: Uint8Array): this {
     return this.u32(bytes.length).bytes(bytes);
@@ -352,9 +357,18 @@ export class ByteWriter {
     return this;
   }
 
-  /** The bytes written so far (a copy). */
+  /** The bytes written so far, as a view of the writer's buffer (no copy): valid until the next write. */
+  view(): Uint8Array<ArrayBuffer> {
+    return this.buffer.subarray(0, this.length);
+  }
+
+  /**
+   * The bytes written so far: a copy, or the writer's own buffer when they
+   * fill it exactly (a later write would grow into a new one, so it is never
+   * written again either way).
+   */
   finish(): Uint8Array<ArrayBuffer> {
-    return this.buffer.slice(0, this.length);
+    return this.length === this.buffer.length ? this.buffer : this.buffer.slice(0, this.length);
   }
 }
 

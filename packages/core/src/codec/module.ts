@@ -296,10 +296,12 @@ function readFunctionBody(reader: ByteReader): FunctionBody {
 function writeFunctionBody(writer: ByteWriter, body: FunctionBody): void {
   const total = body.locals.reduce((sum, group) => sum + group.count, 0);
   if (total > MAX_U32) throw new WasmEncodeError(`a function declares ${total} locals, more than 2^32 - 1`);
-  const inner = new ByteWriter(body.code.length + 8);
-  inner.vector(body.locals, (w, group) => w.u32(group.count).u8(group.type));
-  inner.bytes(body.code);
-  writer.byteVector(inner.finish());
+  const locals = new ByteWriter(16);
+  locals.vector(body.locals, (w, group) => w.u32(group.count).u8(group.type));
+  writer
+    .u32(locals.size + body.code.length)
+    .append(locals)
+    .bytes(body.code);
 }
 
 interface MutableModule {
@@ -490,10 +492,23 @@ function sectionContent(module: WasmModule, id: SectionId): ((writer: ByteWriter
   }
 }
 
-function writeSection(writer: ByteWriter, id: number, content: (writer: ByteWriter) => void): void {
-  const body = new ByteWriter();
+function writeSection(
+  writer: ByteWriter,
+  id: number,
+  content: (writer: ByteWriter) => void,
+  sizeHint = 256,
+): void {
+  const body = new ByteWriter(sizeHint);
   content(body);
-  writer.u8(id).byteVector(body.finish());
+  writer.u8(id).u32(body.size).append(body);
+}
+
+/** About how many bytes the code and data sections take: buffers sized once, not grown by doubling. */
+function bulkBytes(module: WasmModule, id: SectionId): number {
+  let total = 16;
+  if (id === SectionId.code) for (const body of module.code) total += body.code.length + 16;
+  if (id === SectionId.data) for (const segment of module.data) total += segment.bytes.length + 16;
+  return total;
 }
 
 function writeCustomSections(writer: ByteWriter, module: WasmModule, after: SectionId): void {
@@ -516,14 +531,17 @@ export function encodeModule(module: WasmModule): Uint8Array<ArrayBuffer> {
       `${module.functions.length} function declarations but ${module.code.length} function bodies`,
     );
   }
-  const writer = new ByteWriter(1024);
+  const custom = module.customSections.reduce((sum, c) => sum + c.bytes.length + c.name.length + 16, 0);
+  const writer = new ByteWriter(
+    1024 + custom + bulkBytes(module, SectionId.code) + bulkBytes(module, SectionId.data),
+  );
   writer.bytes(WASM_MAGIC).bytes(WASM_VERSION);
   writeCustomSections(writer, module, SectionId.custom);
   const written = new Set<SectionId>([SectionId.custom]);
   for (const id of SECTION_ORDER) {
     const content = sectionContent(module, id);
     if (content === undefined) continue;
-    writeSection(writer, id, content);
+    writeSection(writer, id, content, bulkBytes(module, id));
     written.add(id);
     writeCustomSections(writer, module, id);
   }

@@ -171,3 +171,24 @@ export function walkEnd(p: number, end: number): void {
 export function subOpcode(code: Uint8Array, p: number): number {
   return readLeb(code, p + 1);
 }
+
+/** What one transform's scan does at each instruction of a body: see {@link walkBody}. */
+export interface InstructionVisitor {
+  /** The instruction at `[start, end)` of `code`. */
+  visit(code: Uint8Array, start: number, end: number): void;
+}
+
+/**
+ * Walks `code` (a body's instruction bytes) once, showing each instruction to
+ * every visitor in order: transforms that each need a scan share one.
+ * Throws `WasmDecodeError` on an unknown opcode or a body cut short.
+ */
+export function walkBody(code: Uint8Array, visitors: readonly InstructionVisitor[]): void {
+  let p = 0;
+  while (p < code.length) {
+    const start = p;
+    p = instructionEnd(code, p);
+    for (const visitor of visitors) visitor.visit(code, start, p);
+  }
+  walkEnd(p, code.length);
+}

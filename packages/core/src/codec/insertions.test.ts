@@ -1,0 +1,90 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { Insertions, applyInsertions } from './insertions';
+import { encodeInstructions, instruction } from './instructions';
+import { walkBody } from './walk';
+
+/** Insertions made of `[offset, bytes]` pairs (offsets in order). */
+function insertionsOf(pairs: readonly (readonly [number, readonly number[]])[]): Insertions {
+  const insertions = new Insertions();
+  for (const [offset, bytes] of pairs) {
+    const w = insertions.at(offset);
+    for (const byte of bytes) w.u8(byte);
+  }
+  return insertions;
+}
+
+/** The same result, one insertion at a time from the end (the obvious way). */
+function naive(
+  code: readonly number[],
+  lists: readonly (readonly (readonly [number, readonly number[]])[])[],
+) {
+  const all = lists.flatMap((pairs, list) => pairs.map(([offset, bytes], i) => ({ offset, bytes, list, i })));
+  all.sort((a, b) => a.offset - b.offset || a.list - b.list || a.i - b.i);
+  const out: number[] = [];
+  let copied = 0;
+  for (const { offset, bytes } of all) {
+    out.push(...code.slice(copied, offset), ...bytes);
+    copied = offset;
+  }
+  return [...out, ...code.slice(copied)];
+}
+
+describe('applyInsertions', () => {
+  it('puts every insertion in place, earlier lists first at the same offset (property)', () => {
+    const code = fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 200 });
+    const bytes = fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 80 });
+    fc.assert(
+      fc.property(
+        code,
+        fc.array(fc.array(fc.tuple(fc.nat(), bytes), { maxLength: 8 }), { maxLength: 3 }),
+        (c, raw) => {
+          const lists = raw.map((pairs) =>
+            pairs.map(([at, b]) => [at % (c.length + 1), b] as const).sort((x, y) => x[0] - y[0]),
+          );
+          const out = applyInsertions(Uint8Array.from(c), lists.map(insertionsOf));
+          expect([...out]).toEqual(naive(c, lists));
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('counts what it holds and refuses an offset before the last one', () => {
+    const insertions = insertionsOf([
+      [2, [7, 8]],
+      [2, [9]],
+    ]);
+    expect([insertions.count, insertions.size]).toEqual([2, 3]);
+    expect(() => insertions.at(1)).toThrow(RangeError);
+    expect([...applyInsertions(Uint8Array.of(1, 2, 3), [insertions])]).toEqual([1, 2, 7, 8, 9, 3]);
+    expect([...applyInsertions(Uint8Array.of(1, 2, 3), [])]).toEqual([1, 2, 3]);
+  });
+});
+
+describe('walkBody', () => {
+  it('shows every instruction to every visitor, in order', () => {
+    const code = encodeInstructions([
+      instruction('i32.const', 300),
+      instruction('br_table', { targets: [0, 1], defaultTarget: 2 }),
+      instruction('end'),
+    ]);
+    const seen: string[] = [];
+    walkBody(code, [
+      {
+        visit: (_, start, end) => {
+          seen.push(`a${start}-${end}`);
+        },
+      },
+      {
+        visit: (bytes, start) => {
+          seen.push(`b${bytes[start]}`);
+        },
+      },
+    ]);
+    expect(seen).toEqual(['a0-3', 'b65', 'a3-8', 'b14', 'a8-9', 'b11']);
+    expect(() => {
+      walkBody(code.subarray(0, 5), []);
+    }).toThrow(/runs past the end/);
+  });
+});
