@@ -1,15 +1,22 @@
 // Metering benchmarks (issue #3): metered vs raw time on real workloads, the same
 // workloads under wasm-metering (npm) for comparison, instrumentation time vs
 // WebAssembly.validate on 600 KB of real compiler output, and timeout overshoot.
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { decodeModule, encodeModule } from '@ri-sandbox/core';
 import { canonicalizeNaNs } from '@ri-sandbox/determinism';
 import { Meter, instrument } from '@ri-sandbox/metering';
 import { createWasmSandbox } from '@ri-sandbox/sandbox';
+import { transformForLoad } from '@ri-sandbox/sandbox/bench';
 import { fixture } from '@ri-sandbox/test-fixtures';
 import { compare, geometricMean, median, ms, ratio, table, watToBytes } from './lib.mjs';
 
 const require = createRequire(import.meta.url);
+
+function must(result) {
+  if (!result.ok) throw new Error(result.error.message);
+  return result.value;
+}
 const wasmMetering = require('wasm-metering');
 const NO_LIMIT = { maxGas: Number.MAX_SAFE_INTEGER, maxExecutionMs: 1e9 };
 
@@ -132,7 +139,11 @@ export async function run(log) {
   const big = captured.sort((a, b) => b.length - a.length)[0];
   if (big === undefined || big.length < 500_000) throw new Error('could not capture a 500 KB module');
   const times = compare(
-    { validate: () => WebAssembly.validate(big), instrument: () => instrument(big) },
+    {
+      validate: () => WebAssembly.validate(big),
+      instrument: () => instrument(big),
+      all: () => must(transformForLoad(big)),
+    },
     { rounds: 15, warmup: 3 },
   );
   results.instrumentation = {
@@ -142,6 +153,26 @@ export async function run(log) {
     ratio: times.instrument / times.validate,
   };
   log(`  ${(big.length / 1024).toFixed(0)} KB: ${ratio(times.instrument / times.validate)}`);
+  // Everything a load does before compiling (policy, metering, call depth, NaN, exposure, encoding).
+  const ruby = new Uint8Array(readFileSync(require.resolve('@ruby/3.4-wasm-wasi/dist/ruby.wasm')));
+  const rubyTimes = compare(
+    { validate: () => WebAssembly.validate(ruby), all: () => must(transformForLoad(ruby)) },
+    { rounds: 5, warmup: 1 },
+  );
+  results.loadTransforms = [
+    {
+      module: `wabt.wasm (emscripten, ${(big.length / 1024).toFixed(0)} KB)`,
+      validateMs: times.validate,
+      allMs: times.all,
+    },
+    {
+      module: `ruby.wasm (wasi-sdk, ${(ruby.length / 2 ** 20).toFixed(1)} MiB)`,
+      validateMs: rubyTimes.validate,
+      allMs: rubyTimes.all,
+    },
+  ];
+  for (const row of results.loadTransforms)
+    log(`  all load transforms, ${row.module}: ${ratio(row.allMs / row.validateMs)}`);
 
   log('metering: timeout overshoot on an infinite loop');
   const sandbox = createWasmSandbox();
@@ -204,6 +235,18 @@ export function report(results) {
           ratio(inst.ratio),
         ],
       ],
+    ),
+    '',
+    '### Load: every transform a load applies (policy, metering, call depth, NaN, exposure, encoding) / `WebAssembly.validate` (target: <= 2x)',
+    '',
+    table(
+      ['module', 'validate', 'all transforms', 'ratio'],
+      (results.loadTransforms ?? []).map((t) => [
+        t.module,
+        ms(t.validateMs),
+        ms(t.allMs),
+        ratio(t.allMs / t.validateMs),
+      ]),
     ),
     '',
     '### Metering: TIMEOUT return time on an infinite loop, as a ratio of the limit (target: <= 1.2x at 50 ms)',

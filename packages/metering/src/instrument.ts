@@ -505,7 +505,8 @@ export function meterModule(
       const locals = meterBody(w, module.code[i] as FunctionBody, localCount(module, i), bodyPlan, scanned);
       spans.push({ locals, start, end: w.size });
     }
-    const all = w.finish();
+    // Views of the writer's buffer (not written again): no copy of the whole code.
+    const all = w.view();
     code = spans.map(({ locals, start, end }) => ({ locals, code: all.subarray(start, end) }));
   } catch (error) {
     // A body that cannot be read, or that cannot take the added locals (2^32 - 1 of them already).

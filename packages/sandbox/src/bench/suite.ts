@@ -8,6 +8,8 @@
 import type { SandboxInstance } from '@ri-sandbox/core';
 import { createWasmSandbox } from '../sandbox';
 
+export { transformForLoad } from './transforms';
+
 /** The modules the suite runs: `add(i32, i32)`, `fib(i32) -> i64`, a counter, and one to time `load` with. */
 export interface BenchModules {
   readonly add: Uint8Array;
