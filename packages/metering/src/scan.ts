@@ -246,10 +246,15 @@ export function scanBody(
     for (let i = Math.max(0, open.length - label); i < open.length; i++)
       constructs.hoistable[open[i] as number] = false;
   };
-  /** Records an unconditional exit at `start` that leaves the constructs above the one `label` names. */
-  const leaves = (start: number, label: number, branch = -1, branchEnd = -1) => {
+  /**
+   * Records an unconditional exit at `start` that leaves the constructs above the one `label` names
+   * (and construct `also`, for a `br_if` that leaves the block after it).
+   */
+  const leaves = (start: number, label: number, branch = -1, branchEnd = -1, also = -1) => {
     exits.at.push(start);
     for (let i = Math.max(0, open.length - label); i < open.length; i++) exits.exited.push(open[i] as number);
+    if (also >= 0) exits.exited.push(also);
+    exits.from.push(exits.exited.length);
     exits.label.push(branch);
     exits.end.push(branchEnd);
     exits.leaves.push(label >= open.length);
@@ -267,6 +272,8 @@ export function scanBody(
   const openLoops: number[] = [];
   const openLoopAt: number[] = [];
   const exitStores: number[] = [];
+  /** Whether every open loop is known not to be quiet (so marking them all again can be skipped). */
+  let noQuietOpen = true;
   /** Marks the open loops at positions above `position` (all with -1) as not quiet. */
   const unquiet = (position: number) => {
     for (let i = openLoops.length - 1; i >= 0 && (openLoopAt[i] as number) > position; i--)
@@ -296,14 +303,20 @@ export function scanBody(
       const op = opcodeByKey(opcodeKey(byte, subOpcode(code, start))) as Opcode;
       current += costs.prefixed.get(op.key) ?? costs.fallback;
       split = false;
-      unquiet(-1);
+      if (!noQuietOpen) {
+        unquiet(-1);
+        noQuietOpen = true;
+      }
       special = BULK_MEMORY.has(op.name) ? BULK_MEMORY_OP : BULK_TABLE.has(op.name) ? BULK_TABLE_OP : 0;
       if (special !== 0) needsScratch = true;
     } else {
       current += costs.single[byte] as number;
       const calls = CALLS[byte] as number;
       if (calls === INDIRECT || (calls === DIRECT && readLeb(code, p) < importedFunctions)) check = true;
-      if (QUIET[byte] !== 1) unquiet(-1);
+      if (QUIET[byte] !== 1 && !noQuietOpen) {
+        unquiet(-1);
+        noQuietOpen = true;
+      }
       if (OPENS[byte] === 1) {
         open.push(constructs.opener.length);
         forward.push(byte !== LOOP && carriesNothing(code, p, labels.types));
@@ -315,6 +328,7 @@ export function scanBody(
           // The split after `loop` starts the header.
           loopHeader.push(blockStarts.length);
           loopQuiet.push(true);
+          noQuietOpen = false;
         }
         constructs.opener.push(blockStarts.length - 1);
         constructs.join.push(-1);
@@ -340,8 +354,7 @@ export function scanBody(
         branchesTo(label);
         if (forwardTo(label)) {
           // The block after it (where it falls through) is paid with this one; the taken edge gives it back.
-          leaves(start, label, label, lebEnd(code, p));
-          exits.exited.push(constructs.opener.length);
+          leaves(start, label, label, lebEnd(code, p), constructs.opener.length);
           constructs.opener.push(blockStarts.length - 1);
           constructs.join.push(blockStarts.length);
           constructs.hoistable.push(true);
@@ -363,7 +376,6 @@ export function scanBody(
       }
       p = instructionEnd(code, start);
     }
-    if (exits.from.length <= exits.at.length) exits.from.push(exits.exited.length);
     if (special !== 0) specials.push(start, p, special);
     if (split && p < end) {
       blockStarts.push(p);
