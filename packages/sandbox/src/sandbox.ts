@@ -382,9 +382,14 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
       const linked = checkImports(cached.compiled.decoded, hostFunctions);
       return linked.ok ? ok(cached) : linked;
     }
+    // The digest (Web Crypto copies the bytes when called) runs while the module is transformed and compiled.
+    const hashing = sha256(bytes);
     const compiled = await compileFresh(bytes, config, hostFunctions, costModel);
-    if (!compiled.ok) return compiled;
-    const entry = { ...compiled.value, moduleHash: await sha256(bytes) };
+    if (!compiled.ok) {
+      hashing.catch(() => undefined);
+      return compiled;
+    }
+    const entry = { ...compiled.value, moduleHash: await hashing };
     compiledCache.set(bytes, variant, entry);
     return ok(entry);
   }
