@@ -77,13 +77,13 @@ export function compare(
   return Object.fromEntries(Object.entries(samples).map(([n, s]) => [n, median(s)]));
 }
 
-/** Median milliseconds of `rounds` sequential runs of an asynchronous `fn`. */
-export async function timeAsync(fn: () => Promise<unknown>, rounds: number): Promise<number> {
+/** Median milliseconds of `rounds` sequential runs of an asynchronous `fn`, after `warmup` untimed ones. */
+export async function timeAsync(fn: () => Promise<unknown>, rounds: number, warmup = 0): Promise<number> {
   const samples: number[] = [];
-  for (let i = 0; i < rounds; i++) {
+  for (let i = 0; i < warmup + rounds; i++) {
     const started = performance.now();
     await fn();
-    samples.push(performance.now() - started);
+    if (i >= warmup) samples.push(performance.now() - started);
   }
   return median(samples);
 }
@@ -164,13 +164,18 @@ export async function runSandboxBench(
 
   progress('load');
   const { bytes, label } = modules.load;
-  const firstLoad = await timeAsync(async () => {
-    const fresh = createWasmSandbox();
-    must(await fresh.load(must(fresh.create({ maxGas: 1e9 })), bytes));
-  }, 15);
+  // Loads as a process that has loaded modules before makes them (warm code), each after warm-up rounds.
+  const firstLoad = await timeAsync(
+    async () => {
+      const fresh = createWasmSandbox();
+      must(await fresh.load(must(fresh.create({ maxGas: 1e9 })), bytes));
+    },
+    15,
+    30,
+  );
   const reused = must(sandbox.create({ maxGas: 1e9 }));
-  const cachedLoad = await timeAsync(() => sandbox.load(reused, bytes), 15);
-  const compile = await timeAsync(() => WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>), 15);
+  const cachedLoad = await timeAsync(() => sandbox.load(reused, bytes), 15, 30);
+  const compile = await timeAsync(() => WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>), 15, 30);
   rows.push(row(`first load (${label})`, firstLoad, 'WebAssembly.compile', compile, '< 5 ms (10 KB)'));
   rows.push(row('load again (compiled module cached)', cachedLoad, 'WebAssembly.compile', compile, ''));
 
