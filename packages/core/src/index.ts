@@ -76,7 +76,8 @@ export {
 export { ByteReader, ByteWriter, WasmDecodeError, WasmEncodeError, f32ToBits } from './codec/bytes';
 export type { InstructionVisitor } from './codec/walk';
 export { instructionEnd, lebEnd, readLeb, subOpcode, walkBody, walkEnd } from './codec/walk';
-export { Insertions, applyInsertions } from './codec/insertions';
+export type { BodyRider, RiderInsertions } from './codec/insertions';
+export { Insertions, Splicer, applyInsertions } from './codec/insertions';
 export type {
   Instruction,
   Immediate,

@@ -16,6 +16,7 @@
  * where they return, so that it reads 0 again after a call from the host.
  */
 import {
+  ByteWriter,
   type Export,
   type InstructionVisitor,
   Insertions,
@@ -36,10 +37,8 @@ export const DEPTH_EXPORT = '__ri_depth';
 /** Default limit: deep enough for real recursive code, shallow enough for every engine's native stack. */
 export const DEFAULT_MAX_CALL_DEPTH = 1000;
 
-/** Where a body is changed: before calls, and (for a function the host can call) where it may return. */
+/** How a function is changed: the counter it uses, the limit, and which of its calls count. */
 export interface DepthPlan {
-  /** The local that keeps the callees' depth (appended to the function's locals). */
-  readonly next: number;
   readonly depthGlobal: number;
   readonly maxDepth: number;
   readonly counted: (functionIndex: number) => boolean;
@@ -72,20 +71,69 @@ function branchesOut(code: Uint8Array, start: number, depth: number): boolean {
   return false;
 }
 
+// What is inserted where (see `DepthScan`).
+const OWN_DEPTH = 0;
+const CALL_DEPTH = 1;
+const TAIL_CALL_DEPTH = 2;
+
 /**
- * The call-depth limit's scan of one body: what it inserts (the check at
- * entry, the depth set before calls and, for an entered function, at exits).
+ * The call-depth limit's scan of one body: where it inserts code (the depth
+ * set before calls and, for an entered function, at exits). {@link finish}
+ * writes it, with the check at entry, once the function's new local is known.
  */
 export class DepthScan implements InstructionVisitor {
-  readonly insertions = new Insertions();
+  private readonly offsets: number[] = [];
+  private readonly kinds: number[] = [];
   private depth = 0;
 
-  constructor(private readonly plan: DepthPlan) {
-    const { next, depthGlobal, maxDepth } = plan;
+  constructor(private readonly plan: DepthPlan) {}
+
+  visit(code: Uint8Array, start: number): void {
+    const { counted, entered } = this.plan;
+    const op = code[start] as number;
+    switch (op) {
+      case BLOCK:
+      case LOOP:
+      case IF:
+      case TRY:
+        this.depth++;
+        break;
+      case END:
+      case DELEGATE:
+        if (this.depth-- === 0 && entered) this.site(start, OWN_DEPTH);
+        break;
+      case RETURN:
+        if (entered) this.site(start, OWN_DEPTH);
+        break;
+      case BR:
+      case BR_IF:
+      case BR_TABLE:
+        if (entered && branchesOut(code, start, this.depth)) this.site(start, OWN_DEPTH);
+        break;
+      case CALL:
+      case RETURN_CALL:
+      case CALL_INDIRECT:
+      case RETURN_CALL_INDIRECT:
+        if ((op === CALL || op === RETURN_CALL) && !counted(readLeb(code, start + 1))) break;
+        this.site(start, op === RETURN_CALL || op === RETURN_CALL_INDIRECT ? TAIL_CALL_DEPTH : CALL_DEPTH);
+        break;
+    }
+  }
+
+  private site(offset: number, kind: number): void {
+    this.offsets.push(offset);
+    this.kinds.push(kind);
+  }
+
+  /**
+   * What to insert, with `next` the local the function gains (the callees'
+   * depth): the check at entry, and the depth set before calls and exits.
+   */
+  finish(next: number): { readonly entry: Uint8Array; readonly insertions: Insertions } {
+    const { depthGlobal, maxDepth } = this.plan;
     // next = depth + 1; if (next > maxDepth + 1) unreachable
     // (as an i32 bit pattern, compared unsigned: a limit of 2^32 - 2 or more never trips)
-    this.insertions
-      .at(0)
+    const entry = new ByteWriter(24)
       .u8(0x23)
       .u32(depthGlobal)
       .u8(0x41)
@@ -99,58 +147,32 @@ export class DepthScan implements InstructionVisitor {
       .u8(0x04)
       .u8(0x40)
       .u8(0x00)
-      .u8(0x0b);
+      .u8(0x0b)
+      .finish();
+    const insertions = new Insertions();
+    this.offsets.forEach((offset, i) => {
+      const w = insertions.at(offset).u8(0x20).u32(next);
+      // depth = next - 1 (its own) before an exit, = next before a call, = next - 1 before a tail call
+      if (this.kinds[i] !== CALL_DEPTH) w.u8(0x41).s32(1).u8(0x6b);
+      w.u8(0x24).u32(depthGlobal);
+    });
+    return { entry, insertions };
   }
+}
 
-  /** `depth = next - 1`, before the instruction at `start`. */
-  private ownDepthAt(start: number): void {
-    const { next, depthGlobal } = this.plan;
-    this.insertions.at(start).u8(0x20).u32(next).u8(0x41).s32(1).u8(0x6b).u8(0x24).u32(depthGlobal);
-  }
-
-  visit(code: Uint8Array, start: number): void {
-    const { next, depthGlobal, counted, entered } = this.plan;
-    const op = code[start] as number;
-    switch (op) {
-      case BLOCK:
-      case LOOP:
-      case IF:
-      case TRY:
-        this.depth++;
-        break;
-      case END:
-      case DELEGATE:
-        if (this.depth-- === 0 && entered) this.ownDepthAt(start);
-        break;
-      case RETURN:
-        if (entered) this.ownDepthAt(start);
-        break;
-      case BR:
-      case BR_IF:
-      case BR_TABLE:
-        if (entered && branchesOut(code, start, this.depth)) this.ownDepthAt(start);
-        break;
-      case CALL:
-      case RETURN_CALL:
-      case CALL_INDIRECT:
-      case RETURN_CALL_INDIRECT: {
-        if ((op === CALL || op === RETURN_CALL) && !counted(readLeb(code, start + 1))) break;
-        // depth = next (a tail call replaces this frame: depth = next - 1)
-        const w = this.insertions.at(start).u8(0x20).u32(next);
-        if (op === RETURN_CALL || op === RETURN_CALL_INDIRECT) w.u8(0x41).s32(1).u8(0x6b);
-        w.u8(0x24).u32(depthGlobal);
-        break;
-      }
-    }
-  }
+/** `entry` as insertions at offset 0. */
+function atEntry(entry: Uint8Array): Insertions {
+  const insertions = new Insertions();
+  insertions.at(0).bytes(entry);
+  return insertions;
 }
 
 /** Where the call-depth limit puts its counter, and which functions it changes. */
 export interface DepthLimit {
   /** The counter global's index: right after the module's globals. */
   readonly depthGlobal: number;
-  /** The plan for defined function `definedIndex`, whose appended local is `next`; `undefined` if not counted. */
-  plan(definedIndex: number, next: number): DepthPlan | undefined;
+  /** The plan for defined function `definedIndex`; `undefined` if it is not counted. */
+  plan(definedIndex: number): DepthPlan | undefined;
   /** The module with the counter global and its export added (bodies unchanged). */
   withCounter(module: WasmModule): WasmModule;
 }
@@ -160,19 +182,18 @@ export function depthLimit(
   module: WasmModule,
   maxDepth: number,
   counted: (functionIndex: number) => boolean,
+  /** Where the counter goes: right after the module's globals, or after those another pass adds first. */
+  depthGlobal: number = module.imports.filter((i) => i.descriptor.kind === 'global').length +
+    module.globals.length,
 ): DepthLimit {
-  const importedGlobals = module.imports.filter((i) => i.descriptor.kind === 'global').length;
-  const depthGlobal = importedGlobals + module.globals.length;
   const importedFunctions = importedFunctionCount(module);
   const entered = new Set(module.exports.filter((e) => e.kind === 'function').map((e) => e.index));
   if (module.start !== undefined) entered.add(module.start);
   return {
     depthGlobal,
-    plan: (definedIndex, next) => {
+    plan: (definedIndex) => {
       const index = importedFunctions + definedIndex;
-      return counted(index)
-        ? { next, depthGlobal, maxDepth, counted, entered: entered.has(index) }
-        : undefined;
+      return counted(index) ? { depthGlobal, maxDepth, counted, entered: entered.has(index) } : undefined;
     },
     withCounter: (rewritten) => {
       const depthExport: Export = { name: DEPTH_EXPORT, kind: 'global', index: depthGlobal };
@@ -206,11 +227,15 @@ export function limitCallDepth(
 ): WasmModule {
   const limit = depthLimit(module, maxDepth, counted);
   const code = module.code.map((body, i) => {
-    const plan = limit.plan(i, localCount(module, i));
+    const plan = limit.plan(i);
     if (plan === undefined) return body;
     const scan = new DepthScan(plan);
     walkBody(body.code, [scan]);
-    return { locals: [...body.locals, DEPTH_LOCAL], code: applyInsertions(body.code, [scan.insertions]) };
+    const { entry, insertions } = scan.finish(localCount(module, i));
+    return {
+      locals: [...body.locals, DEPTH_LOCAL],
+      code: applyInsertions(body.code, [atEntry(entry), insertions]),
+    };
   });
   return limit.withCounter({ ...module, code });
 }

@@ -3,13 +3,14 @@
  * walked once by both scans, and their insertions are copied in together.
  */
 import {
-  type InstructionVisitor,
+  type BodyRider,
+  Insertions,
   type WasmModule,
   applyInsertions,
   localCount,
   walkBody,
 } from '@ri-sandbox/core';
-import { DEFAULT_MAX_CALL_DEPTH, DEPTH_LOCAL, DepthScan, depthLimit } from './depth';
+import { DEFAULT_MAX_CALL_DEPTH, DEPTH_LOCAL, type DepthPlan, DepthScan, depthLimit } from './depth';
 import { NaNScan } from './nan';
 
 /** Options of {@link makeDeterministic}. */
@@ -36,24 +37,100 @@ export function makeDeterministic(module: WasmModule, options: DeterministicOpti
   );
   const canonicalize = options.canonicalizeNaNs !== false;
   const code = module.code.map((body, i) => {
-    const first = localCount(module, i);
-    const plan = limit.plan(i, first);
-    const depth = plan === undefined ? undefined : new DepthScan(plan);
-    const nan = canonicalize ? new NaNScan() : undefined;
-    const scans: InstructionVisitor[] = [];
-    if (depth !== undefined) scans.push(depth);
-    if (nan !== undefined) scans.push(nan);
+    const plan = limit.plan(i);
+    const scans = bodyScans(plan, canonicalize);
     if (scans.length === 0) return body;
-    walkBody(body.code, scans);
-    // Canonicalization's scratch locals come after the depth local, as when the transforms run apart.
-    const canonical = nan?.finish(depth === undefined ? first : first + 1);
-    if (depth === undefined && canonical?.insertions.count === 0) return body;
+    walkBody(
+      body.code,
+      scans.map((rider) => rider.scan),
+    );
+    let next = localCount(module, i);
+    const inserted = scans.map((rider) => {
+      const insertions = rider.finish(next);
+      for (const group of insertions.locals) next += group.count;
+      return insertions;
+    });
+    if (inserted.every((r) => r.entry.length === 0 && r.trailing.count === 0 && r.leading.count === 0))
+      return body;
     // At the same offset, canonicalization goes first: it finishes the instruction before.
-    const lists = [canonical?.insertions, depth?.insertions].filter((list) => list !== undefined);
+    const entries = new Insertions();
+    entries.at(0).bytes(concat(inserted.map((r) => r.entry)));
     return {
-      locals: [...body.locals, ...(depth === undefined ? [] : [DEPTH_LOCAL]), ...(canonical?.locals ?? [])],
-      code: applyInsertions(body.code, lists),
+      locals: [...body.locals, ...inserted.flatMap((r) => r.locals)],
+      code: applyInsertions(body.code, [
+        entries,
+        ...inserted.map((r) => r.trailing),
+        ...inserted.map((r) => r.leading),
+      ]),
     };
   });
   return limit.withCounter({ ...module, code });
+}
+
+/** The depth limit's and NaN canonicalization's scans of one body, as riders (depth first: its local comes first). */
+function bodyScans(plan: DepthPlan | undefined, canonicalize: boolean): BodyRider[] {
+  const riders: BodyRider[] = [];
+  if (plan !== undefined) {
+    const depth = new DepthScan(plan);
+    riders.push({
+      scan: depth,
+      finish: (next) => {
+        const { entry, insertions } = depth.finish(next);
+        return { entry, trailing: new Insertions(), leading: insertions, locals: [DEPTH_LOCAL] };
+      },
+    });
+  }
+  if (canonicalize) {
+    const nan = new NaNScan();
+    riders.push({
+      scan: nan,
+      finish: (first) => {
+        const { insertions, locals } = nan.finish(first);
+        return { entry: new Uint8Array(0), trailing: insertions, leading: new Insertions(), locals };
+      },
+    });
+  }
+  return riders;
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+/** The call-depth limit and NaN canonicalization, riding along another pass: see {@link deterministicRiders}. */
+export interface DeterministicRiders {
+  /** Fresh riders for defined function `definedIndex` (see `BodyRider` in `@ri-sandbox/core`). */
+  readonly riders: (definedIndex: number) => BodyRider[];
+  /** The module the other pass wrote, with the call-depth counter global and its export added. */
+  readonly finish: (rewritten: WasmModule) => WasmModule;
+}
+
+/**
+ * {@link makeDeterministic} as riders on another pass over `module`'s bodies
+ * (metering's, whose `riders` option takes them): the bodies are walked and
+ * copied once for all. The other pass adds its globals first: `depthGlobal`
+ * is the index the counter gets after them. Calls count toward the depth by
+ * their index in `module` (see `limitCallDepth`).
+ */
+export function deterministicRiders(
+  module: WasmModule,
+  options: DeterministicOptions & { readonly depthGlobal: number },
+): DeterministicRiders {
+  const limit = depthLimit(
+    module,
+    options.maxCallDepth ?? DEFAULT_MAX_CALL_DEPTH,
+    options.counted ?? (() => true),
+    options.depthGlobal,
+  );
+  const canonicalize = options.canonicalizeNaNs !== false;
+  return {
+    riders: (definedIndex) => bodyScans(limit.plan(definedIndex), canonicalize),
+    finish: (rewritten) => limit.withCounter(rewritten),
+  };
 }

@@ -11,5 +11,5 @@ export type { Nondeterminism } from './policy';
 export { findNondeterminism } from './policy';
 export { NAN_PRODUCERS, canonicalizeNaNs } from './nan';
 export { DEPTH_EXPORT, DEFAULT_MAX_CALL_DEPTH, limitCallDepth } from './depth';
-export type { DeterministicOptions } from './deterministic';
-export { makeDeterministic } from './deterministic';
+export type { DeterministicOptions, DeterministicRiders } from './deterministic';
+export { deterministicRiders, makeDeterministic } from './deterministic';

@@ -10,6 +10,7 @@
  * `memory.grow` and bulk operations are re-encoded.
  */
 import {
+  type BodyRider,
   ByteReader,
   ByteWriter,
   type FuncType,
@@ -33,6 +34,8 @@ import {
   ok,
   readLeb,
   remapFunctionReferences,
+  type RiderInsertions,
+  Splicer,
   sandboxError,
 } from '@ri-sandbox/core';
 import { type CostModel, resolveCostModel } from './cost-model';
@@ -88,7 +91,18 @@ export interface MeteringOptions {
    * blocks entered. Modules with `try` are always metered as with `false`.
    */
   readonly chargeAhead?: boolean | undefined;
+  /**
+   * Other transforms that ride along (see `BodyRider` in `@ri-sandbox/core`):
+   * for each defined function, by its index among the defined ones, their
+   * scans see the original body during metering's walk and their insertions
+   * are written with its output, their locals after metering's. Each call
+   * must return fresh riders (a module with `try` is walked twice).
+   */
+  readonly riders?: ((definedIndex: number) => readonly BodyRider[]) | undefined;
 }
+
+/** How many globals metering adds to a module (after its own): the gas counter, the abort flag and its argument. */
+export const METERING_GLOBALS = 3;
 
 const I64 = ValType.i64;
 const I32 = ValType.i32;
@@ -238,6 +252,7 @@ function meterBody(
   locals: number,
   plan: Plan,
   scan: BodyScan,
+  riders: readonly BodyRider[],
 ): FunctionBody['locals'] {
   const code = body.code;
   const { blockStarts, blockChecks, specials, needsScratch, quiet } = scan;
@@ -250,12 +265,18 @@ function meterBody(
   const scratch = balance + 1;
   const lazy = plan.hoist && storesSaved(charges, blockChecks, refunds, exitLeaves, specials, code, plan) > 0;
   const charger = new Charger(plan.gasGlobal, plan.fuelFunction, balance, lazy);
-  charger.reload(w);
-  let copied = 0;
+  // The riders' locals follow metering's: the balance, and the scratch if a bulk operation needs it.
+  let nextLocal = needsScratch ? scratch + 1 : scratch;
+  const inserted: RiderInsertions[] = riders.map((rider) => {
+    const insertions = rider.finish(nextLocal);
+    for (const group of insertions.locals) nextLocal += group.count;
+    return insertions;
+  });
+  const splicer = new Splicer(code, w, inserted);
   const copyTo = (offset: number) => {
-    if (offset > copied) w.range(code, copied, offset);
-    copied = offset;
+    splicer.copyTo(offset);
   };
+  charger.reload(w);
   let block = 0;
   let special = 0;
   let exit = 0;
@@ -306,10 +327,11 @@ function meterBody(
         );
       if (leaves) charger.store(w);
       if (label >= 0) {
+        splicer.lead(exitNext);
         w.u8(0x0c)
           .u32(label + 1)
           .u8(0x0b);
-        copied = branchEnd;
+        splicer.skipTo(branchEnd);
       }
       continue;
     }
@@ -322,15 +344,17 @@ function meterBody(
       const index = new ByteReader(code, specialAt + 1, end).u32();
       // The callee reads the counter at its entry (an import's block stored it at its check).
       if (opcode === CALL_OPCODE && index >= plan.importedFunctions) charger.store(w);
+      splicer.lead(specialAt);
       w.u8(opcode).u32(index >= plan.importedFunctions ? index + 1 : index);
-      copied = end;
+      splicer.skipTo(end);
       // The callee (or the host) may have spent gas; a tail call or a ref.func leaves nothing to reload.
       if (opcode === CALL_OPCODE) charger.reload(w);
     } else if (kind === GROW) {
       charger.store(w);
+      splicer.lead(specialAt);
       w.u8(0x10).u32(plan.growFunction);
       charger.reload(w);
-      copied = end;
+      splicer.skipTo(end);
     } else if (kind === RELOAD) {
       copyTo(end);
       charger.reload(w);
@@ -345,9 +369,12 @@ function meterBody(
   }
   copyTo(code.length);
   const balanceLocal = { count: 1, type: I64 };
-  return needsScratch
-    ? [...body.locals, balanceLocal, { count: 1, type: I32 }]
-    : [...body.locals, balanceLocal];
+  return [
+    ...body.locals,
+    balanceLocal,
+    ...(needsScratch ? [{ count: 1, type: I32 }] : []),
+    ...inserted.flatMap((insertions) => insertions.locals),
+  ];
 }
 
 /** `() -> ()`: asks the host for more gas; traps (uncatchably) when the host says stop. */
@@ -480,11 +507,17 @@ export function meterModule(
 
   let code: FunctionBody[];
   try {
-    const scan = (i: number): BodyScan =>
-      scanBody((module.code[i] as FunctionBody).code, plan.costs, importedFunctions, {
-        types: module.types,
-        results: module.types[module.functions[i] as number]?.results.length ?? 0,
-      });
+    const scan = (i: number, riders: readonly BodyRider[]): BodyScan =>
+      scanBody(
+        (module.code[i] as FunctionBody).code,
+        plan.costs,
+        importedFunctions,
+        {
+          types: module.types,
+          results: module.types[module.functions[i] as number]?.results.length ?? 0,
+        },
+        riders.map((rider) => rider.scan),
+      );
     // All bodies are written into one buffer and handed out as views of it. Each body is scanned and
     // written in turn (no scan outlives its body); a `try` turns paying ahead off for the whole
     // module, so meeting one after bodies were written that way starts again without it.
@@ -493,7 +526,8 @@ export function meterModule(
     let w = new ByteWriter(total);
     let spans: { locals: FunctionBody['locals']; start: number; end: number }[] = [];
     for (let i = 0; i < module.code.length; i++) {
-      const scanned = scan(i);
+      const riders = options.riders?.(i) ?? [];
+      const scanned = scan(i, riders);
       if (scanned.catches && bodyPlan.hoist) {
         bodyPlan = { ...plan, hoist: false };
         w = new ByteWriter(total);
@@ -502,7 +536,14 @@ export function meterModule(
         continue;
       }
       const start = w.size;
-      const locals = meterBody(w, module.code[i] as FunctionBody, localCount(module, i), bodyPlan, scanned);
+      const locals = meterBody(
+        w,
+        module.code[i] as FunctionBody,
+        localCount(module, i),
+        bodyPlan,
+        scanned,
+        riders,
+      );
       spans.push({ locals, start, end: w.size });
     }
     // Views of the writer's buffer (not written again): no copy of the whole code.

@@ -6,6 +6,7 @@
  * codec's `instructionEnd`; prefixed opcodes go through its opcode table.
  */
 import {
+  type InstructionVisitor,
   OPCODES,
   type Opcode,
   PREFIX_ATOMIC,
@@ -228,6 +229,8 @@ export function scanBody(
   costs: CostLookup,
   importedFunctions: number,
   labels: LabelTypes,
+  /** Other transforms' scans, shown each instruction as the walk passes it. */
+  visitors: readonly InstructionVisitor[] = [],
 ): BodyScan {
   const blockStarts = [0];
   const blockCosts: number[] = [];
@@ -376,6 +379,7 @@ export function scanBody(
       }
       p = instructionEnd(code, start);
     }
+    for (let v = 0; v < visitors.length; v++) (visitors[v] as InstructionVisitor).visit(code, start, p);
     if (special !== 0) specials.push(start, p, special);
     if (split && p < end) {
       blockStarts.push(p);

@@ -6,17 +6,9 @@
  * for snapshots comes last, so that every other transform's globals are
  * exposed too.
  */
-import {
-  type Result,
-  type SandboxError,
-  type WasmModule,
-  err,
-  importedFunctionCount,
-  ok,
-  sandboxError,
-} from '@ri-sandbox/core';
-import { findNondeterminism, makeDeterministic } from '@ri-sandbox/determinism';
-import { type CostModel, meterModule } from '@ri-sandbox/metering';
+import { type Result, type SandboxError, type WasmModule, err, ok, sandboxError } from '@ri-sandbox/core';
+import { deterministicRiders, findNondeterminism } from '@ri-sandbox/determinism';
+import { type CostModel, METERING_GLOBALS, meterModule } from '@ri-sandbox/metering';
 import { type ExposedModule, exposeState } from '@ri-sandbox/snapshot';
 
 /** What the transforms depend on: the parts of a sandbox's options and config that shape the module. */
@@ -46,22 +38,21 @@ export function instrumentForSandbox(
   module: WasmModule,
   options: TransformOptions,
 ): Result<ExposedModule, SandboxError> {
+  // The call-depth limit and NaN canonicalization ride along metering's walk and copy of each body
+  // (so that neither costs gas); metering's refill import and helpers are not in `module`, so every
+  // call its bodies make counts toward the depth. The counter global comes after metering's.
+  const importedGlobals = module.imports.filter((i) => i.descriptor.kind === 'global').length;
+  const determinism = deterministicRiders(module, {
+    maxCallDepth: options.maxCallDepth,
+    canonicalizeNaNs: options.canonicalizeNaNs,
+    depthGlobal: importedGlobals + module.globals.length + METERING_GLOBALS,
+  });
   const metered = meterModule(module, {
     costs: options.costs,
     memoryLimitPages: options.memoryLimitPages,
     memoryGrowFailure: options.memoryGrowFailure,
+    riders: determinism.riders,
   });
   if (!metered.ok) return metered;
-  // Metering's refill import (right after the module's imports) and its helpers (after the
-  // module's functions) are not the guest's calls, and do not count toward its depth.
-  const refill = importedFunctionCount(module);
-  const helpers = refill + 1 + module.functions.length;
-  const counted = (index: number) => index !== refill && index < helpers;
-  return exposeState(
-    makeDeterministic(metered.value, {
-      maxCallDepth: options.maxCallDepth,
-      counted,
-      canonicalizeNaNs: options.canonicalizeNaNs,
-    }),
-  );
+  return exposeState(determinism.finish(metered.value));
 }

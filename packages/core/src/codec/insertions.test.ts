@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Insertions, applyInsertions } from './insertions';
+import { ByteWriter } from './bytes';
+import { Insertions, Splicer, applyInsertions } from './insertions';
 import { encodeInstructions, instruction } from './instructions';
 import { walkBody } from './walk';
 
@@ -86,5 +87,99 @@ describe('walkBody', () => {
     expect(() => {
       walkBody(code.subarray(0, 5), []);
     }).toThrow(/runs past the end/);
+  });
+});
+
+describe('Splicer', () => {
+  type Pairs = (readonly [number, readonly number[]])[];
+  const bytes = fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 6 });
+  const pairs = (max: number) =>
+    fc
+      .array(fc.tuple(fc.nat(), bytes), { maxLength: 6 })
+      .map((list) => list.map(([at, b]) => [at % (max + 1), b] as const).sort((x, y) => x[0] - y[0]));
+  interface Edit {
+    readonly at: number;
+    readonly host: readonly number[];
+    /** Whether the host replaces the byte at `at` with `replacement`. */
+    readonly replaces: boolean;
+    readonly replacement: readonly number[];
+  }
+
+  /** The expected output, position by position. */
+  function expected(
+    code: readonly number[],
+    entry: readonly number[],
+    riders: { trailing: Pairs; leading: Pairs }[],
+    edits: Edit[],
+  ) {
+    const out = [...entry];
+    const at = (list: Pairs, o: number) => list.filter(([offset]) => offset === o).flatMap(([, b]) => b);
+    for (let o = 0; o <= code.length; o++) {
+      for (const rider of riders) out.push(...at(rider.trailing, o));
+      const edit = edits.find((e) => e.at === o);
+      if (edit !== undefined) out.push(...edit.host);
+      for (const rider of riders) out.push(...at(rider.leading, o));
+      if (edit?.replaces === true) out.push(...edit.replacement);
+      else if (o < code.length) out.push(code[o] as number);
+    }
+    return out;
+  }
+
+  it("puts riders' code around the host pass's own, as the offsets and kinds say (property)", () => {
+    const scenario = fc
+      .array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 40 })
+      .chain((code) =>
+        fc.record({
+          code: fc.constant(code),
+          entry: bytes,
+          // Leading code leads into an instruction: before the body's end.
+          riders: fc.array(fc.record({ trailing: pairs(code.length), leading: pairs(code.length - 1) }), {
+            maxLength: 2,
+          }),
+          edits: fc
+            .uniqueArray(fc.integer({ min: 0, max: code.length - 1 }), { maxLength: 6 })
+            .chain((offsets) =>
+              fc.tuple(
+                ...offsets
+                  .sort((a, b) => a - b)
+                  .map((at) =>
+                    fc.record({
+                      at: fc.constant(at),
+                      host: bytes,
+                      replaces: fc.boolean(),
+                      replacement: bytes,
+                    }),
+                  ),
+              ),
+            ),
+        }),
+      );
+    fc.assert(
+      fc.property(scenario, ({ code, entry, riders, edits }) => {
+        const w = new ByteWriter();
+        const splicer = new Splicer(
+          Uint8Array.from(code),
+          w,
+          riders.map((rider, i) => ({
+            entry: Uint8Array.from(i === 0 ? entry : []),
+            trailing: insertionsOf(rider.trailing),
+            leading: insertionsOf(rider.leading),
+            locals: [],
+          })),
+        );
+        for (const edit of edits) {
+          splicer.copyTo(edit.at);
+          for (const b of edit.host) w.u8(b);
+          if (edit.replaces) {
+            splicer.lead(edit.at);
+            for (const b of edit.replacement) w.u8(b);
+            splicer.skipTo(edit.at + 1);
+          }
+        }
+        splicer.copyTo(code.length);
+        expect([...w.finish()]).toEqual(expected(code, riders.length > 0 ? entry : [], riders, edits));
+      }),
+      { numRuns: 500 },
+    );
   });
 });

@@ -4,6 +4,8 @@
  * merge into one output, so a body is copied once however many add to it.
  */
 import { ByteWriter } from './bytes';
+import type { LocalGroup } from './types';
+import type { InstructionVisitor } from './walk';
 
 /** Byte strings to insert into a body at non-decreasing offsets. */
 export class Insertions {
@@ -102,4 +104,119 @@ export function applyInsertions(code: Uint8Array, lists: readonly Insertions[]):
   }
   copy(out, at, code, copied, code.length);
   return out;
+}
+
+/**
+ * What a transform adds to a body while another pass (metering) walks and
+ * rewrites it: the transform's scan sees each instruction of the original
+ * body during that pass's walk, and its insertions are written with that
+ * pass's output, so the body is walked and copied once for both.
+ */
+export interface BodyRider {
+  /** The transform's scan, shown every instruction of the original body. */
+  readonly scan: InstructionVisitor;
+  /** After the walk: what the transform inserts, given the index its first appended local gets. */
+  finish(firstLocal: number): RiderInsertions;
+}
+
+/** What a {@link BodyRider} inserts, by offset in the original body. */
+export interface RiderInsertions {
+  /** Code at the very start of the body, before anything the host pass adds there. */
+  readonly entry: Uint8Array;
+  /** Code that finishes the instruction before its offset: before what the host pass adds at that offset. */
+  readonly trailing: Insertions;
+  /**
+   * Code that leads into the instruction at its offset (so before the body's end): right before it, after
+   * what the host pass adds.
+   */
+  readonly leading: Insertions;
+  /** The locals it appends. */
+  readonly locals: readonly LocalGroup[];
+}
+
+/**
+ * Copies a body into a writer while splicing in riders' insertions (see
+ * {@link RiderInsertions}): the host pass copies with {@link copyTo}, writes
+ * its own code at the offset it copied to, calls {@link lead} before writing
+ * an instruction of its own in place of the original, and {@link skipTo}
+ * past the original it replaced.
+ */
+export class Splicer {
+  private copied = 0;
+  private readonly trailing: Cursor[];
+  private readonly leading: Cursor[];
+
+  constructor(
+    private readonly code: Uint8Array,
+    private readonly w: ByteWriter,
+    riders: readonly RiderInsertions[],
+  ) {
+    this.trailing = riders.filter((r) => r.trailing.count > 0).map((r) => new Cursor(r.trailing));
+    this.leading = riders.filter((r) => r.leading.count > 0).map((r) => new Cursor(r.leading));
+    for (const rider of riders) w.bytes(rider.entry);
+  }
+
+  /** Copies the original up to `offset`, with the insertions before it, and the trailing ones at it. */
+  copyTo(offset: number): void {
+    for (;;) {
+      const trailing = next(this.trailing, offset);
+      const leading = next(this.leading, offset - 1);
+      // At the same offset, trailing code comes first: it belongs to the instruction before.
+      const cursor =
+        trailing === undefined
+          ? leading
+          : leading === undefined || trailing.at <= leading.at
+            ? trailing
+            : leading;
+      if (cursor === undefined) break;
+      this.copyOriginal(cursor.at);
+      cursor.emit(this.w);
+    }
+    this.copyOriginal(offset);
+  }
+
+  /** Writes the leading insertions at `offset` (where the host pass replaces the instruction). */
+  lead(offset: number): void {
+    this.copyTo(offset);
+    for (let cursor = next(this.leading, offset); cursor !== undefined; cursor = next(this.leading, offset))
+      cursor.emit(this.w);
+  }
+
+  /** Moves past original bytes the host pass replaced, up to `offset`. */
+  skipTo(offset: number): void {
+    this.copied = offset;
+  }
+
+  private copyOriginal(offset: number): void {
+    if (offset > this.copied) this.w.range(this.code, this.copied, offset);
+    this.copied = Math.max(this.copied, offset);
+  }
+}
+
+/** The position in one list of insertions. */
+class Cursor {
+  private i = 0;
+  private readonly source: Uint8Array;
+
+  constructor(private readonly list: Insertions) {
+    this.source = list.source();
+  }
+
+  /** The offset of the next insertion, or Infinity. */
+  get at(): number {
+    return this.i < this.list.count ? this.list.offset(this.i) : Infinity;
+  }
+
+  emit(w: ByteWriter): void {
+    w.range(this.source, this.list.start(this.i), this.list.end(this.i));
+    this.i++;
+  }
+}
+
+/** The first of `cursors` whose next insertion is at or before `limit` (the earliest, the first list on a tie). */
+function next(cursors: readonly Cursor[], limit: number): Cursor | undefined {
+  let chosen: Cursor | undefined;
+  for (const cursor of cursors)
+    if (cursor.at <= limit && (chosen === undefined || cursor.at < chosen.at)) chosen = cursor;
+  return chosen;
 }
