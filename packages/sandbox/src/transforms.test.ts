@@ -4,11 +4,25 @@ import { canonicalizeNaNs, limitCallDepth } from '@ri-sandbox/determinism';
 import { DEFAULT_COST_MODEL, meterModule } from '@ri-sandbox/metering';
 import { exposeState } from '@ri-sandbox/snapshot';
 import { FIXTURE_NAMES, fixture, fuzzModules } from '@ri-sandbox/test-fixtures';
+import { wat } from '../../core/test/wat';
 import { type TransformOptions, instrumentForSandbox } from './transforms';
+
+/** A module with `try`, which metering walks twice (the second time without paying ahead), riders included. */
+const CATCHING = wat(`(module
+  (tag $e)
+  (func $deep (param i32) (result f64)
+    (if (i32.eqz (local.get 0)) (then (throw $e)))
+    (f64.mul (f64.convert_i32_s (local.get 0)) (call $deep (i32.sub (local.get 0) (i32.const 1)))))
+  (func (export "caught") (param i32) (result f64)
+    (try (result f64)
+      (do (f64.div (call $deep (local.get 0)) (f64.const 0)))
+      (catch $e (f64.const 1))
+      (catch_all (f64.const 2)))))`);
 
 const modules = [
   ...FIXTURE_NAMES.map((name) => [name, fixture(name)] as const),
   ...fuzzModules().map(({ name, bytes }) => [name, bytes] as const),
+  ['a module with try', CATCHING] as const,
 ];
 
 /** The transforms one after the other, each walking and copying every body itself. */
