@@ -67,6 +67,10 @@ export function makeDeterministic(module: WasmModule, options: DeterministicOpti
   return limit.withCounter({ ...module, code });
 }
 
+/** What a rider that inserts nothing of a kind gives (shared: never added to). */
+const NONE = new Insertions();
+const NO_ENTRY = new Uint8Array(0);
+
 /** The depth limit's and NaN canonicalization's scans of one body, as riders (depth first: its local comes first). */
 function bodyScans(plan: DepthPlan | undefined, canonicalize: boolean): BodyRider[] {
   const riders: BodyRider[] = [];
@@ -76,7 +80,7 @@ function bodyScans(plan: DepthPlan | undefined, canonicalize: boolean): BodyRide
       scan: depth,
       finish: (next) => {
         const { entry, insertions } = depth.finish(next);
-        return { entry, trailing: new Insertions(), leading: insertions, locals: [DEPTH_LOCAL] };
+        return { entry, trailing: NONE, leading: insertions, locals: [DEPTH_LOCAL] };
       },
     });
   }
@@ -86,7 +90,7 @@ function bodyScans(plan: DepthPlan | undefined, canonicalize: boolean): BodyRide
       scan: nan,
       finish: (first) => {
         const { insertions, locals } = nan.finish(first);
-        return { entry: new Uint8Array(0), trailing: insertions, leading: new Insertions(), locals };
+        return { entry: NO_ENTRY, trailing: insertions, leading: NONE, locals };
       },
     });
   }

@@ -273,9 +273,6 @@ function meterBody(
     return insertions;
   });
   const splicer = new Splicer(code, w, inserted);
-  const copyTo = (offset: number) => {
-    splicer.copyTo(offset);
-  };
   charger.reload(w);
   let block = 0;
   let special = 0;
@@ -292,7 +289,7 @@ function meterBody(
       const mustStore = storesAt.has(block);
       block++;
       if (cost === 0 && !check && !mustStore) continue;
-      copyTo(blockAt);
+      splicer.copyTo(blockAt);
       if (cost === 0) {
         if (check) charger.check(w, quietHeader ? false : lazy || mustStore);
         else charger.storeNow(w);
@@ -315,7 +312,7 @@ function meterBody(
       const leaves = exitLeaves[exit] === true;
       const branchEnd = exitEnd[exit] as number;
       exit++;
-      copyTo(exitNext);
+      splicer.copyTo(exitNext);
       if (label >= 0) w.u8(0x04).u8(0x40);
       if (amount > 0)
         charger.charge(
@@ -338,7 +335,7 @@ function meterBody(
     const end = specials[special + 1] as number;
     const kind = specials[special + 2] as number;
     special += 3;
-    copyTo(specialAt);
+    splicer.copyTo(specialAt);
     if (kind === CALL) {
       const opcode = code[specialAt] as number;
       const index = new ByteReader(code, specialAt + 1, end).u32();
@@ -356,7 +353,7 @@ function meterBody(
       charger.reload(w);
       splicer.skipTo(end);
     } else if (kind === RELOAD) {
-      copyTo(end);
+      splicer.copyTo(end);
       charger.reload(w);
     } else {
       const unitCost = kind === BULK_MEMORY_OP ? plan.model.memoryPer64Bytes : plan.model.tablePerElement;
@@ -367,7 +364,7 @@ function meterBody(
       }
     }
   }
-  copyTo(code.length);
+  splicer.copyTo(code.length);
   const balanceLocal = { count: 1, type: I64 };
   return [
     ...body.locals,
