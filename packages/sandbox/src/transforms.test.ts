@@ -19,10 +19,24 @@ const CATCHING = wat(`(module
       (catch $e (f64.const 1))
       (catch_all (f64.const 2)))))`);
 
+/** A module whose bodies change a table and drop segments: what the exposure of state must find. */
+const DROPPING = wat(`(module
+  (memory 1)
+  (table $t 4 funcref)
+  (data $d "abc")
+  (elem $e func $f)
+  (func $f (result i32) (i32.const 7))
+  (func (export "init") (memory.init $d (i32.const 0) (i32.const 0) (i32.const 3)) (data.drop $d))
+  (func (export "tables")
+    (table.init $t $e (i32.const 0) (i32.const 0) (i32.const 1))
+    (elem.drop $e)
+    (table.set $t (i32.const 1) (ref.func $f))))`);
+
 const modules = [
   ...FIXTURE_NAMES.map((name) => [name, fixture(name)] as const),
   ...fuzzModules().map(({ name, bytes }) => [name, bytes] as const),
   ['a module with try', CATCHING] as const,
+  ['a module that drops segments', DROPPING] as const,
 ];
 
 /** The transforms one after the other, each walking and copying every body itself. */

@@ -6,10 +6,20 @@
  * for snapshots comes last, so that every other transform's globals are
  * exposed too.
  */
-import { type Result, type SandboxError, type WasmModule, err, ok, sandboxError } from '@ri-sandbox/core';
+import {
+  type BodyRider,
+  type InstructionVisitor,
+  Insertions,
+  type Result,
+  type SandboxError,
+  type WasmModule,
+  err,
+  ok,
+  sandboxError,
+} from '@ri-sandbox/core';
 import { deterministicRiders, findNondeterminism } from '@ri-sandbox/determinism';
 import { type CostModel, METERING_GLOBALS, meterModule } from '@ri-sandbox/metering';
-import { type ExposedModule, exposeState } from '@ri-sandbox/snapshot';
+import { type ExposedModule, ScannedState, exposeState } from '@ri-sandbox/snapshot';
 
 /** What the transforms depend on: the parts of a sandbox's options and config that shape the module. */
 export interface TransformOptions {
@@ -19,6 +29,19 @@ export interface TransformOptions {
   readonly memoryGrowFailure: 'trap' | 'return-minus-one' | undefined;
   readonly maxCallDepth: number;
   readonly canonicalizeNaNs: boolean;
+}
+
+/** What a rider that only looks inserts (shared: never added to). */
+const NOTHING = {
+  entry: new Uint8Array(0),
+  trailing: new Insertions(),
+  leading: new Insertions(),
+  locals: [],
+};
+
+/** A rider that only looks: `scan` sees the body, and nothing is inserted. */
+function scanOnly(scan: InstructionVisitor): BodyRider {
+  return { scan, finish: () => NOTHING };
 }
 
 /** `module` itself, or `INVALID_MODULE` naming every reason it cannot run deterministically. */
@@ -47,12 +70,14 @@ export function instrumentForSandbox(
     canonicalizeNaNs: options.canonicalizeNaNs,
     depthGlobal: importedGlobals + module.globals.length + METERING_GLOBALS,
   });
+  // What the exposure of state needs to know of the bodies is found during the same walk.
+  const scanned = new ScannedState();
   const metered = meterModule(module, {
     costs: options.costs,
     memoryLimitPages: options.memoryLimitPages,
     memoryGrowFailure: options.memoryGrowFailure,
-    riders: determinism.riders,
+    riders: (i) => [...determinism.riders(i), scanOnly(scanned.scan(i))],
   });
   if (!metered.ok) return metered;
-  return exposeState(determinism.finish(metered.value));
+  return exposeState(determinism.finish(metered.value), scanned);
 }

@@ -11,6 +11,7 @@
  */
 import {
   ByteWriter,
+  type InstructionVisitor,
   type Export,
   type FuncType,
   type FunctionBody,
@@ -28,6 +29,7 @@ import {
   lebEnd,
   readLeb,
   subOpcode,
+  walkBody,
   walkEnd,
 } from '@ri-sandbox/core';
 import type { GlobalAccess, StateLayout, TableAccess } from './layout';
@@ -85,40 +87,68 @@ const MISC_TABLE_GROW = 15;
 const MISC_TABLE_FILL = 17;
 const TABLE_SET = 0x26;
 
-function scanBodies(module: WasmModule): BodyFacts {
-  const facts: BodyFacts = { mutatedTables: new Set(), droppedData: new Set(), droppedElements: new Set() };
-  for (const { code } of module.code) {
-    // 0x26 is table.set and 0xFC prefixes the rest; a body with neither byte has none of them.
-    if (!code.includes(Op.misc) && !code.includes(TABLE_SET)) continue;
-    let p = 0;
-    while (p < code.length) {
-      const byte = code[p] as number;
-      if (byte === TABLE_SET) facts.mutatedTables.add(readLeb(code, p + 1));
-      else if (byte === Op.misc) {
-        const sub = subOpcode(code, p);
-        const immediate = lebEnd(code, p + 1);
-        switch (sub) {
-          case MISC_TABLE_GROW:
-          case MISC_TABLE_FILL:
-          case MISC_TABLE_COPY:
-            facts.mutatedTables.add(readLeb(code, immediate));
-            break;
-          case MISC_TABLE_INIT:
-            facts.mutatedTables.add(readLeb(code, lebEnd(code, immediate)));
-            break;
-          case Op.dataDrop:
-            facts.droppedData.add(readLeb(code, immediate));
-            break;
-          case Op.elemDrop:
-            facts.droppedElements.add(readLeb(code, immediate));
-            break;
-        }
-      }
-      p = instructionEnd(code, p);
-    }
-    walkEnd(p, code.length);
+/**
+ * What `exposeState` needs to know of the function bodies: the tables their
+ * instructions change, the segments they drop, and which bodies drop one.
+ * Fill it with {@link StateScan}s (during another pass's walk, as riders) and
+ * give it to `exposeState`, which then walks no body to find them.
+ */
+export class ScannedState {
+  readonly facts: BodyFacts = {
+    mutatedTables: new Set(),
+    droppedData: new Set(),
+    droppedElements: new Set(),
+  };
+  /** Defined functions (by their index among the defined ones) that drop a segment. */
+  readonly dropping = new Set<number>();
+
+  /** The scan of defined function `definedIndex`'s body, adding to these facts. */
+  scan(definedIndex: number): InstructionVisitor {
+    return new StateScan(this, definedIndex);
   }
-  return facts;
+}
+
+/** One body's part of a {@link ScannedState}. */
+class StateScan implements InstructionVisitor {
+  constructor(
+    private readonly state: ScannedState,
+    private readonly definedIndex: number,
+  ) {}
+
+  visit(code: Uint8Array, start: number): void {
+    const byte = code[start] as number;
+    const { facts } = this.state;
+    if (byte === TABLE_SET) facts.mutatedTables.add(readLeb(code, start + 1));
+    if (byte !== Op.misc) return;
+    const immediate = lebEnd(code, start + 1);
+    switch (subOpcode(code, start)) {
+      case MISC_TABLE_GROW:
+      case MISC_TABLE_FILL:
+      case MISC_TABLE_COPY:
+        facts.mutatedTables.add(readLeb(code, immediate));
+        break;
+      case MISC_TABLE_INIT:
+        facts.mutatedTables.add(readLeb(code, lebEnd(code, immediate)));
+        break;
+      case Op.dataDrop:
+        facts.droppedData.add(readLeb(code, immediate));
+        this.state.dropping.add(this.definedIndex);
+        break;
+      case Op.elemDrop:
+        facts.droppedElements.add(readLeb(code, immediate));
+        this.state.dropping.add(this.definedIndex);
+        break;
+    }
+  }
+}
+
+function scanBodies(module: WasmModule): ScannedState {
+  const state = new ScannedState();
+  module.code.forEach(({ code }, i) => {
+    // 0x26 is table.set and 0xFC prefixes the rest; a body with neither byte has none of them.
+    if (code.includes(Op.misc) || code.includes(TABLE_SET)) walkBody(code, [state.scan(i)]);
+  });
+  return state;
 }
 
 /** Appends `global.set flag = 1` after every `data.drop`/`elem.drop` of a tracked segment. */
@@ -230,20 +260,24 @@ export interface ExposedModule {
  * that their globals are exposed too. Fails with `INVALID_MODULE` if the
  * module already exports a name with the reserved prefix.
  */
-export function exposeState(module: WasmModule): Result<ExposedModule, SandboxError> {
+export function exposeState(
+  module: WasmModule,
+  /**
+   * What a scan of the bodies found, if one was made already (see {@link ScannedState}): of these
+   * bodies, or of those they were made from by transforms that add no table or segment instructions.
+   */
+  scanned?: ScannedState,
+): Result<ExposedModule, SandboxError> {
   const clash = module.exports.find((e) => e.name.startsWith(STATE_EXPORT_PREFIX));
   if (clash !== undefined)
     return err(sandboxError.invalidModule(`the module uses the reserved export name ${clash.name}`));
-  const facts =
+  const state =
     module.tables.length > 0 ||
     module.imports.some((i) => i.descriptor.kind === 'table') ||
     hasPassive(module)
-      ? scanBodies(module)
-      : {
-          mutatedTables: new Set<number>(),
-          droppedData: new Set<number>(),
-          droppedElements: new Set<number>(),
-        };
+      ? (scanned ?? scanBodies(module))
+      : new ScannedState();
+  const { facts } = state;
 
   const importedGlobals = module.imports.filter((i) => i.descriptor.kind === 'global');
   const importedFunctions = module.imports.filter((i) => i.descriptor.kind === 'function').length;
@@ -257,8 +291,8 @@ export function exposeState(module: WasmModule): Result<ExposedModule, SandboxEr
 
   const types = new TypePool(module.types);
   const functions = [...module.functions];
-  const code = module.code.map((body) =>
-    dataFlags.size + elementFlags.size === 0 ? body : flagDrops(body, dataFlags, elementFlags),
+  const code = module.code.map((body, i) =>
+    state.dropping.has(i) ? flagDrops(body, dataFlags, elementFlags) : body,
   );
   const exports: Export[] = [...module.exports];
   const addFunction = (params: ValType[], results: ValType[], body: Uint8Array, exportName: string) => {

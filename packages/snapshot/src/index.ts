@@ -22,7 +22,7 @@ export { MEMORY_BLOCK_BYTES } from './state';
 export type { GlobalAccess, TableAccess, StateLayout } from './layout';
 export { memoryOf } from './layout';
 export type { ExposedModule } from './expose';
-export { STATE_EXPORT_PREFIX, exposeState } from './expose';
+export { STATE_EXPORT_PREFIX, ScannedState, exposeState } from './expose';
 export { captureState, nonZeroChunks } from './capture';
 export type { MemoryBounds } from './restore';
 export { checkState, applyState, canRestoreInPlace } from './restore';
