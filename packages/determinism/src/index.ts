@@ -8,7 +8,7 @@
 export type { Pcg32State } from './pcg32';
 export { Pcg32, SANDBOX_STREAM } from './pcg32';
 export type { Nondeterminism } from './policy';
-export { findNondeterminism } from './policy';
+export { PolicyScan, findNondeterminism } from './policy';
 export { NAN_PRODUCERS, canonicalizeNaNs } from './nan';
 export { DEPTH_EXPORT, DEFAULT_MAX_CALL_DEPTH, limitCallDepth } from './depth';
 export type { DeterministicOptions, DeterministicRiders } from './deterministic';

@@ -10,9 +10,9 @@ import {
   PREFIX_ATOMIC,
   PREFIX_SIMD,
   type WasmModule,
-  instructionEnd,
+  type InstructionVisitor,
   subOpcode,
-  walkEnd,
+  walkBody,
 } from '@ri-sandbox/core';
 
 /** One reason a module cannot run deterministically. */
@@ -38,25 +38,34 @@ for (const op of OPCODES) {
   table[op.code] = 1 + refused;
 }
 
-/** Adds to `features` those of {@link REASONS} that instructions of `code` belong to. */
-function refusedFeatures(code: Uint8Array, features: Set<Feature>): void {
-  // Only prefixed instructions are refused: a body without those prefix bytes has none.
-  if (!code.includes(PREFIX_ATOMIC) && !code.includes(PREFIX_SIMD)) return;
-  let p = 0;
-  while (p < code.length) {
-    const table = REFUSED_BY_PREFIX.get(code[p] as number);
-    const refused = table === undefined ? 0 : (table[subOpcode(code, p)] ?? 0);
-    if (refused !== 0) features.add(REFUSED[refused - 1] as Feature);
-    p = instructionEnd(code, p);
+/**
+ * The policy's scan of function bodies: the refused features their
+ * instructions belong to. Run it over every body (during another pass's
+ * walk, as a rider) and give it to {@link findNondeterminism}, which then
+ * walks no body itself.
+ */
+export class PolicyScan implements InstructionVisitor {
+  /** The refused features found, in the order they were first met. */
+  readonly features = new Set<Feature>();
+
+  visit(code: Uint8Array, start: number): void {
+    const byte = code[start] as number;
+    // Only prefixed instructions are refused.
+    if (byte !== PREFIX_ATOMIC && byte !== PREFIX_SIMD) return;
+    const refused = REFUSED_BY_PREFIX.get(byte)?.[subOpcode(code, start)] ?? 0;
+    if (refused !== 0) this.features.add(REFUSED[refused - 1] as Feature);
   }
-  walkEnd(p, code.length);
 }
 
 /**
  * Every reason `module` cannot run deterministically, or an empty list.
  * Scans every function body (function bodies must be structurally valid).
  */
-export function findNondeterminism(module: WasmModule): Nondeterminism[] {
+export function findNondeterminism(
+  module: WasmModule,
+  /** A scan of every body already made (see {@link PolicyScan}); by default the bodies are walked here. */
+  scanned?: PolicyScan,
+): Nondeterminism[] {
   const found: Nondeterminism[] = [];
   const shared = [
     ...module.memories,
@@ -65,8 +74,13 @@ export function findNondeterminism(module: WasmModule): Nondeterminism[] {
   if (shared.some((limits) => limits.shared === true)) {
     found.push({ feature: 'shared-memory', reason: 'shared memories can be changed by other threads' });
   }
-  const features = new Set<Feature>();
-  for (const body of module.code) refusedFeatures(body.code, features);
-  for (const feature of features) found.push({ feature, reason: REASONS[feature] as string });
+  let scan = scanned;
+  if (scan === undefined) {
+    scan = new PolicyScan();
+    // A body without the prefix bytes of refused instructions has none of them.
+    for (const { code } of module.code)
+      if (code.includes(PREFIX_ATOMIC) || code.includes(PREFIX_SIMD)) walkBody(code, [scan]);
+  }
+  for (const feature of scan.features) found.push({ feature, reason: REASONS[feature] as string });
   return found;
 }

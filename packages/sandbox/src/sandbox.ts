@@ -78,7 +78,7 @@ import {
 import { type SandboxOptions, resolveOptions } from './options';
 import { sha256 } from './text';
 import { ModuleCache } from './module-cache';
-import { instrumentForSandbox, refuseNondeterminism } from './transforms';
+import { instrumentForSandbox } from './transforms';
 import { WasiCapability } from './wasi-capability';
 
 /** A module compiled with every sandbox transform, and where it exposes its state. */
@@ -337,8 +337,6 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
       maxMemoryBytes: config.maxMemoryBytes,
       hostFunctions,
       transform: (module) => {
-        const allowed = refuseNondeterminism(module);
-        if (!allowed.ok) return allowed;
         const instrumented = instrumentForSandbox(module, {
           costs,
           memoryLimitPages: pagesForBytes(config.maxMemoryBytes),

@@ -1,10 +1,11 @@
 /**
  * The bytecode transforms a sandbox load applies to a module that passed the
- * loader's checks, in their order: the determinism policy refuses what cannot
- * be made deterministic; metering charges gas; the call-depth limit and NaN
- * canonicalization follow (so that neither costs gas); the exposure of state
- * for snapshots comes last, so that every other transform's globals are
- * exposed too.
+ * loader's checks: the determinism policy refuses what cannot be made
+ * deterministic; metering charges gas; the call-depth limit and NaN
+ * canonicalization are not charged for; the exposure of state for snapshots
+ * comes last, so that every other transform's globals are exposed too. Each
+ * function body is walked and copied once, during metering's pass, which the
+ * others ride along.
  */
 import {
   type BodyRider,
@@ -17,7 +18,7 @@ import {
   ok,
   sandboxError,
 } from '@ri-sandbox/core';
-import { deterministicRiders, findNondeterminism } from '@ri-sandbox/determinism';
+import { PolicyScan, deterministicRiders, findNondeterminism } from '@ri-sandbox/determinism';
 import { type CostModel, METERING_GLOBALS, meterModule } from '@ri-sandbox/metering';
 import { type ExposedModule, ScannedState, exposeState } from '@ri-sandbox/snapshot';
 
@@ -44,18 +45,24 @@ function scanOnly(scan: InstructionVisitor): BodyRider {
   return { scan, finish: () => NOTHING };
 }
 
-/** `module` itself, or `INVALID_MODULE` naming every reason it cannot run deterministically. */
-export function refuseNondeterminism(module: WasmModule): Result<WasmModule, SandboxError> {
-  const problems = findNondeterminism(module);
+/**
+ * `module` itself, or `INVALID_MODULE` naming every reason it cannot run
+ * deterministically (its bodies walked here, unless `scanned` saw them all).
+ */
+function refuseNondeterminism(
+  module: WasmModule,
+  scanned?: PolicyScan,
+): Result<WasmModule, SandboxError> {
+  const problems = findNondeterminism(module, scanned);
   if (problems.length === 0) return ok(module);
   return err(sandboxError.invalidModule(`not deterministic: ${problems.map((p) => p.reason).join('; ')}`));
 }
 
 /**
- * Metering, the call-depth limit, NaN canonicalization and the exposure of
- * state, applied to `module` as a sandbox load does (the policy check aside:
- * see {@link refuseNondeterminism}). The result is the module to compile and
- * where its state can be found for snapshots.
+ * The policy, metering, the call-depth limit, NaN canonicalization and the
+ * exposure of state, applied to `module` as a sandbox load does: the module
+ * to compile and where its state can be found for snapshots, or
+ * `INVALID_MODULE` (what the policy refuses first).
  */
 export function instrumentForSandbox(
   module: WasmModule,
@@ -70,14 +77,18 @@ export function instrumentForSandbox(
     canonicalizeNaNs: options.canonicalizeNaNs,
     depthGlobal: importedGlobals + module.globals.length + METERING_GLOBALS,
   });
-  // What the exposure of state needs to know of the bodies is found during the same walk.
+  // What the policy and the exposure of state need to know of the bodies is found during the same walk.
+  const policy = new PolicyScan();
   const scanned = new ScannedState();
   const metered = meterModule(module, {
     costs: options.costs,
     memoryLimitPages: options.memoryLimitPages,
     memoryGrowFailure: options.memoryGrowFailure,
-    riders: (i) => [...determinism.riders(i), scanOnly(scanned.scan(i))],
+    riders: (i) => [...determinism.riders(i), scanOnly(policy), scanOnly(scanned.scan(i))],
   });
+  // The policy's refusal comes first (a metering failure may have cut the walk short: then it walks).
+  const allowed = refuseNondeterminism(module, metered.ok ? policy : undefined);
+  if (!allowed.ok) return allowed;
   if (!metered.ok) return metered;
   return exposeState(determinism.finish(metered.value), scanned);
 }

@@ -18,6 +18,23 @@ describe('transformForLoad', () => {
     expect(transformForLoad(shared)).toMatchObject({ ok: false, error: { code: 'INVALID_MODULE' } });
     // And what metering refuses: a name it reserves.
     const reserved = wat('(module (global (export "__ri_gas") i32 (i32.const 0)))');
-    expect(transformForLoad(reserved)).toMatchObject({ ok: false, error: { code: 'INVALID_MODULE' } });
+    expect(transformForLoad(reserved)).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_MODULE', message: expect.stringMatching(/reserved/) },
+    });
+    // Both: the policy's reasons come first, found during metering's walk or, when metering stopped, after it.
+    const atomic = '(func (drop (i32.atomic.load (i32.const 0))))';
+    for (const source of [
+      `(module (memory 1 1 shared) ${atomic})`,
+      `(module (memory 1 1 shared) (global (export "__ri_gas") i32 (i32.const 0)) ${atomic})`,
+    ]) {
+      expect(transformForLoad(wat(source, { validate: false }))).toMatchObject({
+        ok: false,
+        error: {
+          code: 'INVALID_MODULE',
+          message: expect.stringMatching(/^invalid module: not deterministic: shared memories .*; atomic instructions/),
+        },
+      });
+    }
   });
 });

@@ -13,13 +13,11 @@ import {
   pagesForBytes,
 } from '@ri-sandbox/core';
 import { DEFAULT_COST_MODEL } from '@ri-sandbox/metering';
-import { instrumentForSandbox, refuseNondeterminism } from '../transforms';
+import { instrumentForSandbox } from '../transforms';
 
 /** `bytes` transformed as a sandbox with the default options and config loads them. @throws WasmDecodeError on bytes that are not a module. */
 export function transformForLoad(bytes: Uint8Array): Result<Uint8Array, SandboxError> {
-  const allowed = refuseNondeterminism(decodeModule(bytes));
-  if (!allowed.ok) return allowed;
-  const instrumented = instrumentForSandbox(allowed.value, {
+  const instrumented = instrumentForSandbox(decodeModule(bytes), {
     costs: DEFAULT_COST_MODEL,
     memoryLimitPages: pagesForBytes(DEFAULT_CONFIG.maxMemoryBytes),
     memoryGrowFailure: 'trap',
