@@ -49,10 +49,7 @@ function scanOnly(scan: InstructionVisitor): BodyRider {
  * `module` itself, or `INVALID_MODULE` naming every reason it cannot run
  * deterministically (its bodies walked here, unless `scanned` saw them all).
  */
-function refuseNondeterminism(
-  module: WasmModule,
-  scanned?: PolicyScan,
-): Result<WasmModule, SandboxError> {
+function refuseNondeterminism(module: WasmModule, scanned?: PolicyScan): Result<WasmModule, SandboxError> {
   const problems = findNondeterminism(module, scanned);
   if (problems.length === 0) return ok(module);
   return err(sandboxError.invalidModule(`not deterministic: ${problems.map((p) => p.reason).join('; ')}`));

@@ -32,7 +32,9 @@ describe('transformForLoad', () => {
         ok: false,
         error: {
           code: 'INVALID_MODULE',
-          message: expect.stringMatching(/^invalid module: not deterministic: shared memories .*; atomic instructions/),
+          message: expect.stringMatching(
+            /^invalid module: not deterministic: shared memories .*; atomic instructions/,
+          ),
         },
       });
     }
