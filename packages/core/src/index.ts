@@ -77,7 +77,7 @@ export { ByteReader, ByteWriter, WasmDecodeError, WasmEncodeError, f32ToBits } f
 export type { InstructionVisitor } from './codec/walk';
 export { instructionEnd, lebEnd, readLeb, subOpcode, walkBody, walkEnd } from './codec/walk';
 export type { BodyRider, RiderInsertions } from './codec/insertions';
-export { Insertions, Splicer, applyInsertions } from './codec/insertions';
+export { Insertions, Splicer, applyRiders, finishRiders } from './codec/insertions';
 export type {
   Instruction,
   Immediate,

@@ -22,13 +22,13 @@ import {
   Insertions,
   ValType,
   type WasmModule,
-  applyInsertions,
+  applyRiders,
+  type BodyRider,
   importedFunctionCount,
   instruction,
   lebEnd,
   localCount,
   readLeb,
-  walkBody,
 } from '@ri-sandbox/core';
 
 /** Exported mutable i32 global: the depth of the function being entered. The host sets it to 0 before each call. */
@@ -160,11 +160,16 @@ export class DepthScan implements InstructionVisitor {
   }
 }
 
-/** `entry` as insertions at offset 0. */
-function atEntry(entry: Uint8Array): Insertions {
-  const insertions = new Insertions();
-  insertions.at(0).bytes(entry);
-  return insertions;
+/** The call-depth limit of one body, as a rider (see `BodyRider` in `@ri-sandbox/core`): it appends one local. */
+export function depthRider(plan: DepthPlan): BodyRider {
+  const scan = new DepthScan(plan);
+  return {
+    scan,
+    finish: (next) => {
+      const { entry, insertions } = scan.finish(next);
+      return { entry, leading: insertions, locals: [DEPTH_LOCAL] };
+    },
+  };
 }
 
 /** Where the call-depth limit puts its counter, and which functions it changes. */
@@ -228,14 +233,7 @@ export function limitCallDepth(
   const limit = depthLimit(module, maxDepth, counted);
   const code = module.code.map((body, i) => {
     const plan = limit.plan(i);
-    if (plan === undefined) return body;
-    const scan = new DepthScan(plan);
-    walkBody(body.code, [scan]);
-    const { entry, insertions } = scan.finish(localCount(module, i));
-    return {
-      locals: [...body.locals, DEPTH_LOCAL],
-      code: applyInsertions(body.code, [atEntry(entry), insertions]),
-    };
+    return plan === undefined ? body : applyRiders(body, localCount(module, i), [depthRider(plan)]);
   });
   return limit.withCounter({ ...module, code });
 }

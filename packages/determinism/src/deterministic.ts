@@ -2,16 +2,9 @@
  * The call-depth limit and NaN canonicalization in one pass: each body is
  * walked once by both scans, and their insertions are copied in together.
  */
-import {
-  type BodyRider,
-  Insertions,
-  type WasmModule,
-  applyInsertions,
-  localCount,
-  walkBody,
-} from '@ri-sandbox/core';
-import { DEFAULT_MAX_CALL_DEPTH, DEPTH_LOCAL, type DepthPlan, DepthScan, depthLimit } from './depth';
-import { NaNScan } from './nan';
+import { type BodyRider, type WasmModule, applyRiders, localCount } from '@ri-sandbox/core';
+import { DEFAULT_MAX_CALL_DEPTH, type DepthPlan, depthLimit, depthRider } from './depth';
+import { nanRider } from './nan';
 
 /** Options of {@link makeDeterministic}. */
 export interface DeterministicOptions {
@@ -36,75 +29,21 @@ export function makeDeterministic(module: WasmModule, options: DeterministicOpti
     options.counted ?? (() => true),
   );
   const canonicalize = options.canonicalizeNaNs !== false;
-  const code = module.code.map((body, i) => {
-    const plan = limit.plan(i);
-    const scans = bodyScans(plan, canonicalize);
-    if (scans.length === 0) return body;
-    walkBody(
-      body.code,
-      scans.map((rider) => rider.scan),
-    );
-    let next = localCount(module, i);
-    const inserted = scans.map((rider) => {
-      const insertions = rider.finish(next);
-      for (const group of insertions.locals) next += group.count;
-      return insertions;
-    });
-    if (inserted.every((r) => r.entry.length === 0 && r.trailing.count === 0 && r.leading.count === 0))
-      return body;
-    // At the same offset, canonicalization goes first: it finishes the instruction before.
-    const entries = new Insertions();
-    entries.at(0).bytes(concat(inserted.map((r) => r.entry)));
-    return {
-      locals: [...body.locals, ...inserted.flatMap((r) => r.locals)],
-      code: applyInsertions(body.code, [
-        entries,
-        ...inserted.map((r) => r.trailing),
-        ...inserted.map((r) => r.leading),
-      ]),
-    };
-  });
+  const code = module.code.map((body, i) =>
+    applyRiders(body, localCount(module, i), bodyRiders(limit.plan(i), canonicalize)),
+  );
   return limit.withCounter({ ...module, code });
 }
 
-/** What a rider that inserts nothing of a kind gives (shared: never added to). */
-const NONE = new Insertions();
-const NO_ENTRY = new Uint8Array(0);
-
-/** The depth limit's and NaN canonicalization's scans of one body, as riders (depth first: its local comes first). */
-function bodyScans(plan: DepthPlan | undefined, canonicalize: boolean): BodyRider[] {
+/**
+ * The depth limit's and NaN canonicalization's riders of one body: depth first, so that its local comes
+ * first, and at the same offset canonicalization's code (trailing) goes before the depth's (leading).
+ */
+function bodyRiders(plan: DepthPlan | undefined, canonicalize: boolean): BodyRider[] {
   const riders: BodyRider[] = [];
-  if (plan !== undefined) {
-    const depth = new DepthScan(plan);
-    riders.push({
-      scan: depth,
-      finish: (next) => {
-        const { entry, insertions } = depth.finish(next);
-        return { entry, trailing: NONE, leading: insertions, locals: [DEPTH_LOCAL] };
-      },
-    });
-  }
-  if (canonicalize) {
-    const nan = new NaNScan();
-    riders.push({
-      scan: nan,
-      finish: (first) => {
-        const { insertions, locals } = nan.finish(first);
-        return { entry: NO_ENTRY, trailing: insertions, leading: NONE, locals };
-      },
-    });
-  }
+  if (plan !== undefined) riders.push(depthRider(plan));
+  if (canonicalize) riders.push(nanRider());
   return riders;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 /** The call-depth limit and NaN canonicalization, riding along another pass: see {@link deterministicRiders}. */
@@ -134,7 +73,7 @@ export function deterministicRiders(
   );
   const canonicalize = options.canonicalizeNaNs !== false;
   return {
-    riders: (definedIndex) => bodyScans(limit.plan(definedIndex), canonicalize),
+    riders: (definedIndex) => bodyRiders(limit.plan(definedIndex), canonicalize),
     finish: (rewritten) => limit.withCounter(rewritten),
   };
 }

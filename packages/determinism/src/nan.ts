@@ -22,11 +22,11 @@ import {
   PREFIX_SIMD,
   ValType,
   type WasmModule,
-  applyInsertions,
+  applyRiders,
+  type BodyRider,
   localCount,
   opcodeByName,
   subOpcode,
-  walkBody,
 } from '@ri-sandbox/core';
 
 type Lane = 'f32' | 'f64' | 'f32x4' | 'f64x2';
@@ -211,12 +211,18 @@ export class NaNScan implements InstructionVisitor {
 export function canonicalizeNaNs(module: WasmModule): WasmModule {
   return {
     ...module,
-    code: module.code.map((body, i) => {
-      const scan = new NaNScan();
-      walkBody(body.code, [scan]);
-      const { insertions, locals } = scan.finish(localCount(module, i));
-      if (insertions.count === 0) return body;
-      return { locals: [...body.locals, ...locals], code: applyInsertions(body.code, [insertions]) };
-    }),
+    code: module.code.map((body, i) => applyRiders(body, localCount(module, i), [nanRider()])),
+  };
+}
+
+/** NaN canonicalization of one body, as a rider (see `BodyRider` in `@ri-sandbox/core`). */
+export function nanRider(): BodyRider {
+  const scan = new NaNScan();
+  return {
+    scan,
+    finish: (first) => {
+      const { insertions, locals } = scan.finish(first);
+      return { trailing: insertions, locals };
+    },
   };
 }

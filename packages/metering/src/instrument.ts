@@ -28,13 +28,13 @@ import {
   encodeInstructions,
   encodeModule,
   err,
+  finishRiders,
   importedFunctionCount,
   instruction,
   localCount,
   ok,
   readLeb,
   remapFunctionReferences,
-  type RiderInsertions,
   Splicer,
   sandboxError,
 } from '@ri-sandbox/core';
@@ -266,12 +266,7 @@ function meterBody(
   const lazy = plan.hoist && storesSaved(charges, blockChecks, refunds, exitLeaves, specials, code, plan) > 0;
   const charger = new Charger(plan.gasGlobal, plan.fuelFunction, balance, lazy);
   // The riders' locals follow metering's: the balance, and the scratch if a bulk operation needs it.
-  let nextLocal = needsScratch ? scratch + 1 : scratch;
-  const inserted: RiderInsertions[] = riders.map((rider) => {
-    const insertions = rider.finish(nextLocal);
-    for (const group of insertions.locals) nextLocal += group.count;
-    return insertions;
-  });
+  const inserted = finishRiders(riders, needsScratch ? scratch + 1 : scratch);
   const splicer = new Splicer(code, w, inserted);
   charger.reload(w);
   let block = 0;
@@ -370,7 +365,7 @@ function meterBody(
     ...body.locals,
     balanceLocal,
     ...(needsScratch ? [{ count: 1, type: I32 }] : []),
-    ...inserted.flatMap((insertions) => insertions.locals),
+    ...inserted.flatMap((insertions) => insertions.locals ?? []),
   ];
 }
 

@@ -10,7 +10,6 @@
 import {
   type BodyRider,
   type InstructionVisitor,
-  Insertions,
   type Result,
   type SandboxError,
   type WasmModule,
@@ -32,17 +31,9 @@ export interface TransformOptions {
   readonly canonicalizeNaNs: boolean;
 }
 
-/** What a rider that only looks inserts (shared: never added to). */
-const NOTHING = {
-  entry: new Uint8Array(0),
-  trailing: new Insertions(),
-  leading: new Insertions(),
-  locals: [],
-};
-
 /** A rider that only looks: `scan` sees the body, and nothing is inserted. */
 function scanOnly(scan: InstructionVisitor): BodyRider {
-  return { scan, finish: () => NOTHING };
+  return { scan, finish: () => ({}) };
 }
 
 /**

@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ByteWriter } from './bytes';
-import { Insertions, Splicer, applyInsertions } from './insertions';
+import { type BodyRider, Insertions, Splicer, applyRiders } from './insertions';
 import { encodeInstructions, instruction } from './instructions';
+import { type LocalGroup, ValType } from './types';
 import { walkBody } from './walk';
 
 /** Insertions made of `[offset, bytes]` pairs (offsets in order). */
@@ -31,35 +32,71 @@ function naive(
   return [...out, ...code.slice(copied)];
 }
 
-describe('applyInsertions', () => {
-  it('puts every insertion in place, earlier lists first at the same offset (property)', () => {
-    const code = fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 200 });
+/** A rider that scans nothing and inserts `trailing` and the `locals` given. */
+function riderOf(trailing: Insertions, locals: readonly LocalGroup[] = []): BodyRider {
+  return { scan: { visit: () => undefined }, finish: () => ({ trailing, locals }) };
+}
+
+describe('applyRiders', () => {
+  it('puts every insertion in place, earlier riders first at the same offset (property)', () => {
+    // A body of `nop`s and its `end`: every offset is an instruction boundary.
+    const length = fc.integer({ min: 1, max: 200 });
     const bytes = fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 80 });
     fc.assert(
       fc.property(
-        code,
+        length,
         fc.array(fc.array(fc.tuple(fc.nat(), bytes), { maxLength: 8 }), { maxLength: 3 }),
-        (c, raw) => {
+        (n, raw) => {
+          const c = [...Array<number>(n - 1).fill(0x01), 0x0b];
           const lists = raw.map((pairs) =>
-            pairs.map(([at, b]) => [at % (c.length + 1), b] as const).sort((x, y) => x[0] - y[0]),
+            pairs.map(([at, b]) => [at % (n + 1), b] as const).sort((x, y) => x[0] - y[0]),
           );
-          const out = applyInsertions(Uint8Array.from(c), lists.map(insertionsOf));
-          expect([...out]).toEqual(naive(c, lists));
+          const body = { locals: [], code: Uint8Array.from(c) };
+          const out = applyRiders(
+            body,
+            0,
+            lists.map((pairs) => riderOf(insertionsOf(pairs))),
+          );
+          expect([...out.code]).toEqual(naive(c, lists));
         },
       ),
       { numRuns: 500 },
     );
   });
 
-  it('counts what it holds and refuses an offset before the last one', () => {
+  it("appends the riders' locals in order, and gives back a body they do not change", () => {
+    const body = { locals: [{ count: 2, type: ValType.i32 }], code: Uint8Array.of(0x01, 0x0b) };
+    const numbered: number[] = [];
+    const counting = (locals: readonly LocalGroup[]): BodyRider => ({
+      scan: { visit: () => undefined },
+      finish: (first) => {
+        numbered.push(first);
+        return { locals };
+      },
+    });
+    const changed = applyRiders(body, 5, [
+      counting([{ count: 3, type: ValType.f64 }]),
+      counting([{ count: 1, type: ValType.i64 }]),
+    ]);
+    expect(numbered).toEqual([5, 8]);
+    expect(changed.locals).toEqual([
+      { count: 2, type: ValType.i32 },
+      { count: 3, type: ValType.f64 },
+      { count: 1, type: ValType.i64 },
+    ]);
+    expect(applyRiders(body, 5, [riderOf(new Insertions())])).toBe(body);
+    expect(applyRiders(body, 5, [])).toBe(body);
+  });
+
+  it('counts what a list holds and refuses an offset before the last one', () => {
     const insertions = insertionsOf([
-      [2, [7, 8]],
-      [2, [9]],
+      [1, [7, 8]],
+      [1, [9]],
     ]);
     expect([insertions.count, insertions.size]).toEqual([2, 3]);
-    expect(() => insertions.at(1)).toThrow(RangeError);
-    expect([...applyInsertions(Uint8Array.of(1, 2, 3), [insertions])]).toEqual([1, 2, 7, 8, 9, 3]);
-    expect([...applyInsertions(Uint8Array.of(1, 2, 3), [])]).toEqual([1, 2, 3]);
+    expect(() => insertions.at(0)).toThrow(RangeError);
+    const body = { locals: [], code: Uint8Array.of(0x01, 0x0b) };
+    expect([...applyRiders(body, 0, [riderOf(insertions)]).code]).toEqual([1, 7, 8, 9, 0x0b]);
   });
 });
 

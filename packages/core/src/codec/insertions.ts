@@ -2,10 +2,12 @@
  * Code a transform inserts into a body, collected by offset while it scans
  * and applied in one copy: several transforms' insertions into the same body
  * merge into one output, so a body is copied once however many add to it.
+ * The transforms ride along one pass (see {@link BodyRider}): another one's
+ * (metering's) or their own ({@link applyRiders}).
  */
 import { ByteWriter } from './bytes';
-import type { LocalGroup } from './types';
-import type { InstructionVisitor } from './walk';
+import type { FunctionBody, LocalGroup } from './types';
+import { type InstructionVisitor, walkBody } from './walk';
 
 /** Byte strings to insert into a body at non-decreasing offsets. */
 export class Insertions {
@@ -58,54 +60,6 @@ export class Insertions {
   }
 }
 
-/** Copies `source[start, end)` to `out` at `at` (short ranges byte by byte: a view per range costs more). */
-function copy(out: Uint8Array, at: number, source: Uint8Array, start: number, end: number): void {
-  if (end - start < 64) {
-    for (let i = start, o = at; i < end; i++, o++) out[o] = source[i] as number;
-  } else {
-    out.set(source.subarray(start, end), at);
-  }
-}
-
-/**
- * `code` with every insertion of `lists` in place, in one new array. At the
- * same offset, the insertions of an earlier list go first.
- */
-export function applyInsertions(code: Uint8Array, lists: readonly Insertions[]): Uint8Array<ArrayBuffer> {
-  const used = lists.filter((list) => list.count > 0);
-  const out = new Uint8Array(used.reduce((sum, list) => sum + list.size, code.length));
-  const sources = used.map((list) => list.source());
-  const next = used.map(() => 0);
-  let copied = 0;
-  let at = 0;
-  for (;;) {
-    // The list whose next insertion comes first (the earliest list on a tie).
-    let chosen = -1;
-    let offset = Infinity;
-    for (let l = 0; l < used.length; l++) {
-      const list = used[l] as Insertions;
-      const i = next[l] as number;
-      if (i < list.count && list.offset(i) < offset) {
-        offset = list.offset(i);
-        chosen = l;
-      }
-    }
-    if (chosen < 0) break;
-    copy(out, at, code, copied, offset);
-    at += offset - copied;
-    copied = offset;
-    const list = used[chosen] as Insertions;
-    const i = next[chosen] as number;
-    const start = list.start(i);
-    const end = list.end(i);
-    copy(out, at, sources[chosen] as Uint8Array, start, end);
-    at += end - start;
-    next[chosen] = i + 1;
-  }
-  copy(out, at, code, copied, code.length);
-  return out;
-}
-
 /**
  * What a transform adds to a body while another pass (metering) walks and
  * rewrites it: the transform's scan sees each instruction of the original
@@ -119,19 +73,19 @@ export interface BodyRider {
   finish(firstLocal: number): RiderInsertions;
 }
 
-/** What a {@link BodyRider} inserts, by offset in the original body. */
+/** What a {@link BodyRider} inserts, by offset in the original body (each kind optional). */
 export interface RiderInsertions {
   /** Code at the very start of the body, before anything the host pass adds there. */
-  readonly entry: Uint8Array;
+  readonly entry?: Uint8Array;
   /** Code that finishes the instruction before its offset: before what the host pass adds at that offset. */
-  readonly trailing: Insertions;
+  readonly trailing?: Insertions;
   /**
    * Code that leads into the instruction at its offset (so before the body's end): right before it, after
    * what the host pass adds.
    */
-  readonly leading: Insertions;
+  readonly leading?: Insertions;
   /** The locals it appends. */
-  readonly locals: readonly LocalGroup[];
+  readonly locals?: readonly LocalGroup[];
 }
 
 /**
@@ -151,9 +105,9 @@ export class Splicer {
     private readonly w: ByteWriter,
     riders: readonly RiderInsertions[],
   ) {
-    this.trailing = riders.filter((r) => r.trailing.count > 0).map((r) => new Cursor(r.trailing));
-    this.leading = riders.filter((r) => r.leading.count > 0).map((r) => new Cursor(r.leading));
-    for (const rider of riders) w.bytes(rider.entry);
+    this.trailing = cursors(riders.map((r) => r.trailing));
+    this.leading = cursors(riders.map((r) => r.leading));
+    for (const rider of riders) if (rider.entry !== undefined) w.bytes(rider.entry);
   }
 
   /** Copies the original up to `offset`, with the insertions before it, and the trailing ones at it. */
@@ -191,6 +145,51 @@ export class Splicer {
     if (offset > this.copied) this.w.range(this.code, this.copied, offset);
     this.copied = Math.max(this.copied, offset);
   }
+}
+
+/**
+ * What `riders` insert once their scans have seen the body, each given the
+ * index of its first appended local, in order from `firstLocal`.
+ */
+export function finishRiders(riders: readonly BodyRider[], firstLocal: number): RiderInsertions[] {
+  let next = firstLocal;
+  return riders.map((rider) => {
+    const insertions = rider.finish(next);
+    for (const group of insertions.locals ?? []) next += group.count;
+    return insertions;
+  });
+}
+
+/**
+ * `body` with `riders` applied on their own (no other pass): their scans
+ * walk it once, and their code and locals go in with one copy; `body` itself
+ * when they insert nothing. `firstLocal` is the index of the first local
+ * they append. Throws `WasmDecodeError` on a malformed body.
+ */
+export function applyRiders(
+  body: FunctionBody,
+  firstLocal: number,
+  riders: readonly BodyRider[],
+): FunctionBody {
+  walkBody(
+    body.code,
+    riders.map((rider) => rider.scan),
+  );
+  const inserted = finishRiders(riders, firstLocal);
+  const size = inserted.reduce(
+    (sum, r) => sum + (r.entry?.length ?? 0) + (r.trailing?.size ?? 0) + (r.leading?.size ?? 0),
+    body.code.length,
+  );
+  const locals = inserted.flatMap((r) => r.locals ?? []);
+  if (size === body.code.length && locals.length === 0) return body;
+  const w = new ByteWriter(size);
+  new Splicer(body.code, w, inserted).copyTo(body.code.length);
+  return { locals: [...body.locals, ...locals], code: w.finish() };
+}
+
+/** Cursors over the lists that insert anything. */
+function cursors(lists: readonly (Insertions | undefined)[]): Cursor[] {
+  return lists.flatMap((list) => (list === undefined || list.count === 0 ? [] : [new Cursor(list)]));
 }
 
 /** The position in one list of insertions. */
