@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ValType, decodeModule, readNameSection } from '@ri-sandbox/core';
+import { ValType, decodeInstructions, decodeModule, readNameSection } from '@ri-sandbox/core';
 import { fixture } from '@ri-sandbox/test-fixtures';
 import { wat } from '../../core/test/wat';
 import { type CostModel, resolveCostModel } from './cost-model';
@@ -121,6 +121,81 @@ describe('quiet loops', () => {
     expect(await trapGas(5)).toBe(fast);
     expect(await trapGas(0.001, { chargeAhead: false })).toBe(fast);
     expect(fast).toBeGreaterThan(200_000 * 8);
+  });
+});
+
+describe('hot loops', () => {
+  // $next is innermost and calls nothing; it has a result, a br_if out of it whose taken edge gives
+  // back, and a br_table to a block in it, to itself and to a block outside it.
+  const WALK = wat(`(module (func (export "walk") (param $n i32) (result i32) (local $i i32) (local $sum i32)
+    (block $done
+      (loop $outer
+        (block $odd
+          (local.set $sum (i32.add (local.get $sum)
+            (loop $next (result i32)
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+              (block $skip (br_table $skip $next $odd (i32.rem_u (local.get $i) (i32.const 3))))
+              (local.get $i))))
+          (br $outer))
+        (local.set $sum (i32.xor (local.get $sum) (i32.const 7)))
+        (br_if $outer (i32.lt_u (local.get $i) (local.get $n)))))
+    (local.get $sum)))`);
+
+  /** For each innermost loop of `code`, whether a call is left in it. */
+  function innermostLoopsCall(code: Uint8Array): boolean[] {
+    const found: boolean[] = [];
+    const open: { loop: boolean; nested: boolean; calls: boolean }[] = [];
+    for (const {
+      op: { name },
+    } of decodeInstructions(code)) {
+      if (name === 'block' || name === 'loop' || name === 'if') {
+        if (name === 'loop') for (const o of open) o.nested = true;
+        open.push({ loop: name === 'loop', nested: false, calls: false });
+      } else if (name === 'call') {
+        for (const o of open) o.calls = true;
+      } else if (name === 'end') {
+        const closed = open.pop();
+        if (closed?.loop === true && !closed.nested) found.push(closed.calls);
+      }
+    }
+    return found;
+  }
+
+  it('ask for gas outside the loop, so that no call is left in it', () => {
+    const metered = instrument(WALK);
+    if (!metered.ok) throw new Error(metered.error.message);
+    const body = decodeModule(metered.value.bytes).code[0];
+    expect(innermostLoopsCall(body?.code ?? new Uint8Array())).toEqual([false]);
+    // A loop that calls keeps its check's call: nothing is gained by moving it.
+    const calling = instrument(wat('(module (func $f) (func (export "g") (loop $l (call $f) (br $l))))'));
+    if (!calling.ok) throw new Error(calling.error.message);
+    expect(innermostLoopsCall(decodeModule(calling.value.bytes).code[1]?.code ?? new Uint8Array())).toEqual([
+      true,
+    ]);
+  });
+
+  it('give the original results, and the same gas however often they asked for gas', async () => {
+    const raw = (await WebAssembly.instantiate(WALK)).instance.exports['walk'] as (n: number) => number;
+    const runs = async (step: number, options: MeteringOptions = {}) => {
+      const metered = instrument(WALK, options);
+      if (!metered.ok) throw new Error(metered.error.message);
+      let clock = 0;
+      const meter = new Meter({ now: () => (clock += step) });
+      const { instance } = await WebAssembly.instantiate(metered.value.bytes, meter.imports);
+      meter.attach(instance);
+      const walk = instance.exports['walk'] as (n: number) => number;
+      return [0, 1, 2, 3, 4, 10, 5000].map((n) => {
+        const run = meter.run({ maxGas: 1e12, maxExecutionMs: 1e15 }, () => walk(n));
+        expect(run).toMatchObject({ ok: true, value: raw(n) });
+        return run.gasUsed;
+      });
+    };
+    // Grants of millions (no refill in the loop) against a thousand (refills in most runs of it).
+    const fast = await runs(0.001);
+    expect(await runs(5)).toEqual(fast);
+    expect(await runs(5, { chargeAhead: false })).toEqual(fast);
+    expect(fast[6]).toBeGreaterThan(5000 * 10);
   });
 });
 

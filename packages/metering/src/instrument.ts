@@ -31,6 +31,7 @@ import {
   finishRiders,
   importedFunctionCount,
   instruction,
+  lebEnd,
   localCount,
   ok,
   readLeb,
@@ -45,6 +46,7 @@ import {
   CALL,
   type CostLookup,
   GROW,
+  HOT_LOOP_WRAPPERS,
   RELOAD,
   costLookup,
   planCharges,
@@ -53,6 +55,7 @@ import {
 
 /** The `call` opcode: after it, the callee may have spent gas. */
 const CALL_OPCODE = 0x10;
+const BR_TABLE_OPCODE = 0x0e;
 import {
   ABORT_ARG_EXPORT,
   ABORT_EXPORT,
@@ -161,28 +164,93 @@ class Charger {
    * `store` (by default: when checking, or when `G` may not lag); with `check`,
    * then `if ($balance < 0) { G = $balance if not stored; call $fuel; reload }`.
    */
-  charge(w: ByteWriter, pushCost: () => void, check = true, store = check || !this.lazy): void {
+  charge(w: ByteWriter, pushCost: () => void, check = true, store = check || !this.lazy, leaveTo = -1): void {
     w.u8(0x20).u32(this.balance);
     pushCost();
     w.u8(0x7d);
     if (store) w.u8(0x22).u32(this.balance).u8(0x24).u32(this.gasGlobal);
     else w.u8(0x21).u32(this.balance);
-    if (check) this.branchIfNegative(w, !store);
+    if (check) this.branchIfNegative(w, !store, leaveTo);
   }
 
-  /** A check with no charge; `G` is stored first when it may lag (`store`), else only before asking for gas. */
-  check(w: ByteWriter, store = this.lazy): void {
+  /**
+   * A check with no charge; `G` is stored first when it may lag (`store`), else only before asking
+   * for gas. With `leaveTo`, a negative balance branches to that label instead of asking for gas.
+   */
+  check(w: ByteWriter, store = this.lazy, leaveTo = -1): void {
     if (store) this.storeNow(w);
-    this.branchIfNegative(w, !store);
+    this.branchIfNegative(w, !store, leaveTo);
   }
 
-  private branchIfNegative(w: ByteWriter, storeFirst: boolean): void {
-    w.u8(0x20).u32(this.balance).u8(0x42).u8(0x00).u8(0x53).u8(0x04).u8(0x40);
+  /** `G = $balance` if `storeFirst`; `call $fuel`; reload: asks for gas. */
+  refill(w: ByteWriter, storeFirst: boolean): void {
     if (storeFirst) this.storeNow(w);
     w.u8(0x10).u32(this.fuelFunction);
     this.reload(w);
+  }
+
+  private branchIfNegative(w: ByteWriter, storeFirst: boolean, leaveTo: number): void {
+    w.u8(0x20).u32(this.balance).u8(0x42).u8(0x00).u8(0x53);
+    if (leaveTo >= 0) {
+      w.u8(0x0d).u32(leaveTo);
+      return;
+    }
+    w.u8(0x04).u8(0x40);
+    this.refill(w, storeFirst);
     w.u8(0x0b);
   }
+}
+
+/**
+ * A hot loop's wrapping (see `HotLoops`): `block bt; loop $again bt; block $refill`
+ * before the loop, whose header check branches to `$refill` (label 1) when the
+ * balance is negative. Returns nothing; {@link closeHotLoop} writes the rest.
+ */
+function openHotLoop(w: ByteWriter, code: Uint8Array, loopAt: number): void {
+  const blockType = code.subarray(loopAt + 1, lebEnd(code, loopAt + 1));
+  w.u8(0x02).bytes(blockType).u8(0x03).bytes(blockType).u8(0x02).u8(0x40);
+}
+
+/**
+ * After a hot loop's `end`: its results leave the wrapping (`br 2`); the
+ * refill asks for gas (`G` stored first unless the header stored it), gives
+ * back the header's `cost`, which the header charges again, and enters the
+ * loop again (`br $again`).
+ */
+function closeHotLoop(w: ByteWriter, charger: Charger, cost: number, headerStored: boolean): void {
+  w.u8(0x0c).u32(2).u8(0x0b);
+  charger.refill(w, !headerStored);
+  if (cost !== 0)
+    charger.charge(
+      w,
+      () => {
+        i64Const(w, -cost);
+      },
+      false,
+      false,
+    );
+  w.u8(0x0c).u32(0).u8(0x0b).u8(0x0b);
+}
+
+/**
+ * Writes the branch at `at` (`br`, `br_if` or `br_table`) with every label
+ * from `outside` on moved past a hot loop's wrapping; returns where it ends.
+ */
+function relabel(w: ByteWriter, code: Uint8Array, at: number, outside: number): number {
+  const opcode = code[at] as number;
+  w.u8(opcode);
+  let p = at + 1;
+  let labels = 1;
+  if (opcode === BR_TABLE_OPCODE) {
+    labels = readLeb(code, p) + 1;
+    w.u32(labels - 1);
+    p = lebEnd(code, p);
+  }
+  for (; labels > 0; labels--, p = lebEnd(code, p)) {
+    const label = readLeb(code, p);
+    w.u32(label >= outside ? label + HOT_LOOP_WRAPPERS : label);
+  }
+  return p;
 }
 
 /** `i64.const value` for a safe integer (costs, and refunds as negative costs). */
@@ -255,7 +323,7 @@ function meterBody(
   riders: readonly BodyRider[],
 ): FunctionBody['locals'] {
   const code = body.code;
-  const { blockStarts, blockChecks, specials, needsScratch, quiet } = scan;
+  const { blockStarts, blockChecks, specials, needsScratch, quiet, hot } = scan;
   // Quiet loops' headers charge without storing `G`; where they end up stores it (see `QuietLoops`).
   const silent = new Set(plan.hoist ? quiet.headers : []);
   const storesAt = new Set(plan.hoist ? quiet.stores : []);
@@ -272,34 +340,72 @@ function meterBody(
   let block = 0;
   let special = 0;
   let exit = 0;
-  while (block < blockStarts.length || special < specials.length || exit < exitAt.length) {
+  // Hot loops: the next to open, the next to close, and the next branch to renumber.
+  let hotOpen = 0;
+  let hotClose = 0;
+  let relabelled = 0;
+  /** Whether each hot loop's header stored `G` (its refill need not). */
+  const headerStored: boolean[] = [];
+  const events = () =>
+    block < blockStarts.length ||
+    special < specials.length ||
+    exit < exitAt.length ||
+    hotOpen < hot.start.length ||
+    hotClose < hot.end.length ||
+    relabelled < hot.relabels.length;
+  while (events()) {
     const blockAt = blockStarts[block] ?? Infinity;
     const specialAt = specials[special] ?? Infinity;
     const exitNext = exitAt[exit] ?? Infinity;
-    if (blockAt <= specialAt && blockAt <= exitNext) {
+    const openAt = hot.start[hotOpen] ?? Infinity;
+    const closeAt = hot.end[hotClose] ?? Infinity;
+    const relabelAt = hot.relabels[relabelled] ?? Infinity;
+    // At one offset: a hot loop's close (right after its `end`), a block's charge, a hot loop's
+    // opening, an exit's give-back, a renumbered branch, a rewritten instruction.
+    if (closeAt <= Math.min(blockAt, specialAt, exitNext, relabelAt, openAt)) {
+      splicer.copyTo(closeAt);
+      const header = hot.header[hotClose] as number;
+      closeHotLoop(w, charger, charges[header] as number, headerStored[hotClose] === true);
+      hotClose++;
+      continue;
+    }
+    if (blockAt <= Math.min(specialAt, exitNext, relabelAt, openAt)) {
       // A block's charge goes before its first instruction, even if that one is rewritten too.
       const cost = charges[block] as number;
       const check = blockChecks[block] === true;
       const quietHeader = silent.has(block);
       const mustStore = storesAt.has(block);
+      const leaveTo = hotOpen > 0 && hot.header[hotOpen - 1] === block ? 1 : -1;
       block++;
       if (cost === 0 && !check && !mustStore) continue;
       splicer.copyTo(blockAt);
       if (cost === 0) {
-        if (check) charger.check(w, quietHeader ? false : lazy || mustStore);
+        const store = check && (quietHeader ? false : lazy || mustStore);
+        if (check) charger.check(w, store, leaveTo);
         else charger.storeNow(w);
-      } else
+        if (leaveTo >= 0) headerStored[hotOpen - 1] = store;
+      } else {
+        const store = !quietHeader && (check || !lazy || mustStore);
         charger.charge(
           w,
           () => {
             i64Const(w, cost);
           },
           check,
-          !quietHeader && (check || !lazy || mustStore),
+          store,
+          leaveTo,
         );
+        if (leaveTo >= 0) headerStored[hotOpen - 1] = store;
+      }
       continue;
     }
-    if (exitNext <= specialAt) {
+    if (openAt <= Math.min(specialAt, exitNext, relabelAt)) {
+      splicer.copyTo(openAt);
+      openHotLoop(w, code, openAt);
+      hotOpen++;
+      continue;
+    }
+    if (exitNext <= specialAt && exitNext <= relabelAt) {
       // An exit gives back what was paid for code it skips, and stores the counter if it may leave
       // (before a tail call's rewrite); a `br_if` that gives back becomes `if { give back; br }`.
       const amount = refunds[exit] as number;
@@ -319,12 +425,21 @@ function meterBody(
         );
       if (leaves) charger.store(w);
       if (label >= 0) {
+        // A `br_if` that leaves a hot loop (renumbered below otherwise) is renumbered here.
+        const leavesHot = relabelAt === exitNext;
+        if (leavesHot) relabelled += 2;
         splicer.lead(exitNext);
         w.u8(0x0c)
-          .u32(label + 1)
+          .u32(label + 1 + (leavesHot ? HOT_LOOP_WRAPPERS : 0))
           .u8(0x0b);
         splicer.skipTo(branchEnd);
       }
+      continue;
+    }
+    if (relabelAt <= specialAt) {
+      splicer.lead(relabelAt);
+      splicer.skipTo(relabel(w, code, relabelAt, hot.relabels[relabelled + 1] as number));
+      relabelled += 2;
       continue;
     }
     const end = specials[special + 1] as number;

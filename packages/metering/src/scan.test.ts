@@ -6,6 +6,13 @@ import { type BodyScan, costLookup, planCharges, scanBody } from './scan';
 
 const COSTS = costLookup(DEFAULT_COST_MODEL);
 
+/** The code of the first function of `source`. */
+function firstBody(source: string): Uint8Array {
+  const body = decodeModule(wat(source)).code[0];
+  if (body === undefined) throw new Error('no function');
+  return body.code;
+}
+
 /** The scan of the first function of `source`. */
 function scanFirst(source: string): BodyScan {
   const module = decodeModule(wat(source));
@@ -106,6 +113,46 @@ describe('planCharges', () => {
       // A branch to an outer loop leaves the inner one, which then stores as usual; the outer stays quiet.
       expect(noisy.quiet.headers, body).toEqual(body.includes('(loop (loop') ? [1] : []);
     }
+  });
+
+  it('finds the innermost loops that call nothing, and the branches that leave them', () => {
+    const source = `(module (type $take (func (param i32))) (memory 1) (func (param i32) (result i32)
+      (block $out
+        (loop $a
+          (br_if $out (local.get 0))
+          (block $in (br_table $in $a $out (local.get 0)))
+          (br $a))
+        (loop $b (call 0 (local.get 0)) (br $b))
+        (loop $c (loop $d (br_if $c (local.get 0)) (br $d)))
+        (i32.const 0)
+        (loop $e (type $take) (drop))
+        (loop $f (drop (memory.grow (i32.const 0))))
+        (loop $g (memory.fill (i32.const 0) (i32.const 0) (i32.const 0))))
+      (i32.const 5)))`;
+    const scan = scanFirst(source);
+    const code = firstBody(source);
+    // $a and $d: $b calls, $c holds a loop, $e takes a parameter, $f grows memory, $g fills it.
+    expect(scan.hot.start.map((at) => code[at])).toEqual([0x03, 0x03]);
+    expect(scan.hot.end.map((at) => code[at - 1])).toEqual([0x0b, 0x0b]);
+    // Each header is the block that starts right after its loop's block type.
+    expect(scan.hot.header.map((b) => scan.blockStarts[b])).toEqual(scan.hot.start.map((at) => at + 2));
+    // The br_if to $out (labels from 1 leave $a), the br_table in $in (from 2), the br_if to $c (from 1);
+    // not the br to $a or to $d.
+    const relabels = [];
+    for (let i = 0; i < scan.hot.relabels.length; i += 2)
+      relabels.push([code[scan.hot.relabels[i] as number], scan.hot.relabels[i + 1]]);
+    expect(relabels).toEqual([
+      [0x0d, 1],
+      [0x0e, 2],
+      [0x0d, 1],
+    ]);
+  });
+
+  it('has no hot loops where an exception may be caught', () => {
+    const scan = scanFirst(`(module (tag $e) (func (param i32)
+      (loop $l (br_if $l (local.get 0)))
+      (try (do (nop)) (catch_all))))`);
+    expect(scan.hot.start).toEqual([]);
   });
 
   it('pays each block itself where an exception may be caught', () => {

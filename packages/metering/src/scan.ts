@@ -68,6 +68,7 @@ const CALLS = new Uint8Array(256);
 const INDIRECT = 1;
 const DIRECT = 2;
 const LOOP = 0x03;
+const REF_FUNC = 0xd2;
 
 // Control opcodes the construct tracking follows.
 const OPENS = new Uint8Array(256);
@@ -157,7 +158,37 @@ export interface BodyScan {
   readonly exits: Exits;
   /** Loops that cannot trap or call, and where the counter must be stored after them. */
   readonly quiet: QuietLoops;
+  /** Innermost loops that call nothing: their checks ask for gas outside them (see {@link HotLoops}). */
+  readonly hot: HotLoops;
 }
+
+/**
+ * Innermost loops that call nothing (no call of any kind, `memory.grow` or
+ * bulk operation, so that their header's check is the only place in them that
+ * may ask for gas) and take no parameters, in a body without `try`. Their
+ * instrumentation asks for gas outside the loop: the header's check branches
+ * out to a refill that enters the loop again. With no call left in it, the
+ * engine may unroll such a loop (V8 unrolls small innermost loops without
+ * calls); a call on the check's cold path kept it from doing so. The loop is
+ * wrapped in three constructs, so branches in it to labels outside it are
+ * renumbered.
+ */
+export interface HotLoops {
+  /** Offset of each one's `loop` instruction. */
+  readonly start: number[];
+  /** Its header block (the one that checks). */
+  readonly header: number[];
+  /** Offset just past its `end`. */
+  readonly end: number[];
+  /**
+   * The branches in them to a label outside them, as (offset, first label
+   * outside) pairs in order: labels from that one on move by three.
+   */
+  readonly relabels: number[];
+}
+
+/** How many constructs wrap a hot loop (see {@link HotLoops}): labels past it move by this much. */
+export const HOT_LOOP_WRAPPERS = 3;
 
 /**
  * Loops made only of instructions that can neither trap nor call (see
@@ -209,6 +240,12 @@ export interface LabelTypes {
   readonly types: readonly FuncType[];
   /** How many results the function has: what a branch to its outermost label carries. */
   readonly results: number;
+}
+
+/** Whether the block type at `p` takes no parameters. */
+function takesNothing(code: Uint8Array, p: number, types: readonly FuncType[]): boolean {
+  const first = code[p] as number;
+  return first === 0x40 || (first & 0xc0) === 0x40 || types[readLeb(code, p)]?.params.length === 0;
 }
 
 /** Whether the block type at `p` (of a `block`, `if` or `try`) has no results. */
@@ -275,6 +312,22 @@ export function scanBody(
   const openLoops: number[] = [];
   const openLoopAt: number[] = [];
   const exitStores: number[] = [];
+  const hot: HotLoops = { start: [], header: [], end: [], relabels: [] };
+  /**
+   * The open loop that may be hot: the innermost one so far, with nothing that calls (-1 if none):
+   * its construct, position in `open`, offset and header, and its branches that leave it.
+   */
+  let hotLoop = -1;
+  let hotAt = 0;
+  let hotStart = 0;
+  let hotHeader = 0;
+  const hotBranches: number[] = [];
+  /** Notes a branch to `label` at `start` if it leaves the candidate hot loop. */
+  const mayLeaveHot = (start: number, label: number) => {
+    const outside = open.length - hotAt;
+    if (hotLoop >= 0 && label >= outside && hotBranches[hotBranches.length - 2] !== start)
+      hotBranches.push(start, outside);
+  };
   /** Whether every open loop is known not to be quiet (so marking them all again can be skipped). */
   let noQuietOpen = true;
   /** Marks the open loops at positions above `position` (all with -1) as not quiet. */
@@ -311,11 +364,15 @@ export function scanBody(
         noQuietOpen = true;
       }
       special = BULK_MEMORY.has(op.name) ? BULK_MEMORY_OP : BULK_TABLE.has(op.name) ? BULK_TABLE_OP : 0;
-      if (special !== 0) needsScratch = true;
+      if (special !== 0) {
+        needsScratch = true;
+        hotLoop = -1;
+      }
     } else {
       current += costs.single[byte] as number;
       const calls = CALLS[byte] as number;
       if (calls === INDIRECT || (calls === DIRECT && readLeb(code, p) < importedFunctions)) check = true;
+      if (calls !== 0 || (special !== 0 && byte !== REF_FUNC)) hotLoop = -1;
       if (QUIET[byte] !== 1 && !noQuietOpen) {
         unquiet(-1);
         noQuietOpen = true;
@@ -332,6 +389,11 @@ export function scanBody(
           loopHeader.push(blockStarts.length);
           loopQuiet.push(true);
           noQuietOpen = false;
+          hotLoop = takesNothing(code, p, labels.types) ? constructs.opener.length : -1;
+          hotAt = open.length - 1;
+          hotStart = start;
+          hotHeader = blockStarts.length;
+          hotBranches.length = 0;
         }
         constructs.opener.push(blockStarts.length - 1);
         constructs.join.push(-1);
@@ -342,6 +404,13 @@ export function scanBody(
         if (closed !== undefined && isLoop.has(closed)) {
           openLoops.pop();
           openLoopAt.pop();
+          if (closed === hotLoop) {
+            hot.start.push(hotStart);
+            hot.header.push(hotHeader);
+            hot.end.push(p);
+            hot.relabels.push(...hotBranches);
+            hotLoop = -1;
+          }
         }
         forward.pop();
         // The split below starts the join block (none after the body's last `end`, which leaves).
@@ -351,10 +420,12 @@ export function scanBody(
       } else if (byte === BR) {
         const label = readLeb(code, p);
         branchesTo(label);
+        mayLeaveHot(start, label);
         leaves(start, label);
       } else if (byte === BR_IF) {
         const label = readLeb(code, p);
         branchesTo(label);
+        mayLeaveHot(start, label);
         if (forwardTo(label)) {
           // The block after it (where it falls through) is paid with this one; the taken edge gives it back.
           leaves(start, label, label, lebEnd(code, p), constructs.opener.length);
@@ -372,6 +443,7 @@ export function scanBody(
         for (let i = readLeb(code, p); i >= 0; i--, at = lebEnd(code, at)) {
           const label = readLeb(code, at);
           branchesTo(label);
+          mayLeaveHot(start, label);
           outermost = Math.max(outermost, label);
         }
         jumpsOut(outermost);
@@ -403,7 +475,20 @@ export function scanBody(
     const join = constructs.join[exitStores[i + 1] as number] as number;
     if (loopQuiet[exitStores[i] as number] === true && join >= 0) quiet.stores.push(join);
   }
-  return { blockStarts, blockCosts, blockChecks, specials, needsScratch, catches, constructs, exits, quiet };
+  // `delegate` names a label too, and is not renumbered: bodies with `try` (metered block by block) have none.
+  const hotLoops = catches ? { start: [], header: [], end: [], relabels: [] } : hot;
+  return {
+    blockStarts,
+    blockCosts,
+    blockChecks,
+    specials,
+    needsScratch,
+    catches,
+    constructs,
+    exits,
+    quiet,
+    hot: hotLoops,
+  };
 }
 
 /** What a body pays, and where: see {@link planCharges}. */
