@@ -6,6 +6,7 @@
  */
 export type { Result } from './result';
 export { ok, err } from './result';
+export { monotonicNow } from './clock';
 
 export type {
   TrapKind,

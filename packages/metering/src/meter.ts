@@ -2,7 +2,7 @@
  * The host side of metering: grants gas to an instrumented instance in
  * chunks, checks the clock at each grant, and explains why a guest stopped.
  */
-import { type Result, type SandboxError, err, ok, sandboxError } from '@ri-sandbox/core';
+import { type Result, type SandboxError, err, monotonicNow, ok, sandboxError } from '@ri-sandbox/core';
 import {
   ABORT_ARG_EXPORT,
   ABORT_EXPORT,
@@ -80,7 +80,7 @@ export class Meter {
   private left = 0;
 
   constructor(options: MeterOptions = {}) {
-    this.now = options.now ?? (() => performance.now());
+    this.now = options.now ?? monotonicNow;
     this.imports = { [METERING_IMPORT_MODULE]: { [REFILL_IMPORT]: (left: bigint) => this.refill(left) } };
   }
 

@@ -2,7 +2,7 @@
  * A sandbox factory's options, checked once when the factory is made, so that
  * nothing `create`, `load` or `execute` do later can fail because of one.
  */
-import { type InvalidConfigError, type Result, err, ok, sandboxError } from '@ri-sandbox/core';
+import { type InvalidConfigError, type Result, err, monotonicNow, ok, sandboxError } from '@ri-sandbox/core';
 import { type CostModel, resolveCostModel } from '@ri-sandbox/metering';
 
 /** Options of a sandbox factory (not of its instances: those take a `SandboxConfig`). */
@@ -117,7 +117,7 @@ export function resolveOptions(input: unknown = {}): Result<ResolvedOptions, Inv
       );
   }
   const { now, wallClock, costs, memoryGrowFailure, canonicalizeNaNs } = given;
-  const monotonic = now === undefined ? ok(() => performance.now()) : checkedClock('now', now, false);
+  const monotonic = now === undefined ? ok(monotonicNow) : checkedClock('now', now, false);
   if (!monotonic.ok) return monotonic;
   const wall = wallClock === undefined ? ok(Date.now) : checkedClock('wallClock', wallClock, true);
   if (!wall.ok) return wall;
