@@ -28,6 +28,7 @@ import {
   instruction,
   lebEnd,
   localCount,
+  opcodeSet,
   readLeb,
 } from '@ri-sandbox/core';
 
@@ -61,6 +62,23 @@ const CALL_INDIRECT = 0x11;
 const RETURN_CALL = 0x12;
 const RETURN_CALL_INDIRECT = 0x13;
 const DELEGATE = 0x18;
+/** What {@link DepthScan} looks at: constructs (to know its depth), exits and calls. */
+const DEPTH_OPCODES = opcodeSet([
+  BLOCK,
+  LOOP,
+  IF,
+  TRY,
+  END,
+  DELEGATE,
+  RETURN,
+  BR,
+  BR_IF,
+  BR_TABLE,
+  CALL,
+  CALL_INDIRECT,
+  RETURN_CALL,
+  RETURN_CALL_INDIRECT,
+]);
 
 /** Whether the branch at `start` (`br`, `br_if`, `br_table`) may go to the function's label, `depth` levels out. */
 function branchesOut(code: Uint8Array, start: number, depth: number): boolean {
@@ -85,6 +103,7 @@ export class DepthScan implements InstructionVisitor {
   private readonly offsets: number[] = [];
   private readonly kinds: number[] = [];
   private depth = 0;
+  readonly opcodes = DEPTH_OPCODES;
 
   constructor(private readonly plan: DepthPlan) {}
 

@@ -24,8 +24,10 @@ import {
   type WasmModule,
   applyRiders,
   type BodyRider,
+  instructionEnd,
   localCount,
   opcodeByName,
+  opcodeSet,
   subOpcode,
 } from '@ri-sandbox/core';
 
@@ -144,47 +146,51 @@ function emitCanonicalize(w: ByteWriter, lane: Lane, local: number): void {
   }
 }
 
+/** What {@link NaNScan} is shown: the producers' first bytes (single-byte ones, and the SIMD prefix). */
+const PRODUCER_OPCODES = opcodeSet([
+  PREFIX_SIMD,
+  ...[...NAN_PRODUCERS.keys()].flatMap((name) => {
+    const op = opcodeByName(name) as Opcode;
+    return op.prefix === undefined ? [op.code] : [];
+  }),
+]);
+
 /**
  * NaN canonicalization's scan of one body: where results must be
- * canonicalized. {@link finish} then says what to insert there.
+ * canonicalized. It is shown only producers, and follows each result itself
+ * to the instruction that takes it. {@link finish} then says what to insert.
  */
 export class NaNScan implements InstructionVisitor {
+  readonly opcodes = PRODUCER_OPCODES;
   private readonly sites: number[] = [];
   private readonly lanes: Lane[] = [];
-  // The producer whose result is being followed (-1: none), and how many values lie above it on the stack.
-  private pendingEnd = -1;
-  private pendingLane: Lane = 'f32';
-  private above = 0;
-
-  private site(): void {
-    this.sites.push(this.pendingEnd);
-    this.lanes.push(this.pendingLane);
-    this.pendingEnd = -1;
-  }
 
   visit(code: Uint8Array, start: number, end: number): void {
-    const slot = slotAt(code, start);
-    const lane = LANE[slot] as number;
-    if (this.pendingEnd >= 0) {
+    const lane = LANE[slotAt(code, start)] as number;
+    if (lane === 0) return; // a SIMD instruction that produces no float
+    // How many values lie above the result on the stack, as the instructions after it go by.
+    let above = 0;
+    for (let p = end; p < code.length; p = instructionEnd(code, p)) {
+      const slot = slotAt(code, p);
+      const next = LANE[slot] as number;
       const pops = POPS[slot] as number;
-      const consumes = lane !== 0 ? (TAKES[slot] as number) : pops - 1;
-      if (consumes > this.above) {
+      const consumes = next !== 0 ? (TAKES[slot] as number) : pops - 1;
+      if (consumes > above) {
         // This instruction takes the result: left alone if it produces NaNs itself (every producer
         // turns a NaN operand into a NaN result, canonicalized there), canonicalized otherwise.
-        if (lane === 0) this.site();
-        else this.pendingEnd = -1;
-      } else if (lane === 0 && pops !== 0) {
-        this.above += (PUSHES[slot] as number) - pops;
-      } else {
-        // Anything else (control flow, a call, a store, another producer deeper down): canonicalize.
-        this.site();
+        if (next === 0) this.site(end, lane);
+        return;
       }
+      if (next !== 0 || pops === 0) break;
+      above += (PUSHES[slot] as number) - pops;
     }
-    if (lane !== 0) {
-      this.pendingEnd = end;
-      this.pendingLane = LANES[lane - 1] as Lane;
-      this.above = 0;
-    }
+    // Anything else (control flow, a call, a store, another producer deeper down): canonicalize.
+    this.site(end, lane);
+  }
+
+  private site(end: number, lane: number): void {
+    this.sites.push(end);
+    this.lanes.push(LANES[lane - 1] as Lane);
   }
 
   /**
@@ -192,7 +198,6 @@ export class NaNScan implements InstructionVisitor {
    * append (one per value type needed, the first numbered `first`).
    */
   finish(first: number): { readonly insertions: Insertions; readonly locals: LocalGroup[] } {
-    if (this.pendingEnd >= 0) this.site();
     const insertions = new Insertions();
     const types = [...new Set(this.lanes.map((lane) => LOCAL_TYPE[lane]))];
     this.sites.forEach((end, i) => {

@@ -11,6 +11,7 @@ import {
   PREFIX_SIMD,
   type WasmModule,
   type InstructionVisitor,
+  opcodeSet,
   subOpcode,
   walkBody,
 } from '@ri-sandbox/core';
@@ -38,6 +39,8 @@ for (const op of OPCODES) {
   table[op.code] = 1 + refused;
 }
 
+const POLICY_OPCODES = opcodeSet([PREFIX_ATOMIC, PREFIX_SIMD]);
+
 /**
  * The policy's scan of function bodies: the refused features their
  * instructions belong to. Run it over every body (during another pass's
@@ -45,13 +48,13 @@ for (const op of OPCODES) {
  * walks no body itself.
  */
 export class PolicyScan implements InstructionVisitor {
+  /** Only prefixed instructions are refused. */
+  readonly opcodes = POLICY_OPCODES;
   /** The refused features found, in the order they were first met. */
   readonly features = new Set<Feature>();
 
   visit(code: Uint8Array, start: number): void {
     const byte = code[start] as number;
-    // Only prefixed instructions are refused.
-    if (byte !== PREFIX_ATOMIC && byte !== PREFIX_SIMD) return;
     const refused = REFUSED_BY_PREFIX.get(byte)?.[subOpcode(code, start)] ?? 0;
     if (refused !== 0) this.features.add(REFUSED[refused - 1] as Feature);
   }

@@ -8,6 +8,7 @@
 import {
   type InstructionVisitor,
   OPCODES,
+  Visitors,
   type Opcode,
   PREFIX_ATOMIC,
   PREFIX_MISC,
@@ -269,6 +270,8 @@ export function scanBody(
   /** Other transforms' scans, shown each instruction as the walk passes it. */
   visitors: readonly InstructionVisitor[] = [],
 ): BodyScan {
+  const shown = new Visitors(visitors);
+  const { wanted } = shown;
   const blockStarts = [0];
   const blockCosts: number[] = [];
   const blockChecks: boolean[] = [];
@@ -451,7 +454,7 @@ export function scanBody(
       }
       p = instructionEnd(code, start);
     }
-    for (let v = 0; v < visitors.length; v++) (visitors[v] as InstructionVisitor).visit(code, start, p);
+    if (wanted[byte] === 1) shown.show(code, start, p);
     if (special !== 0) specials.push(start, p, special);
     if (split && p < end) {
       blockStarts.push(p);

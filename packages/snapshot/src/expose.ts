@@ -27,6 +27,7 @@ import {
   sandboxError,
   instructionEnd,
   lebEnd,
+  opcodeSet,
   readLeb,
   subOpcode,
   walkBody,
@@ -108,8 +109,12 @@ export class ScannedState {
   }
 }
 
+/** What a {@link StateScan} looks at: `table.set`, and the prefix of the other table and segment instructions. */
+const STATE_OPCODES = opcodeSet([TABLE_SET, Op.misc]);
+
 /** One body's part of a {@link ScannedState}. */
 class StateScan implements InstructionVisitor {
+  readonly opcodes = STATE_OPCODES;
   constructor(
     private readonly state: ScannedState,
     private readonly definedIndex: number,

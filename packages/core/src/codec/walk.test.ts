@@ -5,7 +5,16 @@ import { anyInstruction } from '../../test/arbitrary';
 import { ByteReader } from './bytes';
 import { encodeInstructions, instruction, skipInstruction } from './instructions';
 import { decodeModule } from './module';
-import { instructionEnd, lebEnd, readLeb, subOpcode, walkEnd } from './walk';
+import {
+  type InstructionVisitor,
+  instructionEnd,
+  lebEnd,
+  opcodeSet,
+  readLeb,
+  subOpcode,
+  walkBody,
+  walkEnd,
+} from './walk';
 
 /** Instruction boundaries found by walking. */
 function walked(code: Uint8Array): number[] {
@@ -86,5 +95,45 @@ describe('instructionEnd', () => {
     expect(lebEnd(code, 3)).toBe(4);
     expect(subOpcode(code, 4)).toBe(12);
     expect(readLeb(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0x0f), 0)).toBe(0xffffffff);
+  });
+});
+
+describe('walkBody', () => {
+  /** A visitor recording the first byte of each instruction it is shown. */
+  const recorder = (opcodes?: Uint8Array) => {
+    const seen: number[] = [];
+    const visitor: InstructionVisitor = {
+      opcodes,
+      visit: (code, start) => void seen.push(code[start] as number),
+    };
+    return { seen, visitor };
+  };
+
+  it('shows each visitor the instructions it asked for, and every one to a visitor that did not say', () => {
+    // local.get 0; i32.const 1; i32.add; drop; block; call 0; end; end
+    const code = encodeInstructions([
+      instruction('local.get', 0),
+      instruction('i32.const', 1),
+      instruction('i32.add'),
+      instruction('drop'),
+      instruction('block', -64),
+      instruction('call', 0),
+      instruction('end'),
+      instruction('end'),
+    ]);
+    const all = recorder();
+    const calls = recorder(opcodeSet([0x10]));
+    const structure = recorder(opcodeSet([0x02, 0x0b]));
+    walkBody(code, [calls.visitor, all.visitor, structure.visitor]);
+    expect(all.seen).toEqual([0x20, 0x41, 0x6a, 0x1a, 0x02, 0x10, 0x0b, 0x0b]);
+    expect(calls.seen).toEqual([0x10]);
+    expect(structure.seen).toEqual([0x02, 0x0b, 0x0b]);
+    // The same kinds of visitor again (their union is reused), and another mix.
+    const again = recorder(opcodeSet([0x10]));
+    walkBody(code, [again.visitor, recorder(opcodeSet([0x02, 0x0b])).visitor]);
+    expect(again.seen).toEqual([0x10]);
+    const alone = recorder(opcodeSet([0x6a]));
+    walkBody(code, [alone.visitor]);
+    expect(alone.seen).toEqual([0x6a]);
   });
 });

@@ -174,21 +174,76 @@ export function subOpcode(code: Uint8Array, p: number): number {
 
 /** What one transform's scan does at each instruction of a body: see {@link walkBody}. */
 export interface InstructionVisitor {
+  /**
+   * The instructions it must be shown, by first byte (1: show it, from
+   * {@link opcodeSet}); every instruction when absent. A visitor that needs
+   * a few kinds of instruction spares the walk a call at all the others.
+   */
+  readonly opcodes?: Uint8Array | undefined;
   /** The instruction at `[start, end)` of `code`. */
   visit(code: Uint8Array, start: number, end: number): void;
 }
 
+/** A table for {@link InstructionVisitor.opcodes}: 1 at each of `firstBytes`. */
+export function opcodeSet(firstBytes: readonly number[]): Uint8Array {
+  const set = new Uint8Array(256);
+  for (const byte of firstBytes) set[byte] = 1;
+  return set;
+}
+
+const EVERY_OPCODE = new Uint8Array(256).fill(1);
+
+/** The last union made, by its tables: a body's visitors are usually the previous body's kinds. */
+let lastTables: readonly Uint8Array[] = [];
+let lastUnion = new Uint8Array(256);
+
+/** The union of `tables` (1 where any has 1). */
+function unionOf(tables: readonly Uint8Array[]): Uint8Array {
+  if (tables.length === lastTables.length && tables.every((t, i) => t === lastTables[i])) return lastUnion;
+  const union = new Uint8Array(256);
+  for (const table of tables) for (let b = 0; b < 256; b++) if (table[b] === 1) union[b] = 1;
+  lastTables = tables;
+  lastUnion = union;
+  return union;
+}
+
+/**
+ * Visitors, shown the instructions each asked for: the walk asks
+ * {@link wants} once per instruction, and only then calls {@link show}.
+ */
+export class Visitors {
+  /** 1 at the first bytes any visitor must be shown. */
+  readonly wanted: Uint8Array;
+  private readonly tables: Uint8Array[];
+
+  constructor(private readonly visitors: readonly InstructionVisitor[]) {
+    this.tables = visitors.map((v) => v.opcodes ?? EVERY_OPCODE);
+    this.wanted = unionOf(this.tables);
+  }
+
+  /** Shows the instruction at `[start, end)` to the visitors that asked for it. */
+  show(code: Uint8Array, start: number, end: number): void {
+    const byte = code[start] as number;
+    for (let v = 0; v < this.visitors.length; v++)
+      if ((this.tables[v] as Uint8Array)[byte] === 1)
+        (this.visitors[v] as InstructionVisitor).visit(code, start, end);
+  }
+}
+
 /**
  * Walks `code` (a body's instruction bytes) once, showing each instruction to
- * every visitor in order: transforms that each need a scan share one.
+ * the visitors that asked for it (see {@link InstructionVisitor.opcodes}), in
+ * order: transforms that each need a scan share one.
  * Throws `WasmDecodeError` on an unknown opcode or a body cut short.
  */
 export function walkBody(code: Uint8Array, visitors: readonly InstructionVisitor[]): void {
+  const shown = new Visitors(visitors);
+  const { wanted } = shown;
   let p = 0;
   while (p < code.length) {
     const start = p;
     p = instructionEnd(code, p);
-    for (const visitor of visitors) visitor.visit(code, start, p);
+    if (wanted[code[start] as number] === 1) shown.show(code, start, p);
   }
   walkEnd(p, code.length);
 }
