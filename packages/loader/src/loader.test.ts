@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type HostFunction, defineHostFunction, pagesForBytes } from '@ri-sandbox/core';
 import { fixture } from '@ri-sandbox/test-fixtures';
 import { wat } from '../../core/test/wat';
@@ -102,6 +102,32 @@ describe('compileModule rejects what it cannot run with INVALID_MODULE', () => {
   it('shared memories', async () => {
     const bytes = wat(`(module (memory 1 1 shared))`, { validate: false });
     expect(await reasonOf(bytes)).toMatch(/shared memories/);
+  });
+});
+
+describe('compileModule compiles', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('at once, where the engine allows it', async () => {
+    const later = vi.spyOn(WebAssembly, 'compile');
+    const compiled = await compileModule(fixture('add'), { maxMemoryBytes: MiB });
+    expect(compiled.ok && compiled.value.module).toBeInstanceOf(WebAssembly.Module);
+    expect(later).not.toHaveBeenCalled();
+  });
+
+  it('asynchronously where a synchronous compile is refused (a browser main thread, above its size)', async () => {
+    const refused = vi.spyOn(WebAssembly, 'Module').mockImplementation(() => {
+      throw new RangeError(
+        'WebAssembly.Compile is disallowed on the main thread, if the buffer size is larger than 4KB',
+      );
+    });
+    const later = vi.spyOn(WebAssembly, 'compile');
+    const compiled = await compileModule(fixture('add'), { maxMemoryBytes: MiB });
+    expect(refused).toHaveBeenCalled();
+    expect(later).toHaveBeenCalledTimes(1);
+    expect(compiled.ok).toBe(true);
   });
 });
 
