@@ -76,7 +76,16 @@ export {
 } from './codec/opcodes';
 export { ByteReader, ByteWriter, WasmDecodeError, WasmEncodeError, f32ToBits } from './codec/bytes';
 export type { InstructionVisitor } from './codec/walk';
-export { Visitors, instructionEnd, lebEnd, opcodeSet, readLeb, subOpcode, walkBody, walkEnd } from './codec/walk';
+export {
+  Visitors,
+  instructionEnd,
+  lebEnd,
+  opcodeSet,
+  readLeb,
+  subOpcode,
+  walkBody,
+  walkEnd,
+} from './codec/walk';
 export type { BodyRider, RiderInsertions } from './codec/insertions';
 export { Insertions, Splicer, applyRiders, finishRiders } from './codec/insertions';
 export type {
