@@ -558,12 +558,26 @@ describe('structure of the instrumented module', () => {
     expect(result.ok || result.error).toMatchObject({ code: 'INVALID_MODULE', reason: /not a u32/ });
   });
 
+  it('exports the counter as a number, for the host to read without a BigInt', async () => {
+    for (const source of ['(module (func (export "f")))', '(module (memory 1) (func (export "f")))']) {
+      const { instance } = await metered(source);
+      const gas = instance.exports['__ri_gas'] as WebAssembly.Global;
+      const left = instance.exports['__ri_gas_left'] as () => number;
+      for (const value of [0n, 7n, -12n, 2n ** 52n, -(2n ** 40n)]) {
+        gas.value = value;
+        expect(left()).toBe(Number(value));
+      }
+    }
+  });
+
   it('refuses modules that use its reserved names, and bad cost models', () => {
     const clash = instrument(wat('(module (global (export "__ri_gas") i32 (i32.const 0)))'));
     expect(clash.ok || clash.error).toMatchObject({
       code: 'INVALID_MODULE',
       reason: 'the module uses the reserved export "__ri_gas"',
     });
+    const reading = instrument(wat('(module (func (export "__ri_gas_left")))'));
+    expect(reading.ok || reading.error.message).toMatch(/reserved export "__ri_gas_left"/);
     const imported = instrument(wat('(module (import "__ri_metering" "refill" (func)))'));
     expect(imported.ok || imported.error.message).toMatch(/reserved import module/);
     expect(instrument(new Uint8Array([1, 2, 3])).ok).toBe(false);

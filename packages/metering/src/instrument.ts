@@ -62,6 +62,7 @@ import {
   ABORT_MEMORY,
   ABORT_STOPPED,
   GAS_EXPORT,
+  GAS_LEFT_EXPORT,
   METERING_IMPORT_MODULE,
   REFILL_IMPORT,
 } from './names';
@@ -554,7 +555,7 @@ function growFunctionBody(
 }
 
 function reservedNameUsed(module: WasmModule): string | undefined {
-  const reserved = new Set([GAS_EXPORT, ABORT_EXPORT, ABORT_ARG_EXPORT]);
+  const reserved = new Set([GAS_EXPORT, GAS_LEFT_EXPORT, ABORT_EXPORT, ABORT_ARG_EXPORT]);
   const clash = module.exports.find((e) => reserved.has(e.name));
   if (clash !== undefined) return `export "${clash.name}"`;
   const imported = module.imports.find((i) => i.module === METERING_IMPORT_MODULE);
@@ -589,6 +590,7 @@ export function meterModule(
     { params: [I64], results: [I64] },
     { params: [], results: [] },
     { params: [I32], results: [I32] },
+    { params: [], results: [ValType.f64] },
   ];
   const refillImport: Import = {
     module: METERING_IMPORT_MODULE,
@@ -669,6 +671,17 @@ export function meterModule(
     code.push(growFunctionBody(plan, globalBase + 1, globalBase + 2, trapAt));
     functions.push(typeBase + 2);
   }
+  // The counter as a number, for the host (see GAS_LEFT_EXPORT).
+  const gasLeftFunction = importedFunctions + 1 + functions.length;
+  code.push({
+    locals: [],
+    code: encodeInstructions([
+      instruction('global.get', globalBase),
+      instruction('f64.convert_i64_s'),
+      instruction('end'),
+    ]),
+  });
+  functions.push(typeBase + 3);
 
   const shifted = remapFunctionReferences(module, (index) =>
     index >= importedFunctions ? index + 1 : index,
@@ -682,6 +695,7 @@ export function meterModule(
     exports: [
       ...shifted.exports,
       { name: GAS_EXPORT, kind: 'global', index: globalBase },
+      { name: GAS_LEFT_EXPORT, kind: 'function', index: gasLeftFunction },
       { name: ABORT_EXPORT, kind: 'global', index: globalBase + 1 },
       { name: ABORT_ARG_EXPORT, kind: 'global', index: globalBase + 2 },
     ],

@@ -8,6 +8,7 @@ import {
   ABORT_EXPORT,
   ABORT_MEMORY,
   GAS_EXPORT,
+  GAS_LEFT_EXPORT,
   METERING_IMPORT_MODULE,
   REFILL_IMPORT,
 } from './names';
@@ -64,6 +65,8 @@ export class Meter {
   readonly imports: WebAssembly.Imports;
   private readonly now: () => number;
   private gas: WebAssembly.Global | undefined;
+  /** Reads the counter as a number (see `GAS_LEFT_EXPORT`). */
+  private gasLeft: (() => number) | undefined;
   private abort: WebAssembly.Global | undefined;
   private abortArg: WebAssembly.Global | undefined;
   private limits: MeterLimits = { maxGas: 0, maxExecutionMs: 0 };
@@ -95,7 +98,11 @@ export class Meter {
         throw new TypeError(`not an instrumented instance: no ${name} export`);
       return value;
     };
+    const gasLeft = instance.exports[GAS_LEFT_EXPORT];
+    if (typeof gasLeft !== 'function')
+      throw new TypeError(`not an instrumented instance: no ${GAS_LEFT_EXPORT} export`);
     this.gas = global(GAS_EXPORT);
+    this.gasLeft = gasLeft as () => number;
     this.abort = global(ABORT_EXPORT);
     this.abortArg = global(ABORT_ARG_EXPORT);
     // The abort flag is cleared where it is read (after a trap), so runs need not clear it; an
@@ -200,7 +207,7 @@ export class Meter {
 
   /** The instance's counter: gas granted and not yet spent (0 when there is none, or after {@link end}). */
   private counter(): number {
-    return this.gas === undefined || this.cleared ? 0 : Number(this.gas.value as bigint);
+    return this.gasLeft === undefined || this.cleared ? 0 : this.gasLeft();
   }
 
   /** Milliseconds since {@link begin}. */
