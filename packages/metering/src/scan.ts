@@ -112,6 +112,22 @@ for (const op of OPCODES) {
 }
 const PREFIXES = new Uint8Array(256);
 for (const prefix of [PREFIX_MISC, PREFIX_SIMD, PREFIX_ATOMIC]) PREFIXES[prefix] = 1;
+/**
+ * Single-byte instructions that only add their cost: no split, no rewrite, no
+ * call, no construct or branch. `PLAIN_QUIET` for those that can neither trap
+ * nor call (see `QUIET`), `PLAIN_TRAPS` for the others; 0 for the rest.
+ */
+const PLAIN = new Uint8Array(256);
+const PLAIN_QUIET = 1;
+const PLAIN_TRAPS = 2;
+for (const op of OPCODES) {
+  const { code } = op;
+  if (op.prefix !== undefined || PREFIXES[code] === 1) continue;
+  const structural =
+    SPLITS[code] === 1 || SPECIAL[code] !== 0 || CALLS[code] !== 0 || OPENS[code] === 1 || LEAVES[code] === 1;
+  if (structural || [END, DELEGATE, BR, BR_IF, BR_TABLE].includes(code)) continue;
+  PLAIN[code] = QUIET[code] === 1 ? PLAIN_QUIET : PLAIN_TRAPS;
+}
 
 /** Costs by opcode, as lookups the scan can afford per instruction. */
 export interface CostLookup {
@@ -355,6 +371,18 @@ export function scanBody(
   while (p < end) {
     const start = p;
     const byte = code[p++] as number;
+    const plain = PLAIN[byte] as number;
+    if (plain !== 0) {
+      // Most instructions only add their cost (and, if they may trap, end the quiet of open loops).
+      current += costs.single[byte] as number;
+      if (plain === PLAIN_TRAPS && !noQuietOpen) {
+        unquiet(-1);
+        noQuietOpen = true;
+      }
+      p = instructionEnd(code, start);
+      if (wanted[byte] === 1) shown.show(code, start, p);
+      continue;
+    }
     let split = SPLITS[byte] === 1;
     let special = SPECIAL[byte] as number;
     if (PREFIXES[byte] === 1) {
