@@ -26,6 +26,23 @@ async function metered(
   return { run, instance, meter };
 }
 
+/**
+ * Instruments `bytes` and instantiates them with a meter whose clock moves `step` ms per reading:
+ * a fast clock grows the grants to millions of gas, a slow one shrinks them to a thousand.
+ */
+async function meteredWithClock(bytes: Uint8Array<ArrayBuffer>, step: number, options: MeteringOptions) {
+  const metered = instrument(bytes, options);
+  if (!metered.ok) throw new Error(metered.error.message);
+  let clock = 0;
+  const meter = new Meter({ now: () => (clock += step) });
+  const { instance } = await WebAssembly.instantiate(metered.value.bytes, meter.imports);
+  meter.attach(instance);
+  return { meter, exports: instance.exports };
+}
+
+/** Limits no run of these tests reaches, whatever the clock says. */
+const UNREACHED = { maxGas: 1e12, maxExecutionMs: 1e15 };
+
 function gasOf(result: { ok: boolean; gasUsed: number }): number {
   return result.gasUsed;
 }
@@ -100,15 +117,9 @@ describe('quiet loops', () => {
 
   /** The gas of a trap after 200,000 iterations, with a clock that moves `step` ms per reading. */
   async function trapGas(step: number, options: MeteringOptions = {}): Promise<number> {
-    const metered = instrument(SPIN, options);
-    if (!metered.ok) throw new Error(metered.error.message);
-    let clock = 0;
-    const meter = new Meter({ now: () => (clock += step) });
-    const { instance } = await WebAssembly.instantiate(metered.value.bytes, meter.imports);
-    meter.attach(instance);
-    const limits = { maxGas: 1e12, maxExecutionMs: 1e15 };
-    const run = meter.run(limits, () => {
-      (instance.exports['spin'] as (n: number) => void)(200_000);
+    const { meter, exports } = await meteredWithClock(SPIN, step, options);
+    const run = meter.run(UNREACHED, () => {
+      (exports['spin'] as (n: number) => void)(200_000);
     });
     expect(run).toMatchObject({ ok: false, error: { code: 'WASM_TRAP' } });
     return run.gasUsed;
@@ -178,15 +189,10 @@ describe('hot loops', () => {
   it('give the original results, and the same gas however often they asked for gas', async () => {
     const raw = (await WebAssembly.instantiate(WALK)).instance.exports['walk'] as (n: number) => number;
     const runs = async (step: number, options: MeteringOptions = {}) => {
-      const metered = instrument(WALK, options);
-      if (!metered.ok) throw new Error(metered.error.message);
-      let clock = 0;
-      const meter = new Meter({ now: () => (clock += step) });
-      const { instance } = await WebAssembly.instantiate(metered.value.bytes, meter.imports);
-      meter.attach(instance);
-      const walk = instance.exports['walk'] as (n: number) => number;
+      const { meter, exports } = await meteredWithClock(WALK, step, options);
+      const walk = exports['walk'] as (n: number) => number;
       return [0, 1, 2, 3, 4, 10, 5000].map((n) => {
-        const run = meter.run({ maxGas: 1e12, maxExecutionMs: 1e15 }, () => walk(n));
+        const run = meter.run(UNREACHED, () => walk(n));
         expect(run).toMatchObject({ ok: true, value: raw(n) });
         return run.gasUsed;
       });
