@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { decodeModule } from '@ri-sandbox/core';
+import { OPCODES, decodeModule } from '@ri-sandbox/core';
 import { wat } from '../../core/test/wat';
-import { DEFAULT_COST_MODEL } from './cost-model';
+import { DEFAULT_COST_MODEL, resolveCostModel } from './cost-model';
 import { type BodyScan, costLookup, planCharges, scanBody } from './scan';
 
 const COSTS = costLookup(DEFAULT_COST_MODEL);
@@ -24,6 +24,23 @@ function scanFirst(source: string): BodyScan {
 
 /** The charges that are emitted (not zero), in order. */
 const paid = (charges: readonly number[]) => charges.filter((c) => c !== 0);
+
+describe('costLookup', () => {
+  it("gives every opcode its model's cost: its own where the model names it, the default elsewhere", () => {
+    const model = resolveCostModel({
+      defaultCost: 3,
+      instructions: { select: 7, 'i32.add': 2, 'memory.fill': 11, 'i32x4.add': 5 },
+    });
+    if (!model.ok) throw new Error(model.error.message);
+    const { instructions, defaultCost } = model.value;
+    const lookup = costLookup(model.value);
+    for (const op of OPCODES) {
+      const cost =
+        op.prefix === undefined ? lookup.single[op.code] : (lookup.prefixed.get(op.key) ?? lookup.fallback);
+      expect(cost, op.name).toBe(instructions[op.name] ?? defaultCost);
+    }
+  });
+});
 
 describe('planCharges', () => {
   it('pays a spine of blocks and ifs once, at its start', () => {

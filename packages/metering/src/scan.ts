@@ -137,16 +137,22 @@ export interface CostLookup {
   readonly fallback: number;
 }
 
-/** Builds the lookup for `model`. */
+/** The opcodes of each instruction name (`select` has two encodings). */
+const OPCODES_BY_NAME = new Map<string, Opcode[]>();
+for (const op of OPCODES) OPCODES_BY_NAME.set(op.name, [...(OPCODES_BY_NAME.get(op.name) ?? []), op]);
+
+/**
+ * Builds the lookup for `model`: the default cost everywhere, then the
+ * model's own costs (a handful), rather than a look-up per opcode.
+ */
 export function costLookup(model: CostModel): CostLookup {
   const single = new Float64Array(256).fill(model.defaultCost);
   const prefixed = new Map<number, number>();
-  for (const op of OPCODES) {
-    const cost = Object.hasOwn(model.instructions, op.name)
-      ? (model.instructions[op.name] as number)
-      : model.defaultCost;
-    if (op.prefix === undefined) single[op.code] = cost;
-    else prefixed.set(op.key, cost);
+  for (const [name, cost] of Object.entries(model.instructions)) {
+    for (const op of OPCODES_BY_NAME.get(name) ?? []) {
+      if (op.prefix === undefined) single[op.code] = cost;
+      else prefixed.set(op.key, cost);
+    }
   }
   return { entry: model.functionEntry, single, prefixed, fallback: model.defaultCost };
 }
