@@ -347,30 +347,25 @@ function meterBody(
   let relabelled = 0;
   /** Whether each hot loop's header stored `G` (its refill need not). */
   const headerStored: boolean[] = [];
-  const events = () =>
-    block < blockStarts.length ||
-    special < specials.length ||
-    exit < exitAt.length ||
-    hotOpen < hot.start.length ||
-    hotClose < hot.end.length ||
-    relabelled < hot.relabels.length;
-  while (events()) {
-    const blockAt = blockStarts[block] ?? Infinity;
-    const specialAt = specials[special] ?? Infinity;
-    const exitNext = exitAt[exit] ?? Infinity;
-    const openAt = hot.start[hotOpen] ?? Infinity;
-    const closeAt = hot.end[hotClose] ?? Infinity;
-    const relabelAt = hot.relabels[relabelled] ?? Infinity;
+  for (;;) {
+    const blockAt = offsetAt(blockStarts, block);
+    const specialAt = offsetAt(specials, special);
+    const exitNext = offsetAt(exitAt, exit);
+    const openAt = offsetAt(hot.start, hotOpen);
+    const closeAt = offsetAt(hot.end, hotClose);
+    const relabelAt = offsetAt(hot.relabels, relabelled);
+    const next = Math.min(blockAt, specialAt, exitNext, openAt, closeAt, relabelAt);
+    if (next === Infinity) break;
     // At one offset: a hot loop's close (right after its `end`), a block's charge, a hot loop's
     // opening, an exit's give-back, a renumbered branch, a rewritten instruction.
-    if (closeAt <= Math.min(blockAt, specialAt, exitNext, relabelAt, openAt)) {
+    if (closeAt === next) {
       splicer.copyTo(closeAt);
       const header = hot.header[hotClose] as number;
       closeHotLoop(w, charger, charges[header] as number, headerStored[hotClose] === true);
       hotClose++;
       continue;
     }
-    if (blockAt <= Math.min(specialAt, exitNext, relabelAt, openAt)) {
+    if (blockAt === next) {
       // A block's charge goes before its first instruction, even if that one is rewritten too.
       const cost = charges[block] as number;
       const check = blockChecks[block] === true;
@@ -400,13 +395,13 @@ function meterBody(
       }
       continue;
     }
-    if (openAt <= Math.min(specialAt, exitNext, relabelAt)) {
+    if (openAt === next) {
       splicer.copyTo(openAt);
       openHotLoop(w, code, openAt);
       hotOpen++;
       continue;
     }
-    if (exitNext <= specialAt && exitNext <= relabelAt) {
+    if (exitNext === next) {
       // An exit gives back what was paid for code it skips, and stores the counter if it may leave
       // (before a tail call's rewrite); a `br_if` that gives back becomes `if { give back; br }`.
       const amount = refunds[exit] as number;
@@ -437,7 +432,7 @@ function meterBody(
       }
       continue;
     }
-    if (relabelAt <= specialAt) {
+    if (relabelAt === next) {
       splicer.lead(relabelAt);
       splicer.skipTo(relabel(w, code, relabelAt, hot.relabels[relabelled + 1] as number));
       relabelled += 2;
@@ -476,13 +471,17 @@ function meterBody(
     }
   }
   splicer.copyTo(code.length);
-  const balanceLocal = { count: 1, type: I64 };
-  return [
-    ...body.locals,
-    balanceLocal,
-    ...(needsScratch ? [{ count: 1, type: I32 }] : []),
-    ...inserted.flatMap((insertions) => insertions.locals ?? []),
-  ];
+  const allLocals = body.locals.slice();
+  allLocals.push({ count: 1, type: I64 });
+  if (needsScratch) allLocals.push({ count: 1, type: I32 });
+  for (const insertions of inserted)
+    if (insertions.locals !== undefined) allLocals.push(...insertions.locals);
+  return allLocals;
+}
+
+/** `list[i]`, or `Infinity` past its end (an event list that is done). */
+function offsetAt(list: readonly number[], i: number): number {
+  return i < list.length ? (list[i] as number) : Infinity;
 }
 
 /** `() -> ()`: asks the host for more gas; traps (uncatchably) when the host says stop. */
