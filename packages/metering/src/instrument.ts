@@ -203,9 +203,9 @@ class Charger {
 }
 
 /**
- * A hot loop's wrapping (see `HotLoops`): `block bt; loop $again bt; block $refill`
- * before the loop, whose header check branches to `$refill` (label 1) when the
- * balance is negative. Returns nothing; {@link closeHotLoop} writes the rest.
+ * The start of a hot loop's wrapping (see `HotLoops`): `block bt; loop $again bt;
+ * block $refill` before the loop, whose header check branches to `$refill`
+ * (label 1) when the balance is negative; {@link closeHotLoop} writes the rest.
  */
 function openHotLoop(w: ByteWriter, code: Uint8Array, loopAt: number): void {
   const blockType = code.subarray(loopAt + 1, lebEnd(code, loopAt + 1));
@@ -375,13 +375,13 @@ function meterBody(
       block++;
       if (cost === 0 && !check && !mustStore) continue;
       splicer.copyTo(blockAt);
-      if (cost === 0) {
-        const store = check && (quietHeader ? false : lazy || mustStore);
-        if (check) charger.check(w, store, leaveTo);
-        else charger.storeNow(w);
-        if (leaveTo >= 0) headerStored[hotOpen - 1] = store;
-      } else {
-        const store = !quietHeader && (check || !lazy || mustStore);
+      // Whether `G` is stored here: a quiet loop's header never stores it (its check does, before asking).
+      const store =
+        cost === 0
+          ? check && !quietHeader && (lazy || mustStore)
+          : !quietHeader && (check || !lazy || mustStore);
+      if (leaveTo >= 0) headerStored[hotOpen - 1] = store;
+      if (cost !== 0)
         charger.charge(
           w,
           () => {
@@ -391,8 +391,8 @@ function meterBody(
           store,
           leaveTo,
         );
-        if (leaveTo >= 0) headerStored[hotOpen - 1] = store;
-      }
+      else if (check) charger.check(w, store, leaveTo);
+      else charger.storeNow(w);
       continue;
     }
     if (openAt === next) {
