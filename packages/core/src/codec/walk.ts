@@ -208,8 +208,9 @@ function unionOf(tables: readonly Uint8Array[]): Uint8Array {
 }
 
 /**
- * Visitors, shown the instructions each asked for: the walk asks
- * {@link wants} once per instruction, and only then calls {@link show}.
+ * Visitors, shown the instructions each asked for: a walk reads
+ * {@link Visitors.wanted} once per instruction, and calls {@link Visitors.show}
+ * only for those any visitor wants.
  */
 export class Visitors {
   /** 1 at the first bytes any visitor must be shown. */
