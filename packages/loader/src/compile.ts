@@ -56,8 +56,12 @@ export interface CompiledModule extends PreparedModule {
 
 const FAILS_VALIDATION = 'fails validation';
 
-/** Modules up to this size are compiled synchronously where the engine allows it (Chromium's main thread: below 8 MB). */
-const SYNC_COMPILE_BYTES = 4 << 20;
+/**
+ * Modules up to this size are compiled (by {@link compileModule}) and may be
+ * instantiated (`instantiateModuleSync`) synchronously: Chromium allows both on
+ * its main thread below 8 MB.
+ */
+export const SYNC_MODULE_BYTES = 4 << 20;
 
 /**
  * Compiles `bytes`, at once when they are small enough and the engine allows
@@ -67,7 +71,7 @@ const SYNC_COMPILE_BYTES = 4 << 20;
  * thread above 4 KB), asynchronously.
  */
 async function compileBytes(bytes: Uint8Array<ArrayBuffer>): Promise<WebAssembly.Module> {
-  if (bytes.length <= SYNC_COMPILE_BYTES) {
+  if (bytes.length <= SYNC_MODULE_BYTES) {
     try {
       return new WebAssembly.Module(bytes);
     } catch (error) {

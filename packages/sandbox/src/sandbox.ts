@@ -28,6 +28,7 @@ import { Pcg32 } from '@ri-sandbox/determinism';
 import {
   type CompiledModule,
   type ImportName,
+  SYNC_MODULE_BYTES,
   checkImports,
   compileModule,
   instantiateModule,
@@ -89,9 +90,6 @@ interface Compiled {
 
 /** How many compiled modules a sandbox factory keeps for reuse. */
 const COMPILED_CACHE_SIZE = 64;
-
-/** Modules up to this size are instantiated synchronously (Chromium allows it on the main thread below 8 MB). */
-const SYNC_INSTANTIATION_BYTES = 4 << 20;
 
 /** Every instance's state, for package-internal inspection (the determinism validator); never exported. */
 const ALL_STATES = new WeakMap<SandboxInstance, InstanceState>();
@@ -491,7 +489,7 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     // A small module is instantiated at once (no turn of the event loop); engines refuse that for
     // large ones on a browser's main thread.
     const live =
-      (input as Uint8Array).length <= SYNC_INSTANTIATION_BYTES
+      (input as Uint8Array).length <= SYNC_MODULE_BYTES
         ? instantiateModuleSync(module, functions, config.maxMemoryBytes, meter.imports)
         : await instantiateModule(module, functions, config.maxMemoryBytes, meter.imports);
     if (!live.ok) return live;
