@@ -186,6 +186,31 @@ describe('hot loops', () => {
     ]);
   });
 
+  it('keep a block type given by index (two results here) on their wrapping', async () => {
+    const PAIR = wat(`(module (type $two (func (result i32 i32)))
+      (func (export "pair") (param $n i32) (result i32) (local $i i32)
+        (i32.sub
+          (loop $next (type $two) (result i32 i32)
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $next (i32.lt_u (local.get $i) (local.get $n)))
+            (local.get $i)
+            (i32.const 7)))))`);
+    const gas = await Promise.all(
+      [0.001, 5].map(async (step) => {
+        const { meter, exports } = await meteredWithClock(PAIR, step, {});
+        const run = meter.run(UNREACHED, () => (exports['pair'] as (n: number) => number)(3000));
+        expect(run).toMatchObject({ ok: true, value: 3000 - 7 });
+        return run.gasUsed;
+      }),
+    );
+    expect(gas[1]).toBe(gas[0]);
+    const metered = instrument(PAIR);
+    if (!metered.ok) throw new Error(metered.error.message);
+    expect(innermostLoopsCall(decodeModule(metered.value.bytes).code[0]?.code ?? new Uint8Array())).toEqual([
+      false,
+    ]);
+  });
+
   it('give the original results, and the same gas however often they asked for gas', async () => {
     const raw = (await WebAssembly.instantiate(WALK)).instance.exports['walk'] as (n: number) => number;
     const runs = async (step: number, options: MeteringOptions = {}) => {
