@@ -22,6 +22,9 @@ function scanFirst(source: string): BodyScan {
   return scanBody(body.code, COSTS, 0, { types: module.types, results: type.results.length });
 }
 
+/** `count` instructions of cost 2 each. */
+const drops = (count: number) => '(drop (i32.const 0)) '.repeat(count);
+
 /** The charges that are emitted (not zero), in order. */
 const paid = (charges: readonly number[]) => charges.filter((c) => c !== 0);
 
@@ -56,6 +59,34 @@ describe('planCharges', () => {
     // The body's last `end` is an exit where the counter is stored; nothing is given back.
     expect(plan.refunds).toEqual([0]);
     expect(plan.exitLeaves).toEqual([true]);
+  });
+
+  it("pays what both arms of an if-else cost before the if, and each arm only the rest", () => {
+    const scan = scanFirst(`(module (func (param i32) (result i32)
+      (if (result i32) (local.get 0)
+        (then (i32.add (i32.const 1) (i32.const 2)))
+        (else (i32.const 3)))))`);
+    // Blocks: entry (1 + local.get + if) | then (3) | else (1) | the body's end, after the if.
+    expect(scan.blockCosts).toEqual([1 + 2, 3, 1, 0]);
+    expect(scan.constructs.elses).toEqual([0, 2]);
+    // The else arm costs less: its 1 is paid with the entry, the then arm pays its other 2.
+    expect(planCharges(scan, true).charges).toEqual([3 + 1, 2, 0, 0]);
+    // Block by block, each pays its own.
+    expect(planCharges(scan, false).charges).toEqual([3, 3, 1, 0]);
+
+    // Nested: the inner if's cheaper arm moves to the outer then arm's first block, and from there
+    // the outer arms' common part to the entry. An if without an else keeps its arm's charge.
+    const nested = scanFirst(`(module (func (param i32)
+      (if (local.get 0)
+        (then (if (local.get 0) (then ${drops(1)}) (else ${drops(2)})))
+        (else ${drops(3)}))
+      (if (local.get 0) (then ${drops(1)}))))`);
+    // Blocks: entry 3 | outer then: local.get + if 2 | inner then 2 | inner else 4 | after the inner if
+    // (the outer else) | outer else 6 | after the outer if: local.get + if 2 | the last then 2 | after it.
+    expect(nested.blockCosts).toEqual([3, 2, 2, 4, 0, 6, 2, 2, 0]);
+    // The inner then's 2 moves to the outer then's first block (now 4), the outer arms' common 4 to the
+    // entry, which also pays the join after the outer if (2). Every path costs what it did.
+    expect(planCharges(nested, true).charges).toEqual([3 + 4 + 2, 0, 0, 2, 0, 2, 0, 2, 0]);
   });
 
   it('gives back what an early return or an outward br skips', () => {

@@ -75,6 +75,7 @@ const REF_FUNC = 0xd2;
 const OPENS = new Uint8Array(256);
 for (const code of [0x02, 0x03, 0x04, 0x06]) OPENS[code] = 1; // block, loop, if, try
 const TRY = 0x06;
+const ELSE = 0x05;
 const END = 0x0b;
 const DELEGATE = 0x18;
 const BR = 0x0c;
@@ -236,6 +237,12 @@ export interface Constructs {
   readonly join: number[];
   /** Whether no conditional branch (`br_if`, `br_table`) inside it jumps past its join. */
   readonly hoistable: boolean[];
+  /**
+   * The `if`s with an `else`, as (construct, first block of the `else` arm)
+   * pairs in the order of their `else`s. The first block of the `then` arm is
+   * the one after the construct's opener.
+   */
+  readonly elses: number[];
 }
 
 /**
@@ -301,7 +308,7 @@ export function scanBody(
   const specials: number[] = [];
   let needsScratch = false;
   let catches = false;
-  const constructs: Constructs = { opener: [], join: [], hoistable: [] };
+  const constructs: Constructs = { opener: [], join: [], hoistable: [], elses: [] };
   const exits: Exits = { at: [], from: [0], exited: [], label: [], end: [], leaves: [] };
   /** Open constructs, innermost last, and whether a `br_if` to each can give back (a block without values). */
   const open: number[] = [];
@@ -474,6 +481,7 @@ export function scanBody(
           if (label >= open.length) leaves(start, label);
         }
       } else if (LEAVES[byte] === 1) leaves(start, open.length);
+      else if (byte === ELSE) constructs.elses.push(open[open.length - 1] as number, blockStarts.length);
       if (byte === BR_TABLE) {
         let at = lebEnd(code, p);
         let outermost = 0;
@@ -528,6 +536,9 @@ export function scanBody(
   };
 }
 
+/** No `else` arms (see {@link planCharges}). */
+const NO_ELSES = new Int32Array(0);
+
 /** What a body pays, and where: see {@link planCharges}. */
 export interface ChargePlan {
   /** The charge at the start of each block (0 for a block paid by the block that opens its construct). */
@@ -550,15 +561,20 @@ export interface ChargePlan {
  * that ends with it: every path then reaches what was paid, except exits,
  * which give back what they skip (a `br_if` on its taken edge only). A `br_if`
  * that cannot (to a loop, or carrying values) and a `br_table` keep the
- * joins they jump past out of this. A straight spine of `if`s, `block`s and
+ * joins they jump past out of this. One arm of an `if` with an `else` surely
+ * runs, so what the cheaper arm's first block costs is paid before the `if`,
+ * and both arms pay only the rest. A straight spine of `if`s, `block`s and
  * early exits pays once at its start. Exceptions that are caught would skip
  * paid code without a refund, so hoisting is for modules without `try`.
  */
 export function planCharges(scan: BodyScan, hoist: boolean): ChargePlan {
   const { blockCosts, constructs, exits } = scan;
-  const { opener, join, hoistable } = constructs;
+  const { opener, join, hoistable, elses } = constructs;
   if (!hoist)
     return { charges: blockCosts, exitAt: [], refunds: [], exitLabel: [], exitEnd: [], exitLeaves: [] };
+  // The first block of each `if`'s `else` arm (-1 for other constructs).
+  const elseArm = elses.length === 0 ? NO_ELSES : new Int32Array(opener.length).fill(-1);
+  for (let i = 0; i < elses.length; i += 2) elseArm[elses[i] as number] = elses[i + 1] as number;
   // What each block pays, its hoisted joins included; blocks after their openers, so from the last.
   const total = blockCosts.slice();
   let k = opener.length - 1;
@@ -566,6 +582,14 @@ export function planCharges(scan: BodyScan, hoist: boolean): ChargePlan {
     while (k >= 0 && opener[k] === b) {
       const j = join[k] as number;
       if (hoistable[k] === true && j >= 0) total[b] = (total[b] as number) + (total[j] as number);
+      // One arm of an `if` with an `else` surely runs: what both pay, the block before pays.
+      const otherwise = k < elseArm.length ? (elseArm[k] as number) : -1;
+      if (otherwise >= 0) {
+        const both = Math.min(total[b + 1] as number, total[otherwise] as number);
+        total[b] = (total[b] as number) + both;
+        total[b + 1] = (total[b + 1] as number) - both;
+        total[otherwise] = (total[otherwise] as number) - both;
+      }
       k--;
     }
   }
