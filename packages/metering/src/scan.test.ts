@@ -61,7 +61,7 @@ describe('planCharges', () => {
     expect(plan.exitLeaves).toEqual([true]);
   });
 
-  it("pays what both arms of an if-else cost before the if, and each arm only the rest", () => {
+  it('pays what both arms of an if-else cost before the if, and each arm only the rest', () => {
     const scan = scanFirst(`(module (func (param i32) (result i32)
       (if (result i32) (local.get 0)
         (then (i32.add (i32.const 1) (i32.const 2)))
