@@ -43,6 +43,14 @@ async function meteredWithClock(bytes: Uint8Array<ArrayBuffer>, step: number, op
 /** Limits no run of these tests reaches, whatever the clock says. */
 const UNREACHED = { maxGas: 1e12, maxExecutionMs: 1e15 };
 
+/** How many times `sequence` occurs in `bytes`. */
+function countSequence(bytes: Uint8Array, sequence: readonly number[]): number {
+  let count = 0;
+  for (let i = 0; i + sequence.length <= bytes.length; i++)
+    if (sequence.every((byte, k) => bytes[i + k] === byte)) count++;
+  return count;
+}
+
 function gasOf(result: { ok: boolean; gasUsed: number }): number {
   return result.gasUsed;
 }
@@ -458,6 +466,106 @@ describe('limits', () => {
     expect([...new Uint8Array(memory.buffer, 0, 8)]).toEqual([1, 0, 0, 0, 0, 0, 0, 0]);
     // Entry 1 + local.get and if 2, the drops 100, the store 3, the call 1; inner: entry 1 + 3.
     expect(run('outer', [1])).toMatchObject({ ok: true, gasUsed: 111 });
+  });
+
+  it("leaves the check before an indirect call to the callee's entry when the table holds only the module's functions", async () => {
+    // `run` keeps the balance in a local (its early exits give back more stores than its calls
+    // need), so the counter must be stored before each indirect call for the callee to read it.
+    const exits = Array.from({ length: 4 }, () => '(block (br_if 0 (local.get $n)) (drop (i32.const 1)))');
+    const source = `(module
+      (type $t (func (param i32) (result i32)))
+      (table 2 funcref)
+      (elem (i32.const 0) $inc $twice)
+      (func $inc (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+      (func $twice (param i32) (result i32) (i32.shl (local.get 0) (i32.const 1)))
+      (func (export "run") (param $n i32) (result i32) (local $acc i32)
+        (loop $next
+          ${exits.join(' ')}
+          (local.set $acc (call_indirect (type $t) (local.get $acc) (i32.and (local.get $n) (i32.const 1))))
+          (br_if $next (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+        (local.get $acc)))`;
+    const ahead = await metered(source);
+    const strict = await metered(source, { chargeAhead: false });
+    for (const n of [1, 2, 7, 100]) {
+      const [fast, slow] = [ahead.run('run', [n]), strict.run('run', [n])];
+      expect(fast.ok && slow.ok).toBe(true);
+      expect([fast.ok && fast.value, fast.gasUsed]).toEqual([slow.ok && slow.value, slow.gasUsed]);
+    }
+    // The callee's entry check still stops a guest out of gas.
+    expect(ahead.run('run', [1000], { maxGas: 200, maxExecutionMs: 60_000 })).toMatchObject({
+      ok: false,
+      error: { code: 'GAS_EXHAUSTED', gasUsed: 200 },
+    });
+    // One check fewer than with the same table exported: the block that calls compares the balance
+    // with zero no more (i64.const 0; i64.lt_s, which the guest's own code does not hold).
+    const checks = (source: string) => {
+      const result = instrument(wat(source));
+      if (!result.ok) throw new Error(result.error.message);
+      return countSequence(result.value.bytes, [0x42, 0x00, 0x53]);
+    };
+    expect(checks(source.replace('(table 2', '(table (export "t") 2')) - checks(source)).toBe(1);
+  });
+
+  it('checks before an indirect call through a table that may hold a host function', async () => {
+    const straight = Array.from({ length: 50 }, () => '(drop (i32.const 1))').join(' ');
+    const calls: number[] = [];
+    type Exports = Record<string, unknown>;
+    const variants: [string, string, (exports: Exports, table: WebAssembly.Table) => void][] = [
+      ['named by its segment', '(table 1 funcref) (elem (i32.const 0) $note)', () => undefined],
+      [
+        'exported, and set by the host',
+        '(table (export "t") 1 funcref) (elem (i32.const 0) $own)',
+        (exports) => {
+          (exports['t'] as WebAssembly.Table).set(0, exports['note']);
+        },
+      ],
+      [
+        'named by an expression',
+        '(table 1 funcref) (elem (i32.const 0) funcref (ref.func $note))',
+        () => undefined,
+      ],
+      [
+        'imported (beside one of its own)',
+        '(import "env" "t" (table 1 funcref)) (table 1 funcref)',
+        (exports, table) => {
+          table.set(0, exports['note']);
+        },
+      ],
+      [
+        'written by the guest',
+        '(table 1 funcref) (elem declare func $note) (func (export "fill") (table.set (i32.const 0) (ref.func $note)))',
+        (exports) => {
+          (exports['fill'] as () => void)();
+        },
+      ],
+    ];
+    for (const [name, declaration, fill] of variants) {
+      const source = `(module
+        (import "env" "note" (func $note (param i32)))
+        ${declaration}
+        (export "note" (func $note))
+        (func $own (param i32))
+        (func (export "then_call") (param i32)
+          (if (local.get 0) (then
+            ${straight}
+            (call_indirect (param i32) (i32.const 42) (i32.const 0))))))`;
+      const table = new WebAssembly.Table({ initial: 1, element: 'anyfunc' });
+      const { run, instance } = await metered(
+        source,
+        {},
+        { env: { note: (x: number) => void calls.push(x), t: table } },
+      );
+      fill(instance.exports, table);
+      calls.length = 0;
+      // The entry's check passes; the arm's 104 overdraw 50, and only a check before the call stops it.
+      expect(run('then_call', [1], { maxGas: 50, maxExecutionMs: 60_000 }), name).toMatchObject({
+        ok: false,
+        error: { code: 'GAS_EXHAUSTED' },
+      });
+      expect(calls, name).toEqual([]);
+      expect(run('then_call', [1]), name).toMatchObject({ ok: true });
+      expect(calls, name).toEqual([42]);
+    }
   });
 
   it("cannot be caught by the guest's exception handlers", async () => {

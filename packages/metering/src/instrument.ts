@@ -40,6 +40,7 @@ import {
   sandboxError,
 } from '@ri-sandbox/core';
 import { type CostModel, resolveCostModel } from './cost-model';
+import { NO_OWN_TABLES, ownTables } from './tables';
 import {
   BULK_MEMORY_OP,
   type BodyScan,
@@ -55,6 +56,7 @@ import {
 
 /** The `call` opcode: after it, the callee may have spent gas. */
 const CALL_OPCODE = 0x10;
+const CALL_INDIRECT_OPCODE = 0x11;
 const BR_TABLE_OPCODE = 0x0e;
 import {
   ABORT_ARG_EXPORT,
@@ -116,6 +118,8 @@ interface Plan {
   readonly costs: CostLookup;
   readonly model: CostModel;
   readonly importedFunctions: number;
+  /** The tables whose indirect calls reach only defined functions (see `ownTables`). */
+  readonly ownTables: ReadonlySet<number>;
   readonly gasGlobal: number;
   readonly fuelFunction: number;
   readonly growFunction: number;
@@ -304,10 +308,17 @@ function storesSaved(
     const at = specials[i] as number;
     const kind = specials[i + 2] as number;
     const callsDefined =
-      kind === CALL && code[at] === CALL_OPCODE && readLeb(code, at + 1) >= plan.importedFunctions;
+      kind === CALL
+        ? code[at] === CALL_OPCODE && readLeb(code, at + 1) >= plan.importedFunctions
+        : kind === RELOAD && callsOwnTable(code, at, plan);
     if (callsDefined || kind === GROW) saved--;
   }
   return saved;
+}
+
+/** Whether the instruction at `at` is a `call_indirect` through one of the plan's own tables. */
+function callsOwnTable(code: Uint8Array, at: number, plan: Plan): boolean {
+  return code[at] === CALL_INDIRECT_OPCODE && plan.ownTables.has(readLeb(code, lebEnd(code, at + 1)));
 }
 
 /**
@@ -459,6 +470,8 @@ function meterBody(
       charger.reload(w);
       splicer.skipTo(end);
     } else if (kind === RELOAD) {
+      // The callee through an own table reads the counter at its entry (an unchecked block did not store it).
+      if (callsOwnTable(code, specialAt, plan)) charger.store(w);
       splicer.copyTo(end);
       charger.reload(w);
     } else {
@@ -606,6 +619,7 @@ export function meterModule(
     costs: costLookup(model.value),
     model: model.value,
     importedFunctions,
+    ownTables: ownTables(module),
     gasGlobal: globalBase,
     // After the shift, defined functions end at importedFunctions + definedFunctions; helpers follow.
     fuelFunction: importedFunctions + 1 + definedFunctions,
@@ -615,11 +629,11 @@ export function meterModule(
 
   let code: FunctionBody[];
   try {
-    const scan = (i: number, riders: readonly BodyRider[]): BodyScan =>
+    const scan = (i: number, riders: readonly BodyRider[], tables: ReadonlySet<number>): BodyScan =>
       scanBody(
         (module.code[i] as FunctionBody).code,
         plan.costs,
-        importedFunctions,
+        { importedFunctions, ownTables: tables },
         {
           types: module.types,
           results: module.types[module.functions[i] as number]?.results.length ?? 0,
@@ -628,16 +642,23 @@ export function meterModule(
       );
     // All bodies are written into one buffer and handed out as views of it. Each body is scanned and
     // written in turn (no scan outlives its body); a `try` turns paying ahead off for the whole
-    // module, so meeting one after bodies were written that way starts again without it.
+    // module, and a write to a table checks every indirect call, so meeting one after bodies were
+    // written otherwise starts again without it.
     const total = module.code.reduce((sum, body) => sum + body.code.length, 0) * 2 + 64;
     let bodyPlan: Plan = { ...plan, hoist: options.chargeAhead !== false };
     let w = new ByteWriter(total);
     let spans: { locals: FunctionBody['locals']; start: number; end: number }[] = [];
     for (let i = 0; i < module.code.length; i++) {
       const riders = options.riders?.(i) ?? [];
-      const scanned = scan(i, riders);
-      if (scanned.catches && bodyPlan.hoist) {
-        bodyPlan = { ...plan, hoist: false };
+      const scanned = scan(i, riders, bodyPlan.ownTables);
+      const restart =
+        (scanned.catches && bodyPlan.hoist) || (scanned.writesTables && bodyPlan.ownTables.size > 0);
+      if (restart) {
+        bodyPlan = {
+          ...bodyPlan,
+          hoist: bodyPlan.hoist && !scanned.catches,
+          ownTables: scanned.writesTables ? NO_OWN_TABLES : bodyPlan.ownTables,
+        };
         w = new ByteWriter(total);
         spans = [];
         i = -1;

@@ -13,13 +13,18 @@ function firstBody(source: string): Uint8Array {
   return body.code;
 }
 
-/** The scan of the first function of `source`. */
-function scanFirst(source: string): BodyScan {
+/** The scan of the first function of `source` (of a module without imports), with its tables' calls checked or not. */
+function scanFirst(source: string, ownTables: ReadonlySet<number> = new Set()): BodyScan {
   const module = decodeModule(wat(source));
   const body = module.code[0];
   const type = module.types[module.functions[0] as number];
   if (body === undefined || type === undefined) throw new Error('no function');
-  return scanBody(body.code, COSTS, 0, { types: module.types, results: type.results.length });
+  return scanBody(
+    body.code,
+    COSTS,
+    { importedFunctions: 0, ownTables },
+    { types: module.types, results: type.results.length },
+  );
 }
 
 /** `count` instructions of cost 2 each. */
@@ -194,6 +199,23 @@ describe('planCharges', () => {
       [0x0e, 2],
       [0x0d, 1],
     ]);
+  });
+
+  it('checks before an indirect call unless its table is one of the own tables, and reports table writes', () => {
+    const source = `(module (type $t (func)) (table $a 1 funcref) (table $b 1 funcref) (func (param i32)
+      (if (local.get 0) (then (call_indirect $a (type $t) (i32.const 0))))
+      (if (local.get 0) (then (call_indirect $b (type $t) (i32.const 0))))))`;
+    // Blocks: entry | first then | after it | second then | after it.
+    expect(scanFirst(source, new Set([0])).blockChecks).toEqual([true, false, false, true, false]);
+    expect(scanFirst(source, new Set([0, 1])).blockChecks).toEqual([true, false, false, false, false]);
+    expect(scanFirst(source).writesTables).toBe(false);
+    for (const write of [
+      '(table.set $b (i32.const 0) (ref.null func))',
+      '(drop (table.grow $b (ref.null func) (i32.const 1)))',
+      '(table.fill $b (i32.const 0) (ref.null func) (i32.const 1))',
+      '(table.copy $a $b (i32.const 0) (i32.const 0) (i32.const 1))',
+    ])
+      expect(scanFirst(source.replace('(param i32)', `(param i32) ${write}`)).writesTables, write).toBe(true);
   });
 
   it('has no hot loops where an exception may be caught', () => {

@@ -61,15 +61,16 @@ const SPLITS = new Uint8Array(256);
 const SPECIAL = new Uint8Array(256);
 /**
  * Calls that need a check before them, so that the host is never called on a
- * negative balance: indirect ones (1), which may reach an import, and direct
- * ones (2), which do when their target is imported. A defined function checks
- * at its own entry.
+ * negative balance: indirect ones (1), which may reach an import unless their
+ * table holds only the module's own functions, and direct ones (2), which do
+ * when their target is imported. A defined function checks at its own entry.
  */
 const CALLS = new Uint8Array(256);
 const INDIRECT = 1;
 const DIRECT = 2;
 const LOOP = 0x03;
 const REF_FUNC = 0xd2;
+const TABLE_SET = 0x26;
 
 // Control opcodes the construct tracking follows.
 const OPENS = new Uint8Array(256);
@@ -129,6 +130,8 @@ for (const op of OPCODES) {
   if (structural || [END, DELEGATE, BR, BR_IF, BR_TABLE].includes(code)) continue;
   PLAIN[code] = QUIET[code] === 1 ? PLAIN_QUIET : PLAIN_TRAPS;
 }
+// Writes a table: the scan reports it (see `BodyScan.writesTables`).
+PLAIN[TABLE_SET] = 0;
 
 /** Costs by opcode, as lookups the scan can afford per instruction. */
 export interface CostLookup {
@@ -176,6 +179,8 @@ export interface BodyScan {
   readonly needsScratch: boolean;
   /** Whether the body has a `try`: an exception may then be caught, and skip code that was paid for. */
   readonly catches: boolean;
+  /** Whether the body writes a table (`table.set`, `.grow`, `.fill`, `.copy`, `.init`). */
+  readonly writesTables: boolean;
   /** The structured constructs (`block`, `loop`, `if`, `try`), in the order they open. */
   readonly constructs: Constructs;
   /** The unconditional exits (`br`, `return`, tail calls), in order. */
@@ -264,6 +269,17 @@ export interface Exits {
   readonly leaves: boolean[];
 }
 
+/** What the calls of a body can reach, to know which need a check before them. */
+export interface Callees {
+  /** How many functions the module imports: a direct call below this index calls the host. */
+  readonly importedFunctions: number;
+  /**
+   * The tables whose indirect calls reach only the module's own functions
+   * (see `ownTables`): those are checked at the callee's entry.
+   */
+  readonly ownTables: ReadonlySet<number>;
+}
+
 /** What branching to a label carries, to know which `br_if`s can be rewritten. */
 export interface LabelTypes {
   /** The module's function types, for block types given by index. */
@@ -288,13 +304,12 @@ function carriesNothing(code: Uint8Array, p: number, types: readonly FuncType[])
 
 /**
  * Scans `code` (instruction bytes of a validated function body) of a module
- * with `importedFunctions` function imports. Throws `WasmDecodeError` on an
- * unknown opcode.
+ * whose calls reach `callees`. Throws `WasmDecodeError` on an unknown opcode.
  */
 export function scanBody(
   code: Uint8Array,
   costs: CostLookup,
-  importedFunctions: number,
+  callees: Callees,
   labels: LabelTypes,
   /** Other transforms' scans, shown each instruction as the walk passes it. */
   visitors: readonly InstructionVisitor[] = [],
@@ -308,6 +323,7 @@ export function scanBody(
   const specials: number[] = [];
   let needsScratch = false;
   let catches = false;
+  let writesTables = false;
   const constructs: Constructs = { opener: [], join: [], hoistable: [], elses: [] };
   const exits: Exits = { at: [], from: [0], exited: [], label: [], end: [], leaves: [] };
   /** Open constructs, innermost last, and whether a `br_if` to each can give back (a block without values). */
@@ -412,10 +428,15 @@ export function scanBody(
         needsScratch = true;
         hotLoop = -1;
       }
+      if (special === BULK_TABLE_OP) writesTables = true;
     } else {
       current += costs.single[byte] as number;
       const calls = CALLS[byte] as number;
-      if (calls === INDIRECT || (calls === DIRECT && readLeb(code, p) < importedFunctions)) check = true;
+      if (calls === INDIRECT) {
+        // Its immediates: the type, then the table.
+        if (!callees.ownTables.has(readLeb(code, lebEnd(code, p)))) check = true;
+      } else if (calls === DIRECT && readLeb(code, p) < callees.importedFunctions) check = true;
+      if (byte === TABLE_SET) writesTables = true;
       if (calls !== 0 || (special !== 0 && byte !== REF_FUNC)) hotLoop = -1;
       if (QUIET[byte] !== 1 && !noQuietOpen) {
         unquiet(-1);
@@ -529,6 +550,7 @@ export function scanBody(
     specials,
     needsScratch,
     catches,
+    writesTables,
     constructs,
     exits,
     quiet,
