@@ -316,6 +316,9 @@ function storesSaved(
   return saved;
 }
 
+/** No blocks: the quiet-loop sets of a body without quiet loops (most bodies). */
+const NO_BLOCKS: ReadonlySet<number> = new Set();
+
 /** Whether the instruction at `at` is a `call_indirect` through one of the plan's own tables. */
 function callsOwnTable(code: Uint8Array, at: number, plan: Plan): boolean {
   return code[at] === CALL_INDIRECT_OPCODE && plan.ownTables.has(readLeb(code, lebEnd(code, at + 1)));
@@ -337,8 +340,8 @@ function meterBody(
   const code = body.code;
   const { blockStarts, blockChecks, specials, needsScratch, quiet, hot } = scan;
   // Quiet loops' headers charge without storing `G`; where they end up stores it (see `QuietLoops`).
-  const silent = new Set(plan.hoist ? quiet.headers : []);
-  const storesAt = new Set(plan.hoist ? quiet.stores : []);
+  const silent = plan.hoist && quiet.headers.length > 0 ? new Set(quiet.headers) : NO_BLOCKS;
+  const storesAt = plan.hoist && quiet.stores.length > 0 ? new Set(quiet.stores) : NO_BLOCKS;
   const { charges, exitAt, refunds, exitLabel, exitEnd, exitLeaves } = planCharges(scan, plan.hoist);
   // Two locals are appended: the i64 balance (a copy of the counter), then (for bulk operations) an i32 scratch.
   const balance = locals;
@@ -645,7 +648,19 @@ export function meterModule(
     // module, and a write to a table checks every indirect call, so meeting one after bodies were
     // written otherwise starts again without it.
     const total = module.code.reduce((sum, body) => sum + body.code.length, 0) * 2 + 64;
-    let bodyPlan: Plan = { ...plan, hoist: options.chargeAhead !== false };
+    // The plan each body is written with: the same fields in the same order as `plan` (one shape for
+    // the code that reads it per body), with paying ahead and the own tables as decided so far.
+    const bodyPlanWith = (hoist: boolean, tables: ReadonlySet<number>): Plan => ({
+      costs: plan.costs,
+      model: plan.model,
+      importedFunctions,
+      ownTables: tables,
+      gasGlobal: plan.gasGlobal,
+      fuelFunction: plan.fuelFunction,
+      growFunction: plan.growFunction,
+      hoist,
+    });
+    let bodyPlan = bodyPlanWith(options.chargeAhead !== false, plan.ownTables);
     let w = new ByteWriter(total);
     let spans: { locals: FunctionBody['locals']; start: number; end: number }[] = [];
     for (let i = 0; i < module.code.length; i++) {
@@ -654,11 +669,10 @@ export function meterModule(
       const restart =
         (scanned.catches && bodyPlan.hoist) || (scanned.writesTables && bodyPlan.ownTables.size > 0);
       if (restart) {
-        bodyPlan = {
-          ...bodyPlan,
-          hoist: bodyPlan.hoist && !scanned.catches,
-          ownTables: scanned.writesTables ? NO_OWN_TABLES : bodyPlan.ownTables,
-        };
+        bodyPlan = bodyPlanWith(
+          bodyPlan.hoist && !scanned.catches,
+          scanned.writesTables ? NO_OWN_TABLES : bodyPlan.ownTables,
+        );
         w = new ByteWriter(total);
         spans = [];
         i = -1;

@@ -76,16 +76,16 @@ export interface BodyRider {
 /** What a {@link BodyRider} inserts, by offset in the original body (each kind optional). */
 export interface RiderInsertions {
   /** Code at the very start of the body, before anything the host pass adds there. */
-  readonly entry?: Uint8Array;
+  readonly entry?: Uint8Array | undefined;
   /** Code that finishes the instruction before its offset: before what the host pass adds at that offset. */
-  readonly trailing?: Insertions;
+  readonly trailing?: Insertions | undefined;
   /**
    * Code that leads into the instruction at its offset (so before the body's end): right before it, after
    * what the host pass adds.
    */
-  readonly leading?: Insertions;
+  readonly leading?: Insertions | undefined;
   /** The locals it appends. */
-  readonly locals?: readonly LocalGroup[];
+  readonly locals?: readonly LocalGroup[] | undefined;
 }
 
 /**
@@ -149,14 +149,18 @@ export class Splicer {
 
 /**
  * What `riders` insert once their scans have seen the body, each given the
- * index of its first appended local, in order from `firstLocal`.
+ * index of its first appended local, in order from `firstLocal`. Each comes
+ * back with all four fields, in one order: riders return objects of their
+ * own shapes, and the passes that read them for every body would otherwise
+ * see several (in V8, code optimised for some of them is thrown away when
+ * another turns up).
  */
 export function finishRiders(riders: readonly BodyRider[], firstLocal: number): RiderInsertions[] {
   let next = firstLocal;
   return riders.map((rider) => {
-    const insertions = rider.finish(next);
-    for (const group of insertions.locals ?? []) next += group.count;
-    return insertions;
+    const { entry, trailing, leading, locals } = rider.finish(next);
+    if (locals !== undefined) for (const group of locals) next += group.count;
+    return { entry, trailing, leading, locals };
   });
 }
 
