@@ -11,7 +11,6 @@
  */
 import {
   type BodyRider,
-  ByteReader,
   ByteWriter,
   type FuncType,
   type FunctionBody,
@@ -165,13 +164,26 @@ class Charger {
   }
 
   /**
-   * `$balance -= cost`, the cost pushed by `pushCost`, and `G = $balance` if
-   * `store` (by default: when checking, or when `G` may not lag); with `check`,
-   * then `if ($balance < 0) { G = $balance if not stored; call $fuel; reload }`.
+   * `$balance -= cost` (an `i64.const`; a negative one gives gas back), and
+   * `G = $balance` if `store` (by default: when checking, or when `G` may not
+   * lag); with `check`, then `if ($balance < 0) { G = $balance if not stored;
+   * call $fuel; reload }`.
    */
-  charge(w: ByteWriter, pushCost: () => void, check = true, store = check || !this.lazy, leaveTo = -1): void {
+  charge(w: ByteWriter, cost: number, check = true, store = check || !this.lazy, leaveTo = -1): void {
     w.u8(0x20).u32(this.balance);
-    pushCost();
+    i64Const(w, cost);
+    this.subtract(w, check, store, leaveTo);
+  }
+
+  /** A checked charge of a cost computed at run time: `pushCost` writes the code that pushes it. */
+  chargeComputed(w: ByteWriter, pushCost: (w: ByteWriter) => void): void {
+    w.u8(0x20).u32(this.balance);
+    pushCost(w);
+    this.subtract(w, true, true, -1);
+  }
+
+  /** `i64.sub`, then the store and the check of {@link charge}. */
+  private subtract(w: ByteWriter, check: boolean, store: boolean, leaveTo: number): void {
     w.u8(0x7d);
     if (store) w.u8(0x22).u32(this.balance).u8(0x24).u32(this.gasGlobal);
     else w.u8(0x21).u32(this.balance);
@@ -225,15 +237,7 @@ function openHotLoop(w: ByteWriter, code: Uint8Array, loopAt: number): void {
 function closeHotLoop(w: ByteWriter, charger: Charger, cost: number, headerStored: boolean): void {
   w.u8(0x0c).u32(2).u8(0x0b);
   charger.refill(w, !headerStored);
-  if (cost !== 0)
-    charger.charge(
-      w,
-      () => {
-        i64Const(w, -cost);
-      },
-      false,
-      false,
-    );
+  if (cost !== 0) charger.charge(w, -cost, false, false);
   w.u8(0x0c).u32(0).u8(0x0b).u8(0x0b);
 }
 
@@ -274,7 +278,7 @@ function emitDynamicCharge(
   unitCost: number,
   per64: boolean,
 ): void {
-  charger.charge(w, () => {
+  charger.chargeComputed(w, (w) => {
     w.u8(0x20).u32(scratch).u8(0xad); // local.get; i64.extend_i32_u
     if (per64) w.u8(0x42).s64(63n).u8(0x7c).u8(0x42).s64(6n).u8(0x88); // + 63, >> 6
     if (unitCost !== 1) w.u8(0x42).s64(BigInt(unitCost)).u8(0x7e); // * unitCost
@@ -395,16 +399,7 @@ function meterBody(
           ? check && !quietHeader && (lazy || mustStore)
           : !quietHeader && (check || !lazy || mustStore);
       if (leaveTo >= 0) headerStored[hotOpen - 1] = store;
-      if (cost !== 0)
-        charger.charge(
-          w,
-          () => {
-            i64Const(w, cost);
-          },
-          check,
-          store,
-          leaveTo,
-        );
+      if (cost !== 0) charger.charge(w, cost, check, store, leaveTo);
       else if (check) charger.check(w, store, leaveTo);
       else charger.storeNow(w);
       continue;
@@ -425,14 +420,7 @@ function meterBody(
       exit++;
       splicer.copyTo(exitNext);
       if (label >= 0) w.u8(0x04).u8(0x40);
-      if (amount > 0)
-        charger.charge(
-          w,
-          () => {
-            i64Const(w, -amount);
-          },
-          false,
-        );
+      if (amount > 0) charger.charge(w, -amount, false);
       if (leaves) charger.store(w);
       if (label >= 0) {
         // A `br_if` that leaves a hot loop (renumbered below otherwise) is renumbered here.
@@ -458,7 +446,7 @@ function meterBody(
     splicer.copyTo(specialAt);
     if (kind === CALL) {
       const opcode = code[specialAt] as number;
-      const index = new ByteReader(code, specialAt + 1, end).u32();
+      const index = readLeb(code, specialAt + 1);
       // The callee reads the counter at its entry (an import's block stored it at its check).
       if (opcode === CALL_OPCODE && index >= plan.importedFunctions) charger.store(w);
       splicer.lead(specialAt);
@@ -632,17 +620,6 @@ export function meterModule(
 
   let code: FunctionBody[];
   try {
-    const scan = (i: number, riders: readonly BodyRider[], tables: ReadonlySet<number>): BodyScan =>
-      scanBody(
-        (module.code[i] as FunctionBody).code,
-        plan.costs,
-        { importedFunctions, ownTables: tables },
-        {
-          types: module.types,
-          results: module.types[module.functions[i] as number]?.results.length ?? 0,
-        },
-        riders.map((rider) => rider.scan),
-      );
     // All bodies are written into one buffer and handed out as views of it. Each body is scanned and
     // written in turn (no scan outlives its body); a `try` turns paying ahead off for the whole
     // module, and a write to a table checks every indirect call, so meeting one after bodies were
@@ -665,7 +642,13 @@ export function meterModule(
     let spans: { locals: FunctionBody['locals']; start: number; end: number }[] = [];
     for (let i = 0; i < module.code.length; i++) {
       const riders = options.riders?.(i) ?? [];
-      const scanned = scan(i, riders, bodyPlan.ownTables);
+      const scanned = scanBody(
+        (module.code[i] as FunctionBody).code,
+        plan.costs,
+        { importedFunctions, ownTables: bodyPlan.ownTables },
+        { types: module.types, results: module.types[module.functions[i] as number]?.results.length ?? 0 },
+        riders.map((rider) => rider.scan),
+      );
       const restart =
         (scanned.catches && bodyPlan.hoist) || (scanned.writesTables && bodyPlan.ownTables.size > 0);
       if (restart) {

@@ -112,6 +112,10 @@ for (const op of OPCODES) {
   if (op.name === 'call_indirect' || op.name === 'return_call_indirect') CALLS[op.code] = INDIRECT;
   if (op.name === 'call' || op.name === 'return_call') CALLS[op.code] = DIRECT;
 }
+/** Instructions the scan's structure follows (see `Structure.control`). */
+const CONTROL = new Uint8Array(256);
+for (const code of [0x02, 0x03, 0x04, 0x06, END, DELEGATE, BR, BR_IF, BR_TABLE, ELSE, 0x0f, 0x12, 0x13])
+  CONTROL[code] = 1;
 const PREFIXES = new Uint8Array(256);
 for (const prefix of [PREFIX_MISC, PREFIX_SIMD, PREFIX_ATOMIC]) PREFIXES[prefix] = 1;
 /**
@@ -303,6 +307,214 @@ function carriesNothing(code: Uint8Array, p: number, types: readonly FuncType[])
 }
 
 /**
+ * The structure of one body as its scan meets it: constructs and their
+ * joins, exits, and which loops are quiet or hot. Its state is fields and
+ * its steps are methods, rather than closures made for every body: V8
+ * optimises a method once, where it reoptimised per-body closures, and the
+ * code that called them, in every load.
+ */
+class Structure {
+  readonly constructs: Constructs = { opener: [], join: [], hoistable: [], elses: [] };
+  readonly exits: Exits = { at: [], from: [0], exited: [], label: [], end: [], leaves: [] };
+  /** Whether the body has a `try`. */
+  catches = false;
+  /** Whether every open loop is known not to be quiet (so marking them all again can be skipped). */
+  noQuietOpen = true;
+  /**
+   * The open loop that may be hot: the innermost one so far, with nothing that calls (-1 if none):
+   * its construct, position in `open`, offset and header, and its branches that leave it.
+   */
+  hotLoop = -1;
+  private hotAt = 0;
+  private hotStart = 0;
+  private hotHeader = 0;
+  private readonly hotBranches: number[] = [];
+  private readonly hot: HotLoops = { start: [], header: [], end: [], relabels: [] };
+  /** Open constructs, innermost last, and whether a `br_if` to each can give back (a block without values). */
+  private readonly open: number[] = [];
+  private readonly forward: boolean[] = [];
+  // Loops, by their order of opening: construct, header block, whether quiet; the constructs that are
+  // loops. Open ones: innermost last, with their positions in `open`. Exits of quiet loops to a block:
+  // (loop, construct) pairs.
+  private readonly loops: number[] = [];
+  private readonly loopHeader: number[] = [];
+  private readonly loopQuiet: boolean[] = [];
+  private readonly isLoop = new Set<number>();
+  private readonly openLoops: number[] = [];
+  private readonly openLoopAt: number[] = [];
+  private readonly exitStores: number[] = [];
+
+  constructor(private readonly labels: LabelTypes) {}
+
+  /** An instruction that may trap or call: no open loop is quiet. */
+  trapsOrCalls(): void {
+    if (this.noQuietOpen) return;
+    this.unquiet(-1);
+    this.noQuietOpen = true;
+  }
+
+  /**
+   * A control instruction (`byte`, see `CONTROL`) at `start`, its immediates
+   * at `p`, met when `blocks` blocks have started, in a body that ends at `end`.
+   */
+  control(code: Uint8Array, start: number, p: number, byte: number, blocks: number, end: number): void {
+    const { constructs, open } = this;
+    if (OPENS[byte] === 1) {
+      open.push(constructs.opener.length);
+      this.forward.push(byte !== LOOP && carriesNothing(code, p, this.labels.types));
+      if (byte === LOOP) {
+        this.isLoop.add(constructs.opener.length);
+        this.openLoops.push(this.loops.length);
+        this.openLoopAt.push(open.length - 1);
+        this.loops.push(constructs.opener.length);
+        // The split after `loop` starts the header.
+        this.loopHeader.push(blocks);
+        this.loopQuiet.push(true);
+        this.noQuietOpen = false;
+        this.hotLoop = takesNothing(code, p, this.labels.types) ? constructs.opener.length : -1;
+        this.hotAt = open.length - 1;
+        this.hotStart = start;
+        this.hotHeader = blocks;
+        this.hotBranches.length = 0;
+      }
+      constructs.opener.push(blocks - 1);
+      constructs.join.push(-1);
+      constructs.hoistable.push(true);
+      if (byte === TRY) this.catches = true;
+    } else if (byte === END || byte === DELEGATE) {
+      const closed = open.pop();
+      if (closed !== undefined && this.isLoop.has(closed)) {
+        this.openLoops.pop();
+        this.openLoopAt.pop();
+        if (closed === this.hotLoop) {
+          this.hot.start.push(this.hotStart);
+          this.hot.header.push(this.hotHeader);
+          this.hot.end.push(p);
+          this.hot.relabels.push(...this.hotBranches);
+          this.hotLoop = -1;
+        }
+      }
+      this.forward.pop();
+      // The split after it starts the join block (none after the body's last `end`, which leaves).
+      if (closed !== undefined) constructs.join[closed] = p < end || byte === DELEGATE ? blocks : -1;
+      else this.leaves(start, 0);
+    } else if (byte === BR) {
+      const label = readLeb(code, p);
+      this.branchesTo(label);
+      this.mayLeaveHot(start, label);
+      this.leaves(start, label);
+    } else if (byte === BR_IF) {
+      const label = readLeb(code, p);
+      this.branchesTo(label);
+      this.mayLeaveHot(start, label);
+      if (this.forwardTo(label)) {
+        // The block after it (where it falls through) is paid with this one; the taken edge gives it back.
+        this.leaves(start, label, label, lebEnd(code, p), constructs.opener.length);
+        constructs.opener.push(blocks - 1);
+        constructs.join.push(blocks);
+        constructs.hoistable.push(true);
+      } else {
+        this.jumpsOut(label);
+        if (label >= open.length) this.leaves(start, label);
+      }
+    } else if (LEAVES[byte] === 1) this.leaves(start, open.length);
+    else if (byte === ELSE) constructs.elses.push(open[open.length - 1] as number, blocks);
+    else if (byte === BR_TABLE) {
+      let at = lebEnd(code, p);
+      let outermost = 0;
+      for (let i = readLeb(code, p); i >= 0; i--, at = lebEnd(code, at)) {
+        const label = readLeb(code, at);
+        this.branchesTo(label);
+        this.mayLeaveHot(start, label);
+        outermost = Math.max(outermost, label);
+      }
+      this.jumpsOut(outermost);
+      if (outermost >= open.length) this.leaves(start, outermost);
+    }
+  }
+
+  /** The quiet loops, once the body is scanned. */
+  quietLoops(): QuietLoops {
+    const { loops, loopQuiet, exitStores, constructs } = this;
+    const quiet: QuietLoops = { headers: [], stores: [] };
+    for (let l = 0; l < loops.length; l++) {
+      if (loopQuiet[l] !== true) continue;
+      quiet.headers.push(this.loopHeader[l] as number);
+      const join = constructs.join[loops[l] as number] as number;
+      if (join >= 0) quiet.stores.push(join);
+    }
+    for (let i = 0; i < exitStores.length; i += 2) {
+      const join = constructs.join[exitStores[i + 1] as number] as number;
+      if (loopQuiet[exitStores[i] as number] === true && join >= 0) quiet.stores.push(join);
+    }
+    return quiet;
+  }
+
+  /** The hot loops, once the body is scanned. */
+  hotLoops(): HotLoops {
+    // `delegate` names a label too, and is not renumbered: bodies with `try` (metered block by block) have none.
+    return this.catches ? { start: [], header: [], end: [], relabels: [] } : this.hot;
+  }
+
+  /** Marks the constructs above the one `label` names as not hoistable (a conditional jump past their joins). */
+  private jumpsOut(label: number): void {
+    const { open, constructs } = this;
+    for (let i = Math.max(0, open.length - label); i < open.length; i++)
+      constructs.hoistable[open[i] as number] = false;
+  }
+
+  /**
+   * Records an unconditional exit at `start` that leaves the constructs above the one `label` names
+   * (and construct `also`, for a `br_if` that leaves the block after it).
+   */
+  private leaves(start: number, label: number, branch = -1, branchEnd = -1, also = -1): void {
+    const { open, exits } = this;
+    exits.at.push(start);
+    for (let i = Math.max(0, open.length - label); i < open.length; i++) exits.exited.push(open[i] as number);
+    if (also >= 0) exits.exited.push(also);
+    exits.from.push(exits.exited.length);
+    exits.label.push(branch);
+    exits.end.push(branchEnd);
+    exits.leaves.push(label >= open.length);
+  }
+
+  /** Whether branching to `label` carries no values and goes forward (to a block's end, not a loop's start). */
+  private forwardTo(label: number): boolean {
+    const { open } = this;
+    return label < open.length ? this.forward[open.length - 1 - label] === true : this.labels.results === 0;
+  }
+
+  /** Notes a branch to `label` at `start` if it leaves the candidate hot loop. */
+  private mayLeaveHot(start: number, label: number): void {
+    const outside = this.open.length - this.hotAt;
+    const branches = this.hotBranches;
+    if (this.hotLoop >= 0 && label >= outside && branches[branches.length - 2] !== start)
+      branches.push(start, outside);
+  }
+
+  /** Marks the open loops at positions above `position` (all with -1) as not quiet. */
+  private unquiet(position: number): void {
+    const { openLoops, openLoopAt, loopQuiet } = this;
+    for (let i = openLoops.length - 1; i >= 0 && (openLoopAt[i] as number) > position; i--)
+      loopQuiet[openLoops[i] as number] = false;
+  }
+
+  /** A branch to `label` leaves the loops inside its target: they stay quiet only if it is a block. */
+  private branchesTo(label: number): void {
+    const { open, openLoops, openLoopAt } = this;
+    const target = open.length - 1 - label;
+    const construct = open[target];
+    if (construct === undefined || this.isLoop.has(construct)) {
+      this.unquiet(target);
+      return;
+    }
+    for (let i = openLoops.length - 1; i >= 0 && (openLoopAt[i] as number) > target; i--)
+      if (this.loopQuiet[openLoops[i] as number] === true)
+        this.exitStores.push(openLoops[i] as number, construct);
+  }
+}
+
+/**
  * Scans `code` (instruction bytes of a validated function body) of a module
  * whose calls reach `callees`. Throws `WasmDecodeError` on an unknown opcode.
  */
@@ -322,78 +534,8 @@ export function scanBody(
   let check = true;
   const specials: number[] = [];
   let needsScratch = false;
-  let catches = false;
   let writesTables = false;
-  const constructs: Constructs = { opener: [], join: [], hoistable: [], elses: [] };
-  const exits: Exits = { at: [], from: [0], exited: [], label: [], end: [], leaves: [] };
-  /** Open constructs, innermost last, and whether a `br_if` to each can give back (a block without values). */
-  const open: number[] = [];
-  const forward: boolean[] = [];
-  /** Marks the constructs above the one `label` names as not hoistable (a conditional jump past their joins). */
-  const jumpsOut = (label: number) => {
-    for (let i = Math.max(0, open.length - label); i < open.length; i++)
-      constructs.hoistable[open[i] as number] = false;
-  };
-  /**
-   * Records an unconditional exit at `start` that leaves the constructs above the one `label` names
-   * (and construct `also`, for a `br_if` that leaves the block after it).
-   */
-  const leaves = (start: number, label: number, branch = -1, branchEnd = -1, also = -1) => {
-    exits.at.push(start);
-    for (let i = Math.max(0, open.length - label); i < open.length; i++) exits.exited.push(open[i] as number);
-    if (also >= 0) exits.exited.push(also);
-    exits.from.push(exits.exited.length);
-    exits.label.push(branch);
-    exits.end.push(branchEnd);
-    exits.leaves.push(label >= open.length);
-  };
-  /** Whether branching to `label` carries no values and goes forward (to a block's end, not a loop's start). */
-  const forwardTo = (label: number) =>
-    label < open.length ? forward[open.length - 1 - label] === true : labels.results === 0;
-  // Loops, by their order of opening: construct, header block, whether quiet; the constructs that are
-  // loops. Open ones: innermost last,
-  // with their positions in `open`. Exits of quiet loops to a block: (loop, construct) pairs.
-  const loops: number[] = [];
-  const loopHeader: number[] = [];
-  const loopQuiet: boolean[] = [];
-  const isLoop = new Set<number>();
-  const openLoops: number[] = [];
-  const openLoopAt: number[] = [];
-  const exitStores: number[] = [];
-  const hot: HotLoops = { start: [], header: [], end: [], relabels: [] };
-  /**
-   * The open loop that may be hot: the innermost one so far, with nothing that calls (-1 if none):
-   * its construct, position in `open`, offset and header, and its branches that leave it.
-   */
-  let hotLoop = -1;
-  let hotAt = 0;
-  let hotStart = 0;
-  let hotHeader = 0;
-  const hotBranches: number[] = [];
-  /** Notes a branch to `label` at `start` if it leaves the candidate hot loop. */
-  const mayLeaveHot = (start: number, label: number) => {
-    const outside = open.length - hotAt;
-    if (hotLoop >= 0 && label >= outside && hotBranches[hotBranches.length - 2] !== start)
-      hotBranches.push(start, outside);
-  };
-  /** Whether every open loop is known not to be quiet (so marking them all again can be skipped). */
-  let noQuietOpen = true;
-  /** Marks the open loops at positions above `position` (all with -1) as not quiet. */
-  const unquiet = (position: number) => {
-    for (let i = openLoops.length - 1; i >= 0 && (openLoopAt[i] as number) > position; i--)
-      loopQuiet[openLoops[i] as number] = false;
-  };
-  /** A branch to `label` leaves the loops inside its target: they stay quiet only if it is a block. */
-  const branchesTo = (label: number) => {
-    const target = open.length - 1 - label;
-    const construct = open[target];
-    if (construct === undefined || isLoop.has(construct)) {
-      unquiet(target);
-      return;
-    }
-    for (let i = openLoops.length - 1; i >= 0 && (openLoopAt[i] as number) > target; i--)
-      if (loopQuiet[openLoops[i] as number] === true) exitStores.push(openLoops[i] as number, construct);
-  };
+  const structure = new Structure(labels);
   let current = costs.entry;
   let p = 0;
   const end = code.length;
@@ -404,10 +546,7 @@ export function scanBody(
     if (plain !== 0) {
       // Most instructions only add their cost (and, if they may trap, end the quiet of open loops).
       current += costs.single[byte] as number;
-      if (plain === PLAIN_TRAPS && !noQuietOpen) {
-        unquiet(-1);
-        noQuietOpen = true;
-      }
+      if (plain === PLAIN_TRAPS && !structure.noQuietOpen) structure.trapsOrCalls();
       p = instructionEnd(code, start);
       if (wanted[byte] === 1) shown.show(code, start, p);
       continue;
@@ -419,14 +558,11 @@ export function scanBody(
       const op = opcodeByKey(opcodeKey(byte, subOpcode(code, start))) as Opcode;
       current += costs.prefixed.get(op.key) ?? costs.fallback;
       split = false;
-      if (!noQuietOpen) {
-        unquiet(-1);
-        noQuietOpen = true;
-      }
+      structure.trapsOrCalls();
       special = BULK_MEMORY.has(op.name) ? BULK_MEMORY_OP : BULK_TABLE.has(op.name) ? BULK_TABLE_OP : 0;
       if (special !== 0) {
         needsScratch = true;
-        hotLoop = -1;
+        structure.hotLoop = -1;
       }
       if (special === BULK_TABLE_OP) writesTables = true;
     } else {
@@ -437,84 +573,9 @@ export function scanBody(
         if (!callees.ownTables.has(readLeb(code, lebEnd(code, p)))) check = true;
       } else if (calls === DIRECT && readLeb(code, p) < callees.importedFunctions) check = true;
       if (byte === TABLE_SET) writesTables = true;
-      if (calls !== 0 || (special !== 0 && byte !== REF_FUNC)) hotLoop = -1;
-      if (QUIET[byte] !== 1 && !noQuietOpen) {
-        unquiet(-1);
-        noQuietOpen = true;
-      }
-      if (OPENS[byte] === 1) {
-        open.push(constructs.opener.length);
-        forward.push(byte !== LOOP && carriesNothing(code, p, labels.types));
-        if (byte === LOOP) {
-          isLoop.add(constructs.opener.length);
-          openLoops.push(loops.length);
-          openLoopAt.push(open.length - 1);
-          loops.push(constructs.opener.length);
-          // The split after `loop` starts the header.
-          loopHeader.push(blockStarts.length);
-          loopQuiet.push(true);
-          noQuietOpen = false;
-          hotLoop = takesNothing(code, p, labels.types) ? constructs.opener.length : -1;
-          hotAt = open.length - 1;
-          hotStart = start;
-          hotHeader = blockStarts.length;
-          hotBranches.length = 0;
-        }
-        constructs.opener.push(blockStarts.length - 1);
-        constructs.join.push(-1);
-        constructs.hoistable.push(true);
-        if (byte === TRY) catches = true;
-      } else if (byte === END || byte === DELEGATE) {
-        const closed = open.pop();
-        if (closed !== undefined && isLoop.has(closed)) {
-          openLoops.pop();
-          openLoopAt.pop();
-          if (closed === hotLoop) {
-            hot.start.push(hotStart);
-            hot.header.push(hotHeader);
-            hot.end.push(p);
-            hot.relabels.push(...hotBranches);
-            hotLoop = -1;
-          }
-        }
-        forward.pop();
-        // The split below starts the join block (none after the body's last `end`, which leaves).
-        if (closed !== undefined)
-          constructs.join[closed] = p < end || byte === DELEGATE ? blockStarts.length : -1;
-        else leaves(start, 0);
-      } else if (byte === BR) {
-        const label = readLeb(code, p);
-        branchesTo(label);
-        mayLeaveHot(start, label);
-        leaves(start, label);
-      } else if (byte === BR_IF) {
-        const label = readLeb(code, p);
-        branchesTo(label);
-        mayLeaveHot(start, label);
-        if (forwardTo(label)) {
-          // The block after it (where it falls through) is paid with this one; the taken edge gives it back.
-          leaves(start, label, label, lebEnd(code, p), constructs.opener.length);
-          constructs.opener.push(blockStarts.length - 1);
-          constructs.join.push(blockStarts.length);
-          constructs.hoistable.push(true);
-        } else {
-          jumpsOut(label);
-          if (label >= open.length) leaves(start, label);
-        }
-      } else if (LEAVES[byte] === 1) leaves(start, open.length);
-      else if (byte === ELSE) constructs.elses.push(open[open.length - 1] as number, blockStarts.length);
-      if (byte === BR_TABLE) {
-        let at = lebEnd(code, p);
-        let outermost = 0;
-        for (let i = readLeb(code, p); i >= 0; i--, at = lebEnd(code, at)) {
-          const label = readLeb(code, at);
-          branchesTo(label);
-          mayLeaveHot(start, label);
-          outermost = Math.max(outermost, label);
-        }
-        jumpsOut(outermost);
-        if (outermost >= open.length) leaves(start, outermost);
-      }
+      if (calls !== 0 || (special !== 0 && byte !== REF_FUNC)) structure.hotLoop = -1;
+      if (QUIET[byte] !== 1) structure.trapsOrCalls();
+      if (CONTROL[byte] === 1) structure.control(code, start, p, byte, blockStarts.length, end);
       p = instructionEnd(code, start);
     }
     if (wanted[byte] === 1) shown.show(code, start, p);
@@ -530,31 +591,18 @@ export function scanBody(
   walkEnd(p, end);
   blockCosts.push(current);
   blockChecks.push(check);
-  const quiet: QuietLoops = { headers: [], stores: [] };
-  for (let l = 0; l < loops.length; l++) {
-    if (loopQuiet[l] !== true) continue;
-    quiet.headers.push(loopHeader[l] as number);
-    const join = constructs.join[loops[l] as number] as number;
-    if (join >= 0) quiet.stores.push(join);
-  }
-  for (let i = 0; i < exitStores.length; i += 2) {
-    const join = constructs.join[exitStores[i + 1] as number] as number;
-    if (loopQuiet[exitStores[i] as number] === true && join >= 0) quiet.stores.push(join);
-  }
-  // `delegate` names a label too, and is not renumbered: bodies with `try` (metered block by block) have none.
-  const hotLoops = catches ? { start: [], header: [], end: [], relabels: [] } : hot;
   return {
     blockStarts,
     blockCosts,
     blockChecks,
     specials,
     needsScratch,
-    catches,
+    catches: structure.catches,
     writesTables,
-    constructs,
-    exits,
-    quiet,
-    hot: hotLoops,
+    constructs: structure.constructs,
+    exits: structure.exits,
+    quiet: structure.quietLoops(),
+    hot: structure.hotLoops(),
   };
 }
 
