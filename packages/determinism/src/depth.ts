@@ -24,6 +24,7 @@ import {
   type WasmModule,
   applyRiders,
   type BodyRider,
+  type RiderInsertions,
   importedFunctionCount,
   instruction,
   lebEnd,
@@ -181,14 +182,21 @@ export class DepthScan implements InstructionVisitor {
 
 /** The call-depth limit of one body, as a rider (see `BodyRider` in `@ri-sandbox/core`): it appends one local. */
 export function depthRider(plan: DepthPlan): BodyRider {
-  const scan = new DepthScan(plan);
-  return {
-    scan,
-    finish: (next) => {
-      const { entry, insertions } = scan.finish(next);
-      return { entry, leading: insertions, locals: [DEPTH_LOCAL] };
-    },
-  };
+  return new DepthRider(plan);
+}
+
+/** See {@link depthRider}: a class, so that every body's rider has one shape and one `finish`. */
+class DepthRider implements BodyRider {
+  readonly scan: DepthScan;
+
+  constructor(plan: DepthPlan) {
+    this.scan = new DepthScan(plan);
+  }
+
+  finish(next: number): RiderInsertions {
+    const { entry, insertions } = this.scan.finish(next);
+    return { entry, trailing: undefined, leading: insertions, locals: [DEPTH_LOCAL] };
+  }
 }
 
 /** Where the call-depth limit puts its counter, and which functions it changes. */

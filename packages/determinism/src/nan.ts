@@ -24,6 +24,7 @@ import {
   type WasmModule,
   applyRiders,
   type BodyRider,
+  type RiderInsertions,
   instructionEnd,
   localCount,
   opcodeByName,
@@ -222,12 +223,15 @@ export function canonicalizeNaNs(module: WasmModule): WasmModule {
 
 /** NaN canonicalization of one body, as a rider (see `BodyRider` in `@ri-sandbox/core`). */
 export function nanRider(): BodyRider {
-  const scan = new NaNScan();
-  return {
-    scan,
-    finish: (first) => {
-      const { insertions, locals } = scan.finish(first);
-      return { trailing: insertions, locals };
-    },
-  };
+  return new NaNRider();
+}
+
+/** See {@link nanRider}: a class, so that every body's rider has one shape and one `finish`. */
+class NaNRider implements BodyRider {
+  readonly scan = new NaNScan();
+
+  finish(first: number): RiderInsertions {
+    const { insertions, locals } = this.scan.finish(first);
+    return { entry: undefined, trailing: insertions, leading: undefined, locals };
+  }
 }

@@ -10,6 +10,7 @@
 import {
   type BodyRider,
   type InstructionVisitor,
+  type RiderInsertions,
   type Result,
   type SandboxError,
   type WasmModule,
@@ -31,9 +32,21 @@ export interface TransformOptions {
   readonly canonicalizeNaNs: boolean;
 }
 
+/** Nothing inserted. */
+const NOTHING: RiderInsertions = {
+  entry: undefined,
+  trailing: undefined,
+  leading: undefined,
+  locals: undefined,
+};
+
 /** A rider that only looks: `scan` sees the body, and nothing is inserted. */
-function scanOnly(scan: InstructionVisitor): BodyRider {
-  return { scan, finish: () => ({}) };
+class ScanOnly implements BodyRider {
+  constructor(readonly scan: InstructionVisitor) {}
+
+  finish(): RiderInsertions {
+    return NOTHING;
+  }
 }
 
 /**
@@ -72,7 +85,7 @@ export function instrumentForSandbox(
     costs: options.costs,
     memoryLimitPages: options.memoryLimitPages,
     memoryGrowFailure: options.memoryGrowFailure,
-    riders: (i) => [...determinism.riders(i), scanOnly(policy), scanOnly(scanned.scan(i))],
+    riders: (i) => [...determinism.riders(i), new ScanOnly(policy), new ScanOnly(scanned.scan(i))],
   });
   // The policy's refusal comes first (a metering failure may have cut the walk short: then it walks).
   const allowed = refuseNondeterminism(module, metered.ok ? policy : undefined);
