@@ -260,7 +260,8 @@ function readData(reader: ByteReader): DataSegment {
   }
 }
 
-function writeData(writer: ByteWriter, segment: DataSegment): void {
+/** A data segment's encoding up to its bytes: its mode, memory and offset. */
+function writeDataHead(writer: ByteWriter, segment: DataSegment): void {
   if (segment.mode === 'passive') {
     writer.u32(1);
   } else {
@@ -271,7 +272,6 @@ function writeData(writer: ByteWriter, segment: DataSegment): void {
     }
     writeConstantExpression(writer, segment.offset ?? []);
   }
-  writer.byteVector(segment.bytes);
 }
 
 function readFunctionBody(reader: ByteReader): FunctionBody {
@@ -293,15 +293,59 @@ function readFunctionBody(reader: ByteReader): FunctionBody {
   return { locals, code: reader.bytes.subarray(body.offset, end) };
 }
 
-function writeFunctionBody(writer: ByteWriter, body: FunctionBody): void {
-  const total = body.locals.reduce((sum, group) => sum + group.count, 0);
+/** How many bytes the u32 LEB128 of `value` takes. */
+function lebSize(value: number): number {
+  let size = 1;
+  for (let rest = value; rest >= 0x80; rest = Math.floor(rest / 128)) size++;
+  return size;
+}
+
+/** The size of `body`'s encoding after its size prefix: its locals' vector and its code. */
+function functionBodySize(body: FunctionBody): number {
+  let size = lebSize(body.locals.length) + body.code.length;
+  let total = 0;
+  for (const group of body.locals) {
+    size += lebSize(group.count) + 1;
+    total += group.count;
+  }
   if (total > MAX_U32) throw new WasmEncodeError(`a function declares ${total} locals, more than 2^32 - 1`);
-  const locals = new ByteWriter(16);
-  locals.vector(body.locals, (w, group) => w.u32(group.count).u8(group.type));
-  writer
-    .u32(locals.size + body.code.length)
-    .append(locals)
-    .bytes(body.code);
+  return size;
+}
+
+function writeFunctionBody(writer: ByteWriter, body: FunctionBody): void {
+  writer.u32(functionBodySize(body)).u32(body.locals.length);
+  for (const group of body.locals) writer.u32(group.count).u8(group.type);
+  writer.bytes(body.code);
+}
+
+/*
+ * The code and data sections, which may hold megabytes, are written straight
+ * into the module's writer, their sizes computed first, rather than into a
+ * writer of their own and then copied.
+ */
+
+function writeCodeSection(writer: ByteWriter, bodies: readonly FunctionBody[]): void {
+  let size = lebSize(bodies.length);
+  for (const body of bodies) {
+    const bodySize = functionBodySize(body);
+    size += lebSize(bodySize) + bodySize;
+  }
+  writer.u8(SectionId.code).u32(size).u32(bodies.length);
+  for (const body of bodies) writeFunctionBody(writer, body);
+}
+
+function writeDataSection(writer: ByteWriter, segments: readonly DataSegment[]): void {
+  const heads = segments.map((segment) => {
+    const head = new ByteWriter(16);
+    writeDataHead(head, segment);
+    return head;
+  });
+  let size = lebSize(segments.length);
+  segments.forEach((segment, i) => {
+    size += (heads[i] as ByteWriter).size + lebSize(segment.bytes.length) + segment.bytes.length;
+  });
+  writer.u8(SectionId.data).u32(size).u32(segments.length);
+  segments.forEach((segment, i) => writer.append(heads[i] as ByteWriter).byteVector(segment.bytes));
 }
 
 interface MutableModule {
@@ -483,27 +527,33 @@ function sectionContent(module: WasmModule, id: SectionId): ((writer: ByteWriter
       const count = module.dataCount;
       return count === undefined ? undefined : (w) => void w.u32(count);
     }
-    case SectionId.code:
-      return nonEmpty(module.code, writeFunctionBody);
-    case SectionId.data:
-      return nonEmpty(module.data, writeData);
     default:
       return undefined;
   }
 }
 
-function writeSection(
-  writer: ByteWriter,
-  id: number,
-  content: (writer: ByteWriter) => void,
-  sizeHint = 256,
-): void {
-  const body = new ByteWriter(sizeHint);
+function writeSection(writer: ByteWriter, id: number, content: (writer: ByteWriter) => void): void {
+  const body = new ByteWriter();
   content(body);
   writer.u8(id).u32(body.size).append(body);
 }
 
-/** About how many bytes the code and data sections take: buffers sized once, not grown by doubling. */
+/** Writes `module`'s section `id`, if it has one; whether it did. */
+function writeSectionOf(writer: ByteWriter, module: WasmModule, id: SectionId): boolean {
+  if (id === SectionId.code) {
+    if (module.code.length > 0) writeCodeSection(writer, module.code);
+    return module.code.length > 0;
+  }
+  if (id === SectionId.data) {
+    if (module.data.length > 0) writeDataSection(writer, module.data);
+    return module.data.length > 0;
+  }
+  const content = sectionContent(module, id);
+  if (content !== undefined) writeSection(writer, id, content);
+  return content !== undefined;
+}
+
+/** About how many bytes the code and data sections take: the module's buffer sized once, not grown by doubling. */
 function bulkBytes(module: WasmModule, id: SectionId): number {
   let total = 16;
   if (id === SectionId.code) for (const body of module.code) total += body.code.length + 16;
@@ -539,9 +589,7 @@ export function encodeModule(module: WasmModule): Uint8Array<ArrayBuffer> {
   writeCustomSections(writer, module, SectionId.custom);
   const written = new Set<SectionId>([SectionId.custom]);
   for (const id of SECTION_ORDER) {
-    const content = sectionContent(module, id);
-    if (content === undefined) continue;
-    writeSection(writer, id, content, bulkBytes(module, id));
+    if (!writeSectionOf(writer, module, id)) continue;
     written.add(id);
     writeCustomSections(writer, module, id);
   }
