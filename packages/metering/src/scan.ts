@@ -246,6 +246,8 @@ export interface Constructs {
   readonly join: number[];
   /** Whether no conditional branch (`br_if`, `br_table`) inside it jumps past its join. */
   readonly hoistable: boolean[];
+  /** The construct it opens in (-1 at the body's top; -1 for the block after a `br_if`, which none holds). */
+  readonly parent: number[];
   /**
    * The `if`s with an `else`, as (construct, first block of the `else` arm)
    * pairs in the order of their `else`s. The first block of the `then` arm is
@@ -259,14 +261,16 @@ export interface Constructs {
  * and tail calls, and `br_if` to a block, not a loop, without values, whose
  * taken edge the instrumentation turns into `if { give back; br }`) or that
  * may leave the function (those, any branch to the function's label, and its
- * last `end`): its offset, which constructs it leaves (`exited[from[i]]` up
- * to `from[i + 1]`), and for a rewritable `br_if` its label and where the
- * instruction ends (-1 for the others).
+ * last `end`): its offset, which constructs it leaves (`count` of them from
+ * `innermost` outward, through `Constructs.parent`, and `also`, the block
+ * after a `br_if`, or -1), and for a rewritable `br_if` its label and where
+ * the instruction ends (-1 for the others).
  */
 export interface Exits {
   readonly at: number[];
-  readonly from: number[];
-  readonly exited: number[];
+  readonly innermost: number[];
+  readonly count: number[];
+  readonly also: number[];
   readonly label: number[];
   readonly end: number[];
   /** Whether it may leave the function (where a lazily kept counter must be stored). */
@@ -314,8 +318,8 @@ function carriesNothing(code: Uint8Array, p: number, types: readonly FuncType[])
  * code that called them, in every load.
  */
 class Structure {
-  readonly constructs: Constructs = { opener: [], join: [], hoistable: [], elses: [] };
-  readonly exits: Exits = { at: [], from: [0], exited: [], label: [], end: [], leaves: [] };
+  readonly constructs: Constructs = { opener: [], join: [], hoistable: [], parent: [], elses: [] };
+  readonly exits: Exits = { at: [], innermost: [], count: [], also: [], label: [], end: [], leaves: [] };
   /** Whether the body has a `try`. */
   catches = false;
   /** Whether every open loop is known not to be quiet (so marking them all again can be skipped). */
@@ -360,6 +364,7 @@ class Structure {
   control(code: Uint8Array, start: number, p: number, byte: number, blocks: number, end: number): void {
     const { constructs, open } = this;
     if (OPENS[byte] === 1) {
+      constructs.parent.push(open.length > 0 ? (open[open.length - 1] as number) : -1);
       open.push(constructs.opener.length);
       this.forward.push(byte !== LOOP && carriesNothing(code, p, this.labels.types));
       if (byte === LOOP) {
@@ -413,6 +418,7 @@ class Structure {
         constructs.opener.push(blocks - 1);
         constructs.join.push(blocks);
         constructs.hoistable.push(true);
+        constructs.parent.push(-1);
       } else {
         this.jumpsOut(label);
         if (label >= open.length) this.leaves(start, label);
@@ -470,9 +476,9 @@ class Structure {
   private leaves(start: number, label: number, branch = -1, branchEnd = -1, also = -1): void {
     const { open, exits } = this;
     exits.at.push(start);
-    for (let i = Math.max(0, open.length - label); i < open.length; i++) exits.exited.push(open[i] as number);
-    if (also >= 0) exits.exited.push(also);
-    exits.from.push(exits.exited.length);
+    exits.innermost.push(open.length > 0 ? (open[open.length - 1] as number) : -1);
+    exits.count.push(open.length - Math.max(0, open.length - label));
+    exits.also.push(also);
     exits.label.push(branch);
     exits.end.push(branchEnd);
     exits.leaves.push(label >= open.length);
@@ -606,6 +612,13 @@ export function scanBody(
   };
 }
 
+/** What construct `c` (none for -1) paid ahead for its join, which an exit from it gives back. */
+function paidJoin(c: number, constructs: Constructs, total: readonly number[]): number {
+  if (c < 0) return 0;
+  const j = constructs.join[c] as number;
+  return constructs.hoistable[c] === true && j >= 0 ? (total[j] as number) : 0;
+}
+
 /** No `else` arms (see {@link planCharges}). */
 const NO_ELSES = new Int32Array(0);
 
@@ -639,7 +652,7 @@ export interface ChargePlan {
  */
 export function planCharges(scan: BodyScan, hoist: boolean): ChargePlan {
   const { blockCosts, constructs, exits } = scan;
-  const { opener, join, hoistable, elses } = constructs;
+  const { opener, join, hoistable, parent, elses } = constructs;
   if (!hoist)
     return { charges: blockCosts, exitAt: [], refunds: [], exitLabel: [], exitEnd: [], exitLeaves: [] };
   // The first block of each `if`'s `else` arm (-1 for other constructs).
@@ -670,12 +683,10 @@ export function planCharges(scan: BodyScan, hoist: boolean): ChargePlan {
   }
   const plan: ChargePlan = { charges, exitAt: [], refunds: [], exitLabel: [], exitEnd: [], exitLeaves: [] };
   for (let e = 0; e < exits.at.length; e++) {
-    let refund = 0;
-    for (let i = exits.from[e] as number; i < (exits.from[e + 1] as number); i++) {
-      const c = exits.exited[i] as number;
-      const j = join[c] as number;
-      if (hoistable[c] === true && j >= 0) refund += total[j] as number;
-    }
+    let refund = paidJoin(exits.also[e] as number, constructs, total);
+    let c = exits.innermost[e] as number;
+    for (let i = 0; i < (exits.count[e] as number); i++, c = parent[c] as number)
+      refund += paidJoin(c, constructs, total);
     const leaves = exits.leaves[e] === true;
     if (refund === 0 && !leaves) continue;
     plan.exitAt.push(exits.at[e] as number);
