@@ -676,12 +676,14 @@ export function planCharges(scan: BodyScan, hoist: boolean): ChargePlan {
       k--;
     }
   }
-  const charges = total.slice();
-  for (let c = 0; c < opener.length; c++) {
-    const j = join[c] as number;
-    if (hoistable[c] === true && j >= 0) charges[j] = 0;
-  }
-  const plan: ChargePlan = { charges, exitAt: [], refunds: [], exitLabel: [], exitEnd: [], exitLeaves: [] };
+  const plan: ChargePlan = {
+    charges: total,
+    exitAt: [],
+    refunds: [],
+    exitLabel: [],
+    exitEnd: [],
+    exitLeaves: [],
+  };
   for (let e = 0; e < exits.at.length; e++) {
     let refund = paidJoin(exits.also[e] as number, constructs, total);
     let c = exits.innermost[e] as number;
@@ -694,6 +696,11 @@ export function planCharges(scan: BodyScan, hoist: boolean): ChargePlan {
     plan.exitLabel.push(exits.label[e] as number);
     plan.exitEnd.push(exits.end[e] as number);
     plan.exitLeaves.push(leaves);
+  }
+  // The refunds are reckoned: what each block charges is its total, 0 for the joins paid ahead.
+  for (let c = 0; c < opener.length; c++) {
+    const j = join[c] as number;
+    if (hoistable[c] === true && j >= 0) total[j] = 0;
   }
   return plan;
 }
