@@ -198,7 +198,9 @@ export class NaNScan implements InstructionVisitor {
    * What to insert once the body is scanned, with the scratch locals to
    * append (one per value type needed, the first numbered `first`).
    */
-  finish(first: number): { readonly insertions: Insertions; readonly locals: LocalGroup[] } {
+  finish(first: number): { readonly insertions: Insertions; readonly locals: readonly LocalGroup[] } {
+    // Most bodies produce no float that needs it: they share one empty list.
+    if (this.sites.length === 0) return NOTHING_TO_CANONICALIZE;
     const insertions = new Insertions();
     const types = [...new Set(this.lanes.map((lane) => LOCAL_TYPE[lane]))];
     this.sites.forEach((end, i) => {
@@ -220,6 +222,9 @@ export function canonicalizeNaNs(module: WasmModule): WasmModule {
     code: module.code.map((body, i) => applyRiders(body, localCount(module, i), [nanRider()])),
   };
 }
+
+/** What a body without a site to canonicalize gets (read only). */
+const NOTHING_TO_CANONICALIZE = { insertions: new Insertions(), locals: [] } as const;
 
 /** NaN canonicalization of one body, as a rider (see `BodyRider` in `@ri-sandbox/core`). */
 export function nanRider(): BodyRider {
