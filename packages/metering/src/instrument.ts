@@ -55,6 +55,7 @@ import {
 
 /** The `call` opcode: after it, the callee may have spent gas. */
 const CALL_OPCODE = 0x10;
+/** The `call_indirect` opcode: through an own table, checked at the callee (see `ownTables`). */
 const CALL_INDIRECT_OPCODE = 0x11;
 const BR_TABLE_OPCODE = 0x0e;
 import {

@@ -59,6 +59,26 @@ export type ConfigHashCache = Map<string, Uint8Array>;
 /** How many distinct configuration hashes a sandbox factory remembers. */
 const CONFIG_HASH_CACHE_SIZE = 64;
 
+/** Each cost model with its instruction costs in name order, made once per model (see {@link costsInNameOrder}). */
+const ordered = new WeakMap<CostModel, CostModel>();
+
+/**
+ * `costs` with its instruction costs in name order: the same model, however
+ * its overrides were written, is one hash. Kept per model, which a sandbox
+ * factory resolves once, so that a load does not sort it again.
+ */
+function costsInNameOrder(costs: CostModel): CostModel {
+  let inOrder = ordered.get(costs);
+  if (inOrder === undefined) {
+    const instructions = Object.fromEntries(
+      Object.entries(costs.instructions).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    );
+    inOrder = { ...costs, instructions };
+    ordered.set(costs, inOrder);
+  }
+  return inOrder;
+}
+
 /**
  * The binding of a snapshot: `moduleHash` (SHA-256 of the module's bytes),
  * and SHA-256 of the configuration its instrumentation and imports depend on
@@ -72,21 +92,21 @@ export async function snapshotBinding(
   cache: ConfigHashCache,
 ): Promise<SnapshotBinding> {
   const { config } = inputs;
+  // What provides each import: the first provider of that module and name.
+  const providers = new Map<string, ImportSignature>();
+  for (const p of Object.values(inputs.provided)) {
+    const key = `${importModuleOf(p)}\u0000${p.name}`;
+    if (!providers.has(key)) providers.set(key, p);
+  }
   const shape = stringifyJson({
     instrumentation: INSTRUMENTATION_VERSION,
     maxMemoryBytes: config.maxMemoryBytes,
     maxCallDepth: config.maxCallDepth,
-    // Instruction costs in name order: the same model, however its overrides were written, is one hash.
-    costs: {
-      ...inputs.costs,
-      instructions: Object.fromEntries(
-        Object.entries(inputs.costs.instructions).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-      ),
-    },
+    costs: costsInNameOrder(inputs.costs),
     canonicalizeNaNs: inputs.canonicalizeNaNs,
     memoryGrowFailure: inputs.memoryGrowFailure,
     imports: inputs.hostImports.map(({ module, name }) => {
-      const fn = Object.values(inputs.provided).find((p) => importModuleOf(p) === module && p.name === name);
+      const fn = providers.get(`${module}\u0000${name}`);
       return [module, name, fn?.params, fn?.results];
     }),
     capabilities: inputs.capabilities,
