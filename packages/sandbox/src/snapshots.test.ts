@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG } from '@ri-sandbox/core';
+import { DEFAULT_COST_MODEL, resolveCostModel } from '@ri-sandbox/metering';
+import { type BindingInputs, snapshotBinding } from './snapshots';
+
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+
+const INPUTS: BindingInputs = {
+  config: { ...DEFAULT_CONFIG, hostFunctions: {}, eventTimestamp: 0 },
+  costs: DEFAULT_COST_MODEL,
+  canonicalizeNaNs: true,
+  memoryGrowFailure: 'trap',
+  hostImports: [
+    { module: 'env', name: 'log' },
+    { module: 'wasi_snapshot_preview1', name: 'fd_write' },
+  ],
+  provided: {
+    log: { name: 'log', params: ['i32', 'i32'], results: [] },
+    // A second provider of the same import: the first one decides.
+    other: { module: 'env', name: 'log', params: ['i64'], results: ['i64'] },
+    write: {
+      module: 'wasi_snapshot_preview1',
+      name: 'fd_write',
+      params: ['i32', 'i32', 'i32', 'i32'],
+      results: ['i32'],
+    },
+  },
+  capabilities: ['wasi'],
+};
+
+describe('snapshotBinding', () => {
+  it('hashes a configuration as it always has (a change would refuse every snapshot saved before)', async () => {
+    const binding = await snapshotBinding(new Uint8Array(32).fill(7), INPUTS, new Map());
+    expect(hex(binding.moduleHash)).toBe('07'.repeat(32));
+    // Pinned: change it only with INSTRUMENTATION_VERSION, or with a deliberate change of what is hashed.
+    expect(hex(binding.configHash)).toBe('6da392dcfa1452d6b78c6961083c48be068e25eea1ab0e865707e29859e95537');
+  });
+
+  it('hashes the same cost model to the same text however its overrides were ordered', async () => {
+    const a = resolveCostModel({ instructions: { 'i32.add': 3, call: 2 } });
+    const b = resolveCostModel({ instructions: { call: 2, 'i32.add': 3 } });
+    if (!a.ok || !b.ok) throw new Error('cost model refused');
+    const [first, second] = await Promise.all([
+      snapshotBinding(new Uint8Array(32), { ...INPUTS, costs: a.value }, new Map()),
+      snapshotBinding(new Uint8Array(32), { ...INPUTS, costs: b.value }, new Map()),
+    ]);
+    expect(hex(first.configHash)).toBe(hex(second.configHash));
+    const plain = await snapshotBinding(new Uint8Array(32), INPUTS, new Map());
+    expect(hex(first.configHash)).not.toBe(hex(plain.configHash));
+  });
+
+  it("depends on each import's provider, and reuses a hash already computed", async () => {
+    const cache = new Map<string, Uint8Array>();
+    const before = await snapshotBinding(new Uint8Array(32), INPUTS, cache);
+    const changed = await snapshotBinding(
+      new Uint8Array(32),
+      { ...INPUTS, provided: { ...INPUTS.provided, log: { name: 'log', params: ['i32'], results: [] } } },
+      cache,
+    );
+    expect(hex(changed.configHash)).not.toBe(hex(before.configHash));
+    expect(cache.size).toBe(2);
+    const again = await snapshotBinding(new Uint8Array(32), INPUTS, cache);
+    expect(again.configHash).toBe(before.configHash);
+  });
+});
