@@ -112,10 +112,10 @@ for (const op of OPCODES) {
   if (op.name === 'call_indirect' || op.name === 'return_call_indirect') CALLS[op.code] = INDIRECT;
   if (op.name === 'call' || op.name === 'return_call') CALLS[op.code] = DIRECT;
 }
-/** Instructions the scan's structure follows (see `Structure.control`). */
+/** Instructions the scan's structure follows (see `Structure.control`): constructs, their ends, branches, exits. */
 const CONTROL = new Uint8Array(256);
-for (const code of [0x02, 0x03, 0x04, 0x06, END, DELEGATE, BR, BR_IF, BR_TABLE, ELSE, 0x0f, 0x12, 0x13])
-  CONTROL[code] = 1;
+for (let code = 0; code < 256; code++) if (OPENS[code] === 1 || LEAVES[code] === 1) CONTROL[code] = 1;
+for (const code of [END, DELEGATE, ELSE, BR, BR_IF, BR_TABLE]) CONTROL[code] = 1;
 const PREFIXES = new Uint8Array(256);
 for (const prefix of [PREFIX_MISC, PREFIX_SIMD, PREFIX_ATOMIC]) PREFIXES[prefix] = 1;
 /**
@@ -129,9 +129,7 @@ const PLAIN_TRAPS = 2;
 for (const op of OPCODES) {
   const { code } = op;
   if (op.prefix !== undefined || PREFIXES[code] === 1) continue;
-  const structural =
-    SPLITS[code] === 1 || SPECIAL[code] !== 0 || CALLS[code] !== 0 || OPENS[code] === 1 || LEAVES[code] === 1;
-  if (structural || [END, DELEGATE, BR, BR_IF, BR_TABLE].includes(code)) continue;
+  if (SPLITS[code] === 1 || SPECIAL[code] !== 0 || CALLS[code] !== 0 || CONTROL[code] === 1) continue;
   PLAIN[code] = QUIET[code] === 1 ? PLAIN_QUIET : PLAIN_TRAPS;
 }
 // Writes a table: the scan reports it (see `BodyScan.writesTables`).
