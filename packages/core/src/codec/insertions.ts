@@ -99,6 +99,9 @@ export class Splicer {
   private copied = 0;
   private readonly trailing: Cursor[];
   private readonly leading: Cursor[];
+  /** Where the next trailing and leading insertions go (Infinity when none is left): most copies pass none. */
+  private trailingAt: number;
+  private leadingAt: number;
 
   constructor(
     private readonly code: Uint8Array,
@@ -107,12 +110,14 @@ export class Splicer {
   ) {
     this.trailing = cursors(riders.map((r) => r.trailing));
     this.leading = cursors(riders.map((r) => r.leading));
+    this.trailingAt = earliest(this.trailing);
+    this.leadingAt = earliest(this.leading);
     for (const rider of riders) if (rider.entry !== undefined) w.bytes(rider.entry);
   }
 
   /** Copies the original up to `offset`, with the insertions before it, and the trailing ones at it. */
   copyTo(offset: number): void {
-    for (;;) {
+    while (this.trailingAt <= offset || this.leadingAt <= offset - 1) {
       const trailing = next(this.trailing, offset);
       const leading = next(this.leading, offset - 1);
       // At the same offset, trailing code comes first: it belongs to the instruction before.
@@ -124,7 +129,7 @@ export class Splicer {
             : leading;
       if (cursor === undefined) break;
       this.copyOriginal(cursor.at);
-      cursor.emit(this.w);
+      this.emit(cursor);
     }
     this.copyOriginal(offset);
   }
@@ -133,12 +138,19 @@ export class Splicer {
   lead(offset: number): void {
     this.copyTo(offset);
     for (let cursor = next(this.leading, offset); cursor !== undefined; cursor = next(this.leading, offset))
-      cursor.emit(this.w);
+      this.emit(cursor);
   }
 
   /** Moves past original bytes the host pass replaced, up to `offset`. */
   skipTo(offset: number): void {
     this.copied = offset;
+  }
+
+  /** Writes `cursor`'s next insertion, and notes where the next ones go. */
+  private emit(cursor: Cursor): void {
+    cursor.emit(this.w);
+    this.trailingAt = earliest(this.trailing);
+    this.leadingAt = earliest(this.leading);
   }
 
   private copyOriginal(offset: number): void {
@@ -214,6 +226,13 @@ class Cursor {
     w.range(this.source, this.list.start(this.i), this.list.end(this.i));
     this.i++;
   }
+}
+
+/** Where the earliest next insertion of `cursors` goes (Infinity when none is left). */
+function earliest(cursors: readonly Cursor[]): number {
+  let at = Infinity;
+  for (const cursor of cursors) at = Math.min(at, cursor.at);
+  return at;
 }
 
 /** The first of `cursors` whose next insertion is at or before `limit` (the earliest, the first list on a tie). */
