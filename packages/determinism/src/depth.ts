@@ -195,7 +195,7 @@ class DepthRider implements BodyRider {
 
   finish(next: number): RiderInsertions {
     const { entry, insertions } = this.scan.finish(next);
-    return { entry, trailing: undefined, leading: insertions, locals: [DEPTH_LOCAL] };
+    return { entry, leading: insertions, locals: [DEPTH_LOCAL] };
   }
 }
 

@@ -237,6 +237,6 @@ class NaNRider implements BodyRider {
 
   finish(first: number): RiderInsertions {
     const { insertions, locals } = this.scan.finish(first);
-    return { entry: undefined, trailing: insertions, leading: undefined, locals };
+    return { trailing: insertions, locals };
   }
 }

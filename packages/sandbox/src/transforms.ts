@@ -33,12 +33,7 @@ export interface TransformOptions {
 }
 
 /** Nothing inserted. */
-const NOTHING: RiderInsertions = {
-  entry: undefined,
-  trailing: undefined,
-  leading: undefined,
-  locals: undefined,
-};
+const NOTHING: RiderInsertions = {};
 
 /** A rider that only looks: `scan` sees the body, and nothing is inserted. */
 class ScanOnly implements BodyRider {
