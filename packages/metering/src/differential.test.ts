@@ -20,6 +20,8 @@ async function differential(
   const metered = instrument(bytes, { ...options, memoryGrowFailure: 'return-minus-one' });
   /** The gas of each call that succeeded, -1 for the others. */
   const gas: number[] = [];
+  /** The gas each call reported, whatever its outcome. */
+  const spent: number[] = [];
   if (!metered.ok) throw new Error(metered.error.message);
   expect(WebAssembly.validate(metered.value.bytes)).toBe(true);
   const meter = new Meter();
@@ -39,11 +41,12 @@ async function differential(
         return sandboxError.wasmTrap('unknown', 'guest error');
       });
       gas.push(run.ok ? run.gasUsed : -1);
+      spent.push(run.gasUsed);
       if (run.ok) return { ok: true, value: run.value };
       return { ok: false, error: run.error.code === 'WASM_TRAP' ? thrown : run.error };
     },
   });
-  return { raw, instrumented, gas };
+  return { raw, instrumented, gas, spent };
 }
 
 function expectSameBehaviour(raw: Awaited<ReturnType<typeof observe>>, instrumented: typeof raw): void {
@@ -126,5 +129,37 @@ describe('charging ahead (differential)', () => {
       compared += (await differential(bytes, imports, skip)).gas.filter((gas) => gas > 0).length;
     }
     expect(compared).toBeGreaterThan(100);
+  });
+});
+
+describe('unrolled loops (differential)', () => {
+  const cases = [
+    ...FIXTURE_NAMES.filter((name) => name !== 'infinite-loop').map(
+      (name) => [name, fixture(name), fixtureImports, name === 'memory-hog' ? ['hog'] : []] as const,
+    ),
+    ...fuzzModules().map((m) => [m.name, m.bytes, () => ({}), []] as const),
+  ];
+
+  it.each(cases)(
+    'give %s the behaviour and gas of the loops they copy',
+    async (_name, bytes, imports, skip) => {
+      for (const chargeAhead of [true, false]) {
+        const copied = await differential(bytes, imports, skip, { chargeAhead });
+        const original = await differential(bytes, imports, skip, { chargeAhead, unrollLoops: false });
+        expectSameBehaviour(copied.raw, copied.instrumented);
+        expect(copied.instrumented).toEqual(original.instrumented);
+        // Traps and exhaustion included: every call reports the same gas.
+        expect(copied.spent).toEqual(original.spent);
+      }
+    },
+  );
+
+  it('cover many modules with loops copied', () => {
+    const copied = cases.filter(([, bytes]) => {
+      const on = instrument(bytes);
+      const off = instrument(bytes, { unrollLoops: false });
+      return on.ok && off.ok && on.value.bytes.length > off.value.bytes.length;
+    });
+    expect(copied.length).toBeGreaterThan(30);
   });
 });

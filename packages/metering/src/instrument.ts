@@ -39,7 +39,9 @@ import {
   sandboxError,
 } from '@ri-sandbox/core';
 import { type CostModel, resolveCostModel } from './cost-model';
+import { Charger } from './charger';
 import { NO_OWN_TABLES, ownTables } from './tables';
+import { unrollHotLoop } from './unroll';
 import {
   BULK_MEMORY_OP,
   type BodyScan,
@@ -105,6 +107,12 @@ export interface MeteringOptions {
    * must return fresh riders (a module with `try` is walked twice).
    */
   readonly riders?: ((definedIndex: number) => readonly BodyRider[]) | undefined;
+  /**
+   * Whether small loops that call nothing are checked once per several
+   * iterations (default `true`; see the package README). Gas, traps and
+   * exhaustion are the same either way; `false` gives smaller code.
+   */
+  readonly unrollLoops?: boolean | undefined;
 }
 
 /** How many globals metering adds to a module (after its own): the gas counter, the abort flag and its argument. */
@@ -125,98 +133,8 @@ interface Plan {
   readonly growFunction: number;
   /** Whether straight-line code is paid ahead (see `planCharges`, `MeteringOptions.chargeAhead`). */
   readonly hoist: boolean;
-}
-
-/**
- * Writes the charges of one function. The balance lives in an i64 local kept
- * equal to the counter `G`: a charge reads the register and still stores `G`
- * (`local.get $balance; cost; i64.sub; local.tee $balance; global.set G`), so
- * that `G` is exact at every instruction (a trap sees the right figure)
- * without a load of `G` on the loop-carried path. After anything that may
- * change `G` behind the function's back (a call, the fuel and grow helpers,
- * an exception caught), `reload` copies `G` into the balance again.
- */
-class Charger {
-  constructor(
-    private readonly gasGlobal: number,
-    private readonly fuelFunction: number,
-    private readonly balance: number,
-    /**
-     * Whether `G` may lag behind the balance between the points where it is
-     * read: it is then stored at checks, before calls and where the function
-     * may be left, not at every charge.
-     */
-    private readonly lazy = false,
-  ) {}
-
-  /** `global.get G; local.set $balance`. */
-  reload(w: ByteWriter): void {
-    w.u8(0x23).u32(this.gasGlobal).u8(0x21).u32(this.balance);
-  }
-
-  /** `G = $balance`, when `G` may lag behind. */
-  store(w: ByteWriter): void {
-    if (this.lazy) this.storeNow(w);
-  }
-
-  /** `G = $balance`. */
-  storeNow(w: ByteWriter): void {
-    w.u8(0x20).u32(this.balance).u8(0x24).u32(this.gasGlobal);
-  }
-
-  /**
-   * `$balance -= cost` (an `i64.const`; a negative one gives gas back), and
-   * `G = $balance` if `store` (by default: when checking, or when `G` may not
-   * lag); with `check`, then `if ($balance < 0) { G = $balance if not stored;
-   * call $fuel; reload }`.
-   */
-  charge(w: ByteWriter, cost: number, check = true, store = check || !this.lazy, leaveTo = -1): void {
-    w.u8(0x20).u32(this.balance);
-    i64Const(w, cost);
-    this.subtract(w, check, store, leaveTo);
-  }
-
-  /** A checked charge of a cost computed at run time: `pushCost` writes the code that pushes it. */
-  chargeComputed(w: ByteWriter, pushCost: (w: ByteWriter) => void): void {
-    w.u8(0x20).u32(this.balance);
-    pushCost(w);
-    this.subtract(w, true, true, -1);
-  }
-
-  /** `i64.sub`, then the store and the check of {@link charge}. */
-  private subtract(w: ByteWriter, check: boolean, store: boolean, leaveTo: number): void {
-    w.u8(0x7d);
-    if (store) w.u8(0x22).u32(this.balance).u8(0x24).u32(this.gasGlobal);
-    else w.u8(0x21).u32(this.balance);
-    if (check) this.branchIfNegative(w, !store, leaveTo);
-  }
-
-  /**
-   * A check with no charge; `G` is stored first when it may lag (`store`), else only before asking
-   * for gas. With `leaveTo`, a negative balance branches to that label instead of asking for gas.
-   */
-  check(w: ByteWriter, store = this.lazy, leaveTo = -1): void {
-    if (store) this.storeNow(w);
-    this.branchIfNegative(w, !store, leaveTo);
-  }
-
-  /** `G = $balance` if `storeFirst`; `call $fuel`; reload: asks for gas. */
-  refill(w: ByteWriter, storeFirst: boolean): void {
-    if (storeFirst) this.storeNow(w);
-    w.u8(0x10).u32(this.fuelFunction);
-    this.reload(w);
-  }
-
-  private branchIfNegative(w: ByteWriter, storeFirst: boolean, leaveTo: number): void {
-    w.u8(0x20).u32(this.balance).u8(0x42).u8(0x00).u8(0x53);
-    if (leaveTo >= 0) {
-      w.u8(0x0d).u32(leaveTo);
-      return;
-    }
-    w.u8(0x04).u8(0x40);
-    this.refill(w, storeFirst);
-    w.u8(0x0b);
-  }
+  /** Whether small hot loops get a fast version (see `unrollHotLoop`). */
+  readonly unroll: boolean;
 }
 
 /**
@@ -261,14 +179,6 @@ function relabel(w: ByteWriter, code: Uint8Array, at: number, outside: number): 
     w.u32(label >= outside ? label + HOT_LOOP_WRAPPERS : label);
   }
   return p;
-}
-
-/** `i64.const value` for a safe integer (costs, and refunds as negative costs). */
-function i64Const(w: ByteWriter, value: number): void {
-  w.u8(0x42);
-  // Within 33 bits the signed LEB128 of s32 equals the 64-bit one.
-  if (value >= -(2 ** 32) && value < 2 ** 32) w.s32(value);
-  else w.s64(BigInt(value));
 }
 
 /** Charges `units * unitCost` where `units` is the i32 in local `scratch` (`/ 64` rounded up when `per64`). */
@@ -366,6 +276,14 @@ function meterBody(
   let relabelled = 0;
   /** Whether each hot loop's header stored `G` (its refill need not). */
   const headerStored: boolean[] = [];
+  // The open hot loop, as written: where it starts, where its header's charge is, what that charges
+  // and whether it stores `G`, and the most an iteration charges (see `unrollHotLoop`).
+  let hotStart = 0;
+  let chargeStart = 0;
+  let chargeEnd = 0;
+  let headerCost = 0;
+  let headerStore = false;
+  let iterationCost = 0;
   for (;;) {
     const blockAt = offsetAt(blockStarts, block);
     const specialAt = offsetAt(specials, special);
@@ -379,6 +297,14 @@ function meterBody(
     // opening, an exit's give-back, a renumbered branch, a rewritten instruction.
     if (closeAt === next) {
       splicer.copyTo(closeAt);
+      if (plan.unroll) {
+        const sourceSize = closeAt - (hot.start[hotClose] as number);
+        unrollHotLoop(
+          w,
+          { sourceSize, start: hotStart, chargeStart, chargeEnd, headerCost, headerStore, iterationCost },
+          charger,
+        );
+      }
       const header = hot.header[hotClose] as number;
       closeHotLoop(w, charger, charges[header] as number, headerStored[hotClose] === true);
       hotClose++;
@@ -392,6 +318,7 @@ function meterBody(
       const mustStore = storesAt.has(block);
       const leaveTo = hotOpen > 0 && hot.header[hotOpen - 1] === block ? 1 : -1;
       block++;
+      if (hotOpen > hotClose && cost > 0) iterationCost += cost;
       if (cost === 0 && !check && !mustStore) continue;
       splicer.copyTo(blockAt);
       // Whether `G` is stored here: a quiet loop's header never stores it (its check does, before asking).
@@ -399,16 +326,25 @@ function meterBody(
         cost === 0
           ? check && !quietHeader && (lazy || mustStore)
           : !quietHeader && (check || !lazy || mustStore);
-      if (leaveTo >= 0) headerStored[hotOpen - 1] = store;
+      const writtenAt = w.size;
       if (cost !== 0) charger.charge(w, cost, check, store, leaveTo);
       else if (check) charger.check(w, store, leaveTo);
       else charger.storeNow(w);
+      if (leaveTo >= 0) {
+        headerStored[hotOpen - 1] = store;
+        chargeStart = writtenAt;
+        chargeEnd = w.size;
+        headerCost = cost;
+        headerStore = store;
+      }
       continue;
     }
     if (openAt === next) {
       splicer.copyTo(openAt);
       openHotLoop(w, code, openAt);
       hotOpen++;
+      hotStart = w.size;
+      iterationCost = 0;
       continue;
     }
     if (exitNext === next) {
@@ -617,6 +553,7 @@ export function meterModule(
     fuelFunction: importedFunctions + 1 + definedFunctions,
     growFunction: importedFunctions + 2 + definedFunctions,
     hoist: false,
+    unroll: options.unrollLoops !== false,
   };
 
   let code: FunctionBody[];
@@ -637,6 +574,7 @@ export function meterModule(
       fuelFunction: plan.fuelFunction,
       growFunction: plan.growFunction,
       hoist,
+      unroll: plan.unroll,
     });
     let bodyPlan = bodyPlanWith(options.chargeAhead !== false, plan.ownTables);
     let w = new ByteWriter(total);

@@ -357,6 +357,14 @@ export class ByteWriter {
     return this;
   }
 
+  /** Forgets the bytes written from `size` on (a rewrite of what was just written starts there). */
+  truncate(size: number): this {
+    if (!Number.isInteger(size) || size < 0 || size > this.length)
+      throw new WasmEncodeError(`cannot truncate ${this.length} bytes to ${size}`);
+    this.length = size;
+    return this;
+  }
+
   /** The bytes written so far, as a view of the writer's buffer (no copy): valid until the next write. */
   view(): Uint8Array<ArrayBuffer> {
     return this.buffer.subarray(0, this.length);
