@@ -62,6 +62,10 @@ const DELEGATE = 0x18;
 const CATCH_ALL = 0x19;
 const EMPTY = 0x40;
 
+/** Scratch writers for a copy of the body and for the fast version, used again for every loop. */
+const BODY = new ByteWriter(256);
+const FAST = new ByteWriter(512);
+
 /** A hot loop as metering wrote it: where it is in the writer, and what its iterations cost. */
 export interface WrittenHotLoop {
   /** How many bytes it took in the original code. */
@@ -137,20 +141,18 @@ export function unrollHotLoop(w: ByteWriter, loop: WrittenHotLoop, charger: Char
   if (out[start] !== LOOP || out[last] !== END) return false;
   const bodyStart = instructionEnd(out, start);
   if (chargeStart < bodyStart || chargeEnd > last) return false;
-  const copy = new ByteWriter(2 * (last - bodyStart) + 16);
-  const before = copyShifted(copy, out, bodyStart, chargeStart, 0);
-  if (before !== 0) return false;
+  const copy = BODY.reset();
+  if (copyShifted(copy, out, bodyStart, chargeStart, 0) !== 0) return false;
   // The header's charge, stored as the header stores it, without the check.
   if (headerCost !== 0) charger.charge(copy, headerCost, false, loop.headerStore);
   else if (loop.headerStore) charger.storeNow(copy);
   if (copyShifted(copy, out, chargeEnd, last, 0) !== 0) return false;
   const body = copy.view();
-  const original = out.slice(start);
-  w.truncate(start);
-  w.u8(BLOCK).u8(EMPTY).u8(LOOP).u8(EMPTY);
-  charger.branchIfBelow(w, budget, 1);
-  for (let k = 0; k < UNROLL_COPIES; k++) w.u8(BLOCK).u8(EMPTY).bytes(body).u8(BR).u8(EXIT_LABEL).u8(END);
-  w.u8(BR).u8(0).u8(END).u8(END);
-  w.bytes(original);
+  const fast = FAST.reset();
+  fast.u8(BLOCK).u8(EMPTY).u8(LOOP).u8(EMPTY);
+  charger.branchIfBelow(fast, budget, 1);
+  for (let k = 0; k < UNROLL_COPIES; k++) fast.u8(BLOCK).u8(EMPTY).bytes(body).u8(BR).u8(EXIT_LABEL).u8(END);
+  fast.u8(BR).u8(0).u8(END).u8(END);
+  w.insert(start, fast.view());
   return true;
 }

@@ -132,6 +132,25 @@ describe('LEB128', () => {
   });
 });
 
+describe('ByteWriter.insert and reset', () => {
+  it('insert at the start, in the middle and at the end, growing the buffer', () => {
+    const writer = new ByteWriter(4).bytes(new Uint8Array([1, 2, 3, 4]));
+    writer
+      .insert(0, new Uint8Array([9]))
+      .insert(3, new Uint8Array([7, 7]))
+      .insert(7, new Uint8Array([5]));
+    expect([...writer.view()]).toEqual([9, 1, 2, 7, 7, 3, 4, 5]);
+    expect(() => writer.insert(9, new Uint8Array([1]))).toThrow(WasmEncodeError);
+    expect(() => writer.insert(-1, new Uint8Array([1]))).toThrow(WasmEncodeError);
+    expect(writer.size).toBe(8);
+  });
+
+  it('reset forgets what was written and keeps writing', () => {
+    const writer = new ByteWriter(2).u8(1).u8(2).u8(3);
+    expect([...writer.reset().u8(4).view()]).toEqual([4]);
+  });
+});
+
 describe('ByteReader and ByteWriter', () => {
   it('keep float bit patterns exactly, NaN payloads included', () => {
     const writer = new ByteWriter(1).f32Bits(0x7fa00001).f64Bits(0xfff8000000000123n);

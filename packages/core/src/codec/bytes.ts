@@ -357,11 +357,20 @@ export class ByteWriter {
     return this;
   }
 
-  /** Forgets the bytes written from `size` on (a rewrite of what was just written starts there). */
-  truncate(size: number): this {
-    if (!Number.isInteger(size) || size < 0 || size > this.length)
-      throw new WasmEncodeError(`cannot truncate ${this.length} bytes to ${size}`);
-    this.length = size;
+  /** Forgets what was written, keeping the buffer: a scratch writer used again. */
+  reset(): this {
+    this.length = 0;
+    return this;
+  }
+
+  /** Writes `bytes` at `at`, moving what was written from there on after them (in place, no copy made). */
+  insert(at: number, bytes: Uint8Array): this {
+    if (!Number.isInteger(at) || at < 0 || at > this.length)
+      throw new WasmEncodeError(`cannot insert at ${at} in ${this.length} bytes`);
+    this.reserve(bytes.length);
+    this.buffer.copyWithin(at + bytes.length, at, this.length);
+    this.buffer.set(bytes, at);
+    this.length += bytes.length;
     return this;
   }
 
