@@ -41,6 +41,7 @@ import {
 import { type CostModel, resolveCostModel } from './cost-model';
 import { Charger } from './charger';
 import { NO_OWN_TABLES, ownTables } from './tables';
+import { relabel } from './labels';
 import { unrollHotLoop } from './unroll';
 import {
   BULK_MEMORY_OP,
@@ -59,7 +60,6 @@ import {
 const CALL_OPCODE = 0x10;
 /** The `call_indirect` opcode: through an own table, checked at the callee (see `ownTables`). */
 const CALL_INDIRECT_OPCODE = 0x11;
-const BR_TABLE_OPCODE = 0x0e;
 import {
   ABORT_ARG_EXPORT,
   ABORT_EXPORT,
@@ -158,27 +158,6 @@ function closeHotLoop(w: ByteWriter, charger: Charger, cost: number, headerStore
   charger.refill(w, !headerStored);
   if (cost !== 0) charger.charge(w, -cost, false, false);
   w.u8(0x0c).u32(0).u8(0x0b).u8(0x0b);
-}
-
-/**
- * Writes the branch at `at` (`br`, `br_if` or `br_table`) with every label
- * from `outside` on moved past a hot loop's wrapping; returns where it ends.
- */
-function relabel(w: ByteWriter, code: Uint8Array, at: number, outside: number): number {
-  const opcode = code[at] as number;
-  w.u8(opcode);
-  let p = at + 1;
-  let labels = 1;
-  if (opcode === BR_TABLE_OPCODE) {
-    labels = readLeb(code, p) + 1;
-    w.u32(labels - 1);
-    p = lebEnd(code, p);
-  }
-  for (; labels > 0; labels--, p = lebEnd(code, p)) {
-    const label = readLeb(code, p);
-    w.u32(label >= outside ? label + HOT_LOOP_WRAPPERS : label);
-  }
-  return p;
 }
 
 /** Charges `units * unitCost` where `units` is the i32 in local `scratch` (`/ 64` rounded up when `per64`). */
@@ -373,7 +352,7 @@ function meterBody(
     }
     if (relabelAt === next) {
       splicer.lead(relabelAt);
-      splicer.skipTo(relabel(w, code, relabelAt, hot.relabels[relabelled + 1] as number));
+      splicer.skipTo(relabel(w, code, relabelAt, hot.relabels[relabelled + 1] as number, HOT_LOOP_WRAPPERS));
       relabelled += 2;
       continue;
     }

@@ -26,8 +26,9 @@
  * loop  (the original, checked)  end
  * ```
  */
-import { ByteWriter, instructionEnd, lebEnd, readLeb } from '@ri-sandbox/core';
+import { ByteWriter, instructionEnd } from '@ri-sandbox/core';
 import type { Charger } from './charger';
+import { relabel } from './labels';
 
 /** How many copies of a small hot loop's body run per check. */
 export const UNROLL_COPIES = 2;
@@ -102,19 +103,7 @@ function copyShifted(w: ByteWriter, code: Uint8Array, start: number, end: number
     )
       return -1;
     if (opcode === BR || opcode === BR_IF || opcode === BR_TABLE) {
-      w.u8(opcode);
-      let q = p + 1;
-      let labels = 1;
-      if (opcode === BR_TABLE) {
-        labels = readLeb(code, q) + 1;
-        w.u32(labels - 1);
-        q = lebEnd(code, q);
-      }
-      for (; labels > 0; labels--, q = lebEnd(code, q)) {
-        const label = readLeb(code, q);
-        w.u32(label > nesting ? label + ADDED_LABELS : label);
-      }
-      p = q;
+      p = relabel(w, code, p, nesting + 1, ADDED_LABELS);
       continue;
     }
     if (opcode === BLOCK || opcode === LOOP || opcode === IF) nesting++;
