@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ValType, decodeInstructions, decodeModule, readNameSection } from '@ri-sandbox/core';
 import { fixture } from '@ri-sandbox/test-fixtures';
 import { wat } from '../../core/test/wat';
+import { walkFunction } from '../test/loops';
 import { type CostModel, resolveCostModel } from './cost-model';
 import { type MeteringOptions, instrument, meterModule } from './instrument';
 import { Meter, type MeterLimits } from './meter';
@@ -144,22 +145,7 @@ describe('quiet loops', () => {
 });
 
 describe('hot loops', () => {
-  // $next is innermost and calls nothing; it has a result, a br_if out of it whose taken edge gives
-  // back, and a br_table to a block in it, to itself and to a block outside it.
-  const WALK = wat(`(module (func (export "walk") (param $n i32) (result i32) (local $i i32) (local $sum i32)
-    (block $done
-      (loop $outer
-        (block $odd
-          (local.set $sum (i32.add (local.get $sum)
-            (loop $next (result i32)
-              (local.set $i (i32.add (local.get $i) (i32.const 1)))
-              (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
-              (block $skip (br_table $skip $next $odd (i32.rem_u (local.get $i) (i32.const 3))))
-              (local.get $i))))
-          (br $outer))
-        (local.set $sum (i32.xor (local.get $sum) (i32.const 7)))
-        (br_if $outer (i32.lt_u (local.get $i) (local.get $n)))))
-    (local.get $sum)))`);
+  const WALK = wat(`(module ${walkFunction('walk')})`);
 
   /** For each innermost loop of `code`, whether a call is left in it. */
   function innermostLoopsCall(code: Uint8Array): boolean[] {

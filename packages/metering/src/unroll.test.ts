@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ByteWriter, decodeInstructions, decodeModule } from '@ri-sandbox/core';
 import { wat } from '../../core/test/wat';
+import { walkFunction } from '../test/loops';
 import { type MeteringOptions, instrument } from './instrument';
 import { Meter, type MeterLimits } from './meter';
 import { Charger } from './charger';
@@ -122,22 +123,8 @@ const LOOPS: Record<string, string> = {
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $next)))
     (local.get $sum))`,
-  // A result, a br_if out whose taken edge gives back, and a br_table to a block in it, to itself and out.
-  walk: `(func (export "f") (param $n i32) (result i32) (local $i i32) (local $sum i32)
-    (block $done
-      (loop $outer
-        (block $odd
-          (local.set $sum (i32.add (local.get $sum)
-            (loop $next (result i32)
-              (global.set $seen (local.get $i))
-              (local.set $i (i32.add (local.get $i) (i32.const 1)))
-              (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
-              (block $skip (br_table $skip $next $odd (i32.rem_u (local.get $i) (i32.const 3))))
-              (local.get $i))))
-          (br $outer))
-        (local.set $sum (i32.xor (local.get $sum) (i32.const 7)))
-        (br_if $outer (i32.lt_u (local.get $i) (local.get $n)))))
-    (local.get $sum))`,
+  // See walkFunction.
+  walk: walkFunction('f', '(global.set $seen (local.get $i))'),
   // Arms of different costs, a value carried out by br_if, and the loop left by falling off its end.
   arms: `(func (export "f") (param $n i32) (result i32) (local $i i32)
     (block $out (result i32)
