@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ByteWriter, decodeInstructions, decodeModule } from '@ri-sandbox/core';
 import { wat } from '../../core/test/wat';
@@ -247,5 +248,123 @@ describe('unrolled hot loops', () => {
         expect(exhausted).toBeGreaterThan(0);
       },
     );
+  });
+});
+
+/** A statement of a generated loop body (see {@link loopModule}). */
+type Statement =
+  | { readonly kind: 'add'; readonly value: number }
+  | { readonly kind: 'mix' }
+  | { readonly kind: 'block'; readonly body: readonly Statement[] }
+  | {
+      readonly kind: 'if';
+      readonly mask: number;
+      readonly then: readonly Statement[];
+      readonly else: readonly Statement[];
+    }
+  | { readonly kind: 'br_if'; readonly target: number; readonly mask: number }
+  | { readonly kind: 'br_table'; readonly targets: readonly number[]; readonly mask: number };
+
+const statement: fc.Arbitrary<Statement> = fc.letrec<{ statement: Statement; body: Statement[] }>((tie) => ({
+  statement: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    fc.record({ kind: fc.constant('add' as const), value: fc.integer({ min: 1, max: 99 }) }),
+    fc.record({ kind: fc.constant('mix' as const) }),
+    fc.record({
+      kind: fc.constant('br_if' as const),
+      target: fc.nat(6),
+      mask: fc.integer({ min: 1, max: 7 }),
+    }),
+    fc.record({
+      kind: fc.constant('br_table' as const),
+      targets: fc.array(fc.nat(6), { minLength: 1, maxLength: 3 }),
+      mask: fc.integer({ min: 1, max: 3 }),
+    }),
+    fc.record({ kind: fc.constant('block' as const), body: tie('body') }),
+    fc.record({
+      kind: fc.constant('if' as const),
+      mask: fc.integer({ min: 1, max: 7 }),
+      then: tie('body'),
+      else: tie('body'),
+    }),
+  ),
+  body: fc.array(tie('statement'), { maxLength: 3 }),
+})).statement;
+
+/**
+ * `f(n)`: a loop that counts `$i` up, runs `body`, and goes round again while `$i < n`; the body's
+ * branches go to the label their target names among those open (blocks and ifs in it, the loop, and
+ * two blocks outside it), by `target` modulo their number. Conditions test bits of `$i`.
+ */
+function loopModule(body: readonly Statement[]): Uint8Array<ArrayBuffer> {
+  let fresh = 0;
+  const render = (statements: readonly Statement[], labels: readonly string[]): string =>
+    statements
+      .map((st): string => {
+        const pick = (target: number) => labels[target % labels.length] as string;
+        const bits = (mask: number) => `(i32.and (local.get $i) (i32.const ${mask}))`;
+        switch (st.kind) {
+          case 'add':
+            return `(local.set $acc (i32.add (local.get $acc) (i32.const ${st.value})))`;
+          case 'mix':
+            return '(local.set $acc (i32.xor (i32.mul (local.get $acc) (i32.const 31)) (local.get $i)))';
+          case 'br_if':
+            return `(br_if ${pick(st.target)} (i32.eqz ${bits(st.mask)}))`;
+          case 'br_table':
+            return `(br_table ${st.targets.map(pick).join(' ')} ${bits(st.mask)})`;
+          case 'block': {
+            const label = `$b${fresh++}`;
+            return `(block ${label} ${render(st.body, [label, ...labels])})`;
+          }
+          case 'if': {
+            const label = `$b${fresh++}`;
+            const inner = [label, ...labels];
+            return `(if ${label} ${bits(st.mask)} (then ${render(st.then, inner)}) (else ${render(st.else, inner)}))`;
+          }
+        }
+      })
+      .join(' ');
+  return wat(`(module (global $seen (export "seen") (mut i32) (i32.const -1))
+    (func (export "f") (param $n i32) (result i32) (local $i i32) (local $acc i32)
+      (block $outer (block $exit
+        (loop $loop
+          (global.set $seen (local.get $i))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          ${render(body, ['$loop', '$exit', '$outer'])}
+          (br_if $loop (i32.lt_u (local.get $i) (local.get $n)))))
+        (local.set $acc (i32.add (local.get $acc) (i32.const 1000))))
+      (local.get $acc)))`);
+}
+
+describe('unrolled hot loops (property)', () => {
+  it('give generated loops the results, gas and exhaustion points of the loops they copy', async () => {
+    let unrolled = 0;
+    let runs = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(statement, { minLength: 1, maxLength: 4 }), async (body) => {
+        const bytes = loopModule(body);
+        runs++;
+        if (instrumented(bytes).length > instrumented(bytes, { unrollLoops: false }).length) unrolled++;
+        const tight = { maxGas: 20_000, maxExecutionMs: 1e15 };
+        for (const chargeAhead of [true, false]) {
+          for (const step of [0.001, 5]) {
+            const copied = await runner(bytes, { chargeAhead }, step);
+            const original = await runner(bytes, { chargeAhead, unrollLoops: false }, step);
+            for (const n of [0, 1, 2, 7, 300]) expect(copied(n, tight)).toEqual(original(n, tight));
+          }
+          // Limits around the end of a run (or of the gas, for a loop that does not end).
+          const copied = await runner(bytes, { chargeAhead });
+          const original = await runner(bytes, { chargeAhead, unrollLoops: false });
+          const whole = Math.min(original(25, tight).gasUsed, tight.maxGas);
+          for (let maxGas = Math.max(1, whole - 40); maxGas <= whole + 1; maxGas++) {
+            const limits = { maxGas, maxExecutionMs: 1e15 };
+            expect(copied(25, limits)).toEqual(original(25, limits));
+          }
+        }
+      }),
+      { numRuns: 60 },
+    );
+    // Most generated bodies are small enough to be copied: the property is about the copies.
+    expect(unrolled).toBeGreaterThan(runs / 2);
   });
 });
