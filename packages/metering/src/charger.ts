@@ -104,7 +104,7 @@ export class Charger {
 }
 
 /** `i64.const value` for a safe integer (costs, and refunds as negative costs). */
-export function i64Const(w: ByteWriter, value: number): void {
+function i64Const(w: ByteWriter, value: number): void {
   w.u8(0x42);
   // Within 33 bits the signed LEB128 of s32 equals the 64-bit one.
   if (value >= -(2 ** 32) && value < 2 ** 32) w.s32(value);
