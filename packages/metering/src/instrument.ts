@@ -253,10 +253,9 @@ function meterBody(
   let hotOpen = 0;
   let hotClose = 0;
   let relabelled = 0;
-  /** Whether each hot loop's header stored `G` (its refill need not). */
-  const headerStored: boolean[] = [];
-  // The open hot loop, as written: where it starts, where its header's charge is, what that charges
-  // and whether it stores `G`, and the most an iteration charges (see `unrollHotLoop`).
+  // The open hot loop (they do not nest), as written: where it starts, where its header's charge is,
+  // what that charges and whether it stores `G` (its refill need not), and the most an iteration
+  // charges (see `unrollHotLoop`). Set again as each one opens.
   let hotStart = 0;
   let chargeStart = 0;
   let chargeEnd = 0;
@@ -285,7 +284,7 @@ function meterBody(
         );
       }
       const header = hot.header[hotClose] as number;
-      closeHotLoop(w, charger, charges[header] as number, headerStored[hotClose] === true);
+      closeHotLoop(w, charger, charges[header] as number, headerStore);
       hotClose++;
       continue;
     }
@@ -310,7 +309,6 @@ function meterBody(
       else if (check) charger.check(w, store, leaveTo);
       else charger.storeNow(w);
       if (leaveTo >= 0) {
-        headerStored[hotOpen - 1] = store;
         chargeStart = writtenAt;
         chargeEnd = w.size;
         headerCost = cost;
@@ -323,6 +321,9 @@ function meterBody(
       openHotLoop(w, code, openAt);
       hotOpen++;
       hotStart = w.size;
+      chargeStart = chargeEnd = hotStart;
+      headerCost = 0;
+      headerStore = false;
       iterationCost = 0;
       continue;
     }

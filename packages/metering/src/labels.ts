@@ -3,8 +3,7 @@
  * wrapping, and the copies of a loop's body in its fast version.
  */
 import { type ByteWriter, lebEnd, readLeb } from '@ri-sandbox/core';
-
-const BR_TABLE = 0x0e;
+import { BR_TABLE } from './opcodes';
 
 /**
  * Writes the branch at `at` (`br`, `br_if` or `br_table`) with every label

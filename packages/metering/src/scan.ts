@@ -23,6 +23,7 @@ import {
 } from '@ri-sandbox/core';
 import type { FuncType } from '@ri-sandbox/core';
 import type { CostModel } from './cost-model';
+import { BLOCK, BR, BR_IF, BR_TABLE, DELEGATE, ELSE, END, IF, LOOP, TRY } from './opcodes';
 
 /** Instructions after which a new straight-line block starts: branch targets and branches. */
 export const SPLIT_AFTER: ReadonlySet<string> = new Set([
@@ -68,20 +69,12 @@ const SPECIAL = new Uint8Array(256);
 const CALLS = new Uint8Array(256);
 const INDIRECT = 1;
 const DIRECT = 2;
-const LOOP = 0x03;
 const REF_FUNC = 0xd2;
 const TABLE_SET = 0x26;
 
 // Control opcodes the construct tracking follows.
 const OPENS = new Uint8Array(256);
-for (const code of [0x02, 0x03, 0x04, 0x06]) OPENS[code] = 1; // block, loop, if, try
-const TRY = 0x06;
-const ELSE = 0x05;
-const END = 0x0b;
-const DELEGATE = 0x18;
-const BR = 0x0c;
-const BR_IF = 0x0d;
-const BR_TABLE = 0x0e;
+for (const code of [BLOCK, LOOP, IF, TRY]) OPENS[code] = 1;
 /**
  * Instructions that can neither trap nor call nor leave the function: control,
  * locals and globals, constants, and the numeric instructions other than

@@ -29,6 +29,21 @@
 import { ByteWriter, instructionEnd } from '@ri-sandbox/core';
 import type { Charger } from './charger';
 import { relabel } from './labels';
+import {
+  BLOCK,
+  BR,
+  BR_IF,
+  BR_TABLE,
+  CATCH,
+  CATCH_ALL,
+  DELEGATE,
+  EMPTY,
+  END,
+  IF,
+  LOOP,
+  RETHROW,
+  TRY,
+} from './opcodes';
 
 /** How many copies of a small hot loop's body run per check. */
 export const UNROLL_COPIES = 2;
@@ -48,20 +63,6 @@ const ADDED_LABELS = 2;
  * the wrapping's `$refill` and `$again` lie between.
  */
 const EXIT_LABEL = 5;
-
-const BLOCK = 0x02;
-const LOOP = 0x03;
-const IF = 0x04;
-const TRY = 0x06;
-const CATCH = 0x07;
-const RETHROW = 0x09;
-const END = 0x0b;
-const BR = 0x0c;
-const BR_IF = 0x0d;
-const BR_TABLE = 0x0e;
-const DELEGATE = 0x18;
-const CATCH_ALL = 0x19;
-const EMPTY = 0x40;
 
 /** Scratch writers for a copy of the body and for the fast version, used again for every loop. */
 const BODY = new ByteWriter(256);
