@@ -2,6 +2,10 @@
  * Untrusted Ruby, deterministic, metered, suspendable: CRuby (ruby.wasm) in a
  * sandbox. `pnpm run example:ruby [script.rb]` after `pnpm install`.
  *
+ * 0. Load ruby.wasm. The sandbox keeps what its transforms make of it in a
+ *    store of prepared modules (a directory under node_modules/.cache), so
+ *    that the next run of this example compiles that instead: see the
+ *    README's "Prepared modules".
  * 1. Initialise the interpreter once, with a budget large enough for it.
  * 2. Snapshot it: every later run restores this snapshot into a fresh
  *    instance with a small budget, so untrusted code starts from a clean,
@@ -9,9 +13,12 @@
  * 3. Run the script: its output, the files it wrote, the gas it used.
  * 4. Run code that never ends: gas stops it, then time does.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { createWasmSandbox } from '@ri-sandbox/sandbox';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type PreparedModuleStore, createWasmSandbox } from '@ri-sandbox/sandbox';
 import { type RubyRun, restoreRuby, startRuby } from './ruby';
 
 const DEFAULT_SCRIPT = `
@@ -42,7 +49,18 @@ const script = scriptPath === undefined ? DEFAULT_SCRIPT : readFileSync(scriptPa
 const rubyWasm = new Uint8Array(
   readFileSync(createRequire(import.meta.url).resolve('@ruby/3.4-wasm-wasi/dist/ruby+stdlib.wasm')),
 );
-const sandbox = createWasmSandbox();
+// main.ts runs from examples/ruby/dist/: the repository's node_modules is three folders up.
+const prepared = fileURLToPath(new URL('../../../node_modules/.cache/ri-sandbox/prepared/', import.meta.url));
+mkdirSync(prepared, { recursive: true });
+const store: PreparedModuleStore = {
+  get: (key) =>
+    readFile(join(prepared, key)).then(
+      (file) => new Uint8Array(file),
+      () => undefined,
+    ),
+  set: (key, artifact) => writeFile(join(prepared, key), artifact),
+};
+const sandbox = createWasmSandbox({ preparedModules: store });
 
 let started = performance.now();
 const booted = unwrap(await startRuby(sandbox, rubyWasm, { deterministicSeed: 42 }));

@@ -31,9 +31,12 @@ export interface LoaderOptions {
   readonly hostFunctions?: Readonly<Record<string, ImportSignature>> | undefined;
   /**
    * A bytecode transform (metering, say) applied after the checks, to the
-   * module as the checks accepted it. It may add imports of its own.
+   * module as the checks accepted it. It may add imports of its own. It may
+   * also answer with the bytes of its output, encoded already (a rewrite
+   * kept from an earlier load, say): those are compiled as they are.
    */
-  readonly transform?: ((module: WasmModule) => Result<WasmModule, SandboxError>) | undefined;
+  readonly transform?:
+    ((module: WasmModule) => Result<WasmModule | Uint8Array<ArrayBuffer>, SandboxError>) | undefined;
 }
 
 /** A module that passed every check, ready to compile. */
@@ -140,7 +143,12 @@ export function prepareModule(
   if (transformed?.ok === false) return transformed;
   const final = transformed?.value ?? module;
   return ok({
-    bytes: changed || transformed !== undefined ? encodeModule(final) : input.value,
+    bytes:
+      final instanceof Uint8Array
+        ? final
+        : changed || transformed !== undefined
+          ? encodeModule(final)
+          : input.value,
     decoded,
     info: describeModule(decoded, plan),
     memory: plan,

@@ -313,4 +313,20 @@ describe('transforms', () => {
     );
     expect(called).toBe(false);
   });
+
+  it('may answer with encoded bytes, which are compiled as they are (after the checks of the input)', async () => {
+    const { ok } = await import('@ri-sandbox/core');
+    const other = fixture('fibonacci');
+    const compiled = await compileModule(fixture('add'), { maxMemoryBytes: MiB, transform: () => ok(other) });
+    if (!compiled.ok) throw new Error(compiled.error.message);
+    expect(compiled.value.bytes).toBe(other);
+    // What was checked and described is the input; what was compiled is the transform's bytes.
+    expect(compiled.value.info.exports.map((e) => e.name)).toContain('add');
+    expect(WebAssembly.Module.exports(compiled.value.module).map((e) => e.name)).toContain('fib');
+    const broken = await compileModule(fixture('add'), {
+      maxMemoryBytes: MiB,
+      transform: () => ok(new Uint8Array([0, 0x61, 0x73, 0x6d, 9, 0, 0, 0])),
+    });
+    expect(broken.ok ? '' : broken.error.message).toMatch(/fails validation after transformation/);
+  });
 });

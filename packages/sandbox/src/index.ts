@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 export type { SandboxOptions } from './options';
+export type { PreparedModuleStore } from './prepared';
 export { createWasmSandbox } from './sandbox';
 export { ALLOC_EXPORT } from './actions';
 export type { CanonicalArgument, CanonicalArguments } from './canonical';

@@ -43,6 +43,13 @@ describe('sandbox options', () => {
     [{ costs: { call: -1 } }, 'costs.call', expect.stringMatching(/^is not a cost \(known: defaultCost, /)],
     [{ costs: { defaultCost: -1 } }, 'costs.defaultCost', 'must be a non-negative integer, got -1'],
     [{ costs: 'cheap' }, 'costs', 'must be an object, got "cheap"'],
+    [
+      { preparedModules: { get: 1, set: 2 } },
+      'preparedModules',
+      'must be an object with get and set methods, got object',
+    ],
+    [{ preparedModules: { get: () => undefined } }, 'preparedModules', expect.stringMatching(/get and set/)],
+    [{ preparedModules: 'dir' }, 'preparedModules', 'must be an object with get and set methods, got "dir"'],
     [{ nwo: () => 0 }, 'nwo', expect.stringMatching(/^is not a sandbox option \(options: now, wallClock/)],
     [null, 'options', 'must be an object, got null'],
     [[], 'options', 'must be an object, got an array'],
@@ -59,6 +66,7 @@ describe('sandbox options', () => {
         costs: { defaultCost: 2, instructions: { 'i32.add': 3 } },
         memoryGrowFailure: 'return-minus-one',
         canonicalizeNaNs: false,
+        preparedModules: new Map<string, Uint8Array>(),
       }),
     ).not.toThrow();
     expect(resolveOptions({ canonicalizeNaNs: undefined })).toMatchObject({

@@ -4,6 +4,7 @@
  */
 import { type InvalidConfigError, type Result, err, monotonicNow, ok, sandboxError } from '@ri-sandbox/core';
 import { type CostModel, resolveCostModel } from '@ri-sandbox/metering';
+import type { PreparedModuleStore } from './prepared';
 
 /** Options of a sandbox factory (not of its instances: those take a `SandboxConfig`). */
 export interface SandboxOptions {
@@ -23,6 +24,13 @@ export interface SandboxOptions {
    * so that results are bit-identical on every engine. Default `true`.
    */
   readonly canonicalizeNaNs?: boolean;
+  /**
+   * Where to keep what loads make of modules (the transformed bytes and the
+   * state layout), so that a load in another process, of the same module
+   * under the same settings, compiles them instead of transforming the
+   * module again. Default: none (each process transforms each module once).
+   */
+  readonly preparedModules?: PreparedModuleStore;
 }
 
 /** The options with every default filled in. */
@@ -32,6 +40,7 @@ export interface ResolvedOptions {
   readonly costs: CostModel;
   readonly memoryGrowFailure: 'trap' | 'return-minus-one';
   readonly canonicalizeNaNs: boolean;
+  readonly preparedModules: PreparedModuleStore | undefined;
 }
 
 const OPTION_NAMES: readonly (keyof SandboxOptions)[] = [
@@ -40,6 +49,7 @@ const OPTION_NAMES: readonly (keyof SandboxOptions)[] = [
   'costs',
   'memoryGrowFailure',
   'canonicalizeNaNs',
+  'preparedModules',
 ];
 const GROWTH_POLICIES: readonly string[] = ['trap', 'return-minus-one'];
 
@@ -101,10 +111,18 @@ function checkedClock(
   return ok(guardedClock(clock as () => number, reading));
 }
 
+/** Whether `store` has the two methods of a {@link PreparedModuleStore}. */
+function isStore(store: unknown): store is PreparedModuleStore {
+  if (typeof store !== 'object' || store === null) return false;
+  const { get, set } = store as Record<string, unknown>;
+  return typeof get === 'function' && typeof set === 'function';
+}
+
 /**
  * Checks `input` and fills in defaults: unknown options, clocks that are not
- * clocks, a bad cost model, an unknown growth policy and a non-boolean
- * `canonicalizeNaNs` are `INVALID_CONFIG` naming the option.
+ * clocks, a bad cost model, an unknown growth policy, a non-boolean
+ * `canonicalizeNaNs` and a store without `get` and `set` methods are
+ * `INVALID_CONFIG` naming the option.
  */
 export function resolveOptions(input: unknown = {}): Result<ResolvedOptions, InvalidConfigError> {
   if (typeof input !== 'object' || input === null || Array.isArray(input))
@@ -116,7 +134,7 @@ export function resolveOptions(input: unknown = {}): Result<ResolvedOptions, Inv
         sandboxError.invalidConfig(key, `is not a sandbox option (options: ${OPTION_NAMES.join(', ')})`),
       );
   }
-  const { now, wallClock, costs, memoryGrowFailure, canonicalizeNaNs } = given;
+  const { now, wallClock, costs, memoryGrowFailure, canonicalizeNaNs, preparedModules } = given;
   const monotonic = now === undefined ? ok(monotonicNow) : checkedClock('now', now, false);
   if (!monotonic.ok) return monotonic;
   const wall = wallClock === undefined ? ok(Date.now) : checkedClock('wallClock', wallClock, true);
@@ -135,11 +153,19 @@ export function resolveOptions(input: unknown = {}): Result<ResolvedOptions, Inv
     return err(
       sandboxError.invalidConfig('canonicalizeNaNs', `must be a boolean, got ${describe(canonicalizeNaNs)}`),
     );
+  if (preparedModules !== undefined && !isStore(preparedModules))
+    return err(
+      sandboxError.invalidConfig(
+        'preparedModules',
+        `must be an object with get and set methods, got ${describe(preparedModules)}`,
+      ),
+    );
   return ok({
     now: monotonic.value,
     wallClock: wall.value,
     costs: model.value,
     memoryGrowFailure: (memoryGrowFailure as ResolvedOptions['memoryGrowFailure'] | undefined) ?? 'trap',
     canonicalizeNaNs: canonicalizeNaNs !== false,
+    preparedModules,
   });
 }

@@ -35,7 +35,7 @@ import {
   instantiateModuleSync,
 } from '@ri-sandbox/loader';
 import type { StateLayout } from '@ri-sandbox/snapshot';
-import { type CostModel, Meter, type MeterLimits } from '@ri-sandbox/metering';
+import { Meter, type MeterLimits } from '@ri-sandbox/metering';
 import {
   type JsonCall,
   directArguments,
@@ -77,7 +77,16 @@ import {
   takeSnapshot,
 } from './snapshots';
 import { type SandboxOptions, resolveOptions } from './options';
-import { sha256 } from './text';
+import {
+  type Prepared,
+  type PreparedModuleStore,
+  decodePrepared,
+  encodePrepared,
+  preparedKey,
+  readStore,
+  writeStore,
+} from './prepared';
+import { hex, sha256 } from './text';
 import { ModuleCache } from './module-cache';
 import { instrumentForSandbox } from './transforms';
 import { WasiCapability } from './wasi-capability';
@@ -323,20 +332,27 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     return value === returned.value ? returned : ok(value);
   }
 
-  /** Compiles `bytes` for `config` with every sandbox transform (see `./transforms`). */
+  /**
+   * Compiles `bytes` for `config` with every sandbox transform (see `./transforms`),
+   * or with the bytes and layout of `prepared` in their place.
+   */
   async function compileFresh(
     bytes: Uint8Array,
     config: SandboxConfig,
     hostFunctions: Readonly<Record<string, ImportSignature>>,
-    costs: CostModel,
+    prepared?: Prepared,
   ): Promise<Result<Compiled, SandboxError>> {
     let layout: StateLayout | undefined;
     const compiled = await compileModule(bytes, {
       maxMemoryBytes: config.maxMemoryBytes,
       hostFunctions,
       transform: (module) => {
+        if (prepared !== undefined) {
+          layout = prepared.layout;
+          return ok(prepared.bytes);
+        }
         const instrumented = instrumentForSandbox(module, {
-          costs,
+          costs: costModel,
           memoryLimitPages: pagesForBytes(config.maxMemoryBytes),
           memoryGrowFailure: resolved.memoryGrowFailure,
           maxCallDepth: config.maxCallDepth,
@@ -348,6 +364,39 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
       },
     });
     return compiled.ok ? ok({ compiled: compiled.value, layout: layout as StateLayout }) : compiled;
+  }
+
+  /**
+   * Compiles `bytes` (of SHA-256 `moduleHash`) with the prepared module `store`
+   * keeps for them under `config`; if it keeps none that compiles, transforms
+   * them and hands the store what they became.
+   */
+  async function compileThroughStore(
+    store: PreparedModuleStore,
+    bytes: Uint8Array,
+    moduleHash: Uint8Array,
+    config: SandboxConfig,
+    hostFunctions: Readonly<Record<string, ImportSignature>>,
+  ): Promise<Result<Compiled, SandboxError>> {
+    const digest = await preparedKey(moduleHash, {
+      maxMemoryBytes: config.maxMemoryBytes,
+      maxCallDepth: config.maxCallDepth,
+      costs: costModel,
+      canonicalizeNaNs: resolved.canonicalizeNaNs,
+      memoryGrowFailure: resolved.memoryGrowFailure,
+    });
+    const key = hex(digest);
+    const prepared = decodePrepared(await readStore(store, key), digest);
+    if (prepared !== undefined) {
+      const reused = await compileFresh(bytes, config, hostFunctions, prepared);
+      if (reused.ok) return reused;
+    }
+    const compiled = await compileFresh(bytes, config, hostFunctions);
+    if (compiled.ok) {
+      const { compiled: module, layout } = compiled.value;
+      writeStore(store, key, encodePrepared(digest, { bytes: module.bytes, layout }));
+    }
+    return compiled;
   }
 
   const configHashes: ConfigHashCache = new Map();
@@ -368,19 +417,21 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     // Anything but bytes goes straight to the loader, which explains what is wrong with it.
     // (The loader refuses it: this is always an error.)
     if (!(bytes instanceof Uint8Array))
-      return (await compileFresh(bytes as Uint8Array, config, hostFunctions, costModel)) as Result<
-        never,
-        SandboxError
-      >;
+      return (await compileFresh(bytes as Uint8Array, config, hostFunctions)) as Result<never, SandboxError>;
     const variant = `${config.maxMemoryBytes}:${config.maxCallDepth}`;
     const cached = compiledCache.get(bytes, variant);
     if (cached !== undefined) {
       const linked = checkImports(cached.compiled.decoded, hostFunctions);
       return linked.ok ? ok(cached) : linked;
     }
-    // The digest (Web Crypto copies the bytes when called) runs while the module is transformed and compiled.
+    // The digest (Web Crypto copies the bytes when called) runs while the module is transformed and
+    // compiled, unless a store of prepared modules needs it first, to find them.
     const hashing = sha256(bytes);
-    const compiled = await compileFresh(bytes, config, hostFunctions, costModel);
+    const store = resolved.preparedModules;
+    const compiled =
+      store === undefined
+        ? await compileFresh(bytes, config, hostFunctions)
+        : await compileThroughStore(store, bytes, await hashing, config, hostFunctions);
     if (!compiled.ok) {
       hashing.catch(() => undefined);
       return compiled;

@@ -67,7 +67,7 @@ const ordered = new WeakMap<CostModel, CostModel>();
  * its overrides were written, is one hash. Kept per model, which a sandbox
  * factory resolves once, so that a load does not sort it again.
  */
-function costsInNameOrder(costs: CostModel): CostModel {
+export function costsInNameOrder(costs: CostModel): CostModel {
   let inOrder = ordered.get(costs);
   if (inOrder === undefined) {
     const instructions = Object.fromEntries(
