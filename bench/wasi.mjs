@@ -2,7 +2,10 @@
 // 32 MiB to a virtual file in 4 KiB writes; and CRuby (ruby.wasm) brought up in the sandbox against
 // the same module instantiated raw with a plain WASI import object (@ri-sandbox/wasi on its own).
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { TextEncoder, promisify } from 'node:util';
@@ -156,16 +159,35 @@ async function rubyRaw(bytes) {
   return { total: performance.now() - started, init: performance.now() - loaded };
 }
 
-/** One measurement in this process: `raw`, or `sandbox` (load and initialise, then a restore from the snapshot). */
-async function rubyOnce(kind) {
+/** A store of prepared modules in `directory`, one file per key. */
+function directoryStore(directory) {
+  return {
+    get: (key) =>
+      readFile(join(directory, key)).then(
+        (file) => new Uint8Array(file),
+        () => undefined,
+      ),
+    set: (key, artifact) => writeFile(join(directory, key), artifact),
+  };
+}
+
+/**
+ * One measurement in this process: `raw`; `sandbox` (load and initialise, then a restore from the
+ * snapshot); or `prepared` (a load alone, by a sandbox with the store of prepared modules in `directory`).
+ */
+async function rubyOnce(kind, directory) {
   const bytes = new Uint8Array(readFileSync(require.resolve('@ruby/3.4-wasm-wasi/dist/ruby+stdlib.wasm')));
   if (kind === 'raw') return { bytes: bytes.length, ...(await rubyRaw(bytes)) };
   const { RUBY_DEFAULTS, restoreRuby, rubyHostFunctions } = await rubyHelper();
-  const sandbox = createWasmSandbox();
+  const sandbox = createWasmSandbox(
+    kind === 'prepared' ? { preparedModules: directoryStore(directory) } : {},
+  );
   // What startRuby does, minus its warm-up, so that both sides do the same work.
   const started = performance.now();
   const instance = must(sandbox.create({ ...RUBY_DEFAULTS, hostFunctions: rubyHostFunctions(bytes) }));
   const info = must(await sandbox.load(instance, bytes));
+  const load = performance.now() - started;
+  if (kind === 'prepared') return { load };
   const init = info.exports.find((e) => e.name.startsWith('ruby-init:')).name;
   const initialised = sandbox.execute(instance, init, canonicalArgs(RUBY_ARGS));
   must(initialised);
@@ -177,6 +199,7 @@ async function rubyOnce(kind) {
   must(await restoreRuby(sandbox, bytes, snapshot));
   return {
     total,
+    load,
     init: initialised.durationMs,
     gas: initialised.gasUsed,
     restored: performance.now() - again,
@@ -185,32 +208,42 @@ async function rubyOnce(kind) {
 }
 
 /**
- * CRuby measured in fresh processes, raw and sandboxed in turn: within one process V8 reuses the
- * code it compiled for the same bytes, tiered up, and later rounds would not be first loads.
+ * CRuby measured in fresh processes, raw, sandboxed and sandboxed with a store of prepared modules in
+ * turn: within one process V8 reuses the code it compiled for the same bytes, tiered up, and later
+ * rounds would not be first loads. The store is filled by a process of its own first.
  */
 async function ruby(log) {
   log('wasi: CRuby (fresh processes)');
-  const rounds = 7;
-  const runs = { raw: [], sandbox: [] };
-  for (let round = 0; round < rounds; round++) {
-    for (const kind of ['raw', 'sandbox']) {
-      const { stdout } = await execFileAsync(process.execPath, [fileURLToPath(import.meta.url), kind]);
-      runs[kind].push(JSON.parse(stdout));
-    }
-  }
-  const of = (kind, field) => median(runs[kind].map((r) => r[field]));
-  const last = runs.sandbox.at(-1);
-  return {
-    bytes: runs.raw[0].bytes,
-    raw: { total: of('raw', 'total'), init: of('raw', 'init') },
-    sandboxed: { total: of('sandbox', 'total'), init: of('sandbox', 'init'), gas: last.gas },
-    restored: of('sandbox', 'restored'),
-    snapshotBytes: last.snapshotBytes,
+  const directory = mkdtempSync(join(tmpdir(), 'ri-sandbox-bench-prepared-'));
+  const once = async (kind) => {
+    const script = fileURLToPath(import.meta.url);
+    return JSON.parse((await execFileAsync(process.execPath, [script, kind, directory])).stdout);
   };
+  try {
+    await once('prepared');
+    const rounds = 7;
+    const runs = { raw: [], sandbox: [], prepared: [] };
+    for (let round = 0; round < rounds; round++) {
+      for (const kind of ['raw', 'sandbox', 'prepared']) runs[kind].push(await once(kind));
+    }
+    const of = (kind, field) => median(runs[kind].map((r) => r[field]));
+    const last = runs.sandbox.at(-1);
+    return {
+      bytes: runs.raw[0].bytes,
+      raw: { total: of('raw', 'total'), init: of('raw', 'init') },
+      sandboxed: { total: of('sandbox', 'total'), init: of('sandbox', 'init'), gas: last.gas },
+      load: of('sandbox', 'load'),
+      preparedLoad: of('prepared', 'load'),
+      restored: of('sandbox', 'restored'),
+      snapshotBytes: last.snapshotBytes,
+    };
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  console.log(JSON.stringify(await rubyOnce(process.argv[2])));
+  console.log(JSON.stringify(await rubyOnce(process.argv[2], process.argv[3])));
 }
 
 export async function run(log) {
@@ -268,6 +301,19 @@ export function report({ io: r, ruby: rb }) {
     '',
     `Initialisation uses ${rb.sandboxed.gas.toLocaleString('en-US')} gas; the snapshot after it is ` +
       `${(rb.snapshotBytes / 2 ** 20).toFixed(1)} MiB. Target: initialisation within 1.5x of raw. The load ` +
-      'transforms of a 30 MB module dominate the whole path (speed issue #11).',
+      'transforms of a 30 MB module dominate the whole path (speed issue #11), unless a store of prepared ' +
+      'modules holds what they made:',
+    '',
+    table(
+      ['load of ruby.wasm in a new process', 'transforming it', 'from a store of prepared modules', 'ratio'],
+      [
+        [
+          'compile (or transforms and compile), instantiate',
+          ms(rb.load),
+          ms(rb.preparedLoad),
+          ratio(rb.preparedLoad / rb.load),
+        ],
+      ],
+    ),
   ].join('\n');
 }
