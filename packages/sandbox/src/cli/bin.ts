@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** The `ri-sandbox` executable: the command line wired to Node's file system and streams. */
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runCli } from './main';
@@ -80,6 +80,15 @@ const exitCode = await runCli(process.argv.slice(2), {
       await writeFile(path, bytes);
     } catch (error) {
       throw new Error(`cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
+  },
+  makeFolder: async (path) => {
+    try {
+      await mkdir(path, { recursive: true });
+    } catch (error) {
+      throw new Error(
+        `cannot make the folder ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+      );
     }
   },
   watToWasm: async (source, path) => {

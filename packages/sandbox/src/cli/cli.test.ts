@@ -55,6 +55,10 @@ async function cli(
       files.set(path, bytes);
       return Promise.resolve();
     },
+    makeFolder: (path) =>
+      path.startsWith('/readonly/')
+        ? Promise.reject(new Error(`cannot make the folder ${path}: EACCES`))
+        : Promise.resolve(),
     watToWasm: (source, path) => {
       try {
         return Promise.resolve(wat(source));
@@ -142,6 +146,45 @@ describe('ri-sandbox run', () => {
     expect((await cli(['run', 'counter.wasm', 'get', '--restore', 'next.wsnp'], {}, files)).stdout).toMatch(
       /^result {2}42\n/,
     );
+  });
+
+  it('keeps prepared modules in a folder, which later runs load from, with the same outcome', async () => {
+    const files = new Map<string, Uint8Array>();
+    const first = await cli(
+      ['run', 'fibonacci.wasm', 'fib', '20', '--prepared', 'cache', '--json'],
+      {},
+      files,
+    );
+    /** What a run printed, without how long it took. */
+    const outcome = (run: { code: number; stdout: string }) => {
+      const printed = JSON.parse(run.stdout) as { metrics: Record<string, unknown> };
+      return [run.code, { ...printed, durationMs: 0, metrics: { ...printed.metrics, executionMs: 0 } }];
+    };
+    const kept = [...files.keys()];
+    expect(kept).toEqual([expect.stringMatching(/^cache\/[0-9a-f]{64}$/)]);
+    // The next run finds it (and writes nothing); a damaged one is replaced.
+    const second = await cli(
+      ['run', 'fibonacci.wasm', 'fib', '20', '--prepared', 'cache', '--json'],
+      {},
+      files,
+    );
+    expect(outcome(second)).toEqual(outcome(first));
+    expect([...files.keys()]).toEqual(kept);
+    const artifact = files.get(kept[0] as string) as Uint8Array;
+    files.set(kept[0] as string, artifact.subarray(0, 10));
+    const third = await cli(
+      ['run', 'fibonacci.wasm', 'fib', '20', '--prepared', 'cache', '--json'],
+      {},
+      files,
+    );
+    expect(outcome(third)).toEqual(outcome(first));
+    expect(files.get(kept[0] as string)).toEqual(artifact);
+    expect(JSON.parse(first.stdout)).toMatchObject({ ok: true, value: '6765', metrics: { gasUsed: 229852 } });
+    const unmakeable = await cli(['run', 'fibonacci.wasm', 'fib', '20', '--prepared', '/readonly/cache']);
+    expect(unmakeable).toMatchObject({
+      code: EXIT_CODES.USAGE,
+      stderr: 'error: cannot make the folder /readonly/cache: EACCES\n',
+    });
   });
 
   it('refuses a bad or foreign snapshot in one line with its own exit code', async () => {

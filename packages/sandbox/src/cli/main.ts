@@ -18,6 +18,7 @@ import {
 } from '@ri-sandbox/core';
 import { formatSignature, functionSignature } from '@ri-sandbox/loader';
 import { benchTable, runSandboxBench } from '../bench/suite';
+import type { PreparedModuleStore } from '../prepared';
 import { createWasmSandbox } from '../sandbox';
 import { benchModules } from './bench-modules';
 import { describeValue } from '../text';
@@ -48,6 +49,8 @@ export interface CliIo {
   readonly readFile: (path: string) => Promise<Uint8Array>;
   /** Writes a file; rejects with an `Error` whose message names the problem. */
   readonly writeFile: (path: string, bytes: Uint8Array) => Promise<void>;
+  /** Makes a folder and its parents if missing; rejects with an `Error` whose message names the problem. */
+  readonly makeFolder: (path: string) => Promise<void>;
   /** Compiles WebAssembly text to binary. */
   readonly watToWasm: (source: string, path: string) => Promise<Uint8Array>;
   /** Imports a JavaScript module by path. */
@@ -89,6 +92,9 @@ run options:
   --restore <file>     before the action, restore a snapshot of the same module
                        (taken with the same --max-memory and host functions)
   --snapshot-out <file>  after a successful action, write the instance's snapshot
+  --prepared <folder>  keep what loads make of modules in <folder> (made if
+                       missing): a later run of the same module, with the same
+                       --max-memory, compiles that instead of transforming it
   --json               print the outcome as one JSON object
 
 A module that imports wasi_snapshot_preview1 and exports _start is a WASI
@@ -134,6 +140,7 @@ const RUN: CommandSpec = {
     'host-fns': true,
     restore: true,
     'snapshot-out': true,
+    prepared: true,
     json: false,
     dir: 'repeat',
     env: 'repeat',
@@ -264,6 +271,14 @@ function wasiEnv(args: ParsedArgs): Record<string, string> {
   return env;
 }
 
+/** A store of prepared modules in `folder`, one file per key; a file that cannot be read is not there. */
+function folderStore(io: CliIo, folder: string): PreparedModuleStore {
+  return {
+    get: (key) => io.readFile(`${folder}/${key}`).catch(() => undefined),
+    set: (key, artifact) => io.writeFile(`${folder}/${key}`, artifact),
+  };
+}
+
 async function run(io: CliIo, args: ParsedArgs): Promise<number> {
   const [file, ...rest] = requirePositionals(args, RUN) as [string, ...string[]];
   const config = await configOf(io, args);
@@ -287,7 +302,11 @@ async function run(io: CliIo, args: ParsedArgs): Promise<number> {
     );
   const payload = parsePayload(payloadText);
   const json = flag(args, 'json');
-  const sandbox = createWasmSandbox();
+  const prepared = stringOption(args, 'prepared');
+  if (prepared !== undefined) await io.makeFolder(prepared);
+  const sandbox = createWasmSandbox(
+    prepared === undefined ? {} : { preparedModules: folderStore(io, prepared) },
+  );
   const fail = (error: SandboxError): number => {
     if (json) io.stdout(`${toJson({ ok: false, error })}\n`);
     else io.stderr(`${error.code}: ${error.message}\n`);
