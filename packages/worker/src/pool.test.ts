@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SandboxOptionsError, type SandboxError } from '@ri-sandbox/core';
 import { fixture } from '@ri-sandbox/test-fixtures';
-import { GUEST, HOST_FUNCTIONS, spawnInThread } from '../test/support';
+import { GUEST, HOST_FUNCTIONS, PREPARED_STORE, preparedStore, spawnInThread } from '../test/support';
 import { type SpawnWorker, createPool } from './pool';
 import { hostFunctionTable } from './serve';
 import type { WorkerInstance, WorkerSandbox, WorkerSandboxOptions } from './types';
@@ -157,6 +157,7 @@ describe('the worker pool (workers on this thread)', () => {
       { graceMs: -1 },
       { recovery: 'sometimes' as never },
       { hostFunctions: 5 as never },
+      { preparedModules: {} as never },
       { memoryGrowFailure: 'explode' as never },
       { replySpinMicroseconds: -1 },
       { replySpinMicroseconds: 1_000_001 },
@@ -178,6 +179,36 @@ describe('the worker pool (workers on this thread)', () => {
       { module: 'm', name: 'g', params: [], results: [], handler: () => 1 },
     ]);
     expect(Object.keys(value(moduled))).toEqual(['m.g']);
+  });
+
+  it('gives every worker the store of prepared modules its module exports: later workers compile what a load made', async () => {
+    const store = preparedStore();
+    store.entries.clear();
+    store.asked.length = 0;
+    const first = pool({ workers: 1, preparedModules: PREPARED_STORE });
+    const instance = await loaded(first);
+    const [key] = [...store.entries.keys()];
+    expect(key).toMatch(/^[0-9a-f]{64}$/);
+    const artifact = store.entries.get(key as string);
+    // Another pool's worker (another process, say) finds it, and keeps nothing new.
+    const second = pool({ workers: 1, preparedModules: PREPARED_STORE });
+    const again = await loaded(second);
+    expect(store.asked).toEqual([key, key]);
+    expect(store.entries.get(key as string)).toBe(artifact);
+    const [a, b] = [await first.execute(instance, 'fib', 20), await second.execute(again, 'fib', 20)];
+    expect(a).toMatchObject({ ok: true, value: 6765 });
+    expect(b.ok && a.ok && b.gasUsed === a.gasUsed).toBe(true);
+  });
+
+  it('answers every call with INVALID_CONFIG when the store module cannot be imported or is not a store', async () => {
+    const missing = pool({ preparedModules: new URL('./nowhere.mjs', PREPARED_STORE) });
+    expect(error(await missing.create())).toMatchObject({ code: 'INVALID_CONFIG', field: 'preparedModules' });
+    // The host functions module's default export is an object, but not a store.
+    const notStore = pool({ preparedModules: HOST_FUNCTIONS });
+    expect(error(await notStore.create())).toMatchObject({
+      code: 'INVALID_CONFIG',
+      field: 'preparedModules',
+    });
   });
 
   it('suspends an instance in one worker and resumes it in the least loaded one, state intact', async () => {

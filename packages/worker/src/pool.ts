@@ -191,6 +191,10 @@ export function createPool(
   if (given !== undefined && typeof given !== 'string' && !(given instanceof URL))
     invalidOption('hostFunctions', 'must be the URL or specifier of a module', given);
   const hostFunctions = given === undefined ? undefined : String(given);
+  const store: unknown = options.preparedModules;
+  if (store !== undefined && typeof store !== 'string' && !(store instanceof URL))
+    invalidOption('preparedModules', 'must be the URL or specifier of a module', store);
+  const preparedModules = store === undefined ? undefined : String(store);
   const records = new WeakMap<object, InstanceRecord>();
   let nextInstance = 0;
   let nextCall = 0;
@@ -215,7 +219,16 @@ export function createPool(
         if (slot.handle === handle && !closed) lose(slot, { kind: 'crash', reason });
       },
     );
-    handle.send({ kind: 'init', options: sandboxOptions, hostFunctions, channel: slot.channel?.buffer }, []);
+    handle.send(
+      {
+        kind: 'init',
+        options: sandboxOptions,
+        hostFunctions,
+        preparedModules,
+        channel: slot.channel?.buffer,
+      },
+      [],
+    );
   }
 
   const slots: Slot[] = Array.from({ length: workers }, (_, index) => {

@@ -29,6 +29,8 @@ export interface InitMessage {
   readonly options: PortableOptions;
   /** A module whose default export is the host functions (an object keyed by name, or an array). */
   readonly hostFunctions: string | undefined;
+  /** A module whose default export is a store of prepared modules. */
+  readonly preparedModules: string | undefined;
   /** The shared memory of the pool's quick channel to this worker (see `channel.ts`), if it has one. */
   readonly channel?: SharedArrayBuffer | undefined;
 }

@@ -9,12 +9,13 @@ import {
   type Result,
   type SandboxError,
   type SandboxInstance,
+  SandboxOptionsError,
   type SuspendingSandbox,
   err,
   ok,
   sandboxError,
 } from '@ri-sandbox/core';
-import { createWasmSandbox } from '@ri-sandbox/sandbox';
+import { type PreparedModuleStore, type SandboxOptions, createWasmSandbox } from '@ri-sandbox/sandbox';
 import { IDLE, MESSAGE, WorkerChannel } from './channel';
 import {
   type CallMessage,
@@ -29,6 +30,24 @@ import { fromWire, toWire } from './wire';
 export interface WorkerEndpoint {
   send(message: FromWorker, transfer: readonly ArrayBuffer[]): void;
   receive(handler: (message: ToWorker) => void): void;
+}
+
+/**
+ * The default export of the module `specifier` names (`undefined` for none), or `INVALID_CONFIG`
+ * naming `option` if it cannot be imported.
+ */
+async function importDefault(
+  load: (specifier: string) => Promise<unknown>,
+  specifier: string | undefined,
+  option: string,
+): Promise<Result<unknown, SandboxError>> {
+  if (specifier === undefined) return ok(undefined);
+  try {
+    return ok(((await load(specifier)) as { default?: unknown }).default);
+  } catch (error) {
+    const reason = `cannot import ${specifier}: ${error instanceof Error ? error.message : String(error)}`;
+    return err(sandboxError.invalidConfig(option, reason));
+  }
 }
 
 /** The host functions a module exports by default, by the key a config names them with. */
@@ -284,20 +303,33 @@ export function serveSandbox(
     if (message.kind === 'init') {
       if (message.channel !== undefined) channel = new WorkerChannel(message.channel);
       inLine(async () => {
-        sandbox = createWasmSandbox(message.options as Parameters<typeof createWasmSandbox>[0]);
-        if (message.hostFunctions === undefined) {
-          endpoint.send({ kind: 'ready' }, []);
+        const store = await importDefault(load, message.preparedModules, 'preparedModules');
+        if (!store.ok) {
+          endpoint.send({ kind: 'ready', error: store.error }, []);
           return;
         }
-        let imported: unknown;
+        const options = message.options as SandboxOptions;
         try {
-          imported = ((await load(message.hostFunctions)) as { default?: unknown }).default;
+          sandbox = createWasmSandbox(
+            store.value === undefined
+              ? options
+              : { ...options, preparedModules: store.value as PreparedModuleStore },
+          );
         } catch (error) {
-          const reason = `cannot import ${message.hostFunctions}: ${error instanceof Error ? error.message : String(error)}`;
-          endpoint.send({ kind: 'ready', error: sandboxError.invalidConfig('hostFunctions', reason) }, []);
+          // The options were checked by the pool: only the store can be refused here.
+          const refused =
+            error instanceof SandboxOptionsError
+              ? error.error
+              : sandboxError.invalidConfig('preparedModules', String(error));
+          endpoint.send({ kind: 'ready', error: refused }, []);
           return;
         }
-        const loaded = hostFunctionTable(imported);
+        const imported = await importDefault(load, message.hostFunctions, 'hostFunctions');
+        const loaded = imported.ok
+          ? imported.value === undefined
+            ? ok({})
+            : hostFunctionTable(imported.value)
+          : imported;
         if (loaded.ok) table = loaded.value;
         endpoint.send(loaded.ok ? { kind: 'ready' } : { kind: 'ready', error: loaded.error }, []);
       });

@@ -61,6 +61,14 @@ export interface WorkerSandboxOptions extends Pick<
    */
   readonly hostFunctions?: string | URL;
   /**
+   * A module every worker imports, like `hostFunctions`, whose default export is a store of
+   * prepared modules (`createWasmSandbox`'s `preparedModules`): what one worker's load made of a
+   * module, workers started later (a recovery, another pool, another process) compile instead of
+   * transforming the module again. A worker whose store cannot be imported, or is not a store,
+   * answers every call with `INVALID_CONFIG`. Default: none.
+   */
+  readonly preparedModules?: string | URL;
+  /**
    * How long past its `maxExecutionMs` an `execute` may run before its worker is terminated
    * (a host function that blocks cannot be stopped otherwise). Default 100 ms.
    */

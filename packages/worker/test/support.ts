@@ -10,6 +10,17 @@ import { serveSandbox } from '../src/serve';
 /** The host functions module (plain JavaScript, for real workers too). */
 export const HOST_FUNCTIONS = new URL('./host-functions.mjs', import.meta.url);
 
+/** A store of prepared modules every worker imports: see `prepared-store.mjs`, and {@link preparedStore}. */
+export const PREPARED_STORE = new URL('./prepared-store.mjs', import.meta.url);
+
+/** What the workers' store of prepared modules holds, and the keys it was asked for, in order. */
+export function preparedStore(): { entries: Map<string, Uint8Array>; asked: string[] } {
+  const global = globalThis as {
+    __riSandboxPreparedStore?: { entries: Map<string, Uint8Array>; asked: string[] };
+  };
+  return (global.__riSandboxPreparedStore ??= { entries: new Map(), asked: [] });
+}
+
 /**
  * The guest: `add`/`get` on a counter, `summed` (the host adds up "abc" in its memory: 294), `greeted`
  * (the host writes "hi!" and the guest reads it back as a little-endian word: 0x216968), `spin`,
