@@ -8,9 +8,9 @@
  */
 import type { CostModel } from '@ri-sandbox/metering';
 import { type StateLayout, xxh32 } from '@ri-sandbox/snapshot';
-import packageJson from '../package.json';
 import { INSTRUMENTATION_VERSION, costsInNameOrder } from './snapshots';
 import { hex, sha256, stringifyJson } from './text';
+import { LIBRARY_VERSION } from './version';
 
 /**
  * Where a sandbox factory keeps prepared modules between processes: a file
@@ -62,7 +62,7 @@ const HEADER_BYTES = MAGIC.length + 4 + KEY_BYTES;
 export async function preparedKey(moduleHash: Uint8Array, settings: PreparedSettings): Promise<Uint8Array> {
   const text = stringifyJson({
     format: FORMAT_VERSION,
-    library: packageJson.version,
+    library: LIBRARY_VERSION,
     instrumentation: INSTRUMENTATION_VERSION,
     module: hex(moduleHash),
     maxMemoryBytes: settings.maxMemoryBytes,

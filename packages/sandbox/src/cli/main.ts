@@ -22,7 +22,7 @@ import type { PreparedModuleStore } from '../prepared';
 import { createWasmSandbox } from '../sandbox';
 import { benchModules } from './bench-modules';
 import { describeValue } from '../text';
-import packageJson from '../../package.json';
+import { LIBRARY_VERSION } from '../version';
 import {
   type CommandSpec,
   type ParsedArgs,
@@ -126,7 +126,7 @@ Exit codes:
 `;
 
 /** The version of this command line (the `@ri-sandbox/sandbox` package's). */
-export const VERSION: string = packageJson.version;
+export const VERSION: string = LIBRARY_VERSION;
 
 const RUN: CommandSpec = {
   name: 'run',
