@@ -117,7 +117,7 @@ describe('the determinism suite', () => {
 
   it('records real outcomes in Node: canonical NaNs, depth limits, gas and memory limits', () => {
     const node = Object.fromEntries((records['node'] ?? []).map((r) => [r.name, r]));
-    expect(Object.keys(node)).toHaveLength(CASES.length + 1);
+    expect(Object.keys(node)).toHaveLength(CASES.length + 2);
     expect(node['NaN producers']?.outcomes.slice(0, 4)).toEqual([
       '2143289344',
       '9221120237041090560n',
@@ -128,6 +128,14 @@ describe('the determinism suite', () => {
     expect(node['gas exhaustion']).toMatchObject({ outcomes: ['GAS_EXHAUSTED'], gas: [123_457] });
     expect(node['memory limit']?.outcomes[0]).toBe('MEMORY_EXCEEDED');
     expect(node['PRNG and time']?.outcomes[3]).toBe('1700000000000');
+    // The factory that loaded from the store ran the module as one that transformed it does.
+    const prepared = node['a prepared module, made by one factory and loaded by another'];
+    expect(prepared?.outcomes[0]).toBe(node['sha256 (clang)']?.outcomes[1]);
+    expect(prepared?.outcomes.slice(1)).toEqual([
+      expect.stringMatching(/^[0-9a-f]{64}$/),
+      expect.stringMatching(/^[0-9a-f]{64}$/),
+      '1',
+    ]);
   });
 
   it.each(['chromium', 'bun'])(

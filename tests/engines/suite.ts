@@ -230,10 +230,46 @@ async function snapshotCase(): Promise<CaseRecord> {
   };
 }
 
+/**
+ * A module loaded through a store of prepared modules by a second factory: the key and the artifact
+ * the first load made must be the same bytes on every engine, and so must what the second load runs.
+ */
+async function preparedCase(): Promise<CaseRecord> {
+  const store = new Map<string, Uint8Array>();
+  const config = { eventTimestamp: 1, maxExecutionMs: GENEROUS_MS, maxGas: 1e9 };
+  const first = createWasmSandbox({ preparedModules: store });
+  const made = first.create(config);
+  if (!made.ok) throw new Error(made.error.message);
+  const loaded = await first.load(made.value, fixture('sha256'));
+  if (!loaded.ok) throw new Error(loaded.error.message);
+  const [[key, artifact] = ['none', new Uint8Array()]] = [...store];
+  const second = createWasmSandbox({ preparedModules: store });
+  const created = second.create(config);
+  if (!created.ok) throw new Error(created.error.message);
+  const reloaded = await second.load(created.value, fixture('sha256'));
+  if (!reloaded.ok) throw new Error(reloaded.error.message);
+  const result = second.execute(created.value, 'sha256_pattern', 5000);
+  const snapshot = second.snapshot(created.value);
+  if (!snapshot.ok) throw new Error(snapshot.error.message);
+  return {
+    name: 'a prepared module, made by one factory and loaded by another',
+    outcomes: [
+      result.ok ? exact(result.value) : result.error.code,
+      key,
+      await sha256Hex(artifact),
+      String(store.size),
+    ],
+    gas: [created.value.metrics.gasUsed],
+    memoryHash: await sha256Hex(memoryOf(snapshot.value)),
+    snapshotHash: await sha256Hex(snapshot.value),
+  };
+}
+
 /** Runs every case, in order. */
 export async function runDeterminismSuite(): Promise<CaseRecord[]> {
   const records: CaseRecord[] = [];
   for (const testCase of CASES) records.push(await runCase(testCase));
   records.push(await snapshotCase());
+  records.push(await preparedCase());
   return records;
 }
