@@ -4,7 +4,10 @@
  * stopped by terminating their worker; a worker that ends itself is a crash;
  * instances are restored from their last snapshots or reported lost.
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { SandboxError } from '@ri-sandbox/core';
 import { createWorkerSandbox, spawnNodeWorker } from '../src/node';
 import { type SpawnWorker, createPool } from '../src/pool';
@@ -55,6 +58,30 @@ const GRACE_MS = 1000;
 const GENEROUS_BOUND_MS = 20_000;
 
 describe('the worker sandbox on worker_threads', () => {
+  it('imports the store of prepared modules in every worker: a later worker loads what an earlier one kept', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'ri-sandbox-prepared-'));
+    vi.stubEnv('RI_SANDBOX_TEST_PREPARED', folder);
+    try {
+      const store = new URL('./prepared-folder.mjs', import.meta.url);
+      const first = pool({ workers: 1, preparedModules: store });
+      const instance = await loaded(first);
+      // The worker's write is not waited for by the load.
+      await vi.waitFor(
+        () => {
+          expect(readdirSync(folder)).toHaveLength(1);
+        },
+        { timeout: GENEROUS_BOUND_MS },
+      );
+      const second = pool({ workers: 1, preparedModules: store });
+      const again = await loaded(second);
+      const [a, b] = [await first.execute(instance, 'fib', 20), await second.execute(again, 'fib', 20)];
+      expect(b).toMatchObject({ ok: true, value: 6765, gasUsed: a.ok ? a.gasUsed : -1 });
+      expect(readdirSync(folder)).toHaveLength(1);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
   it('runs instances in different workers at once', async () => {
     const sandbox = pool();
     const [a, b] = await Promise.all([loaded(sandbox), loaded(sandbox)]);
