@@ -37,7 +37,7 @@ class MapStore implements PreparedModuleStore {
   }
 
   /** The only artifact kept (fails the test if there is not exactly one). */
-  only(): [string, Uint8Array] {
+  kept(): [string, Uint8Array] {
     expect(this.entries.size).toBe(1);
     return [...this.entries][0] as [string, Uint8Array];
   }
@@ -85,7 +85,7 @@ async function plainFibRuns(options: SandboxOptions = {}): Promise<unknown[]> {
 async function keyOf(name: FixtureName, config: SandboxConfigInput = {}, options: SandboxOptions = {}) {
   const store = new MapStore();
   await loadInto(testSandbox({ ...options, preparedModules: store }), name, config);
-  return store.only()[0];
+  return store.kept()[0];
 }
 
 describe('prepared module artifacts', () => {
@@ -184,7 +184,7 @@ describe('a store of prepared modules', () => {
     const store = new MapStore();
     const first = testSandbox({ preparedModules: store });
     const original = await loadInto(first, 'fibonacci');
-    const [key, artifact] = store.only();
+    const [key, artifact] = store.kept();
     expect(store.gets).toEqual([key]);
     // Another factory (another process, say) finds it; a second load in one factory does not ask again.
     const second = testSandbox({ preparedModules: store });
@@ -220,7 +220,7 @@ describe('a store of prepared modules', () => {
     // An artifact made under a dearer cost model, filed under the default model's key, is run as it is.
     const dear = new MapStore();
     await loadInto(testSandbox({ costs: { defaultCost: 3 }, preparedModules: dear }), 'fibonacci');
-    const [dearKey, dearArtifact] = dear.only();
+    const [dearKey, dearArtifact] = dear.kept();
     const costs = resolveCostModel({ defaultCost: 3 });
     if (!costs.ok) throw new Error(costs.error.message);
     const settings: PreparedSettings = {
@@ -235,7 +235,7 @@ describe('a store of prepared modules', () => {
     expect(prepared).toBeDefined();
     const cheap = new MapStore();
     await loadInto(testSandbox({ preparedModules: cheap }), 'fibonacci');
-    const [cheapKey] = cheap.only();
+    const [cheapKey] = cheap.kept();
     expect(cheapKey).not.toBe(dearKey);
     const digest = Uint8Array.from(cheapKey.match(/../g) ?? [], (pair) => parseInt(pair, 16));
     cheap.entries.set(cheapKey, encodePrepared(digest, prepared as never));
@@ -248,7 +248,7 @@ describe('a store of prepared modules', () => {
   it('ignores and replaces an artifact that is damaged, cut short, of another key, not bytes, or does not compile', async () => {
     const reference = new MapStore();
     await loadInto(testSandbox({ preparedModules: reference }), 'fibonacci');
-    const [key, artifact] = reference.only();
+    const [key, artifact] = reference.kept();
     const digest = Uint8Array.from(key.match(/../g) ?? [], (pair) => parseInt(pair, 16));
     const damaged = artifact.slice();
     damaged[damaged.length >> 1] = (damaged[damaged.length >> 1] as number) ^ 0xff;
@@ -259,7 +259,7 @@ describe('a store of prepared modules', () => {
       layout: LAYOUT,
     });
     const expected = await plainFibRuns();
-    for (const bad of [damaged, artifact.subarray(0, 100), foreign.only()[1], 'artifact', broken]) {
+    for (const bad of [damaged, artifact.subarray(0, 100), foreign.kept()[1], 'artifact', broken]) {
       const store = new MapStore();
       store.entries.set(key, bad as Uint8Array);
       const sandbox = testSandbox({ preparedModules: store });
