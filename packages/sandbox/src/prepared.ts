@@ -28,7 +28,7 @@ export interface PreparedModuleStore {
   /** The artifact kept under `key`, or `undefined`. */
   get(key: string): Uint8Array | undefined | Promise<Uint8Array | undefined>;
   /** Keeps `artifact` under `key`, replacing any other. What it returns is not used; a load does not wait for it. */
-  set(key: string, artifact: Uint8Array): unknown;
+  set(key: string, artifact: Uint8Array<ArrayBuffer>): unknown;
 }
 
 /** What a load's transforms depend on besides the module's bytes. */
@@ -130,7 +130,7 @@ export async function readStore(store: PreparedModuleStore, key: string): Promis
 }
 
 /** Hands `artifact` to `store`, not waiting for it; a failure to keep it is ignored. */
-export function writeStore(store: PreparedModuleStore, key: string, artifact: Uint8Array): void {
+export function writeStore(store: PreparedModuleStore, key: string, artifact: Uint8Array<ArrayBuffer>): void {
   try {
     Promise.resolve(store.set(key, artifact)).catch(() => undefined);
   } catch {
