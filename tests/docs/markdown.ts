@@ -6,6 +6,7 @@
  * for granted (a loaded instance, say): it is prepended to the block, and
  * invisible where the README is rendered. In a block that runs, every line
  * it prints is announced by a `// → text` comment on the line that prints it.
+ * A fence indented inside a list item counts too, its indentation removed.
  */
 import { readFileSync } from 'node:fs';
 
@@ -22,7 +23,7 @@ export interface CodeBlock {
   readonly expectedOutput: readonly string[];
 }
 
-const FENCE = /^```(\S*)\s*(.*)$/;
+const FENCE = /^( *)```(\S*)\s*(.*)$/;
 const PRELUDE_START = /^<!--\s*prelude\s*$/;
 const OUTPUT = /\/\/ → (.*)$/;
 
@@ -51,9 +52,12 @@ export function typeScriptBlocks(path: string, name: string): CodeBlock[] {
       continue;
     }
     const start = i;
+    const [, indent = '', language, flags] = fence;
     const body: string[] = [];
-    for (i++; i < lines.length && !(lines[i] as string).startsWith('```'); i++) body.push(lines[i] as string);
-    const [, language, flags] = fence;
+    for (i++; i < lines.length && !(lines[i] as string).startsWith(`${indent}\`\`\``); i++) {
+      const text = lines[i] as string;
+      body.push(text.startsWith(indent) ? text.slice(indent.length) : text);
+    }
     if (language === 'ts') {
       blocks.push({
         where: `${name}:${start + 1}`,
