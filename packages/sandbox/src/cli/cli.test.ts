@@ -92,7 +92,7 @@ describe('ri-sandbox bench', () => {
     const { code, stdout, stderr } = await cli(['bench', '--instances', '3']);
     expect(code).toBe(0);
     expect(stderr).toBe(
-      '[1/6] create\n[2/6] load\n[3/6] execute\n[4/6] snapshot and restore\n[5/6] end to end\n[6/6] live instances\n',
+      '[1/6] create\n[2/6] snapshot and restore\n[3/6] load\n[4/6] execute\n[5/6] end to end\n[6/6] live instances\n',
     );
     const lines = stdout.trim().split('\n');
     expect(lines[0]).toBe('| operation | ri-sandbox | baseline | baseline time | ratio | target |');
