@@ -33,6 +33,8 @@ export default tseslint.config(
     ignores: [
       'packages/*/src/**/*.test.ts',
       'packages/sandbox/src/cli/**',
+      // Node-only helpers of the sandbox (`@ri-sandbox/sandbox/node`): the file system, by design.
+      'packages/sandbox/src/node/**',
       // The Node entry of the worker pool and its worker script: worker_threads, by design.
       'packages/worker/src/node.ts',
       'packages/worker/src/worker-node.ts',

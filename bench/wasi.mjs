@@ -3,7 +3,6 @@
 // the same module instantiated raw with a plain WASI import object (@ri-sandbox/wasi on its own).
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -11,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { TextEncoder, promisify } from 'node:util';
 import { build } from 'esbuild';
 import { canonicalArgs, createWasmSandbox } from '@ri-sandbox/sandbox';
+import { directoryStore } from '@ri-sandbox/sandbox/node';
 import { Wasi } from '@ri-sandbox/wasi';
 import { compare, median, ms, ratio, table, watToBytes } from './lib.mjs';
 
@@ -157,18 +157,6 @@ async function rubyRaw(bytes) {
   const init = Object.keys(exports).find((name) => name.startsWith('ruby-init:'));
   exports[init](list, RUBY_ARGS.length);
   return { total: performance.now() - started, init: performance.now() - loaded };
-}
-
-/** A store of prepared modules in `directory`, one file per key. */
-function directoryStore(directory) {
-  return {
-    get: (key) =>
-      readFile(join(directory, key)).then(
-        (file) => new Uint8Array(file),
-        () => undefined,
-      ),
-    set: (key, artifact) => writeFile(join(directory, key), artifact),
-  };
 }
 
 /**

@@ -13,12 +13,11 @@
  * 3. Run the script: its output, the files it wrote, the gas it used.
  * 4. Run code that never ends: gas stops it, then time does.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type PreparedModuleStore, createWasmSandbox } from '@ri-sandbox/sandbox';
+import { createWasmSandbox } from '@ri-sandbox/sandbox';
+import { directoryStore } from '@ri-sandbox/sandbox/node';
 import { type RubyRun, restoreRuby, startRuby } from './ruby';
 
 const DEFAULT_SCRIPT = `
@@ -51,16 +50,7 @@ const rubyWasm = new Uint8Array(
 );
 // main.ts runs from examples/ruby/dist/: the repository's node_modules is three folders up.
 const prepared = fileURLToPath(new URL('../../../node_modules/.cache/ri-sandbox/prepared/', import.meta.url));
-mkdirSync(prepared, { recursive: true });
-const store: PreparedModuleStore = {
-  get: (key) =>
-    readFile(join(prepared, key)).then(
-      (file) => new Uint8Array(file),
-      () => undefined,
-    ),
-  set: (key, artifact) => writeFile(join(prepared, key), artifact),
-};
-const sandbox = createWasmSandbox({ preparedModules: store });
+const sandbox = createWasmSandbox({ preparedModules: directoryStore(prepared) });
 
 let started = performance.now();
 const booted = unwrap(await startRuby(sandbox, rubyWasm, { deterministicSeed: 42 }));

@@ -53,6 +53,7 @@ function typeErrors(): Map<number, string[]> {
       baseUrl: root,
       paths: {
         '@ri-sandbox/worker/node': ['packages/worker/src/node.ts'],
+        '@ri-sandbox/sandbox/node': ['packages/sandbox/src/node/index.ts'],
         '@ri-sandbox/*': ['packages/*/src/index.ts'],
         '@docs/prelude': [PRELUDE],
       },

@@ -135,14 +135,15 @@ describe('the packages as published', () => {
     ).resolves.toBeDefined();
   });
 
-  it('resolves every entry point with node10 resolution too (the bench subpath included)', async () => {
+  it('resolves every entry point with node10 resolution too (the bench and node subpaths included)', async () => {
     writeFileSync(
       join(app, 'node10.ts'),
       [
         "import { createWasmSandbox } from '@ri-sandbox/sandbox';",
         "import { runSandboxBench } from '@ri-sandbox/sandbox/bench';",
+        "import { directoryStore } from '@ri-sandbox/sandbox/node';",
         "import { decodeModule } from '@ri-sandbox/core';",
-        'export const used = [createWasmSandbox, runSandboxBench, decodeModule];',
+        'export const used = [createWasmSandbox, runSandboxBench, directoryStore, decodeModule];',
       ].join('\n'),
     );
     const config = tsconfig('tsconfig.node10.json', 'commonjs', 'node10', ['node10.ts']);

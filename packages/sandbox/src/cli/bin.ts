@@ -3,6 +3,7 @@
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { directoryStore } from '../node/directory-store';
 import { runCli } from './main';
 
 type CreateWabt = typeof import('wabt');
@@ -91,6 +92,7 @@ const exitCode = await runCli(process.argv.slice(2), {
       );
     }
   },
+  preparedStore: directoryStore,
   watToWasm: async (source, path) => {
     const createWabt = await loadWabt();
     try {

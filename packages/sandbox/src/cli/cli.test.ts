@@ -59,6 +59,10 @@ async function cli(
       path.startsWith('/readonly/')
         ? Promise.reject(new Error(`cannot make the folder ${path}: EACCES`))
         : Promise.resolve(),
+    preparedStore: (folder) => ({
+      get: (key) => files.get(`${folder}/${key}`),
+      set: (key, artifact) => files.set(`${folder}/${key}`, artifact),
+    }),
     watToWasm: (source, path) => {
       try {
         return Promise.resolve(wat(source));

@@ -51,6 +51,8 @@ export interface CliIo {
   readonly writeFile: (path: string, bytes: Uint8Array) => Promise<void>;
   /** Makes a folder and its parents if missing; rejects with an `Error` whose message names the problem. */
   readonly makeFolder: (path: string) => Promise<void>;
+  /** A store of prepared modules in a folder (see `--prepared`). */
+  readonly preparedStore: (folder: string) => PreparedModuleStore;
   /** Compiles WebAssembly text to binary. */
   readonly watToWasm: (source: string, path: string) => Promise<Uint8Array>;
   /** Imports a JavaScript module by path. */
@@ -271,14 +273,6 @@ function wasiEnv(args: ParsedArgs): Record<string, string> {
   return env;
 }
 
-/** A store of prepared modules in `folder`, one file per key; a file that cannot be read is not there. */
-function folderStore(io: CliIo, folder: string): PreparedModuleStore {
-  return {
-    get: (key) => io.readFile(`${folder}/${key}`).catch(() => undefined),
-    set: (key, artifact) => io.writeFile(`${folder}/${key}`, artifact),
-  };
-}
-
 async function run(io: CliIo, args: ParsedArgs): Promise<number> {
   const [file, ...rest] = requirePositionals(args, RUN) as [string, ...string[]];
   const config = await configOf(io, args);
@@ -305,7 +299,7 @@ async function run(io: CliIo, args: ParsedArgs): Promise<number> {
   const prepared = stringOption(args, 'prepared');
   if (prepared !== undefined) await io.makeFolder(prepared);
   const sandbox = createWasmSandbox(
-    prepared === undefined ? {} : { preparedModules: folderStore(io, prepared) },
+    prepared === undefined ? {} : { preparedModules: io.preparedStore(prepared) },
   );
   const fail = (error: SandboxError): number => {
     if (json) io.stdout(`${toJson({ ok: false, error })}\n`);
