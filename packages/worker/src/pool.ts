@@ -144,6 +144,13 @@ function invalidOption(name: string, reason: string, value: unknown): never {
   throw new SandboxOptionsError(sandboxError.invalidConfig(name, `${reason}, got ${shown}`));
 }
 
+/** A module option (every worker imports it) as a specifier, if it is a URL or one. */
+function moduleOption(name: string, value: unknown): string | undefined {
+  if (value !== undefined && typeof value !== 'string' && !(value instanceof URL))
+    invalidOption(name, 'must be the URL or specifier of a module', value);
+  return value === undefined ? undefined : String(value);
+}
+
 function integerOption(
   name: string,
   value: unknown,
@@ -187,14 +194,8 @@ export function createPool(
   const recovery = (options.recovery as unknown) ?? 'none';
   if (recovery !== 'none' && recovery !== 'last-snapshot')
     invalidOption('recovery', "must be 'none' or 'last-snapshot'", recovery);
-  const given: unknown = options.hostFunctions;
-  if (given !== undefined && typeof given !== 'string' && !(given instanceof URL))
-    invalidOption('hostFunctions', 'must be the URL or specifier of a module', given);
-  const hostFunctions = given === undefined ? undefined : String(given);
-  const store: unknown = options.preparedModules;
-  if (store !== undefined && typeof store !== 'string' && !(store instanceof URL))
-    invalidOption('preparedModules', 'must be the URL or specifier of a module', store);
-  const preparedModules = store === undefined ? undefined : String(store);
+  const hostFunctions = moduleOption('hostFunctions', options.hostFunctions);
+  const preparedModules = moduleOption('preparedModules', options.preparedModules);
   const records = new WeakMap<object, InstanceRecord>();
   let nextInstance = 0;
   let nextCall = 0;
