@@ -75,6 +75,11 @@ function fibRuns(sandbox: SuspendingSandbox, instance: SandboxInstance): unknown
   });
 }
 
+/** The digest a store key spells in hex. */
+function digestOf(key: string): Uint8Array {
+  return Uint8Array.from(key.match(/../g) ?? [], (pair) => parseInt(pair, 16));
+}
+
 /** What {@link fibRuns} gives in a sandbox of `options` without a store. */
 async function plainFibRuns(options: SandboxOptions = {}): Promise<unknown[]> {
   const sandbox = testSandbox(options);
@@ -237,7 +242,7 @@ describe('a store of prepared modules', () => {
     await loadInto(testSandbox({ preparedModules: cheap }), 'fibonacci');
     const [cheapKey] = cheap.kept();
     expect(cheapKey).not.toBe(dearKey);
-    const digest = Uint8Array.from(cheapKey.match(/../g) ?? [], (pair) => parseInt(pair, 16));
+    const digest = digestOf(cheapKey);
     cheap.entries.set(cheapKey, encodePrepared(digest, prepared as never));
     const sandbox = testSandbox({ preparedModules: cheap });
     const dearGas = await plainFibRuns({ costs: { defaultCost: 3 } });
@@ -249,7 +254,7 @@ describe('a store of prepared modules', () => {
     const reference = new MapStore();
     await loadInto(testSandbox({ preparedModules: reference }), 'fibonacci');
     const [key, artifact] = reference.kept();
-    const digest = Uint8Array.from(key.match(/../g) ?? [], (pair) => parseInt(pair, 16));
+    const digest = digestOf(key);
     const damaged = artifact.slice();
     damaged[damaged.length >> 1] = (damaged[damaged.length >> 1] as number) ^ 0xff;
     const foreign = new MapStore();

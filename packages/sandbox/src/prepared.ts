@@ -8,6 +8,7 @@
  */
 import type { CostModel } from '@ri-sandbox/metering';
 import { type StateLayout, xxh32 } from '@ri-sandbox/snapshot';
+import { equalBytes } from './module-cache';
 import { INSTRUMENTATION_VERSION, costsInNameOrder } from './snapshots';
 import { hex, sha256, stringifyJson } from './text';
 import { LIBRARY_VERSION } from './version';
@@ -104,7 +105,7 @@ export function decodePrepared(artifact: unknown, key: Uint8Array): Prepared | u
   const end = artifact.length - 4;
   if (MAGIC.some((byte, i) => artifact[i] !== byte)) return undefined;
   if (view.getUint32(MAGIC.length, true) !== FORMAT_VERSION) return undefined;
-  for (let i = 0; i < KEY_BYTES; i++) if (artifact[MAGIC.length + 4 + i] !== key[i]) return undefined;
+  if (!equalBytes(artifact.subarray(MAGIC.length + 4, HEADER_BYTES), key)) return undefined;
   if (view.getUint32(end, true) !== xxh32(artifact.subarray(0, end))) return undefined;
   const layoutLength = view.getUint32(HEADER_BYTES, true);
   const moduleAt = HEADER_BYTES + 4 + layoutLength;

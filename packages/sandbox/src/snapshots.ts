@@ -28,6 +28,7 @@ import {
   encodeSnapshot,
 } from '@ri-sandbox/snapshot';
 import { type HostState, decodeHostState, encodeHostState } from './host-state';
+import { equalBytes } from './module-cache';
 import type { LiveModule, LoadedModule } from './instance';
 import { sha256, stringifyJson } from './text';
 
@@ -136,10 +137,6 @@ export function takeSnapshot(live: LiveModule, gasUsed: number): Result<Uint8Arr
   return encodeSnapshot({ ...image.value, binding: live.binding, host, extensions });
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((byte, i) => byte === b[i]);
-}
-
 function memoryBounds(compiled: CompiledModule) {
   const { source, initialPages, maximumPages } = compiled.memory;
   return source === 'none' ? undefined : { initialPages, maximumPages };
@@ -172,9 +169,9 @@ export function checkSnapshot(
   const decoded = decodeSnapshot(bytes);
   if (!decoded.ok) return decoded;
   const contents = decoded.value;
-  if (!sameBytes(contents.binding.moduleHash, module.binding.moduleHash))
+  if (!equalBytes(contents.binding.moduleHash, module.binding.moduleHash))
     return err(sandboxError.snapshotError('it was taken of a different module'));
-  if (!sameBytes(contents.binding.configHash, module.binding.configHash)) {
+  if (!equalBytes(contents.binding.configHash, module.binding.configHash)) {
     return err(
       sandboxError.snapshotError(
         'it was taken under a different configuration (memory limit, call depth, costs, NaN or growth policy, or host functions)',
