@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type SandboxConfigInput, defineHostFunction } from '@ri-sandbox/core';
-import { crc32c, snapshotChecksum } from '@ri-sandbox/snapshot';
+import { crc32c, sealSnapshot } from '@ri-sandbox/snapshot';
 import { wat } from '../../core/test/wat';
 import { errorOf, testSandbox, valueOf } from '../test/helpers';
 
@@ -160,14 +160,10 @@ describe('WASI in the sandbox', () => {
     // The WASI extension is the last section: its name, then the state, whose first byte is its version.
     const damaged = saved.value.slice();
     const name = new TextEncoder().encode('wasi');
-    let at = damaged.length - 4;
+    let at = damaged.length - 8;
     while (!name.every((b, j) => damaged[at + j] === b)) at--;
     damaged[at + name.length] = 9;
-    new DataView(damaged.buffer).setUint32(
-      damaged.length - 4,
-      snapshotChecksum(damaged.subarray(0, damaged.length - 4)),
-      true,
-    );
+    sealSnapshot(damaged);
     const before = sandbox.readFiles(instance);
     expect(errorOf(sandbox.restore(instance, damaged))).toMatchObject({
       code: 'SNAPSHOT_ERROR',
@@ -262,10 +258,13 @@ describe('version 1 snapshots', () => {
     valueOf(sandbox.execute(created.value, 'inc'));
     const saved = sandbox.snapshot(created.value);
     if (!saved.ok) throw new Error(saved.error.message);
-    const v1 = saved.value.slice();
+    // Version 1: no extensions, and a four-byte checksum (CRC-32C) where version 4 has eight.
+    const v1 = saved.value.slice(0, saved.value.length - 4);
     const view = new DataView(v1.buffer);
     view.setUint16(4, 1, true);
-    view.setUint32(v1.length - 4, crc32c(v1.subarray(0, v1.length - 4)), true);
+    view.setUint32(8, v1.length, true);
+    sealSnapshot(v1);
+    expect(view.getUint32(v1.length - 4, true)).toBe(crc32c(v1.subarray(0, v1.length - 4)));
     valueOf(sandbox.execute(created.value, 'inc'));
     expect(sandbox.restore(created.value, v1).ok).toBe(true);
     expect(valueOf(sandbox.execute(created.value, 'inc'))).toBe(2);

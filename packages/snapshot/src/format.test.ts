@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { crc32c } from './crc32c';
-import { SNAPSHOT_VERSION, decodeSnapshot, encodeSnapshot, snapshotChecksum } from './format';
+import { SNAPSHOT_VERSION, decodeSnapshot, encodeSnapshot, sealSnapshot, snapshotChecksum } from './format';
+import { xxh3 } from './xxh3';
 import { xxh32 } from './xxh32';
 import type { SavedValue, SnapshotContents } from './state';
 
@@ -86,11 +87,23 @@ function reason(bytes: Uint8Array): string {
  */
 function forged(bytes: Uint8Array, edit: (copy: Uint8Array, view: DataView) => void): Uint8Array {
   const copy = bytes.slice();
-  const view = new DataView(copy.buffer);
-  edit(copy, view);
-  const body = copy.subarray(0, copy.length - 4);
-  view.setUint32(copy.length - 4, snapshotChecksum(body, view.getUint16(4, true)), true);
+  edit(copy, new DataView(copy.buffer));
+  sealSnapshot(copy);
   return copy;
+}
+
+/** The checksum's size in the version this library writes. */
+const CHECKSUM = 8;
+
+/** A snapshot of this version made into one of an older `version`: its 4-byte checksum instead of 8. */
+function asVersion(bytes: Uint8Array, version: number): Uint8Array {
+  const old = new Uint8Array(bytes.length - 4);
+  old.set(bytes.subarray(0, bytes.length - CHECKSUM));
+  const view = new DataView(old.buffer);
+  view.setUint16(4, version, true);
+  view.setUint32(8, old.length, true);
+  sealSnapshot(old);
+  return old;
 }
 
 describe('the WSNP format', () => {
@@ -128,14 +141,16 @@ describe('the WSNP format', () => {
     const bytes = encoded(SAMPLE);
     expect(reason(new Uint8Array())).toMatch(/bad magic/);
     expect(reason(forged(bytes, (b) => (b[0] = 0x58)))).toMatch(/bad magic/);
-    for (const version of [0, 4]) {
+    for (const version of [0, SNAPSHOT_VERSION + 1]) {
       expect(
         reason(
           forged(bytes, (_, v) => {
             v.setUint16(4, version, true);
           }),
         ),
-      ).toMatch(new RegExp(`unsupported format version ${version} \\(this library reads 1 to 3\\)`));
+      ).toMatch(
+        new RegExp(`unsupported format version ${version} \\(this library reads 1 to ${SNAPSHOT_VERSION}\\)`),
+      );
     }
     expect(
       reason(
@@ -160,7 +175,7 @@ describe('the WSNP format', () => {
     expect(reason(forged(bytes, (b) => (b[76] = 7)))).toMatch(/malformed: expected the host section/);
     // The first global's type byte: header, host section (5 + 3), globals header (5), count (4), index (4).
     expect(reason(forged(bytes, (b) => (b[76 + 8 + 5 + 4 + 4] = 0x01)))).toMatch(/unknown value type/);
-    const memoryFlag = bytes.length - 4 - (1 + 4 + 4 + 8 + 5000) - 0;
+    const memoryFlag = bytes.length - CHECKSUM - (1 + 4 + 4 + 8 + 5000);
     expect(reason(forged(bytes, (b) => (b[memoryFlag] = 2)))).toMatch(/memory flag 2/);
     expect(
       reason(
@@ -185,25 +200,33 @@ describe('the WSNP format', () => {
     ).toMatch(/out of place/);
   });
 
-  it('ends with XXH32 since version 3, and still reads version 2, checksummed with CRC-32C', () => {
+  it('ends with XXH3-64 since version 4, and still reads version 3 (XXH32) and 2 (CRC-32C)', () => {
     const bytes = encoded(SAMPLE);
-    const body = bytes.subarray(0, bytes.length - 4);
-    expect(new DataView(bytes.buffer).getUint32(bytes.length - 4, true)).toBe(xxh32(body));
-    const version2 = bytes.slice();
-    const view = new DataView(version2.buffer);
-    view.setUint16(4, 2, true);
-    view.setUint32(version2.length - 4, crc32c(version2.subarray(0, version2.length - 4)), true);
-    expect(decodeSnapshot(version2)).toEqual({ ok: true, value: { ...SAMPLE, extensions: new Map() } });
-    // A version 2 snapshot with an XXH32 (or the reverse) is damaged.
-    view.setUint32(version2.length - 4, xxh32(version2.subarray(0, version2.length - 4)), true);
-    expect(reason(version2)).toMatch(/checksum mismatch/);
+    const end = bytes.length - CHECKSUM;
+    expect(new DataView(bytes.buffer).getBigUint64(end, true)).toBe(xxh3(bytes.subarray(0, end)));
+    expect(snapshotChecksum(bytes.subarray(0, end))).toBe(xxh3(bytes.subarray(0, end)));
+    const withoutExtensions = { ok: true, value: { ...SAMPLE, extensions: new Map() } };
+    for (const [version, checksum] of [
+      [3, xxh32],
+      [2, crc32c],
+    ] as const) {
+      const older = asVersion(bytes, version);
+      const body = older.subarray(0, older.length - 4);
+      const view = new DataView(older.buffer);
+      expect(view.getUint32(older.length - 4, true)).toBe(checksum(body));
+      expect(decodeSnapshot(older)).toEqual(withoutExtensions);
+      // An older version with the other version's checksum is damaged.
+      view.setUint32(older.length - 4, (version === 3 ? crc32c : xxh32)(body), true);
+      expect(reason(older)).toMatch(/checksum mismatch/);
+    }
+    // Version 4's checksum is eight bytes: a version 4 header with four after it is truncated.
+    const short = bytes.slice(0, 76 + 4);
+    new DataView(short.buffer).setUint32(8, short.length, true);
+    expect(reason(short)).toMatch(/80 bytes is shorter than a version 4 header/);
   });
 
   it('reads version 1 snapshots, which have no extensions, and refuses one that claims some', () => {
-    const asVersion1 = (contents: SnapshotContents) =>
-      forged(encoded(contents), (_, v) => {
-        v.setUint16(4, 1, true);
-      });
+    const asVersion1 = (contents: SnapshotContents) => asVersion(encoded(contents), 1);
     expect(decodeSnapshot(asVersion1(SAMPLE))).toEqual({
       ok: true,
       value: { ...SAMPLE, extensions: new Map() },
@@ -221,7 +244,7 @@ describe('the WSNP format', () => {
     const decoded = decodeSnapshot(bytes);
     expect(decoded.ok && [...(decoded.value.extensions ?? [])]).toEqual([...two]);
     // The last extension's name ("zz", just before its one byte and the checksum), made invalid UTF-8.
-    const lastName = bytes.length - 4 - 1 - 2;
+    const lastName = bytes.length - CHECKSUM - 1 - 2;
     expect(
       reason(
         forged(bytes, (b) => {
@@ -236,7 +259,7 @@ describe('the WSNP format', () => {
         ['ac', Uint8Array.of(1)],
       ]),
     });
-    const secondName = same.length - 4 - 1 - 2;
+    const secondName = same.length - CHECKSUM - 1 - 2;
     expect(
       reason(
         forged(same, (b) => {

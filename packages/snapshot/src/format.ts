@@ -1,11 +1,13 @@
 /**
- * The WSNP binary format (version 3; versions 1 and 2 are still read),
+ * The WSNP binary format (version 4; versions 1 to 3 are still read),
  * specified in this package's README.
- * All integers are little-endian; the last four bytes are the checksum of
- * everything before them: XXH32 since version 3, CRC-32C before.
+ * All integers are little-endian; the last bytes are the checksum of
+ * everything before them: XXH3-64 since version 4, XXH32 in version 3,
+ * CRC-32C before.
  */
 import { type Result, type SnapshotError, WASM_PAGE_BYTES, err, ok, sandboxError } from '@ri-sandbox/core';
 import { crc32c } from './crc32c';
+import { xxh3 } from './xxh3';
 import { xxh32 } from './xxh32';
 import type { MemoryChunk, SavedGlobal, SavedTable, SavedValue, SnapshotContents } from './state';
 import { MEMORY_BLOCK_BYTES } from './state';
@@ -13,25 +15,53 @@ import { MEMORY_BLOCK_BYTES } from './state';
 /** The first four bytes of every snapshot: `WSNP`. */
 export const SNAPSHOT_MAGIC = Uint8Array.of(0x57, 0x53, 0x4e, 0x50);
 /** The format version this library writes. It reads this one and every earlier one. */
-export const SNAPSHOT_VERSION = 3;
+export const SNAPSHOT_VERSION = 4;
 /** The first version with extension sections. */
 const EXTENSIONS_SINCE = 2;
 /** The first version checksummed with XXH32 (CRC-32C before). */
 const XXH32_SINCE = 3;
+/** The first version checksummed with XXH3-64, in eight bytes (four before). */
+const XXH3_SINCE = 4;
+
+/** How many bytes the checksum takes at the end of a snapshot of format `version`. */
+function checksumBytes(version: number): number {
+  return version >= XXH3_SINCE ? 8 : 4;
+}
 
 /**
  * The checksum a snapshot of format `version` (default: the one this library
- * writes) ends with, of `bytes` (every byte before it): XXH32 since version 3,
- * CRC-32C before.
+ * writes) ends with, of `bytes` (every byte before it), as an unsigned integer:
+ * XXH3-64 since version 4, XXH32 in version 3, CRC-32C before.
  */
-export function snapshotChecksum(bytes: Uint8Array, version: number = SNAPSHOT_VERSION): number {
-  return version >= XXH32_SINCE ? xxh32(bytes) : crc32c(bytes);
+export function snapshotChecksum(bytes: Uint8Array, version: number = SNAPSHOT_VERSION): bigint {
+  if (version >= XXH3_SINCE) return xxh3(bytes);
+  return BigInt(version >= XXH32_SINCE ? xxh32(bytes) : crc32c(bytes));
+}
+
+function storedChecksum(view: DataView, at: number, version: number): bigint {
+  return version >= XXH3_SINCE ? view.getBigUint64(at, true) : BigInt(view.getUint32(at, true));
+}
+
+/**
+ * Writes over the last bytes of `snapshot` the checksum its format version
+ * (read from its header) calls for, of every byte before them: for tools that
+ * edit a snapshot on purpose. `snapshot` must hold a whole header.
+ */
+export function sealSnapshot(snapshot: Uint8Array): void {
+  const view = new DataView(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength);
+  const version = view.getUint16(4, true);
+  const at = snapshot.length - checksumBytes(version);
+  const checksum = snapshotChecksum(snapshot.subarray(0, at), version);
+  if (version >= XXH3_SINCE) view.setBigUint64(at, checksum, true);
+  else view.setUint32(at, Number(checksum), true);
 }
 
 const HASH_BYTES = 32;
 /** magic, version (u16), flags (u16), total length (u32), module hash, config hash. */
 const HEADER_BYTES = 12 + 2 * HASH_BYTES;
-const CHECKSUM_BYTES = 4;
+const CHECKSUM_BYTES = checksumBytes(SNAPSHOT_VERSION);
+/** The checksum's size in the oldest versions: a snapshot is never shorter than a header and this. */
+const MIN_CHECKSUM_BYTES = 4;
 const SECTION_HEADER_BYTES = 5;
 /** The total length is a u32. */
 const MAX_SNAPSHOT_BYTES = 0xffffffff;
@@ -210,7 +240,7 @@ export function encodeSnapshot(contents: SnapshotContents): Result<Uint8Array<Ar
     w.raw(name);
     w.raw(bytes);
   });
-  w.u32(snapshotChecksum(w.bytes.subarray(0, w.offset)));
+  w.u64(snapshotChecksum(w.bytes.subarray(0, w.offset)));
   return ok(w.bytes);
 }
 
@@ -351,7 +381,7 @@ export function decodeSnapshot(bytes: Uint8Array): Result<SnapshotContents, Snap
   if (!(bytes instanceof Uint8Array)) return snapshotError('a snapshot is a Uint8Array');
   if (bytes.length < 4 || SNAPSHOT_MAGIC.some((b, i) => bytes[i] !== b))
     return snapshotError('not a snapshot: bad magic (expected "WSNP")');
-  if (bytes.length < HEADER_BYTES + CHECKSUM_BYTES)
+  if (bytes.length < HEADER_BYTES + MIN_CHECKSUM_BYTES)
     return snapshotError(`truncated: ${bytes.length} bytes is shorter than a snapshot header`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.getUint16(4, true);
@@ -364,13 +394,15 @@ export function decodeSnapshot(bytes: Uint8Array): Result<SnapshotContents, Snap
   if (bytes.length < total) return snapshotError(`truncated: ${bytes.length} of ${total} bytes`);
   if (bytes.length > total)
     return snapshotError(`${bytes.length - total} bytes after the end of the snapshot`);
-  const stored = view.getUint32(total - CHECKSUM_BYTES, true);
-  if (snapshotChecksum(bytes.subarray(0, total - CHECKSUM_BYTES), version) !== stored)
+  const end = total - checksumBytes(version);
+  if (end < HEADER_BYTES)
+    return snapshotError(`truncated: ${total} bytes is shorter than a version ${version} header`);
+  if (snapshotChecksum(bytes.subarray(0, end), version) !== storedChecksum(view, end, version))
     return snapshotError('checksum mismatch: the snapshot is damaged');
   // A correct checksum over a bad structure means the snapshot was built wrong, not damaged in transit.
   if (flags !== 0) return snapshotError(`unknown flags 0x${flags.toString(16)}`);
   try {
-    const r = new Reader(bytes, HEADER_BYTES, total - CHECKSUM_BYTES);
+    const r = new Reader(bytes, HEADER_BYTES, end);
     const binding = {
       moduleHash: bytes.slice(12, 12 + HASH_BYTES),
       configHash: bytes.slice(12 + HASH_BYTES, HEADER_BYTES),

@@ -2,11 +2,12 @@
  * `@ri-sandbox/snapshot`: complete, integrity-checked snapshots of a
  * WebAssembly instance: every mutable global (hidden ones included), tables
  * the module can change, linear memory (zero blocks cost nothing), and the
- * embedder's own state, in the versioned WSNP format with a CRC-32C.
+ * embedder's own state, in the versioned WSNP format with an XXH3-64 checksum.
  *
  * @packageDocumentation
  */
 export { crc32c } from './crc32c';
+export { xxh3 } from './xxh3';
 export { xxh32 } from './xxh32';
 export type {
   SavedValue,
@@ -26,4 +27,11 @@ export { STATE_EXPORT_PREFIX, ScannedState, exposeState } from './expose';
 export { captureState, nonZeroChunks } from './capture';
 export type { MemoryBounds } from './restore';
 export { checkState, applyState, canRestoreInPlace } from './restore';
-export { SNAPSHOT_MAGIC, SNAPSHOT_VERSION, encodeSnapshot, decodeSnapshot, snapshotChecksum } from './format';
+export {
+  SNAPSHOT_MAGIC,
+  SNAPSHOT_VERSION,
+  encodeSnapshot,
+  decodeSnapshot,
+  sealSnapshot,
+  snapshotChecksum,
+} from './format';
