@@ -22,11 +22,14 @@ export function fingerprint(bytes: Uint8Array): string {
   return `${bytes.length.toString(36)}.${(hash >>> 0).toString(36)}`;
 }
 
-/** Whether `a` and `b` hold the same bytes (by 32-bit words where both are aligned). */
+/** Below this length bytes are compared one by one: V8 keeps such arrays on its heap, and asking for their `buffer` moves them out. */
+const WORDWISE_FROM = 64;
+
+/** Whether `a` and `b` hold the same bytes (by 32-bit words where both are long and aligned). */
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   let i = 0;
-  if (a.byteOffset % 4 === 0 && b.byteOffset % 4 === 0) {
+  if (a.length >= WORDWISE_FROM && a.byteOffset % 4 === 0 && b.byteOffset % 4 === 0) {
     const words = a.length >>> 2;
     const wa = new Uint32Array(a.buffer, a.byteOffset, words);
     const wb = new Uint32Array(b.buffer, b.byteOffset, words);
