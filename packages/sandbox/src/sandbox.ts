@@ -34,7 +34,7 @@ import {
   instantiateModule,
   instantiateModuleSync,
 } from '@ri-sandbox/loader';
-import type { StateLayout } from '@ri-sandbox/snapshot';
+import { type StateLayout, warmUpXxh3 } from '@ri-sandbox/snapshot';
 import { Meter, type MeterLimits } from '@ri-sandbox/metering';
 import {
   type JsonCall,
@@ -201,6 +201,8 @@ function trapError(thrown: unknown): SandboxError {
 export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
   const checked = resolveOptions(options);
   if (!checked.ok) throw new SandboxOptionsError(checked.error);
+  // Before any guest is compiled, so that JavaScriptCore does not queue the snapshot checksum behind it.
+  warmUpXxh3();
   const resolved = checked.value;
   const { now, wallClock, costs: costModel } = resolved;
   const states = new WeakMap<SandboxInstance, InstanceState>();

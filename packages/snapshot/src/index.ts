@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 export { crc32c } from './crc32c';
-export { xxh3 } from './xxh3';
+export { warmUpXxh3, xxh3 } from './xxh3';
 export { xxh32 } from './xxh32';
 export type {
   SavedValue,

@@ -64,6 +64,12 @@ export function xxh3Kernel(build: keyof typeof BUILDS): (bytes: Uint8Array) => b
 
 let hash: ((bytes: Uint8Array) => bigint) | undefined;
 
+/** This thread's XXH3-64 function: the SIMD build where the engine has SIMD. */
+function kernel(): (bytes: Uint8Array) => bigint {
+  hash ??= xxh3Kernel(WebAssembly.validate(decodeBase64(XXH3_SIMD)) ? 'simd' : 'scalar');
+  return hash;
+}
+
 /**
  * The XXH3-64 of `bytes` (seed 0), as an unsigned 64-bit integer: the value
  * `xxhsum -H3` prints.
@@ -74,6 +80,21 @@ let hash: ((bytes: Uint8Array) => bigint) | undefined;
  * ```
  */
 export function xxh3(bytes: Uint8Array): bigint {
-  hash ??= xxh3Kernel(WebAssembly.validate(decodeBase64(XXH3_SIMD)) ? 'simd' : 'scalar');
-  return hash(bytes);
+  return kernel()(bytes);
+}
+
+let warm = false;
+
+/**
+ * Compiles this thread's XXH3 kernel and runs it over one 64 KiB window, once
+ * per thread, so that snapshots find it at full speed. Call it before
+ * compiling a large guest: JavaScriptCore (Bun, Safari) compiles a module
+ * made after a large guest only once that guest's tier-up is done (9.6 s after
+ * CRuby in Bun 1.4), and then runs it in its interpreter (7 ms a MiB instead
+ * of 0.15). A 64 KiB run before the guest is enough. `createWasmSandbox` calls it.
+ */
+export function warmUpXxh3(): void {
+  if (warm) return;
+  warm = true;
+  xxh3(new Uint8Array(WINDOW_BLOCKS * BLOCK_BYTES));
 }
