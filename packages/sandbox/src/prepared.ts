@@ -7,7 +7,7 @@
  * and run as they are.
  */
 import type { CostModel } from '@ri-sandbox/metering';
-import { type StateLayout, xxh32 } from '@ri-sandbox/snapshot';
+import { type StateLayout, xxh3 } from '@ri-sandbox/snapshot';
 import { equalBytes } from './module-cache';
 import { INSTRUMENTATION_VERSION, costsInNameOrder } from './snapshots';
 import { hex, sha256, stringifyJson } from './text';
@@ -49,11 +49,13 @@ export interface Prepared {
 
 /** The first bytes of every artifact: "RIPM" (ri-sandbox prepared module). */
 const MAGIC = [0x52, 0x49, 0x50, 0x4d] as const;
-/** The artifact format this library writes and reads. */
-const FORMAT_VERSION = 1;
+/** The artifact format this library writes and reads (version 1 ended with an XXH32). */
+const FORMAT_VERSION = 2;
 const KEY_BYTES = 32;
 /** Magic, version and key; then the layout's and the module's lengths and bytes; then the checksum. */
 const HEADER_BYTES = MAGIC.length + 4 + KEY_BYTES;
+/** The checksum: XXH3-64 of every byte before it. */
+const CHECKSUM_BYTES = 8;
 
 /**
  * The store key of `moduleHash` (the module's SHA-256) loaded under
@@ -78,7 +80,7 @@ export async function preparedKey(moduleHash: Uint8Array, settings: PreparedSett
 /** `prepared` as an artifact bound to `key` (a digest from {@link preparedKey}). */
 export function encodePrepared(key: Uint8Array, prepared: Prepared): Uint8Array<ArrayBuffer> {
   const layout = new TextEncoder().encode(stringifyJson(prepared.layout));
-  const size = HEADER_BYTES + 4 + layout.length + 4 + prepared.bytes.length + 4;
+  const size = HEADER_BYTES + 4 + layout.length + 4 + prepared.bytes.length + CHECKSUM_BYTES;
   const artifact = new Uint8Array(size);
   const view = new DataView(artifact.buffer);
   artifact.set(MAGIC, 0);
@@ -90,7 +92,7 @@ export function encodePrepared(key: Uint8Array, prepared: Prepared): Uint8Array<
     artifact.set(part, at + 4);
     at += 4 + part.length;
   }
-  view.setUint32(at, xxh32(artifact.subarray(0, at)), true);
+  view.setBigUint64(at, xxh3(artifact.subarray(0, at)), true);
   return artifact;
 }
 
@@ -100,13 +102,14 @@ export function encodePrepared(key: Uint8Array, prepared: Prepared): Uint8Array<
  * damaged or truncated artifact, not bytes at all).
  */
 export function decodePrepared(artifact: unknown, key: Uint8Array): Prepared | undefined {
-  if (!(artifact instanceof Uint8Array) || artifact.length < HEADER_BYTES + 12) return undefined;
+  if (!(artifact instanceof Uint8Array) || artifact.length < HEADER_BYTES + 8 + CHECKSUM_BYTES)
+    return undefined;
   const view = new DataView(artifact.buffer, artifact.byteOffset, artifact.byteLength);
-  const end = artifact.length - 4;
+  const end = artifact.length - CHECKSUM_BYTES;
   if (MAGIC.some((byte, i) => artifact[i] !== byte)) return undefined;
   if (view.getUint32(MAGIC.length, true) !== FORMAT_VERSION) return undefined;
   if (!equalBytes(artifact.subarray(MAGIC.length + 4, HEADER_BYTES), key)) return undefined;
-  if (view.getUint32(end, true) !== xxh32(artifact.subarray(0, end))) return undefined;
+  if (view.getBigUint64(end, true) !== xxh3(artifact.subarray(0, end))) return undefined;
   const layoutLength = view.getUint32(HEADER_BYTES, true);
   const moduleAt = HEADER_BYTES + 4 + layoutLength;
   if (moduleAt + 4 > end || moduleAt + 4 + view.getUint32(moduleAt, true) !== end) return undefined;
