@@ -681,8 +681,11 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     live.meter.attach(live.instance);
     live.prng.restore(host.prng);
     live.clock.eventTimestamp = host.eventTimestamp;
-    live.context.memory = live.memory === undefined ? undefined : guestMemory(live.memory);
-    state.config = Object.freeze({ ...state.config, eventTimestamp: host.eventTimestamp });
+    // Restored in place, the instance keeps its memory, and host functions the view they had of it.
+    if (live !== state.live)
+      live.context.memory = live.memory === undefined ? undefined : guestMemory(live.memory);
+    if (state.config.eventTimestamp !== host.eventTimestamp)
+      state.config = Object.freeze({ ...state.config, eventTimestamp: host.eventTimestamp });
     state.live = live;
     state.suspended = undefined;
     state.status = 'loaded';
