@@ -202,7 +202,13 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
   const checked = resolveOptions(options);
   if (!checked.ok) throw new SandboxOptionsError(checked.error);
   // Before any guest is compiled, so that JavaScriptCore does not queue the snapshot checksum behind it.
-  warmUpXxh3();
+  // An engine that refuses to compile (a Content-Security-Policy without 'wasm-unsafe-eval') refuses the
+  // guests too, and each load says so; making the factory does not fail for it.
+  try {
+    warmUpXxh3();
+  } catch {
+    // See above.
+  }
   const resolved = checked.value;
   const { now, wallClock, costs: costModel } = resolved;
   const states = new WeakMap<SandboxInstance, InstanceState>();
