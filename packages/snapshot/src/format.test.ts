@@ -225,6 +225,21 @@ describe('the WSNP format', () => {
     expect(reason(short)).toMatch(/80 bytes is shorter than a version 4 header/);
   });
 
+  it('seals an edited snapshot for its version, and refuses what is too short to hold a header', () => {
+    const bytes = encoded(SAMPLE);
+    const edited = bytes.slice();
+    edited[76 + 5] = (edited[76 + 5] as number) ^ 1; // a byte of the host state
+    expect(reason(edited)).toMatch(/checksum mismatch/);
+    expect(sealSnapshot(edited)).toEqual({ ok: true, value: undefined });
+    expect(decodeSnapshot(edited).ok).toBe(true);
+    for (const short of [new Uint8Array(79), bytes.slice(0, 83)]) {
+      const before = short.slice();
+      expect(sealSnapshot(short)).toMatchObject({ ok: false, error: { code: 'SNAPSHOT_ERROR' } });
+      expect(short).toEqual(before);
+    }
+    expect(sealSnapshot('WSNP' as never).ok).toBe(false);
+  });
+
   it('reads version 1 snapshots, which have no extensions, and refuses one that claims some', () => {
     const asVersion1 = (contents: SnapshotContents) => asVersion(encoded(contents), 1);
     expect(decodeSnapshot(asVersion1(SAMPLE))).toEqual({

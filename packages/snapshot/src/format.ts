@@ -45,15 +45,23 @@ function storedChecksum(view: DataView, at: number, version: number): bigint {
 /**
  * Writes over the last bytes of `snapshot` the checksum its format version
  * (read from its header) calls for, of every byte before them: for tools that
- * edit a snapshot on purpose. `snapshot` must hold a whole header.
+ * edit a snapshot on purpose. `SNAPSHOT_ERROR`, and nothing written, if
+ * `snapshot` is too short to hold a header and that checksum.
  */
-export function sealSnapshot(snapshot: Uint8Array): void {
+export function sealSnapshot(snapshot: Uint8Array): Result<void, SnapshotError> {
+  if (!(snapshot instanceof Uint8Array) || snapshot.length < HEADER_BYTES + MIN_CHECKSUM_BYTES)
+    return snapshotError('only a snapshot with a whole header can be sealed');
   const view = new DataView(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength);
   const version = view.getUint16(4, true);
   const at = snapshot.length - checksumBytes(version);
+  if (at < HEADER_BYTES)
+    return snapshotError(
+      `${snapshot.length} bytes is too short for a version ${version} header and checksum`,
+    );
   const checksum = snapshotChecksum(snapshot.subarray(0, at), version);
   if (version >= XXH3_SINCE) view.setBigUint64(at, checksum, true);
   else view.setUint32(at, Number(checksum), true);
+  return ok(undefined);
 }
 
 const HASH_BYTES = 32;
