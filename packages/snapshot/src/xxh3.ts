@@ -92,9 +92,11 @@ let warm = false;
  * made after a large guest only once that guest's tier-up is done (9.6 s after
  * CRuby in Bun 1.4), and then runs it in its interpreter (7 ms a MiB instead
  * of 0.15). A 64 KiB run before the guest is enough. `createWasmSandbox` calls it.
+ * Throws what the engine throws if it refuses to compile (a Content-Security-Policy
+ * without `wasm-unsafe-eval`).
  */
 export function warmUpXxh3(): void {
   if (warm) return;
-  warm = true;
   xxh3(new Uint8Array(WINDOW_BLOCKS * BLOCK_BYTES));
+  warm = true;
 }
