@@ -102,7 +102,8 @@ export function encodePrepared(key: Uint8Array, prepared: Prepared): Uint8Array<
  * damaged or truncated artifact, not bytes at all).
  */
 export function decodePrepared(artifact: unknown, key: Uint8Array): Prepared | undefined {
-  if (!(artifact instanceof Uint8Array) || artifact.length < HEADER_BYTES + 8 + CHECKSUM_BYTES)
+  // The header, the two lengths and the checksum.
+  if (!(artifact instanceof Uint8Array) || artifact.length < HEADER_BYTES + 4 + 4 + CHECKSUM_BYTES)
     return undefined;
   const view = new DataView(artifact.buffer, artifact.byteOffset, artifact.byteLength);
   const end = artifact.length - CHECKSUM_BYTES;
