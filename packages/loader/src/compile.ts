@@ -31,12 +31,18 @@ export interface LoaderOptions {
   readonly hostFunctions?: Readonly<Record<string, ImportSignature>> | undefined;
   /**
    * A bytecode transform (metering, say) applied after the checks, to the
-   * module as the checks accepted it. It may add imports of its own. It may
-   * also answer with the bytes of its output, encoded already (a rewrite
-   * kept from an earlier load, say): those are compiled as they are.
+   * module as the checks accepted it. It may add imports of its own.
    */
-  readonly transform?:
-    ((module: WasmModule) => Result<WasmModule | Uint8Array<ArrayBuffer>, SandboxError>) | undefined;
+  readonly transform?: ((module: WasmModule) => Result<WasmModule, SandboxError>) | undefined;
+  /**
+   * What `transform` made of these bytes under these options in an earlier
+   * load, encoded (a prepared module kept in a store, say): compiled as it
+   * is, in place of the transform, which is not called. Its compilation
+   * starts before the input's checks, so that the two overlap where the
+   * engine compiles in the background; it is used only if the input passes
+   * them.
+   */
+  readonly rewritten?: Uint8Array<ArrayBuffer> | undefined;
 }
 
 /** A module that passed every check, ready to compile. */
@@ -139,16 +145,12 @@ export function prepareModule(
     if (signature !== undefined) functionExports.set(e.name, signature);
   }
   const { module, plan, changed } = bounded.value;
-  const transformed = options.transform?.(module);
+  const transformed = options.rewritten === undefined ? options.transform?.(module) : undefined;
   if (transformed?.ok === false) return transformed;
-  const final = transformed?.value ?? module;
   return ok({
     bytes:
-      final instanceof Uint8Array
-        ? final
-        : changed || transformed !== undefined
-          ? encodeModule(final)
-          : input.value,
+      options.rewritten ??
+      (changed || transformed !== undefined ? encodeModule(transformed?.value ?? module) : input.value),
     decoded,
     info: describeModule(decoded, plan),
     memory: plan,
@@ -173,6 +175,10 @@ export async function compileModule(
   bytes: Uint8Array | ArrayBuffer,
   options: LoaderOptions,
 ): Promise<Result<CompiledModule, SandboxError>> {
+  // A rewrite known already compiles while the input is checked. If the checks fail, it is not
+  // awaited: its own failure then goes unreported.
+  const compiling = options.rewritten === undefined ? undefined : compileBytes(options.rewritten);
+  compiling?.catch(() => undefined);
   const prepared = prepareModule(bytes, options);
   if (!prepared.ok) {
     const { error } = prepared;
@@ -181,7 +187,7 @@ export async function compileModule(
     return err(sandboxError.invalidModule(input.ok ? await validationError(input.value) : FAILS_VALIDATION));
   }
   try {
-    const module = await compileBytes(prepared.value.bytes);
+    const module = await (compiling ?? compileBytes(prepared.value.bytes));
     return ok({ ...prepared.value, module });
   } catch (error) {
     return err(

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type HostFunction, defineHostFunction, pagesForBytes } from '@ri-sandbox/core';
+import { type HostFunction, type WasmModule, defineHostFunction, ok, pagesForBytes } from '@ri-sandbox/core';
 import { fixture } from '@ri-sandbox/test-fixtures';
 import { wat } from '../../core/test/wat';
 import { compileModule, prepareModule } from './compile';
@@ -288,7 +288,7 @@ describe('instantiateModule', () => {
 
 describe('transforms', () => {
   it('apply to valid modules only, and their failures and broken output are reported', async () => {
-    const { sandboxError, ok, err } = await import('@ri-sandbox/core');
+    const { sandboxError, err } = await import('@ri-sandbox/core');
     const refuse = () => err(sandboxError.invalidModule('refused by the transform'));
     expect(await reasonOf(fixture('add'), { maxMemoryBytes: MiB, transform: refuse } as never)).toBe(
       'refused by the transform',
@@ -314,19 +314,64 @@ describe('transforms', () => {
     expect(called).toBe(false);
   });
 
-  it('may answer with encoded bytes, which are compiled as they are (after the checks of the input)', async () => {
-    const { ok } = await import('@ri-sandbox/core');
+  it('are replaced by a rewrite given already, compiled as it is (the input is still checked)', async () => {
     const other = fixture('fibonacci');
-    const compiled = await compileModule(fixture('add'), { maxMemoryBytes: MiB, transform: () => ok(other) });
+    let called = false;
+    const transform = (module: WasmModule) => {
+      called = true;
+      return ok(module);
+    };
+    const compiled = await compileModule(fixture('add'), {
+      maxMemoryBytes: MiB,
+      rewritten: other,
+      transform,
+    });
     if (!compiled.ok) throw new Error(compiled.error.message);
+    expect(called).toBe(false);
     expect(compiled.value.bytes).toBe(other);
-    // What was checked and described is the input; what was compiled is the transform's bytes.
+    // What was checked and described is the input; what was compiled is the rewrite.
     expect(compiled.value.info.exports.map((e) => e.name)).toContain('add');
     expect(WebAssembly.Module.exports(compiled.value.module).map((e) => e.name)).toContain('fib');
-    const broken = await compileModule(fixture('add'), {
-      maxMemoryBytes: MiB,
-      transform: () => ok(new Uint8Array([0, 0x61, 0x73, 0x6d, 9, 0, 0, 0])),
+    const broken = new Uint8Array([0, 0x61, 0x73, 0x6d, 9, 0, 0, 0]);
+    const refused = await compileModule(fixture('add'), { maxMemoryBytes: MiB, rewritten: broken });
+    expect(refused.ok ? '' : refused.error.message).toMatch(/fails validation after transformation/);
+  });
+
+  it('given as a rewrite, compile before the input is checked, and a failed check wins', async () => {
+    const order: string[] = [];
+    const { Module, validate } = WebAssembly;
+    WebAssembly.Module = new Proxy(Module, {
+      construct(target, args: [BufferSource], newTarget) {
+        order.push('compile');
+        return Reflect.construct(target, args, newTarget) as object;
+      },
     });
-    expect(broken.ok ? '' : broken.error.message).toMatch(/fails validation after transformation/);
+    const spy = vi.spyOn(WebAssembly, 'validate').mockImplementation((bytes) => {
+      order.push('validate');
+      return validate(bytes);
+    });
+    try {
+      const compiled = await compileModule(fixture('add'), {
+        maxMemoryBytes: MiB,
+        rewritten: fixture('fibonacci'),
+      });
+      expect(compiled.ok).toBe(true);
+      expect(order).toEqual(['compile', 'validate']);
+    } finally {
+      WebAssembly.Module = Module;
+      spy.mockRestore();
+    }
+    // The input's failure is reported, not the rewrite's (whose rejection nobody awaits, and is not unhandled).
+    const invalid = fixture('add');
+    invalid[invalid.findIndex((b, i) => b === 0x6a && invalid[i + 1] === 0x0b)] = 0x7c;
+    const broken = new Uint8Array([0, 0x61, 0x73, 0x6d, 9, 0, 0, 0]);
+    expect(await reasonOf(invalid, { maxMemoryBytes: MiB, rewritten: broken } as never)).toMatch(
+      /^fails validation: /,
+    );
+    const unprovided = await compileModule(fixture('host-caller'), {
+      maxMemoryBytes: MiB,
+      rewritten: broken,
+    });
+    expect(unprovided.ok ? '' : unprovided.error.message).toMatch(/host_/);
   });
 });

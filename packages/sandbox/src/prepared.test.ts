@@ -109,6 +109,21 @@ describe('prepared module artifacts', () => {
     );
   });
 
+  it('give the module as a view of the artifact, or a copy when the artifact is in shared memory', async () => {
+    const artifact = encodePrepared(KEY, { bytes: fixture('add'), layout: LAYOUT });
+    const decoded = decodePrepared(artifact, KEY);
+    expect(decoded?.bytes.buffer).toBe(artifact.buffer);
+    const shared = new Uint8Array(new SharedArrayBuffer(artifact.length));
+    shared.set(artifact);
+    const copied = decodePrepared(shared, KEY);
+    expect(copied?.bytes).toEqual(fixture('add'));
+    expect(copied?.bytes.buffer).toBeInstanceOf(ArrayBuffer);
+    // What every engine compiles (the JS API takes a `BufferSource`, which is not shared).
+    expect(await WebAssembly.compile(copied?.bytes as Uint8Array<ArrayBuffer>)).toBeInstanceOf(
+      WebAssembly.Module,
+    );
+  });
+
   it('refuse every truncation, every damaged byte and anything that is not one', () => {
     const artifact = encodePrepared(KEY, {
       bytes: fixture('add'),

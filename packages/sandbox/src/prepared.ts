@@ -119,10 +119,17 @@ export function decodePrepared(artifact: unknown, key: Uint8Array): Prepared | u
       new TextDecoder().decode(artifact.subarray(HEADER_BYTES + 4, moduleAt)),
     ) as unknown;
     if (typeof layout !== 'object' || layout === null) return undefined;
-    return { layout: layout as StateLayout, bytes: artifact.slice(moduleAt + 4, end) };
+    // Compiled where it lies, unless it lies in shared memory, which the JS API's compile does not take
+    // (a `BufferSource`: V8 does, other engines may refuse).
+    const module = artifact.subarray(moduleAt + 4, end);
+    return { layout: layout as StateLayout, bytes: unshared(module) ? module : module.slice() };
   } catch {
     return undefined;
   }
+}
+
+function unshared(bytes: Uint8Array): bytes is Uint8Array<ArrayBuffer> {
+  return bytes.buffer instanceof ArrayBuffer;
 }
 
 /** The artifact `store` holds under `key`, or `undefined` if it holds none or fails. */

@@ -97,6 +97,9 @@ interface Compiled {
   readonly layout: StateLayout;
 }
 
+/** What a kept module holds in place of the bytes it was compiled from (see `compileCached`). */
+const COMPILED_AWAY = new Uint8Array(0);
+
 /** How many compiled modules a sandbox factory keeps for reuse. */
 const COMPILED_CACHE_SIZE = 64;
 
@@ -350,15 +353,12 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     hostFunctions: Readonly<Record<string, ImportSignature>>,
     prepared?: Prepared,
   ): Promise<Result<Compiled, SandboxError>> {
-    let layout: StateLayout | undefined;
+    let layout = prepared?.layout;
     const compiled = await compileModule(bytes, {
       maxMemoryBytes: config.maxMemoryBytes,
       hostFunctions,
+      rewritten: prepared?.bytes,
       transform: (module) => {
-        if (prepared !== undefined) {
-          layout = prepared.layout;
-          return ok(prepared.bytes);
-        }
         const instrumented = instrumentForSandbox(module, {
           costs: costModel,
           memoryLimitPages: pagesForBytes(config.maxMemoryBytes),
@@ -444,7 +444,10 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
       hashing.catch(() => undefined);
       return compiled;
     }
-    const entry = { ...compiled.value, moduleHash: await hashing };
+    // What instances need is kept; the bytes that were compiled (the rewritten module: megabytes for a
+    // large one) were needed once, by the engine, which keeps its own copy, and by the store.
+    const { compiled: module, layout } = compiled.value;
+    const entry = { compiled: { ...module, bytes: COMPILED_AWAY }, layout, moduleHash: await hashing };
     compiledCache.set(bytes, variant, entry);
     return ok(entry);
   }

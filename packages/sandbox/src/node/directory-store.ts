@@ -36,7 +36,8 @@ export function directoryStore(folder: string): PreparedModuleStore {
   return {
     async get(key) {
       try {
-        return new Uint8Array(await readFile(join(folder, checkedKey(key))));
+        const artifact = await readFile(join(folder, checkedKey(key)));
+        return new Uint8Array(artifact.buffer, artifact.byteOffset, artifact.byteLength);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
         throw error;
