@@ -108,11 +108,15 @@ export class Splicer {
     private readonly w: ByteWriter,
     riders: readonly RiderInsertions[],
   ) {
-    this.trailing = cursors(riders.map((r) => r.trailing));
-    this.leading = cursors(riders.map((r) => r.leading));
+    this.trailing = [];
+    this.leading = [];
+    for (const rider of riders) {
+      addCursor(this.trailing, rider.trailing);
+      addCursor(this.leading, rider.leading);
+      if (rider.entry !== undefined) w.bytes(rider.entry);
+    }
     this.trailingAt = earliest(this.trailing);
     this.leadingAt = earliest(this.leading);
-    for (const rider of riders) if (rider.entry !== undefined) w.bytes(rider.entry);
   }
 
   /** Copies the original up to `offset`, with the insertions before it, and the trailing ones at it. */
@@ -169,11 +173,13 @@ export class Splicer {
  */
 export function finishRiders(riders: readonly BodyRider[], firstLocal: number): RiderInsertions[] {
   let next = firstLocal;
-  return riders.map((rider) => {
+  const finished: RiderInsertions[] = [];
+  for (const rider of riders) {
     const { entry, trailing, leading, locals } = rider.finish(next);
     if (locals !== undefined) for (const group of locals) next += group.count;
-    return { entry, trailing, leading, locals };
-  });
+    finished.push({ entry, trailing, leading, locals });
+  }
+  return finished;
 }
 
 /**
@@ -203,9 +209,9 @@ export function applyRiders(
   return { locals: [...body.locals, ...locals], code: w.finish() };
 }
 
-/** Cursors over the lists that insert anything. */
-function cursors(lists: readonly (Insertions | undefined)[]): Cursor[] {
-  return lists.flatMap((list) => (list === undefined || list.count === 0 ? [] : [new Cursor(list)]));
+/** Adds a cursor over `list` to `cursors` if it inserts anything. */
+function addCursor(cursors: Cursor[], list: Insertions | undefined): void {
+  if (list !== undefined && list.count > 0) cursors.push(new Cursor(list));
 }
 
 /** The position in one list of insertions. */
