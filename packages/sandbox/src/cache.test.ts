@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fixture } from '@ri-sandbox/test-fixtures';
+import type { SandboxConfigInput, SandboxInstance } from '@ri-sandbox/core';
 import { errorOf, hostFunctions, testSandbox, valueOf } from '../test/helpers';
+
+type LoadResult = Awaited<ReturnType<ReturnType<typeof testSandbox>['load']>>;
 
 /** Counts compilations: small modules are compiled synchronously, others asynchronously. */
 function compilations(): { readonly count: number } {
@@ -14,6 +17,16 @@ function compilations(): { readonly count: number } {
       return sync.mock.calls.length + async.mock.calls.length;
     },
   };
+}
+
+/** A new instance of `sandbox` under `config`. */
+function instanceOf(
+  sandbox: ReturnType<typeof testSandbox>,
+  config: SandboxConfigInput = {},
+): SandboxInstance {
+  const created = sandbox.create(config);
+  if (!created.ok) throw new Error(created.error.message);
+  return created.value;
 }
 
 describe('compiled module cache', () => {
@@ -41,6 +54,46 @@ describe('compiled module cache', () => {
       /env.host_log .* not provided/,
     );
     expect(valueOf(sandbox.execute(full.value, 'call_add', [2, 3]))).toBe(5);
+  });
+
+  it('compiles a module once for loads that ask for it at the same time', async () => {
+    const sandbox = testSandbox(); // compiles the snapshot checksum's kernel, not counted
+    const compiled = compilations();
+    const instances = [1, 2, 3, 4].map(() => instanceOf(sandbox));
+    const loaded = await Promise.all(
+      instances.map((instance) => sandbox.load(instance, fixture('fibonacci'))),
+    );
+    expect(loaded.every((result) => result.ok)).toBe(true);
+    expect(compiled.count).toBe(1);
+    const runs = instances.map((instance) => sandbox.execute(instance, 'fib', [20]));
+    expect(runs.every((run) => run.ok)).toBe(true);
+    expect(
+      new Set(runs.map((run) => (run.ok ? `${String(run.value)}:${run.gasUsed}` : run.error.code))).size,
+    ).toBe(1);
+    // Under other limits, at the same time: a compilation each.
+    const limited = [{ maxCallDepth: 50 }, { maxMemoryBytes: 1 << 20 }].map((config) =>
+      instanceOf(sandbox, config),
+    );
+    await Promise.all(limited.map((instance) => sandbox.load(instance, fixture('fibonacci'))));
+    expect(compiled.count).toBe(3);
+  });
+
+  it("compiles for a load that waited on another's failure, once, and shares a failure of the module", async () => {
+    const sandbox = testSandbox();
+    const compiled = compilations();
+    const partial = instanceOf(sandbox, { hostFunctions: { host_add: hostFunctions().host_add } });
+    const full = [1, 2].map(() => instanceOf(sandbox, { hostFunctions: hostFunctions() }));
+    const [refused, ...loaded] = await Promise.all(
+      [partial, ...full].map((instance) => sandbox.load(instance, fixture('host-caller'))),
+    );
+    expect(errorOf(refused as LoadResult).message).toMatch(/env.host_log .* not provided/);
+    expect(loaded.map((result) => result.ok)).toEqual([true, true]);
+    expect(compiled.count).toBe(1);
+    expect(valueOf(sandbox.execute(full[1] as SandboxInstance, 'call_add', [2, 3]))).toBe(5);
+    const invalid = fixture('add').subarray(0, 20);
+    const failures = await Promise.all([1, 2, 3].map(() => sandbox.load(instanceOf(sandbox), invalid)));
+    expect(new Set(failures.map((failure) => errorOf(failure).message)).size).toBe(1);
+    expect(errorOf(failures[0] as LoadResult).code).toBe('INVALID_MODULE');
   });
 
   it('copies the input before anything else, so the caller may reuse its buffer at once', async () => {

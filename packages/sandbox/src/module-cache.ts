@@ -63,4 +63,10 @@ export class ModuleCache<T> {
     this.entries.set(key, { bytes, value });
     if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
   }
+
+  /** Forgets what is kept for `bytes` under `variant`, if it is still `value`. */
+  delete(bytes: Uint8Array, variant: string, value: T): void {
+    const key = `${fingerprint(bytes)}:${variant}`;
+    if (this.entries.get(key)?.value === value) this.entries.delete(key);
+  }
 }

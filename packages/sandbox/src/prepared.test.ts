@@ -220,6 +220,23 @@ describe('a store of prepared modules', () => {
     expect(fibRuns(second, reloaded)).toEqual(await plainFibRuns());
   });
 
+  it('is asked once, and given one artifact, by loads of one module at the same time', async () => {
+    const store = new MapStore();
+    const sandbox = testSandbox({ preparedModules: store });
+    const instances = await Promise.all([1, 2, 3].map(() => loadInto(sandbox, 'fibonacci')));
+    const [key] = store.kept();
+    expect(store.gets).toEqual([key]);
+    expect(store.sets).toEqual([key]);
+    // And from the store, another factory's loads at the same time: asked once, nothing written.
+    const again = testSandbox({ preparedModules: store });
+    const reloaded = await Promise.all([1, 2, 3].map(() => loadInto(again, 'fibonacci')));
+    expect(store.gets).toEqual([key, key]);
+    expect(store.sets).toEqual([key]);
+    expect(reloaded.map((instance) => fibRuns(again, instance))).toEqual(
+      instances.map((instance) => fibRuns(sandbox, instance)),
+    );
+  });
+
   it('gives instances whose snapshots restore in instances made without it, and the reverse', async () => {
     const store = new MapStore();
     await loadInto(testSandbox({ preparedModules: store }), 'counter');

@@ -97,6 +97,9 @@ interface Compiled {
   readonly layout: StateLayout;
 }
 
+/** A compiled module as a factory keeps it: with the SHA-256 of the module it was compiled from. */
+type CachedModule = Compiled & { readonly moduleHash: Uint8Array };
+
 /** What a kept module holds in place of the bytes it was compiled from (see `compileCached`). */
 const COMPILED_AWAY = new Uint8Array(0);
 
@@ -409,29 +412,64 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
 
   const configHashes: ConfigHashCache = new Map();
 
-  // Compiled modules, by their bytes and the config fields the transforms depend on.
-  const compiledCache = new ModuleCache<Compiled & { readonly moduleHash: Uint8Array }>(COMPILED_CACHE_SIZE);
+  // Compiled modules, by their bytes and the config fields the transforms depend on; and the
+  // compilations under way, by the same key.
+  const compiledCache = new ModuleCache<CachedModule>(COMPILED_CACHE_SIZE);
+  const compiling = new ModuleCache<Promise<Result<CachedModule, SandboxError>>>(COMPILED_CACHE_SIZE);
 
   /**
    * Compiles once per distinct (module, maxMemoryBytes, maxCallDepth) and reuses the
    * `WebAssembly.Module` and the module's SHA-256 (found again by the bytes, synchronously);
-   * a cached module is still checked against this config's host functions.
+   * a cached module is still checked against this config's host functions. A load of bytes
+   * another load is compiling waits for that compilation rather than starting its own.
    */
   async function compileCached(
     bytes: unknown,
     config: SandboxConfig,
     hostFunctions: Readonly<Record<string, ImportSignature>>,
-  ): Promise<Result<Compiled & { readonly moduleHash: Uint8Array }, SandboxError>> {
+  ): Promise<Result<CachedModule, SandboxError>> {
     // Anything but bytes goes straight to the loader, which explains what is wrong with it.
     // (The loader refuses it: this is always an error.)
     if (!(bytes instanceof Uint8Array))
       return (await compileFresh(bytes as Uint8Array, config, hostFunctions)) as Result<never, SandboxError>;
     const variant = `${config.maxMemoryBytes}:${config.maxCallDepth}`;
-    const cached = compiledCache.get(bytes, variant);
-    if (cached !== undefined) {
-      const linked = checkImports(cached.compiled.decoded, hostFunctions);
-      return linked.ok ? ok(cached) : linked;
+    let waited: Promise<Result<CachedModule, SandboxError>> | undefined;
+    for (;;) {
+      const cached = compiledCache.get(bytes, variant);
+      if (cached !== undefined) return relinked(cached, hostFunctions);
+      const underway = compiling.get(bytes, variant);
+      if (underway === undefined || underway === waited) break;
+      waited = underway;
+      const shared = await underway;
+      if (shared.ok) return relinked(shared.value, hostFunctions);
+      // The failure may be that load's own (host functions it was not given): this one compiles,
+      // unless another that waited too is compiling already.
     }
+    const started = compileAndKeep(bytes, variant, config, hostFunctions);
+    compiling.set(bytes, variant, started);
+    try {
+      return await started;
+    } finally {
+      compiling.delete(bytes, variant, started);
+    }
+  }
+
+  /** `cached`, if its imports are among `hostFunctions` (a load's own, which the module was not checked against). */
+  function relinked(
+    cached: CachedModule,
+    hostFunctions: Readonly<Record<string, ImportSignature>>,
+  ): Result<CachedModule, SandboxError> {
+    const linked = checkImports(cached.compiled.decoded, hostFunctions);
+    return linked.ok ? ok(cached) : linked;
+  }
+
+  /** Compiles `bytes` (through the store of prepared modules, if there is one) and keeps the result. */
+  async function compileAndKeep(
+    bytes: Uint8Array,
+    variant: string,
+    config: SandboxConfig,
+    hostFunctions: Readonly<Record<string, ImportSignature>>,
+  ): Promise<Result<CachedModule, SandboxError>> {
     // The digest (Web Crypto copies the bytes when called) runs while the module is transformed and
     // compiled, unless a store of prepared modules needs it first, to find them.
     const hashing = sha256(bytes);
