@@ -114,6 +114,25 @@ describe('the cost of straight-line code', () => {
     );
     expect(gasOf(run('f'))).toBe(10 + 2 + 2 + 5);
   });
+
+  it('follows a model changed between loads, and a frozen one (resolved once) the same way', async () => {
+    const source = '(module (func (export "f") (result i32) (i32.add (i32.const 1) (i32.const 2))))';
+    const costs = { defaultCost: 2, functionEntry: 10, instructions: { 'i32.add': 5 } };
+    expect(gasOf((await metered(source, { costs })).run('f'))).toBe(19);
+    costs.instructions['i32.add'] = 7;
+    costs.functionEntry = 20;
+    expect(gasOf((await metered(source, { costs })).run('f'))).toBe(31);
+    const frozen = resolveCostModel(costs);
+    if (!frozen.ok) throw new Error(frozen.error.message);
+    for (let load = 0; load < 2; load++)
+      expect(gasOf((await metered(source, { costs: frozen.value })).run('f'))).toBe(31);
+    // Frozen at the top but not its instructions: still read afresh.
+    const instructions = { 'i32.add': 5 };
+    const shallow = Object.freeze({ defaultCost: 2, functionEntry: 10, instructions });
+    expect(gasOf((await metered(source, { costs: shallow })).run('f'))).toBe(19);
+    instructions['i32.add'] = 9;
+    expect(gasOf((await metered(source, { costs: shallow })).run('f'))).toBe(23);
+  });
 });
 
 describe('quiet loops', () => {

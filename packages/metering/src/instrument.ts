@@ -18,6 +18,7 @@ import {
   type Import,
   type Instruction,
   type Result,
+  type InvalidConfigError,
   type SandboxError,
   ValType,
   type WasmModule,
@@ -38,7 +39,7 @@ import {
   Splicer,
   sandboxError,
 } from '@ri-sandbox/core';
-import { type CostModel, resolveCostModel } from './cost-model';
+import { type CostModel, DEFAULT_COST_MODEL, resolveCostModel } from './cost-model';
 import { Charger } from './charger';
 import { NO_OWN_TABLES, ownTables } from './tables';
 import { relabel } from './labels';
@@ -55,6 +56,39 @@ import {
   planCharges,
   scanBody,
 } from './scan';
+
+/** A cost model resolved, and its lookup tables. */
+interface ResolvedCosts {
+  readonly model: CostModel;
+  readonly lookup: CostLookup;
+}
+
+/** Resolved models by the frozen model each came from: a sandbox factory meters every load with one. */
+const resolvedModels = new WeakMap<object, ResolvedCosts>();
+
+/** Whether `costs` is an object frozen to its instructions (a caller may pass anything at all). */
+function frozenModel(costs: unknown): costs is Partial<CostModel> {
+  if (typeof costs !== 'object' || costs === null || !Object.isFrozen(costs)) return false;
+  const { instructions } = costs as { instructions?: unknown };
+  return instructions === undefined || Object.isFrozen(instructions);
+}
+
+/**
+ * `costs` resolved (see `resolveCostModel`), with its lookup. A model frozen
+ * to its instructions cannot change, so it is resolved once; any other is
+ * resolved at each call.
+ */
+function resolvedCosts(costs: Partial<CostModel> | undefined): Result<ResolvedCosts, InvalidConfigError> {
+  const given = costs ?? DEFAULT_COST_MODEL;
+  const frozen = frozenModel(given);
+  const kept = frozen ? resolvedModels.get(given) : undefined;
+  if (kept !== undefined) return ok(kept);
+  const model = resolveCostModel(given);
+  if (!model.ok) return model;
+  const resolved = { model: model.value, lookup: costLookup(model.value) };
+  if (frozen) resolvedModels.set(given, resolved);
+  return ok(resolved);
+}
 
 /** The `call` opcode: after it, the callee may have spent gas. */
 const CALL_OPCODE = 0x10;
@@ -494,8 +528,8 @@ export function meterModule(
   module: WasmModule,
   options: MeteringOptions = {},
 ): Result<WasmModule, SandboxError> {
-  const model = resolveCostModel(options.costs);
-  if (!model.ok) return model;
+  const costs = resolvedCosts(options.costs);
+  if (!costs.ok) return costs;
   const clash = reservedNameUsed(module);
   if (clash !== undefined) return err(sandboxError.invalidModule(`the module uses the reserved ${clash}`));
 
@@ -524,8 +558,8 @@ export function meterModule(
     { type: { valueType: I64, mutable: true }, init: [instruction('i64.const', 0n)] },
   ];
   const plan: Plan = {
-    costs: costLookup(model.value),
-    model: model.value,
+    costs: costs.value.lookup,
+    model: costs.value.model,
     importedFunctions,
     ownTables: ownTables(module),
     gasGlobal: globalBase,

@@ -181,6 +181,22 @@ describe('ByteReader and ByteWriter', () => {
     }
   });
 
+  it("write a name as the encoder's UTF-8 after its length, ASCII or not, short or long (property)", () => {
+    const strings = fc.oneof(
+      fc.string({ unit: fc.constantFrom('_', 'a', 'z', 'A', 'Z', '0', '9', '$', '.', '-'), maxLength: 100 }),
+      fc.string({ unit: 'binary', maxLength: 100 }),
+      fc.string({ unit: 'grapheme', maxLength: 100 }),
+    );
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 70 }), strings, (before, name) => {
+        const utf8 = new TextEncoder().encode(name);
+        const written = new ByteWriter(1).bytes(before).name(name).finish();
+        const expected = new ByteWriter().bytes(before).u32(utf8.length).bytes(utf8).finish();
+        expect(written).toEqual(expected);
+      }),
+    );
+  });
+
   it('round-trip any name, byte for byte (property)', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'grapheme' }), (name) => {

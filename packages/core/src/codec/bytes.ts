@@ -24,6 +24,10 @@ export class WasmEncodeError extends Error {
 // rename an export called "\u{FEFF}x" to "x" (and make "" and "\u{FEFF}" collide).
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const utf8Encoder = new TextEncoder();
+/** V8 keeps typed arrays up to this size on its heap, and moves one off when asked for a view of it. */
+const ON_HEAP_BYTES = 64;
+/** Names up to this length that are ASCII are written without the encoder (see `ByteWriter.name`). */
+const ASCII_NAME_MAX = 64;
 const float32 = new Float32Array(1);
 const float32Bits = new Uint32Array(float32.buffer);
 
@@ -320,12 +324,16 @@ export class ByteWriter {
     return this.range(bytes, 0, bytes.length);
   }
 
-  /** `source[start, end)`, copied without creating a view (short ranges byte by byte, long ones in bulk). */
+  /**
+   * `source[start, end)`, copied without creating a view: short ranges, and
+   * any of a source small enough for V8 to keep on its heap (which a view
+   * would make it move off first), byte by byte; long ones in bulk.
+   */
   range(source: Uint8Array, start: number, end: number): this {
     const length = end - start;
     this.reserve(length);
     const buffer = this.buffer;
-    if (length < 32) {
+    if (length < 32 || source.length <= ON_HEAP_BYTES) {
       let at = this.length;
       for (let i = start; i < end; i++) buffer[at++] = source[i] as number;
     } else {
@@ -340,14 +348,31 @@ export class ByteWriter {
     return this.range(other.buffer, 0, other.length);
   }
 
+  /** `other`'s bytes `[start, end)` (offsets in what it wrote), copied without creating a view. */
+  rangeOf(other: ByteWriter, start: number, end: number): this {
+    return this.range(other.buffer, start, end);
+  }
+
   /** A length-prefixed byte vector. */
   byteVector(bytes: Uint8Array): this {
     return this.u32(bytes.length).bytes(bytes);
   }
 
-  /** A length-prefixed UTF-8 name. */
+  /**
+   * A length-prefixed UTF-8 name. Names in modules are short and nearly
+   * always ASCII: those are written byte by byte, without the encoder's new
+   * array.
+   */
   name(value: string): this {
-    return this.byteVector(utf8Encoder.encode(value));
+    const length = value.length;
+    if (length > ASCII_NAME_MAX) return this.byteVector(utf8Encoder.encode(value));
+    for (let i = 0; i < length; i++)
+      if (value.charCodeAt(i) >= 0x80) return this.byteVector(utf8Encoder.encode(value));
+    this.u32(length).reserve(length);
+    const buffer = this.buffer;
+    for (let i = 0, at = this.length; i < length; i++, at++) buffer[at] = value.charCodeAt(i);
+    this.length += length;
+    return this;
   }
 
   /** A length-prefixed vector of `items`, each written by `writeElement`. */

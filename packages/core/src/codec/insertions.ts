@@ -45,7 +45,7 @@ export class Insertions {
     return this.offsets[i] as number;
   }
 
-  /** Where insertion `i`'s bytes start and end in {@link source}. */
+  /** Where insertion `i`'s bytes start and end among all of theirs. */
   start(i: number): number {
     return this.starts[i] as number;
   }
@@ -54,9 +54,12 @@ export class Insertions {
     return this.starts[i + 1] ?? this.bytes.size;
   }
 
-  /** Every insertion's bytes, back to back (a view: valid until the next {@link at}). */
-  source(): Uint8Array {
-    return this.bytes.view();
+  /**
+   * Writes insertion `i`'s bytes to `w`. (Copied from the list's own buffer:
+   * a view of it would make V8 move a small buffer off its heap first.)
+   */
+  writeTo(w: ByteWriter, i: number): void {
+    w.rangeOf(this.bytes, this.start(i), this.end(i));
   }
 }
 
@@ -217,11 +220,8 @@ function addCursor(cursors: Cursor[], list: Insertions | undefined): void {
 /** The position in one list of insertions. */
 class Cursor {
   private i = 0;
-  private readonly source: Uint8Array;
 
-  constructor(private readonly list: Insertions) {
-    this.source = list.source();
-  }
+  constructor(private readonly list: Insertions) {}
 
   /** The offset of the next insertion, or Infinity. */
   get at(): number {
@@ -229,7 +229,7 @@ class Cursor {
   }
 
   emit(w: ByteWriter): void {
-    w.range(this.source, this.list.start(this.i), this.list.end(this.i));
+    this.list.writeTo(w, this.i);
     this.i++;
   }
 }

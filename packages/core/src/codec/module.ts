@@ -532,10 +532,19 @@ function sectionContent(module: WasmModule, id: SectionId): ((writer: ByteWriter
   }
 }
 
+/**
+ * Where a section is written before its size is known: one writer, used
+ * again by every section (a small module's encoding made a new buffer for
+ * each), unless a large section grew it.
+ */
+let sectionScratch = new ByteWriter();
+const SECTION_SCRATCH_KEPT_BYTES = 1 << 16;
+
 function writeSection(writer: ByteWriter, id: number, content: (writer: ByteWriter) => void): void {
-  const body = new ByteWriter();
+  const body = sectionScratch.reset();
   content(body);
   writer.u8(id).u32(body.size).append(body);
+  if (body.size > SECTION_SCRATCH_KEPT_BYTES) sectionScratch = new ByteWriter();
 }
 
 /** Writes `module`'s section `id`, if it has one; whether it did. */
