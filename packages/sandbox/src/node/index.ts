@@ -4,4 +4,4 @@
  *
  * @packageDocumentation
  */
-export { directoryStore } from './directory-store';
+export { type DirectoryStoreOptions, directoryStore } from './directory-store';
