@@ -5,6 +5,7 @@
 import { type InvalidConfigError, type Result, err, monotonicNow, ok, sandboxError } from '@ri-sandbox/core';
 import { type CostModel, resolveCostModel } from '@ri-sandbox/metering';
 import type { PreparedModuleStore } from './prepared';
+import { describeOption } from './text';
 
 /** Options of a sandbox factory (not of its instances: those take a `SandboxConfig`). */
 export interface SandboxOptions {
@@ -53,13 +54,6 @@ const OPTION_NAMES: readonly (keyof SandboxOptions)[] = [
 ];
 const GROWTH_POLICIES: readonly string[] = ['trap', 'return-minus-one'];
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  if (Array.isArray(value)) return 'an array';
-  return value === null ? 'null' : typeof value;
-}
-
 /**
  * `clock` as the sandbox reads it: a reading that is not a finite number, or
  * a call that throws, counts as the clock not having moved since the last
@@ -88,7 +82,7 @@ function checkedClock(
   safeInteger: boolean,
 ): Result<() => number, InvalidConfigError> {
   if (typeof clock !== 'function')
-    return err(sandboxError.invalidConfig(field, `must be a function, got ${describe(clock)}`));
+    return err(sandboxError.invalidConfig(field, `must be a function, got ${describeOption(clock)}`));
   let reading: unknown;
   try {
     reading = (clock as () => unknown)();
@@ -104,7 +98,7 @@ function checkedClock(
     return err(
       sandboxError.invalidConfig(
         field,
-        `must return a finite number of milliseconds, returned ${describe(reading)}`,
+        `must return a finite number of milliseconds, returned ${describeOption(reading)}`,
       ),
     );
   }
@@ -126,7 +120,7 @@ function isStore(store: unknown): store is PreparedModuleStore {
  */
 export function resolveOptions(input: unknown = {}): Result<ResolvedOptions, InvalidConfigError> {
   if (typeof input !== 'object' || input === null || Array.isArray(input))
-    return err(sandboxError.invalidConfig('options', `must be an object, got ${describe(input)}`));
+    return err(sandboxError.invalidConfig('options', `must be an object, got ${describeOption(input)}`));
   const given = input as Record<string, unknown>;
   for (const key of Object.keys(given)) {
     if (!(OPTION_NAMES as readonly string[]).includes(key))
@@ -145,19 +139,22 @@ export function resolveOptions(input: unknown = {}): Result<ResolvedOptions, Inv
     return err(
       sandboxError.invalidConfig(
         'memoryGrowFailure',
-        `must be 'trap' or 'return-minus-one', got ${describe(memoryGrowFailure)}`,
+        `must be 'trap' or 'return-minus-one', got ${describeOption(memoryGrowFailure)}`,
       ),
     );
   }
   if (canonicalizeNaNs !== undefined && typeof canonicalizeNaNs !== 'boolean')
     return err(
-      sandboxError.invalidConfig('canonicalizeNaNs', `must be a boolean, got ${describe(canonicalizeNaNs)}`),
+      sandboxError.invalidConfig(
+        'canonicalizeNaNs',
+        `must be a boolean, got ${describeOption(canonicalizeNaNs)}`,
+      ),
     );
   if (preparedModules !== undefined && !isStore(preparedModules))
     return err(
       sandboxError.invalidConfig(
         'preparedModules',
-        `must be an object with get and set methods, got ${describe(preparedModules)}`,
+        `must be an object with get and set methods, got ${describeOption(preparedModules)}`,
       ),
     );
   return ok({

@@ -7,6 +7,14 @@ export const stringifyJson: (
   replacer?: (key: string, value: unknown) => unknown,
 ) => string | undefined = JSON.stringify;
 
+/** What an option was given, for its error message: a string quoted, a number or boolean as it is, else its kind. */
+export function describeOption(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value)) return 'an array';
+  return value === null ? 'null' : typeof value;
+}
+
 /** A value for people: JSON with bigints written `123n`, and `undefined` as `undefined`. */
 export function describeValue(value: unknown): string {
   if (typeof value === 'bigint') return `${value}n`;

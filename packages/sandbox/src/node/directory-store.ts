@@ -9,6 +9,7 @@ import { mkdir, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'n
 import { join } from 'node:path';
 import { SandboxOptionsError, sandboxError } from '@ri-sandbox/core';
 import type { PreparedModuleStore } from '../prepared';
+import { describeOption } from '../text';
 
 /** What a key the sandbox makes looks like: nothing else becomes a file name. */
 const KEY = /^[0-9a-f]{64}$/;
@@ -38,9 +39,11 @@ function checkedKey(key: string): string {
 function checkedMaxBytes(maxBytes: unknown): number {
   if (maxBytes === undefined) return DEFAULT_MAX_BYTES;
   if (typeof maxBytes === 'number' && maxBytes >= 0) return maxBytes;
-  const shown = typeof maxBytes === 'number' ? String(maxBytes) : typeof maxBytes;
   throw new SandboxOptionsError(
-    sandboxError.invalidConfig('maxBytes', `must be a number of bytes, 0 or more, got ${shown}`),
+    sandboxError.invalidConfig(
+      'maxBytes',
+      `must be a number of bytes, 0 or more, got ${describeOption(maxBytes)}`,
+    ),
   );
 }
 
