@@ -96,7 +96,8 @@ run options:
   --snapshot-out <file>  after a successful action, write the instance's snapshot
   --prepared <folder>  keep what loads make of modules in <folder> (made if
                        missing): a later run of the same module, with the same
-                       --max-memory, compiles that instead of transforming it
+                       --max-memory, compiles that instead of transforming it;
+                       the folder is kept under 1 GiB, least recently used out
   --json               print the outcome as one JSON object
 
 A module that imports wasi_snapshot_preview1 and exports _start is a WASI
