@@ -87,7 +87,9 @@ describe('directoryStore', () => {
     usedAgo(where, OTHER, 20);
     // Reading KEY makes it the most recently used: OTHER goes when a third does not fit.
     expect(await store.get(KEY)).toHaveLength(1000);
-    await expect.poll(() => statSync(join(where, KEY)).mtimeMs > Date.now() - 10_000).toBe(true);
+    await expect
+      .poll(() => statSync(join(where, KEY)).mtimeMs > Date.now() - 10_000, { timeout: 10_000 })
+      .toBe(true);
     await store.set(THIRD, new Uint8Array(1000));
     expect(readdirSync(where).sort()).toEqual([KEY, THIRD].sort());
     // One larger than the bound is kept, alone.
