@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeModule, encodeModule } from '@ri-sandbox/core';
+import { decodeInstructions, decodeModule, encodeModule } from '@ri-sandbox/core';
 import { fixture, fuzzModules } from '@ri-sandbox/test-fixtures';
 import { wat } from '../../core/test/wat';
 import { exportedFunctions, observe } from '../../metering/test/differential';
@@ -81,6 +81,99 @@ describe('limitCallDepth', () => {
     expect(depth?.value).toBe(0);
     expect(() => exports['indirect']!(10)).toThrow(WebAssembly.RuntimeError);
     expect(depth?.value).toBe(11);
+  });
+
+  it('enters exports through wrappers, so that calls within the module set nothing back at returns', async () => {
+    const module = limitCallDepth(decodeModule(RECURSION), 1000);
+    const depthGlobal = module.exports.find((e) => e.name === DEPTH_EXPORT)?.index;
+    const setsDepth = (definedIndex: number) =>
+      decodeInstructions(module.code[definedIndex]?.code ?? new Uint8Array()).filter(
+        ({ op, immediate }) => op.name === 'global.set' && immediate === depthGlobal,
+      ).length;
+    // r (function 0) sets the counter once, before its call to itself, and not where it returns. Its
+    // export, and caught's, are wrappers after the three functions, which set it back once.
+    expect(setsDepth(0)).toBe(1);
+    expect(module.exports.filter((e) => e.kind === 'function').map((e) => [e.name, e.index])).toEqual([
+      ['r', 3],
+      ['caught', 4],
+    ]);
+    expect([3, 4].map(setsDepth)).toEqual([1, 1]);
+    // Called from the host, and from within (where the wrapper is not on the way): 0 after each.
+    const { exports, depth } = await instantiate(encodeModule(module));
+    expect(exports['r']!(999)).toBe(999);
+    expect(depth?.value).toBe(0);
+    expect(exports['caught']!(10)).toBe(1);
+    expect(depth?.value).toBe(0);
+  });
+
+  it('keeps a wrapped export declared for ref.func, and enters the start function through a wrapper', async () => {
+    const module = limitCallDepth(
+      decodeModule(
+        wat(`(module
+          (global $ran (mut i32) (i32.const 0))
+          (func $down (param i32) (result i32)
+            (if (result i32) (i32.eqz (local.get 0))
+              (then (i32.const 0))
+              (else (call $down (i32.sub (local.get 0) (i32.const 1))))))
+          (func $five (export "five") (result i32) (i32.const 5))
+          (func (export "ref") (result funcref) (ref.func $five))
+          (func (export "ran") (result i32) (global.get $ran))
+          (func $start (global.set $ran (call $down (i32.const 8))) (global.set $ran (i32.const 1)))
+          (start $start))`),
+      ),
+      10,
+    );
+    expect(module.elements).toEqual([
+      { mode: 'declarative', table: 0, elementType: 0x70, init: { kind: 'functions', indices: [1, 2, 3] } },
+    ]);
+    const { instance } = await WebAssembly.instantiate(encodeModule(module));
+    const exports = instance.exports as Record<string, () => unknown>;
+    const depth = instance.exports[DEPTH_EXPORT] as WebAssembly.Global;
+    // The start function ran (down(8) at depths 1 to 9) through its wrapper: the counter is 0 again.
+    expect(exports['ran']!()).toBe(1);
+    expect(depth.value).toBe(0);
+    expect((exports['ref']!() as () => number)()).toBe(5);
+    expect(depth.value).toBe(0);
+  });
+
+  it("runs an export a host function calls back at the host function's depth, and leaves it there", async () => {
+    const seen: number[] = [];
+    const box: { exports?: Record<string, (n: number) => number>; depth?: WebAssembly.Global } = {};
+    const { instance } = await WebAssembly.instantiate(
+      encodeModule(
+        limitCallDepth(
+          decodeModule(
+            wat(`(module
+              (import "host" "back" (func $back (param i32) (result i32)))
+              (func $down (export "down") (param i32) (result i32)
+                (if (result i32) (i32.eqz (local.get 0))
+                  (then (i32.const 0))
+                  (else (call $down (i32.sub (local.get 0) (i32.const 1))))))
+              (func (export "outer") (param i32) (result i32) (call $back (local.get 0))))`),
+          ),
+          10,
+        ),
+      ),
+      {
+        host: {
+          back: (n: number) => {
+            const { exports, depth } = box as Required<typeof box>;
+            seen.push(depth.value as number);
+            const result = exports['down']!(n);
+            seen.push(depth.value as number);
+            return result;
+          },
+        },
+      },
+    );
+    box.exports = instance.exports as Record<string, (n: number) => number>;
+    box.depth = instance.exports[DEPTH_EXPORT] as WebAssembly.Global;
+    // outer runs at depth 0 and calls back at 1: down(9) runs at 1 to 10, the limit; down(10) traps.
+    expect(box.exports['outer']!(9)).toBe(0);
+    expect(seen).toEqual([1, 1]);
+    expect(box.depth.value).toBe(0);
+    expect(() => box.exports!['outer']!(10)).toThrow(WebAssembly.RuntimeError);
+    expect(box.depth.value).toBe(11);
   });
 
   it.each(fuzzModules().map((m) => [m.name, m.bytes] as const))(

@@ -4,20 +4,25 @@
  * at a fixed depth makes deep recursion fail at the same point, and the same
  * gas, everywhere (before any engine's own stack runs out, for sane limits).
  *
- * The counter holds the depth of the function being entered: the host sets
- * it to 0 before it calls an export, and every call sets it to the caller's
- * depth plus one just before (a tail call to the caller's own depth). A
- * function reads it once, at its entry, traps if it is past the limit, and
- * keeps its callees' depth in a local: no code after calls, at exits, or in
- * exception handlers (a caught exception needs no repair, since every call
- * sets the counter afresh). A host function called at depth d that calls
- * back into the module runs the export at depth d. Functions the host can
- * call (exports, the start function) set the counter back to their own depth
- * where they return, so that it reads 0 again after a call from the host.
+ * The counter holds the depth of the function being entered: it reads 0
+ * when the host calls an export, and every call sets it to the caller's depth
+ * plus one just before (a tail call to the caller's own depth). A function
+ * reads it once, at its entry, traps if it is past the limit, and keeps its
+ * callees' depth in a local: no code after calls, at exits, or in exception
+ * handlers (a caught exception needs no repair, since every call sets the
+ * counter afresh). The host enters the module through wrappers added at the
+ * end of the function space, in place of the exports and the start function:
+ * each keeps the counter as it found it and sets it back when the function
+ * returns, so that it reads 0 again after a call from the host, and the calls
+ * the module makes to its own exports pay nothing for it. A host function
+ * called at depth d that calls back into the module runs the export at depth d.
  */
 import {
   ByteWriter,
+  type ElementSegment,
   type Export,
+  type FuncType,
+  type FunctionBody,
   type InstructionVisitor,
   Insertions,
   ValType,
@@ -27,127 +32,61 @@ import {
   type RiderInsertions,
   importedFunctionCount,
   instruction,
-  lebEnd,
   localCount,
   opcodeSet,
   readLeb,
 } from '@ri-sandbox/core';
 
-/** Exported mutable i32 global: the depth of the function being entered. The host sets it to 0 before each call. */
+/**
+ * Exported mutable i32 global: the depth of the function being entered. It
+ * reads 0 after an export returns; after a trap, the host sets it back to 0.
+ */
 export const DEPTH_EXPORT = '__ri_depth';
 
 /** Default limit: deep enough for real recursive code, shallow enough for every engine's native stack. */
 export const DEFAULT_MAX_CALL_DEPTH = 1000;
+
+/** The local a counted function gains (the depth of its callees); the host's entries use one too. */
+const DEPTH_LOCAL = { count: 1, type: ValType.i32 } as const;
 
 /** How a function is changed: the counter it uses, the limit, and which of its calls count. */
 export interface DepthPlan {
   readonly depthGlobal: number;
   readonly maxDepth: number;
   readonly counted: (functionIndex: number) => boolean;
-  /** Whether the host may call the function: it then leaves the counter at its own depth when it returns. */
-  readonly entered: boolean;
 }
 
 // Opcodes the transform follows.
-const BLOCK = 0x02;
-const LOOP = 0x03;
-const IF = 0x04;
-const TRY = 0x06;
-const END = 0x0b;
-const BR = 0x0c;
-const BR_IF = 0x0d;
-const BR_TABLE = 0x0e;
-const RETURN = 0x0f;
 const CALL = 0x10;
 const CALL_INDIRECT = 0x11;
 const RETURN_CALL = 0x12;
 const RETURN_CALL_INDIRECT = 0x13;
-const DELEGATE = 0x18;
-/** What {@link DepthScan} looks at: constructs (to know its depth), exits and calls. */
-const DEPTH_OPCODES = opcodeSet([
-  BLOCK,
-  LOOP,
-  IF,
-  TRY,
-  END,
-  DELEGATE,
-  RETURN,
-  BR,
-  BR_IF,
-  BR_TABLE,
-  CALL,
-  CALL_INDIRECT,
-  RETURN_CALL,
-  RETURN_CALL_INDIRECT,
-]);
-
-/** Whether the branch at `start` (`br`, `br_if`, `br_table`) may go to the function's label, `depth` levels out. */
-function branchesOut(code: Uint8Array, start: number, depth: number): boolean {
-  let p = start + 1;
-  const count = code[start] === BR_TABLE ? readLeb(code, p) + 1 : 1;
-  if (code[start] === BR_TABLE) p = lebEnd(code, p);
-  for (let i = 0; i < count; i++, p = lebEnd(code, p)) if (readLeb(code, p) === depth) return true;
-  return false;
-}
-
-// What is inserted where (see `DepthScan`).
-const OWN_DEPTH = 0;
-const CALL_DEPTH = 1;
-const TAIL_CALL_DEPTH = 2;
+/** What {@link DepthScan} looks at: calls. */
+const DEPTH_OPCODES = opcodeSet([CALL, CALL_INDIRECT, RETURN_CALL, RETURN_CALL_INDIRECT]);
 
 /**
- * The call-depth limit's scan of one body: where it inserts code (the depth
- * set before calls and, for an entered function, at exits). {@link finish}
- * writes it, with the check at entry, once the function's new local is known.
+ * The call-depth limit's scan of one body: where it sets the counter (before
+ * calls that count). {@link finish} writes it, with the check at entry, once
+ * the function's new local is known.
  */
 export class DepthScan implements InstructionVisitor {
   private readonly offsets: number[] = [];
-  private readonly kinds: number[] = [];
-  private depth = 0;
+  /** Per offset: whether it is a tail call's. */
+  private readonly tails: boolean[] = [];
   readonly opcodes = DEPTH_OPCODES;
 
   constructor(private readonly plan: DepthPlan) {}
 
   visit(code: Uint8Array, start: number): void {
-    const { counted, entered } = this.plan;
     const op = code[start] as number;
-    switch (op) {
-      case BLOCK:
-      case LOOP:
-      case IF:
-      case TRY:
-        this.depth++;
-        break;
-      case END:
-      case DELEGATE:
-        if (this.depth-- === 0 && entered) this.site(start, OWN_DEPTH);
-        break;
-      case RETURN:
-        if (entered) this.site(start, OWN_DEPTH);
-        break;
-      case BR:
-      case BR_IF:
-      case BR_TABLE:
-        if (entered && branchesOut(code, start, this.depth)) this.site(start, OWN_DEPTH);
-        break;
-      case CALL:
-      case RETURN_CALL:
-      case CALL_INDIRECT:
-      case RETURN_CALL_INDIRECT:
-        if ((op === CALL || op === RETURN_CALL) && !counted(readLeb(code, start + 1))) break;
-        this.site(start, op === RETURN_CALL || op === RETURN_CALL_INDIRECT ? TAIL_CALL_DEPTH : CALL_DEPTH);
-        break;
-    }
-  }
-
-  private site(offset: number, kind: number): void {
-    this.offsets.push(offset);
-    this.kinds.push(kind);
+    if ((op === CALL || op === RETURN_CALL) && !this.plan.counted(readLeb(code, start + 1))) return;
+    this.offsets.push(start);
+    this.tails.push(op === RETURN_CALL || op === RETURN_CALL_INDIRECT);
   }
 
   /**
    * What to insert, with `next` the local the function gains (the callees'
-   * depth): the check at entry, and the depth set before calls and exits.
+   * depth): the check at entry, and the depth set before calls.
    */
   finish(next: number): { readonly entry: Uint8Array; readonly insertions: Insertions } {
     const { depthGlobal, maxDepth } = this.plan;
@@ -172,8 +111,8 @@ export class DepthScan implements InstructionVisitor {
     const insertions = new Insertions();
     this.offsets.forEach((offset, i) => {
       const w = insertions.at(offset).u8(0x20).u32(next);
-      // depth = next - 1 (its own) before an exit, = next before a call, = next - 1 before a tail call
-      if (this.kinds[i] !== CALL_DEPTH) w.u8(0x41).s32(1).u8(0x6b);
+      // depth = next before a call, = next - 1 (its own) before a tail call
+      if (this.tails[i] === true) w.u8(0x41).s32(1).u8(0x6b);
       w.u8(0x24).u32(depthGlobal);
     });
     return { entry, insertions };
@@ -205,8 +144,14 @@ export interface DepthLimit {
   readonly depthGlobal: number;
   /** The plan for defined function `definedIndex`; `undefined` if it is not counted. */
   plan(definedIndex: number): DepthPlan | undefined;
-  /** The module with the counter global and its export added (bodies unchanged). */
-  withCounter(module: WasmModule): WasmModule;
+  /**
+   * The module with the counter global and its export added, and the host's
+   * entries (exports and start function) of counted functions turned into
+   * wrappers that set the counter back (bodies unchanged). `rewritten` is
+   * the module or what another pass made of it, with its exports under the
+   * same names and its start function the same.
+   */
+  withCounter(rewritten: WasmModule): WasmModule;
 }
 
 /** The call-depth limit of `module`: see {@link limitCallDepth}. */
@@ -219,30 +164,85 @@ export function depthLimit(
     module.globals.length,
 ): DepthLimit {
   const importedFunctions = importedFunctionCount(module);
-  const entered = new Set(module.exports.filter((e) => e.kind === 'function').map((e) => e.index));
-  if (module.start !== undefined) entered.add(module.start);
+  const checked = (index: number) => index >= importedFunctions && counted(index);
+  // The host's entries into functions that check their depth, by export name (another pass may renumber functions).
+  const enteredExports = new Set(
+    module.exports.filter((e) => e.kind === 'function' && checked(e.index)).map((e) => e.name),
+  );
+  const enteredStart = module.start !== undefined && checked(module.start);
   return {
     depthGlobal,
-    plan: (definedIndex) => {
-      const index = importedFunctions + definedIndex;
-      return counted(index) ? { depthGlobal, maxDepth, counted, entered: entered.has(index) } : undefined;
-    },
+    plan: (definedIndex) =>
+      checked(importedFunctions + definedIndex) ? { depthGlobal, maxDepth, counted } : undefined,
     withCounter: (rewritten) => {
-      const depthExport: Export = { name: DEPTH_EXPORT, kind: 'global', index: depthGlobal };
+      const entries = new EntryWrappers(rewritten, depthGlobal);
+      // An export declares its function for `ref.func`; a wrapped one is declared by a segment instead.
+      const declared = new Set<number>();
+      const exports: Export[] = rewritten.exports.map((e) => {
+        if (e.kind !== 'function' || !enteredExports.has(e.name)) return e;
+        declared.add(e.index);
+        return { ...e, index: entries.wrapperOf(e.index) };
+      });
+      exports.push({ name: DEPTH_EXPORT, kind: 'global', index: depthGlobal });
+      const start =
+        enteredStart && rewritten.start !== undefined ? entries.wrapperOf(rewritten.start) : rewritten.start;
+      const declaration: ElementSegment = {
+        mode: 'declarative',
+        table: 0,
+        elementType: ValType.funcref,
+        init: { kind: 'functions', indices: [...declared] },
+      };
       return {
         ...rewritten,
+        functions: entries.functions,
+        code: entries.code,
+        start,
+        elements: declared.size === 0 ? rewritten.elements : [...rewritten.elements, declaration],
         globals: [
           ...rewritten.globals,
           { type: { valueType: ValType.i32, mutable: true }, init: [instruction('i32.const', 0)] },
         ],
-        exports: [...rewritten.exports, depthExport],
+        exports,
       };
     },
   };
 }
 
-/** The local a counted function gains. */
-export const DEPTH_LOCAL = { count: 1, type: ValType.i32 } as const;
+/**
+ * The wrappers through which the host enters a module's functions, one per
+ * function, appended to its function space: `saved = depth; call f; depth = saved`.
+ */
+class EntryWrappers {
+  readonly functions: number[];
+  readonly code: FunctionBody[];
+  private readonly wrappers = new Map<number, number>();
+  private readonly importedFunctions: number;
+
+  constructor(
+    private readonly module: WasmModule,
+    private readonly depthGlobal: number,
+  ) {
+    this.functions = [...module.functions];
+    this.code = [...module.code];
+    this.importedFunctions = importedFunctionCount(module);
+  }
+
+  /** The index of the wrapper of function `index` (a defined function of the module), made on first use. */
+  wrapperOf(index: number): number {
+    const known = this.wrappers.get(index);
+    if (known !== undefined) return known;
+    const type = this.module.functions[index - this.importedFunctions] as number;
+    const params = (this.module.types[type] as FuncType).params.length;
+    const w = new ByteWriter(16 + 2 * params).u8(0x23).u32(this.depthGlobal).u8(0x21).u32(params);
+    for (let i = 0; i < params; i++) w.u8(0x20).u32(i);
+    w.u8(0x10).u32(index).u8(0x20).u32(params).u8(0x24).u32(this.depthGlobal).u8(0x0b);
+    const wrapper = this.importedFunctions + this.functions.length;
+    this.functions.push(type);
+    this.code.push({ locals: [DEPTH_LOCAL], code: w.finish() });
+    this.wrappers.set(index, wrapper);
+    return wrapper;
+  }
+}
 
 /**
  * Rewrites `module` so that a call nested deeper than `maxDepth` traps
