@@ -41,8 +41,8 @@ export interface LoadedModule {
   readonly compiled: CompiledModule;
   /** Where the instrumented module exposes its state, for snapshots. */
   readonly layout: StateLayout;
-  /** The module and configuration a snapshot of it is bound to. */
-  readonly binding: SnapshotBinding;
+  /** The module and configuration a snapshot of it is bound to: worked out at the first snapshot or restore. */
+  readonly binding: () => SnapshotBinding;
   /** The host imports, bridged: the same for every WebAssembly instance of this load. */
   readonly functions: ImportedFunctions;
   readonly context: HostContext;

@@ -34,7 +34,7 @@ import {
   instantiateModule,
   instantiateModuleSync,
 } from '@ri-sandbox/loader';
-import { type StateLayout, warmUpXxh3 } from '@ri-sandbox/snapshot';
+import { type SnapshotBinding, type StateLayout, warmUpXxh3 } from '@ri-sandbox/snapshot';
 import { Meter, type MeterLimits } from '@ri-sandbox/metering';
 import {
   type JsonCall,
@@ -563,19 +563,22 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     const compiled = await compileCached(input, config, provided);
     if (!compiled.ok) return compiled;
     const { compiled: module, layout, moduleHash } = compiled.value;
-    const binding = await snapshotBinding(
-      moduleHash,
-      {
-        config,
-        costs: costModel,
-        canonicalizeNaNs: resolved.canonicalizeNaNs,
-        memoryGrowFailure: resolved.memoryGrowFailure,
-        hostImports: module.hostImports,
-        provided,
-        capabilities: capabilities.map((c) => c.name),
-      },
-      configHashes,
-    );
+    // Only a snapshot or a restore needs the binding: a load does not pay for it.
+    let bound: SnapshotBinding | undefined;
+    const binding = () =>
+      (bound ??= snapshotBinding(
+        moduleHash,
+        {
+          config,
+          costs: costModel,
+          canonicalizeNaNs: resolved.canonicalizeNaNs,
+          memoryGrowFailure: resolved.memoryGrowFailure,
+          hostImports: module.hostImports,
+          provided,
+          capabilities: capabilities.map((c) => c.name),
+        },
+        configHashes,
+      ));
     // Host functions see this module's memory once it is instantiated.
     const context: HostContext = { instanceId: state.id, memory: undefined };
     const functions = bridgeHostImports(

@@ -29,37 +29,35 @@ const INPUTS: BindingInputs = {
 };
 
 describe('snapshotBinding', () => {
-  it('hashes a configuration as it always has (a change would refuse every snapshot saved before)', async () => {
-    const binding = await snapshotBinding(new Uint8Array(32).fill(7), INPUTS, new Map());
+  it('hashes a configuration as it always has (a change would refuse every snapshot saved before)', () => {
+    const binding = snapshotBinding(new Uint8Array(32).fill(7), INPUTS, new Map());
     expect(hex(binding.moduleHash)).toBe('07'.repeat(32));
     // Pinned: change it only with INSTRUMENTATION_VERSION, or with a deliberate change of what is hashed.
     expect(hex(binding.configHash)).toBe('a1a6b5b0cadfa838c2c786f2b43eed782108e55a52f045196c7f9ed7e5c447e8');
   });
 
-  it('hashes the same cost model to the same text however its overrides were ordered', async () => {
+  it('hashes the same cost model to the same text however its overrides were ordered', () => {
     const a = resolveCostModel({ instructions: { 'i32.add': 3, call: 2 } });
     const b = resolveCostModel({ instructions: { call: 2, 'i32.add': 3 } });
     if (!a.ok || !b.ok) throw new Error('cost model refused');
-    const [first, second] = await Promise.all([
-      snapshotBinding(new Uint8Array(32), { ...INPUTS, costs: a.value }, new Map()),
-      snapshotBinding(new Uint8Array(32), { ...INPUTS, costs: b.value }, new Map()),
-    ]);
+    const first = snapshotBinding(new Uint8Array(32), { ...INPUTS, costs: a.value }, new Map());
+    const second = snapshotBinding(new Uint8Array(32), { ...INPUTS, costs: b.value }, new Map());
     expect(hex(first.configHash)).toBe(hex(second.configHash));
-    const plain = await snapshotBinding(new Uint8Array(32), INPUTS, new Map());
+    const plain = snapshotBinding(new Uint8Array(32), INPUTS, new Map());
     expect(hex(first.configHash)).not.toBe(hex(plain.configHash));
   });
 
-  it("depends on each import's provider, and reuses a hash already computed", async () => {
+  it("depends on each import's provider, and reuses a hash already computed", () => {
     const cache = new Map<string, Uint8Array>();
-    const before = await snapshotBinding(new Uint8Array(32), INPUTS, cache);
-    const changed = await snapshotBinding(
+    const before = snapshotBinding(new Uint8Array(32), INPUTS, cache);
+    const changed = snapshotBinding(
       new Uint8Array(32),
       { ...INPUTS, provided: { ...INPUTS.provided, log: { name: 'log', params: ['i32'], results: [] } } },
       cache,
     );
     expect(hex(changed.configHash)).not.toBe(hex(before.configHash));
     expect(cache.size).toBe(2);
-    const again = await snapshotBinding(new Uint8Array(32), INPUTS, cache);
+    const again = snapshotBinding(new Uint8Array(32), INPUTS, cache);
     expect(again.configHash).toBe(before.configHash);
   });
 });

@@ -30,7 +30,8 @@ import {
 import { type HostState, decodeHostState, encodeHostState } from './host-state';
 import { equalBytes } from './module-cache';
 import type { LiveModule, LoadedModule } from './instance';
-import { sha256, stringifyJson } from './text';
+import { sha256Now } from './sha256';
+import { stringifyJson } from './text';
 
 /** What the instrumented module depends on besides its bytes: a snapshot is only valid under the same. */
 export interface BindingInputs {
@@ -87,11 +88,11 @@ export function costsInNameOrder(costs: CostModel): CostModel {
  * imported functions' signatures, the capabilities). Gas and time limits are
  * not part of it: a snapshot may be resumed with a different budget.
  */
-export async function snapshotBinding(
+export function snapshotBinding(
   moduleHash: Uint8Array,
   inputs: BindingInputs,
   cache: ConfigHashCache,
-): Promise<SnapshotBinding> {
+): SnapshotBinding {
   const { config } = inputs;
   // What provides each import: the first provider of that module and name.
   const providers = new Map<string, ImportSignature>();
@@ -114,7 +115,7 @@ export async function snapshotBinding(
   }) as string;
   let configHash = cache.get(shape);
   if (configHash === undefined) {
-    configHash = await sha256(new TextEncoder().encode(shape));
+    configHash = sha256Now(new TextEncoder().encode(shape));
     if (cache.size >= CONFIG_HASH_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
     cache.set(shape, configHash);
   }
@@ -134,7 +135,7 @@ export function takeSnapshot(live: LiveModule, gasUsed: number): Result<Uint8Arr
     gasUsed,
   });
   const extensions = new Map(live.capabilities.map((capability) => [capability.name, capability.save()]));
-  return encodeSnapshot({ ...image.value, binding: live.binding, host, extensions });
+  return encodeSnapshot({ ...image.value, binding: live.binding(), host, extensions });
 }
 
 function memoryBounds(compiled: CompiledModule) {
@@ -169,9 +170,9 @@ export function checkSnapshot(
   const decoded = decodeSnapshot(bytes);
   if (!decoded.ok) return decoded;
   const contents = decoded.value;
-  if (!equalBytes(contents.binding.moduleHash, module.binding.moduleHash))
+  if (!equalBytes(contents.binding.moduleHash, module.binding().moduleHash))
     return err(sandboxError.snapshotError('it was taken of a different module'));
-  if (!equalBytes(contents.binding.configHash, module.binding.configHash)) {
+  if (!equalBytes(contents.binding.configHash, module.binding().configHash)) {
     return err(
       sandboxError.snapshotError(
         'it was taken under a different configuration (memory limit, call depth, costs, NaN or growth policy, or host functions)',

@@ -20,10 +20,14 @@ export type ValType = (typeof ValType)[keyof typeof ValType];
 /** Reference types: the value types a table can hold. */
 export type RefType = typeof ValType.funcref | typeof ValType.externref;
 
+/** Value type names by their byte. */
+const VAL_TYPE_NAMES: ReadonlyMap<number, string> = new Map(
+  Object.entries(ValType).map(([name, value]) => [value, name]),
+);
+
 /** The text-format name of a value type byte (`0x7f` is `i32`). */
 export function valTypeName(type: number): string {
-  for (const [name, value] of Object.entries(ValType)) if (value === type) return name;
-  return `0x${type.toString(16)}`;
+  return VAL_TYPE_NAMES.get(type) ?? `0x${type.toString(16)}`;
 }
 
 /**
