@@ -141,22 +141,25 @@ export class InstanceState {
     return view.buffer.byteLength;
   }
 
-  /** Metrics now, with the live memory size. */
+  /**
+   * Metrics now, with the live memory size: a new object, the caller's own (not frozen: freezing one
+   * costs more than making it).
+   */
   measure(): ResourceMetrics {
-    return Object.freeze({
+    return {
       memoryUsedBytes: this.memoryBytes(),
       memoryLimitBytes: this.config.maxMemoryBytes,
       gasUsed: this.gasUsed,
       gasLimit: this.config.maxGas,
       executionMs: this.executionMs,
       executionLimitMs: this.config.maxExecutionMs,
-    });
+    };
   }
 
-  /** Records the metrics at the end of an operation, for {@link SandboxInstance.metrics}. */
+  /** Records the metrics at the end of an operation, for {@link SandboxInstance.metrics}, and returns a copy of them. */
   settle(): ResourceMetrics {
     this.metrics = this.measure();
-    return this.metrics;
+    return this.measure();
   }
 }
 
@@ -180,8 +183,9 @@ class InstanceHandle implements SandboxInstance {
     return this.#state.status;
   }
 
+  /** The metrics at the end of the last operation: a copy at each read, so that changing one changes nothing else. */
   get metrics(): ResourceMetrics {
-    return this.#state.metrics;
+    return { ...this.#state.metrics };
   }
 
   toJSON(): { id: string; status: InstanceStatus; metrics: ResourceMetrics } {

@@ -205,7 +205,12 @@ describe('execute in direct mode', () => {
         executionLimitMs: 50,
       },
     });
-    expect(instance.metrics).toBe(result.ok && result.metrics);
+    expect(instance.metrics).toEqual(result.ok && result.metrics);
+    // Each is a copy of its own: changing one (a caller in JavaScript may) changes nothing else.
+    if (result.ok) (result.metrics as { gasUsed: number }).gasUsed = 1000;
+    (instance.metrics as { gasUsed: number }).gasUsed = 2000;
+    expect(instance.metrics.gasUsed).toBe(4);
+    expect(sandbox.getMetrics(instance)).toMatchObject({ ok: true, value: { gasUsed: 4 } });
   });
 
   it.each([
