@@ -75,6 +75,50 @@ describe('canonicalizeNaNs', () => {
     );
   });
 
+  it('leaves a result alone where a comparison or a truncation takes it, and behaves the same', async () => {
+    const blind = wat(`(module (memory 1)
+      (func (export "less") (param f64 f64 f64) (result i32)
+        (f64.lt (f64.mul (local.get 0) (local.get 1)) (local.get 2)))
+      (func (export "nan") (param f32) (result i32)
+        (f32.ne (f32.sqrt (local.get 0)) (f32.mul (local.get 0) (f32.const 0))))
+      (func (export "trunc") (param f64 i32) (result i64)
+        (i64.trunc_f64_s (f64.add (local.get 0) (f64.load (local.get 1)))))
+      (func (export "lanes") (param f32) (result i32)
+        (i32x4.extract_lane 0 (f32x4.gt
+          (f32x4.mul (f32x4.splat (local.get 0)) (v128.const f32x4 0 0 0 0))
+          (v128.const f32x4 -1 -1 -1 -1))))
+      (func (export "kept") (param f64) (result i64)
+        (i64.reinterpret_f64 (f64.neg (f64.sqrt (local.get 0))))))`);
+    const rewritten = canonicalizeNaNs(decodeModule(blind));
+    // Canonicalization sites: `f64.ne; select`, `f32.ne; select`, `f32x4.ne; v128.bitselect`.
+    const sites = (index: number) => {
+      const code = [...(rewritten.code[index]?.code ?? [])];
+      return code.filter(
+        (byte, i) =>
+          (byte === 0x1b && [0x5c, 0x62].includes(code[i - 1] ?? 0)) || (byte === 82 && code[i - 1] === 0xfd),
+      ).length;
+    };
+    // Only the negated root needs it (negation keeps a NaN's payload); a product computed above the
+    // root waits for the comparison with it.
+    expect([0, 1, 2, 3, 4].map(sites)).toEqual([0, 0, 0, 0, 1]);
+    const raw = await exportsOf(blind);
+    const fixed = await exportsOf(encodeModule(rewritten));
+    for (const [a, b, c] of [
+      [2, 3, 7],
+      [2, 3, 5],
+      [Infinity, 0, 1],
+      [NaN, 1, 1],
+      [-0, 5, 0],
+    ] as const)
+      expect(fixed['less']!(a, b, c)).toBe(raw['less']!(a, b, c));
+    for (const x of [4, -1, NaN, 0, Infinity]) expect(fixed['nan']!(x)).toBe(raw['nan']!(x));
+    expect(fixed['trunc']!(41.5, 0)).toBe(41n);
+    expect(() => fixed['trunc']!(NaN, 0)).toThrow(WebAssembly.RuntimeError);
+    expect(() => fixed['trunc']!(Infinity, 0)).toThrow(WebAssembly.RuntimeError);
+    for (const x of [1, Infinity, NaN]) expect(fixed['lanes']!(x)).toBe(raw['lanes']!(x));
+    expect(BigInt.asUintN(64, fixed['kept']!(-1) as bigint)).toBe(0xfff8000000000000n);
+  });
+
   // (The nan fixture exists to produce the NaNs this transform changes: the first test covers it.)
   it.each(FIXTURE_NAMES.filter((name) => !['infinite-loop', 'memory-hog', 'nan'].includes(name)))(
     'keeps every other result of the %s fixture',

@@ -6,10 +6,12 @@
  * canonical NaN (0x7FC00000 for f32, 0x7FF8000000000000 for f64), scalar and
  * SIMD lanes alike. Bit operations (abs, neg, copysign), loads and
  * reinterpretations are exact already and left alone. A result that another
- * producer takes as an operand, with only loads, constants and address
- * arithmetic computed in between, is not canonicalized: the specification
+ * producer takes as an operand, with only loads, constants, address
+ * arithmetic and float arithmetic computed in between, is not canonicalized: the specification
  * makes every producer return a NaN for a NaN operand, and that one is
- * canonicalized (`sum + a[i] * b[j]` pays once, not twice).
+ * canonicalized (`sum + a[i] * b[j]` pays once, not twice). Nor is one that
+ * an instruction blind to NaN bits takes in the same way: a comparison
+ * (`a * b < c`), or a truncation to integers.
  */
 import {
   type ByteWriter,
@@ -56,16 +58,17 @@ const UNARY_PRODUCERS: ReadonlySet<string> = new Set(
 );
 
 /**
- * Instructions a producer's result may wait under on the stack, with the
- * values each pops and pushes: they only compute what the next producer takes
- * with it (an address and a load, a constant, a local). A load may trap, which
- * ends the run: the result on the stack is never seen.
+ * Instructions a producer's result may wait under on the stack (besides
+ * producers, and instructions blind to NaN bits), with the values each pops
+ * and pushes: they only compute what the next producer takes with it (an
+ * address and a load, a constant, a local). A load may trap, which ends the
+ * run: the result on the stack is never seen.
  */
 const STACK_EFFECT: ReadonlyMap<string, readonly [pops: number, pushes: number]> = new Map<
   string,
   readonly [number, number]
 >([
-  ...['local.get', 'global.get', 'i32.const', 'i64.const', 'f32.const', 'f64.const'].map(
+  ...['local.get', 'global.get', 'i32.const', 'i64.const', 'f32.const', 'f64.const', 'v128.const'].map(
     (name) => [name, [0, 1]] as const,
   ),
   ...['i32.load', 'i64.load', 'f32.load', 'f64.load', 'v128.load'].map((name) => [name, [1, 1]] as const),
@@ -74,13 +77,36 @@ const STACK_EFFECT: ReadonlyMap<string, readonly [pops: number, pushes: number]>
   ),
 ]);
 
+/**
+ * Instructions that take a float but cannot let its NaN bits out: comparisons (a NaN is unordered,
+ * whatever its bits) and truncations to integers (which trap on any NaN, or give 0 for SIMD lanes).
+ */
+const BLIND_TO_NAN_BITS: readonly string[] = [
+  ...['f32', 'f64', 'f32x4', 'f64x2'].flatMap((shape) =>
+    ['eq', 'ne', 'lt', 'gt', 'le', 'ge'].map((op) => `${shape}.${op}`),
+  ),
+  ...['i32', 'i64'].flatMap((int) =>
+    ['f32_s', 'f32_u', 'f64_s', 'f64_u'].map((from) => `${int}.trunc_${from}`),
+  ),
+  'i32x4.trunc_sat_f32x4_s',
+  'i32x4.trunc_sat_f32x4_u',
+  'i32x4.trunc_sat_f64x2_s_zero',
+  'i32x4.trunc_sat_f64x2_u_zero',
+];
+/** Of those, the ones that take two operands (the others take one). */
+const BLIND_BINARY = /\.(eq|ne|lt|gt|le|ge)$/;
+
 const LANES: readonly Lane[] = ['f32', 'f64', 'f32x4', 'f64x2'];
 /** Tables below are indexed by slot: a single-byte opcode's byte, or 0x100 + a SIMD sub-opcode. */
 const SIMD_SLOTS = 0x100;
 const SLOTS = SIMD_SLOTS + 0x200;
 const slotOf = (op: Opcode) => (op.prefix === PREFIX_SIMD ? SIMD_SLOTS + op.code : op.code);
-/** Per producer: 1 + its lane in `LANES`, and how many operands it takes. */
+/**
+ * Per producer: 1 + its lane in `LANES`. Per producer, and per instruction blind to NaN bits (which
+ * `BLIND` marks): how many operands it takes.
+ */
 const LANE = new Uint8Array(SLOTS);
+const BLIND = new Uint8Array(SLOTS);
 const TAKES = new Uint8Array(SLOTS);
 /** Per instruction of `STACK_EFFECT`: 1 + what it pops, 1 + what it pushes. */
 const POPS = new Uint8Array(SLOTS);
@@ -89,6 +115,11 @@ for (const [name, lane] of NAN_PRODUCERS) {
   const slot = slotOf(opcodeByName(name) as Opcode);
   LANE[slot] = 1 + LANES.indexOf(lane);
   TAKES[slot] = UNARY_PRODUCERS.has(name) ? 1 : 2;
+}
+for (const name of BLIND_TO_NAN_BITS) {
+  const slot = slotOf(opcodeByName(name) as Opcode);
+  BLIND[slot] = 1;
+  TAKES[slot] = BLIND_BINARY.test(name) ? 2 : 1;
 }
 for (const [name, [pops, pushes]] of STACK_EFFECT) {
   const slot = slotOf(opcodeByName(name) as Opcode);
@@ -175,17 +206,22 @@ export class NaNScan implements InstructionVisitor {
       const slot = slotAt(code, p);
       const next = LANE[slot] as number;
       const pops = POPS[slot] as number;
-      const consumes = next !== 0 ? (TAKES[slot] as number) : pops - 1;
+      const takes = TAKES[slot] as number;
+      const consumes = takes !== 0 ? takes : pops - 1;
       if (consumes > above) {
         // This instruction takes the result: left alone if it produces NaNs itself (every producer
-        // turns a NaN operand into a NaN result, canonicalized there), canonicalized otherwise.
-        if (next === 0) this.site(end, lane);
+        // turns a NaN operand into a NaN result, canonicalized there) or cannot let NaN bits out (a
+        // comparison, a truncation), canonicalized otherwise.
+        if (next === 0 && BLIND[slot] === 0) this.site(end, lane);
         return;
       }
-      if (next !== 0 || pops === 0) break;
-      above += (PUSHES[slot] as number) - pops;
+      // Computed above the result, from what lies above it: a producer, or an instruction blind to NaN
+      // bits, leaves one value for what it takes; the others as STACK_EFFECT says.
+      if (takes !== 0) above += 1 - takes;
+      else if (pops === 0) break;
+      else above += (PUSHES[slot] as number) - pops;
     }
-    // Anything else (control flow, a call, a store, another producer deeper down): canonicalize.
+    // Anything else (control flow, a call, a store, the end of the body): canonicalize.
     this.site(end, lane);
   }
 
