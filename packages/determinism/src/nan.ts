@@ -7,9 +7,9 @@
  * SIMD lanes alike. Bit operations (abs, neg, copysign), loads and
  * reinterpretations are exact already and left alone. A result that another
  * producer takes as an operand, with only loads, constants, address
- * arithmetic and float arithmetic computed in between, is not canonicalized: the specification
- * makes every producer return a NaN for a NaN operand, and that one is
- * canonicalized (`sum + a[i] * b[j]` pays once, not twice). Nor is one that
+ * arithmetic and float arithmetic computed in between, is not canonicalized:
+ * the specification makes every producer return a NaN for a NaN operand, and
+ * that one is canonicalized (`sum + a[i] * b[j]` pays once, not twice). Nor is one that
  * an instruction blind to NaN bits takes in the same way: a comparison
  * (`a * b < c`), or a truncation to integers.
  */
