@@ -134,13 +134,14 @@ function freezeHostFunctions(
 ): Readonly<Record<string, HostFunction>> {
   const frozen: Record<string, HostFunction> = {};
   for (const [key, fn] of Object.entries(input)) {
-    frozen[key] = Object.freeze({
-      ...(fn.module === undefined ? {} : { module: fn.module }),
-      name: fn.name,
-      params: Object.freeze([...fn.params]),
-      results: Object.freeze([...fn.results]),
-      handler: fn.handler,
-    });
+    const { name, handler } = fn;
+    const params = Object.freeze([...fn.params]);
+    const results = Object.freeze([...fn.results]);
+    frozen[key] = Object.freeze(
+      fn.module === undefined
+        ? { name, params, results, handler }
+        : { module: fn.module, name, params, results, handler },
+    );
   }
   return Object.freeze(frozen);
 }
@@ -163,11 +164,10 @@ export function resolveConfig(
   for (const key of Object.keys(given)) {
     if (!FIELDS.has(key)) return err(sandboxError.invalidConfig(key, 'is not a SandboxConfig field'));
   }
-  const merged: Record<string, unknown> = {
-    ...DEFAULT_CONFIG,
+  const merged: Record<string, unknown> = Object.assign({}, DEFAULT_CONFIG, {
     eventTimestamp: Math.floor(now()),
     hostFunctions: {},
-  };
+  });
   for (const [key, value] of Object.entries(given)) if (value !== undefined) merged[key] = value;
 
   for (const [field, check] of Object.entries(NUMERIC_CHECKS)) {

@@ -184,17 +184,13 @@ export function resolveWasiConfig(
 /** A frozen copy of a valid `config`: later changes to the caller's arrays and bytes do not reach it. */
 export function copyWasiConfig(config: WasiConfig): WasiConfig {
   const copy = (value: Uint8Array | string) => (typeof value === 'string' ? value : value.slice());
-  return Object.freeze({
-    ...config,
-    ...(config.args === undefined ? {} : { args: Object.freeze([...config.args]) }),
-    ...(config.env === undefined ? {} : { env: Object.freeze({ ...config.env }) }),
-    ...(config.files === undefined
-      ? {}
-      : {
-          files: Object.freeze(
-            Object.fromEntries(Object.entries(config.files).map(([p, v]) => [p, copy(v)])),
-          ),
-        }),
-    ...(config.stdin === undefined ? {} : { stdin: copy(config.stdin) }),
-  });
+  const copied: { -readonly [K in keyof WasiConfig]: WasiConfig[K] } = Object.assign({}, config);
+  if (config.args !== undefined) copied.args = Object.freeze([...config.args]);
+  if (config.env !== undefined) copied.env = Object.freeze({ ...config.env });
+  if (config.files !== undefined)
+    copied.files = Object.freeze(
+      Object.fromEntries(Object.entries(config.files).map(([p, v]) => [p, copy(v)])),
+    );
+  if (config.stdin !== undefined) copied.stdin = copy(config.stdin);
+  return Object.freeze(copied);
 }

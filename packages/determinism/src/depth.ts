@@ -181,7 +181,7 @@ export function depthLimit(
       const exports: Export[] = rewritten.exports.map((e) => {
         if (e.kind !== 'function' || !enteredExports.has(e.name)) return e;
         declared.add(e.index);
-        return { ...e, index: entries.wrapperOf(e.index) };
+        return Object.assign({}, e, { index: entries.wrapperOf(e.index) });
       });
       exports.push({ name: DEPTH_EXPORT, kind: 'global', index: depthGlobal });
       const start =
@@ -192,8 +192,7 @@ export function depthLimit(
         elementType: ValType.funcref,
         init: { kind: 'functions', indices: [...declared] },
       };
-      return {
-        ...rewritten,
+      return Object.assign({}, rewritten, {
         functions: entries.functions,
         code: entries.code,
         start,
@@ -203,7 +202,7 @@ export function depthLimit(
           { type: { valueType: ValType.i32, mutable: true }, init: [instruction('i32.const', 0)] },
         ],
         exports,
-      };
+      });
     },
   };
 }
@@ -262,5 +261,5 @@ export function limitCallDepth(
     const plan = limit.plan(i);
     return plan === undefined ? body : applyRiders(body, localCount(module, i), [depthRider(plan)]);
   });
-  return limit.withCounter({ ...module, code });
+  return limit.withCounter(Object.assign({}, module, { code }));
 }

@@ -32,7 +32,7 @@ export function makeDeterministic(module: WasmModule, options: DeterministicOpti
   const code = module.code.map((body, i) =>
     applyRiders(body, localCount(module, i), bodyRiders(limit.plan(i), canonicalize)),
   );
-  return limit.withCounter({ ...module, code });
+  return limit.withCounter(Object.assign({}, module, { code }));
 }
 
 /**

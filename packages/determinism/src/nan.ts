@@ -253,10 +253,9 @@ export class NaNScan implements InstructionVisitor {
  * @throws WasmDecodeError on a malformed body.
  */
 export function canonicalizeNaNs(module: WasmModule): WasmModule {
-  return {
-    ...module,
+  return Object.assign({}, module, {
     code: module.code.map((body, i) => applyRiders(body, localCount(module, i), [nanRider()])),
-  };
+  });
 }
 
 /** What a body without a site to canonicalize gets (read only). */

@@ -188,7 +188,7 @@ export async function compileModule(
   }
   try {
     const module = await (compiling ?? compileBytes(prepared.value.bytes));
-    return ok({ ...prepared.value, module });
+    return ok(Object.assign({}, prepared.value, { module }));
   } catch (error) {
     return err(
       sandboxError.invalidModule(

@@ -56,7 +56,7 @@ function linkImports(
     memory = created.value;
     (modules[HOST_MODULE] ??= {})['memory'] = memory;
   }
-  return ok({ imports: { ...transformImports, ...modules }, memory });
+  return ok({ imports: Object.assign({}, transformImports, modules), memory });
 }
 
 function instantiationError(error: unknown): SandboxError {

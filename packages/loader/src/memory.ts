@@ -83,7 +83,7 @@ export function boundMemory(module: WasmModule, maxMemoryBytes: number): Result<
     ? [{ min: defined.min, max: maximumPages }, ...module.memories.slice(1)]
     : module.memories;
   return ok({
-    module: { ...module, memories, exports },
+    module: Object.assign({}, module, { memories, exports }),
     changed: clamped || existing === undefined,
     plan: { source: 'defined', initialPages: defined.min, maximumPages, exportName },
   });

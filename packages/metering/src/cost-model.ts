@@ -104,7 +104,7 @@ export function resolveCostModel(overrides: Partial<CostModel> = {}): Result<Cos
       ),
     );
   }
-  const model = { ...DEFAULT_COST_MODEL, ...overrides };
+  const model = Object.assign({}, DEFAULT_COST_MODEL, overrides);
   for (const field of SCALAR_FIELDS) {
     if (badCost(model[field])) {
       return err(
@@ -130,6 +130,8 @@ export function resolveCostModel(overrides: Partial<CostModel> = {}): Result<Cos
       );
     }
   }
-  const instructions = Object.freeze({ ...DEFAULT_COST_MODEL.instructions, ...overrides.instructions });
-  return ok(Object.freeze({ ...model, instructions }));
+  const instructions = Object.freeze(
+    Object.assign({}, DEFAULT_COST_MODEL.instructions, overrides.instructions),
+  );
+  return ok(Object.freeze(Object.assign({}, model, { instructions })));
 }

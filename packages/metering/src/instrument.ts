@@ -656,21 +656,22 @@ export function meterModule(
   const shifted = remapFunctionReferences(module, (index) =>
     index >= importedFunctions ? index + 1 : index,
   );
-  return ok({
-    ...shifted,
-    types,
-    imports: [...module.imports, refillImport],
-    functions,
-    globals: [...shifted.globals, ...newGlobals],
-    exports: [
-      ...shifted.exports,
-      { name: GAS_EXPORT, kind: 'global', index: globalBase },
-      { name: GAS_LEFT_EXPORT, kind: 'function', index: gasLeftFunction },
-      { name: ABORT_EXPORT, kind: 'global', index: globalBase + 1 },
-      { name: ABORT_ARG_EXPORT, kind: 'global', index: globalBase + 2 },
-    ],
-    code,
-  });
+  return ok(
+    Object.assign({}, shifted, {
+      types,
+      imports: [...module.imports, refillImport],
+      functions,
+      globals: [...shifted.globals, ...newGlobals],
+      exports: [
+        ...shifted.exports,
+        { name: GAS_EXPORT, kind: 'global', index: globalBase },
+        { name: GAS_LEFT_EXPORT, kind: 'function', index: gasLeftFunction },
+        { name: ABORT_EXPORT, kind: 'global', index: globalBase + 1 },
+        { name: ABORT_ARG_EXPORT, kind: 'global', index: globalBase + 2 },
+      ],
+      code,
+    }),
+  );
 }
 
 /** Instrumented bytes, ready to instantiate with the host's own imports plus a {@link Meter}'s. */

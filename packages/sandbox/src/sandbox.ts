@@ -172,7 +172,7 @@ function bridgeHostImports(
   );
   const functions: Record<string, Record<string, (...args: never[]) => unknown>> = {};
   for (const [module, provided] of Object.entries(capabilityImports(capabilities)))
-    functions[module] = { ...provided };
+    functions[module] = Object.assign({}, provided);
   for (const { module, name } of imports) {
     const fn = byImport.get(`${module}\u0000${name}`);
     if (fn !== undefined)
@@ -485,7 +485,11 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     // What instances need is kept; the bytes that were compiled (the rewritten module: megabytes for a
     // large one) were needed once, by the engine, which keeps its own copy, and by the store.
     const { compiled: module, layout } = compiled.value;
-    const entry = { compiled: { ...module, bytes: COMPILED_AWAY }, layout, moduleHash: await hashing };
+    const entry = {
+      compiled: Object.assign({}, module, { bytes: COMPILED_AWAY }),
+      layout,
+      moduleHash: await hashing,
+    };
     compiledCache.set(bytes, variant, entry);
     return ok(entry);
   }
@@ -525,7 +529,9 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
       state.executionMs = 0;
       state.settle();
       const output = started.value;
-      return ok(output === undefined ? live.compiled.info : { ...live.compiled.info, output });
+      return ok(
+        output === undefined ? live.compiled.info : Object.assign({}, live.compiled.info, { output }),
+      );
     } finally {
       state.loading = false;
     }
@@ -537,7 +543,7 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     // A load starts the guest's random sequence afresh from the seed.
     const prng = new Pcg32(config.deterministicSeed);
     const clock = { eventTimestamp: config.eventTimestamp };
-    const hostFunctions = { ...config.hostFunctions, ...builtins(clock, prng) };
+    const hostFunctions = Object.assign({}, config.hostFunctions, builtins(clock, prng));
     const meter = new Meter({ now });
     const checkTime = () => meter.checkTime();
     // The new module's host functions report to their own box, so a failed load
@@ -705,7 +711,7 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     const metrics = state.settle();
     const output = runOutput(live.capabilities);
     if (state.destroyed) return err(sandboxError.instanceDestroyed(state.id));
-    if (!outcome.ok) return output === undefined ? outcome : { ...outcome, output };
+    if (!outcome.ok) return output === undefined ? outcome : { ok: false, error: outcome.error, output };
     const result = {
       ok: true as const,
       value: outcome.value,
@@ -713,7 +719,7 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
       gasUsed: state.gasUsed,
       durationMs: state.executionMs,
     };
-    return output === undefined ? result : { ...result, output };
+    return output === undefined ? result : Object.assign(result, { output });
   }
 
   /** Puts `state`'s instance in the state `snapshot` captured, committing only if every check passed. */
@@ -735,7 +741,7 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     if (live !== state.live)
       live.context.memory = live.memory === undefined ? undefined : guestMemory(live.memory);
     if (state.config.eventTimestamp !== host.eventTimestamp)
-      state.config = Object.freeze({ ...state.config, eventTimestamp: host.eventTimestamp });
+      state.config = Object.freeze(Object.assign({}, state.config, { eventTimestamp: host.eventTimestamp }));
     state.live = live;
     state.suspended = undefined;
     state.status = 'loaded';
@@ -768,7 +774,7 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
       state.status = 'destroyed';
       state.live = undefined;
       state.suspended = undefined;
-      state.config = Object.freeze({ ...state.config, hostFunctions: Object.freeze({}) });
+      state.config = Object.freeze(Object.assign({}, state.config, { hostFunctions: Object.freeze({}) }));
       state.gasUsed = 0;
       state.executionMs = 0;
       state.settle();

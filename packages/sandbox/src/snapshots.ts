@@ -75,7 +75,7 @@ export function costsInNameOrder(costs: CostModel): CostModel {
     const instructions = Object.fromEntries(
       Object.entries(costs.instructions).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
     );
-    inOrder = { ...costs, instructions };
+    inOrder = Object.assign({}, costs, { instructions });
     ordered.set(costs, inOrder);
   }
   return inOrder;
@@ -135,7 +135,8 @@ export function takeSnapshot(live: LiveModule, gasUsed: number): Result<Uint8Arr
     gasUsed,
   });
   const extensions = new Map(live.capabilities.map((capability) => [capability.name, capability.save()]));
-  return encodeSnapshot({ ...image.value, binding: live.binding(), host, extensions });
+  const { globals, tables, memory } = image.value;
+  return encodeSnapshot({ globals, tables, memory, binding: live.binding(), host, extensions });
 }
 
 function memoryBounds(compiled: CompiledModule) {
@@ -244,5 +245,7 @@ export function instanceFor(
   if (!applied.ok) return applied;
   snapshot.restoreCapabilities();
   for (const capability of module.capabilities) capability.attach(memory);
-  return ok({ ...module, instance, memory, actions: new Map(), depth: depthCounter(instance) });
+  return ok(
+    Object.assign({}, module, { instance, memory, actions: new Map(), depth: depthCounter(instance) }),
+  );
 }

@@ -376,7 +376,14 @@ export function exposeState(
   }
 
   return ok({
-    module: { ...module, types: types.types, functions, code, globals, exports, start: undefined },
+    module: Object.assign({}, module, {
+      types: types.types,
+      functions,
+      code,
+      globals,
+      exports,
+      start: undefined,
+    }),
     layout: {
       memory,
       globals: access,

@@ -172,7 +172,12 @@ export class Wasi {
       (() => {
         throw new Fault('no memory is attached');
       })();
-    return { ...processCalls(state, memory), ...descriptorCalls(state, memory), ...pathCalls(state, memory) };
+    return Object.assign(
+      {},
+      processCalls(state, memory),
+      descriptorCalls(state, memory),
+      pathCalls(state, memory),
+    );
   }
 
   /** Connects the guest's memory: an instance (its exported `memory`) or the memory itself. */

@@ -123,7 +123,7 @@ function portable(result: Result<unknown, SandboxError>): Result<unknown, Sandbo
     structuredClone(cause);
     return result;
   } catch {
-    return { ...result, error: { ...result.error, cause: textOf(cause) } };
+    return Object.assign({}, result, { error: Object.assign({}, result.error, { cause: textOf(cause) }) });
   }
 }
 
@@ -141,7 +141,7 @@ function stateOf(instance: SandboxInstance, op: CallMessage['op'], result: objec
   return {
     status: instance.status,
     metrics,
-    config: { ...config, hostFunctions: Object.keys(hostFunctions) },
+    config: Object.assign({}, config, { hostFunctions: Object.keys(hostFunctions) }),
   };
 }
 
@@ -231,7 +231,7 @@ export function serveSandbox(
       typeof input !== 'object' || input === null || Array.isArray(input)
         ? into.create(input as never)
         : functions.ok
-          ? into.create({ ...config, hostFunctions: functions.value })
+          ? into.create(Object.assign({}, config, { hostFunctions: functions.value }))
           : functions;
     if (!result.ok) return { result, instance: undefined };
     const instance = result.value;
@@ -313,7 +313,7 @@ export function serveSandbox(
           sandbox = createWasmSandbox(
             store.value === undefined
               ? options
-              : { ...options, preparedModules: store.value as PreparedModuleStore },
+              : Object.assign({}, options, { preparedModules: store.value as PreparedModuleStore }),
           );
         } catch (error) {
           // The options were checked by the pool: only the store can be refused here.

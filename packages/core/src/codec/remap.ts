@@ -22,7 +22,7 @@ function remapElement(segment: ElementSegment, remap: FunctionRemap): ElementSeg
     segment.init.kind === 'functions'
       ? { kind: 'functions', indices: segment.init.indices.map(remap) }
       : { kind: 'expressions', expressions: segment.init.expressions.map((e) => remapExpression(e, remap)) };
-  return { ...segment, offset, init };
+  return Object.assign({}, segment, { offset, init });
 }
 
 const FUNCTION_NAMES = 1;
@@ -71,7 +71,7 @@ function localMapLength(reader: ByteReader): number {
 function remapCustomSection(section: CustomSection, remap: FunctionRemap): CustomSection | undefined {
   if (section.name !== 'name') return section;
   try {
-    return { ...section, bytes: remapNameSection(section.bytes, remap) };
+    return Object.assign({}, section, { bytes: remapNameSection(section.bytes, remap) });
   } catch {
     // A malformed name section is ignored by engines; dropping it beats keeping wrong names.
     return undefined;
@@ -84,17 +84,18 @@ function remapCustomSection(section: CustomSection, remap: FunctionRemap): Custo
  * section. Function bodies are the caller's to rewrite.
  */
 export function remapFunctionReferences(module: WasmModule, remap: FunctionRemap): WasmModule {
-  return {
-    ...module,
-    exports: module.exports.map((e) => (e.kind === 'function' ? { ...e, index: remap(e.index) } : e)),
+  return Object.assign({}, module, {
+    exports: module.exports.map((e) =>
+      e.kind === 'function' ? Object.assign({}, e, { index: remap(e.index) }) : e,
+    ),
     start: module.start === undefined ? undefined : remap(module.start),
     elements: module.elements.map((segment) => remapElement(segment, remap)),
-    globals: module.globals.map((g) => ({ ...g, init: remapExpression(g.init, remap) })),
+    globals: module.globals.map((g) => Object.assign({}, g, { init: remapExpression(g.init, remap) })),
     customSections: module.customSections.flatMap((section) => {
       const remapped = remapCustomSection(section, remap);
       return remapped === undefined ? [] : [remapped];
     }),
-  };
+  });
 }
 
 /** Number of functions the module imports: the index of its first defined function. */
