@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { FIXTURE_NAMES, fixture, fixtureInfo } from '@ri-sandbox/test-fixtures';
 import { anyModule } from '../../test/arbitrary';
 import { wat } from '../../test/wat';
@@ -17,6 +17,16 @@ describe('decodeModule / encodeModule', () => {
   it.each(FIXTURE_NAMES)('round-trips %s byte for byte', (name) => {
     const bytes = fixture(name);
     expect(encodeModule(decodeModule(bytes))).toEqual(bytes);
+  });
+
+  it.each(FIXTURE_NAMES)('encodes %s into a buffer sized once, handed out without a copy', (name) => {
+    const module = decodeModule(fixture(name));
+    const slice = vi.spyOn(Uint8Array.prototype, 'slice');
+    const encoded = encodeModule(module);
+    const copies = slice.mock.calls.length;
+    slice.mockRestore();
+    expect(copies).toBe(0);
+    expect(encoded.buffer.byteLength).toBe(encoded.length);
   });
 
   it.each(FIXTURE_NAMES.filter((name) => fixtureInfo(name).origin === 'wat'))(

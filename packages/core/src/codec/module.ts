@@ -318,23 +318,45 @@ function writeFunctionBody(writer: ByteWriter, body: FunctionBody): void {
   writer.bytes(body.code);
 }
 
-/*
- * The code and data sections, which may hold megabytes, are written straight
- * into the module's writer, their sizes computed first, rather than into a
- * writer of their own and then copied.
+/**
+ * One section of a module being encoded: how many bytes it takes (its id and
+ * size prefix included) and how to write it. The module's buffer is
+ * allocated at the sum of the sizes, so that the encoding is handed out
+ * without a copy; the code, data and custom sections, which may hold
+ * megabytes, are written straight into it, their sizes computed first.
  */
+interface SectionPiece {
+  readonly size: number;
+  readonly write: (writer: ByteWriter) => void;
+}
 
-function writeCodeSection(writer: ByteWriter, bodies: readonly FunctionBody[]): void {
+/** A section of `contentSize` bytes that `writeContent` writes, as a piece. */
+function sectionPiece(
+  id: SectionId,
+  contentSize: number,
+  writeContent: (writer: ByteWriter) => void,
+): SectionPiece {
+  return {
+    size: 1 + lebSize(contentSize) + contentSize,
+    write: (writer) => {
+      writeContent(writer.u8(id).u32(contentSize));
+    },
+  };
+}
+
+function codeSectionPiece(bodies: readonly FunctionBody[]): SectionPiece {
   let size = lebSize(bodies.length);
   for (const body of bodies) {
     const bodySize = functionBodySize(body);
     size += lebSize(bodySize) + bodySize;
   }
-  writer.u8(SectionId.code).u32(size).u32(bodies.length);
-  for (const body of bodies) writeFunctionBody(writer, body);
+  return sectionPiece(SectionId.code, size, (writer) => {
+    writer.u32(bodies.length);
+    for (const body of bodies) writeFunctionBody(writer, body);
+  });
 }
 
-function writeDataSection(writer: ByteWriter, segments: readonly DataSegment[]): void {
+function dataSectionPiece(segments: readonly DataSegment[]): SectionPiece {
   const heads = segments.map((segment) => {
     const head = new ByteWriter(16);
     writeDataHead(head, segment);
@@ -344,8 +366,17 @@ function writeDataSection(writer: ByteWriter, segments: readonly DataSegment[]):
   segments.forEach((segment, i) => {
     size += (heads[i] as ByteWriter).size + lebSize(segment.bytes.length) + segment.bytes.length;
   });
-  writer.u8(SectionId.data).u32(size).u32(segments.length);
-  segments.forEach((segment, i) => writer.append(heads[i] as ByteWriter).byteVector(segment.bytes));
+  return sectionPiece(SectionId.data, size, (writer) => {
+    writer.u32(segments.length);
+    segments.forEach((segment, i) => writer.append(heads[i] as ByteWriter).byteVector(segment.bytes));
+  });
+}
+
+function customSectionPiece(custom: CustomSection): SectionPiece {
+  const name = new ByteWriter(custom.name.length + 8).name(custom.name);
+  return sectionPiece(SectionId.custom, name.size + custom.bytes.length, (writer) => {
+    writer.append(name).bytes(custom.bytes);
+  });
 }
 
 interface MutableModule {
@@ -533,54 +564,31 @@ function sectionContent(module: WasmModule, id: SectionId): ((writer: ByteWriter
 }
 
 /**
- * Where a section is written before its size is known: one writer, used
- * again by every section (a small module's encoding made a new buffer for
- * each), unless a large section grew it.
+ * Where the sections other than code, data and custom ones are written before
+ * the module's size is known: one writer, used again by every encoding (a
+ * small module's encoding made a new buffer for each), unless a large
+ * section grew it.
  */
 let sectionScratch = new ByteWriter();
 const SECTION_SCRATCH_KEPT_BYTES = 1 << 16;
 
-function writeSection(writer: ByteWriter, id: number, content: (writer: ByteWriter) => void): void {
-  const body = sectionScratch.reset();
-  content(body);
-  writer.u8(id).u32(body.size).append(body);
-  if (body.size > SECTION_SCRATCH_KEPT_BYTES) sectionScratch = new ByteWriter();
-}
-
-/** Writes `module`'s section `id`, if it has one; whether it did. */
-function writeSectionOf(writer: ByteWriter, module: WasmModule, id: SectionId): boolean {
-  if (id === SectionId.code) {
-    if (module.code.length > 0) writeCodeSection(writer, module.code);
-    return module.code.length > 0;
-  }
-  if (id === SectionId.data) {
-    if (module.data.length > 0) writeDataSection(writer, module.data);
-    return module.data.length > 0;
-  }
+/** `module`'s section `id` as a piece (see {@link SectionPiece}), or `undefined` when it has none. */
+function sectionPieceOf(module: WasmModule, id: SectionId, scratch: ByteWriter): SectionPiece | undefined {
+  if (id === SectionId.code) return module.code.length > 0 ? codeSectionPiece(module.code) : undefined;
+  if (id === SectionId.data) return module.data.length > 0 ? dataSectionPiece(module.data) : undefined;
   const content = sectionContent(module, id);
-  if (content !== undefined) writeSection(writer, id, content);
-  return content !== undefined;
-}
-
-/** About how many bytes the code and data sections take: the module's buffer sized once, not grown by doubling. */
-function bulkBytes(module: WasmModule, id: SectionId): number {
-  let total = 16;
-  if (id === SectionId.code) for (const body of module.code) total += body.code.length + 16;
-  if (id === SectionId.data) for (const segment of module.data) total += segment.bytes.length + 16;
-  return total;
-}
-
-function writeCustomSections(writer: ByteWriter, module: WasmModule, after: SectionId): void {
-  for (const custom of module.customSections) {
-    if (custom.after === after)
-      writeSection(writer, SectionId.custom, (w) => void w.name(custom.name).bytes(custom.bytes));
-  }
+  if (content === undefined) return undefined;
+  const start = scratch.size;
+  content(scratch);
+  const end = scratch.size;
+  return sectionPiece(id, end - start, (writer) => void writer.rangeOf(scratch, start, end));
 }
 
 /**
  * Encodes a module to the binary format. Sections are written in the order
  * the format requires; custom sections are written after the section they
- * followed when decoded (at the end if that section is now absent).
+ * followed when decoded (at the end if that section is now absent). The
+ * result is a buffer of its own, of exactly its size.
  *
  * @throws WasmEncodeError if a value cannot be encoded (an out-of-range index, say).
  */
@@ -590,23 +598,28 @@ export function encodeModule(module: WasmModule): Uint8Array<ArrayBuffer> {
       `${module.functions.length} function declarations but ${module.code.length} function bodies`,
     );
   }
-  const custom = module.customSections.reduce((sum, c) => sum + c.bytes.length + c.name.length + 16, 0);
-  const writer = new ByteWriter(
-    1024 + custom + bulkBytes(module, SectionId.code) + bulkBytes(module, SectionId.data),
-  );
-  writer.bytes(WASM_MAGIC).bytes(WASM_VERSION);
-  writeCustomSections(writer, module, SectionId.custom);
+  const scratch = sectionScratch.reset();
+  const pieces: SectionPiece[] = [];
+  const customsAfter = (after: SectionId): void => {
+    for (const custom of module.customSections)
+      if (custom.after === after) pieces.push(customSectionPiece(custom));
+  };
+  customsAfter(SectionId.custom);
   const written = new Set<SectionId>([SectionId.custom]);
   for (const id of SECTION_ORDER) {
-    if (!writeSectionOf(writer, module, id)) continue;
+    const piece = sectionPieceOf(module, id, scratch);
+    if (piece === undefined) continue;
+    pieces.push(piece);
     written.add(id);
-    writeCustomSections(writer, module, id);
+    customsAfter(id);
   }
   // Custom sections whose anchor section is gone go last, in their original order.
-  for (const custom of module.customSections) {
-    if (!written.has(custom.after)) {
-      writeSection(writer, SectionId.custom, (w) => void w.name(custom.name).bytes(custom.bytes));
-    }
-  }
+  for (const custom of module.customSections)
+    if (!written.has(custom.after)) pieces.push(customSectionPiece(custom));
+  const size = pieces.reduce((sum, piece) => sum + piece.size, WASM_MAGIC.length + WASM_VERSION.length);
+  const writer = new ByteWriter(size);
+  writer.bytes(WASM_MAGIC).bytes(WASM_VERSION);
+  for (const piece of pieces) piece.write(writer);
+  if (scratch.size > SECTION_SCRATCH_KEPT_BYTES) sectionScratch = new ByteWriter();
   return writer.finish();
 }
