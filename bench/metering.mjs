@@ -1,8 +1,10 @@
 // Metering benchmarks (issue #3): metered vs raw time on real workloads, the same
 // workloads under wasm-metering (npm) for comparison, instrumentation time vs
 // WebAssembly.validate on 600 KB of real compiler output, and timeout overshoot.
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { decodeModule, encodeModule } from '@ri-sandbox/core';
 import { canonicalizeNaNs } from '@ri-sandbox/determinism';
 import { Meter, instrument } from '@ri-sandbox/metering';
@@ -18,6 +20,8 @@ function must(result) {
   return result.value;
 }
 const wasmMetering = require('wasm-metering');
+/** The argument that makes this script measure the workloads in its own process and print them as JSON. */
+const WORKLOADS_ARG = '--workloads';
 const NO_LIMIT = { maxGas: Number.MAX_SAFE_INTEGER, maxExecutionMs: 1e9 };
 
 const countingLoop = watToBytes(`(module
@@ -76,14 +80,16 @@ async function theirs(bytes) {
   }
 }
 
-export async function run(log) {
-  const results = { workloads: [], instrumentation: undefined, timeouts: [] };
-
-  log('metering: workloads (raw, ri-sandbox metered, wasm-metering)');
+/**
+ * The workloads' times (raw, metered, and under wasm-metering if `withWasmMetering`) and the cost of NaN
+ * canonicalization, in this process.
+ */
+async function measureWorkloads(withWasmMetering) {
+  const workloads = [];
   for (const workload of WORKLOADS) {
     const plain = await raw(workload.bytes);
     const mine = await ours(workload.bytes);
-    const other = await theirs(workload.bytes);
+    const other = withWasmMetering ? await theirs(workload.bytes) : undefined;
     const expected = plain[workload.action](...workload.args);
     const check = mine.meter.run(NO_LIMIT, () => mine.exports[workload.action](...workload.args));
     if (!check.ok || check.value !== expected) throw new Error(`${workload.name}: metered result differs`);
@@ -91,22 +97,20 @@ export async function run(log) {
       raw: () => plain[workload.action](...workload.args),
       metered: () => mine.meter.run(NO_LIMIT, () => mine.exports[workload.action](...workload.args)),
     };
-    if (!other.error) candidates.wasmMetering = () => other[workload.action](...workload.args);
+    if (other !== undefined && !other.error)
+      candidates.wasmMetering = () => other[workload.action](...workload.args);
     const times = compare(candidates, { rounds: 11, warmup: 2 });
-    results.workloads.push({
+    workloads.push({
       name: workload.name,
       gas: check.gasUsed,
       rawMs: times.raw,
       meteredMs: times.metered,
       ratio: times.metered / times.raw,
-      wasmMeteringRatio: other.error ? undefined : times.wasmMetering / times.raw,
-      wasmMeteringError: other.error,
+      wasmMeteringRatio: times.wasmMetering === undefined ? undefined : times.wasmMetering / times.raw,
+      wasmMeteringError: other?.error,
     });
-    log(`  ${workload.name}: ${ratio(times.metered / times.raw)}`);
   }
-
-  log('determinism: cost of NaN canonicalization (metered, with vs without)');
-  results.nan = [];
+  const nan = [];
   for (const workload of WORKLOADS.filter((w) => /matmul|sha256/.test(w.name))) {
     const plain = await ours(workload.bytes);
     const canonical = await ours(
@@ -121,9 +125,65 @@ export async function run(log) {
       },
       { rounds: 11, warmup: 2 },
     );
-    results.nan.push({ name: workload.name, ratio: times.canonical / times.metered });
-    log(`  ${workload.name}: ${ratio(times.canonical / times.metered)}`);
+    nan.push({ name: workload.name, ratio: times.canonical / times.metered });
   }
+  return { workloads, nan };
+}
+
+/**
+ * How many fresh processes measure the workloads. One process can read a recursive fib at 0.8x or at
+ * 1.5x raw, the same code placed differently (return prediction, alignment); the table shows the
+ * median of the processes' ratios and their range. wasm-metering is timed in the first only.
+ */
+const WORKLOAD_PROCESSES = 5;
+
+/** {@link measureWorkloads} in a process of its own. */
+function measureWorkloadsApart(withWasmMetering) {
+  const child = spawnSync(
+    process.execPath,
+    [fileURLToPath(import.meta.url), WORKLOADS_ARG, String(withWasmMetering)],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 1 << 24,
+    },
+  );
+  if (child.status !== 0) throw new Error(`metering workloads exited with ${child.status ?? child.signal}`);
+  return JSON.parse(child.stdout);
+}
+
+/** Per workload (by position), the run whose ratio is the median, with the range of the ratios. */
+function medianOfRuns(runs, pick) {
+  return pick(runs[0]).map((first, i) => {
+    const sorted = runs.map((run) => pick(run)[i]).sort((a, b) => a.ratio - b.ratio);
+    const middle = sorted[sorted.length >> 1];
+    return {
+      ...middle,
+      ratioLow: sorted[0].ratio,
+      ratioHigh: sorted[sorted.length - 1].ratio,
+      // wasm-metering was timed in the first process only.
+      wasmMeteringRatio: first.wasmMeteringRatio,
+      wasmMeteringError: first.wasmMeteringError,
+    };
+  });
+}
+
+export async function run(log) {
+  const results = { workloads: [], instrumentation: undefined, timeouts: [] };
+
+  log(
+    `metering: workloads (raw, ri-sandbox metered, wasm-metering) and NaN canonicalization, in ${WORKLOAD_PROCESSES} processes`,
+  );
+  const runs = [];
+  for (let i = 0; i < WORKLOAD_PROCESSES; i++) {
+    runs.push(measureWorkloadsApart(i === 0));
+    log(
+      `  process ${i + 1}: ${runs[i].workloads.map((w) => ratio(w.ratio)).join(', ')}; NaN ${runs[i].nan.map((n) => ratio(n.ratio)).join(', ')}`,
+    );
+  }
+  results.processes = WORKLOAD_PROCESSES;
+  results.workloads = medianOfRuns(runs, (run) => run.workloads);
+  results.nan = medianOfRuns(runs, (run) => run.nan);
 
   log('metering: instrumentation time vs WebAssembly.validate');
   const captured = [];
@@ -194,6 +254,11 @@ export async function run(log) {
   return results;
 }
 
+/** The range of a median's ratios over the processes, or nothing for results of one process. */
+function spread({ ratioLow, ratioHigh }) {
+  return ratioLow === undefined ? '' : `${ratio(ratioLow)} to ${ratio(ratioHigh)}`;
+}
+
 export function report(results) {
   const workloadRows = results.workloads.map((w) => [
     w.name,
@@ -201,6 +266,7 @@ export function report(results) {
     ms(w.rawMs),
     ms(w.meteredMs),
     ratio(w.ratio),
+    spread(w),
     w.wasmMeteringRatio === undefined ? `fails: ${w.wasmMeteringError}` : ratio(w.wasmMeteringRatio),
   ]);
   const ratios = results.workloads.map((w) => w.ratio);
@@ -211,7 +277,9 @@ export function report(results) {
   return [
     '### Metering: metered time / raw time (target: geometric mean <= 1.25x, worst <= 2.5x)',
     '',
-    table(['workload', 'gas', 'raw', 'metered', 'ri-sandbox', 'wasm-metering'], workloadRows),
+    `Each process interleaves the two, and the table shows the process whose ratio is the median of ${results.processes ?? 1} fresh processes, and the range of their ratios (wasm-metering: the first process).`,
+    '',
+    table(['workload', 'gas', 'raw', 'metered', 'ri-sandbox', 'range', 'wasm-metering'], workloadRows),
     '',
     `Geometric mean: **${ratio(geometricMean(ratios))}** (worst ${ratio(Math.max(...ratios))}); ` +
       `wasm-metering: ${theirs.length ? `${ratio(geometricMean(theirs))} (worst ${ratio(Math.max(...theirs))})` : 'n/a'}.`,
@@ -219,8 +287,8 @@ export function report(results) {
     '### Determinism: NaN canonicalization, metered time with / without',
     '',
     table(
-      ['workload', 'ratio'],
-      results.nan.map((n) => [n.name, ratio(n.ratio)]),
+      ['workload', 'ratio', 'range'],
+      results.nan.map((n) => [n.name, ratio(n.ratio), spread(n)]),
     ),
     '',
     '### Metering: instrumentation time / `WebAssembly.validate` time (target: <= 2x)',
@@ -262,4 +330,8 @@ export function report(results) {
       ]),
     ),
   ].join('\n');
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === WORKLOADS_ARG) {
+  process.stdout.write(`${JSON.stringify(await measureWorkloads(process.argv[3] === 'true'))}\n`);
 }
