@@ -90,7 +90,10 @@ function badCost(value: unknown): boolean {
 export function resolveCostModel(overrides: Partial<CostModel> = {}): Result<CostModel, InvalidConfigError> {
   if (!isRecord(overrides))
     return err(sandboxError.invalidConfig('costs', `must be an object, got ${describe(overrides)}`));
-  for (const key of Object.keys(overrides)) {
+  const keys = Object.keys(overrides);
+  // No overrides: the default model itself, whose lookup tables `instrument` makes once per process.
+  if (keys.length === 0) return ok(DEFAULT_COST_MODEL);
+  for (const key of keys) {
     if (!KNOWN_FIELDS.has(key))
       return err(
         sandboxError.invalidConfig(`costs.${key}`, `is not a cost (known: ${[...KNOWN_FIELDS].join(', ')})`),
