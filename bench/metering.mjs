@@ -277,7 +277,7 @@ export function report(results) {
   return [
     '### Metering: metered time / raw time (target: geometric mean <= 1.25x, worst <= 2.5x)',
     '',
-    `Each process interleaves the two, and the table shows the process whose ratio is the median of ${results.processes ?? 1} fresh processes, and the range of their ratios (wasm-metering: the first process).`,
+    `Each of ${results.processes ?? 1} fresh processes interleaves the two; per workload, the table shows the process whose ratio is the median, and the range of the ratios (wasm-metering: the first process only).`,
     '',
     table(['workload', 'gas', 'raw', 'metered', 'ri-sandbox', 'range', 'wasm-metering'], workloadRows),
     '',
