@@ -356,26 +356,32 @@ function codeSectionPiece(bodies: readonly FunctionBody[]): SectionPiece {
   });
 }
 
-function dataSectionPiece(segments: readonly DataSegment[]): SectionPiece {
-  const heads = segments.map((segment) => {
-    const head = new ByteWriter(16);
-    writeDataHead(head, segment);
-    return head;
+function dataSectionPiece(segments: readonly DataSegment[], scratch: ByteWriter): SectionPiece {
+  // Each segment's head (mode, memory, offset) goes to the scratch writer; where each one ends there.
+  const first = scratch.size;
+  const headEnds = segments.map((segment) => {
+    writeDataHead(scratch, segment);
+    return scratch.size;
   });
-  let size = lebSize(segments.length);
-  segments.forEach((segment, i) => {
-    size += (heads[i] as ByteWriter).size + lebSize(segment.bytes.length) + segment.bytes.length;
-  });
+  let size = lebSize(segments.length) + scratch.size - first;
+  for (const segment of segments) size += lebSize(segment.bytes.length) + segment.bytes.length;
   return sectionPiece(SectionId.data, size, (writer) => {
     writer.u32(segments.length);
-    segments.forEach((segment, i) => writer.append(heads[i] as ByteWriter).byteVector(segment.bytes));
+    let headStart = first;
+    segments.forEach((segment, i) => {
+      const headEnd = headEnds[i] as number;
+      writer.rangeOf(scratch, headStart, headEnd).byteVector(segment.bytes);
+      headStart = headEnd;
+    });
   });
 }
 
-function customSectionPiece(custom: CustomSection): SectionPiece {
-  const name = new ByteWriter(custom.name.length + 8).name(custom.name);
-  return sectionPiece(SectionId.custom, name.size + custom.bytes.length, (writer) => {
-    writer.append(name).bytes(custom.bytes);
+function customSectionPiece(custom: CustomSection, scratch: ByteWriter): SectionPiece {
+  const start = scratch.size;
+  scratch.name(custom.name);
+  const end = scratch.size;
+  return sectionPiece(SectionId.custom, end - start + custom.bytes.length, (writer) => {
+    writer.rangeOf(scratch, start, end).bytes(custom.bytes);
   });
 }
 
@@ -564,10 +570,10 @@ function sectionContent(module: WasmModule, id: SectionId): ((writer: ByteWriter
 }
 
 /**
- * Where the sections other than code, data and custom ones are written before
- * the module's size is known: one writer, used again by every encoding (a
- * small module's encoding made a new buffer for each), unless a large
- * section grew it.
+ * Where the small parts of a module are written before its size is known
+ * (the sections other than code, data and custom ones, data segments' heads,
+ * custom sections' names): one writer, used again by every encoding (a small
+ * module's encoding made a new buffer for each), unless a large section grew it.
  */
 let sectionScratch = new ByteWriter();
 const SECTION_SCRATCH_KEPT_BYTES = 1 << 16;
@@ -575,7 +581,8 @@ const SECTION_SCRATCH_KEPT_BYTES = 1 << 16;
 /** `module`'s section `id` as a piece (see {@link SectionPiece}), or `undefined` when it has none. */
 function sectionPieceOf(module: WasmModule, id: SectionId, scratch: ByteWriter): SectionPiece | undefined {
   if (id === SectionId.code) return module.code.length > 0 ? codeSectionPiece(module.code) : undefined;
-  if (id === SectionId.data) return module.data.length > 0 ? dataSectionPiece(module.data) : undefined;
+  if (id === SectionId.data)
+    return module.data.length > 0 ? dataSectionPiece(module.data, scratch) : undefined;
   const content = sectionContent(module, id);
   if (content === undefined) return undefined;
   const start = scratch.size;
@@ -602,7 +609,7 @@ export function encodeModule(module: WasmModule): Uint8Array<ArrayBuffer> {
   const pieces: SectionPiece[] = [];
   const customsAfter = (after: SectionId): void => {
     for (const custom of module.customSections)
-      if (custom.after === after) pieces.push(customSectionPiece(custom));
+      if (custom.after === after) pieces.push(customSectionPiece(custom, scratch));
   };
   customsAfter(SectionId.custom);
   const written = new Set<SectionId>([SectionId.custom]);
@@ -615,7 +622,7 @@ export function encodeModule(module: WasmModule): Uint8Array<ArrayBuffer> {
   }
   // Custom sections whose anchor section is gone go last, in their original order.
   for (const custom of module.customSections)
-    if (!written.has(custom.after)) pieces.push(customSectionPiece(custom));
+    if (!written.has(custom.after)) pieces.push(customSectionPiece(custom, scratch));
   const size = pieces.reduce((sum, piece) => sum + piece.size, WASM_MAGIC.length + WASM_VERSION.length);
   const writer = new ByteWriter(size);
   writer.bytes(WASM_MAGIC).bytes(WASM_VERSION);
