@@ -7,7 +7,7 @@
  */
 import { type Result, type SnapshotError, WASM_PAGE_BYTES, err, ok, sandboxError } from '@ri-sandbox/core';
 import { crc32c } from './crc32c';
-import { xxh3 } from './xxh3';
+import { type Xxh3Stream, xxh3, xxh3Stream } from './xxh3';
 import { xxh32 } from './xxh32';
 import type { MemoryChunk, SavedGlobal, SavedTable, SavedValue, SnapshotContents } from './state';
 import { MEMORY_BLOCK_BYTES } from './state';
@@ -120,15 +120,28 @@ function memorySize(contents: SnapshotContents): number {
   return memory === undefined ? 1 : memory.chunks.reduce((sum, c) => sum + 8 + c.bytes.length, 9);
 }
 
-/** Fixed-width little-endian writes into a buffer of known size. */
+/** How much of a long run of bytes is written before it is hashed: the writes stay in the cache for the hash. */
+const HASH_PIECE_BYTES = 1 << 16;
+
+/**
+ * Fixed-width little-endian writes into a buffer of known size, hashed
+ * (XXH3-64) as they are written: long runs of bytes piece by piece, each
+ * piece while it is still in the cache, rather than all at the end.
+ */
 class Writer {
   readonly bytes: Uint8Array<ArrayBuffer>;
   private readonly view: DataView;
   offset = 0;
+  /** Bytes at the start of `bytes` given to `hash` already. */
+  private hashed = 0;
 
-  constructor(size: number) {
+  constructor(
+    size: number,
+    private readonly hash: Xxh3Stream,
+  ) {
     this.bytes = new Uint8Array(size);
     this.view = new DataView(this.bytes.buffer);
+    hash.reset();
   }
 
   u8(value: number): void {
@@ -152,13 +165,33 @@ class Writer {
   }
 
   raw(bytes: Uint8Array): void {
-    this.bytes.set(bytes, this.offset);
-    this.offset += bytes.length;
+    if (bytes.length <= HASH_PIECE_BYTES) {
+      this.bytes.set(bytes, this.offset);
+      this.offset += bytes.length;
+      return;
+    }
+    for (let at = 0; at < bytes.length; at += HASH_PIECE_BYTES) {
+      const piece = bytes.subarray(at, at + HASH_PIECE_BYTES);
+      this.bytes.set(piece, this.offset);
+      this.offset += piece.length;
+      this.absorb();
+    }
   }
 
   section(id: number, size: number): void {
     this.u8(id);
     this.u32(size);
+  }
+
+  /** Writes the checksum of everything written before it, as this version of the format has it (XXH3-64). */
+  checksum(): void {
+    this.absorb();
+    this.u64(this.hash.digest());
+  }
+
+  private absorb(): void {
+    this.hash.update(this.bytes.subarray(this.hashed, this.offset));
+    this.hashed = this.offset;
   }
 }
 
@@ -209,7 +242,7 @@ export function encodeSnapshot(contents: SnapshotContents): Result<Uint8Array<Ar
     HEADER_BYTES + sizes.reduce((sum, size) => sum + SECTION_HEADER_BYTES + size, 0) + CHECKSUM_BYTES;
   if (total > MAX_SNAPSHOT_BYTES)
     return snapshotError(`${total} bytes is more than a snapshot can hold (${MAX_SNAPSHOT_BYTES})`);
-  const w = new Writer(total);
+  const w = new Writer(total, xxh3Stream());
   w.raw(SNAPSHOT_MAGIC);
   w.u16(SNAPSHOT_VERSION);
   w.u16(0);
@@ -248,7 +281,7 @@ export function encodeSnapshot(contents: SnapshotContents): Result<Uint8Array<Ar
     w.raw(name);
     w.raw(bytes);
   });
-  w.u64(snapshotChecksum(w.bytes.subarray(0, w.offset)));
+  w.checksum();
   return ok(w.bytes);
 }
 

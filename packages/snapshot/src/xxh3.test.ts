@@ -40,7 +40,8 @@ describe('XXH3-64', () => {
     [(1 << 20) + 3, 0xadb91bf6f009875bn],
   ];
 
-  for (const [name, hash] of Object.entries(builds)) {
+  for (const [name, stream] of Object.entries(builds)) {
+    const hash = (bytes: Uint8Array) => stream.hash(bytes);
     it(`gives the reference implementation's values at the edges of every path (${name} build)`, () => {
       for (const [length, expected] of reference) expect(hash(input.subarray(0, length))).toBe(expected);
       expect(hash(new TextEncoder().encode('abc'))).toBe(0x78af5f94892f3950n);
@@ -64,12 +65,39 @@ describe('XXH3-64', () => {
           const shifted = new Uint8Array(bytes.length + 16);
           shifted.set(bytes, at);
           const view = shifted.subarray(at, at + bytes.length);
-          expect(builds.scalar(view)).toBe(builds.simd(bytes));
-          expect(xxh3(view)).toBe(builds.simd(bytes));
+          expect(builds.scalar.hash(view)).toBe(builds.simd.hash(bytes));
+          expect(xxh3(view)).toBe(builds.simd.hash(bytes));
         },
       ),
       { numRuns: 60 },
     );
+  });
+
+  it('gives the same value for bytes given in pieces as for the whole, in both builds', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.integer({ min: 0, max: 3000 }), fc.integer({ min: 65_000, max: 200_000 })),
+        fc.array(fc.oneof(fc.nat(300), fc.nat(70_000)), { maxLength: 8 }),
+        (length, cuts) => {
+          const bytes = input.subarray(0, length);
+          const at = [...new Set([0, ...cuts.map((c) => Math.min(c, length)), length])].sort((a, b) => a - b);
+          for (const stream of Object.values(builds)) {
+            stream.reset();
+            for (let i = 1; i < at.length; i++) stream.update(bytes.subarray(at[i - 1], at[i]));
+            expect(stream.digest()).toBe(xxh3(bytes));
+          }
+        },
+      ),
+      { numRuns: 80 },
+    );
+    // A piece that ends the window exactly, then one byte, then nothing more: each edge of the window.
+    for (const length of [65_536, 65_537, 65_536 + 63, 65_536 + 64, 65_536 + 65, 131_072, 131_073]) {
+      const stream = builds.simd;
+      stream.reset();
+      stream.update(input.subarray(0, 65_536));
+      stream.update(input.subarray(65_536, length));
+      expect(stream.digest()).toBe(builds.scalar.hash(input.subarray(0, length)));
+    }
   });
 
   it('changes with any single bit of the input', () => {

@@ -36,38 +36,101 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
 
 const BUILDS = { simd: XXH3_SIMD, scalar: XXH3_SCALAR } as const;
 
-/** The XXH3-64 function of one build of the kernel, in a module instance of its own. */
-export function xxh3Kernel(build: keyof typeof BUILDS): (bytes: Uint8Array) => bigint {
-  const kernel = new WebAssembly.Instance(new WebAssembly.Module(decodeBase64(BUILDS[build])))
-    .exports as unknown as Kernel;
-  const memory = new Uint8Array(kernel.memory.buffer);
-  return (bytes) => {
+/** Bytes the window holds. */
+const WINDOW_BYTES = WINDOW_BLOCKS * BLOCK_BYTES;
+
+/**
+ * XXH3-64 of bytes given in pieces, on one instance of the kernel: `digest`
+ * gives the `xxh3` of everything `update` was given since `reset`. Pieces
+ * are copied into the kernel's window, and its whole blocks hashed when it
+ * is full and more bytes come, so that a writer can hash what it wrote while
+ * it is still in the cache. One hash at a time per stream.
+ */
+export class Xxh3Stream {
+  private readonly memory: Uint8Array;
+  /** Bytes in the window not hashed yet. */
+  private filled = 0;
+  /** Bytes given since `reset`. */
+  private total = 0;
+  /** Whether the accumulators are set up (some blocks were hashed). */
+  private started = false;
+
+  constructor(private readonly kernel: Kernel) {
+    this.memory = new Uint8Array(kernel.memory.buffer);
+  }
+
+  /** Starts a new hash. */
+  reset(): void {
+    this.filled = 0;
+    this.total = 0;
+    this.started = false;
+  }
+
+  /** Adds `bytes` to the hash. */
+  update(bytes: Uint8Array): void {
     const length = bytes.length;
-    if (length <= SHORT_MAX) {
-      memory.set(bytes, WINDOW);
-      return BigInt.asUintN(64, kernel.short(length));
+    for (let at = 0; at < length;) {
+      if (this.filled === WINDOW_BYTES) this.hashWindow();
+      const count = Math.min(WINDOW_BYTES - this.filled, length - at);
+      this.memory.set(count === length ? bytes : bytes.subarray(at, at + count), WINDOW + this.filled);
+      this.filled += count;
+      at += count;
     }
-    kernel.start();
-    const blocks = Math.floor((length - 1) / BLOCK_BYTES);
-    for (let block = 0; block < blocks; block += WINDOW_BLOCKS) {
-      const count = Math.min(WINDOW_BLOCKS, blocks - block);
-      memory.set(bytes.subarray(block * BLOCK_BYTES, (block + count) * BLOCK_BYTES), WINDOW);
-      kernel.blocks(count);
+    this.total += length;
+  }
+
+  /** The XXH3-64 of every byte given since `reset`, as an unsigned 64-bit integer. */
+  digest(): bigint {
+    const { kernel, filled, total } = this;
+    if (total <= SHORT_MAX) return BigInt.asUintN(64, kernel.short(total));
+    this.start();
+    // The last block, whole or not, is hashed by `finish`, with the stripe before it just below the window.
+    const blocks = Math.floor((filled - 1) / BLOCK_BYTES);
+    if (blocks > 0) {
+      kernel.blocks(blocks);
+      const tail = WINDOW + blocks * BLOCK_BYTES;
+      this.memory.copyWithin(WINDOW - STRIPE_BYTES, tail - STRIPE_BYTES, WINDOW + filled);
     }
-    // The last stripe is the input's last 64 bytes, which may begin in the last whole block.
-    const tail = blocks * BLOCK_BYTES;
-    const from = Math.max(0, tail - STRIPE_BYTES);
-    memory.set(bytes.subarray(from, length), WINDOW - (tail - from));
-    return BigInt.asUintN(64, kernel.finish(length - tail, length));
-  };
+    return BigInt.asUintN(64, kernel.finish(filled - blocks * BLOCK_BYTES, total));
+  }
+
+  /** The XXH3-64 of `bytes` alone. */
+  hash(bytes: Uint8Array): bigint {
+    this.reset();
+    this.update(bytes);
+    return this.digest();
+  }
+
+  private start(): void {
+    if (!this.started) this.kernel.start();
+    this.started = true;
+  }
+
+  /** Hashes the full window (more bytes follow), keeping its last stripe just below it for `finish`. */
+  private hashWindow(): void {
+    this.start();
+    this.kernel.blocks(WINDOW_BLOCKS);
+    this.memory.copyWithin(
+      WINDOW - STRIPE_BYTES,
+      WINDOW + WINDOW_BYTES - STRIPE_BYTES,
+      WINDOW + WINDOW_BYTES,
+    );
+    this.filled = 0;
+  }
 }
 
-let hash: ((bytes: Uint8Array) => bigint) | undefined;
+/** A stream on an instance of its own of one build of the kernel. */
+export function xxh3Kernel(build: keyof typeof BUILDS): Xxh3Stream {
+  const module = new WebAssembly.Module(decodeBase64(BUILDS[build]));
+  return new Xxh3Stream(new WebAssembly.Instance(module).exports as unknown as Kernel);
+}
 
-/** This thread's XXH3-64 function: the SIMD build where the engine has SIMD. */
-function kernel(): (bytes: Uint8Array) => bigint {
-  hash ??= xxh3Kernel(WebAssembly.validate(decodeBase64(XXH3_SIMD)) ? 'simd' : 'scalar');
-  return hash;
+let stream: Xxh3Stream | undefined;
+
+/** This thread's stream: the SIMD build where the engine has SIMD. */
+export function xxh3Stream(): Xxh3Stream {
+  stream ??= xxh3Kernel(WebAssembly.validate(decodeBase64(XXH3_SIMD)) ? 'simd' : 'scalar');
+  return stream;
 }
 
 /**
@@ -80,7 +143,7 @@ function kernel(): (bytes: Uint8Array) => bigint {
  * ```
  */
 export function xxh3(bytes: Uint8Array): bigint {
-  return kernel()(bytes);
+  return xxh3Stream().hash(bytes);
 }
 
 let warm = false;
