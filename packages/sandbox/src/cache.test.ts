@@ -111,6 +111,29 @@ describe('compiled module cache', () => {
     expect(errorOf(await sandbox.load(fromBuffer.value, 'nope' as never)).code).toBe('INVALID_MODULE');
   });
 
+  it('finds a module it compiled by the caller’s bytes, without copying them, before returning', async () => {
+    const sandbox = testSandbox();
+    await sandbox.load(instanceOf(sandbox), fixture('add'));
+    const again = instanceOf(sandbox);
+    const bytes = fixture('add');
+    const slice = vi.spyOn(Uint8Array.prototype, 'slice');
+    const pending = sandbox.load(again, bytes);
+    expect(slice).not.toHaveBeenCalled();
+    slice.mockRestore();
+    bytes.fill(0);
+    expect((await pending).ok).toBe(true);
+    expect(valueOf(sandbox.execute(again, 'add', [2, 3]))).toBe(5);
+    // A buffer, and a view into the middle of one, are found the same way.
+    const fromBuffer = instanceOf(sandbox);
+    expect((await sandbox.load(fromBuffer, fixture('add').slice().buffer)).ok).toBe(true);
+    const add = fixture('add');
+    const padded = new Uint8Array(add.length + 3);
+    padded.set(add, 3);
+    const fromView = instanceOf(sandbox);
+    expect((await sandbox.load(fromView, padded.subarray(3))).ok).toBe(true);
+    expect(valueOf(sandbox.execute(fromView, 'add', [4, 5]))).toBe(9);
+  });
+
   it('keeps a bounded number of modules', async () => {
     const sandbox = testSandbox(); // compiles the snapshot checksum's kernel, not counted
     const compiled = compilations();

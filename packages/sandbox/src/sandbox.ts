@@ -433,11 +433,16 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     if (!(bytes instanceof Uint8Array))
       return (await compileFresh(bytes as Uint8Array, config, hostFunctions)) as Result<never, SandboxError>;
     const variant = `${config.maxMemoryBytes}:${config.maxCallDepth}`;
+    // The caller's bytes are only read before the first await: a module compiled before is found by
+    // them, and anything else works on a copy, so that the caller may change them once `load` returns.
+    const hit = compiledCache.get(bytes, variant);
+    if (hit !== undefined) return relinked(hit, hostFunctions);
+    const own = bytes.slice();
     let waited: Promise<Result<CachedModule, SandboxError>> | undefined;
     for (;;) {
-      const cached = compiledCache.get(bytes, variant);
+      const cached = compiledCache.get(own, variant);
       if (cached !== undefined) return relinked(cached, hostFunctions);
-      const underway = compiling.get(bytes, variant);
+      const underway = compiling.get(own, variant);
       if (underway === undefined || underway === waited) break;
       waited = underway;
       const shared = await underway;
@@ -445,12 +450,12 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
       // The failure may be that load's own (host functions it was not given): this one compiles,
       // unless another that waited too is compiling already.
     }
-    const started = compileAndKeep(bytes, variant, config, hostFunctions);
-    compiling.set(bytes, variant, started);
+    const started = compileAndKeep(own, variant, config, hostFunctions);
+    compiling.set(own, variant, started);
     try {
       return await started;
     } finally {
-      compiling.delete(bytes, variant, started);
+      compiling.delete(own, variant, started);
     }
   }
 
@@ -503,13 +508,9 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     const state = checked.value;
     if (state.loading)
       return err(sandboxError.invalidState(state.id, state.status, 'load', 'another load is in progress'));
-    // Copied before the first await, so the caller may reuse its buffer at once.
-    const input: unknown =
-      bytes instanceof Uint8Array
-        ? bytes.slice()
-        : bytes instanceof ArrayBuffer
-          ? new Uint8Array(bytes.slice(0))
-          : bytes;
+    // Read before the first await (found in the cache, or copied to be compiled: see compileCached),
+    // so the caller may reuse its buffer at once.
+    const input: unknown = bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : bytes;
     state.loading = true;
     // A host function may destroy the instance while it loads (during the start function, say).
     const destroyed = () => state.destroyed;
@@ -540,6 +541,8 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
   /** Compiles (or reuses) and instantiates a module for `state`, without touching `state`. */
   async function loadModule(state: InstanceState, input: unknown): Promise<Result<LiveModule, SandboxError>> {
     const { config } = state;
+    // Before any await: the caller may change (or detach) its buffer once `load` has returned.
+    const byteLength = input instanceof Uint8Array ? input.length : 0;
     // A load starts the guest's random sequence afresh from the seed.
     const prng = new Pcg32(config.deterministicSeed);
     const clock = { eventTimestamp: config.eventTimestamp };
@@ -598,7 +601,7 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     // A small module is instantiated at once (no turn of the event loop); engines refuse that for
     // large ones on a browser's main thread.
     const live =
-      (input as Uint8Array).length <= SYNC_MODULE_BYTES
+      byteLength <= SYNC_MODULE_BYTES
         ? instantiateModuleSync(module, functions, config.maxMemoryBytes, meter.imports)
         : await instantiateModule(module, functions, config.maxMemoryBytes, meter.imports);
     if (!live.ok) return live;

@@ -105,6 +105,7 @@ describe('ri-sandbox bench', () => {
       '| first load (9 KB module)',
       '| load again (compiled module cached)',
       '| load again (compiled module cached)',
+      '| load again (compiled module cached)',
       '| execute(add), per call',
       '| execute(fib, 20), all instrumentation',
       '| snapshot (1 page)',
