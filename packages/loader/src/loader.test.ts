@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type HostFunction, type WasmModule, defineHostFunction, ok, pagesForBytes } from '@ri-sandbox/core';
 import { fixture } from '@ri-sandbox/test-fixtures';
 import { wat } from '../../core/test/wat';
-import { compileModule, prepareModule } from './compile';
+import { type LoaderOptions, compileModule, prepareModule } from './compile';
 import { instantiateModule, instantiateModuleSync } from './instantiate';
 import { MEMORY_EXPORT } from './memory';
 
@@ -31,7 +31,10 @@ const hostFunctions: Record<string, HostFunction> = {
   host_i64: hostI64,
 };
 
-async function reasonOf(bytes: Uint8Array | ArrayBuffer, options = { maxMemoryBytes: MiB }): Promise<string> {
+async function reasonOf(
+  bytes: Uint8Array | ArrayBuffer,
+  options: LoaderOptions = { maxMemoryBytes: MiB },
+): Promise<string> {
   const result = await compileModule(bytes, options);
   if (result.ok) throw new Error('expected the module to be rejected');
   expect(result.error.code).toBe('INVALID_MODULE');
@@ -54,6 +57,7 @@ describe('compileModule rejects what it cannot run with INVALID_MODULE', () => {
     const at = bytes.findIndex((b, i) => b === 0x6a && bytes[i + 1] === 0x0b);
     bytes[at] = 0x7c;
     expect(await reasonOf(bytes)).toMatch(/fails validation/);
+    expect(await reasonOf(bytes, { maxMemoryBytes: MiB, copyInput: false })).toMatch(/fails validation: /);
   });
 
   it('input that is not bytes', async () => {
@@ -70,11 +74,33 @@ describe('compileModule rejects what it cannot run with INVALID_MODULE', () => {
     expect((await pending).ok).toBe(true);
   });
 
+  it('reads the input where it is with copyInput: false', async () => {
+    const bytes = fixture('add');
+    const slice = vi.spyOn(Uint8Array.prototype, 'slice');
+    const prepared = prepareModule(bytes, { maxMemoryBytes: MiB, copyInput: false });
+    const fromBuffer = prepareModule(fixture('add').buffer, { maxMemoryBytes: MiB, copyInput: false });
+    const sliceBuffer = vi.spyOn(ArrayBuffer.prototype, 'slice');
+    expect(prepareModule(bytes.buffer, { maxMemoryBytes: MiB, copyInput: false }).ok).toBe(true);
+    expect(slice).not.toHaveBeenCalled();
+    expect(sliceBuffer).not.toHaveBeenCalled();
+    slice.mockRestore();
+    sliceBuffer.mockRestore();
+    // Nothing changed the module: the bytes to compile are the input itself.
+    expect(prepared.ok && prepared.value.bytes).toBe(bytes);
+    expect(fromBuffer.ok).toBe(true);
+    // Bytes in shared memory are copied all the same (a module compiles from an ArrayBuffer).
+    const shared = new Uint8Array(new SharedArrayBuffer(bytes.length));
+    shared.set(bytes);
+    const fromShared = prepareModule(shared, { maxMemoryBytes: MiB, copyInput: false });
+    expect(fromShared.ok && fromShared.value.bytes.buffer instanceof ArrayBuffer).toBe(true);
+    expect(await reasonOf('nope' as never, { maxMemoryBytes: MiB, copyInput: false })).toMatch(/got string/);
+  });
+
   it('an import that is not provided, listing what is expected and what is provided', async () => {
     const reason = await reasonOf(fixture('host-caller'), {
       maxMemoryBytes: MiB,
       hostFunctions: { host_add: hostAdd },
-    } as never);
+    });
     expect(reason).toContain('env.host_log (function (i32, i32) -> ())');
     expect(reason).toContain('env.host_i64 (function (i64) -> i64)');
     expect(reason).toContain('provided: env.memory (memory), env.host_add (function (i32, i32) -> i32)');
@@ -94,7 +120,7 @@ describe('compileModule rejects what it cannot run with INVALID_MODULE', () => {
 
   it('a host function imported with another signature', async () => {
     const bytes = wat(`(module (import "env" "host_add" (func (param i64) (result i32))))`);
-    expect(await reasonOf(bytes, { maxMemoryBytes: MiB, hostFunctions } as never)).toBe(
+    expect(await reasonOf(bytes, { maxMemoryBytes: MiB, hostFunctions })).toBe(
       'env.host_add is imported as (i64) -> i32 but is provided as (i32, i32) -> i32',
     );
   });
@@ -290,7 +316,7 @@ describe('transforms', () => {
   it('apply to valid modules only, and their failures and broken output are reported', async () => {
     const { sandboxError, err } = await import('@ri-sandbox/core');
     const refuse = () => err(sandboxError.invalidModule('refused by the transform'));
-    expect(await reasonOf(fixture('add'), { maxMemoryBytes: MiB, transform: refuse } as never)).toBe(
+    expect(await reasonOf(fixture('add'), { maxMemoryBytes: MiB, transform: refuse })).toBe(
       'refused by the transform',
     );
     const breakIt = (module: Parameters<NonNullable<Parameters<typeof compileModule>[1]['transform']>>[0]) =>
@@ -298,7 +324,7 @@ describe('transforms', () => {
         ...module,
         exports: [...module.exports, { name: 'dangling', kind: 'function' as const, index: 999 }],
       });
-    expect(await reasonOf(fixture('add'), { maxMemoryBytes: MiB, transform: breakIt } as never)).toMatch(
+    expect(await reasonOf(fixture('add'), { maxMemoryBytes: MiB, transform: breakIt })).toMatch(
       /^fails validation after transformation/,
     );
     const invalid = fixture('add');
@@ -365,7 +391,7 @@ describe('transforms', () => {
     const invalid = fixture('add');
     invalid[invalid.findIndex((b, i) => b === 0x6a && invalid[i + 1] === 0x0b)] = 0x7c;
     const broken = new Uint8Array([0, 0x61, 0x73, 0x6d, 9, 0, 0, 0]);
-    expect(await reasonOf(invalid, { maxMemoryBytes: MiB, rewritten: broken } as never)).toMatch(
+    expect(await reasonOf(invalid, { maxMemoryBytes: MiB, rewritten: broken })).toMatch(
       /^fails validation: /,
     );
     const unprovided = await compileModule(fixture('host-caller'), {

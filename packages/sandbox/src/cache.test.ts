@@ -111,6 +111,17 @@ describe('compiled module cache', () => {
     expect(errorOf(await sandbox.load(fromBuffer.value, 'nope' as never)).code).toBe('INVALID_MODULE');
   });
 
+  it('copies the bytes of a module it compiles once', async () => {
+    const sandbox = testSandbox();
+    const bytes = fixture('sort');
+    const slice = vi.spyOn(Uint8Array.prototype, 'slice');
+    const loaded = await sandbox.load(instanceOf(sandbox), bytes);
+    const copies = slice.mock.contexts.filter((copied) => (copied as Uint8Array).length === bytes.length);
+    slice.mockRestore();
+    expect(loaded.ok).toBe(true);
+    expect(copies).toEqual([bytes]);
+  });
+
   it('finds a module it compiled by the caller’s bytes, without copying them, before returning', async () => {
     const sandbox = testSandbox();
     await sandbox.load(instanceOf(sandbox), fixture('add'));

@@ -360,6 +360,8 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     const compiled = await compileModule(bytes, {
       maxMemoryBytes: config.maxMemoryBytes,
       hostFunctions,
+      // `bytes` are the load's own copy (see compileCached).
+      copyInput: false,
       rewritten: prepared?.bytes,
       transform: (module) => {
         const instrumented = instrumentForSandbox(module, {
