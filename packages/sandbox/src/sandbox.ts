@@ -34,7 +34,7 @@ import {
   instantiateModule,
   instantiateModuleSync,
 } from '@ri-sandbox/loader';
-import { type SnapshotBinding, type StateLayout, warmUpXxh3 } from '@ri-sandbox/snapshot';
+import { type SnapshotBinding, type StateLayout, warmUpXxh3, warmUpZeroBlocks } from '@ri-sandbox/snapshot';
 import { Meter, type MeterLimits } from '@ri-sandbox/metering';
 import {
   type JsonCall,
@@ -207,11 +207,12 @@ function trapError(thrown: unknown): SandboxError {
 export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
   const checked = resolveOptions(options);
   if (!checked.ok) throw new SandboxOptionsError(checked.error);
-  // Before any guest is compiled, so that JavaScriptCore does not queue the snapshot checksum behind it.
+  // Before any guest is compiled, so that JavaScriptCore does not queue the snapshot's kernels behind it.
   // An engine that refuses to compile (a Content-Security-Policy without 'wasm-unsafe-eval') refuses the
   // guests too, and each load says so; making the factory does not fail for it.
   try {
     warmUpXxh3();
+    warmUpZeroBlocks();
   } catch {
     // See above.
   }

@@ -10,24 +10,31 @@ afterEach(() => {
 });
 
 describe('a sandbox factory', () => {
-  it("compiles the snapshot checksum's kernel before any guest, once per thread", async () => {
-    const compiled: number[] = [];
+  it("compiles the snapshot's kernels before any guest, once per thread", async () => {
+    const compiled: string[] = [];
     WebAssembly.Module = new Proxy(original, {
-      construct(target, args: [BufferSource], newTarget) {
-        compiled.push(args[0].byteLength);
+      construct(target, args: [Uint8Array], newTarget) {
+        compiled.push(Buffer.from(args[0]).toString('base64'));
         return Reflect.construct(target, args, newTarget) as object;
       },
     });
     const sandbox = createWasmSandbox();
-    // The kernel: a module of about 2 KB (the guest below is larger, and compiles after it).
-    expect(compiled).toEqual([expect.any(Number)]);
-    expect(compiled[0]).toBeLessThan(4096);
+    // The checksum's kernel and the zero-block scan's: modules of at most 2 KB.
+    expect(compiled).toHaveLength(2);
+    const kernels = new Set(compiled);
+    expect(compiled.every((base64) => base64.length < 4096)).toBe(true);
     createWasmSandbox();
-    const instance = sandbox.create();
+    expect(compiled).toHaveLength(2);
+    const instance = sandbox.create({ maxMemoryBytes: 4 << 20 });
     if (!instance.ok) throw new Error(instance.error.message);
     expect((await sandbox.load(instance.value, fixture('sort'))).ok).toBe(true);
     expect(sandbox.snapshot(instance.value).ok).toBe(true);
-    expect(compiled.slice(1).every((size) => size > 4096)).toBe(true);
+    // A memory large enough for the zero-block kernel: its instance comes from the module compiled before.
+    expect((await sandbox.load(instance.value, fixture('memory-hog'))).ok).toBe(true);
+    expect(sandbox.execute(instance.value, 'grow', 31).ok).toBe(true);
+    expect(sandbox.snapshot(instance.value).ok).toBe(true);
+    expect(compiled.length).toBeGreaterThan(2);
+    expect(compiled.slice(2).some((base64) => kernels.has(base64))).toBe(false);
   });
 });
 

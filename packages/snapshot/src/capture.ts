@@ -13,6 +13,7 @@ import {
   type SavedTable,
   type SavedValue,
 } from './state';
+import { type NextBlock, scanInScript, scanMemory } from './zero-blocks';
 
 /** The longest chunk, so that every length fits the format's u32. */
 const MAX_CHUNK_BYTES = 1 << 30;
@@ -63,31 +64,23 @@ function reference(
   return { type: 'externref' };
 }
 
+/** The runs of blocks `next` finds not zero in `bytes`, as views (not copies), none longer than a chunk may be. */
+function chunksOf(bytes: Uint8Array<ArrayBuffer>, next: NextBlock): MemoryChunk[] {
+  const blocks = Math.ceil(bytes.length / MEMORY_BLOCK_BYTES);
+  const chunks: MemoryChunk[] = [];
+  for (let first = next(0, blocks, false); first < blocks;) {
+    const end = next(first + 1, blocks, true);
+    const to = Math.min(end * MEMORY_BLOCK_BYTES, bytes.length);
+    for (let at = first * MEMORY_BLOCK_BYTES; at < to; at += MAX_CHUNK_BYTES)
+      chunks.push({ offset: at, bytes: bytes.subarray(at, Math.min(to, at + MAX_CHUNK_BYTES)) });
+    first = end < blocks ? next(end + 1, blocks, false) : blocks;
+  }
+  return chunks;
+}
+
 /** The non-zero runs of `bytes`, in whole blocks, as views (not copies). */
 export function nonZeroChunks(bytes: Uint8Array<ArrayBuffer>): MemoryChunk[] {
-  const words = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2);
-  const wordsPerBlock = MEMORY_BLOCK_BYTES >> 2;
-  const chunks: MemoryChunk[] = [];
-  let runStart = -1;
-  const close = (end: number) => {
-    for (let at = runStart; at < end; at += MAX_CHUNK_BYTES)
-      chunks.push({ offset: at, bytes: bytes.subarray(at, Math.min(end, at + MAX_CHUNK_BYTES)) });
-    runStart = -1;
-  };
-  for (let block = 0; block * MEMORY_BLOCK_BYTES < bytes.length; block++) {
-    let nonZero = false;
-    const first = block * wordsPerBlock;
-    for (let w = first; w < first + wordsPerBlock; w++) {
-      if (words[w] !== 0) {
-        nonZero = true;
-        break;
-      }
-    }
-    if (nonZero && runStart === -1) runStart = block * MEMORY_BLOCK_BYTES;
-    else if (!nonZero && runStart !== -1) close(block * MEMORY_BLOCK_BYTES);
-  }
-  if (runStart !== -1) close(bytes.length);
-  return chunks;
+  return chunksOf(bytes, scanInScript(bytes));
 }
 
 /**
@@ -121,7 +114,7 @@ export function captureState(
     let image: MemoryImage | undefined;
     if (memory !== undefined) {
       const bytes = new Uint8Array(memory.buffer);
-      image = { pages: bytes.length / WASM_PAGE_BYTES, chunks: nonZeroChunks(bytes) };
+      image = { pages: bytes.length / WASM_PAGE_BYTES, chunks: chunksOf(bytes, scanMemory(memory)) };
     }
     return ok({ globals, tables, memory: image });
   } catch (error) {

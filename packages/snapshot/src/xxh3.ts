@@ -10,6 +10,7 @@
  * window in it. Engines without WebAssembly SIMD get a scalar build of the same
  * kernel, with the same results.
  */
+import { decodeBase64 } from './base64';
 import { XXH3_SCALAR, XXH3_SIMD } from './xxh3-modules';
 
 /** Where the kernel's input window starts in its memory (the secret and accumulators are below). */
@@ -28,10 +29,6 @@ interface Kernel {
   start(): void;
   blocks(count: number): void;
   finish(rest: number, length: number): bigint;
-}
-
-function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
-  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 }
 
 const BUILDS = { simd: XXH3_SIMD, scalar: XXH3_SCALAR } as const;

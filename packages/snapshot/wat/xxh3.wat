@@ -2,7 +2,7 @@
 ;; Memory: the secret at 0, the eight accumulators at 256, the input window at 1024.
 ;; The lines between the @simd-begin and @simd-end markers belong to the WebAssembly SIMD
 ;; build only, those between @scalar-begin and @scalar-end to the build for engines without
-;; SIMD; scripts/build-xxh3.mjs makes both into src/xxh3-modules.ts.
+;; SIMD; scripts/build-kernels.mjs makes both into src/xxh3-modules.ts.
 (module
   (memory (export "memory") 2 2)
   (data (i32.const 0)
