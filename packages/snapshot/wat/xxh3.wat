@@ -138,41 +138,41 @@
 ;; @simd-begin
   ;; $count 64-byte stripes at $p into the accumulators, the secret read from $s on, 8 bytes further each stripe.
   (func $accumulate (param $p i32) (param $s i32) (param $count i32)
-    (local $d v128) (local $k v128) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $d v128) (local $e v128) (local $k v128) (local $l v128) (local $lo v128) (local $hi v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
     (if (i32.eqz (local.get $count)) (then (return)))
     (local.set $a0 (v128.load offset=256 (i32.const 0)))
     (local.set $a1 (v128.load offset=272 (i32.const 0)))
     (local.set $a2 (v128.load offset=288 (i32.const 0)))
     (local.set $a3 (v128.load offset=304 (i32.const 0)))
     (loop $stripes
-        (local.set $d (v128.load offset=0 (local.get $p)))
-        (local.set $k (v128.xor (local.get $d) (v128.load offset=0 (local.get $s))))
-        (local.set $a0 (i64x2.add (local.get $a0) (i64x2.add
-          (i64x2.extmul_low_i32x4_u
-            (i8x16.shuffle 0 1 2 3 8 9 10 11 0 1 2 3 8 9 10 11 (local.get $k) (local.get $k))
-            (i8x16.shuffle 4 5 6 7 12 13 14 15 4 5 6 7 12 13 14 15 (local.get $k) (local.get $k)))
-          (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $d) (local.get $d)))))
-        (local.set $d (v128.load offset=16 (local.get $p)))
-        (local.set $k (v128.xor (local.get $d) (v128.load offset=16 (local.get $s))))
-        (local.set $a1 (i64x2.add (local.get $a1) (i64x2.add
-          (i64x2.extmul_low_i32x4_u
-            (i8x16.shuffle 0 1 2 3 8 9 10 11 0 1 2 3 8 9 10 11 (local.get $k) (local.get $k))
-            (i8x16.shuffle 4 5 6 7 12 13 14 15 4 5 6 7 12 13 14 15 (local.get $k) (local.get $k)))
-          (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $d) (local.get $d)))))
-        (local.set $d (v128.load offset=32 (local.get $p)))
-        (local.set $k (v128.xor (local.get $d) (v128.load offset=32 (local.get $s))))
-        (local.set $a2 (i64x2.add (local.get $a2) (i64x2.add
-          (i64x2.extmul_low_i32x4_u
-            (i8x16.shuffle 0 1 2 3 8 9 10 11 0 1 2 3 8 9 10 11 (local.get $k) (local.get $k))
-            (i8x16.shuffle 4 5 6 7 12 13 14 15 4 5 6 7 12 13 14 15 (local.get $k) (local.get $k)))
-          (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $d) (local.get $d)))))
-        (local.set $d (v128.load offset=48 (local.get $p)))
-        (local.set $k (v128.xor (local.get $d) (v128.load offset=48 (local.get $s))))
-        (local.set $a3 (i64x2.add (local.get $a3) (i64x2.add
-          (i64x2.extmul_low_i32x4_u
-            (i8x16.shuffle 0 1 2 3 8 9 10 11 0 1 2 3 8 9 10 11 (local.get $k) (local.get $k))
-            (i8x16.shuffle 4 5 6 7 12 13 14 15 4 5 6 7 12 13 14 15 (local.get $k) (local.get $k)))
-          (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $d) (local.get $d)))))
+      ;; Two accumulators at a time: one shuffle gathers the low halves of both keys' 64-bit lanes and
+      ;; one the high halves, and extmul_low and extmul_high multiply them (V8 spreads each operand's
+      ;; lanes for pmuludq itself), where one key alone takes two shuffles and a multiply.
+      (local.set $d (v128.load offset=0 (local.get $p)))
+      (local.set $e (v128.load offset=16 (local.get $p)))
+      (local.set $k (v128.xor (local.get $d) (v128.load offset=0 (local.get $s))))
+      (local.set $l (v128.xor (local.get $e) (v128.load offset=16 (local.get $s))))
+      (local.set $lo (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $k) (local.get $l)))
+      (local.set $hi (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $k) (local.get $l)))
+      (local.set $a0 (i64x2.add (local.get $a0) (i64x2.add
+        (i64x2.extmul_low_i32x4_u (local.get $lo) (local.get $hi))
+        (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $d) (local.get $d)))))
+      (local.set $a1 (i64x2.add (local.get $a1) (i64x2.add
+        (i64x2.extmul_high_i32x4_u (local.get $lo) (local.get $hi))
+        (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $e) (local.get $e)))))
+      (local.set $d (v128.load offset=32 (local.get $p)))
+      (local.set $e (v128.load offset=48 (local.get $p)))
+      (local.set $k (v128.xor (local.get $d) (v128.load offset=32 (local.get $s))))
+      (local.set $l (v128.xor (local.get $e) (v128.load offset=48 (local.get $s))))
+      (local.set $lo (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $k) (local.get $l)))
+      (local.set $hi (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $k) (local.get $l)))
+      (local.set $a2 (i64x2.add (local.get $a2) (i64x2.add
+        (i64x2.extmul_low_i32x4_u (local.get $lo) (local.get $hi))
+        (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $d) (local.get $d)))))
+      (local.set $a3 (i64x2.add (local.get $a3) (i64x2.add
+        (i64x2.extmul_high_i32x4_u (local.get $lo) (local.get $hi))
+        (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $e) (local.get $e)))))
       (local.set $p (i32.add (local.get $p) (i32.const 64)))
       (local.set $s (i32.add (local.get $s) (i32.const 8)))
       (br_if $stripes (local.tee $count (i32.sub (local.get $count) (i32.const 1)))))
