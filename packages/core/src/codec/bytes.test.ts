@@ -129,6 +129,12 @@ describe('LEB128', () => {
     expect(() => new ByteWriter().u32(1.5)).toThrow(WasmEncodeError);
     expect(() => new ByteWriter().s32(2 ** 32)).toThrow(WasmEncodeError);
     expect(() => new ByteWriter().s64(2n ** 63n)).toThrow(WasmEncodeError);
+    // Values the one-byte fast paths must not take for small integers.
+    for (const value of [Number.NaN, Infinity, -Infinity, 0.5, -0.5, 127.5])
+      expect(() => new ByteWriter().u32(value)).toThrow(WasmEncodeError);
+    for (const value of [Number.NaN, Infinity, 0.5, -0.5, 63.5, -64.5])
+      expect(() => new ByteWriter().s32(value)).toThrow(WasmEncodeError);
+    expect([...new ByteWriter().u32(-0).s32(-0).finish()]).toEqual([0, 0]);
   });
 });
 

@@ -264,21 +264,28 @@ export class ByteWriter {
   }
 
   u32(value: number): this {
-    if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
-      throw new WasmEncodeError(`${value} is not a u32`);
-    }
+    // Most indices and sizes are small: one byte, without the checks below (`value >>> 0 === value`
+    // holds for the integers 0 to 2^32 - 1 only).
+    if (value >>> 0 !== value) throw new WasmEncodeError(`${value} is not a u32`);
     this.reserve(5);
+    const buffer = this.buffer;
     let rest = value;
-    do {
-      const byte = rest & 0x7f;
-      rest = Math.floor(rest / 128);
-      this.buffer[this.length++] = rest === 0 ? byte : byte | 0x80;
-    } while (rest !== 0);
+    while (rest >= 0x80) {
+      buffer[this.length++] = (rest & 0x7f) | 0x80;
+      rest >>>= 7;
+    }
+    buffer[this.length++] = rest;
     return this;
   }
 
   /** A signed LEB128; `value` must be an integer that fits the intended width (32 or 33 bits). */
   s32(value: number): this {
+    if (value >= -64 && value < 64 && (value | 0) === value) {
+      // One byte: the low seven bits (a negative value's sign bit is its bit 6).
+      this.reserve(1);
+      this.buffer[this.length++] = value & 0x7f;
+      return this;
+    }
     if (!Number.isInteger(value) || value < -(2 ** 32) || value >= 2 ** 32) {
       throw new WasmEncodeError(`${value} is not a signed 33-bit integer`);
     }

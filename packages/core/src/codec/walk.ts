@@ -150,6 +150,14 @@ function immediatesEnd(code: Uint8Array, p: number, layout: number, start: numbe
 export function instructionEnd(code: Uint8Array, p: number): number {
   const byte = code[p] as number;
   const layout = SINGLE[byte] as number;
+  // The two layouts of most instructions (`local.get`, `i32.const`, `end`, arithmetic) first, before
+  // the switch: a jump through its table costs more than these two tests.
+  if (layout === LEB) {
+    let at = p + 1;
+    while ((code[at++] as number) & 0x80);
+    return at;
+  }
+  if (layout === NONE) return p + 1;
   if (layout !== PREFIX) return immediatesEnd(code, p + 1, layout, p);
   const table = byte === PREFIX_MISC ? MISC : byte === PREFIX_SIMD ? SIMD : ATOMIC;
   const sub = readLeb(code, p + 1);
