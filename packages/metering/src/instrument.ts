@@ -297,41 +297,26 @@ function meterBody(
   let headerStore = false;
   let iterationCost = 0;
   for (;;) {
-    const blockAt = offsetAt(blockStarts, block);
     const specialAt = offsetAt(specials, special);
     const exitNext = offsetAt(exitAt, exit);
     const openAt = offsetAt(hot.start, hotOpen);
     const closeAt = offsetAt(hot.end, hotClose);
     const relabelAt = offsetAt(hot.relabels, relabelled);
-    const next = Math.min(blockAt, specialAt, exitNext, openAt, closeAt, relabelAt);
-    if (next === Infinity) break;
+    const next = Math.min(specialAt, exitNext, openAt, closeAt, relabelAt);
     // At one offset: a hot loop's close (right after its `end`), a block's charge, a hot loop's
-    // opening, an exit's give-back, a renumbered branch, a rewritten instruction.
-    if (closeAt === next) {
-      splicer.copyTo(closeAt);
-      if (plan.unroll) {
-        const sourceSize = closeAt - (hot.start[hotClose] as number);
-        unrollHotLoop(
-          w,
-          { sourceSize, start: hotStart, chargeStart, chargeEnd, headerCost, headerStore, iterationCost },
-          charger,
-        );
-      }
-      const header = hot.header[hotClose] as number;
-      closeHotLoop(w, charger, charges[header] as number, headerStore);
-      hotClose++;
-      continue;
-    }
-    if (blockAt === next) {
+    // opening, an exit's give-back, a renumbered branch, a rewritten instruction. Blocks, the most
+    // common, are charged in a loop of their own up to the next of the others.
+    for (; block < blockStarts.length; block++) {
+      const blockAt = blockStarts[block] as number;
+      if (blockAt > next || (blockAt === next && closeAt === next)) break;
       // A block's charge goes before its first instruction, even if that one is rewritten too.
       const cost = charges[block] as number;
       const check = blockChecks[block] === true;
-      const quietHeader = silent.has(block);
-      const mustStore = storesAt.has(block);
-      const leaveTo = hotOpen > 0 && hot.header[hotOpen - 1] === block ? 1 : -1;
-      block++;
+      const mustStore = storesAt !== NO_BLOCKS && storesAt.has(block);
       if (hotOpen > hotClose && cost > 0) iterationCost += cost;
       if (cost === 0 && !check && !mustStore) continue;
+      const quietHeader = silent !== NO_BLOCKS && silent.has(block);
+      const leaveTo = hotOpen > 0 && hot.header[hotOpen - 1] === block ? 1 : -1;
       splicer.copyTo(blockAt);
       // Whether `G` is stored here: a quiet loop's header never stores it (its check does, before asking).
       const store =
@@ -348,6 +333,21 @@ function meterBody(
         headerCost = cost;
         headerStore = store;
       }
+    }
+    if (next === Infinity) break;
+    if (closeAt === next) {
+      splicer.copyTo(closeAt);
+      if (plan.unroll) {
+        const sourceSize = closeAt - (hot.start[hotClose] as number);
+        unrollHotLoop(
+          w,
+          { sourceSize, start: hotStart, chargeStart, chargeEnd, headerCost, headerStore, iterationCost },
+          charger,
+        );
+      }
+      const header = hot.header[hotClose] as number;
+      closeHotLoop(w, charger, charges[header] as number, headerStore);
+      hotClose++;
       continue;
     }
     if (openAt === next) {

@@ -93,6 +93,8 @@ export interface WrittenHotLoop {
 function copyShifted(w: ByteWriter, code: Uint8Array, start: number, end: number, depth: number): number {
   let nesting = depth;
   let p = start;
+  // Instructions are copied in runs, up to each branch (which is written renumbered).
+  let copied = start;
   while (p < end) {
     const opcode = code[p] as number;
     if (
@@ -104,15 +106,16 @@ function copyShifted(w: ByteWriter, code: Uint8Array, start: number, end: number
     )
       return -1;
     if (opcode === BR || opcode === BR_IF || opcode === BR_TABLE) {
+      w.range(code, copied, p);
       p = relabel(w, code, p, nesting + 1, ADDED_LABELS);
+      copied = p;
       continue;
     }
     if (opcode === BLOCK || opcode === LOOP || opcode === IF) nesting++;
     else if (opcode === END && --nesting < 0) return -1;
-    const next = instructionEnd(code, p);
-    w.range(code, p, next);
-    p = next;
+    p = instructionEnd(code, p);
   }
+  w.range(code, copied, p);
   return nesting;
 }
 
