@@ -128,6 +128,23 @@ for (const op of OPCODES) {
 // Writes a table: the scan reports it (see `BodyScan.writesTables`).
 PLAIN[TABLE_SET] = 0;
 
+/** The last table {@link plainUnwanted} made, and the visitors' table it was made for. */
+let lastWanted: Uint8Array | undefined;
+let lastPlainUnwanted = PLAIN;
+
+/**
+ * `PLAIN`, but 0 at the instructions some visitor must be shown (`wanted`): the scan's fast path,
+ * which shows nothing. (Those take the general path, which shows them.) Bodies of one module are
+ * scanned with the same visitors' table: the last one made is kept.
+ */
+function plainUnwanted(wanted: Uint8Array): Uint8Array {
+  if (wanted !== lastWanted) {
+    lastPlainUnwanted = PLAIN.map((plain, byte) => (wanted[byte] === 1 ? 0 : plain));
+    lastWanted = wanted;
+  }
+  return lastPlainUnwanted;
+}
+
 /** Costs by opcode, as lookups the scan can afford per instruction. */
 export interface CostLookup {
   readonly entry: number;
@@ -325,16 +342,19 @@ class Structure {
   private hotHeader = 0;
   private readonly hotBranches: number[] = [];
   private readonly hot: HotLoops = { start: [], header: [], end: [], relabels: [] };
-  /** Open constructs, innermost last, and whether a `br_if` to each can give back (a block without values). */
+  /**
+   * Open constructs, innermost last, whether a `br_if` to each can give back (a block without values),
+   * and whether each is a loop.
+   */
   private readonly open: number[] = [];
   private readonly forward: boolean[] = [];
+  private readonly openIsLoop: boolean[] = [];
   // Loops, by their order of opening: construct, header block, whether quiet; the constructs that are
   // loops. Open ones: innermost last, with their positions in `open`. Exits of quiet loops to a block:
   // (loop, construct) pairs.
   private readonly loops: number[] = [];
   private readonly loopHeader: number[] = [];
   private readonly loopQuiet: boolean[] = [];
-  private readonly isLoop = new Set<number>();
   private readonly openLoops: number[] = [];
   private readonly openLoopAt: number[] = [];
   private readonly exitStores: number[] = [];
@@ -358,8 +378,8 @@ class Structure {
       constructs.parent.push(open.length > 0 ? (open[open.length - 1] as number) : -1);
       open.push(constructs.opener.length);
       this.forward.push(byte !== LOOP && carriesNothing(code, p, this.labels.types));
+      this.openIsLoop.push(byte === LOOP);
       if (byte === LOOP) {
-        this.isLoop.add(constructs.opener.length);
         this.openLoops.push(this.loops.length);
         this.openLoopAt.push(open.length - 1);
         this.loops.push(constructs.opener.length);
@@ -379,7 +399,7 @@ class Structure {
       if (byte === TRY) this.catches = true;
     } else if (byte === END || byte === DELEGATE) {
       const closed = open.pop();
-      if (closed !== undefined && this.isLoop.has(closed)) {
+      if (this.openIsLoop.pop() === true) {
         this.openLoops.pop();
         this.openLoopAt.pop();
         if (closed === this.hotLoop) {
@@ -501,7 +521,7 @@ class Structure {
     const { open, openLoops, openLoopAt } = this;
     const target = open.length - 1 - label;
     const construct = open[target];
-    if (construct === undefined || this.isLoop.has(construct)) {
+    if (construct === undefined || this.openIsLoop[target] === true) {
       this.unquiet(target);
       return;
     }
@@ -525,6 +545,8 @@ export function scanBody(
 ): BodyScan {
   const shown = new Visitors(visitors);
   const { wanted } = shown;
+  const fast = plainUnwanted(wanted);
+  const single = costs.single;
   const blockStarts = [0];
   const blockCosts: number[] = [];
   const blockChecks: boolean[] = [];
@@ -539,13 +561,12 @@ export function scanBody(
   while (p < end) {
     const start = p;
     const byte = code[p++] as number;
-    const plain = PLAIN[byte] as number;
+    const plain = fast[byte] as number;
     if (plain !== 0) {
       // Most instructions only add their cost (and, if they may trap, end the quiet of open loops).
-      current += costs.single[byte] as number;
+      current += single[byte] as number;
       if (plain === PLAIN_TRAPS && !structure.noQuietOpen) structure.trapsOrCalls();
       p = instructionEnd(code, start);
-      if (wanted[byte] === 1) shown.show(code, start, p);
       continue;
     }
     let split = SPLITS[byte] === 1;
@@ -563,7 +584,7 @@ export function scanBody(
       }
       if (special === BULK_TABLE_OP) writesTables = true;
     } else {
-      current += costs.single[byte] as number;
+      current += single[byte] as number;
       const calls = CALLS[byte] as number;
       if (calls === INDIRECT) {
         // Its immediates: the type, then the table.
