@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { decodeModule, encodeModule } from '@ri-sandbox/core';
+import { decodeModule, encodeModule, instructionEnd, walkEnd } from '@ri-sandbox/core';
 import { canonicalizeNaNs } from '@ri-sandbox/determinism';
 import { Meter, instrument } from '@ri-sandbox/metering';
 import { createWasmSandbox } from '@ri-sandbox/sandbox';
@@ -22,6 +22,8 @@ function must(result) {
 const wasmMetering = require('wasm-metering');
 /** The argument that makes this script measure the workloads in its own process and print them as JSON. */
 const WORKLOADS_ARG = '--workloads';
+/** The argument that makes this script time `WebAssembly.validate` of the bytes on its stdin and print the median. */
+const VALIDATE_ARG = '--validate';
 const NO_LIMIT = { maxGas: Number.MAX_SAFE_INTEGER, maxExecutionMs: 1e9 };
 
 const countingLoop = watToBytes(`(module
@@ -152,6 +154,38 @@ function measureWorkloadsApart(withWasmMetering) {
   return JSON.parse(child.stdout);
 }
 
+/**
+ * Median milliseconds of `WebAssembly.validate(bytes)` in a process of its own whose engine runs on
+ * one thread (`--single-threaded`). In the bench's own process V8 validates function bodies on
+ * worker threads as well: on this machine's two cores, the wall time is about half the CPU time,
+ * while every transform runs on the one thread of the load.
+ */
+function validateOnOneThread(bytes, rounds) {
+  const child = spawnSync(
+    process.execPath,
+    ['--single-threaded', fileURLToPath(import.meta.url), VALIDATE_ARG, String(rounds)],
+    { input: bytes, encoding: 'utf8', stdio: ['pipe', 'pipe', 'inherit'], maxBuffer: 1 << 20 },
+  );
+  if (child.status !== 0)
+    throw new Error(`validation on one thread exited with ${child.status ?? child.signal}`);
+  return Number(child.stdout);
+}
+
+/**
+ * A function that finds where every instruction of `bytes`' bodies ends (with `instructionEnd`, as
+ * each transform's scan does) and nothing else: what any walk over the code costs in JavaScript.
+ */
+function walkOnly(bytes) {
+  const bodies = decodeModule(bytes).code.map((body) => body.code);
+  return () => {
+    for (const code of bodies) {
+      let p = 0;
+      while (p < code.length) p = instructionEnd(code, p);
+      walkEnd(p, code.length);
+    }
+  };
+}
+
 /** Per workload (by position), the run whose ratio is the median, with the range of the ratios. */
 function medianOfRuns(runs, pick) {
   return pick(runs[0]).map((first, i) => {
@@ -203,6 +237,7 @@ export async function run(log) {
       validate: () => WebAssembly.validate(big),
       instrument: () => instrument(big),
       all: () => must(transformForLoad(big)),
+      walk: walkOnly(big),
     },
     { rounds: 15, warmup: 3 },
   );
@@ -216,18 +251,26 @@ export async function run(log) {
   // Everything a load does before compiling (policy, metering, call depth, NaN, exposure, encoding).
   const ruby = new Uint8Array(readFileSync(require.resolve('@ruby/3.4-wasm-wasi/dist/ruby.wasm')));
   const rubyTimes = compare(
-    { validate: () => WebAssembly.validate(ruby), all: () => must(transformForLoad(ruby)) },
+    {
+      validate: () => WebAssembly.validate(ruby),
+      all: () => must(transformForLoad(ruby)),
+      walk: walkOnly(ruby),
+    },
     { rounds: 5, warmup: 1 },
   );
   results.loadTransforms = [
     {
       module: `wabt.wasm (emscripten, ${(big.length / 1024).toFixed(0)} KB)`,
       validateMs: times.validate,
+      validateOneThreadMs: validateOnOneThread(big, 15),
+      walkMs: times.walk,
       allMs: times.all,
     },
     {
       module: `ruby.wasm (wasi-sdk, ${(ruby.length / 2 ** 20).toFixed(1)} MiB)`,
       validateMs: rubyTimes.validate,
+      validateOneThreadMs: validateOnOneThread(ruby, 5),
+      walkMs: rubyTimes.walk,
       allMs: rubyTimes.all,
     },
   ];
@@ -307,13 +350,18 @@ export function report(results) {
     '',
     '### Load: every transform a load applies (policy, metering, call depth, NaN, exposure, encoding) / `WebAssembly.validate` (target: <= 2x)',
     '',
+    'V8 validates function bodies on worker threads too: "validate" is the wall time in the bench\'s own process, "one thread" the same in a process run with `--single-threaded` (the transforms run on one thread). "walk alone" finds where every instruction ends and does nothing else, as each scan must: the floor of any transform written in JavaScript.',
+    '',
     table(
-      ['module', 'validate', 'all transforms', 'ratio'],
+      ['module', 'validate', 'one thread', 'walk alone', 'all transforms', 'ratio', 'ratio to one thread'],
       (results.loadTransforms ?? []).map((t) => [
         t.module,
         ms(t.validateMs),
+        t.validateOneThreadMs === undefined ? '' : ms(t.validateOneThreadMs),
+        t.walkMs === undefined ? '' : ms(t.walkMs),
         ms(t.allMs),
         ratio(t.allMs / t.validateMs),
+        t.validateOneThreadMs === undefined ? '' : ratio(t.allMs / t.validateOneThreadMs),
       ]),
     ),
     '',
@@ -334,4 +382,12 @@ export function report(results) {
 
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === WORKLOADS_ARG) {
   process.stdout.write(`${JSON.stringify(await measureWorkloads(process.argv[3] === 'true'))}\n`);
+}
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === VALIDATE_ARG) {
+  const bytes = new Uint8Array(readFileSync(0));
+  const { validate } = compare(
+    { validate: () => WebAssembly.validate(bytes) },
+    { rounds: Number(process.argv[3]) },
+  );
+  process.stdout.write(String(validate));
 }
