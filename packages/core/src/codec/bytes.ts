@@ -264,8 +264,8 @@ export class ByteWriter {
   }
 
   u32(value: number): this {
-    // Most indices and sizes are small: one byte, without the checks below (`value >>> 0 === value`
-    // holds for the integers 0 to 2^32 - 1 only).
+    // `value >>> 0 === value` holds for the integers 0 to 2^32 - 1 and for nothing else (not for
+    // fractions, NaN or infinities): one test where there were three.
     if (value >>> 0 !== value) throw new WasmEncodeError(`${value} is not a u32`);
     this.reserve(5);
     const buffer = this.buffer;
