@@ -103,6 +103,7 @@ describe('ri-sandbox bench', () => {
     expect(lines.slice(2).map((line) => line.split(' | ')[0])).toEqual([
       '| create',
       '| first load (9 KB module)',
+      '| first load (9 KB module)',
       '| load again (compiled module cached)',
       '| load again (compiled module cached)',
       '| load again (compiled module cached)',
