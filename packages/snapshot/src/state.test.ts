@@ -90,6 +90,35 @@ describe('exposeState, captureState and applyState', () => {
     expect(layout.start).toBeDefined();
   });
 
+  it('reads and writes a global the module exports through its own export, adding none', () => {
+    const source = `(module
+      (global $kept (export "counter") (mut i64) (i64.const 5))
+      (global $also (export "again") (mut i64) (i64.const 6))
+      (global $hidden (mut i32) (i32.const 7))
+      (export "counter_too" (global $kept))
+      (func (export "bump") (global.set $kept (i64.add (global.get $kept) (i64.const 1)))))`;
+    const { bytes: own, layout: ownLayout } = exposed(source);
+    expect(ownLayout.globals.map((g) => g.access)).toEqual([
+      { kind: 'global', exportName: 'counter' },
+      { kind: 'global', exportName: 'again' },
+      { kind: 'global', exportName: '__ri_snapshot_global_2' },
+    ]);
+    const names = WebAssembly.Module.exports(new WebAssembly.Module(own)).map((e) => e.name);
+    expect(names.filter((n) => n.startsWith('__ri_snapshot_global_'))).toEqual(['__ri_snapshot_global_2']);
+    const live = instantiate(own);
+    live.exports['bump']?.();
+    const image = capture(live, ownLayout);
+    expect(image.globals.map((g) => g.value)).toEqual([
+      { type: 'i64', value: 6n },
+      { type: 'i64', value: 6n },
+      { type: 'i32', value: 7 },
+    ]);
+    const fresh = instantiate(own);
+    const applied = applyState(fresh.instance, ownLayout, image);
+    if (!applied.ok) throw new Error(applied.error.message);
+    expect((fresh.instance.exports['counter'] as WebAssembly.Global).value).toBe(6n);
+  });
+
   it('turns the start function into an export that instantiation does not run', () => {
     const live = instantiate(bytes);
     const before = capture(live, layout).globals[1]?.value;
