@@ -38,6 +38,27 @@ describe('the module cache', () => {
     expect(cache.get(modules[2] as Uint8Array, '')).toBe(3);
   });
 
+  it('answers a load of the module used last by its bytes alone, and never after they change or it is dropped', () => {
+    const cache = new ModuleCache<string>(2);
+    const bytes = Uint8Array.from({ length: 300 }, (_, i) => i);
+    cache.set(bytes.slice(), 'a', 'kept');
+    expect(cache.get(bytes, 'a')).toBe('kept');
+    expect(cache.get(bytes, 'a')).toBe('kept');
+    expect(cache.get(bytes, 'b')).toBeUndefined();
+    bytes[299] = 0; // the caller reuses its buffer: the same array, other bytes
+    expect(cache.get(bytes, 'a')).toBeUndefined();
+    bytes[299] = 299 & 0xff;
+    expect(cache.get(bytes, 'a')).toBe('kept');
+    cache.delete(bytes, 'a', 'other value');
+    expect(cache.get(bytes, 'a')).toBe('kept');
+    cache.delete(bytes, 'a', 'kept');
+    expect(cache.get(bytes, 'a')).toBeUndefined();
+    // With no room at all, what is kept is dropped at once: the last one too.
+    const none = new ModuleCache<string>(0);
+    none.set(bytes, 'a', 'gone');
+    expect(none.get(bytes, 'a')).toBeUndefined();
+  });
+
   it('compares bytes exactly, aligned or not, whatever their length', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 200 }), fc.nat(3), fc.nat(3), (bytes, at, shift) => {

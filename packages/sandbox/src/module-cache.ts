@@ -42,31 +42,53 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 /** Values by module bytes and a variant (the settings a compilation depends on), the least recently used dropped first. */
 export class ModuleCache<T> {
-  private readonly entries = new Map<string, { readonly bytes: Uint8Array; readonly value: T }>();
+  private readonly entries = new Map<string, Entry<T>>();
+  /**
+   * The entry found or kept last (so the most recently used), with its key and variant: loads of one
+   * module in a row compare the bytes with it at once, without a fingerprint, a key or a lookup.
+   */
+  private last: { readonly key: string; readonly variant: string; readonly entry: Entry<T> } | undefined;
 
   constructor(private readonly capacity: number) {}
 
   /** The value kept for exactly these `bytes` under `variant`, if any. */
   get(bytes: Uint8Array, variant: string): T | undefined {
+    const { last } = this;
+    if (last !== undefined && last.variant === variant && equalBytes(last.entry.bytes, bytes))
+      return last.entry.value;
     const key = `${fingerprint(bytes)}:${variant}`;
     const entry = this.entries.get(key);
     if (entry === undefined || !equalBytes(entry.bytes, bytes)) return undefined;
     this.entries.delete(key);
     this.entries.set(key, entry);
+    this.last = { key, variant, entry };
     return entry.value;
   }
 
   /** Keeps `value` for `bytes` (which must not change afterwards) under `variant`. */
   set(bytes: Uint8Array, variant: string, value: T): void {
     const key = `${fingerprint(bytes)}:${variant}`;
+    const entry = { bytes, value };
     this.entries.delete(key);
-    this.entries.set(key, { bytes, value });
-    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
+    this.entries.set(key, entry);
+    this.last = { key, variant, entry };
+    if (this.entries.size <= this.capacity) return;
+    const oldest = this.entries.keys().next().value as string;
+    this.entries.delete(oldest);
+    if (this.last.key === oldest) this.last = undefined;
   }
 
   /** Forgets what is kept for `bytes` under `variant`, if it is still `value`. */
   delete(bytes: Uint8Array, variant: string, value: T): void {
     const key = `${fingerprint(bytes)}:${variant}`;
-    if (this.entries.get(key)?.value === value) this.entries.delete(key);
+    if (this.entries.get(key)?.value !== value) return;
+    this.entries.delete(key);
+    if (this.last?.key === key) this.last = undefined;
   }
+}
+
+/** What a {@link ModuleCache} keeps for one module and variant. */
+interface Entry<T> {
+  readonly bytes: Uint8Array;
+  readonly value: T;
 }
