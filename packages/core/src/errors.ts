@@ -184,6 +184,19 @@ function describeType(value: unknown): string {
   return value === undefined ? 'undefined' : `a ${typeof value}`;
 }
 
+/**
+ * The `id` that `given` claims, if it is a string; '' when it has none or reading it throws (a proxy
+ * whose trap throws, an object made from a handle, whose getter then finds no state).
+ */
+function claimedId(given: unknown): string {
+  try {
+    const claimed = (given as { id?: unknown } | null | undefined)?.id;
+    return typeof claimed === 'string' ? claimed : '';
+  } catch {
+    return '';
+  }
+}
+
 /** Constructors for each {@link SandboxError}, each with a message a person can act on. */
 export const sandboxError = {
   gasExhausted: (gasUsed: number, gasLimit: number): GasExhaustedError =>
@@ -270,8 +283,7 @@ export const sandboxError = {
       operation,
     }),
   notAnInstance: (operation: string, given: unknown): InvalidStateError => {
-    const claimed = (given as { id?: unknown } | null | undefined)?.id;
-    const instanceId = typeof claimed === 'string' ? claimed : '';
+    const instanceId = claimedId(given);
     const what =
       instanceId !== ''
         ? `instance ${instanceId} belongs to another sandbox`

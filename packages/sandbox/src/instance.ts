@@ -117,6 +117,8 @@ export class InstanceState {
   constructor(
     readonly id: string,
     public config: SandboxConfig,
+    /** The sandbox factory that made it (see `createWasmSandbox`): another factory's methods refuse it. */
+    readonly owner: object,
   ) {
     this.metrics = this.measure();
   }
@@ -171,6 +173,11 @@ class InstanceHandle implements SandboxInstance {
     this.#state = state;
   }
 
+  /** The state behind `value` if it is a handle (a brand check: a proxy or a look-alike is not one). */
+  static stateOf(value: unknown): InstanceState | undefined {
+    return typeof value === 'object' && value !== null && #state in value ? value.#state : undefined;
+  }
+
   get id(): string {
     return this.#state.id;
   }
@@ -196,4 +203,13 @@ class InstanceHandle implements SandboxInstance {
 /** A new handle over `state`. */
 export function createHandle(state: InstanceState): SandboxInstance {
   return Object.freeze(new InstanceHandle(state));
+}
+
+/**
+ * The state behind a handle {@link createHandle} made, whichever factory owns it; `undefined` for
+ * anything else. A private field finds it, where a map from handles to states cost two insertions at
+ * every `create` and a look-up at every call.
+ */
+export function stateOf(handle: unknown): InstanceState | undefined {
+  return InstanceHandle.stateOf(handle);
 }

@@ -126,6 +126,34 @@ describe('state and metrics', () => {
       });
     }
   });
+
+  it('refuses a look-alike of an instance: a proxy of one, an object made from one, a copy of its fields', async () => {
+    const { sandbox, instance } = await loaded('add');
+    const lookAlikes = [
+      new Proxy(instance, {}),
+      new Proxy(instance, {
+        get() {
+          throw new Error('a trap that throws');
+        },
+      }),
+      Object.create(instance) as typeof instance,
+      { ...instance, id: instance.id, status: instance.status, config: instance.config },
+    ];
+    for (const fake of lookAlikes) {
+      expect(errorOf(sandbox.execute(fake, 'add', [1, 2]))).toMatchObject({ code: 'INVALID_STATE' });
+      expect(errorOf(sandbox.destroy(fake)).code).toBe('INVALID_STATE');
+      expect(errorOf(sandbox.getMetrics(fake)).code).toBe('INVALID_STATE');
+    }
+    // A copy of the fields names the instance it copied; the others name none.
+    expect(errorOf(sandbox.execute(lookAlikes[3] as typeof instance, 'add')).message).toContain(
+      `instance ${instance.id} belongs to another sandbox`,
+    );
+    expect(errorOf(sandbox.execute(lookAlikes[2] as typeof instance, 'add')).message).toContain(
+      'that object is not an instance',
+    );
+    // The instance itself is untouched by all that.
+    expect(sandbox.execute(instance, 'add', [1, 2])).toMatchObject({ ok: true, value: 3 });
+  });
 });
 
 describe('destroy', () => {

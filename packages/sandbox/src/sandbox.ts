@@ -66,6 +66,7 @@ import {
   type LiveModule,
   type LoadedModule,
   createHandle,
+  stateOf,
   withoutInstance,
 } from './instance';
 import {
@@ -106,12 +107,9 @@ const COMPILED_AWAY = new Uint8Array(0);
 /** How many compiled modules a sandbox factory keeps for reuse. */
 const COMPILED_CACHE_SIZE = 64;
 
-/** Every instance's state, for package-internal inspection (the determinism validator); never exported. */
-const ALL_STATES = new WeakMap<SandboxInstance, InstanceState>();
-
 /** A copy of `instance`'s linear memory (empty without one), for package-internal use. */
 export function memorySnapshotOf(instance: SandboxInstance): Uint8Array<ArrayBuffer> {
-  const memory = ALL_STATES.get(instance)?.live?.memory;
+  const memory = stateOf(instance)?.live?.memory;
   return memory === undefined ? new Uint8Array() : new Uint8Array(memory.buffer).slice();
 }
 
@@ -218,16 +216,18 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
   }
   const resolved = checked.value;
   const { now, wallClock, costs: costModel } = resolved;
-  const states = new WeakMap<SandboxInstance, InstanceState>();
-  const register = (handle: SandboxInstance, state: InstanceState) => {
-    states.set(handle, state);
-    ALL_STATES.set(handle, state);
+  /** This factory: the owner of the instances it creates (see `InstanceState.owner`). */
+  const owner = {};
+  /** The state behind `instance` if this factory created it. */
+  const ownState = (instance: SandboxInstance): InstanceState | undefined => {
+    const state = stateOf(instance);
+    return state?.owner === owner ? state : undefined;
   };
   let nextId = 0;
 
   /** The state of `instance` if `operation` may proceed on it, or the error saying why not. */
   function stateFor(instance: SandboxInstance, operation: string): Result<InstanceState, SandboxError> {
-    const state = states.get(instance);
+    const state = ownState(instance);
     if (state === undefined) return err(sandboxError.notAnInstance(operation, instance));
     if (state.status === 'destroyed') return err(sandboxError.instanceDestroyed(state.id));
     if (state.status === 'running') {
@@ -762,17 +762,14 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     create(config?: SandboxConfigInput): Result<SandboxInstance, SandboxError> {
       const checked = resolveConfig(config, wallClock);
       if (!checked.ok) return checked;
-      const state = new InstanceState(`sandbox-${nextId++}`, checked.value);
-      const handle = createHandle(state);
-      register(handle, state);
-      return ok(handle);
+      return ok(createHandle(new InstanceState(`sandbox-${nextId++}`, checked.value, owner)));
     },
 
     load,
     execute,
 
     destroy(instance: SandboxInstance): Result<void, SandboxError> {
-      const state = states.get(instance);
+      const state = ownState(instance);
       if (state === undefined) return stateFor(instance, 'destroy') as Result<never, SandboxError>;
       if (state.status === 'destroyed') return ok(undefined);
       // A guest still running (destroy from inside a host function) is stopped at its next host call.
@@ -862,7 +859,7 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     },
 
     getMetrics(instance: SandboxInstance): Result<ResourceMetrics, SandboxError> {
-      const state = states.get(instance);
+      const state = ownState(instance);
       if (state === undefined) return stateFor(instance, 'measure') as Result<never, SandboxError>;
       if (state.status === 'destroyed') return err(sandboxError.instanceDestroyed(state.id));
       return ok(state.measure());
