@@ -109,6 +109,25 @@ describe('resolveConfig', () => {
     expect(resolveConfig(null)).toMatchObject({ ok: false, error: { field: 'config' } });
     expect(resolveConfig(42)).toMatchObject({ ok: false, error: { field: 'config' } });
   });
+
+  it('takes a field given as undefined as its default, and null as a value (refused)', () => {
+    const clock = () => 1234.5;
+    const defaults = resolveConfig(
+      { eventTimestamp: undefined, hostFunctions: undefined, maxGas: undefined },
+      clock,
+    );
+    expect(defaults).toMatchObject({
+      ok: true,
+      value: { eventTimestamp: 1234, hostFunctions: {}, maxGas: 1_000_000 },
+    });
+    for (const field of ['eventTimestamp', 'hostFunctions', 'maxGas', 'wasi'])
+      expect(resolveConfig({ [field]: null }, clock)).toMatchObject({ ok: false, error: { field } });
+    // Inherited fields are not the config's own: they are not read.
+    expect(resolveConfig(Object.create({ maxGas: -1 }) as object)).toMatchObject({
+      ok: true,
+      value: { maxGas: 1_000_000 },
+    });
+  });
 });
 
 describe('defineHostFunction', () => {

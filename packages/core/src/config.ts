@@ -83,6 +83,8 @@ const NUMERIC_CHECKS: Readonly<Record<string, Check>> = {
   maxCallDepth: (value) =>
     safeInteger(value) ?? ((value as number) >= 1 ? undefined : `must be at least 1, got ${describe(value)}`),
 };
+/** {@link NUMERIC_CHECKS} as a list, in the order they are checked. */
+const NUMERIC_CHECK_LIST = Object.entries(NUMERIC_CHECKS);
 
 function checkTypes(field: string, value: unknown): InvalidConfigError | undefined {
   if (!Array.isArray(value)) return sandboxError.invalidConfig(field, 'must be an array of value types');
@@ -129,9 +131,13 @@ function checkUnique(functions: Readonly<Record<string, HostFunction>>): Invalid
   return undefined;
 }
 
+/** The host functions of a config that gives none: one frozen object for all of them. */
+const NO_HOST_FUNCTIONS: Readonly<Record<string, HostFunction>> = Object.freeze({});
+
 function freezeHostFunctions(
   input: Readonly<Record<string, HostFunction>>,
 ): Readonly<Record<string, HostFunction>> {
+  if (input === NO_HOST_FUNCTIONS) return input;
   const frozen: Record<string, HostFunction> = {};
   for (const [key, fn] of Object.entries(input)) {
     const { name, handler } = fn;
@@ -161,20 +167,32 @@ export function resolveConfig(
     return err(sandboxError.invalidConfig('config', 'must be an object'));
   }
   const given = input as Record<string, unknown>;
-  for (const key of Object.keys(given)) {
+  const keys = Object.keys(given);
+  for (const key of keys) {
     if (!FIELDS.has(key)) return err(sandboxError.invalidConfig(key, 'is not a SandboxConfig field'));
   }
-  const merged: Record<string, unknown> = Object.assign({}, DEFAULT_CONFIG, {
-    eventTimestamp: Math.floor(now()),
-    hostFunctions: {},
-  });
-  for (const [key, value] of Object.entries(given)) if (value !== undefined) merged[key] = value;
+  // The given fields over the defaults (a field given as `undefined` keeps its default), read once each.
+  const merged: Record<string, unknown> = {
+    maxMemoryBytes: DEFAULT_CONFIG.maxMemoryBytes,
+    maxGas: DEFAULT_CONFIG.maxGas,
+    maxExecutionMs: DEFAULT_CONFIG.maxExecutionMs,
+    deterministicSeed: DEFAULT_CONFIG.deterministicSeed,
+    maxCallDepth: DEFAULT_CONFIG.maxCallDepth,
+    eventTimestamp: undefined,
+    hostFunctions: undefined,
+    wasi: undefined,
+  };
+  for (const key of keys) {
+    const value = given[key];
+    if (value !== undefined) merged[key] = value;
+  }
+  if (merged['eventTimestamp'] === undefined) merged['eventTimestamp'] = Math.floor(now());
 
-  for (const [field, check] of Object.entries(NUMERIC_CHECKS)) {
+  for (const [field, check] of NUMERIC_CHECK_LIST) {
     const problem = check(merged[field]);
     if (problem !== undefined) return err(sandboxError.invalidConfig(field, problem));
   }
-  const hostFunctions = merged['hostFunctions'];
+  const hostFunctions = merged['hostFunctions'] === undefined ? NO_HOST_FUNCTIONS : merged['hostFunctions'];
   if (typeof hostFunctions !== 'object' || hostFunctions === null || Array.isArray(hostFunctions)) {
     return err(sandboxError.invalidConfig('hostFunctions', 'must be an object keyed by function name'));
   }
