@@ -174,6 +174,8 @@ function validateOnOneThread(bytes, rounds) {
 /**
  * A function that finds where every instruction of `bytes`' bodies ends (with `instructionEnd`, as
  * each transform's scan does) and nothing else: what any walk over the code costs in JavaScript.
+ * (Not `walkBody`, whose check of each instruction against its visitors' table would be part of the
+ * figure: 31 to 38 ms on ruby.wasm against 26 ms for this loop.)
  */
 function walkOnly(bytes) {
   const bodies = decodeModule(bytes).code.map((body) => body.code);
