@@ -137,7 +137,7 @@ describe('state and metrics', () => {
         },
       }),
       Object.create(instance) as typeof instance,
-      { id: instance.id, status: instance.status, config: instance.config },
+      { id: instance.id, status: instance.status, config: instance.config, metrics: instance.metrics },
     ];
     for (const fake of lookAlikes) {
       expect(errorOf(sandbox.execute(fake, 'add', [1, 2]))).toMatchObject({ code: 'INVALID_STATE' });
