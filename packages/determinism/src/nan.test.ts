@@ -119,6 +119,28 @@ describe('canonicalizeNaNs', () => {
     expect(BigInt.asUintN(64, fixed['kept']!(-1) as bigint)).toBe(0xfff8000000000000n);
   });
 
+  it('canonicalizes a SIMD result that the next instruction reads in another lane shape', () => {
+    // As f64x2, two f32x4 lanes are one number: the NaN's sign and payload bits become its bits.
+    const shapes = wat(`(module
+      (func (export "same") (param v128 v128) (result v128)
+        (f32x4.add (f32x4.mul (local.get 0) (local.get 1)) (local.get 1)))
+      (func (export "wider") (param v128 v128) (result v128)
+        (f64x2.add (f32x4.mul (local.get 0) (local.get 1)) (local.get 1)))
+      (func (export "compared") (param v128 v128) (result v128)
+        (f32x4.lt (f64x2.mul (local.get 0) (local.get 1)) (local.get 1)))
+      (func (export "truncated") (param v128) (result v128)
+        (i32x4.trunc_sat_f32x4_s (f64x2.sqrt (local.get 0))))
+      (func (export "promoted") (param v128) (result v128)
+        (f64x2.promote_low_f32x4 (f32x4.sqrt (local.get 0)))))`);
+    const rewritten = canonicalizeNaNs(decodeModule(shapes));
+    // Canonicalization sites: `v128.bitselect` (0xfd 82).
+    const sites = (index: number) =>
+      [...(rewritten.code[index]?.code ?? [])].filter((byte, i, all) => byte === 82 && all[i - 1] === 0xfd)
+        .length;
+    // Each function's final result is canonicalized at the end; the inner one only where its lane changes.
+    expect([0, 1, 2, 3, 4].map(sites)).toEqual([1, 2, 1, 1, 1]);
+  });
+
   // (The nan fixture exists to produce the NaNs this transform changes: the first test covers it.)
   it.each(FIXTURE_NAMES.filter((name) => !['infinite-loop', 'memory-hog', 'nan'].includes(name)))(
     'keeps every other result of the %s fixture',

@@ -102,12 +102,20 @@ const SIMD_SLOTS = 0x100;
 const SLOTS = SIMD_SLOTS + 0x200;
 const slotOf = (op: Opcode) => (op.prefix === PREFIX_SIMD ? SIMD_SLOTS + op.code : op.code);
 /**
- * Per producer: 1 + its lane in `LANES`. Per producer, and per instruction blind to NaN bits (which
- * `BLIND` marks): how many operands it takes.
+ * Per producer: 1 + its lane in `LANES`. Per producer, and per instruction blind to NaN bits: how
+ * many operands it takes, and 1 + the lane it reads them as (`TAKES_LANE`, 0 for any other).
  */
 const LANE = new Uint8Array(SLOTS);
-const BLIND = new Uint8Array(SLOTS);
 const TAKES = new Uint8Array(SLOTS);
+const TAKES_LANE = new Uint8Array(SLOTS);
+/**
+ * The lane an instruction reads its operands as: named after its immediate for a conversion
+ * (`f64.promote_f32`, `i32.trunc_f64_s`, `i32x4.trunc_sat_f64x2_s_zero`), before the dot otherwise.
+ */
+function operandLane(name: string): Lane {
+  const [shape, operation] = name.split('.') as [string, string];
+  return (/f32x4|f64x2|f32|f64/.exec(operation)?.[0] ?? shape) as Lane;
+}
 /** Per instruction of `STACK_EFFECT`: 1 + what it pops, 1 + what it pushes. */
 const POPS = new Uint8Array(SLOTS);
 const PUSHES = new Uint8Array(SLOTS);
@@ -115,11 +123,12 @@ for (const [name, lane] of NAN_PRODUCERS) {
   const slot = slotOf(opcodeByName(name) as Opcode);
   LANE[slot] = 1 + LANES.indexOf(lane);
   TAKES[slot] = UNARY_PRODUCERS.has(name) ? 1 : 2;
+  TAKES_LANE[slot] = 1 + LANES.indexOf(operandLane(name));
 }
 for (const name of BLIND_TO_NAN_BITS) {
   const slot = slotOf(opcodeByName(name) as Opcode);
-  BLIND[slot] = 1;
   TAKES[slot] = BLIND_BINARY.test(name) ? 2 : 1;
+  TAKES_LANE[slot] = 1 + LANES.indexOf(operandLane(name));
 }
 for (const [name, [pops, pushes]] of STACK_EFFECT) {
   const slot = slotOf(opcodeByName(name) as Opcode);
@@ -204,15 +213,16 @@ export class NaNScan implements InstructionVisitor {
     let above = 0;
     for (let p = end; p < code.length; p = instructionEnd(code, p)) {
       const slot = slotAt(code, p);
-      const next = LANE[slot] as number;
       const pops = POPS[slot] as number;
       const takes = TAKES[slot] as number;
       const consumes = takes !== 0 ? takes : pops - 1;
       if (consumes > above) {
         // This instruction takes the result: left alone if it produces NaNs itself (every producer
         // turns a NaN operand into a NaN result, canonicalized there) or cannot let NaN bits out (a
-        // comparison, a truncation), canonicalized otherwise.
-        if (next === 0 && BLIND[slot] === 0) this.site(end, lane);
+        // comparison, a truncation), reading it in the lane it was made in (a 128-bit value made as
+        // f32x4 and read as f64x2 is other numbers, its NaN bits among their bits); canonicalized
+        // otherwise.
+        if (TAKES_LANE[slot] !== lane) this.site(end, lane);
         return;
       }
       // Computed above the result, from what lies above it: a producer, or an instruction blind to NaN
