@@ -10,6 +10,8 @@ import {
 } from '@ri-sandbox/core';
 import type { CompiledModule } from './compile';
 import { HOST_MODULE } from './link';
+import { MEMORY_IMPORT } from './memory';
+import type { MemoryPool } from './memory-pool';
 
 /** A live instance and its linear memory (if it has one). */
 export interface Instantiated {
@@ -25,8 +27,11 @@ export type ImportedFunctions = Readonly<
 function createMemory(
   compiled: CompiledModule,
   maxMemoryBytes: number,
+  memories: MemoryPool | undefined,
 ): Result<WebAssembly.Memory, SandboxError> {
   const { initialPages, maximumPages } = compiled.memory;
+  const kept = memories?.take(initialPages, maximumPages);
+  if (kept !== undefined) return ok(kept);
   try {
     return ok(new WebAssembly.Memory({ initial: initialPages, maximum: maximumPages }));
   } catch {
@@ -35,12 +40,13 @@ function createMemory(
   }
 }
 
-/** The import object for `compiled`, and the memory created for it if the module imports one. */
+/** The import object for `compiled`, and the memory created for it if it has one. */
 function linkImports(
   compiled: CompiledModule,
   functions: ImportedFunctions,
   maxMemoryBytes: number,
   transformImports: WebAssembly.Imports,
+  memories: MemoryPool | undefined,
 ): Result<{ imports: WebAssembly.Imports; memory: WebAssembly.Memory | undefined }, SandboxError> {
   const modules: Record<string, Record<string, WebAssembly.ImportValue>> = {};
   for (const { module, name } of compiled.hostImports) {
@@ -49,13 +55,16 @@ function linkImports(
       return err(sandboxError.invalidModule(`no function given for the import ${module}.${name}`));
     (modules[module] ??= {})[name] = fn;
   }
-  let memory: WebAssembly.Memory | undefined;
-  if (compiled.memory.source === 'imported') {
-    const created = createMemory(compiled, maxMemoryBytes);
-    if (!created.ok) return created;
-    memory = created.value;
-    (modules[HOST_MODULE] ??= {})['memory'] = memory;
-  }
+  const { source } = compiled.memory;
+  if (source === 'none')
+    return ok({ imports: Object.assign({}, transformImports, modules), memory: undefined });
+  const created = createMemory(compiled, maxMemoryBytes, memories);
+  if (!created.ok) return created;
+  const memory = created.value;
+  // A memory the module defines is imported under a name of the loader's (see `boundMemory`).
+  const [module, name] =
+    source === 'imported' ? [HOST_MODULE, 'memory'] : [MEMORY_IMPORT.module, MEMORY_IMPORT.name];
+  (modules[module] ??= {})[name] = memory;
   return ok({ imports: Object.assign({}, transformImports, modules), memory });
 }
 
@@ -66,19 +75,10 @@ function instantiationError(error: unknown): SandboxError {
   return sandboxError.wasmTrap(trap.trapKind, `start function trapped: ${trap.message}`);
 }
 
-function instantiated(
-  compiled: CompiledModule,
-  instance: WebAssembly.Instance,
-  imported: WebAssembly.Memory | undefined,
-): Instantiated {
-  const exportName = compiled.memory.exportName;
-  const exported = exportName === undefined ? undefined : instance.exports[exportName];
-  return { instance, memory: exported instanceof WebAssembly.Memory ? exported : imported };
-}
-
 /**
  * Instantiates a compiled module with `functions` as its host imports and,
- * for a module that imports `env.memory`, a new memory bounded by the plan.
+ * for a module with a memory, a memory bounded by the plan: one of
+ * `memories` if it keeps one of that size and maximum, else a new one.
  * `transformImports` are the imports a transform added (its own modules,
  * never `env`). The start function, if any, runs here: a trap in it is `WASM_TRAP`.
  */
@@ -87,12 +87,13 @@ export async function instantiateModule(
   functions: ImportedFunctions,
   maxMemoryBytes: number,
   transformImports: WebAssembly.Imports = {},
+  memories?: MemoryPool,
 ): Promise<Result<Instantiated, SandboxError>> {
-  const linked = linkImports(compiled, functions, maxMemoryBytes, transformImports);
+  const linked = linkImports(compiled, functions, maxMemoryBytes, transformImports, memories);
   if (!linked.ok) return linked;
   try {
     const instance = await WebAssembly.instantiate(compiled.module, linked.value.imports);
-    return ok(instantiated(compiled, instance, linked.value.memory));
+    return ok({ instance, memory: linked.value.memory });
   } catch (error) {
     return err(instantiationError(error));
   }
@@ -108,12 +109,13 @@ export function instantiateModuleSync(
   functions: ImportedFunctions,
   maxMemoryBytes: number,
   transformImports: WebAssembly.Imports = {},
+  memories?: MemoryPool,
 ): Result<Instantiated, SandboxError> {
-  const linked = linkImports(compiled, functions, maxMemoryBytes, transformImports);
+  const linked = linkImports(compiled, functions, maxMemoryBytes, transformImports, memories);
   if (!linked.ok) return linked;
   try {
     const instance = new WebAssembly.Instance(compiled.module, linked.value.imports);
-    return ok(instantiated(compiled, instance, linked.value.memory));
+    return ok({ instance, memory: linked.value.memory });
   } catch (error) {
     return err(instantiationError(error));
   }

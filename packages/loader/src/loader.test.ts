@@ -4,7 +4,8 @@ import { fixture } from '@ri-sandbox/test-fixtures';
 import { wat } from '../../core/test/wat';
 import { type LoaderOptions, compileModule, prepareModule } from './compile';
 import { instantiateModule, instantiateModuleSync } from './instantiate';
-import { MEMORY_EXPORT } from './memory';
+import { MEMORY_IMPORT } from './memory';
+import { MemoryPool } from './memory-pool';
 
 const MiB = 1024 * 1024;
 const hostAdd = defineHostFunction({
@@ -219,15 +220,44 @@ describe('memory bounds', () => {
     expect(result.ok || result.error.code).toBe('MEMORY_EXCEEDED');
   });
 
-  it('exposes a defined memory the module does not export, without listing it', async () => {
-    const prepared = prepareModule(wat('(module (memory 2))'), { maxMemoryBytes: MiB });
+  it('gives a defined memory from the host, with its data, not listing the import', async () => {
+    const module = wat(`(module (memory (export "mem") 2) (data (i32.const 5) "hi")
+      (func (export "size") (result i32) (memory.size)))`);
+    const prepared = prepareModule(module, { maxMemoryBytes: MiB });
     if (!prepared.ok) throw new Error(prepared.error.message);
-    expect(prepared.value.memory.exportName).toBe(MEMORY_EXPORT);
-    expect(prepared.value.info.exports).toEqual([]);
-    const compiled = await compileModule(wat('(module (memory 2))'), { maxMemoryBytes: MiB });
+    expect(prepared.value.info.imports).toEqual([]);
+    expect(prepared.value.info.memory).toEqual({ source: 'defined', initialPages: 2, maximumPages: 16 });
+    const imports = WebAssembly.Module.imports(new WebAssembly.Module(prepared.value.bytes));
+    expect(imports).toEqual([{ ...MEMORY_IMPORT, kind: 'memory' }]);
+    const compiled = await compileModule(module, { maxMemoryBytes: MiB });
     if (!compiled.ok) throw new Error(compiled.error.message);
     const live = await instantiateModule(compiled.value, {}, MiB);
-    expect(live.ok && live.value.memory?.buffer.byteLength).toBe(2 * 65536);
+    if (!live.ok) throw new Error(live.error.message);
+    const { instance, memory } = live.value;
+    expect(instance.exports['mem']).toBe(memory);
+    expect(new TextDecoder().decode(new Uint8Array(memory?.buffer ?? new ArrayBuffer(0), 5, 2))).toBe('hi');
+    expect((instance.exports['size'] as () => number)()).toBe(2);
+    expect(memory?.grow(14)).toBe(2);
+    expect(() => memory?.grow(1)).toThrow(RangeError);
+  });
+
+  it('instantiates with a memory the pool keeps, zeroed, before its data is written', async () => {
+    const module = wat(`(module (memory 1 4) (data (i32.const 0) "\\01\\02")
+      (func (export "peek") (param i32) (result i32) (i32.load8_u (local.get 0))))`);
+    const compiled = await compileModule(module, { maxMemoryBytes: MiB });
+    if (!compiled.ok) throw new Error(compiled.error.message);
+    const pool = new MemoryPool();
+    const kept = new WebAssembly.Memory({ initial: 1, maximum: 4 });
+    new Uint8Array(kept.buffer).fill(0xee);
+    pool.give(kept, 4);
+    const live = instantiateModuleSync(compiled.value, {}, MiB, {}, pool);
+    if (!live.ok) throw new Error(live.error.message);
+    expect(live.value.memory).toBe(kept);
+    const peek = live.value.instance.exports['peek'] as (at: number) => number;
+    expect([peek(0), peek(1), peek(2), peek(65535)]).toEqual([1, 2, 0, 0]);
+    // Taken once: the next instance gets a memory of its own.
+    const next = await instantiateModule(compiled.value, {}, MiB, {}, pool);
+    expect(next.ok && next.value.memory).not.toBe(kept);
   });
 
   it('reports no memory for a module without one', async () => {

@@ -3,7 +3,7 @@
  * a memory imported as `env.memory`, and a memory the module defines itself.
  */
 import {
-  type Export,
+  type Import,
   type Limits,
   type SandboxError,
   type Result,
@@ -15,17 +15,20 @@ import {
   sandboxError,
 } from '@ri-sandbox/core';
 
-/** Reserved export name under which the loader exposes a defined memory the module does not export. */
-export const MEMORY_EXPORT = '__ri_sandbox_memory';
+/**
+ * The import under which a module that defines its memory receives it instead: the host creates
+ * every instance's memory, so that it may reuse one (see `MemoryPool`). Its own module, not `env`,
+ * so that it cannot meet an import of the guest's.
+ */
+export const MEMORY_IMPORT = { module: '__ri_sandbox', name: 'memory' } as const;
 
 /** How an instance's memory is provided and bounded. */
 export interface MemoryPlan {
+  /** How the module declares it: imported as `env.memory`, defined (then imported as {@link MEMORY_IMPORT}), or none. */
   readonly source: 'imported' | 'defined' | 'none';
   readonly initialPages: number;
   /** The enforced maximum: the module's own maximum clamped to the limit. */
   readonly maximumPages: number;
-  /** For a defined memory: the export through which the host reaches it. */
-  readonly exportName?: string | undefined;
 }
 
 /** The planned memory and the module rewritten to obey it. */
@@ -48,8 +51,9 @@ function checkInitial(limits: Limits, limitPages: number, maxMemoryBytes: number
  * Plans memory for `module` under `maxMemoryBytes`: the maximum becomes
  * `min(declared maximum, ceil(maxMemoryBytes / 64 KiB))` pages; a memory whose
  * initial size already exceeds the limit is refused with `MEMORY_EXCEEDED`. A
- * defined memory that is not exported gets a reserved export, so the host can
- * measure it and exchange JSON through it.
+ * defined memory becomes an import of {@link MEMORY_IMPORT} with the same
+ * limits, the maximum clamped: instances then start with the same memory as
+ * before (zeros, then the data segments), one the host provides.
  */
 export function boundMemory(module: WasmModule, maxMemoryBytes: number): Result<BoundedModule, SandboxError> {
   const limitPages = pagesForBytes(maxMemoryBytes);
@@ -72,19 +76,19 @@ export function boundMemory(module: WasmModule, maxMemoryBytes: number): Result<
   const problem = checkInitial(defined, limitPages, maxMemoryBytes);
   if (problem !== undefined) return err(problem);
   const maximumPages = Math.min(defined.max ?? limitPages, limitPages);
-  const existing = module.exports.find((e) => e.kind === 'memory' && e.index === 0);
-  const exportName = existing?.name ?? MEMORY_EXPORT;
-  const exports: readonly Export[] =
-    existing === undefined
-      ? [...module.exports, { name: MEMORY_EXPORT, kind: 'memory', index: 0 }]
-      : module.exports;
-  const clamped = defined.max !== maximumPages;
-  const memories = clamped
-    ? [{ min: defined.min, max: maximumPages }, ...module.memories.slice(1)]
-    : module.memories;
+  // Appended: memory imports take no function index. Engines without multi-memory refuse a second
+  // memory, so the module has no other.
+  const memoryImport: Import = {
+    module: MEMORY_IMPORT.module,
+    name: MEMORY_IMPORT.name,
+    descriptor: { kind: 'memory', memory: Object.assign({}, defined, { max: maximumPages }) },
+  };
   return ok({
-    module: Object.assign({}, module, { memories, exports }),
-    changed: clamped || existing === undefined,
-    plan: { source: 'defined', initialPages: defined.min, maximumPages, exportName },
+    module: Object.assign({}, module, {
+      memories: module.memories.slice(1),
+      imports: [...module.imports, memoryImport],
+    }),
+    changed: true,
+    plan: { source: 'defined', initialPages: defined.min, maximumPages },
   });
 }

@@ -20,19 +20,43 @@ function check(pointer: number, length: number, byteLength: number): void {
   }
 }
 
-/** A {@link GuestMemory} over `memory`; reads `memory.buffer` afresh each time, since growth replaces it. */
-export function guestMemory(memory: WebAssembly.Memory): GuestMemory {
-  return {
-    get byteLength() {
-      return memory.buffer.byteLength;
-    },
-    read(pointer, length) {
-      check(pointer, length, memory.buffer.byteLength);
-      return new Uint8Array(memory.buffer, pointer, length).slice();
-    },
-    write(pointer, bytes) {
-      check(pointer, bytes.length, memory.buffer.byteLength);
-      new Uint8Array(memory.buffer).set(bytes, pointer);
-    },
-  };
+/**
+ * A {@link GuestMemory} over `memory`; reads `memory.buffer` afresh each time,
+ * since growth replaces it. {@link revoke} cuts it off once the memory is no
+ * longer its instance's (it may go to another): it then reads as empty, and
+ * reads and writes throw.
+ */
+export class GuestMemoryView implements GuestMemory {
+  #memory: WebAssembly.Memory | undefined;
+
+  constructor(memory: WebAssembly.Memory) {
+    this.#memory = memory;
+  }
+
+  get byteLength(): number {
+    return this.#memory?.buffer.byteLength ?? 0;
+  }
+
+  read(pointer: number, length: number): Uint8Array {
+    const buffer = this.#buffer();
+    check(pointer, length, buffer.byteLength);
+    return new Uint8Array(buffer, pointer, length).slice();
+  }
+
+  write(pointer: number, bytes: Uint8Array): void {
+    const buffer = this.#buffer();
+    check(pointer, bytes.length, buffer.byteLength);
+    new Uint8Array(buffer).set(bytes, pointer);
+  }
+
+  /** Cuts the view off from the memory for good. */
+  revoke(): void {
+    this.#memory = undefined;
+  }
+
+  #buffer(): ArrayBuffer {
+    if (this.#memory === undefined)
+      throw new RangeError("the guest's memory is gone: its instance was destroyed, reloaded or restored");
+    return this.#memory.buffer;
+  }
 }

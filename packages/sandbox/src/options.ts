@@ -4,6 +4,7 @@
  */
 import { type InvalidConfigError, type Result, err, monotonicNow, ok, sandboxError } from '@ri-sandbox/core';
 import { type CostModel, resolveCostModel } from '@ri-sandbox/metering';
+import { DEFAULT_MEMORY_POOL_LIMITS, type MemoryPoolLimits } from '@ri-sandbox/loader';
 import type { PreparedModuleStore } from './prepared';
 import { describeOption } from './text';
 
@@ -32,6 +33,14 @@ export interface SandboxOptions {
    * module again. Default: none (each process transforms each module once).
    */
   readonly preparedModules?: PreparedModuleStore;
+  /**
+   * How many bytes of linear memory the factory keeps, of instances destroyed,
+   * reloaded or restored into a new WebAssembly instance, to give to the next
+   * instances that need a memory of the same size (zeroed, they cannot tell it
+   * from a new one, which costs the engine more to make than most of an
+   * instantiation). Memories above 16 MiB are not kept. 0 keeps none. Default 32 MiB.
+   */
+  readonly reusedMemoryBytes?: number;
 }
 
 /** The options with every default filled in. */
@@ -42,6 +51,8 @@ export interface ResolvedOptions {
   readonly memoryGrowFailure: 'trap' | 'return-minus-one';
   readonly canonicalizeNaNs: boolean;
   readonly preparedModules: PreparedModuleStore | undefined;
+  /** What the factory's pool of memories keeps (see `reusedMemoryBytes`). */
+  readonly memoryPool: MemoryPoolLimits;
 }
 
 const OPTION_NAMES: readonly (keyof SandboxOptions)[] = [
@@ -51,6 +62,7 @@ const OPTION_NAMES: readonly (keyof SandboxOptions)[] = [
   'memoryGrowFailure',
   'canonicalizeNaNs',
   'preparedModules',
+  'reusedMemoryBytes',
 ];
 const GROWTH_POLICIES: readonly string[] = ['trap', 'return-minus-one'];
 
@@ -115,7 +127,8 @@ function isStore(store: unknown): store is PreparedModuleStore {
 /**
  * Checks `input` and fills in defaults: unknown options, clocks that are not
  * clocks, a bad cost model, an unknown growth policy, a non-boolean
- * `canonicalizeNaNs` and a store without `get` and `set` methods are
+ * `canonicalizeNaNs`, a store without `get` and `set` methods and a
+ * `reusedMemoryBytes` that is not a whole number of bytes are
  * `INVALID_CONFIG` naming the option.
  */
 export function resolveOptions(input: unknown = {}): Result<ResolvedOptions, InvalidConfigError> {
@@ -128,7 +141,8 @@ export function resolveOptions(input: unknown = {}): Result<ResolvedOptions, Inv
         sandboxError.invalidConfig(key, `is not a sandbox option (options: ${OPTION_NAMES.join(', ')})`),
       );
   }
-  const { now, wallClock, costs, memoryGrowFailure, canonicalizeNaNs, preparedModules } = given;
+  const { now, wallClock, costs, memoryGrowFailure, canonicalizeNaNs, preparedModules, reusedMemoryBytes } =
+    given;
   const monotonic = now === undefined ? ok(monotonicNow) : checkedClock('now', now, false);
   if (!monotonic.ok) return monotonic;
   const wall = wallClock === undefined ? ok(Date.now) : checkedClock('wallClock', wallClock, true);
@@ -157,6 +171,20 @@ export function resolveOptions(input: unknown = {}): Result<ResolvedOptions, Inv
         `must be an object with get and set methods, got ${describeOption(preparedModules)}`,
       ),
     );
+  if (
+    reusedMemoryBytes !== undefined &&
+    !(
+      typeof reusedMemoryBytes === 'number' &&
+      Number.isSafeInteger(reusedMemoryBytes) &&
+      reusedMemoryBytes >= 0
+    )
+  )
+    return err(
+      sandboxError.invalidConfig(
+        'reusedMemoryBytes',
+        `must be a whole number of bytes, 0 or more, got ${describeOption(reusedMemoryBytes)}`,
+      ),
+    );
   return ok({
     now: monotonic.value,
     wallClock: wall.value,
@@ -164,5 +192,15 @@ export function resolveOptions(input: unknown = {}): Result<ResolvedOptions, Inv
     memoryGrowFailure: (memoryGrowFailure as ResolvedOptions['memoryGrowFailure'] | undefined) ?? 'trap',
     canonicalizeNaNs: canonicalizeNaNs !== false,
     preparedModules,
+    memoryPool: poolLimits(reusedMemoryBytes),
   });
+}
+
+/** The pool's limits for `reusedMemoryBytes` in all: no memory above the default's largest, nor above all. */
+function poolLimits(reusedMemoryBytes: number | undefined): MemoryPoolLimits {
+  if (reusedMemoryBytes === undefined) return DEFAULT_MEMORY_POOL_LIMITS;
+  return {
+    maxMemoryBytes: Math.min(DEFAULT_MEMORY_POOL_LIMITS.maxMemoryBytes, reusedMemoryBytes),
+    maxPooledBytes: reusedMemoryBytes,
+  };
 }

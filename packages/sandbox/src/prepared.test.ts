@@ -162,8 +162,8 @@ describe('prepared module artifacts', () => {
         KEY,
       ),
     ).toBeUndefined();
-    // Format 1 (an XXH32 at the end) and 3 are not this library's.
-    for (const version of [1, 3]) {
+    // Format 1 (an XXH32 at the end), 2 (modules that define their memory) and 4 are not this library's.
+    for (const version of [1, 2, 4]) {
       expect(
         decodePrepared(
           resealed((a) => (a[4] = version)),

@@ -49,8 +49,11 @@ export interface Prepared {
 
 /** The first bytes of every artifact: "RIPM" (ri-sandbox prepared module). */
 const MAGIC = [0x52, 0x49, 0x50, 0x4d] as const;
-/** The artifact format this library writes and reads (version 1 ended with an XXH32). */
-const FORMAT_VERSION = 2;
+/**
+ * The artifact format this library writes and reads (version 1 ended with an XXH32; version 2's
+ * modules defined their memory, which now they import: see `MEMORY_IMPORT` in `@ri-sandbox/loader`).
+ */
+const FORMAT_VERSION = 3;
 const KEY_BYTES = 32;
 /** Magic, version and key; then the layout's and the module's lengths and bytes; then the checksum. */
 const HEADER_BYTES = MAGIC.length + 4 + KEY_BYTES;

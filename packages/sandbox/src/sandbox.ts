@@ -4,6 +4,7 @@
 import {
   type ExecutionOutput,
   type ExecutionResult,
+  type GuestMemory,
   type HostFunction,
   type ImportSignature,
   type LoadedModuleInfo,
@@ -31,6 +32,7 @@ import {
   SYNC_MODULE_BYTES,
   checkImports,
   compileModule,
+  MemoryPool,
   instantiateModule,
   instantiateModuleSync,
 } from '@ri-sandbox/loader';
@@ -57,7 +59,7 @@ import {
   placeholderValues,
 } from './canonical';
 import { type Capability, capabilityImports, runOutput } from './capability';
-import { guestMemory } from './guest-memory';
+import { GuestMemoryView } from './guest-memory';
 import { type AbortSignalBox, bridgeHostFunction } from './host-bridge';
 import {
   type Action,
@@ -218,6 +220,8 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
   const { now, wallClock, costs: costModel } = resolved;
   /** This factory: the owner of the instances it creates (see `InstanceState.owner`). */
   const owner = {};
+  /** Memories of instances replaced or destroyed, for the next ones. */
+  const memories = new MemoryPool(resolved.memoryPool);
   /** The state behind `instance` if this factory created it. */
   const ownState = (instance: SandboxInstance): InstanceState | undefined => {
     const state = stateOf(instance);
@@ -522,16 +526,18 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
       if (!loaded.ok) return loaded;
       if (destroyed()) return err(sandboxError.instanceDestroyed(state.id));
       const live = loaded.value;
-      live.context.memory = live.memory === undefined ? undefined : guestMemory(live.memory);
+      live.context.memory = live.memory === undefined ? undefined : new GuestMemoryView(live.memory);
       const started = startModule(live, state.config);
       if (!started.ok) return started;
       if (destroyed()) return err(sandboxError.instanceDestroyed(state.id));
+      const previous = state.live;
       state.live = live;
       state.suspended = undefined;
       state.status = 'loaded';
       state.gasUsed = 0;
       state.executionMs = 0;
       state.settle();
+      if (previous !== undefined) retire(previous, previous.context.memory);
       const output = started.value;
       return ok(
         output === undefined ? live.compiled.info : Object.assign({}, live.compiled.info, { output }),
@@ -605,8 +611,8 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     // large ones on a browser's main thread.
     const live =
       byteLength <= SYNC_MODULE_BYTES
-        ? instantiateModuleSync(module, functions, config.maxMemoryBytes, meter.imports)
-        : await instantiateModule(module, functions, config.maxMemoryBytes, meter.imports);
+        ? instantiateModuleSync(module, functions, config.maxMemoryBytes, meter.imports, memories)
+        : await instantiateModule(module, functions, config.maxMemoryBytes, meter.imports, memories);
     if (!live.ok) return live;
     const { instance: wasmInstance, memory } = live.value;
     meter.attach(wasmInstance);
@@ -728,6 +734,15 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     return output === undefined ? result : Object.assign(result, { output });
   }
 
+  /**
+   * Gives the memory of `live`, a module replaced or destroyed on which no guest runs, to the pool for
+   * the next instances; `view`, the host functions' view of it, stops working.
+   */
+  function retire(live: LiveModule, view: GuestMemory | undefined): void {
+    if (view instanceof GuestMemoryView) view.revoke();
+    if (live.memory !== undefined) memories.give(live.memory, live.compiled.memory.maximumPages);
+  }
+
   /** Puts `state`'s instance in the state `snapshot` captured, committing only if every check passed. */
   function restoreInto(
     state: InstanceState,
@@ -736,16 +751,18 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
   ): Result<void, SandboxError> {
     const checked = checkSnapshot(module, snapshot);
     if (!checked.ok) return checked;
-    const restored = instanceFor(module, state.live, checked.value, state.config.maxMemoryBytes);
+    const restored = instanceFor(module, state.live, checked.value, state.config.maxMemoryBytes, memories);
     if (!restored.ok) return restored;
     const live = restored.value;
+    const previous = state.live;
+    const previousView = previous?.context.memory;
     const { host } = checked.value;
     live.meter.attach(live.instance);
     live.prng.restore(host.prng);
     live.clock.eventTimestamp = host.eventTimestamp;
     // Restored in place, the instance keeps its memory, and host functions the view they had of it.
     if (live !== state.live)
-      live.context.memory = live.memory === undefined ? undefined : guestMemory(live.memory);
+      live.context.memory = live.memory === undefined ? undefined : new GuestMemoryView(live.memory);
     if (state.config.eventTimestamp !== host.eventTimestamp)
       state.config = Object.freeze(Object.assign({}, state.config, { eventTimestamp: host.eventTimestamp }));
     state.live = live;
@@ -755,6 +772,7 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     // Not part of a snapshot: durations differ from run to run.
     state.executionMs = 0;
     state.settle();
+    if (previous !== undefined && previous !== live) retire(previous, previousView);
     return ok(undefined);
   }
 
@@ -772,8 +790,13 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
       const state = ownState(instance);
       if (state === undefined) return stateFor(instance, 'destroy') as Result<never, SandboxError>;
       if (state.status === 'destroyed') return ok(undefined);
-      // A guest still running (destroy from inside a host function) is stopped at its next host call.
-      if (state.live !== undefined) state.live.abort.failure = sandboxError.instanceDestroyed(state.id);
+      const { live } = state;
+      // A guest still running (destroy from inside a host function) is stopped at its next host call;
+      // its memory, which it may write until then, is left to the collector.
+      if (live !== undefined) {
+        live.abort.failure = sandboxError.instanceDestroyed(state.id);
+        if (state.status !== 'running') retire(live, live.context.memory);
+      }
       state.status = 'destroyed';
       state.live = undefined;
       state.suspended = undefined;

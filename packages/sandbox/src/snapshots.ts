@@ -15,7 +15,12 @@ import {
   sandboxError,
 } from '@ri-sandbox/core';
 import { DEPTH_EXPORT } from '@ri-sandbox/determinism';
-import { type CompiledModule, type ImportName, instantiateModuleSync } from '@ri-sandbox/loader';
+import {
+  type CompiledModule,
+  type ImportName,
+  type MemoryPool,
+  instantiateModuleSync,
+} from '@ri-sandbox/loader';
 import type { CostModel } from '@ri-sandbox/metering';
 import {
   type SnapshotBinding,
@@ -216,14 +221,16 @@ export function checkSnapshot(
 /**
  * `module`'s instance in the checked snapshot's state: `current` itself when
  * it can be restored in place (same memory and table sizes, nothing to
- * un-drop), else a new instance rebuilt from the compiled module, leaving
- * `current` untouched if that fails.
+ * un-drop), else a new instance rebuilt from the compiled module (its memory
+ * from `memories` if it keeps one that fits), leaving `current` untouched if
+ * that fails.
  */
 export function instanceFor(
   module: LoadedModule,
   current: LiveModule | undefined,
   snapshot: CheckedSnapshot,
   maxMemoryBytes: number,
+  memories?: MemoryPool,
 ): Result<LiveModule, SandboxError> {
   const { contents } = snapshot;
   if (current !== undefined && canRestoreInPlace(current.instance, current.layout, contents)) {
@@ -237,6 +244,7 @@ export function instanceFor(
     module.functions,
     maxMemoryBytes,
     module.meter.imports,
+    memories,
   );
   if (!rebuilt.ok)
     return err(sandboxError.snapshotError(`cannot rebuild the instance: ${rebuilt.error.message}`));

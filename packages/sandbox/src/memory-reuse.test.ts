@@ -1,0 +1,151 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type GuestMemory, type SandboxInstance, defineHostFunction } from '@ri-sandbox/core';
+import { wat } from '../../core/test/wat';
+import { errorOf, testSandbox, valueOf } from '../test/helpers';
+import type { SandboxOptions } from './options';
+
+/** The host's views of guest memory, as its function `seen` received them. */
+let views: (GuestMemory | undefined)[] = [];
+/** What `seen` does besides keeping the view (destroy its own instance, say). */
+let alsoInSeen: () => void = () => undefined;
+const seen = defineHostFunction({
+  name: 'seen',
+  params: [],
+  results: [],
+  handler: (context) => {
+    views.push(context.memory);
+    alsoInSeen();
+  },
+});
+
+const GUEST = wat(`(module
+  (import "env" "seen" (func $seen))
+  (memory 1 4)
+  (data (i32.const 16) "ri")
+  (func (export "fill") (param i32) (memory.fill (i32.const 0) (local.get 0) (i32.const 65536)))
+  (func (export "peek") (param i32) (result i32) (i32.load8_u (local.get 0)))
+  (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+  (func (export "see") (call $seen)))`);
+
+/** Counts the memories made with `new WebAssembly.Memory` while installed. */
+const made = { count: 0 };
+const OriginalMemory = WebAssembly.Memory;
+beforeEach(() => {
+  views = [];
+  alsoInSeen = () => undefined;
+  made.count = 0;
+  WebAssembly.Memory = new Proxy(OriginalMemory, {
+    construct(target, args: [WebAssembly.MemoryDescriptor]) {
+      made.count++;
+      return new target(...args);
+    },
+  });
+});
+afterEach(() => {
+  WebAssembly.Memory = OriginalMemory;
+});
+
+/** A sandbox and a way to make an instance of it with the guest loaded. */
+function guestSandbox(options?: SandboxOptions) {
+  const sandbox = testSandbox(options);
+  const load = async (): Promise<SandboxInstance> => {
+    const created = sandbox.create({ hostFunctions: { seen } });
+    if (!created.ok) throw new Error(created.error.message);
+    const loaded = await sandbox.load(created.value, GUEST);
+    if (!loaded.ok) throw new Error(loaded.error.message);
+    return created.value;
+  };
+  return { sandbox, load };
+}
+
+describe('reused memories', () => {
+  it("give a destroyed instance's memory to the next instance, zeroed, its data written", async () => {
+    const { sandbox, load } = guestSandbox();
+    const first = await load();
+    valueOf(sandbox.execute(first, 'fill', 0xab));
+    expect(valueOf(sandbox.execute(first, 'peek', 16))).toBe(0xab);
+    sandbox.destroy(first);
+    const before = made.count;
+    const second = await load();
+    expect(made.count).toBe(before);
+    expect([0, 16, 17, 18, 65535].map((at) => valueOf(sandbox.execute(second, 'peek', at)))).toEqual([
+      0, 0x72, 0x69, 0, 0,
+    ]);
+    expect(valueOf(sandbox.execute(second, 'grow', 0))).toBe(1);
+  });
+
+  it('give a reloaded instance the memory of the module replaced before, zeroed', async () => {
+    const { sandbox, load } = guestSandbox();
+    const instance = await load();
+    // The module replaced keeps its memory until the new one is in: the first reload makes one.
+    for (const fill of [7, 9]) {
+      valueOf(sandbox.execute(instance, 'fill', fill));
+      expect((await sandbox.load(instance, GUEST)).ok).toBe(true);
+    }
+    const before = made.count;
+    valueOf(sandbox.execute(instance, 'fill', 11));
+    expect((await sandbox.load(instance, GUEST)).ok).toBe(true);
+    expect(made.count).toBe(before);
+    expect(valueOf(sandbox.execute(instance, 'peek', 0))).toBe(0);
+    expect(valueOf(sandbox.execute(instance, 'peek', 16))).toBe(0x72);
+  });
+
+  it('cut a host off from the memory of an instance it no longer is', async () => {
+    const { sandbox, load } = guestSandbox();
+    const instance = await load();
+    valueOf(sandbox.execute(instance, 'see'));
+    const [view] = views;
+    expect(view?.byteLength).toBe(65536);
+    expect(view?.read(16, 2)).toEqual(new Uint8Array([0x72, 0x69]));
+    sandbox.destroy(instance);
+    expect(view?.byteLength).toBe(0);
+    expect(() => view?.read(16, 2)).toThrow(/memory is gone/);
+    expect(() => view?.write(0, new Uint8Array([1]))).toThrow(RangeError);
+    // The next instance, which has that memory now, is untouched.
+    const before = made.count;
+    const next = await load();
+    expect(made.count).toBe(before);
+    expect(valueOf(sandbox.execute(next, 'peek', 0))).toBe(0);
+  });
+
+  it('leave the memory of a guest destroyed while it runs to the collector', async () => {
+    const { sandbox, load } = guestSandbox();
+    const instance = await load();
+    alsoInSeen = () => sandbox.destroy(instance);
+    expect(errorOf(sandbox.execute(instance, 'see')).code).toBe('INSTANCE_DESTROYED');
+    // Its view still reads its own memory; no other instance gets it.
+    expect(views[0]?.byteLength).toBe(65536);
+    const before = made.count;
+    await load();
+    expect(made.count).toBe(before + 1);
+  });
+
+  it('give back the memory a restore replaces, and cut the host off from it', async () => {
+    const { sandbox, load } = guestSandbox();
+    const instance = await load();
+    const saved = sandbox.snapshot(instance);
+    if (!saved.ok) throw new Error(saved.error.message);
+    expect(valueOf(sandbox.execute(instance, 'grow', 1))).toBe(1);
+    valueOf(sandbox.execute(instance, 'see'));
+    // Two pages cannot shrink to one: the instance is rebuilt, with a new memory.
+    const before = made.count;
+    expect(sandbox.restore(instance, saved.value).ok).toBe(true);
+    expect(made.count).toBe(before + 1);
+    expect(views[0]?.byteLength).toBe(0);
+    valueOf(sandbox.execute(instance, 'see'));
+    expect(views[1]?.byteLength).toBe(65536);
+    expect(valueOf(sandbox.execute(instance, 'peek', 16))).toBe(0x72);
+    // The two-page memory went to the pool: a guest that grows to two pages is not given it.
+    const other = await load();
+    expect(made.count).toBe(before + 2);
+    expect(valueOf(sandbox.execute(other, 'grow', 0))).toBe(1);
+  });
+
+  it('are not kept with reusedMemoryBytes: 0', async () => {
+    const { sandbox, load } = guestSandbox({ reusedMemoryBytes: 0 });
+    sandbox.destroy(await load());
+    const before = made.count;
+    await load();
+    expect(made.count).toBe(before + 1);
+  });
+});
