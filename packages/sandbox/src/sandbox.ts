@@ -89,6 +89,7 @@ import {
   readStore,
   writeStore,
 } from './prepared';
+import { sha256Now } from './sha256';
 import { hex, sha256 } from './text';
 import { ModuleCache } from './module-cache';
 import { instrumentForSandbox } from './transforms';
@@ -100,8 +101,18 @@ interface Compiled {
   readonly layout: StateLayout;
 }
 
-/** A compiled module as a factory keeps it: with the SHA-256 of the module it was compiled from. */
-type CachedModule = Compiled & { readonly moduleHash: Uint8Array };
+/**
+ * A compiled module as a factory keeps it: with the SHA-256 of the module it was compiled from, which
+ * only snapshots, restores and a store of prepared modules need (see `compileAndKeep`).
+ */
+type CachedModule = Compiled & { readonly moduleHash: () => Uint8Array };
+
+/**
+ * Modules up to this size are hashed when a snapshot or a restore first needs it, here and now (about
+ * 1.7 ms for 256 KiB), and a load that none follows does not pay for it; larger ones by Web Crypto,
+ * on another thread, while they are transformed and compiled.
+ */
+const HASH_WHEN_NEEDED_BYTES = 256 << 10;
 
 /** What a kept module holds in place of the bytes it was compiled from (see `compileCached`). */
 const COMPILED_AWAY = new Uint8Array(0);
@@ -482,25 +493,27 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     config: SandboxConfig,
     hostFunctions: Readonly<Record<string, ImportSignature>>,
   ): Promise<Result<CachedModule, SandboxError>> {
-    // The digest (Web Crypto copies the bytes when called) runs while the module is transformed and
-    // compiled, unless a store of prepared modules needs it first, to find them.
-    const hashing = sha256(bytes);
     const store = resolved.preparedModules;
+    // A store of prepared modules needs the digest first, to find them. Otherwise a large module's
+    // digest (Web Crypto copies the bytes when called) runs while it is transformed and compiled, and
+    // a small one's when it is needed, from the bytes the cache keeps anyway.
+    const hashing = store === undefined && bytes.length <= HASH_WHEN_NEEDED_BYTES ? undefined : sha256(bytes);
     const compiled =
-      store === undefined
+      hashing === undefined || store === undefined
         ? await compileFresh(bytes, config, hostFunctions)
         : await compileThroughStore(store, bytes, await hashing, config, hostFunctions);
     if (!compiled.ok) {
-      hashing.catch(() => undefined);
+      hashing?.catch(() => undefined);
       return compiled;
     }
+    let moduleHash = hashing === undefined ? undefined : await hashing;
     // What instances need is kept; the bytes that were compiled (the rewritten module: megabytes for a
     // large one) were needed once, by the engine, which keeps its own copy, and by the store.
     const { compiled: module, layout } = compiled.value;
     const entry = {
       compiled: Object.assign({}, module, { bytes: COMPILED_AWAY }),
       layout,
-      moduleHash: await hashing,
+      moduleHash: () => (moduleHash ??= sha256Now(bytes)),
     };
     compiledCache.set(bytes, variant, entry);
     return ok(entry);
@@ -585,7 +598,7 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     let bound: SnapshotBinding | undefined;
     const binding = () =>
       (bound ??= snapshotBinding(
-        moduleHash,
+        moduleHash(),
         {
           config,
           costs: costModel,

@@ -199,6 +199,26 @@ describe('snapshot and restore', () => {
     expect(errorOf(sandbox.snapshot(created.value)).code).toBe('INSTANCE_DESTROYED');
   });
 
+  it.each([
+    ['a small module, hashed when the first snapshot needs it', 0],
+    ['a large one, hashed while it loads', 300 << 10],
+  ])('binds the snapshot to the SHA-256 of the module: %s', async (_, padding) => {
+    // A custom section (unnamed, its size in three LEB128 bytes) of `padding` zeros makes it as large as wanted.
+    const add = fixture('add');
+    const bytes = new Uint8Array(add.length + (padding === 0 ? 0 : 5 + padding));
+    bytes.set(add);
+    const size = padding + 1;
+    if (padding > 0)
+      bytes.set([0, 0x80 | (size & 0x7f), 0x80 | ((size >> 7) & 0x7f), size >> 14, 0], add.length);
+    const sandbox = testSandbox();
+    const created = sandbox.create();
+    if (!created.ok) throw new Error(created.error.message);
+    expect((await sandbox.load(created.value, bytes)).ok).toBe(true);
+    const decoded = decodeSnapshot(snapshotOf(sandbox, created.value));
+    if (!decoded.ok) throw new Error(decoded.error.message);
+    expect(Buffer.from(decoded.value.binding.moduleHash).toString('hex')).toBe(await sha256Hex(bytes));
+  });
+
   it('refuses snapshots of another module or configuration, and forged ones that do not fit', async () => {
     const { sandbox, instance } = await loaded('counter');
     const counter = snapshotOf(sandbox, instance);

@@ -93,6 +93,18 @@ describe('remapFunctionReferences', () => {
     });
   });
 
+  it('copies names byte for byte, not as text (a name that is not UTF-8 stays as it was)', () => {
+    const named = {
+      ...module,
+      customSections: [
+        { name: 'name', bytes: Uint8Array.of(1, 5, 1, 1, 2, 0xff, 0xfe), after: SectionId.data },
+      ],
+    };
+    expect(remapFunctionReferences(named, shift).customSections[0]?.bytes).toEqual(
+      Uint8Array.of(1, 5, 1, 11, 2, 0xff, 0xfe),
+    );
+  });
+
   it('drops a name section it cannot read, and keeps other custom sections', () => {
     const broken = {
       ...module,

@@ -45,27 +45,23 @@ function remapNameSection(bytes: Uint8Array, remap: FunctionRemap): Uint8Array {
     out.vector(
       sub.vector((r) => {
         const index = r.u32();
-        return [index, id === FUNCTION_NAMES ? r.name() : r.take(localMapLength(r))] as const;
+        // The entry's bytes as they are (a name, or a map of names): copied, not decoded.
+        const start = r.offset;
+        if (id === FUNCTION_NAMES) r.byteVector();
+        else
+          r.vector((entry) => {
+            entry.u32();
+            entry.byteVector();
+          });
+        return [index, r.bytes.subarray(start, r.offset)] as const;
       }),
-      (w, [index, value]) => {
-        w.u32(remap(index));
-        if (typeof value === 'string') w.name(value);
-        else w.bytes(value);
+      (w, [index, entry]) => {
+        w.u32(remap(index)).bytes(entry);
       },
     );
     writer.u8(id).byteVector(out.finish());
   }
   return writer.finish();
-}
-
-/** Length in bytes of the local name map that starts at the reader's position (read ahead, not consumed). */
-function localMapLength(reader: ByteReader): number {
-  const probe = new ByteReader(reader.bytes, reader.offset, reader.end);
-  probe.vector((r) => {
-    r.u32();
-    r.byteVector();
-  });
-  return probe.offset - reader.offset;
 }
 
 function remapCustomSection(section: CustomSection, remap: FunctionRemap): CustomSection | undefined {
