@@ -50,9 +50,7 @@ describe('sandbox options', () => {
     ],
     [{ preparedModules: { get: () => undefined } }, 'preparedModules', expect.stringMatching(/get and set/)],
     [{ preparedModules: 'dir' }, 'preparedModules', 'must be an object with get and set methods, got "dir"'],
-    [{ reusedMemoryBytes: -1 }, 'reusedMemoryBytes', 'must be a whole number of bytes, 0 or more, got -1'],
-    [{ reusedMemoryBytes: 1.5 }, 'reusedMemoryBytes', expect.stringMatching(/whole number/)],
-    [{ reusedMemoryBytes: '1MB' }, 'reusedMemoryBytes', expect.stringMatching(/got "1MB"$/)],
+    [{ reuseMemories: 'no' }, 'reuseMemories', 'must be a boolean, got "no"'],
     [{ nwo: () => 0 }, 'nwo', expect.stringMatching(/^is not a sandbox option \(options: now, wallClock/)],
     [null, 'options', 'must be an object, got null'],
     [[], 'options', 'must be an object, got an array'],
@@ -70,18 +68,12 @@ describe('sandbox options', () => {
         memoryGrowFailure: 'return-minus-one',
         canonicalizeNaNs: false,
         preparedModules: new Map<string, Uint8Array>(),
-        reusedMemoryBytes: 0,
+        reuseMemories: false,
       }),
     ).not.toThrow();
-    expect(resolveOptions({ reusedMemoryBytes: 1 << 20 })).toMatchObject({
-      value: { memoryPool: { maxMemoryBytes: 1 << 20, maxPooledBytes: 1 << 20 } },
-    });
-    expect(resolveOptions({ reusedMemoryBytes: 1 << 30 })).toMatchObject({
-      value: { memoryPool: { maxMemoryBytes: 16 << 20, maxPooledBytes: 1 << 30 } },
-    });
     expect(resolveOptions({ canonicalizeNaNs: undefined })).toMatchObject({
       ok: true,
-      value: { canonicalizeNaNs: true, memoryGrowFailure: 'trap' },
+      value: { canonicalizeNaNs: true, memoryGrowFailure: 'trap', reuseMemories: true },
     });
   });
 

@@ -4,7 +4,6 @@
  */
 import { type InvalidConfigError, type Result, err, monotonicNow, ok, sandboxError } from '@ri-sandbox/core';
 import { type CostModel, resolveCostModel } from '@ri-sandbox/metering';
-import { DEFAULT_MEMORY_POOL_LIMITS, type MemoryPoolLimits } from '@ri-sandbox/loader';
 import type { PreparedModuleStore } from './prepared';
 import { describeOption } from './text';
 
@@ -34,13 +33,15 @@ export interface SandboxOptions {
    */
   readonly preparedModules?: PreparedModuleStore;
   /**
-   * How many bytes of linear memory the factory keeps, of instances destroyed,
-   * reloaded or restored into a new WebAssembly instance, to give to the next
-   * instances that need a memory of the same size (zeroed, they cannot tell it
-   * from a new one, which costs the engine more to make than most of an
-   * instantiation). Memories above 16 MiB are not kept. 0 keeps none. Default 32 MiB.
+   * Whether the memories of this factory's instances destroyed, reloaded or
+   * restored into a new WebAssembly instance go to the process's pool, and
+   * its new instances take memories from it. A kept memory is zeroed before
+   * it is given: an instance cannot tell it from a new one, which costs the
+   * engine more to make than most of an instantiation. The pool is shared by
+   * every factory that reuses memories and keeps up to 32 MiB, none above
+   * 16 MiB. Default `true`.
    */
-  readonly reusedMemoryBytes?: number;
+  readonly reuseMemories?: boolean;
 }
 
 /** The options with every default filled in. */
@@ -51,8 +52,7 @@ export interface ResolvedOptions {
   readonly memoryGrowFailure: 'trap' | 'return-minus-one';
   readonly canonicalizeNaNs: boolean;
   readonly preparedModules: PreparedModuleStore | undefined;
-  /** What the factory's pool of memories keeps (see `reusedMemoryBytes`). */
-  readonly memoryPool: MemoryPoolLimits;
+  readonly reuseMemories: boolean;
 }
 
 const OPTION_NAMES: readonly (keyof SandboxOptions)[] = [
@@ -62,7 +62,7 @@ const OPTION_NAMES: readonly (keyof SandboxOptions)[] = [
   'memoryGrowFailure',
   'canonicalizeNaNs',
   'preparedModules',
-  'reusedMemoryBytes',
+  'reuseMemories',
 ];
 const GROWTH_POLICIES: readonly string[] = ['trap', 'return-minus-one'];
 
@@ -127,9 +127,8 @@ function isStore(store: unknown): store is PreparedModuleStore {
 /**
  * Checks `input` and fills in defaults: unknown options, clocks that are not
  * clocks, a bad cost model, an unknown growth policy, a non-boolean
- * `canonicalizeNaNs`, a store without `get` and `set` methods and a
- * `reusedMemoryBytes` that is not a whole number of bytes are
- * `INVALID_CONFIG` naming the option.
+ * `canonicalizeNaNs` or `reuseMemories`, and a store without `get` and `set`
+ * methods are `INVALID_CONFIG` naming the option.
  */
 export function resolveOptions(input: unknown = {}): Result<ResolvedOptions, InvalidConfigError> {
   if (typeof input !== 'object' || input === null || Array.isArray(input))
@@ -141,7 +140,7 @@ export function resolveOptions(input: unknown = {}): Result<ResolvedOptions, Inv
         sandboxError.invalidConfig(key, `is not a sandbox option (options: ${OPTION_NAMES.join(', ')})`),
       );
   }
-  const { now, wallClock, costs, memoryGrowFailure, canonicalizeNaNs, preparedModules, reusedMemoryBytes } =
+  const { now, wallClock, costs, memoryGrowFailure, canonicalizeNaNs, preparedModules, reuseMemories } =
     given;
   const monotonic = now === undefined ? ok(monotonicNow) : checkedClock('now', now, false);
   if (!monotonic.ok) return monotonic;
@@ -171,19 +170,9 @@ export function resolveOptions(input: unknown = {}): Result<ResolvedOptions, Inv
         `must be an object with get and set methods, got ${describeOption(preparedModules)}`,
       ),
     );
-  if (
-    reusedMemoryBytes !== undefined &&
-    !(
-      typeof reusedMemoryBytes === 'number' &&
-      Number.isSafeInteger(reusedMemoryBytes) &&
-      reusedMemoryBytes >= 0
-    )
-  )
+  if (reuseMemories !== undefined && typeof reuseMemories !== 'boolean')
     return err(
-      sandboxError.invalidConfig(
-        'reusedMemoryBytes',
-        `must be a whole number of bytes, 0 or more, got ${describeOption(reusedMemoryBytes)}`,
-      ),
+      sandboxError.invalidConfig('reuseMemories', `must be a boolean, got ${describeOption(reuseMemories)}`),
     );
   return ok({
     now: monotonic.value,
@@ -192,15 +181,6 @@ export function resolveOptions(input: unknown = {}): Result<ResolvedOptions, Inv
     memoryGrowFailure: (memoryGrowFailure as ResolvedOptions['memoryGrowFailure'] | undefined) ?? 'trap',
     canonicalizeNaNs: canonicalizeNaNs !== false,
     preparedModules,
-    memoryPool: poolLimits(reusedMemoryBytes),
+    reuseMemories: reuseMemories !== false,
   });
-}
-
-/** The pool's limits for `reusedMemoryBytes` in all: no memory above the default's largest, nor above all. */
-function poolLimits(reusedMemoryBytes: number | undefined): MemoryPoolLimits {
-  if (reusedMemoryBytes === undefined) return DEFAULT_MEMORY_POOL_LIMITS;
-  return {
-    maxMemoryBytes: Math.min(DEFAULT_MEMORY_POOL_LIMITS.maxMemoryBytes, reusedMemoryBytes),
-    maxPooledBytes: reusedMemoryBytes,
-  };
 }

@@ -117,6 +117,13 @@ const HASH_WHEN_NEEDED_BYTES = 256 << 10;
 /** What a kept module holds in place of the bytes it was compiled from (see `compileCached`). */
 const COMPILED_AWAY = new Uint8Array(0);
 
+/**
+ * The memories of instances replaced or destroyed, kept for the next instances of every factory that
+ * reuses memories (see `reuseMemories`): a factory is often made per tenant or per request, and a
+ * memory given back by one serves another as well.
+ */
+const SHARED_MEMORIES = new MemoryPool();
+
 /** How many compiled modules a sandbox factory keeps for reuse. */
 const COMPILED_CACHE_SIZE = 64;
 
@@ -231,8 +238,8 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
   const { now, wallClock, costs: costModel } = resolved;
   /** This factory: the owner of the instances it creates (see `InstanceState.owner`). */
   const owner = {};
-  /** Memories of instances replaced or destroyed, for the next ones. */
-  const memories = new MemoryPool(resolved.memoryPool);
+  /** Where the memories of instances replaced or destroyed go, for the next ones (see `reuseMemories`). */
+  const memories = resolved.reuseMemories ? SHARED_MEMORIES : undefined;
   /** The state behind `instance` if this factory created it. */
   const ownState = (instance: SandboxInstance): InstanceState | undefined => {
     const state = stateOf(instance);
@@ -753,7 +760,7 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
    */
   function retire(live: LiveModule, view: GuestMemory | undefined): void {
     if (view instanceof GuestMemoryView) view.revoke();
-    if (live.memory !== undefined) memories.give(live.memory, live.compiled.memory.maximumPages);
+    if (live.memory !== undefined) memories?.give(live.memory, live.compiled.memory.maximumPages);
   }
 
   /** Puts `state`'s instance in the state `snapshot` captured, committing only if every check passed. */

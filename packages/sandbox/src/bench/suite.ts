@@ -100,6 +100,9 @@ export function formatMs(value: number): string {
   return value < 1 ? `${(value * 1000).toFixed(1)} µs` : `${value.toFixed(2)} ms`;
 }
 
+/** Loads before the first load is timed (see where it is). */
+const FIRST_LOAD_WARMUP = 150;
+
 /**
  * `bytes` with a custom section named after `n` appended: the same module, in bytes the engine has not
  * seen. V8 keeps compiled modules by their bytes, so compiling bytes it compiled before is a lookup,
@@ -237,16 +240,22 @@ export async function runSandboxBench(
 
   progress('load');
   const { bytes, label } = modules.load;
-  // Loads as a process that has loaded modules before makes them (warm code), each after warm-up
-  // rounds, of bytes neither the sandbox nor the engine has seen (see `unseen`), like the compilations.
+  // Loads as a process that has loaded modules before makes them (warm code: the transforms are
+  // JavaScript that V8 optimizes as it runs, and loads 31 to 60 of a process read 1.3 to 1.5 times what
+  // loads after the 150th do), of bytes neither the sandbox nor the engine has seen (see `unseen`), like
+  // the compilations. Each instance is destroyed, as a host that is done with it does: instances left
+  // alive keep their memories reserved until collected, and a hundred or so of those make the engine
+  // collect the whole heap at the next new memory (stalls of 10 to 50 ms).
   let variant = 0;
   const firstLoad = await timeAsync(
     async () => {
       const fresh = createWasmSandbox();
-      must(await fresh.load(must(fresh.create({ maxGas: 1e9 })), unseen(bytes, variant++)));
+      const instance = must(fresh.create({ maxGas: 1e9 }));
+      must(await fresh.load(instance, unseen(bytes, variant++)));
+      must(fresh.destroy(instance));
     },
     15,
-    30,
+    FIRST_LOAD_WARMUP,
   );
   const reused = must(sandbox.create({ maxGas: 1e9 }));
   const cachedLoad = await timeAsync(() => sandbox.load(reused, bytes), 15, 30);
