@@ -20,16 +20,31 @@ export const SANDBOX_STREAM = 54n;
 export class Pcg32 {
   private state = 0n;
   private increment = 1n;
+  /**
+   * The seed and the stream until the first draw or save works the state out from them: most guests
+   * never draw, and a load need not pay for the arithmetic (a few microseconds of BigInts).
+   */
+  private unseeded: { readonly seed: bigint; readonly stream: bigint } | undefined;
 
   constructor(seed: bigint | number, stream: bigint | number = SANDBOX_STREAM) {
-    this.increment = ((BigInt(stream) << 1n) | 1n) & MASK64;
+    // Converted at once, so that a seed that is not an integer is refused here.
+    this.unseeded = { seed: BigInt(seed), stream: BigInt(stream) };
+  }
+
+  /** Seeds the generator as the reference `pcg32_srandom_r` does, if it is not seeded yet. */
+  private seeded(): void {
+    const unseeded = this.unseeded;
+    if (unseeded === undefined) return;
+    this.unseeded = undefined;
+    this.increment = ((unseeded.stream << 1n) | 1n) & MASK64;
     this.next();
-    this.state = (this.state + (BigInt(seed) & MASK64)) & MASK64;
+    this.state = (this.state + (unseeded.seed & MASK64)) & MASK64;
     this.next();
   }
 
   /** The next 32 random bits, as an unsigned integer. */
   next(): number {
+    this.seeded();
     const old = this.state;
     this.state = (old * MULTIPLIER + this.increment) & MASK64;
     const xorShifted = Number((((old >> 18n) ^ old) >> 27n) & 0xffffffffn);
@@ -39,11 +54,13 @@ export class Pcg32 {
 
   /** The generator's state, to save. */
   save(): Pcg32State {
+    this.seeded();
     return { state: this.state, increment: this.increment };
   }
 
   /** Puts the generator back in a saved state. */
   restore(saved: Pcg32State): void {
+    this.unseeded = undefined;
     this.state = saved.state & MASK64;
     this.increment = saved.increment & MASK64;
   }

@@ -3,7 +3,15 @@
  * Direct mode passes numbers straight through; JSON mode moves UTF-8 JSON
  * through the guest's memory by the ABI documented in the README.
  */
-import { type Result, type SandboxError, type WasmValueType, err, ok, sandboxError } from '@ri-sandbox/core';
+import {
+  type FuncType,
+  type Result,
+  type SandboxError,
+  type WasmValueType,
+  err,
+  ok,
+  sandboxError,
+} from '@ri-sandbox/core';
 import { formatSignature, valueTypeNames } from '@ri-sandbox/loader';
 import { inBounds } from './guest-memory';
 import { stringifyJson } from './text';
@@ -29,15 +37,28 @@ export function findAction(live: LiveModule, name: string): Result<Action, Sandb
       sandboxError.wasmTrap('missing_export', `"${name}" ${what} (exported functions: ${available})`),
     );
   }
-  const action: Action = {
-    name,
-    fn: fn as Action['fn'],
-    signature: formatSignature(signature),
-    params: valueTypeNames(signature.params),
-    results: valueTypeNames(signature.results),
-  };
+  const action: Action = Object.assign({ name, fn: fn as Action['fn'] }, typeOf(signature));
   live.actions.set(name, action);
   return ok(action);
+}
+
+/** What an action needs of its signature, worked out once per compiled module (see {@link typeOf}). */
+type ActionType = Pick<Action, 'signature' | 'params' | 'results'>;
+
+/** Action types by signature: each compiled module's export signatures are kept with it, for every instance. */
+const actionTypes = new WeakMap<FuncType, ActionType>();
+
+function typeOf(signature: FuncType): ActionType {
+  let type = actionTypes.get(signature);
+  if (type === undefined) {
+    type = {
+      signature: formatSignature(signature),
+      params: valueTypeNames(signature.params),
+      results: valueTypeNames(signature.results),
+    };
+    actionTypes.set(signature, type);
+  }
+  return type;
 }
 
 /** The arguments of a direct-mode payload, or `undefined` when the payload is for JSON mode. */
