@@ -9,7 +9,7 @@ export { DEFAULT_COST_MODEL, STRUCTURAL_INSTRUCTIONS, resolveCostModel } from '.
 export type { MeteringOptions, MeteredModule } from './instrument';
 export { METERING_GLOBALS, meterModule, instrument } from './instrument';
 export type { MeterLimits, MeterOptions, MeteredRun } from './meter';
-export { Meter } from './meter';
+export { Meter, checkMeterLimits } from './meter';
 export {
   METERING_IMPORT_MODULE,
   REFILL_IMPORT,

@@ -277,6 +277,34 @@ describe('limits', () => {
     });
   });
 
+  it.each([
+    [{ gas: 5, timeMs: 50 }, 'maxGas'],
+    [{ maxGas: 1.5, maxExecutionMs: 50 }, 'maxGas'],
+    [{ maxGas: -1, maxExecutionMs: 50 }, 'maxGas'],
+    [{ maxGas: 5, maxExecutionMs: Number.NaN }, 'maxExecutionMs'],
+    [{ maxGas: 5, maxExecutionMs: '50' }, 'maxExecutionMs'],
+    [{ maxGas: 5, maxExecutionMs: 50, maxMemoryBytes: -2 }, 'maxMemoryBytes'],
+    [null, 'limits'],
+  ])('refuses limits %o with INVALID_CONFIG naming %s, before the guest runs', async (limits, field) => {
+    const { run, meter } = await metered(loop);
+    const bad = limits as unknown as MeterLimits;
+    expect(run('one', [], bad)).toEqual({
+      ok: false,
+      error: expect.objectContaining({ code: 'INVALID_CONFIG', field }) as unknown,
+      gasUsed: 0,
+      durationMs: 0,
+    });
+    let thrown: unknown;
+    try {
+      meter.begin(bad);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toMatchObject({ name: 'SandboxOptionsError', error: { code: 'INVALID_CONFIG', field } });
+    // Infinity is a time limit; the meter still runs.
+    expect(run('one', [], { maxGas: 2, maxExecutionMs: Infinity })).toMatchObject({ ok: true, gasUsed: 2 });
+  });
+
   it('gives the same gasUsed on every run, whatever the refill chunk', async () => {
     const { run } = await metered(fixture('fibonacci'));
     const used = Array.from({ length: 5 }, () => gasOf(run('fib', [18])));

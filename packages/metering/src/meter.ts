@@ -2,7 +2,16 @@
  * The host side of metering: grants gas to an instrumented instance in
  * chunks, checks the clock at each grant, and explains why a guest stopped.
  */
-import { type Result, type SandboxError, err, monotonicNow, ok, sandboxError } from '@ri-sandbox/core';
+import {
+  type InvalidConfigError,
+  type Result,
+  type SandboxError,
+  SandboxOptionsError,
+  err,
+  monotonicNow,
+  ok,
+  sandboxError,
+} from '@ri-sandbox/core';
 import {
   ABORT_ARG_EXPORT,
   ABORT_EXPORT,
@@ -112,8 +121,14 @@ export class Meter {
     this.stale = false;
   }
 
-  /** Starts a run: resets the counters, grants the first chunk and starts the clock. */
+  /**
+   * Starts a run: resets the counters, grants the first chunk and starts the clock.
+   * @throws SandboxOptionsError (`INVALID_CONFIG` naming the field) if `limits` are not limits
+   * (see {@link checkMeterLimits}), rather than fail later, inside the guest.
+   */
   begin(limits: MeterLimits): void {
+    const invalid = checkMeterLimits(limits);
+    if (invalid !== undefined) throw new SandboxOptionsError(invalid);
     this.limits = limits;
     this.stopped = undefined;
     this.cleared = false;
@@ -271,6 +286,8 @@ export class Meter {
     call: () => T,
     classify: (error: unknown) => SandboxError = defaultClassify,
   ): MeteredRun<T> {
+    const invalid = checkMeterLimits(limits);
+    if (invalid !== undefined) return { ok: false, error: invalid, gasUsed: 0, durationMs: 0 };
     this.begin(limits);
     let result: Result<T, SandboxError>;
     try {
@@ -287,6 +304,37 @@ export class Meter {
       ? { ok: true, value: result.value, gasUsed, durationMs }
       : { ok: false, error: result.error, gasUsed, durationMs };
   }
+}
+
+/**
+ * `INVALID_CONFIG` naming the first field of `limits` that is not a limit, or `undefined`: `maxGas`
+ * must be a whole number from 0 to 2^53 - 1, `maxExecutionMs` a number of milliseconds from 0 (up to
+ * `Infinity`), and `maxMemoryBytes`, if given, a number of bytes from 0.
+ */
+export function checkMeterLimits(limits: unknown): InvalidConfigError | undefined {
+  if (typeof limits !== 'object' || limits === null)
+    return sandboxError.invalidConfig('limits', `must be an object, got ${shown(limits)}`);
+  const { maxGas, maxExecutionMs, maxMemoryBytes } = limits as Record<string, unknown>;
+  if (!(Number.isSafeInteger(maxGas) && (maxGas as number) >= 0))
+    return sandboxError.invalidConfig('maxGas', `must be a whole number from 0, got ${shown(maxGas)}`);
+  if (!(typeof maxExecutionMs === 'number' && maxExecutionMs >= 0))
+    return sandboxError.invalidConfig(
+      'maxExecutionMs',
+      `must be a number of milliseconds from 0, got ${shown(maxExecutionMs)}`,
+    );
+  if (maxMemoryBytes !== undefined && !(typeof maxMemoryBytes === 'number' && maxMemoryBytes >= 0))
+    return sandboxError.invalidConfig(
+      'maxMemoryBytes',
+      `must be a number of bytes from 0, got ${shown(maxMemoryBytes)}`,
+    );
+  return undefined;
+}
+
+/** `value` for a message: a number or a string as written, anything else by its type. */
+function shown(value: unknown): string {
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'string') return JSON.stringify(value);
+  return value === null ? 'null' : typeof value;
 }
 
 function defaultClassify(error: unknown): SandboxError {
