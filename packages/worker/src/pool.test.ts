@@ -159,6 +159,7 @@ describe('the worker pool (workers on this thread)', () => {
       { hostFunctions: 5 as never },
       { preparedModules: {} as never },
       { memoryGrowFailure: 'explode' as never },
+      { reuseMemories: 'yes' as never },
       { replySpinMicroseconds: -1 },
       { replySpinMicroseconds: 1_000_001 },
     ];

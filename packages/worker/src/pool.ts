@@ -125,9 +125,11 @@ const CLOSED = 'the worker sandbox was closed';
 
 /** Structured-clone-safe sandbox options, checked here as `createWasmSandbox` checks them. */
 function portableOptions(options: WorkerSandboxOptions): PortableOptions {
-  const { costs, memoryGrowFailure, canonicalizeNaNs } = options;
+  const { costs, memoryGrowFailure, canonicalizeNaNs, reuseMemories } = options;
   const portable = Object.fromEntries(
-    Object.entries({ costs, memoryGrowFailure, canonicalizeNaNs }).filter(([, v]) => v !== undefined),
+    Object.entries({ costs, memoryGrowFailure, canonicalizeNaNs, reuseMemories }).filter(
+      ([, v]) => v !== undefined,
+    ),
   );
   createWasmSandbox(portable); // throws SandboxOptionsError naming a bad option
   return portable;

@@ -21,6 +21,7 @@ export interface PortableOptions {
   readonly costs?: unknown;
   readonly memoryGrowFailure?: unknown;
   readonly canonicalizeNaNs?: unknown;
+  readonly reuseMemories?: unknown;
 }
 
 /** The first message a worker receives. */

@@ -50,7 +50,7 @@ export type Recovery =
 /** Options of {@link WorkerSandbox}: the pool's, and the sandbox options every worker uses. */
 export interface WorkerSandboxOptions extends Pick<
   SandboxOptions,
-  'costs' | 'memoryGrowFailure' | 'canonicalizeNaNs'
+  'costs' | 'memoryGrowFailure' | 'canonicalizeNaNs' | 'reuseMemories'
 > {
   /** Workers in the pool. Default: the number of cores (`navigator.hardwareConcurrency`), at least 1. */
   readonly workers?: number;
