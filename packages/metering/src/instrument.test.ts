@@ -6,8 +6,19 @@ import { walkFunction } from '../test/loops';
 import { type CostModel, resolveCostModel } from './cost-model';
 import { type MeteringOptions, instrument, meterModule } from './instrument';
 import { Meter, type MeterLimits } from './meter';
+import {
+  CONTROL_EXPORT,
+  CONTROL_READ_ABORT_ARGUMENT,
+  CONTROL_READ_GAS,
+  CONTROL_TAKE_ABORT,
+  CONTROL_WRITE_GAS,
+} from './names';
 
 const LIMITS: MeterLimits = { maxGas: 1e12, maxExecutionMs: 60_000 };
+
+/** The instrumented instance's control function (see `CONTROL_EXPORT`). */
+const controlOf = (instance: WebAssembly.Instance) =>
+  instance.exports[CONTROL_EXPORT] as (op: number, value: number) => number;
 
 /** Instruments `source`, instantiates it with a meter, and returns a runner for its exports. */
 async function metered(
@@ -323,7 +334,7 @@ describe('limits', () => {
     meter.attach(instance);
     const result = meter.run(LIMITS, () => (instance.exports['fib'] as (n: number) => bigint)(10));
     expect(result).toMatchObject({ ok: true, value: 55n });
-    expect((instance.exports['__ri_gas'] as WebAssembly.Global).value).toBe(0n);
+    expect(controlOf(instance)(CONTROL_READ_GAS, 0)).toBe(0);
     expect(meter.gasUsed()).toBe(result.gasUsed);
     expect(meter.overspent()).toBeUndefined();
   });
@@ -388,25 +399,30 @@ describe('limits', () => {
     );
     expect(run('grow', [5])).toMatchObject({ ok: false, error: { code: 'MEMORY_EXCEEDED' } });
     expect(run('trap')).toMatchObject({ ok: false, error: { code: 'WASM_TRAP' } });
-    // An instance whose abort flag was set from elsewhere (a restore) starts clear once attached.
-    (instance.exports.__ri_abort as WebAssembly.Global).value = 2;
+    // The grow that failed said how many bytes it asked for; the flag is cleared when read.
+    expect(run('grow', [5])).toMatchObject({ error: { code: 'MEMORY_EXCEEDED', memoryUsed: 6 * 65536 } });
+    expect(controlOf(instance)(CONTROL_READ_ABORT_ARGUMENT, 0)).toBe(6 * 65536);
+    expect(controlOf(instance)(CONTROL_TAKE_ABORT, 0)).toBe(0);
+    // An instance whose abort flag is set (by a run nobody read, or a restore) starts clear once attached.
+    meter.begin(LIMITS);
+    expect(() => (instance.exports.grow as (pages: number) => number)(5)).toThrow(WebAssembly.RuntimeError);
     meter.attach(instance);
     expect(run('trap')).toMatchObject({ ok: false, error: { code: 'WASM_TRAP' } });
   });
 
   it('leaves the counter to the next run when asked, and clears it when ended again', async () => {
     const { instance, meter } = await metered('(module (func (export "f") (drop (i32.const 1))))');
-    const counter = instance.exports.__ri_gas as WebAssembly.Global;
+    const counter = () => controlOf(instance)(CONTROL_READ_GAS, 0);
     meter.begin(LIMITS);
     (instance.exports.f as () => void)();
     meter.end(false);
     const used = meter.gasUsed();
     expect(used).toBeGreaterThan(0);
-    expect(counter.value).not.toBe(0n);
+    expect(counter()).not.toBe(0);
     meter.end(false);
     expect(meter.gasUsed()).toBe(used);
     meter.end();
-    expect(counter.value).toBe(0n);
+    expect(counter()).toBe(0);
     expect(meter.gasUsed()).toBe(used);
     // Runs that go on from what the last one left, or from a counter set from elsewhere (then attached
     // again), count exactly the same.
@@ -417,10 +433,10 @@ describe('limits', () => {
       return meter.gasUsed();
     };
     expect([runOnce(), runOnce(), runOnce()]).toEqual([used, used, used]);
-    counter.value = 12345n;
+    controlOf(instance)(CONTROL_WRITE_GAS, 12345);
     meter.attach(instance);
     expect(runOnce()).toBe(used);
-    expect(counter.value).toBeLessThan(12345n);
+    expect(counter()).toBeLessThan(12345);
   });
 
   it('charges bulk memory per 64 bytes and table operations per element', async () => {
@@ -732,15 +748,16 @@ describe('structure of the instrumented module', () => {
     expect(result.ok || result.error).toMatchObject({ code: 'INVALID_MODULE', reason: /not a u32/ });
   });
 
-  it('exports the counter as a number, for the host to read without a BigInt', async () => {
+  it('exports one function for the counters, which reads and writes them as numbers, and no global', async () => {
     for (const source of ['(module (func (export "f")))', '(module (memory 1) (func (export "f")))']) {
       const { instance } = await metered(source);
-      const gas = instance.exports['__ri_gas'] as WebAssembly.Global;
-      const left = instance.exports['__ri_gas_left'] as () => number;
-      for (const value of [0n, 7n, -12n, 2n ** 52n, -(2n ** 40n)]) {
-        gas.value = value;
-        expect(left()).toBe(Number(value));
+      expect(Object.keys(instance.exports).sort()).toEqual([CONTROL_EXPORT, 'f']);
+      const control = controlOf(instance);
+      for (const value of [0, 7, -12, 2 ** 52, -(2 ** 40)]) {
+        expect(control(CONTROL_WRITE_GAS, value)).toBe(0);
+        expect(control(CONTROL_READ_GAS, 0)).toBe(value);
       }
+      expect([control(CONTROL_TAKE_ABORT, 0), control(CONTROL_READ_ABORT_ARGUMENT, 0)]).toEqual([0, 0]);
     }
   });
 
@@ -750,8 +767,8 @@ describe('structure of the instrumented module', () => {
       code: 'INVALID_MODULE',
       reason: 'the module uses the reserved export "__ri_gas"',
     });
-    const reading = instrument(wat('(module (func (export "__ri_gas_left")))'));
-    expect(reading.ok || reading.error.message).toMatch(/reserved export "__ri_gas_left"/);
+    const control = instrument(wat('(module (func (export "__ri_meter")))'));
+    expect(control.ok || control.error.message).toMatch(/reserved export "__ri_meter"/);
     const imported = instrument(wat('(module (import "__ri_metering" "refill" (func)))'));
     expect(imported.ok || imported.error.message).toMatch(/reserved import module/);
     expect(instrument(new Uint8Array([1, 2, 3])).ok).toBe(false);

@@ -95,14 +95,14 @@ const CALL_OPCODE = 0x10;
 /** The `call_indirect` opcode: through an own table, checked at the callee (see `ownTables`). */
 const CALL_INDIRECT_OPCODE = 0x11;
 import {
-  ABORT_ARG_EXPORT,
-  ABORT_EXPORT,
   ABORT_MEMORY,
   ABORT_STOPPED,
-  GAS_EXPORT,
-  GAS_LEFT_EXPORT,
+  CONTROL_EXPORT,
+  CONTROL_TAKE_ABORT,
+  CONTROL_WRITE_GAS,
   METERING_IMPORT_MODULE,
   REFILL_IMPORT,
+  RESERVED_PREFIX,
 } from './names';
 
 /** How to instrument. */
@@ -459,6 +459,50 @@ function fuelFunctionBody(plan: Plan, refillFunction: number, abortGlobal: numbe
 }
 
 /**
+ * `(op: i32, value: f64) -> f64`, the host's way to the counters (see `CONTROL_EXPORT`), for the
+ * globals at `gasGlobal` (the counter), `gasGlobal + 1` (the abort flag) and `gasGlobal + 2` (its
+ * argument): numbers, where reading or writing the i64 globals would make BigInts, and one export
+ * instead of three globals (each export costs every instantiation).
+ */
+function controlFunctionBody(gasGlobal: number): FunctionBody {
+  const is = (op: number) => [
+    instruction('local.get', 0),
+    instruction('i32.const', op),
+    instruction('i32.eq'),
+    instruction('if', -64),
+  ];
+  const code: Instruction[] = [
+    // CONTROL_READ_GAS, the hot one, first.
+    instruction('block', -64),
+    instruction('local.get', 0),
+    instruction('br_if', 0),
+    instruction('global.get', gasGlobal),
+    instruction('f64.convert_i64_s'),
+    instruction('return'),
+    instruction('end'),
+    ...is(CONTROL_WRITE_GAS),
+    instruction('local.get', 1),
+    instruction('i64.trunc_sat_f64_s'),
+    instruction('global.set', gasGlobal),
+    instruction('f64.const', 0n),
+    instruction('return'),
+    instruction('end'),
+    ...is(CONTROL_TAKE_ABORT),
+    instruction('global.get', gasGlobal + 1),
+    instruction('f64.convert_i32_u'),
+    instruction('i32.const', 0),
+    instruction('global.set', gasGlobal + 1),
+    instruction('return'),
+    instruction('end'),
+    // CONTROL_READ_ABORT_ARGUMENT.
+    instruction('global.get', gasGlobal + 2),
+    instruction('f64.convert_i64_s'),
+    instruction('end'),
+  ];
+  return { locals: [], code: encodeInstructions(code) };
+}
+
+/**
  * `(pages: i32) -> i32`: charges for the pages, then, when growing would pass
  * `limitPages`, traps with `ABORT_MEMORY` (the bytes asked for in the abort
  * argument); otherwise grows as `memory.grow` does, -1 on failure included.
@@ -509,8 +553,7 @@ function growFunctionBody(
 }
 
 function reservedNameUsed(module: WasmModule): string | undefined {
-  const reserved = new Set([GAS_EXPORT, GAS_LEFT_EXPORT, ABORT_EXPORT, ABORT_ARG_EXPORT]);
-  const clash = module.exports.find((e) => reserved.has(e.name));
+  const clash = module.exports.find((e) => e.name.startsWith(RESERVED_PREFIX));
   if (clash !== undefined) return `export "${clash.name}"`;
   const imported = module.imports.find((i) => i.module === METERING_IMPORT_MODULE);
   return imported === undefined ? undefined : `import module "${METERING_IMPORT_MODULE}"`;
@@ -520,9 +563,11 @@ function reservedNameUsed(module: WasmModule): string | undefined {
  * Instruments a decoded module for gas metering; the module must be valid
  * (see {@link instrument}, which checks). The result imports
  * `__ri_metering.refill` (after the module's own function imports, so defined
- * functions shift by one) and exports the counters under `__ri_` names.
+ * functions shift by one) and exports the host's way to its counters
+ * (`__ri_meter`, see `CONTROL_EXPORT`).
  * Fails with `INVALID_CONFIG` for a bad cost model and `INVALID_MODULE` for a
- * malformed body or a module that uses the reserved names.
+ * malformed body or a module that uses the reserved names (an export whose
+ * name starts with `__ri_`, the import module `__ri_metering`).
  */
 export function meterModule(
   module: WasmModule,
@@ -544,7 +589,7 @@ export function meterModule(
     { params: [I64], results: [I64] },
     { params: [], results: [] },
     { params: [I32], results: [I32] },
-    { params: [], results: [ValType.f64] },
+    { params: [I32, ValType.f64], results: [ValType.f64] },
   ];
   const refillImport: Import = {
     module: METERING_IMPORT_MODULE,
@@ -641,16 +686,9 @@ export function meterModule(
     code.push(growFunctionBody(plan, globalBase + 1, globalBase + 2, trapAt));
     functions.push(typeBase + 2);
   }
-  // The counter as a number, for the host (see GAS_LEFT_EXPORT).
-  const gasLeftFunction = importedFunctions + 1 + functions.length;
-  code.push({
-    locals: [],
-    code: encodeInstructions([
-      instruction('global.get', globalBase),
-      instruction('f64.convert_i64_s'),
-      instruction('end'),
-    ]),
-  });
+  // The host's one way to the counters (see CONTROL_EXPORT).
+  const controlFunction = importedFunctions + 1 + functions.length;
+  code.push(controlFunctionBody(globalBase));
   functions.push(typeBase + 3);
 
   const shifted = remapFunctionReferences(module, (index) =>
@@ -662,13 +700,7 @@ export function meterModule(
       imports: [...module.imports, refillImport],
       functions,
       globals: [...shifted.globals, ...newGlobals],
-      exports: [
-        ...shifted.exports,
-        { name: GAS_EXPORT, kind: 'global', index: globalBase },
-        { name: GAS_LEFT_EXPORT, kind: 'function', index: gasLeftFunction },
-        { name: ABORT_EXPORT, kind: 'global', index: globalBase + 1 },
-        { name: ABORT_ARG_EXPORT, kind: 'global', index: globalBase + 2 },
-      ],
+      exports: [...shifted.exports, { name: CONTROL_EXPORT, kind: 'function', index: controlFunction }],
       code,
     }),
   );

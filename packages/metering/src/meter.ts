@@ -13,11 +13,12 @@ import {
   sandboxError,
 } from '@ri-sandbox/core';
 import {
-  ABORT_ARG_EXPORT,
-  ABORT_EXPORT,
   ABORT_MEMORY,
-  GAS_EXPORT,
-  GAS_LEFT_EXPORT,
+  CONTROL_EXPORT,
+  CONTROL_READ_ABORT_ARGUMENT,
+  CONTROL_READ_GAS,
+  CONTROL_TAKE_ABORT,
+  CONTROL_WRITE_GAS,
   METERING_IMPORT_MODULE,
   REFILL_IMPORT,
 } from './names';
@@ -73,11 +74,8 @@ export class Meter {
   /** The imports the instrumented module needs; merge them into your import object. */
   readonly imports: WebAssembly.Imports;
   private readonly now: () => number;
-  private gas: WebAssembly.Global | undefined;
-  /** Reads the counter as a number (see `GAS_LEFT_EXPORT`). */
-  private gasLeft: (() => number) | undefined;
-  private abort: WebAssembly.Global | undefined;
-  private abortArg: WebAssembly.Global | undefined;
+  /** The instance's way to its counters (see `CONTROL_EXPORT`), once attached. */
+  private control: ((op: number, value: number) => number) | undefined;
   private limits: MeterLimits = { maxGas: 0, maxExecutionMs: 0 };
   private granted = 0;
   private chunk = INITIAL_CHUNK;
@@ -101,23 +99,14 @@ export class Meter {
    * set from elsewhere (a restore). Throws `TypeError` if the instance is not instrumented.
    */
   attach(instance: WebAssembly.Instance): void {
-    const global = (name: string) => {
-      const value = instance.exports[name];
-      if (!(value instanceof WebAssembly.Global))
-        throw new TypeError(`not an instrumented instance: no ${name} export`);
-      return value;
-    };
-    const gasLeft = instance.exports[GAS_LEFT_EXPORT];
-    if (typeof gasLeft !== 'function')
-      throw new TypeError(`not an instrumented instance: no ${GAS_LEFT_EXPORT} export`);
-    this.gas = global(GAS_EXPORT);
-    this.gasLeft = gasLeft as () => number;
-    this.abort = global(ABORT_EXPORT);
-    this.abortArg = global(ABORT_ARG_EXPORT);
+    const control = instance.exports[CONTROL_EXPORT];
+    if (typeof control !== 'function')
+      throw new TypeError(`not an instrumented instance: no ${CONTROL_EXPORT} export`);
+    this.control = control as (op: number, value: number) => number;
     // The abort flag is cleared where it is read (after a trap), so runs need not clear it; an
     // instance whose globals were set from elsewhere (a restore) may start with it set. The counter
     // too may hold anything: the next run sets it.
-    this.abort.value = 0;
+    this.control(CONTROL_TAKE_ABORT, 0);
     this.stale = false;
   }
 
@@ -136,7 +125,7 @@ export class Meter {
     this.lastRefillAt = this.startedAt;
     // With no time at all, grant nothing so that the first block checks the clock.
     const tank = limits.maxExecutionMs === 0 ? 0 : Math.min(this.chunk, limits.maxGas);
-    if (this.gas === undefined) {
+    if (this.control === undefined) {
       // Not attached yet (a start function): the counter starts at 0 and the first block asks for gas.
       this.granted = 0;
     } else if (this.stale && this.left > 0 && this.left <= tank) {
@@ -146,7 +135,7 @@ export class Meter {
       this.stale = false;
     } else {
       this.granted = tank;
-      this.gas.value = BigInt(tank);
+      this.control(CONTROL_WRITE_GAS, tank);
       this.stale = false;
     }
   }
@@ -180,9 +169,9 @@ export class Meter {
    * The instrumented code reads the counter back after every call.
    */
   charge(units: number): SandboxError | undefined {
-    if (this.gas === undefined || units <= 0) return undefined;
+    if (this.control === undefined || units <= 0) return undefined;
     const counter = this.counter() - units;
-    this.gas.value = BigInt(counter);
+    this.control(CONTROL_WRITE_GAS, counter);
     this.cleared = false;
     this.stale = false;
     if (this.granted - counter <= this.limits.maxGas) return undefined;
@@ -207,7 +196,7 @@ export class Meter {
    * before anything reads the instance's globals.
    */
   end(clearCounter = true): void {
-    if (this.gas === undefined) return;
+    if (this.control === undefined) return;
     if (!this.cleared) {
       this.left = this.counter();
       this.granted -= this.left;
@@ -215,14 +204,14 @@ export class Meter {
       this.stale = true;
     }
     if (clearCounter && this.stale) {
-      this.gas.value = 0n;
+      this.control(CONTROL_WRITE_GAS, 0);
       this.stale = false;
     }
   }
 
   /** The instance's counter: gas granted and not yet spent (0 when there is none, or after {@link end}). */
   private counter(): number {
-    return this.gasLeft === undefined || this.cleared ? 0 : this.gasLeft();
+    return this.control === undefined || this.cleared ? 0 : this.control(CONTROL_READ_GAS, 0);
   }
 
   /** Milliseconds since {@link begin}. */
@@ -252,7 +241,7 @@ export class Meter {
     if (this.stopped === 'gas') return sandboxError.gasExhausted(this.limits.maxGas, this.limits.maxGas);
     if (this.stopped === 'time') return sandboxError.timeout(this.stoppedAtMs, this.limits.maxExecutionMs);
     if (aborted === ABORT_MEMORY) {
-      const asked = Number(this.abortArg?.value as bigint);
+      const asked = this.control?.(CONTROL_READ_ABORT_ARGUMENT, 0) ?? 0;
       return sandboxError.memoryExceeded(asked, this.limits.maxMemoryBytes ?? FOUR_GIB);
     }
     return undefined;
@@ -260,11 +249,7 @@ export class Meter {
 
   /** Why the instrumented code trapped (0 if it did not say), clearing the flag for the next run. */
   private takeAbort(): number {
-    const abort = this.abort;
-    if (abort === undefined) return 0;
-    const value = abort.value as number;
-    if (value !== 0) abort.value = 0;
-    return value;
+    return this.control?.(CONTROL_TAKE_ABORT, 0) ?? 0;
   }
 
   /** `TIMEOUT` if the run is past its time limit, for checks between guest and host code. */

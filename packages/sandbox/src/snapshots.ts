@@ -58,7 +58,7 @@ export interface BindingInputs {
  * transforms lay out state differently is refused, never misread. Bump it
  * with any change to what the transforms add to a module.
  */
-export const INSTRUMENTATION_VERSION = 'ri-sandbox/instrumentation/5';
+export const INSTRUMENTATION_VERSION = 'ri-sandbox/instrumentation/6';
 
 /** Config hashes already computed, by the text they hash: loads under one configuration share one. */
 export type ConfigHashCache = Map<string, Uint8Array>;

@@ -68,10 +68,11 @@ export function instrumentForSandbox(
   // (so that neither costs gas); metering's refill import and helpers are not in `module`, so every
   // call its bodies make counts toward the depth. The counter global comes after metering's.
   const importedGlobals = module.imports.filter((i) => i.descriptor.kind === 'global').length;
+  const meteringGlobals = importedGlobals + module.globals.length;
   const determinism = deterministicRiders(module, {
     maxCallDepth: options.maxCallDepth,
     canonicalizeNaNs: options.canonicalizeNaNs,
-    depthGlobal: importedGlobals + module.globals.length + METERING_GLOBALS,
+    depthGlobal: meteringGlobals + METERING_GLOBALS,
   });
   // What the policy and the exposure of state need to know of the bodies is found during the same walk.
   const policy = new PolicyScan();
@@ -86,5 +87,7 @@ export function instrumentForSandbox(
   const allowed = refuseNondeterminism(module, metered.ok ? policy : undefined);
   if (!allowed.ok) return allowed;
   if (!metered.ok) return metered;
-  return exposeState(determinism.finish(metered.value), scanned);
+  // Metering's counters hold nothing between runs (the meter sets them before each): not state.
+  const idle = new Set(Array.from({ length: METERING_GLOBALS }, (_, i) => meteringGlobals + i));
+  return exposeState(determinism.finish(metered.value), scanned, idle);
 }

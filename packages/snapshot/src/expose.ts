@@ -253,6 +253,9 @@ function accessorBodies(
   ];
 }
 
+/** No global. */
+const NO_GLOBALS: ReadonlySet<number> = new Set();
+
 /** The rewritten module and where its state can be found. */
 export interface ExposedModule {
   readonly module: WasmModule;
@@ -272,6 +275,12 @@ export function exposeState(
    * bodies, or of those they were made from by transforms that add no table or segment instructions.
    */
   scanned?: ScannedState,
+  /**
+   * Globals (by index) that are not state: another transform's own, which hold nothing between the
+   * guest's runs (metering's counters, which its host sets before each run). They are neither
+   * exposed nor captured, and a restore leaves them as they are.
+   */
+  idleGlobals: ReadonlySet<number> = NO_GLOBALS,
 ): Result<ExposedModule, SandboxError> {
   const clash = module.exports.find((e) => e.name.startsWith(STATE_EXPORT_PREFIX));
   if (clash !== undefined)
@@ -317,7 +326,7 @@ export function exposeState(
     if (e.kind === 'global' && !exportedGlobals.has(e.index)) exportedGlobals.set(e.index, e.name);
   const access: GlobalAccess[] = [];
   globalTypes.forEach((type, index) => {
-    if (!type.mutable) return;
+    if (!type.mutable || idleGlobals.has(index)) return;
     const typeName = TYPE_NAMES.get(type.valueType) as SavedValue['type'];
     if (typeName === 'f32' || typeName === 'f64' || typeName === 'v128') {
       const [getter, setter] = accessorBodies(index, typeName);

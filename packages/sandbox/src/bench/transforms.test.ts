@@ -9,7 +9,7 @@ describe('transformForLoad', () => {
     if (!transformed.ok) throw new Error(transformed.error.message);
     const module = await WebAssembly.compile(transformed.value as Uint8Array<ArrayBuffer>);
     const exports = WebAssembly.Module.exports(module).map((e) => e.name);
-    expect(exports).toEqual(expect.arrayContaining(['add', '__ri_gas', '__ri_depth']));
+    expect(exports).toEqual(expect.arrayContaining(['add', '__ri_meter', '__ri_depth']));
     expect(exports.some((name) => name.startsWith('__ri_snapshot_'))).toBe(true);
   });
 
