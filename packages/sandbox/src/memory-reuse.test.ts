@@ -147,8 +147,22 @@ describe('reused memories', () => {
     expect(valueOf(sandbox.execute(other, 'grow', 0))).toBe(5);
   });
 
+  it("pass from one factory to another, zeroed: the pool is the process's", async () => {
+    const one = guestSandbox(7);
+    const other = guestSandbox(7);
+    const first = await one.load();
+    valueOf(one.sandbox.execute(first, 'fill', 0x5a));
+    one.sandbox.destroy(first);
+    const before = made.count;
+    const second = await other.load();
+    expect(made.count).toBe(before);
+    expect([0, 16, 65535].map((at) => valueOf(other.sandbox.execute(second, 'peek', at)))).toEqual([
+      0, 0x72, 0,
+    ]);
+  });
+
   it('are neither given nor taken by a factory made with reuseMemories: false', async () => {
-    const { sandbox, load } = guestSandbox(6, { reuseMemories: false });
+    const { sandbox, load } = guestSandbox(8, { reuseMemories: false });
     sandbox.destroy(await load());
     const before = made.count;
     await load();
