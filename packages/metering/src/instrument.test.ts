@@ -4,7 +4,7 @@ import { fixture } from '@ri-sandbox/test-fixtures';
 import { wat } from '../../core/test/wat';
 import { walkFunction } from '../test/loops';
 import { type CostModel, resolveCostModel } from './cost-model';
-import { type MeteringOptions, instrument, meterModule } from './instrument';
+import { type MeteringOptions, instrument, meterModule, meteringGlobals } from './instrument';
 import { Meter, type MeterLimits } from './meter';
 import {
   CONTROL_EXPORT,
@@ -759,6 +759,21 @@ describe('structure of the instrumented module', () => {
       }
       expect([control(CONTROL_TAKE_ABORT, 0), control(CONTROL_READ_ABORT_ARGUMENT, 0)]).toEqual([0, 0]);
     }
+  });
+
+  it("adds its counters after the module's own globals, where meteringGlobals says", () => {
+    const module = decodeModule(
+      wat('(module (import "env" "g" (global i32)) (global (mut i32) (i32.const 0)) (func (export "f")))'),
+    );
+    const metered = meterModule(module);
+    if (!metered.ok) throw new Error(metered.error.message);
+    expect(meteringGlobals(module)).toEqual([2, 3, 4]);
+    // Defined globals follow the one import: the counter (i64), the abort flag (i32), its argument (i64).
+    expect(metered.value.globals.slice(1).map((g) => [g.type.valueType, g.type.mutable])).toEqual([
+      [ValType.i64, true],
+      [ValType.i32, true],
+      [ValType.i64, true],
+    ]);
   });
 
   it('refuses modules that use its reserved names, and bad cost models', () => {

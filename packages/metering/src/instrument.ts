@@ -152,6 +152,15 @@ export interface MeteringOptions {
 /** How many globals metering adds to a module (after its own): the gas counter, the abort flag and its argument. */
 export const METERING_GLOBALS = 3;
 
+/**
+ * The indices of the globals {@link meterModule} adds to `module`, in order: they follow the module's
+ * own (imported, then defined).
+ */
+export function meteringGlobals(module: WasmModule): readonly number[] {
+  const first = module.imports.filter((i) => i.descriptor.kind === 'global').length + module.globals.length;
+  return Array.from({ length: METERING_GLOBALS }, (_, i) => first + i);
+}
+
 const I64 = ValType.i64;
 const I32 = ValType.i32;
 
@@ -579,7 +588,6 @@ export function meterModule(
   if (clash !== undefined) return err(sandboxError.invalidModule(`the module uses the reserved ${clash}`));
 
   const importedFunctions = importedFunctionCount(module);
-  const importedGlobals = module.imports.filter((i) => i.descriptor.kind === 'global').length;
   const definedFunctions = module.functions.length;
   const hasMemory = module.memories.length > 0 || module.imports.some((i) => i.descriptor.kind === 'memory');
 
@@ -596,7 +604,7 @@ export function meterModule(
     name: REFILL_IMPORT,
     descriptor: { kind: 'function', type: typeBase },
   };
-  const globalBase = importedGlobals + module.globals.length;
+  const globalBase = meteringGlobals(module)[0] as number;
   const newGlobals: Global[] = [
     { type: { valueType: I64, mutable: true }, init: [instruction('i64.const', 0n)] },
     { type: { valueType: I32, mutable: true }, init: [instruction('i32.const', 0)] },

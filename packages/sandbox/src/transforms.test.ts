@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeModule, encodeModule, importedFunctionCount } from '@ri-sandbox/core';
 import { canonicalizeNaNs, limitCallDepth } from '@ri-sandbox/determinism';
-import { DEFAULT_COST_MODEL, METERING_GLOBALS, meterModule } from '@ri-sandbox/metering';
+import { DEFAULT_COST_MODEL, meterModule, meteringGlobals } from '@ri-sandbox/metering';
 import { exposeState } from '@ri-sandbox/snapshot';
 import { FIXTURE_NAMES, fixture, fuzzModules } from '@ri-sandbox/test-fixtures';
 import { wat } from '../../core/test/wat';
@@ -48,9 +48,8 @@ function apart(bytes: Uint8Array, options: TransformOptions): Uint8Array {
   const refill = importedFunctionCount(module);
   const helpers = refill + 1 + module.functions.length;
   const limited = limitCallDepth(metered.value, options.maxCallDepth, (i) => i !== refill && i < helpers);
-  // Metering's counters (appended to the module's globals) are not state.
-  const first = module.imports.filter((i) => i.descriptor.kind === 'global').length + module.globals.length;
-  const idle = new Set(Array.from({ length: METERING_GLOBALS }, (_, i) => first + i));
+  // Metering's counters are not state.
+  const idle = new Set(meteringGlobals(module));
   const exposed = exposeState(
     options.canonicalizeNaNs ? canonicalizeNaNs(limited) : limited,
     undefined,

@@ -19,7 +19,7 @@ import {
   sandboxError,
 } from '@ri-sandbox/core';
 import { PolicyScan, deterministicRiders, findNondeterminism } from '@ri-sandbox/determinism';
-import { type CostModel, METERING_GLOBALS, meterModule } from '@ri-sandbox/metering';
+import { type CostModel, METERING_GLOBALS, meterModule, meteringGlobals } from '@ri-sandbox/metering';
 import { type ExposedModule, ScannedState, exposeState } from '@ri-sandbox/snapshot';
 
 /** What the transforms depend on: the parts of a sandbox's options and config that shape the module. */
@@ -67,12 +67,11 @@ export function instrumentForSandbox(
   // The call-depth limit and NaN canonicalization ride along metering's walk and copy of each body
   // (so that neither costs gas); metering's refill import and helpers are not in `module`, so every
   // call its bodies make counts toward the depth. The counter global comes after metering's.
-  const importedGlobals = module.imports.filter((i) => i.descriptor.kind === 'global').length;
-  const meteringGlobals = importedGlobals + module.globals.length;
+  const counters = meteringGlobals(module);
   const determinism = deterministicRiders(module, {
     maxCallDepth: options.maxCallDepth,
     canonicalizeNaNs: options.canonicalizeNaNs,
-    depthGlobal: meteringGlobals + METERING_GLOBALS,
+    depthGlobal: (counters[0] as number) + METERING_GLOBALS,
   });
   // What the policy and the exposure of state need to know of the bodies is found during the same walk.
   const policy = new PolicyScan();
@@ -88,6 +87,5 @@ export function instrumentForSandbox(
   if (!allowed.ok) return allowed;
   if (!metered.ok) return metered;
   // Metering's counters hold nothing between runs (the meter sets them before each): not state.
-  const idle = new Set(Array.from({ length: METERING_GLOBALS }, (_, i) => meteringGlobals + i));
-  return exposeState(determinism.finish(metered.value), scanned, idle);
+  return exposeState(determinism.finish(metered.value), scanned, new Set(counters));
 }
