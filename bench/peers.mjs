@@ -67,8 +67,11 @@ export async function run(log) {
   // shared machine falls on both (timed once one after the other, ri-sandbox's median read 30 to 76 µs
   // from run to run against the same quickjs-emscripten). isolated-vm (4 ms a call) apart, after them.
   const blockMedians = { 'ri-sandbox': [], 'quickjs-emscripten': [], 'isolated-vm': [] };
-  const timeBlock = async (name, warm, timed) => {
-    for (let i = 0; i < warm; i++) await setups[name]();
+  const warm = async (name, calls) => {
+    for (let i = 0; i < calls; i++) await setups[name]();
+  };
+  const timeBlock = async (name, warmCalls, timed) => {
+    await warm(name, warmCalls);
     const times = [];
     for (let i = 0; i < timed; i++) {
       const started = performance.now();
@@ -77,8 +80,7 @@ export async function run(log) {
     }
     blockMedians[name].push(median(times));
   };
-  await timeBlock('ri-sandbox', 1000, 0);
-  blockMedians['ri-sandbox'] = [];
+  await warm('ri-sandbox', 1000);
   for (let block = 0; block < 7; block++) {
     await timeBlock('ri-sandbox', 200, 300);
     await timeBlock('quickjs-emscripten', 200, 300);
