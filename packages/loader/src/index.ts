@@ -11,7 +11,7 @@ export { instantiateModule, instantiateModuleSync } from './instantiate';
 export type { MemoryPlan } from './memory';
 export { MEMORY_IMPORT } from './memory';
 export type { MemoryPoolLimits } from './memory-pool';
-export { DEFAULT_MEMORY_POOL_LIMITS, MemoryPool } from './memory-pool';
+export { DEFAULT_MEMORY_POOL_LIMITS, MEMORY_POOL_MAX_USES, MemoryPool } from './memory-pool';
 export type { ImportName } from './link';
 export { HOST_MODULE, checkImports } from './link';
 export { formatSignature, functionSignature, valueTypeNames } from './signature';

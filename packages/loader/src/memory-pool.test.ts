@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { WASM_PAGE_BYTES } from '@ri-sandbox/core';
-import { MemoryPool } from './memory-pool';
+import { MEMORY_POOL_MAX_USES, MemoryPool } from './memory-pool';
 
 const memoryOf = (initial: number, maximum: number, fill = 0) => {
   const memory = new WebAssembly.Memory({ initial, maximum });
@@ -73,5 +73,23 @@ describe('MemoryPool', () => {
     expect(pool.take(2, 2)).toBe(a);
     expect(pool.take(1, 1)).toBe(b);
     expect(pool.take(1, 1)).toBeUndefined();
+  });
+
+  it('lets a memory go once it has served MEMORY_POOL_MAX_USES instances, and cuts it off all the same', () => {
+    const pool = new MemoryPool();
+    const memory = memoryOf(1, 2);
+    for (let use = 1; use < MEMORY_POOL_MAX_USES; use++) {
+      pool.give(memory, 2);
+      expect(pool.take(1, 2)).toBe(memory);
+    }
+    const view = new Uint8Array(memory.buffer);
+    pool.give(memory, 2);
+    expect(view.length).toBe(0);
+    expect(pool.keptBytes).toBe(0);
+    expect(pool.take(1, 2)).toBeUndefined();
+    // Another memory of the same shape is kept as before.
+    const fresh = memoryOf(1, 2);
+    pool.give(fresh, 2);
+    expect(pool.take(1, 2)).toBe(fresh);
   });
 });
