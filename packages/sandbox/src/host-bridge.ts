@@ -52,13 +52,14 @@ function checkResult(fn: HostFunction, returned: unknown): { readonly value: unk
 
 /**
  * Wraps one host function for import; `box` receives the failure that ends
- * the call. `checkTime` runs after each call, so that time spent in host
- * functions counts toward the execution's time limit.
+ * the call, and the handler gets the context in `slot` (which a reused
+ * instance's next load replaces). `checkTime` runs after each call, so that
+ * time spent in host functions counts toward the execution's time limit.
  */
 export function bridgeHostFunction(
   fn: HostFunction,
   box: AbortSignalBox,
-  context: HostCallContext,
+  slot: { readonly current: HostCallContext },
   checkTime: () => SandboxError | undefined,
 ): (...args: never[]) => unknown {
   const abort = (failure: SandboxError): never => abortWith(box, failure);
@@ -66,7 +67,7 @@ export function bridgeHostFunction(
     if (mustStop(box)) throw new GuestAbort('the call has already ended');
     let returned: unknown;
     try {
-      returned = (fn.handler as (...values: unknown[]) => unknown)(...args, context);
+      returned = (fn.handler as (...values: unknown[]) => unknown)(...args, slot.current);
     } catch (error) {
       return abort(sandboxError.hostFunctionError(fn.name, error));
     }

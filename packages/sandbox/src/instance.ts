@@ -15,6 +15,7 @@ import type { Meter } from '@ri-sandbox/metering';
 import type { SnapshotBinding, StateLayout } from '@ri-sandbox/snapshot';
 import type { Capability } from './capability';
 import type { AbortSignalBox } from './host-bridge';
+import type { ContextSlot, IdleInstances, ImportsKey } from './idle-instances';
 
 /** An exported function ready to be called as an action. */
 export interface Action {
@@ -46,6 +47,12 @@ export interface LoadedModule {
   /** The host imports, bridged: the same for every WebAssembly instance of this load. */
   readonly functions: ImportedFunctions;
   readonly context: HostContext;
+  /** Where the bridged host functions find {@link context} (a reusing load puts its own there). */
+  readonly contextSlot: ContextSlot;
+  /** The idle instances of this module this load's instance may join (none if the factory keeps none). */
+  readonly idle: IdleInstances | undefined;
+  /** What the module's host imports are bound to: a load with the same key may reuse the instance. */
+  readonly importsKey: ImportsKey;
   /** Where this module's host functions record the failure that ends the current guest call. */
   readonly abort: AbortSignalBox;
   /** Gas and time accounting, attached to the current WebAssembly instance. */
@@ -76,6 +83,9 @@ export function withoutInstance(live: LiveModule): LoadedModule {
     binding,
     functions,
     context,
+    contextSlot,
+    idle,
+    importsKey,
     abort,
     meter,
     prng,
@@ -89,6 +99,9 @@ export function withoutInstance(live: LiveModule): LoadedModule {
     binding,
     functions,
     context,
+    contextSlot,
+    idle,
+    importsKey,
     abort,
     meter,
     prng,

@@ -38,6 +38,21 @@ describe('the module cache', () => {
     expect(cache.get(modules[2] as Uint8Array, '')).toBe(3);
   });
 
+  it('hands each value it lets go of, dropped or replaced, to onEvict, and no other', () => {
+    const evicted: number[] = [];
+    const cache = new ModuleCache<number>(2, (value) => evicted.push(value));
+    const modules = [1, 2, 3].map((n) => new Uint8Array([n, n, n, n, n]));
+    cache.set(modules[0] as Uint8Array, '', 1);
+    cache.set(modules[0] as Uint8Array, '', 1);
+    cache.set(modules[0] as Uint8Array, '', 10);
+    cache.set(modules[1] as Uint8Array, '', 2);
+    expect(evicted).toEqual([1]);
+    cache.set(modules[2] as Uint8Array, '', 3);
+    expect(evicted).toEqual([1, 10]);
+    cache.delete(modules[1] as Uint8Array, '', 2);
+    expect(evicted).toEqual([1, 10]);
+  });
+
   it('answers a load of the module used last by its bytes alone, and never after they change or it is dropped', () => {
     const cache = new ModuleCache<string>(2);
     const bytes = Uint8Array.from({ length: 300 }, (_, i) => i);

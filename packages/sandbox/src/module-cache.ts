@@ -49,7 +49,11 @@ export class ModuleCache<T> {
    */
   private last: { readonly key: string; readonly variant: string; readonly entry: Entry<T> } | undefined;
 
-  constructor(private readonly capacity: number) {}
+  /** `onEvict` is given each value the cache lets go of to keep within `capacity`, or replaces. */
+  constructor(
+    private readonly capacity: number,
+    private readonly onEvict?: (value: T) => void,
+  ) {}
 
   /** The value kept for exactly these `bytes` under `variant`, if any. */
   get(bytes: Uint8Array, variant: string): T | undefined {
@@ -69,13 +73,17 @@ export class ModuleCache<T> {
   set(bytes: Uint8Array, variant: string, value: T): void {
     const key = `${fingerprint(bytes)}:${variant}`;
     const entry = { bytes, value };
+    const replaced = this.entries.get(key);
     this.entries.delete(key);
     this.entries.set(key, entry);
     this.last = { key, variant, entry };
+    if (replaced !== undefined && replaced.value !== value) this.onEvict?.(replaced.value);
     if (this.entries.size <= this.capacity) return;
     const oldest = this.entries.keys().next().value as string;
+    const evicted = this.entries.get(oldest) as Entry<T>;
     this.entries.delete(oldest);
     if (this.last.key === oldest) this.last = undefined;
+    this.onEvict?.(evicted.value);
   }
 
   /** Forgets what is kept for `bytes` under `variant`, if it is still `value`. */

@@ -39,7 +39,11 @@ export interface SandboxOptions {
    * it is given: an instance cannot tell it from a new one, which costs the
    * engine more to make than most of an instantiation. The pool is shared by
    * every factory that reuses memories and keeps up to 32 MiB, none above
-   * 16 MiB. Default `true`.
+   * 16 MiB. With it, the factory also keeps the WebAssembly instances of
+   * destroyed or reloaded instances for the next loads of the same module
+   * with the same host functions and no WASI, put back in the state a new
+   * instance starts in (at most 4 per module, 64 holding 16 MiB in all).
+   * Default `true`.
    */
   readonly reuseMemories?: boolean;
 }

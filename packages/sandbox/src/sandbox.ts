@@ -61,6 +61,7 @@ import {
 import { type Capability, capabilityImports, runOutput } from './capability';
 import { GuestMemoryView } from './guest-memory';
 import { type AbortSignalBox, bridgeHostFunction } from './host-bridge';
+import { type ContextSlot, type IdleBudget, IdleInstances, type ImportsKey } from './idle-instances';
 import {
   type Action,
   type HostContext,
@@ -103,9 +104,13 @@ interface Compiled {
 
 /**
  * A compiled module as a factory keeps it: with the SHA-256 of the module it was compiled from, which
- * only snapshots, restores and a store of prepared modules need (see `compileAndKeep`).
+ * only snapshots, restores and a store of prepared modules need (see `compileAndKeep`), and its idle
+ * instances (if the factory reuses them).
  */
-type CachedModule = Compiled & { readonly moduleHash: () => Uint8Array };
+type CachedModule = Compiled & {
+  readonly moduleHash: () => Uint8Array;
+  readonly idle: IdleInstances | undefined;
+};
 
 /**
  * Modules up to this size are hashed when a snapshot or a restore first needs it, here and now (about
@@ -176,26 +181,33 @@ function resultOf(live: LiveModule, action: string, value: unknown): unknown {
   return live.capabilities.reduce((result, capability) => capability.resultOf(action, result), value);
 }
 
-/** Every function import of the module, ready: host functions bridged, and the capabilities' own. */
-function bridgeHostImports(
+/** The host function each of `imports` is bound to (`undefined` where a capability provides it). */
+function hostFunctionsFor(
   imports: readonly ImportName[],
   hostFunctions: Readonly<Record<string, HostFunction>>,
-  abort: AbortSignalBox,
-  context: HostContext,
-  checkTime: () => SandboxError | undefined,
-  capabilities: readonly Capability[],
-): LoadedModule['functions'] {
+): (HostFunction | undefined)[] {
   const byImport = new Map(
     Object.values(hostFunctions).map((fn) => [`${importModuleOf(fn)}\u0000${fn.name}`, fn]),
   );
+  return imports.map(({ module, name }) => byImport.get(`${module}\u0000${name}`));
+}
+
+/** Every function import of the module, ready: host functions (`bound`, by import) bridged, and the capabilities' own. */
+function bridgeHostImports(
+  imports: readonly ImportName[],
+  bound: readonly (HostFunction | undefined)[],
+  abort: AbortSignalBox,
+  slot: ContextSlot,
+  checkTime: () => SandboxError | undefined,
+  capabilities: readonly Capability[],
+): LoadedModule['functions'] {
   const functions: Record<string, Record<string, (...args: never[]) => unknown>> = {};
   for (const [module, provided] of Object.entries(capabilityImports(capabilities)))
     functions[module] = Object.assign({}, provided);
-  for (const { module, name } of imports) {
-    const fn = byImport.get(`${module}\u0000${name}`);
-    if (fn !== undefined)
-      (functions[module] ??= {})[name] = bridgeHostFunction(fn, abort, context, checkTime);
-  }
+  imports.forEach(({ module, name }, i) => {
+    const fn = bound[i];
+    if (fn !== undefined) (functions[module] ??= {})[name] = bridgeHostFunction(fn, abort, slot, checkTime);
+  });
   return functions;
 }
 
@@ -240,6 +252,8 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
   const owner = {};
   /** Where the memories of instances replaced or destroyed go, for the next ones (see `reuseMemories`). */
   const memories = resolved.reuseMemories ? SHARED_MEMORIES : undefined;
+  /** What this factory's idle instances hold, across its modules (see `IdleInstances`). */
+  const idleBudget: IdleBudget = { count: 0, bytes: 0 };
   /** The state behind `instance` if this factory created it. */
   const ownState = (instance: SandboxInstance): InstanceState | undefined => {
     const state = stateOf(instance);
@@ -439,7 +453,10 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
 
   // Compiled modules, by their bytes and the config fields the transforms depend on; and the
   // compilations under way, by the same key.
-  const compiledCache = new ModuleCache<CachedModule>(COMPILED_CACHE_SIZE);
+  // A module no longer kept takes its idle instances with it; their memories go to the pool.
+  const compiledCache = new ModuleCache<CachedModule>(COMPILED_CACHE_SIZE, (evicted) => {
+    for (const live of evicted.idle?.drain() ?? []) retire(live, undefined, false);
+  });
   const compiling = new ModuleCache<Promise<Result<CachedModule, SandboxError>>>(COMPILED_CACHE_SIZE);
 
   /**
@@ -521,6 +538,7 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
       compiled: Object.assign({}, module, { bytes: COMPILED_AWAY }),
       layout,
       moduleHash: () => (moduleHash ??= sha256Now(bytes)),
+      idle: memories === undefined ? undefined : new IdleInstances(layout, idleBudget),
     };
     compiledCache.set(bytes, variant, entry);
     return ok(entry);
@@ -557,7 +575,7 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
       state.gasUsed = 0;
       state.executionMs = 0;
       state.settle();
-      if (previous !== undefined) retire(previous, previous.context.memory);
+      if (previous !== undefined) retire(previous, previous.context.memory, true);
       const output = started.value;
       return ok(
         output === undefined ? live.compiled.info : Object.assign({}, live.compiled.info, { output }),
@@ -575,7 +593,8 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     // A load starts the guest's random sequence afresh from the seed.
     const prng = new Pcg32(config.deterministicSeed);
     const clock = { eventTimestamp: config.eventTimestamp };
-    const hostFunctions = Object.assign({}, config.hostFunctions, builtins(clock, prng));
+    const ownBuiltins = builtins(clock, prng);
+    const hostFunctions = Object.assign({}, config.hostFunctions, ownBuiltins);
     const meter = new Meter({ now });
     const checkTime = () => meter.checkTime();
     // The new module's host functions report to their own box, so a failed load
@@ -600,7 +619,7 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     >;
     const compiled = await compileCached(input, config, provided);
     if (!compiled.ok) return compiled;
-    const { compiled: module, layout, moduleHash } = compiled.value;
+    const { compiled: module, layout, moduleHash, idle } = compiled.value;
     // Only a snapshot or a restore needs the binding: a load does not pay for it.
     let bound: SnapshotBinding | undefined;
     const binding = () =>
@@ -619,11 +638,19 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
       ));
     // Host functions see this module's memory once it is instantiated.
     const context: HostContext = { instanceId: state.id, memory: undefined };
+    const boundTo = hostFunctionsFor(module.hostImports, hostFunctions);
+    // Builtins by name: an idle instance's are its own, bound to the clock and generator it keeps.
+    const importsKey: ImportsKey = boundTo.map((fn) =>
+      fn === undefined ? '' : ownBuiltins[fn.name] === fn ? fn.name : fn,
+    );
+    const reused = capabilities.length === 0 ? idle?.take(importsKey) : undefined;
+    if (reused !== undefined) return ok(reusing(reused, config, context, binding));
+    const contextSlot: ContextSlot = { current: context };
     const functions = bridgeHostImports(
       module.hostImports,
-      hostFunctions,
+      boundTo,
       abort,
-      context,
+      contextSlot,
       checkTime,
       capabilities,
     );
@@ -635,6 +662,8 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
         : await instantiateModule(module, functions, config.maxMemoryBytes, meter.imports, memories);
     if (!live.ok) return live;
     const { instance: wasmInstance, memory } = live.value;
+    // The state every instance of the module starts in, for its idle instances (none with capabilities).
+    if (capabilities.length === 0) idle?.noteFresh(wasmInstance, memory);
     meter.attach(wasmInstance);
     for (const capability of capabilities) capability.attach(memory);
     return ok({
@@ -643,6 +672,9 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
       binding,
       functions,
       context,
+      contextSlot,
+      idle,
+      importsKey,
       abort,
       meter,
       prng,
@@ -654,6 +686,26 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
       actions: new Map(),
       depth: depthCounter(wasmInstance),
     });
+  }
+
+  /**
+   * `idle`, an idle instance put back in its initial state, as a load for `config` with host
+   * `context` and snapshot `binding`: what its imports are bound to (the abort box, the clock and
+   * random generator) is reset as a new load would make it, and its host functions see `context`.
+   */
+  function reusing(
+    idle: LiveModule,
+    config: SandboxConfig,
+    context: HostContext,
+    binding: () => SnapshotBinding,
+  ): LiveModule {
+    idle.abort.failure = undefined;
+    idle.abort.exitCode = undefined;
+    idle.prng.restore(new Pcg32(config.deterministicSeed).save());
+    idle.clock.eventTimestamp = config.eventTimestamp;
+    idle.contextSlot.current = context;
+    idle.meter.attach(idle.instance);
+    return Object.assign({}, idle, { binding, context, maxCallDepth: config.maxCallDepth });
   }
 
   /** Runs one export at load (the start function, a reactor's initializer), metered like an execution. */
@@ -755,11 +807,14 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
   }
 
   /**
-   * Gives the memory of `live`, a module replaced or destroyed on which no guest runs, to the pool for
-   * the next instances; `view`, the host functions' view of it, stops working.
+   * Keeps `live`, a module replaced or destroyed on which no guest runs, for the next loads of its
+   * module if `idle` (no other instance may share what its imports are bound to) and it can be; else
+   * gives its memory to the pool for the next instances. `view`, the host functions' view of its
+   * memory, stops working.
    */
-  function retire(live: LiveModule, view: GuestMemory | undefined): void {
+  function retire(live: LiveModule, view: GuestMemory | undefined, idle: boolean): void {
     if (view instanceof GuestMemoryView) view.revoke();
+    if (idle && live.idle?.park(live, live.importsKey) === true) return;
     if (live.memory !== undefined) memories?.give(live.memory, live.compiled.memory.maximumPages);
   }
 
@@ -792,7 +847,8 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     // Not part of a snapshot: durations differ from run to run.
     state.executionMs = 0;
     state.settle();
-    if (previous !== undefined && previous !== live) retire(previous, previousView);
+    // The new instance shares what the previous one's imports are bound to: the previous is not kept.
+    if (previous !== undefined && previous !== live) retire(previous, previousView, false);
     return ok(undefined);
   }
 
@@ -815,7 +871,7 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
       // its memory, which it may write until then, is left to the collector.
       if (live !== undefined) {
         live.abort.failure = sandboxError.instanceDestroyed(state.id);
-        if (state.status !== 'running') retire(live, live.context.memory);
+        if (state.status !== 'running') retire(live, live.context.memory, true);
       }
       state.status = 'destroyed';
       state.live = undefined;
