@@ -7,6 +7,7 @@ import {
   defineHostFunction,
 } from '@ri-sandbox/core';
 import { CONTROL_EXPORT } from '@ri-sandbox/metering';
+import { fixture } from '@ri-sandbox/test-fixtures';
 import { wat } from '../../core/test/wat';
 import { errorOf, testSandbox, valueOf } from '../test/helpers';
 import { IDLE_BYTES_PER_FACTORY, IDLE_INITIAL_BYTES, IDLE_PER_MODULE } from './idle-instances';
@@ -121,6 +122,34 @@ describe('reused instances', () => {
     }
     // One instance for each load of the fresh factory, one in all for the other.
     expect(made.count).toBe(3 + 1);
+  });
+
+  it('give C programs (their heap, stack pointer, and data) the same runs as new instances', async () => {
+    const workloads = [
+      ['sort', 'sort_random', [5000, 3]],
+      ['sha256', 'sha256_pattern', [20000]],
+      ['matmul', 'matmul', [24]],
+    ] as const;
+    const sandbox = testSandbox();
+    const fresh = testSandbox({ reuseMemories: false });
+    for (const [name, action, args] of workloads) {
+      const bytes = fixture(name);
+      const runs = [];
+      const madeByRun = [];
+      for (const factory of [sandbox, sandbox, fresh]) {
+        made.count = 0;
+        const tenant = await loadInto(factory, { maxGas: 1e9, eventTimestamp: 0 }, bytes);
+        const loaded = factory.snapshot(tenant);
+        const result = factory.execute(tenant, action, [...args]);
+        const after = factory.snapshot(tenant);
+        factory.destroy(tenant);
+        madeByRun.push(made.count);
+        runs.push({ loaded, result: valueOf(result), gas: result.ok && result.gasUsed, after });
+      }
+      // The first load of the reusing factory made its instance; the second took it back.
+      expect(madeByRun, name).toEqual([1, 0, 1]);
+      expect(runs[1], name).toEqual(runs[2]);
+    }
   });
 
   it('serve a reload of the same instance: the module replaced is put back as new', async () => {
