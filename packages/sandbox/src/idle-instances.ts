@@ -11,9 +11,11 @@
  * the first, before its start function ran), the guest cannot tell it from a
  * new one. Its imports stay bound to what its first load made (the meter, the
  * abort box, the clock and random generator, which the reusing load resets),
- * and reach the new load's host context through a {@link ContextSlot}.
+ * and reach the new load's host context through a {@link ContextSlot}. The
+ * process's idle instances share one budget ({@link IdleRegistry}), and give
+ * their memories up to the loads of other factories that need one.
  */
-import type { HostFunction } from '@ri-sandbox/core';
+import { type HostFunction, WASM_PAGE_BYTES } from '@ri-sandbox/core';
 import {
   type InstanceImage,
   type MemoryImage,
@@ -38,20 +40,12 @@ export interface ContextSlot {
  */
 export type ImportsKey = readonly (HostFunction | string)[];
 
-/** How much a sandbox factory keeps in idle instances, across its modules. */
-export interface IdleBudget {
-  /** Idle instances kept, in all. */
-  count: number;
-  /** Bytes of linear memory they hold, in all. */
-  bytes: number;
-}
-
 /** At most this many idle instances per module. */
 export const IDLE_PER_MODULE = 4;
-/** At most this many idle instances per sandbox factory. */
-export const IDLE_PER_FACTORY = 64;
-/** At most this much linear memory in idle instances per sandbox factory (and none larger than it). */
-export const IDLE_BYTES_PER_FACTORY = 16 << 20;
+/** At most this many idle instances in a process (see {@link IdleRegistry}). */
+export const IDLE_PER_PROCESS = 64;
+/** At most this much linear memory in a process's idle instances (and none larger than it). */
+export const IDLE_BYTES_PER_PROCESS = 16 << 20;
 /**
  * A module whose instances start with more than this in memory (its data segments, in whole blocks)
  * has none kept: the copy of that initial state would be kept as long as the module.
@@ -62,6 +56,76 @@ interface Parked {
   readonly live: LiveModule;
   readonly key: ImportsKey;
   readonly bytes: number;
+  /** The idle instances of its module, which keep it. */
+  readonly owner: IdleInstances;
+}
+
+/**
+ * Every idle instance of a process, oldest first, within one budget: the
+ * process's sandbox factories share it, as they share the memory pool. A
+ * factory made per request keeps the instances of its loads until it is
+ * collected: their memories must not be lost to the next factories, which
+ * cannot reuse the instances (each factory compiles its own modules). So the
+ * oldest instance makes way for a new one past the budget, and a memory the
+ * pool lacks is taken from an idle instance of the same shape; either way the
+ * instance is let go of, and its memory serves on.
+ */
+export class IdleRegistry {
+  readonly #parked = new Set<Parked>();
+  #bytes = 0;
+
+  /** How many idle instances the process keeps. */
+  get size(): number {
+    return this.#parked.size;
+  }
+
+  /**
+   * Keeps `parked` (which fits the budget alone), letting the oldest go to
+   * make room: returns those, whose memories the caller gives to the pool.
+   */
+  admit(parked: Parked): LiveModule[] {
+    const evicted: LiveModule[] = [];
+    for (const oldest of this.#parked) {
+      if (this.#parked.size < IDLE_PER_PROCESS && this.#bytes + parked.bytes <= IDLE_BYTES_PER_PROCESS) break;
+      this.#forget(oldest);
+      evicted.push(oldest.live);
+    }
+    this.#parked.add(parked);
+    this.#bytes += parked.bytes;
+    return evicted;
+  }
+
+  /** Stops counting `parked`, which its module no longer keeps. */
+  remove(parked: Parked): void {
+    if (this.#parked.delete(parked)) this.#bytes -= parked.bytes;
+  }
+
+  /**
+   * The memory of an idle instance whose memory has `pages` pages and the
+   * maximum `maximumPages`, zeroed, the instance let go of; `undefined` if
+   * none has.
+   */
+  takeMemory(pages: number, maximumPages: number): WebAssembly.Memory | undefined {
+    for (const parked of this.#parked) {
+      const memory = parked.live.memory;
+      if (
+        memory === undefined ||
+        parked.bytes !== pages * WASM_PAGE_BYTES ||
+        parked.live.compiled.memory.maximumPages !== maximumPages
+      )
+        continue;
+      this.#forget(parked);
+      // Its views were cut off when it was kept (see `IdleInstances.park`).
+      new Uint8Array(memory.buffer).fill(0);
+      return memory;
+    }
+    return undefined;
+  }
+
+  #forget(parked: Parked): void {
+    this.remove(parked);
+    parked.owner.release(parked);
+  }
 }
 
 function sameTypes(a: readonly string[], b: readonly string[]): boolean {
@@ -104,7 +168,7 @@ export class IdleInstances {
 
   constructor(
     private readonly layout: StateLayout,
-    private readonly budget: IdleBudget,
+    private readonly registry: IdleRegistry,
   ) {}
 
   /** How many instances are kept. */
@@ -121,7 +185,7 @@ export class IdleInstances {
    */
   noteFresh(instance: WebAssembly.Instance, memory: WebAssembly.Memory | undefined): void {
     if (this.#initial !== undefined) return;
-    if (memory !== undefined && memory.buffer.byteLength > IDLE_BYTES_PER_FACTORY) {
+    if (memory !== undefined && memory.buffer.byteLength > IDLE_BYTES_PER_PROCESS) {
       this.#initial = null;
       return;
     }
@@ -135,36 +199,38 @@ export class IdleInstances {
   /**
    * Keeps `live` (whose sandbox instance is gone, and on which no guest runs)
    * for a later load with imports `key`, if it can be put back in its
-   * initial state and the budget allows: `false` if it was not kept.
+   * initial state and the module keeps fewer than {@link IDLE_PER_MODULE}:
+   * `false` if it was not kept. Returns the instances the process's budget
+   * let go of to make room (see {@link IdleRegistry.admit}).
    */
-  park(live: LiveModule, key: ImportsKey): boolean {
+  park(live: LiveModule, key: ImportsKey): { readonly kept: boolean; readonly evicted: LiveModule[] } {
     const initial = this.#initial;
     const bytes = live.memory?.buffer.byteLength ?? 0;
-    const { budget } = this;
     if (
       initial == null ||
       live.capabilities.length > 0 ||
       this.#parked.length >= IDLE_PER_MODULE ||
-      budget.count >= IDLE_PER_FACTORY ||
-      budget.bytes + bytes > IDLE_BYTES_PER_FACTORY ||
+      bytes > IDLE_BYTES_PER_PROCESS ||
       !canRestoreInPlace(live.instance, this.layout, initial)
     )
-      return false;
+      return { kept: false, evicted: [] };
     // Growing by nothing replaces the memory's buffer: views made of it before read nothing.
     live.memory?.grow(0);
-    this.#parked.push({ live, key, bytes });
-    budget.count += 1;
-    budget.bytes += bytes;
-    return true;
+    const parked: Parked = { live, key, bytes, owner: this };
+    this.#parked.push(parked);
+    return { kept: true, evicted: this.registry.admit(parked) };
+  }
+
+  /** Lets go of `parked` (the process's budget, or a memory it needs, took it). */
+  release(parked: Parked): void {
+    const at = this.#parked.indexOf(parked);
+    if (at >= 0) this.#parked.splice(at, 1);
   }
 
   /** Lets go of every idle instance (its module is no longer kept), and returns them. */
   drain(): LiveModule[] {
     const drained = this.#parked.splice(0);
-    for (const parked of drained) {
-      this.budget.count -= 1;
-      this.budget.bytes -= parked.bytes;
-    }
+    for (const parked of drained) this.registry.remove(parked);
     return drained.map((parked) => parked.live);
   }
 
@@ -179,8 +245,7 @@ export class IdleInstances {
       const parked = this.#parked[i] as Parked;
       if (!sameKey(parked.key, key)) continue;
       this.#parked.splice(i, 1);
-      this.budget.count -= 1;
-      this.budget.bytes -= parked.bytes;
+      this.registry.remove(parked);
       // It could be restored in place when it was kept, and nothing has run on it since: this only
       // fails if the engine refuses to write a table, and the instance is then left to the collector.
       if (applyState(parked.live.instance, this.layout, initial).ok) return parked.live;

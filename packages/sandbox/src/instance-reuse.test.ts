@@ -10,7 +10,7 @@ import { CONTROL_EXPORT } from '@ri-sandbox/metering';
 import { fixture } from '@ri-sandbox/test-fixtures';
 import { wat } from '../../core/test/wat';
 import { errorOf, testSandbox, valueOf } from '../test/helpers';
-import { IDLE_BYTES_PER_FACTORY, IDLE_INITIAL_BYTES, IDLE_PER_MODULE } from './idle-instances';
+import { IDLE_BYTES_PER_PROCESS, IDLE_INITIAL_BYTES, IDLE_PER_MODULE } from './idle-instances';
 
 /** What the host function `note` saw: the context of each call, and the value. */
 let notes: { context: HostCallContext; value: number }[] = [];
@@ -75,6 +75,19 @@ beforeEach(() => {
 afterEach(() => {
   WebAssembly.Instance = OriginalInstance;
 });
+
+/** Counts `new WebAssembly.Memory` until `restore` is called. */
+function countMemories() {
+  const OriginalMemory = WebAssembly.Memory;
+  const counted = { count: 0, restore: () => void (WebAssembly.Memory = OriginalMemory) };
+  WebAssembly.Memory = new Proxy(OriginalMemory, {
+    construct(target, args: [WebAssembly.MemoryDescriptor]) {
+      counted.count++;
+      return new target(...args);
+    },
+  });
+  return counted;
+}
 
 async function loadInto(
   sandbox: SuspendingSandbox,
@@ -275,17 +288,51 @@ describe('reused instances', () => {
     expect(made.count - before).toBe(2);
   });
 
-  it(`hold at most ${IDLE_BYTES_PER_FACTORY >> 20} MiB of memory per factory`, async () => {
-    const pages = Math.floor(IDLE_BYTES_PER_FACTORY / 65536 / 2) + 1;
+  it(`hold at most ${IDLE_BYTES_PER_PROCESS >> 20} MiB of memory in a process, the oldest let go of first`, async () => {
+    const pages = Math.floor(IDLE_BYTES_PER_PROCESS / 65536 / 2) + 1;
     const large = wat(`(module (memory ${pages} ${pages}) (func (export "f")))`);
     const sandbox = testSandbox();
-    const config = { maxMemoryBytes: IDLE_BYTES_PER_FACTORY };
+    const config = { maxMemoryBytes: IDLE_BYTES_PER_PROCESS };
     const tenants = [await loadInto(sandbox, config, large), await loadInto(sandbox, config, large)];
-    for (const tenant of tenants) sandbox.destroy(tenant);
-    const before = made.count;
-    await loadInto(sandbox, config, large);
-    await loadInto(sandbox, config, large);
-    expect(made.count - before).toBe(1);
+    const memories = countMemories();
+    try {
+      // The second kept makes the first go: its memory to the pool.
+      for (const tenant of tenants) sandbox.destroy(tenant);
+      const before = made.count;
+      await loadInto(sandbox, config, large);
+      await loadInto(sandbox, config, large);
+      expect(made.count - before).toBe(1);
+      expect(memories.count).toBe(0);
+    } finally {
+      memories.restore();
+    }
+  });
+
+  it('give another factory the memory of an idle instance when the pool has none of its shape', async () => {
+    const shape = (n: number) =>
+      wat(`(module (memory 9 11) (func (export "f") (result i32) (i32.const ${n})))`);
+    const one = testSandbox();
+    const other = testSandbox();
+    const first = await loadInto(one, {}, shape(0));
+    valueOf(one.execute(first, 'f'));
+    one.destroy(first);
+    const memories = countMemories();
+    try {
+      const second = await loadInto(
+        other,
+        {},
+        wat(`(module (memory 9 11) (data (i32.const 100) "z")
+        (func (export "peek") (param i32) (result i32) (i32.load8_u (local.get 0))))`),
+      );
+      expect(memories.count).toBe(0);
+      expect([99, 100, 101].map((at) => valueOf(other.execute(second, 'peek', at)))).toEqual([0, 0x7a, 0]);
+      // The instance whose memory it was is no longer kept: the next load of its module makes one.
+      const before = made.count;
+      await loadInto(one, {}, shape(0));
+      expect(made.count - before).toBe(1);
+    } finally {
+      memories.restore();
+    }
   });
 
   it('are not kept for a module that starts with more than IDLE_INITIAL_BYTES in memory', async () => {
@@ -309,29 +356,21 @@ describe('reused instances', () => {
   });
 
   it("let go of a module's idle instances with the module, their memories to the pool", async () => {
-    const OriginalMemory = WebAssembly.Memory;
-    let memories = 0;
-    WebAssembly.Memory = new Proxy(OriginalMemory, {
-      construct(target, args: [WebAssembly.MemoryDescriptor]) {
-        memories++;
-        return new target(...args);
-      },
-    });
+    // A memory shape of its own (3 pages, at most 5), and two modules of it.
+    const shaped = (n: number) =>
+      wat(`(module (memory 3 5) (func (export "f") (result i32) (i32.const ${n})))`);
+    const sandbox = testSandbox();
+    sandbox.destroy(await loadInto(sandbox, {}, shaped(0)));
+    // The factory keeps 64 compiled modules: 64 others push the first out (and are not destroyed, so
+    // that no instance of theirs takes its place in the process's idle instances).
+    for (let n = 1; n <= 64; n++) await loadInto(sandbox, {}, wat(`(module (func (export "f${n}")))`));
+    const memories = countMemories();
     try {
-      // A memory shape of its own (3 pages, at most 5), and two modules of it.
-      const shaped = (n: number) =>
-        wat(`(module (memory 3 5) (func (export "f") (result i32) (i32.const ${n})))`);
-      const sandbox = testSandbox();
-      sandbox.destroy(await loadInto(sandbox, {}, shaped(0)));
-      // The factory keeps 64 compiled modules: 64 others push the first out.
-      for (let n = 1; n <= 64; n++)
-        sandbox.destroy(await loadInto(sandbox, {}, wat(`(module (func (export "f${n}")))`)));
-      const before = memories;
       const other = await loadInto(sandbox, {}, shaped(1));
-      expect(memories).toBe(before);
+      expect(memories.count).toBe(0);
       expect(valueOf(sandbox.execute(other, 'f'))).toBe(1);
     } finally {
-      WebAssembly.Memory = OriginalMemory;
+      memories.restore();
     }
   });
 });

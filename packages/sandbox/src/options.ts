@@ -42,8 +42,9 @@ export interface SandboxOptions {
    * 16 MiB. With it, the factory also keeps the WebAssembly instances of
    * destroyed or reloaded instances for the next loads of the same module
    * with the same host functions and no WASI, put back in the state a new
-   * instance starts in (at most 4 per module, 64 holding 16 MiB in all).
-   * Default `true`.
+   * instance starts in (at most 4 per module, 64 holding 16 MiB in the
+   * process, whose memories serve other factories' loads when the pool has
+   * none). Default `true`.
    */
   readonly reuseMemories?: boolean;
 }

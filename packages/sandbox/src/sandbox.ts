@@ -61,7 +61,7 @@ import {
 import { type Capability, capabilityImports, runOutput } from './capability';
 import { GuestMemoryView } from './guest-memory';
 import { type AbortSignalBox, bridgeHostFunction } from './host-bridge';
-import { type ContextSlot, type IdleBudget, IdleInstances, type ImportsKey } from './idle-instances';
+import { type ContextSlot, IdleInstances, IdleRegistry, type ImportsKey } from './idle-instances';
 import {
   type Action,
   type HostContext,
@@ -122,12 +122,20 @@ const HASH_WHEN_NEEDED_BYTES = 256 << 10;
 /** What a kept module holds in place of the bytes it was compiled from (see `compileCached`). */
 const COMPILED_AWAY = new Uint8Array(0);
 
+/** The idle instances of every factory that reuses memories (see `IdleInstances`). */
+const IDLE_INSTANCES = new IdleRegistry();
+
 /**
  * The memories of instances replaced or destroyed, kept for the next instances of every factory that
  * reuses memories (see `reuseMemories`): a factory is often made per tenant or per request, and a
  * memory given back by one serves another as well.
  */
-const SHARED_MEMORIES = new MemoryPool();
+const SHARED_MEMORIES: MemoryPool = new (class extends MemoryPool {
+  /** A memory kept, else that of an idle instance of the same shape (see `IdleRegistry`). */
+  override take(initialPages: number, maximumPages: number): WebAssembly.Memory | undefined {
+    return super.take(initialPages, maximumPages) ?? IDLE_INSTANCES.takeMemory(initialPages, maximumPages);
+  }
+})();
 
 /** How many compiled modules a sandbox factory keeps for reuse. */
 const COMPILED_CACHE_SIZE = 64;
@@ -252,8 +260,6 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
   const owner = {};
   /** Where the memories of instances replaced or destroyed go, for the next ones (see `reuseMemories`). */
   const memories = resolved.reuseMemories ? SHARED_MEMORIES : undefined;
-  /** What this factory's idle instances hold, across its modules (see `IdleInstances`). */
-  const idleBudget: IdleBudget = { count: 0, bytes: 0 };
   /** The state behind `instance` if this factory created it. */
   const ownState = (instance: SandboxInstance): InstanceState | undefined => {
     const state = stateOf(instance);
@@ -538,7 +544,7 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
       compiled: Object.assign({}, module, { bytes: COMPILED_AWAY }),
       layout,
       moduleHash: () => (moduleHash ??= sha256Now(bytes)),
-      idle: memories === undefined ? undefined : new IdleInstances(layout, idleBudget),
+      idle: memories === undefined ? undefined : new IdleInstances(layout, IDLE_INSTANCES),
     };
     compiledCache.set(bytes, variant, entry);
     return ok(entry);
@@ -814,7 +820,10 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
    */
   function retire(live: LiveModule, view: GuestMemory | undefined, idle: boolean): void {
     if (view instanceof GuestMemoryView) view.revoke();
-    if (idle && live.idle?.park(live, live.importsKey) === true) return;
+    const parked = idle ? live.idle?.park(live, live.importsKey) : undefined;
+    // Those the process's budget let go of to make room: their memories go to the pool.
+    for (const evicted of parked?.evicted ?? []) retire(evicted, undefined, false);
+    if (parked?.kept === true) return;
     if (live.memory !== undefined) memories?.give(live.memory, live.compiled.memory.maximumPages);
   }
 
