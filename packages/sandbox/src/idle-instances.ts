@@ -74,11 +74,6 @@ export class IdleRegistry {
   readonly #parked = new Set<Parked>();
   #bytes = 0;
 
-  /** How many idle instances the process keeps. */
-  get size(): number {
-    return this.#parked.size;
-  }
-
   /**
    * Keeps `parked` (which fits the budget alone), letting the oldest go to
    * make room: returns those, whose memories the caller gives to the pool.
@@ -170,11 +165,6 @@ export class IdleInstances {
     private readonly layout: StateLayout,
     private readonly registry: IdleRegistry,
   ) {}
-
-  /** How many instances are kept. */
-  get size(): number {
-    return this.#parked.length;
-  }
 
   /**
    * Records the state `instance` starts in, from the first instance of the

@@ -335,6 +335,16 @@ describe('reused instances', () => {
     }
   });
 
+  it('are not kept for a module whose memory is over the budget', async () => {
+    const pages = IDLE_BYTES_PER_PROCESS / 65536 + 1;
+    const large = wat(`(module (memory ${pages} ${pages}) (func (export "f")))`);
+    const sandbox = testSandbox();
+    const config = { maxMemoryBytes: 2 * IDLE_BYTES_PER_PROCESS };
+    sandbox.destroy(await loadInto(sandbox, config, large));
+    await loadInto(sandbox, config, large);
+    expect(made.count).toBe(2);
+  });
+
   it('are not kept for a module that starts with more than IDLE_INITIAL_BYTES in memory', async () => {
     // A byte in every 4 KiB block (what a snapshot keeps of memory), to just past the limit; and to it.
     const pages = IDLE_INITIAL_BYTES / 65536 + 1;
