@@ -96,23 +96,20 @@ export class IdleRegistry {
   }
 
   /**
-   * The memory of an idle instance whose memory has `pages` pages and the
-   * maximum `maximumPages`, zeroed, the instance let go of; `undefined` if
+   * Lets go of an idle instance whose memory has `pages` pages and the
+   * maximum `maximumPages`, and returns it (for its memory); `undefined` if
    * none has.
    */
-  takeMemory(pages: number, maximumPages: number): WebAssembly.Memory | undefined {
+  releaseWithMemory(pages: number, maximumPages: number): LiveModule | undefined {
     for (const parked of this.#parked) {
-      const memory = parked.live.memory;
       if (
-        memory === undefined ||
+        parked.live.memory === undefined ||
         parked.bytes !== pages * WASM_PAGE_BYTES ||
         parked.live.compiled.memory.maximumPages !== maximumPages
       )
         continue;
       this.#forget(parked);
-      // Its views were cut off when it was kept (see `IdleInstances.park`).
-      new Uint8Array(memory.buffer).fill(0);
-      return memory;
+      return parked.live;
     }
     return undefined;
   }

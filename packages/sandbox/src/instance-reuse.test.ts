@@ -6,6 +6,7 @@ import {
   type SuspendingSandbox,
   defineHostFunction,
 } from '@ri-sandbox/core';
+import { MEMORY_POOL_MAX_USES } from '@ri-sandbox/loader';
 import { CONTROL_EXPORT } from '@ri-sandbox/metering';
 import { fixture } from '@ri-sandbox/test-fixtures';
 import { wat } from '../../core/test/wat';
@@ -330,6 +331,23 @@ describe('reused instances', () => {
       const before = made.count;
       await loadInto(one, {}, shape(0));
       expect(made.count - before).toBe(1);
+    } finally {
+      memories.restore();
+    }
+  });
+
+  it('pass memories between factories through the pool, which lets each go after MEMORY_POOL_MAX_USES instances', async () => {
+    // A factory per load, each leaving its instance idle: the next takes its memory.
+    const bytes = wat(`(module (memory 10 11) (func (export "f")))`);
+    const memories = countMemories();
+    try {
+      for (let i = 0; i < 3 * MEMORY_POOL_MAX_USES; i++) {
+        const sandbox = testSandbox();
+        sandbox.destroy(await loadInto(sandbox, {}, bytes));
+      }
+      // A new memory for the first load and then one every MEMORY_POOL_MAX_USES instances, not one per load
+      // (V8 walks every instance a memory served when it grows, until a full collection).
+      expect(memories.count).toBe(3);
     } finally {
       memories.restore();
     }

@@ -131,9 +131,17 @@ const IDLE_INSTANCES = new IdleRegistry();
  * memory given back by one serves another as well.
  */
 const SHARED_MEMORIES: MemoryPool = new (class extends MemoryPool {
-  /** A memory kept, else that of an idle instance of the same shape (see `IdleRegistry`). */
+  /**
+   * A memory kept, else that of an idle instance of the same shape (see `IdleRegistry`), given to the
+   * pool first so that it counts the instances the memory serves.
+   */
   override take(initialPages: number, maximumPages: number): WebAssembly.Memory | undefined {
-    return super.take(initialPages, maximumPages) ?? IDLE_INSTANCES.takeMemory(initialPages, maximumPages);
+    const kept = super.take(initialPages, maximumPages);
+    if (kept !== undefined) return kept;
+    const idle = IDLE_INSTANCES.releaseWithMemory(initialPages, maximumPages)?.memory;
+    if (idle === undefined) return undefined;
+    this.give(idle, maximumPages);
+    return super.take(initialPages, maximumPages);
   }
 })();
 
