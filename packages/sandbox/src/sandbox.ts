@@ -658,7 +658,7 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
       fn === undefined ? '' : ownBuiltins[fn.name] === fn ? fn.name : fn,
     );
     const reused = capabilities.length === 0 ? idle?.take(importsKey) : undefined;
-    if (reused !== undefined) return ok(reusing(reused, config, context, binding));
+    if (reused !== undefined) return ok(reusing(reused, { prng, clock }, config, context, binding));
     const contextSlot: ContextSlot = { current: context };
     const functions = bridgeHostImports(
       module.hostImports,
@@ -704,19 +704,21 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
 
   /**
    * `idle`, an idle instance put back in its initial state, as a load for `config` with host
-   * `context` and snapshot `binding`: what its imports are bound to (the abort box, the clock and
-   * random generator) is reset as a new load would make it, and its host functions see `context`.
+   * `context` and snapshot `binding`: what its imports are bound to is reset as a new load would make
+   * it (the abort box cleared, the clock and random generator set to the load's `fresh` ones, which
+   * its builtins do not reach), and its host functions see `context`.
    */
   function reusing(
     idle: LiveModule,
+    fresh: Pick<LiveModule, 'prng' | 'clock'>,
     config: SandboxConfig,
     context: HostContext,
     binding: () => SnapshotBinding,
   ): LiveModule {
     idle.abort.failure = undefined;
     idle.abort.exitCode = undefined;
-    idle.prng.restore(new Pcg32(config.deterministicSeed).save());
-    idle.clock.eventTimestamp = config.eventTimestamp;
+    idle.prng.restore(fresh.prng.save());
+    idle.clock.eventTimestamp = fresh.clock.eventTimestamp;
     idle.contextSlot.current = context;
     idle.meter.attach(idle.instance);
     return Object.assign({}, idle, { binding, context, maxCallDepth: config.maxCallDepth });
