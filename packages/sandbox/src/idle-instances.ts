@@ -193,11 +193,12 @@ export class IdleInstances {
   park(live: LiveModule, key: ImportsKey): { readonly kept: boolean; readonly evicted: LiveModule[] } {
     const initial = this.#initial;
     const bytes = live.memory?.buffer.byteLength ?? 0;
+    // An instance that can be put back has the memory it started with, which `noteFresh` found within
+    // the process's budget.
     if (
       initial == null ||
       live.capabilities.length > 0 ||
       this.#parked.length >= IDLE_PER_MODULE ||
-      bytes > IDLE_BYTES_PER_PROCESS ||
       !canRestoreInPlace(live.instance, this.layout, initial)
     )
       return { kept: false, evicted: [] };
