@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { decodeModule, encodeModule, instructionEnd, walkEnd } from '@ri-sandbox/core';
+import { OPCODES, decodeModule, encodeModule, instructionEnd, walkEnd } from '@ri-sandbox/core';
 import { canonicalizeNaNs } from '@ri-sandbox/determinism';
 import { Meter, instrument } from '@ri-sandbox/metering';
 import { createWasmSandbox } from '@ri-sandbox/sandbox';
@@ -188,6 +188,78 @@ function walkOnly(bytes) {
   };
 }
 
+/** walk/walk.c's numbers for the layout of an instruction's immediates, by the core codec's kinds. */
+const WALK_LAYOUT = {
+  none: 0,
+  ...Object.fromEntries(
+    [
+      'blocktype',
+      'label',
+      'function',
+      'local',
+      'global',
+      'table',
+      'tag',
+      'memory',
+      'data',
+      'elem',
+      'i32',
+      'i64',
+    ].map((kind) => [kind, 1]),
+  ),
+  ...Object.fromEntries(
+    ['call_indirect', 'memory.init', 'memory.copy', 'table.init', 'table.copy'].map((kind) => [kind, 2]),
+  ),
+  memarg: 3,
+  f32: 4,
+  f64: 5,
+  br_table: 6,
+  select_types: 7,
+  heaptype: 9,
+  lane: 9,
+  fence: 9,
+  v128: 10,
+  shuffle: 10,
+  memarg_lane: 11,
+};
+const WALK_PREFIX = 8;
+const WALK_PREFIXES = [0xfc, 0xfd, 0xfe];
+
+/**
+ * The same walk as {@link walkOnly}, in WebAssembly compiled from C (walk/walk.c, clang -O3), with
+ * the bodies copied into its memory beforehand (not timed): what the walk of a transform written
+ * in C or Rust would cost in the same engine.
+ */
+function walkInWebAssembly(bytes) {
+  const bodies = decodeModule(bytes).code.map((body) => body.code);
+  const module = new WebAssembly.Module(readFileSync(new URL('./walk/walk.wasm', import.meta.url)));
+  const { memory, walk, code_start, single_layout, prefixed_layout } = new WebAssembly.Instance(module)
+    .exports;
+  const heap = new Uint8Array(memory.buffer);
+  for (const op of OPCODES) {
+    const at =
+      op.prefix === undefined
+        ? single_layout.value + op.code
+        : prefixed_layout.value + 512 * WALK_PREFIXES.indexOf(op.prefix) + op.code;
+    heap[at] = WALK_LAYOUT[op.immediate];
+  }
+  for (const prefix of WALK_PREFIXES) heap[single_layout.value + prefix] = WALK_PREFIX;
+  const spans = [];
+  let at = code_start();
+  const needed = at + bodies.reduce((sum, code) => sum + code.length, 0);
+  if (needed > memory.buffer.byteLength) memory.grow(Math.ceil((needed - memory.buffer.byteLength) / 65536));
+  const code = new Uint8Array(memory.buffer);
+  for (const body of bodies) {
+    code.set(body, at);
+    spans.push(at, body.length);
+    at += body.length;
+  }
+  return () => {
+    for (let i = 0; i < spans.length; i += 2)
+      if (walk(spans[i], spans[i + 1]) !== spans[i + 1]) throw new Error('the WebAssembly walk went astray');
+  };
+}
+
 /** Per workload (by position), the run whose ratio is the median, with the range of the ratios. */
 function medianOfRuns(runs, pick) {
   return pick(runs[0]).map((first, i) => {
@@ -240,6 +312,7 @@ export async function run(log) {
       instrument: () => instrument(big),
       all: () => must(transformForLoad(big)),
       walk: walkOnly(big),
+      walkWasm: walkInWebAssembly(big),
     },
     { rounds: 15, warmup: 3 },
   );
@@ -257,6 +330,7 @@ export async function run(log) {
       validate: () => WebAssembly.validate(ruby),
       all: () => must(transformForLoad(ruby)),
       walk: walkOnly(ruby),
+      walkWasm: walkInWebAssembly(ruby),
     },
     { rounds: 5, warmup: 1 },
   );
@@ -266,6 +340,7 @@ export async function run(log) {
       validateMs: times.validate,
       validateOneThreadMs: validateOnOneThread(big, 15),
       walkMs: times.walk,
+      walkWasmMs: times.walkWasm,
       allMs: times.all,
     },
     {
@@ -273,6 +348,7 @@ export async function run(log) {
       validateMs: rubyTimes.validate,
       validateOneThreadMs: validateOnOneThread(ruby, 5),
       walkMs: rubyTimes.walk,
+      walkWasmMs: rubyTimes.walkWasm,
       allMs: rubyTimes.all,
     },
   ];
@@ -352,15 +428,25 @@ export function report(results) {
     '',
     '### Load: every transform a load applies (policy, metering, call depth, NaN, exposure, encoding) / `WebAssembly.validate` (target: <= 2x)',
     '',
-    'V8 validates function bodies on worker threads too: "validate" is the wall time in the bench\'s own process, "one thread" the same in a process run with `--single-threaded` (the transforms run on one thread). "walk alone" finds where every instruction ends and does nothing else, as each scan must: the floor of any transform written in JavaScript.',
+    'V8 validates function bodies on worker threads too: "validate" is the wall time in the bench\'s own process, "one thread" the same in a process run with `--single-threaded` (the transforms run on one thread). "walk alone" finds where every instruction ends and does nothing else, as each scan must: the floor of any transform written in JavaScript. "walk in WebAssembly" is the same walk compiled from C (`bench/walk/walk.c`, clang -O3), the bodies in its memory already: the floor of a transform written in C or Rust and run by the same engine.',
     '',
     table(
-      ['module', 'validate', 'one thread', 'walk alone', 'all transforms', 'ratio', 'ratio to one thread'],
+      [
+        'module',
+        'validate',
+        'one thread',
+        'walk alone',
+        'walk in WebAssembly',
+        'all transforms',
+        'ratio',
+        'ratio to one thread',
+      ],
       (results.loadTransforms ?? []).map((t) => [
         t.module,
         ms(t.validateMs),
         t.validateOneThreadMs === undefined ? '' : ms(t.validateOneThreadMs),
         t.walkMs === undefined ? '' : ms(t.walkMs),
+        t.walkWasmMs === undefined ? '' : ms(t.walkWasmMs),
         ms(t.allMs),
         ratio(t.allMs / t.validateMs),
         t.validateOneThreadMs === undefined ? '' : ratio(t.allMs / t.validateOneThreadMs),
