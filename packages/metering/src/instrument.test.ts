@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ValType, decodeInstructions, decodeModule, readNameSection } from '@ri-sandbox/core';
+import { ValType, decodeInstructions, decodeModule, encodeModule, readNameSection } from '@ri-sandbox/core';
 import { fixture } from '@ri-sandbox/test-fixtures';
 import { wat } from '../../core/test/wat';
 import { walkFunction } from '../test/loops';
@@ -629,6 +629,51 @@ describe('limits', () => {
       ok: false,
       error: { code: 'GAS_EXHAUSTED' },
     });
+  });
+});
+
+describe('transient output', () => {
+  const sorted = decodeModule(fixture('sort'));
+  // A body with `try` after another: metering starts the module again without paying ahead.
+  const restarted = decodeModule(
+    wat(`(module
+      (func (export "plain") (result i32) (i32.add (i32.const 1) (i32.const 2)))
+      (func (export "guarded") (result i32)
+        (try (result i32) (do (i32.const 0)) (catch_all (i32.const 1)))))`),
+  );
+  const must = <T>(result: { ok: true; value: T } | { ok: false; error: { message: string } }) => {
+    if (!result.ok) throw new Error(result.error.message);
+    return result.value;
+  };
+  const firstBody = (module: ReturnType<typeof decodeModule>) => module.code[0]?.code as Uint8Array;
+
+  it('encodes to the same bytes as a metering that keeps its own buffer, a restarted one included', () => {
+    for (const module of [sorted, restarted]) {
+      const kept = encodeModule(must(meterModule(module)));
+      expect(encodeModule(must(meterModule(module, { transientOutput: true })))).toEqual(kept);
+      // Again, into the buffer the first one left.
+      expect(encodeModule(must(meterModule(module, { transientOutput: true })))).toEqual(kept);
+    }
+  });
+
+  it('is written where the last transient metering wrote, so it must be encoded before the next one', () => {
+    const first = must(meterModule(sorted, { transientOutput: true }));
+    const before = firstBody(first).slice();
+    must(meterModule(restarted, { transientOutput: true }));
+    expect(firstBody(first).buffer).toBe(
+      firstBody(must(meterModule(sorted, { transientOutput: true }))).buffer,
+    );
+    must(meterModule(restarted, { transientOutput: true }));
+    expect(firstBody(first)).not.toEqual(before);
+  });
+
+  it('is not the default: a result is left alone by the meterings after it', () => {
+    const first = must(meterModule(sorted));
+    const before = firstBody(first).slice();
+    must(meterModule(restarted));
+    must(meterModule(restarted, { transientOutput: true }));
+    expect(firstBody(first)).toEqual(before);
+    expect(firstBody(first).buffer).not.toBe(firstBody(must(meterModule(sorted))).buffer);
   });
 });
 

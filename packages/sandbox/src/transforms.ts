@@ -58,7 +58,9 @@ function refuseNondeterminism(module: WasmModule, scanned?: PolicyScan): Result<
  * The policy, metering, the call-depth limit, NaN canonicalization and the
  * exposure of state, applied to `module` as a sandbox load does: the module
  * to compile and where its state can be found for snapshots, or
- * `INVALID_MODULE` (what the policy refuses first).
+ * `INVALID_MODULE` (what the policy refuses first). The module's bodies are
+ * metering's transient output (see `MeteringOptions.transientOutput`): it
+ * must be encoded before the next call, as the loader does at once.
  */
 export function instrumentForSandbox(
   module: WasmModule,
@@ -80,6 +82,7 @@ export function instrumentForSandbox(
     costs: options.costs,
     memoryLimitPages: options.memoryLimitPages,
     memoryGrowFailure: options.memoryGrowFailure,
+    transientOutput: true,
     riders: (i) => [...determinism.riders(i), new ScanOnly(policy), new ScanOnly(scanned.scan(i))],
   });
   // The policy's refusal comes first (a metering failure may have cut the walk short: then it walks).
