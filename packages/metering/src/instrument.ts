@@ -44,6 +44,7 @@ import { Charger } from './charger';
 import { NO_OWN_TABLES, ownTables } from './tables';
 import { relabel } from './labels';
 import { unrollHotLoop } from './unroll';
+import type { NumberList } from './lists';
 import {
   BULK_MEMORY_OP,
   type BodyScan,
@@ -52,6 +53,7 @@ import {
   GROW,
   HOT_LOOP_WRAPPERS,
   RELOAD,
+  ScanLists,
   costLookup,
   planCharges,
   scanBody,
@@ -237,23 +239,23 @@ function emitDynamicCharge(
  * keep storing at every charge.
  */
 function storesSaved(
-  charges: readonly number[],
-  checks: readonly boolean[],
-  refunds: readonly number[],
-  leaves: readonly boolean[],
-  specials: readonly number[],
+  charges: NumberList,
+  checks: NumberList,
+  refunds: NumberList,
+  leaves: NumberList,
+  specials: NumberList,
   code: Uint8Array,
   plan: Plan,
 ): number {
   let saved = 0;
-  for (let b = 0; b < charges.length; b++) if (charges[b] !== 0 && checks[b] !== true) saved++;
+  for (let b = 0; b < charges.length; b++) if (charges.at(b) !== 0 && checks.at(b) !== 1) saved++;
   for (let e = 0; e < refunds.length; e++) {
-    if ((refunds[e] as number) > 0) saved++;
-    if (leaves[e] === true) saved--;
+    if (refunds.at(e) > 0) saved++;
+    if (leaves.at(e) === 1) saved--;
   }
   for (let i = 0; i < specials.length; i += 3) {
-    const at = specials[i] as number;
-    const kind = specials[i + 2] as number;
+    const at = specials.at(i);
+    const kind = specials.at(i + 2);
     const callsDefined =
       kind === CALL
         ? code[at] === CALL_OPCODE && readLeb(code, at + 1) >= plan.importedFunctions
@@ -283,13 +285,14 @@ function meterBody(
   plan: Plan,
   scan: BodyScan,
   riders: readonly BodyRider[],
+  lists: ScanLists,
 ): FunctionBody['locals'] {
   const code = body.code;
   const { blockStarts, blockChecks, specials, needsScratch, quiet, hot } = scan;
   // Quiet loops' headers charge without storing `G`; where they end up stores it (see `QuietLoops`).
-  const silent = plan.hoist && quiet.headers.length > 0 ? new Set(quiet.headers) : NO_BLOCKS;
-  const storesAt = plan.hoist && quiet.stores.length > 0 ? new Set(quiet.stores) : NO_BLOCKS;
-  const { charges, exitAt, refunds, exitLabel, exitEnd, exitLeaves } = planCharges(scan, plan.hoist);
+  const silent = plan.hoist && quiet.headers.length > 0 ? new Set(quiet.headers.toArray()) : NO_BLOCKS;
+  const storesAt = plan.hoist && quiet.stores.length > 0 ? new Set(quiet.stores.toArray()) : NO_BLOCKS;
+  const { charges, exitAt, refunds, exitLabel, exitEnd, exitLeaves } = planCharges(scan, plan.hoist, lists);
   // Two locals are appended: the i64 balance (a copy of the counter), then (for bulk operations) an i32 scratch.
   const balance = locals;
   const scratch = balance + 1;
@@ -326,16 +329,16 @@ function meterBody(
     // opening, an exit's give-back, a renumbered branch, a rewritten instruction. Blocks, the most
     // common, are charged in a loop of their own up to the next of the others.
     for (; block < blockStarts.length; block++) {
-      const blockAt = blockStarts[block] as number;
+      const blockAt = blockStarts.at(block);
       if (blockAt > next || (blockAt === next && closeAt === next)) break;
       // A block's charge goes before its first instruction, even if that one is rewritten too.
-      const cost = charges[block] as number;
-      const check = blockChecks[block] === true;
+      const cost = charges.at(block);
+      const check = blockChecks.at(block) === 1;
       const mustStore = storesAt !== NO_BLOCKS && storesAt.has(block);
       if (hotOpen > hotClose && cost > 0) iterationCost += cost;
       if (cost === 0 && !check && !mustStore) continue;
       const quietHeader = silent !== NO_BLOCKS && silent.has(block);
-      const leaveTo = hotOpen > 0 && hot.header[hotOpen - 1] === block ? 1 : -1;
+      const leaveTo = hotOpen > 0 && hot.header.at(hotOpen - 1) === block ? 1 : -1;
       splicer.copyTo(blockAt);
       // Whether `G` is stored here: a quiet loop's header never stores it (its check does, before asking).
       const store =
@@ -357,15 +360,15 @@ function meterBody(
     if (closeAt === next) {
       splicer.copyTo(closeAt);
       if (plan.unroll) {
-        const sourceSize = closeAt - (hot.start[hotClose] as number);
+        const sourceSize = closeAt - hot.start.at(hotClose);
         unrollHotLoop(
           w,
           { sourceSize, start: hotStart, chargeStart, chargeEnd, headerCost, headerStore, iterationCost },
           charger,
         );
       }
-      const header = hot.header[hotClose] as number;
-      closeHotLoop(w, charger, charges[header] as number, headerStore);
+      const header = hot.header.at(hotClose);
+      closeHotLoop(w, charger, charges.at(header), headerStore);
       hotClose++;
       continue;
     }
@@ -383,10 +386,10 @@ function meterBody(
     if (exitNext === next) {
       // An exit gives back what was paid for code it skips, and stores the counter if it may leave
       // (before a tail call's rewrite); a `br_if` that gives back becomes `if { give back; br }`.
-      const amount = refunds[exit] as number;
-      const label = amount > 0 ? (exitLabel[exit] as number) : -1;
-      const leaves = exitLeaves[exit] === true;
-      const branchEnd = exitEnd[exit] as number;
+      const amount = refunds.at(exit);
+      const label = amount > 0 ? exitLabel.at(exit) : -1;
+      const leaves = exitLeaves.at(exit) === 1;
+      const branchEnd = exitEnd.at(exit);
       exit++;
       splicer.copyTo(exitNext);
       if (label >= 0) w.u8(0x04).u8(0x40);
@@ -406,12 +409,12 @@ function meterBody(
     }
     if (relabelAt === next) {
       splicer.lead(relabelAt);
-      splicer.skipTo(relabel(w, code, relabelAt, hot.relabels[relabelled + 1] as number, HOT_LOOP_WRAPPERS));
+      splicer.skipTo(relabel(w, code, relabelAt, hot.relabels.at(relabelled + 1), HOT_LOOP_WRAPPERS));
       relabelled += 2;
       continue;
     }
-    const end = specials[special + 1] as number;
-    const kind = specials[special + 2] as number;
+    const end = specials.at(special + 1);
+    const kind = specials.at(special + 2);
     special += 3;
     splicer.copyTo(specialAt);
     if (kind === CALL) {
@@ -472,9 +475,9 @@ function outputWriter(capacity: number, transient: boolean): ByteWriter {
   return writer;
 }
 
-/** `list[i]`, or `Infinity` past its end (an event list that is done). */
-function offsetAt(list: readonly number[], i: number): number {
-  return i < list.length ? (list[i] as number) : Infinity;
+/** `list`'s number at `i`, or `Infinity` past its end (an event list that is done). */
+function offsetAt(list: NumberList, i: number): number {
+  return i < list.length ? list.at(i) : Infinity;
 }
 
 /** `() -> ()`: asks the host for more gas; traps (uncatchably) when the host says stop. */
@@ -673,8 +676,10 @@ export function meterModule(
       unroll: plan.unroll,
     });
     let bodyPlan = bodyPlanWith(options.chargeAhead !== false, plan.ownTables);
-    let w = outputWriter(total, options.transientOutput === true);
+    const w = outputWriter(total, options.transientOutput === true);
     let spans: { locals: FunctionBody['locals']; start: number; end: number }[] = [];
+    // Each body's scan and plan are used up (written) before the next body's are made: they share lists.
+    const lists = new ScanLists();
     for (let i = 0; i < module.code.length; i++) {
       const riders = options.riders?.(i) ?? [];
       const scanned = scanBody(
@@ -683,6 +688,7 @@ export function meterModule(
         { importedFunctions, ownTables: bodyPlan.ownTables },
         { types: module.types, results: module.types[module.functions[i] as number]?.results.length ?? 0 },
         riders.map((rider) => rider.scan),
+        lists,
       );
       const restart =
         (scanned.catches && bodyPlan.hoist) || (scanned.writesTables && bodyPlan.ownTables.size > 0);
@@ -704,6 +710,7 @@ export function meterModule(
         bodyPlan,
         scanned,
         riders,
+        lists,
       );
       spans.push({ locals, start, end: w.size });
     }
@@ -768,7 +775,7 @@ export function instrument(
     return err(sandboxError.invalidModule(error instanceof Error ? error.message : String(error)));
   }
   // Encoded at once: the bodies can be written where the last metering wrote its own.
-  const metered = meterModule(module, { ...options, transientOutput: true });
+  const metered = meterModule(module, Object.assign({}, options, { transientOutput: true }));
   if (!metered.ok) return metered;
   return ok({ bytes: encodeModule(metered.value) });
 }

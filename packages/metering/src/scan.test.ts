@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { OPCODES, decodeModule } from '@ri-sandbox/core';
+import { OPCODES, decodeModule, importedFunctionCount } from '@ri-sandbox/core';
+import { fixture } from '@ri-sandbox/test-fixtures';
 import { wat } from '../../core/test/wat';
 import { DEFAULT_COST_MODEL, resolveCostModel } from './cost-model';
-import { type BodyScan, costLookup, planCharges, scanBody } from './scan';
+import type { NumberList } from './lists';
+import { type BodyScan, ScanLists, costLookup, planCharges, scanBody } from './scan';
 
 const COSTS = costLookup(DEFAULT_COST_MODEL);
 
@@ -30,8 +32,13 @@ function scanFirst(source: string, ownTables: ReadonlySet<number> = new Set()): 
 /** `count` instructions of cost 2 each. */
 const drops = (count: number) => '(drop (i32.const 0)) '.repeat(count);
 
+/** A list's numbers. */
+const numbers = (list: NumberList) => list.toArray();
+/** A list of whether-flags (1 or 0), as booleans. */
+const flags = (list: NumberList) => list.toArray().map((flag) => flag === 1);
+
 /** The charges that are emitted (not zero), in order. */
-const paid = (charges: readonly number[]) => charges.filter((c) => c !== 0);
+const paid = (charges: NumberList) => numbers(charges).filter((c) => c !== 0);
 
 describe('costLookup', () => {
   it("gives every opcode its model's cost: its own where the model names it, the default elsewhere", () => {
@@ -57,13 +64,13 @@ describe('planCharges', () => {
       (if (local.get 0) (then (drop (i32.const 2))))
       (i32.add (i32.const 3) (i32.const 4))))`);
     // Blocks: entry and the block | after it, to the if | the then-body | after the if.
-    expect(scan.blockCosts).toEqual([1 + 2, 2, 2, 3]);
+    expect(numbers(scan.blockCosts)).toEqual([1 + 2, 2, 2, 3]);
     const plan = planCharges(scan, true);
-    expect(plan.charges).toEqual([3 + 2 + 3, 0, 2, 0]);
+    expect(numbers(plan.charges)).toEqual([3 + 2 + 3, 0, 2, 0]);
     expect(paid(planCharges(scan, false).charges)).toEqual([3, 2, 2, 3]);
     // The body's last `end` is an exit where the counter is stored; nothing is given back.
-    expect(plan.refunds).toEqual([0]);
-    expect(plan.exitLeaves).toEqual([true]);
+    expect(numbers(plan.refunds)).toEqual([0]);
+    expect(flags(plan.exitLeaves)).toEqual([true]);
   });
 
   it('pays what both arms of an if-else cost before the if, and each arm only the rest', () => {
@@ -72,12 +79,12 @@ describe('planCharges', () => {
         (then (i32.add (i32.const 1) (i32.const 2)))
         (else (i32.const 3)))))`);
     // Blocks: entry (1 + local.get + if) | then (3) | else (1) | the body's end, after the if.
-    expect(scan.blockCosts).toEqual([1 + 2, 3, 1, 0]);
-    expect(scan.constructs.elses).toEqual([0, 2]);
+    expect(numbers(scan.blockCosts)).toEqual([1 + 2, 3, 1, 0]);
+    expect(numbers(scan.constructs.elses)).toEqual([0, 2]);
     // The else arm costs less: its 1 is paid with the entry, the then arm pays its other 2.
-    expect(planCharges(scan, true).charges).toEqual([3 + 1, 2, 0, 0]);
+    expect(numbers(planCharges(scan, true).charges)).toEqual([3 + 1, 2, 0, 0]);
     // Block by block, each pays its own.
-    expect(planCharges(scan, false).charges).toEqual([3, 3, 1, 0]);
+    expect(numbers(planCharges(scan, false).charges)).toEqual([3, 3, 1, 0]);
 
     // Nested: the inner if's cheaper arm moves to the outer then arm's first block, and from there
     // the outer arms' common part to the entry. An if without an else keeps its arm's charge.
@@ -88,10 +95,10 @@ describe('planCharges', () => {
       (if (local.get 0) (then ${drops(1)}))))`);
     // Blocks: entry 3 | outer then: local.get + if 2 | inner then 2 | inner else 4 | after the inner if
     // (the outer else) | outer else 6 | after the outer if: local.get + if 2 | the last then 2 | after it.
-    expect(nested.blockCosts).toEqual([3, 2, 2, 4, 0, 6, 2, 2, 0]);
+    expect(numbers(nested.blockCosts)).toEqual([3, 2, 2, 4, 0, 6, 2, 2, 0]);
     // The inner then's 2 moves to the outer then's first block (now 4), the outer arms' common 4 to the
     // entry, which also pays the join after the outer if (2). Every path costs what it did.
-    expect(planCharges(nested, true).charges).toEqual([3 + 4 + 2, 0, 0, 2, 0, 2, 0, 2, 0]);
+    expect(numbers(planCharges(nested, true).charges)).toEqual([3 + 4 + 2, 0, 0, 2, 0, 2, 0, 2, 0]);
   });
 
   it('gives back what an early return or an outward br skips', () => {
@@ -103,11 +110,11 @@ describe('planCharges', () => {
       (drop (i32.const 3))))`);
     const plan = planCharges(scan, true);
     // Entry pays: entry 1, local.get + if 2, then (after the if) 4 + the second if's 2 + 2 after it.
-    expect(plan.charges[0]).toBe(1 + 2 + 4 + 2 + 2);
+    expect(plan.charges.at(0)).toBe(1 + 2 + 4 + 2 + 2);
     // The br skips the 4 left in the block (the code after it was paid by the entry too, and runs).
     // The return skips the last 2, and leaves.
-    expect(plan.refunds.slice(0, 2)).toEqual([4, 2]);
-    expect(plan.exitLeaves.slice(0, 2)).toEqual([false, true]);
+    expect(numbers(plan.refunds).slice(0, 2)).toEqual([4, 2]);
+    expect(flags(plan.exitLeaves).slice(0, 2)).toEqual([false, true]);
   });
 
   it('turns a forward br_if into a give-back on its taken edge', () => {
@@ -117,10 +124,10 @@ describe('planCharges', () => {
         (drop (i32.const 1)) (drop (i32.const 2)))))`);
     const plan = planCharges(scan, true);
     expect(paid(plan.charges)).toEqual([1 + 2 + 4]);
-    const at = plan.exitLabel.findIndex((label) => label >= 0);
-    expect(plan.exitLabel[at]).toBe(0);
-    expect(plan.refunds[at]).toBe(4);
-    expect(plan.exitEnd[at]).toBeGreaterThan(plan.exitAt[at] as number);
+    const at = numbers(plan.exitLabel).findIndex((label) => label >= 0);
+    expect(plan.exitLabel.at(at)).toBe(0);
+    expect(plan.refunds.at(at)).toBe(4);
+    expect(plan.exitEnd.at(at)).toBeGreaterThan(plan.exitAt.at(at));
   });
 
   it('keeps what a br_if to a loop, a br_if with a value or a br_table jumps past out of it', () => {
@@ -128,18 +135,18 @@ describe('planCharges', () => {
       (loop $again
         (block (br_if $again (local.get 0)))
         (drop (i32.const 1)))))`);
-    expect(loop.constructs.hoistable).toEqual([true, false]);
-    expect(planCharges(loop, true).exitLabel.every((label) => label < 0)).toBe(true);
+    expect(flags(loop.constructs.hoistable)).toEqual([true, false]);
+    expect(numbers(planCharges(loop, true).exitLabel).every((label) => label < 0)).toBe(true);
 
     const valued = scanFirst(`(module (func (param i32) (result i32)
       (block (result i32)
         (block (drop (br_if 1 (i32.const 7) (local.get 0))))
         (i32.const 1))))`);
-    expect(valued.constructs.hoistable).toEqual([true, false]);
+    expect(flags(valued.constructs.hoistable)).toEqual([true, false]);
 
     const table = scanFirst(`(module (func (param i32)
       (block $a (block $b (br_table $a $b (local.get 0))) (drop (i32.const 1)))))`);
-    expect(table.constructs.hoistable).toEqual([true, false]);
+    expect(flags(table.constructs.hoistable)).toEqual([true, false]);
   });
 
   it('finds the loops that cannot trap or call, and where control goes when they end', () => {
@@ -152,8 +159,8 @@ describe('planCharges', () => {
       (local.get 1)))`);
     // Blocks: entry | header | after the br_if | the loop's end (after the br) | after the loop (its
     // join, where it falls out) | after the block (where the br_if leaves it for).
-    expect(exits.quiet.headers).toEqual([1]);
-    expect([...new Set(exits.quiet.stores)].sort()).toEqual([4, 5]);
+    expect(numbers(exits.quiet.headers)).toEqual([1]);
+    expect([...new Set(numbers(exits.quiet.stores))].sort()).toEqual([4, 5]);
 
     for (const body of [
       '(loop (drop (i32.load (i32.const 0))))',
@@ -164,7 +171,7 @@ describe('planCharges', () => {
     ]) {
       const noisy = scanFirst(`(module (memory 1) (func (param i32) ${body}))`);
       // A branch to an outer loop leaves the inner one, which then stores as usual; the outer stays quiet.
-      expect(noisy.quiet.headers, body).toEqual(body.includes('(loop (loop') ? [1] : []);
+      expect(numbers(noisy.quiet.headers), body).toEqual(body.includes('(loop (loop') ? [1] : []);
     }
   });
 
@@ -185,15 +192,17 @@ describe('planCharges', () => {
     const scan = scanFirst(source);
     const code = firstBody(source);
     // $a and $d: $b calls, $c holds a loop, $e takes a parameter, $f grows memory, $g fills it.
-    expect(scan.hot.start.map((at) => code[at])).toEqual([0x03, 0x03]);
-    expect(scan.hot.end.map((at) => code[at - 1])).toEqual([0x0b, 0x0b]);
+    expect(numbers(scan.hot.start).map((at) => code[at])).toEqual([0x03, 0x03]);
+    expect(numbers(scan.hot.end).map((at) => code[at - 1])).toEqual([0x0b, 0x0b]);
     // Each header is the block that starts right after its loop's block type.
-    expect(scan.hot.header.map((b) => scan.blockStarts[b])).toEqual(scan.hot.start.map((at) => at + 2));
+    expect(numbers(scan.hot.header).map((b) => scan.blockStarts.at(b))).toEqual(
+      numbers(scan.hot.start).map((at) => at + 2),
+    );
     // The br_if to $out (labels from 1 leave $a), the br_table in $in (from 2), the br_if to $c (from 1);
     // not the br to $a or to $d.
     const relabels = [];
     for (let i = 0; i < scan.hot.relabels.length; i += 2)
-      relabels.push([code[scan.hot.relabels[i] as number], scan.hot.relabels[i + 1]]);
+      relabels.push([code[scan.hot.relabels.at(i)], scan.hot.relabels.at(i + 1)]);
     expect(relabels).toEqual([
       [0x0d, 1],
       [0x0e, 2],
@@ -206,8 +215,8 @@ describe('planCharges', () => {
       (if (local.get 0) (then (call_indirect $a (type $t) (i32.const 0))))
       (if (local.get 0) (then (call_indirect $b (type $t) (i32.const 0))))))`;
     // Blocks: entry | first then | after it | second then | after it.
-    expect(scanFirst(source, new Set([0])).blockChecks).toEqual([true, false, false, true, false]);
-    expect(scanFirst(source, new Set([0, 1])).blockChecks).toEqual([true, false, false, false, false]);
+    expect(flags(scanFirst(source, new Set([0])).blockChecks)).toEqual([true, false, false, true, false]);
+    expect(flags(scanFirst(source, new Set([0, 1])).blockChecks)).toEqual([true, false, false, false, false]);
     expect(scanFirst(source).writesTables).toBe(false);
     for (const write of [
       '(table.set $b (i32.const 0) (ref.null func))',
@@ -222,7 +231,7 @@ describe('planCharges', () => {
     const scan = scanFirst(`(module (tag $e) (func (param i32)
       (loop $l (br_if $l (local.get 0)))
       (try (do (nop)) (catch_all))))`);
-    expect(scan.hot.start).toEqual([]);
+    expect(numbers(scan.hot.start)).toEqual([]);
   });
 
   it('pays each block itself where an exception may be caught', () => {
@@ -230,5 +239,54 @@ describe('planCharges', () => {
       (try (do (block (drop (i32.const 1)))) (catch_all))
       (drop (i32.const 2))))`);
     expect(scan.catches).toBe(true);
+  });
+});
+
+describe('scan lists', () => {
+  /** Every field of a scan and its plans, as plain values. */
+  const snapshotOf = (scan: BodyScan, lists?: ScanLists) => {
+    const { constructs, exits, quiet, hot } = scan;
+    const lists_ = (record: Record<string, NumberList>) =>
+      Object.fromEntries(Object.entries(record).map(([name, list]) => [name, numbers(list)]));
+    const planOf = (hoist: boolean) => lists_({ ...planCharges(scan, hoist, lists) });
+    return {
+      blocks: lists_({ starts: scan.blockStarts, costs: scan.blockCosts, checks: scan.blockChecks }),
+      specials: numbers(scan.specials),
+      flags: [scan.needsScratch, scan.catches, scan.writesTables],
+      constructs: lists_({ ...constructs }),
+      exits: lists_({ ...exits }),
+      quiet: lists_({ ...quiet }),
+      hot: lists_({ ...hot }),
+      hoisted: planOf(true),
+      blockByBlock: planOf(false),
+    };
+  };
+
+  it('give each body, scanned after others with the same lists, the scan it has on fresh ones', () => {
+    const loops = wat(`(module (memory 1) (tag $e)
+      (func (param i32) (result i32) (local i32)
+        (block $done (loop $next
+          (br_if $done (i32.ge_u (local.get 1) (local.get 0)))
+          (local.set 1 (i32.add (local.get 1) (i32.const 1)))
+          (br $next)))
+        (if (result i32) (local.get 0) (then (i32.const 1)) (else (local.get 1))))
+      (func (param i32) (loop $l (br_if $l (local.get 0))) (try (do (nop)) (catch_all)))
+      (func (param i32) (block $a (block $b (br_table $a $b (local.get 0))) (memory.fill (i32.const 0) (i32.const 0) (i32.const 1)))))`);
+    const shared = new ScanLists();
+    let bodies = 0;
+    for (const bytes of [fixture('sort'), fixture('sha256'), fixture('matmul'), loops, fixture('sort')]) {
+      const module = decodeModule(bytes);
+      const callees = { importedFunctions: importedFunctionCount(module), ownTables: new Set<number>() };
+      module.code.forEach((body, i) => {
+        const labels = {
+          types: module.types,
+          results: module.types[module.functions[i] as number]?.results.length ?? 0,
+        };
+        const fresh = snapshotOf(scanBody(body.code, COSTS, callees, labels));
+        expect(snapshotOf(scanBody(body.code, COSTS, callees, labels, [], shared), shared)).toEqual(fresh);
+        bodies++;
+      });
+    }
+    expect(bodies).toBeGreaterThan(20);
   });
 });

@@ -23,6 +23,7 @@ import {
 } from '@ri-sandbox/core';
 import type { FuncType } from '@ri-sandbox/core';
 import type { CostModel } from './cost-model';
+import { NumberList } from './lists';
 import { BLOCK, BR, BR_IF, BR_TABLE, DELEGATE, ELSE, END, IF, LOOP, TRY } from './opcodes';
 
 /** Instructions after which a new straight-line block starts: branch targets and branches. */
@@ -173,20 +174,23 @@ export function costLookup(model: CostModel): CostLookup {
   return { entry: model.functionEntry, single, prefixed, fallback: model.defaultCost };
 }
 
-/** The result of scanning one body. */
+/**
+ * The result of scanning one body: its lists are those of the {@link ScanLists}
+ * it was made with (whether-flags are 1 or 0).
+ */
 export interface BodyScan {
   /** Offset where each straight-line block starts, in order (the first is 0). */
-  readonly blockStarts: number[];
+  readonly blockStarts: NumberList;
   /** Static cost of each block. */
-  readonly blockCosts: number[];
+  readonly blockCosts: NumberList;
   /**
    * Whether each block must check the counter after charging: the function's
    * entry, loop headers, and blocks that call an import or call indirectly.
    * Other blocks only subtract.
    */
-  readonly blockChecks: boolean[];
+  readonly blockChecks: NumberList;
   /** Instructions to rewrite, as consecutive (start offset, end offset, kind) triples, in order. */
-  readonly specials: number[];
+  readonly specials: NumberList;
   /** Whether a bulk operation needs a scratch local. */
   readonly needsScratch: boolean;
   /** Whether the body has a `try`: an exception may then be caught, and skip code that was paid for. */
@@ -216,16 +220,16 @@ export interface BodyScan {
  */
 export interface HotLoops {
   /** Offset of each one's `loop` instruction. */
-  readonly start: number[];
+  readonly start: NumberList;
   /** Its header block (the one that checks). */
-  readonly header: number[];
+  readonly header: NumberList;
   /** Offset just past its `end`. */
-  readonly end: number[];
+  readonly end: NumberList;
   /**
    * The branches in them to a label outside them, as (offset, first label
    * outside) pairs in order: labels from that one on move by three.
    */
-  readonly relabels: number[];
+  readonly relabels: NumberList;
 }
 
 /** How many constructs wrap a hot loop (see {@link HotLoops}): labels past it move by this much. */
@@ -241,27 +245,27 @@ export const HOT_LOOP_WRAPPERS = 3;
  */
 export interface QuietLoops {
   /** The header blocks of quiet loops. */
-  readonly headers: number[];
+  readonly headers: NumberList;
   /** Blocks that must store the counter as they start: where quiet loops end up. */
-  readonly stores: number[];
+  readonly stores: NumberList;
 }
 
 /** Per construct: where it opens and where control joins after it, and whether its join can be paid early. */
 export interface Constructs {
   /** The block holding the construct's opening instruction. */
-  readonly opener: number[];
+  readonly opener: NumberList;
   /** The block that starts right after its `end` (or `delegate`), or -1 when the body ends there. */
-  readonly join: number[];
-  /** Whether no conditional branch (`br_if`, `br_table`) inside it jumps past its join. */
-  readonly hoistable: boolean[];
+  readonly join: NumberList;
+  /** Whether (1) or not (0) no conditional branch (`br_if`, `br_table`) inside it jumps past its join. */
+  readonly hoistable: NumberList;
   /** The construct it opens in (-1 at the body's top; -1 for the block after a `br_if`, which none holds). */
-  readonly parent: number[];
+  readonly parent: NumberList;
   /**
    * The `if`s with an `else`, as (construct, first block of the `else` arm)
    * pairs in the order of their `else`s. The first block of the `then` arm is
    * the one after the construct's opener.
    */
-  readonly elses: number[];
+  readonly elses: NumberList;
 }
 
 /**
@@ -275,14 +279,14 @@ export interface Constructs {
  * the instruction ends (-1 for the others).
  */
 export interface Exits {
-  readonly at: number[];
-  readonly innermost: number[];
-  readonly count: number[];
-  readonly also: number[];
-  readonly label: number[];
-  readonly end: number[];
-  /** Whether it may leave the function (where a lazily kept counter must be stored). */
-  readonly leaves: boolean[];
+  readonly at: NumberList;
+  readonly innermost: NumberList;
+  readonly count: NumberList;
+  readonly also: NumberList;
+  readonly label: NumberList;
+  readonly end: NumberList;
+  /** Whether (1) or not (0) it may leave the function (where a lazily kept counter must be stored). */
+  readonly leaves: NumberList;
 }
 
 /** What the calls of a body can reach, to know which need a check before them. */
@@ -323,11 +327,26 @@ function carriesNothing(code: Uint8Array, p: number, types: readonly FuncType[])
  * joins, exits, and which loops are quiet or hot. Its state is fields and
  * its steps are methods, rather than closures made for every body: V8
  * optimises a method once, where it reoptimised per-body closures, and the
- * code that called them, in every load.
+ * code that called them, in every load. One structure serves body after
+ * body ({@link reset}), its lists keeping their storage.
  */
 class Structure {
-  readonly constructs: Constructs = { opener: [], join: [], hoistable: [], parent: [], elses: [] };
-  readonly exits: Exits = { at: [], innermost: [], count: [], also: [], label: [], end: [], leaves: [] };
+  readonly constructs: Constructs = {
+    opener: new NumberList(),
+    join: new NumberList(),
+    hoistable: new NumberList(),
+    parent: new NumberList(),
+    elses: new NumberList(),
+  };
+  readonly exits: Exits = {
+    at: new NumberList(),
+    innermost: new NumberList(),
+    count: new NumberList(),
+    also: new NumberList(),
+    label: new NumberList(),
+    end: new NumberList(),
+    leaves: new NumberList(),
+  };
   /** Whether the body has a `try`. */
   catches = false;
   /** Whether every open loop is known not to be quiet (so marking them all again can be skipped). */
@@ -340,26 +359,79 @@ class Structure {
   private hotAt = 0;
   private hotStart = 0;
   private hotHeader = 0;
-  private readonly hotBranches: number[] = [];
-  private readonly hot: HotLoops = { start: [], header: [], end: [], relabels: [] };
+  private readonly hotBranches = new NumberList();
+  private readonly hot: HotLoops = {
+    start: new NumberList(),
+    header: new NumberList(),
+    end: new NumberList(),
+    relabels: new NumberList(),
+  };
+  /** What {@link hotLoops} gives for a body with `try`: none (read only). */
+  private readonly noHotLoops: HotLoops = {
+    start: new NumberList(),
+    header: new NumberList(),
+    end: new NumberList(),
+    relabels: new NumberList(),
+  };
+  private readonly quiet: QuietLoops = { headers: new NumberList(), stores: new NumberList() };
   /**
-   * Open constructs, innermost last, whether a `br_if` to each can give back (a block without values),
-   * and whether each is a loop.
+   * Open constructs, innermost last, whether (1) a `br_if` to each can give back (a block without
+   * values), and whether (1) each is a loop.
    */
-  private readonly open: number[] = [];
-  private readonly forward: boolean[] = [];
-  private readonly openIsLoop: boolean[] = [];
-  // Loops, by their order of opening: construct, header block, whether quiet; the constructs that are
-  // loops. Open ones: innermost last, with their positions in `open`. Exits of quiet loops to a block:
-  // (loop, construct) pairs.
-  private readonly loops: number[] = [];
-  private readonly loopHeader: number[] = [];
-  private readonly loopQuiet: boolean[] = [];
-  private readonly openLoops: number[] = [];
-  private readonly openLoopAt: number[] = [];
-  private readonly exitStores: number[] = [];
+  private readonly open = new NumberList();
+  private readonly forward = new NumberList();
+  private readonly openIsLoop = new NumberList();
+  // Loops, by their order of opening: construct, header block, whether (1) quiet; the constructs that
+  // are loops. Open ones: innermost last, with their positions in `open`. Exits of quiet loops to a
+  // block: (loop, construct) pairs.
+  private readonly loops = new NumberList();
+  private readonly loopHeader = new NumberList();
+  private readonly loopQuiet = new NumberList();
+  private readonly openLoops = new NumberList();
+  private readonly openLoopAt = new NumberList();
+  private readonly exitStores = new NumberList();
+  private labels: LabelTypes = { types: [], results: 0 };
 
-  constructor(private readonly labels: LabelTypes) {}
+  /** Starts on a body whose labels are `labels`, emptying what the last one left. */
+  reset(labels: LabelTypes): this {
+    this.labels = labels;
+    const { constructs, exits, hot, quiet } = this;
+    constructs.opener.clear();
+    constructs.join.clear();
+    constructs.hoistable.clear();
+    constructs.parent.clear();
+    constructs.elses.clear();
+    exits.at.clear();
+    exits.innermost.clear();
+    exits.count.clear();
+    exits.also.clear();
+    exits.label.clear();
+    exits.end.clear();
+    exits.leaves.clear();
+    hot.start.clear();
+    hot.header.clear();
+    hot.end.clear();
+    hot.relabels.clear();
+    quiet.headers.clear();
+    quiet.stores.clear();
+    this.catches = false;
+    this.noQuietOpen = true;
+    this.hotLoop = -1;
+    this.hotAt = 0;
+    this.hotStart = 0;
+    this.hotHeader = 0;
+    this.hotBranches.clear();
+    this.open.clear();
+    this.forward.clear();
+    this.openIsLoop.clear();
+    this.loops.clear();
+    this.loopHeader.clear();
+    this.loopQuiet.clear();
+    this.openLoops.clear();
+    this.openLoopAt.clear();
+    this.exitStores.clear();
+    return this;
+  }
 
   /** An instruction that may trap or call: no open loop is quiet. */
   trapsOrCalls(): void {
@@ -375,45 +447,47 @@ class Structure {
   control(code: Uint8Array, start: number, p: number, byte: number, blocks: number, end: number): void {
     const { constructs, open } = this;
     if (OPENS[byte] === 1) {
-      constructs.parent.push(open.length > 0 ? (open[open.length - 1] as number) : -1);
+      constructs.parent.push(open.length > 0 ? open.last() : -1);
       open.push(constructs.opener.length);
-      this.forward.push(byte !== LOOP && carriesNothing(code, p, this.labels.types));
-      this.openIsLoop.push(byte === LOOP);
+      this.forward.push(byte !== LOOP && carriesNothing(code, p, this.labels.types) ? 1 : 0);
+      this.openIsLoop.push(byte === LOOP ? 1 : 0);
       if (byte === LOOP) {
         this.openLoops.push(this.loops.length);
         this.openLoopAt.push(open.length - 1);
         this.loops.push(constructs.opener.length);
         // The split after `loop` starts the header.
         this.loopHeader.push(blocks);
-        this.loopQuiet.push(true);
+        this.loopQuiet.push(1);
         this.noQuietOpen = false;
         this.hotLoop = takesNothing(code, p, this.labels.types) ? constructs.opener.length : -1;
         this.hotAt = open.length - 1;
         this.hotStart = start;
         this.hotHeader = blocks;
-        this.hotBranches.length = 0;
+        this.hotBranches.clear();
       }
       constructs.opener.push(blocks - 1);
       constructs.join.push(-1);
-      constructs.hoistable.push(true);
+      constructs.hoistable.push(1);
       if (byte === TRY) this.catches = true;
     } else if (byte === END || byte === DELEGATE) {
-      const closed = open.pop();
-      if (this.openIsLoop.pop() === true) {
+      // The body's last `end` closes no construct.
+      const closed = open.length > 0 ? open.pop() : -1;
+      if (closed >= 0 && this.openIsLoop.pop() === 1) {
         this.openLoops.pop();
         this.openLoopAt.pop();
         if (closed === this.hotLoop) {
           this.hot.start.push(this.hotStart);
           this.hot.header.push(this.hotHeader);
           this.hot.end.push(p);
-          this.hot.relabels.push(...this.hotBranches);
+          for (let i = 0; i < this.hotBranches.length; i++) this.hot.relabels.push(this.hotBranches.at(i));
           this.hotLoop = -1;
         }
       }
-      this.forward.pop();
-      // The split after it starts the join block (none after the body's last `end`, which leaves).
-      if (closed !== undefined) constructs.join[closed] = p < end || byte === DELEGATE ? blocks : -1;
-      else this.leaves(start, 0);
+      if (closed >= 0) {
+        this.forward.pop();
+        // The split after it starts the join block (none after the body's last `end`, which leaves).
+        constructs.join.set(closed, p < end || byte === DELEGATE ? blocks : -1);
+      } else this.leaves(start, 0);
     } else if (byte === BR) {
       const label = readLeb(code, p);
       this.branchesTo(label);
@@ -428,15 +502,17 @@ class Structure {
         this.leaves(start, label, label, lebEnd(code, p), constructs.opener.length);
         constructs.opener.push(blocks - 1);
         constructs.join.push(blocks);
-        constructs.hoistable.push(true);
+        constructs.hoistable.push(1);
         constructs.parent.push(-1);
       } else {
         this.jumpsOut(label);
         if (label >= open.length) this.leaves(start, label);
       }
     } else if (LEAVES[byte] === 1) this.leaves(start, open.length);
-    else if (byte === ELSE) constructs.elses.push(open[open.length - 1] as number, blocks);
-    else if (byte === BR_TABLE) {
+    else if (byte === ELSE) {
+      constructs.elses.push(open.last());
+      constructs.elses.push(blocks);
+    } else if (byte === BR_TABLE) {
       let at = lebEnd(code, p);
       let outermost = 0;
       for (let i = readLeb(code, p); i >= 0; i--, at = lebEnd(code, at)) {
@@ -452,17 +528,16 @@ class Structure {
 
   /** The quiet loops, once the body is scanned. */
   quietLoops(): QuietLoops {
-    const { loops, loopQuiet, exitStores, constructs } = this;
-    const quiet: QuietLoops = { headers: [], stores: [] };
+    const { loops, loopQuiet, exitStores, constructs, quiet } = this;
     for (let l = 0; l < loops.length; l++) {
-      if (loopQuiet[l] !== true) continue;
-      quiet.headers.push(this.loopHeader[l] as number);
-      const join = constructs.join[loops[l] as number] as number;
+      if (loopQuiet.at(l) !== 1) continue;
+      quiet.headers.push(this.loopHeader.at(l));
+      const join = constructs.join.at(loops.at(l));
       if (join >= 0) quiet.stores.push(join);
     }
     for (let i = 0; i < exitStores.length; i += 2) {
-      const join = constructs.join[exitStores[i + 1] as number] as number;
-      if (loopQuiet[exitStores[i] as number] === true && join >= 0) quiet.stores.push(join);
+      const join = constructs.join.at(exitStores.at(i + 1));
+      if (loopQuiet.at(exitStores.at(i)) === 1 && join >= 0) quiet.stores.push(join);
     }
     return quiet;
   }
@@ -470,14 +545,14 @@ class Structure {
   /** The hot loops, once the body is scanned. */
   hotLoops(): HotLoops {
     // `delegate` names a label too, and is not renumbered: bodies with `try` (metered block by block) have none.
-    return this.catches ? { start: [], header: [], end: [], relabels: [] } : this.hot;
+    return this.catches ? this.noHotLoops : this.hot;
   }
 
   /** Marks the constructs above the one `label` names as not hoistable (a conditional jump past their joins). */
   private jumpsOut(label: number): void {
     const { open, constructs } = this;
     for (let i = Math.max(0, open.length - label); i < open.length; i++)
-      constructs.hoistable[open[i] as number] = false;
+      constructs.hoistable.set(open.at(i), 0);
   }
 
   /**
@@ -487,53 +562,82 @@ class Structure {
   private leaves(start: number, label: number, branch = -1, branchEnd = -1, also = -1): void {
     const { open, exits } = this;
     exits.at.push(start);
-    exits.innermost.push(open.length > 0 ? (open[open.length - 1] as number) : -1);
+    exits.innermost.push(open.length > 0 ? open.last() : -1);
     exits.count.push(open.length - Math.max(0, open.length - label));
     exits.also.push(also);
     exits.label.push(branch);
     exits.end.push(branchEnd);
-    exits.leaves.push(label >= open.length);
+    exits.leaves.push(label >= open.length ? 1 : 0);
   }
 
   /** Whether branching to `label` carries no values and goes forward (to a block's end, not a loop's start). */
   private forwardTo(label: number): boolean {
     const { open } = this;
-    return label < open.length ? this.forward[open.length - 1 - label] === true : this.labels.results === 0;
+    return label < open.length ? this.forward.at(open.length - 1 - label) === 1 : this.labels.results === 0;
   }
 
   /** Notes a branch to `label` at `start` if it leaves the candidate hot loop. */
   private mayLeaveHot(start: number, label: number): void {
     const outside = this.open.length - this.hotAt;
     const branches = this.hotBranches;
-    if (this.hotLoop >= 0 && label >= outside && branches[branches.length - 2] !== start)
-      branches.push(start, outside);
+    if (
+      this.hotLoop >= 0 &&
+      label >= outside &&
+      (branches.length < 2 || branches.at(branches.length - 2) !== start)
+    ) {
+      branches.push(start);
+      branches.push(outside);
+    }
   }
 
   /** Marks the open loops at positions above `position` (all with -1) as not quiet. */
   private unquiet(position: number): void {
     const { openLoops, openLoopAt, loopQuiet } = this;
-    for (let i = openLoops.length - 1; i >= 0 && (openLoopAt[i] as number) > position; i--)
-      loopQuiet[openLoops[i] as number] = false;
+    for (let i = openLoops.length - 1; i >= 0 && openLoopAt.at(i) > position; i--)
+      loopQuiet.set(openLoops.at(i), 0);
   }
 
   /** A branch to `label` leaves the loops inside its target: they stay quiet only if it is a block. */
   private branchesTo(label: number): void {
     const { open, openLoops, openLoopAt } = this;
     const target = open.length - 1 - label;
-    const construct = open[target];
-    if (construct === undefined || this.openIsLoop[target] === true) {
+    if (target < 0 || this.openIsLoop.at(target) === 1) {
       this.unquiet(target);
       return;
     }
-    for (let i = openLoops.length - 1; i >= 0 && (openLoopAt[i] as number) > target; i--)
-      if (this.loopQuiet[openLoops[i] as number] === true)
-        this.exitStores.push(openLoops[i] as number, construct);
+    const construct = open.at(target);
+    for (let i = openLoops.length - 1; i >= 0 && openLoopAt.at(i) > target; i--)
+      if (this.loopQuiet.at(openLoops.at(i)) === 1) {
+        this.exitStores.push(openLoops.at(i));
+        this.exitStores.push(construct);
+      }
   }
 }
 
 /**
+ * The lists of one body's scan and charge plan (see {@link NumberList}): a
+ * scan or plan made with them is good until the next one made with them.
+ */
+export class ScanLists {
+  readonly blockStarts = new NumberList();
+  readonly blockCosts = new NumberList();
+  readonly blockChecks = new NumberList();
+  readonly specials = new NumberList();
+  readonly structure = new Structure();
+  // The charge plan's.
+  readonly charges = new NumberList();
+  readonly exitAt = new NumberList();
+  readonly refunds = new NumberList();
+  readonly exitLabel = new NumberList();
+  readonly exitEnd = new NumberList();
+  readonly exitLeaves = new NumberList();
+  readonly elseArm = new NumberList();
+}
+
+/**
  * Scans `code` (instruction bytes of a validated function body) of a module
- * whose calls reach `callees`. Throws `WasmDecodeError` on an unknown opcode.
+ * whose calls reach `callees`, into `lists`. Throws `WasmDecodeError` on an
+ * unknown opcode.
  */
 export function scanBody(
   code: Uint8Array,
@@ -542,19 +646,21 @@ export function scanBody(
   labels: LabelTypes,
   /** Other transforms' scans, shown each instruction as the walk passes it. */
   visitors: readonly InstructionVisitor[] = [],
+  lists: ScanLists = new ScanLists(),
 ): BodyScan {
   const shown = new Visitors(visitors);
   const { wanted } = shown;
   const fast = plainUnwanted(wanted);
   const single = costs.single;
-  const blockStarts = [0];
-  const blockCosts: number[] = [];
-  const blockChecks: boolean[] = [];
+  const blockStarts = lists.blockStarts.clear();
+  blockStarts.push(0);
+  const blockCosts = lists.blockCosts.clear();
+  const blockChecks = lists.blockChecks.clear();
   let check = true;
-  const specials: number[] = [];
+  const specials = lists.specials.clear();
   let needsScratch = false;
   let writesTables = false;
-  const structure = new Structure(labels);
+  const structure = lists.structure.reset(labels);
   let current = costs.entry;
   let p = 0;
   const end = code.length;
@@ -597,18 +703,22 @@ export function scanBody(
       p = instructionEnd(code, start);
     }
     if (wanted[byte] === 1) shown.show(code, start, p);
-    if (special !== 0) specials.push(start, p, special);
+    if (special !== 0) {
+      specials.push(start);
+      specials.push(p);
+      specials.push(special);
+    }
     if (split && p < end) {
       blockStarts.push(p);
       blockCosts.push(current);
-      blockChecks.push(check);
+      blockChecks.push(check ? 1 : 0);
       current = 0;
       check = byte === LOOP;
     }
   }
   walkEnd(p, end);
   blockCosts.push(current);
-  blockChecks.push(check);
+  blockChecks.push(check ? 1 : 0);
   return {
     blockStarts,
     blockCosts,
@@ -625,32 +735,33 @@ export function scanBody(
 }
 
 /** What construct `c` (none for -1) paid ahead for its join, which an exit from it gives back. */
-function paidJoin(c: number, constructs: Constructs, total: readonly number[]): number {
+function paidJoin(c: number, constructs: Constructs, total: NumberList): number {
   if (c < 0) return 0;
-  const j = constructs.join[c] as number;
-  return constructs.hoistable[c] === true && j >= 0 ? (total[j] as number) : 0;
-}
-
-/** No `else` arms (see {@link planCharges}). */
-const NO_ELSES = new Int32Array(0);
-
-/** What a body pays, and where: see {@link planCharges}. */
-export interface ChargePlan {
-  /** The charge at the start of each block (0 for a block paid by the block that opens its construct). */
-  readonly charges: number[];
-  /** Offsets of exits that give back what was paid for code they skip, or that leave the function. */
-  readonly exitAt: number[];
-  /** The amount each gives back (may be 0). */
-  readonly refunds: number[];
-  /** For a `br_if` among them, its label and where it ends (see {@link Exits}); -1 for the others. */
-  readonly exitLabel: number[];
-  readonly exitEnd: number[];
-  /** Whether each may leave the function: the counter kept in a local must be stored there. */
-  readonly exitLeaves: boolean[];
+  const j = constructs.join.at(c);
+  return constructs.hoistable.at(c) === 1 && j >= 0 ? total.at(j) : 0;
 }
 
 /**
- * Where a scanned body pays. Without `hoist`, each block pays its own cost.
+ * What a body pays, and where: see {@link planCharges}. Its lists are those of
+ * the {@link ScanLists} it was made with (whether-flags are 1 or 0).
+ */
+export interface ChargePlan {
+  /** The charge at the start of each block (0 for a block paid by the block that opens its construct). */
+  readonly charges: NumberList;
+  /** Offsets of exits that give back what was paid for code they skip, or that leave the function. */
+  readonly exitAt: NumberList;
+  /** The amount each gives back (may be 0). */
+  readonly refunds: NumberList;
+  /** For a `br_if` among them, its label and where it ends (see {@link Exits}); -1 for the others. */
+  readonly exitLabel: NumberList;
+  readonly exitEnd: NumberList;
+  /** Whether (1) or not (0) each may leave the function: the counter kept in a local must be stored there. */
+  readonly exitLeaves: NumberList;
+}
+
+/**
+ * Where a scanned body pays, planned in `lists`. Without `hoist`, each block
+ * pays its own cost.
  * With it, the block after a construct (its join) is paid by the block that
  * opens the construct, and the block after a forward `br_if` by the block
  * that ends with it: every path then reaches what was paid, except exits,
@@ -662,57 +773,56 @@ export interface ChargePlan {
  * early exits pays once at its start. Exceptions that are caught would skip
  * paid code without a refund, so hoisting is for modules without `try`.
  */
-export function planCharges(scan: BodyScan, hoist: boolean): ChargePlan {
+export function planCharges(scan: BodyScan, hoist: boolean, lists: ScanLists = new ScanLists()): ChargePlan {
   const { blockCosts, constructs, exits } = scan;
   const { opener, join, hoistable, parent, elses } = constructs;
-  if (!hoist)
-    return { charges: blockCosts, exitAt: [], refunds: [], exitLabel: [], exitEnd: [], exitLeaves: [] };
-  // The first block of each `if`'s `else` arm (-1 for other constructs).
-  const elseArm = elses.length === 0 ? NO_ELSES : new Int32Array(opener.length).fill(-1);
-  for (let i = 0; i < elses.length; i += 2) elseArm[elses[i] as number] = elses[i + 1] as number;
+  const plan: ChargePlan = {
+    charges: lists.charges.copyOf(blockCosts),
+    exitAt: lists.exitAt.clear(),
+    refunds: lists.refunds.clear(),
+    exitLabel: lists.exitLabel.clear(),
+    exitEnd: lists.exitEnd.clear(),
+    exitLeaves: lists.exitLeaves.clear(),
+  };
+  if (!hoist) return plan;
+  // The first block of each `if`'s `else` arm (-1 for other constructs; none when there is no `else`).
+  const elseArm = lists.elseArm.clear();
+  if (elses.length > 0) for (let c = 0; c < opener.length; c++) elseArm.push(-1);
+  for (let i = 0; i < elses.length; i += 2) elseArm.set(elses.at(i), elses.at(i + 1));
   // What each block pays, its hoisted joins included; blocks after their openers, so from the last.
-  const total = blockCosts.slice();
+  const total = plan.charges;
   let k = opener.length - 1;
   for (let b = total.length - 1; b >= 0; b--) {
-    while (k >= 0 && opener[k] === b) {
-      const j = join[k] as number;
-      if (hoistable[k] === true && j >= 0) total[b] = (total[b] as number) + (total[j] as number);
+    while (k >= 0 && opener.at(k) === b) {
+      const j = join.at(k);
+      if (hoistable.at(k) === 1 && j >= 0) total.set(b, total.at(b) + total.at(j));
       // One arm of an `if` with an `else` surely runs: what both pay, the block before pays.
-      const otherwise = k < elseArm.length ? (elseArm[k] as number) : -1;
+      const otherwise = k < elseArm.length ? elseArm.at(k) : -1;
       if (otherwise >= 0) {
-        const both = Math.min(total[b + 1] as number, total[otherwise] as number);
-        total[b] = (total[b] as number) + both;
-        total[b + 1] = (total[b + 1] as number) - both;
-        total[otherwise] = (total[otherwise] as number) - both;
+        const both = Math.min(total.at(b + 1), total.at(otherwise));
+        total.set(b, total.at(b) + both);
+        total.set(b + 1, total.at(b + 1) - both);
+        total.set(otherwise, total.at(otherwise) - both);
       }
       k--;
     }
   }
-  const plan: ChargePlan = {
-    charges: total,
-    exitAt: [],
-    refunds: [],
-    exitLabel: [],
-    exitEnd: [],
-    exitLeaves: [],
-  };
   for (let e = 0; e < exits.at.length; e++) {
-    let refund = paidJoin(exits.also[e] as number, constructs, total);
-    let c = exits.innermost[e] as number;
-    for (let i = 0; i < (exits.count[e] as number); i++, c = parent[c] as number)
-      refund += paidJoin(c, constructs, total);
-    const leaves = exits.leaves[e] === true;
-    if (refund === 0 && !leaves) continue;
-    plan.exitAt.push(exits.at[e] as number);
+    let refund = paidJoin(exits.also.at(e), constructs, total);
+    let c = exits.innermost.at(e);
+    for (let i = 0; i < exits.count.at(e); i++, c = parent.at(c)) refund += paidJoin(c, constructs, total);
+    const leaves = exits.leaves.at(e);
+    if (refund === 0 && leaves === 0) continue;
+    plan.exitAt.push(exits.at.at(e));
     plan.refunds.push(refund);
-    plan.exitLabel.push(exits.label[e] as number);
-    plan.exitEnd.push(exits.end[e] as number);
+    plan.exitLabel.push(exits.label.at(e));
+    plan.exitEnd.push(exits.end.at(e));
     plan.exitLeaves.push(leaves);
   }
   // The refunds are reckoned: what each block charges is its total, 0 for the joins paid ahead.
   for (let c = 0; c < opener.length; c++) {
-    const j = join[c] as number;
-    if (hoistable[c] === true && j >= 0) total[j] = 0;
+    const j = join.at(c);
+    if (hoistable.at(c) === 1 && j >= 0) total.set(j, 0);
   }
   return plan;
 }
