@@ -632,7 +632,7 @@ describe('limits', () => {
   });
 });
 
-describe('transient output', () => {
+describe('what meterings share: the transient output buffer, the scan lists', () => {
   const sorted = decodeModule(fixture('sort'));
   // A body with `try` after another: metering starts the module again without paying ahead.
   const restarted = decodeModule(
@@ -665,6 +665,28 @@ describe('transient output', () => {
     );
     must(meterModule(restarted, { transientOutput: true }));
     expect(firstBody(first)).not.toEqual(before);
+  });
+
+  it('is the same for a metering started by a rider in the middle of another (each has its own lists)', () => {
+    const alone = encodeModule(must(meterModule(sorted)));
+    const inner: Uint8Array[] = [];
+    // On the outer module's first body, a rider meters `sorted` whole, between two instructions.
+    const nesting = (i: number) =>
+      i === 0
+        ? [
+            {
+              scan: {
+                visit: () => {
+                  if (inner.length === 0) inner.push(encodeModule(must(meterModule(sorted))));
+                },
+              },
+              finish: () => ({}),
+            },
+          ]
+        : [];
+    const outer = encodeModule(must(meterModule(sorted, { riders: nesting })));
+    expect(inner).toEqual([alone]);
+    expect(outer).toEqual(alone);
   });
 
   it('is not the default: a result is left alone by the meterings after it', () => {

@@ -456,6 +456,9 @@ function meterBody(
   return allLocals;
 }
 
+/** Lists for the next metering's scans (see `ScanLists`): none while a metering uses them. */
+let idleLists: ScanLists | undefined;
+
 /**
  * The writer of the last metering with `transientOutput`, and its capacity, for as long as the
  * collector leaves it: the next such metering writes into it again.
@@ -656,6 +659,10 @@ export function meterModule(
   };
 
   let code: FunctionBody[];
+  // Each body's scan and plan are used up (written) before the next body's are made: they share lists,
+  // and meterings share them too (one started by a rider of this one makes its own).
+  const lists = idleLists ?? new ScanLists();
+  idleLists = undefined;
   try {
     // All bodies are written into one buffer and handed out as views of it. Each body is scanned and
     // written in turn (no scan outlives its body); a `try` turns paying ahead off for the whole
@@ -678,8 +685,6 @@ export function meterModule(
     let bodyPlan = bodyPlanWith(options.chargeAhead !== false, plan.ownTables);
     const w = outputWriter(total, options.transientOutput === true);
     let spans: { locals: FunctionBody['locals']; start: number; end: number }[] = [];
-    // Each body's scan and plan are used up (written) before the next body's are made: they share lists.
-    const lists = new ScanLists();
     for (let i = 0; i < module.code.length; i++) {
       const riders = options.riders?.(i) ?? [];
       const scanned = scanBody(
@@ -722,6 +727,8 @@ export function meterModule(
     if (error instanceof WasmDecodeError || error instanceof WasmEncodeError)
       return err(sandboxError.invalidModule(error.message));
     throw error;
+  } finally {
+    idleLists = lists;
   }
   code.push(fuelFunctionBody(plan, importedFunctions, globalBase + 1));
   const functions = [...module.functions, typeBase + 1];
