@@ -667,26 +667,31 @@ describe('what meterings share: the transient output buffer, the scan lists', ()
     expect(firstBody(first)).not.toEqual(before);
   });
 
-  it('is the same for a metering started by a rider in the middle of another (each has its own lists)', () => {
+  it('is the same for a metering started by a rider in the middle of another (each has its own lists and buffer)', () => {
     const alone = encodeModule(must(meterModule(sorted)));
-    const inner: Uint8Array[] = [];
-    // On the outer module's first body, a rider meters `sorted` whole, between two instructions.
-    const nesting = (i: number) =>
-      i === 0
-        ? [
-            {
-              scan: {
-                visit: () => {
-                  if (inner.length === 0) inner.push(encodeModule(must(meterModule(sorted))));
+    const innerAlone = encodeModule(must(meterModule(restarted)));
+    for (const transientOutput of [false, true]) {
+      const inner: Uint8Array[] = [];
+      // On the outer module's last body (the others written), a rider meters another module whole,
+      // between two instructions.
+      const nesting = (i: number) =>
+        i === sorted.code.length - 1
+          ? [
+              {
+                scan: {
+                  visit: () => {
+                    if (inner.length === 0)
+                      inner.push(encodeModule(must(meterModule(restarted, { transientOutput }))));
+                  },
                 },
+                finish: () => ({}),
               },
-              finish: () => ({}),
-            },
-          ]
-        : [];
-    const outer = encodeModule(must(meterModule(sorted, { riders: nesting })));
-    expect(inner).toEqual([alone]);
-    expect(outer).toEqual(alone);
+            ]
+          : [];
+      const outer = encodeModule(must(meterModule(sorted, { riders: nesting, transientOutput })));
+      expect(inner, `transientOutput: ${transientOutput}`).toEqual([innerAlone]);
+      expect(outer, `transientOutput: ${transientOutput}`).toEqual(alone);
+    }
   });
 
   it('is not the default: a result is left alone by the meterings after it', () => {

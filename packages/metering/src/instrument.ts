@@ -456,26 +456,34 @@ function meterBody(
   return allLocals;
 }
 
-/** Lists for the next metering's scans (see `ScanLists`): none while a metering uses them. */
+/**
+ * What meterings share, each taken by a metering while it runs (so one started by a rider in the middle
+ * of another makes its own): lists for the scans (see `ScanLists`), and the writer of the last metering
+ * with `transientOutput` with the capacity it was made with, for as long as the collector leaves it.
+ */
 let idleLists: ScanLists | undefined;
+let idleWriter: TransientWriter | undefined;
+
+interface TransientWriter {
+  readonly writer: WeakRef<ByteWriter>;
+  readonly capacity: number;
+}
 
 /**
- * The writer of the last metering with `transientOutput`, and its capacity, for as long as the
- * collector leaves it: the next such metering writes into it again.
+ * A writer for a module's bodies, of `capacity` bytes at first: with `transient`, the idle one if it is
+ * that large (taken), and what to make idle again once the metering is done.
  */
-let transientWriter: { readonly writer: WeakRef<ByteWriter>; readonly capacity: number } | undefined;
-
-/** A writer for a module's bodies, `capacity` bytes at first: the transient one if `transient` and large enough. */
-function outputWriter(capacity: number, transient: boolean): ByteWriter {
-  if (!transient) return new ByteWriter(capacity);
-  const kept =
-    transientWriter !== undefined && transientWriter.capacity >= capacity
-      ? transientWriter.writer.deref()
-      : undefined;
-  if (kept !== undefined) return kept.reset();
+function outputWriter(
+  capacity: number,
+  transient: boolean,
+): { readonly writer: ByteWriter; readonly idle: TransientWriter | undefined } {
+  if (!transient) return { writer: new ByteWriter(capacity), idle: undefined };
+  const taken = idleWriter;
+  idleWriter = undefined;
+  const kept = taken !== undefined && taken.capacity >= capacity ? taken.writer.deref() : undefined;
+  if (kept !== undefined) return { writer: kept.reset(), idle: taken };
   const writer = new ByteWriter(capacity);
-  transientWriter = { writer: new WeakRef(writer), capacity };
-  return writer;
+  return { writer, idle: { writer: new WeakRef(writer), capacity } };
 }
 
 /** `list`'s number at `i`, or `Infinity` past its end (an event list that is done). */
@@ -663,6 +671,7 @@ export function meterModule(
   // and meterings share them too (one started by a rider of this one makes its own).
   const lists = idleLists ?? new ScanLists();
   idleLists = undefined;
+  let output: ReturnType<typeof outputWriter> | undefined;
   try {
     // All bodies are written into one buffer and handed out as views of it. Each body is scanned and
     // written in turn (no scan outlives its body); a `try` turns paying ahead off for the whole
@@ -683,7 +692,8 @@ export function meterModule(
       unroll: plan.unroll,
     });
     let bodyPlan = bodyPlanWith(options.chargeAhead !== false, plan.ownTables);
-    const w = outputWriter(total, options.transientOutput === true);
+    output = outputWriter(total, options.transientOutput === true);
+    const w = output.writer;
     let spans: { locals: FunctionBody['locals']; start: number; end: number }[] = [];
     for (let i = 0; i < module.code.length; i++) {
       const riders = options.riders?.(i) ?? [];
@@ -729,6 +739,7 @@ export function meterModule(
     throw error;
   } finally {
     idleLists = lists;
+    if (output?.idle !== undefined) idleWriter = output.idle;
   }
   code.push(fuelFunctionBody(plan, importedFunctions, globalBase + 1));
   const functions = [...module.functions, typeBase + 1];
