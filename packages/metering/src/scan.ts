@@ -366,13 +366,6 @@ class Structure {
     end: new NumberList(),
     relabels: new NumberList(),
   };
-  /** What {@link hotLoops} gives for a body with `try`: none (read only). */
-  private readonly noHotLoops: HotLoops = {
-    start: new NumberList(),
-    header: new NumberList(),
-    end: new NumberList(),
-    relabels: new NumberList(),
-  };
   private readonly quiet: QuietLoops = { headers: new NumberList(), stores: new NumberList() };
   /**
    * Open constructs, innermost last, whether (1) a `br_if` to each can give back (a block without
@@ -395,7 +388,7 @@ class Structure {
   /** Starts on a body whose labels are `labels`, emptying what the last one left. */
   reset(labels: LabelTypes): this {
     this.labels = labels;
-    const { constructs, exits, hot, quiet } = this;
+    const { constructs, exits, quiet } = this;
     constructs.opener.clear();
     constructs.join.clear();
     constructs.hoistable.clear();
@@ -408,10 +401,7 @@ class Structure {
     exits.label.clear();
     exits.end.clear();
     exits.leaves.clear();
-    hot.start.clear();
-    hot.header.clear();
-    hot.end.clear();
-    hot.relabels.clear();
+    this.forgetHotLoops();
     quiet.headers.clear();
     quiet.stores.clear();
     this.catches = false;
@@ -545,7 +535,16 @@ class Structure {
   /** The hot loops, once the body is scanned. */
   hotLoops(): HotLoops {
     // `delegate` names a label too, and is not renumbered: bodies with `try` (metered block by block) have none.
-    return this.catches ? this.noHotLoops : this.hot;
+    if (this.catches) this.forgetHotLoops();
+    return this.hot;
+  }
+
+  private forgetHotLoops(): void {
+    const { hot } = this;
+    hot.start.clear();
+    hot.header.clear();
+    hot.end.clear();
+    hot.relabels.clear();
   }
 
   /** Marks the constructs above the one `label` names as not hoistable (a conditional jump past their joins). */
