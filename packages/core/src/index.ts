@@ -74,7 +74,14 @@ export {
   opcodeByName,
   opcodeKey,
 } from './codec/opcodes';
-export { ByteReader, ByteWriter, WasmDecodeError, WasmEncodeError, f32ToBits } from './codec/bytes';
+export {
+  ByteReader,
+  ByteWriter,
+  IdleWriter,
+  WasmDecodeError,
+  WasmEncodeError,
+  f32ToBits,
+} from './codec/bytes';
 export type { InstructionVisitor } from './codec/walk';
 export {
   Visitors,
@@ -129,7 +136,7 @@ export type {
   RefType,
 } from './codec/types';
 export { ValType, BLOCK_EMPTY, SectionId, valTypeName } from './codec/types';
-export { WASM_MAGIC, WASM_VERSION, decodeModule, encodeModule } from './codec/module';
+export { type EncodeOptions, WASM_MAGIC, WASM_VERSION, decodeModule, encodeModule } from './codec/module';
 export type { NameSection } from './codec/names';
 export { readNameSection } from './codec/names';
 export type { ClassifiedTrap } from './traps';

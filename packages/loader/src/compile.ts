@@ -51,11 +51,21 @@ export interface LoaderOptions {
    * at once.
    */
   readonly copyInput?: boolean | undefined;
+  /**
+   * `true` writes the rewrite into the buffer the last such load wrote its
+   * own into (see `EncodeOptions.transient` in `@ri-sandbox/core`): the
+   * result's `bytes` are then valid only until the next such load, for a
+   * caller that needs them only compiled. Default: a buffer of their own.
+   */
+  readonly transientOutput?: boolean | undefined;
 }
 
 /** A module that passed every check, ready to compile. */
 export interface PreparedModule {
-  /** The bytes to compile: the input, or its rewrite when memory had to be bounded or exposed. */
+  /**
+   * The bytes to compile: the input, or its rewrite when memory had to be
+   * bounded or exposed (with `transientOutput`, valid until the next such load).
+   */
   readonly bytes: Uint8Array<ArrayBuffer>;
   readonly decoded: WasmModule;
   readonly info: LoadedModuleInfo;
@@ -162,7 +172,9 @@ export function prepareModule(
   return ok({
     bytes:
       options.rewritten ??
-      (changed || transformed !== undefined ? encodeModule(transformed?.value ?? module) : input.value),
+      (changed || transformed !== undefined
+        ? encodeModule(transformed?.value ?? module, { transient: options.transientOutput })
+        : input.value),
     decoded,
     info: describeModule(decoded, plan),
     memory: plan,

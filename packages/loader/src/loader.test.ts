@@ -1,5 +1,13 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type HostFunction, type WasmModule, defineHostFunction, ok, pagesForBytes } from '@ri-sandbox/core';
+import {
+  type HostFunction,
+  type WasmModule,
+  decodeModule,
+  defineHostFunction,
+  encodeModule,
+  ok,
+  pagesForBytes,
+} from '@ri-sandbox/core';
 import { fixture } from '@ri-sandbox/test-fixtures';
 import { wat } from '../../core/test/wat';
 import { type LoaderOptions, compileModule, prepareModule } from './compile';
@@ -368,6 +376,26 @@ describe('transforms', () => {
       /^fails validation: /,
     );
     expect(called).toBe(false);
+  });
+
+  it('write their rewrite into one buffer, each over the last, with transientOutput', async () => {
+    const keep = (module: WasmModule) => ok(module);
+    const options = { maxMemoryBytes: MiB, transform: keep, transientOutput: true };
+    const fib = await compileModule(fixture('fibonacci'), options);
+    if (!fib.ok) throw new Error(fib.error.message);
+    const fibBytes = fib.value.bytes.slice();
+    expect(fibBytes).toEqual(encodeModule(decodeModule(fixture('fibonacci'))));
+    // Compiled from the buffer before the next load wrote over it.
+    expect(WebAssembly.Module.exports(fib.value.module).map((e) => e.name)).toContain('fib');
+    const counter = await compileModule(fixture('counter'), options);
+    if (!counter.ok) throw new Error(counter.error.message);
+    expect(counter.value.bytes.buffer).toBe(fib.value.bytes.buffer);
+    expect(fib.value.bytes).not.toEqual(fibBytes);
+    // Without it, each has its own.
+    const owned = await compileModule(fixture('fibonacci'), { maxMemoryBytes: MiB, transform: keep });
+    if (!owned.ok) throw new Error(owned.error.message);
+    expect(owned.value.bytes).toEqual(fibBytes);
+    expect(owned.value.bytes.buffer).not.toBe(counter.value.bytes.buffer);
   });
 
   it('are replaced by a rewrite given already, compiled as it is (the input is still checked)', async () => {

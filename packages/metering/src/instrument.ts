@@ -12,6 +12,7 @@
 import {
   type BodyRider,
   ByteWriter,
+  IdleWriter,
   type FuncType,
   type FunctionBody,
   type Global,
@@ -459,32 +460,10 @@ function meterBody(
 /**
  * What meterings share, each taken by a metering while it runs (so one started by a rider in the middle
  * of another makes its own): lists for the scans (see `ScanLists`), and the writer of the last metering
- * with `transientOutput` with the capacity it was made with, for as long as the collector leaves it.
+ * with `transientOutput`.
  */
 let idleLists: ScanLists | undefined;
-let idleWriter: TransientWriter | undefined;
-
-interface TransientWriter {
-  readonly writer: WeakRef<ByteWriter>;
-  readonly capacity: number;
-}
-
-/**
- * A writer for a module's bodies, of `capacity` bytes at first: with `transient`, the idle one if it is
- * that large (taken), and what to make idle again once the metering is done.
- */
-function outputWriter(
-  capacity: number,
-  transient: boolean,
-): { readonly writer: ByteWriter; readonly idle: TransientWriter | undefined } {
-  if (!transient) return { writer: new ByteWriter(capacity), idle: undefined };
-  const taken = idleWriter;
-  idleWriter = undefined;
-  const kept = taken !== undefined && taken.capacity >= capacity ? taken.writer.deref() : undefined;
-  if (kept !== undefined) return { writer: kept.reset(), idle: taken };
-  const writer = new ByteWriter(capacity);
-  return { writer, idle: { writer: new WeakRef(writer), capacity } };
-}
+const idleWriter = new IdleWriter();
 
 /** `list`'s number at `i`, or `Infinity` past its end (an event list that is done). */
 function offsetAt(list: NumberList, i: number): number {
@@ -671,7 +650,8 @@ export function meterModule(
   // and meterings share them too (one started by a rider of this one makes its own).
   const lists = idleLists ?? new ScanLists();
   idleLists = undefined;
-  let output: ReturnType<typeof outputWriter> | undefined;
+  const transient = options.transientOutput === true;
+  let w: ByteWriter | undefined;
   try {
     // All bodies are written into one buffer and handed out as views of it. Each body is scanned and
     // written in turn (no scan outlives its body); a `try` turns paying ahead off for the whole
@@ -692,8 +672,7 @@ export function meterModule(
       unroll: plan.unroll,
     });
     let bodyPlan = bodyPlanWith(options.chargeAhead !== false, plan.ownTables);
-    output = outputWriter(total, options.transientOutput === true);
-    const w = output.writer;
+    w = transient ? idleWriter.take(total) : new ByteWriter(total);
     let spans: { locals: FunctionBody['locals']; start: number; end: number }[] = [];
     for (let i = 0; i < module.code.length; i++) {
       const riders = options.riders?.(i) ?? [];
@@ -739,7 +718,7 @@ export function meterModule(
     throw error;
   } finally {
     idleLists = lists;
-    if (output?.idle !== undefined) idleWriter = output.idle;
+    if (transient && w !== undefined) idleWriter.give(w);
   }
   code.push(fuelFunctionBody(plan, importedFunctions, globalBase + 1));
   const functions = [...module.functions, typeBase + 1];

@@ -10,6 +10,7 @@ import { resolveCostModel } from '@ri-sandbox/metering';
 import { type StateLayout, xxh3 } from '@ri-sandbox/snapshot';
 import { type FixtureName, fixture } from '@ri-sandbox/test-fixtures';
 import { errorOf, hostFunctions, testSandbox, valueOf } from '../test/helpers';
+import { transformForLoad } from './bench/transforms';
 import type { SandboxOptions } from './options';
 import {
   type PreparedModuleStore,
@@ -235,6 +236,32 @@ describe('a store of prepared modules', () => {
     expect(reloaded.map((instance) => fibRuns(again, instance))).toEqual(
       instances.map((instance) => fibRuns(sandbox, instance)),
     );
+  });
+
+  it('is given the bytes its load made even when another load writes its own while it compiles', async () => {
+    // Loads without a store write the bytes they compile into one buffer, each over the last (as
+    // `transformForLoad` does): a load with a store keeps its own, which it hands the store only once
+    // compiled.
+    const store = new MapStore();
+    const { Module } = WebAssembly;
+    let others = 0;
+    WebAssembly.Module = new Proxy(Module, {
+      construct(target, args: [BufferSource], newTarget) {
+        const compiled = Reflect.construct(target, args, newTarget) as WebAssembly.Module;
+        others++;
+        if (!transformForLoad(fixture('counter')).ok) throw new Error('counter does not transform');
+        return compiled;
+      },
+    });
+    try {
+      await loadInto(testSandbox({ preparedModules: store }), 'fibonacci');
+    } finally {
+      WebAssembly.Module = Module;
+    }
+    expect(others).toBeGreaterThan(0);
+    const undisturbed = new MapStore();
+    await loadInto(testSandbox({ preparedModules: undisturbed }), 'fibonacci');
+    expect(store.kept()).toEqual(undisturbed.kept());
   });
 
   it('gives instances whose snapshots restore in instances made without it, and the reverse', async () => {

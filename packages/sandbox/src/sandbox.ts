@@ -399,20 +399,24 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
 
   /**
    * Compiles `bytes` for `config` with every sandbox transform (see `./transforms`),
-   * or with the bytes and layout of `prepared` in their place.
+   * or with the bytes and layout of `from.prepared` in their place. The bytes compiled
+   * are the result's only with `from.keepBytes` (a store needs them): otherwise the
+   * next load writes over them.
    */
   async function compileFresh(
     bytes: Uint8Array,
     config: SandboxConfig,
     hostFunctions: Readonly<Record<string, ImportSignature>>,
-    prepared?: Prepared,
+    from: { readonly prepared?: Prepared; readonly keepBytes?: boolean } = {},
   ): Promise<Result<Compiled, SandboxError>> {
+    const { prepared } = from;
     let layout = prepared?.layout;
     const compiled = await compileModule(bytes, {
       maxMemoryBytes: config.maxMemoryBytes,
       hostFunctions,
       // `bytes` are the load's own copy (see compileCached).
       copyInput: false,
+      transientOutput: from.keepBytes !== true,
       rewritten: prepared?.bytes,
       transform: (module) => {
         const instrumented = instrumentForSandbox(module, {
@@ -452,10 +456,10 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     const key = hex(digest);
     const prepared = decodePrepared(await readStore(store, key), digest);
     if (prepared !== undefined) {
-      const reused = await compileFresh(bytes, config, hostFunctions, prepared);
+      const reused = await compileFresh(bytes, config, hostFunctions, { prepared });
       if (reused.ok) return reused;
     }
-    const compiled = await compileFresh(bytes, config, hostFunctions);
+    const compiled = await compileFresh(bytes, config, hostFunctions, { keepBytes: true });
     if (compiled.ok) {
       const { compiled: module, layout } = compiled.value;
       writeStore(store, key, encodePrepared(digest, { bytes: module.bytes, layout }));

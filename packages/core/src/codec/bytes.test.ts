@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ByteReader, ByteWriter, WasmDecodeError, WasmEncodeError, f32ToBits } from './bytes';
+import { ByteReader, ByteWriter, IdleWriter, WasmDecodeError, WasmEncodeError, f32ToBits } from './bytes';
 
 const read = (bytes: number[]) => new ByteReader(new Uint8Array(bytes));
 
@@ -212,5 +212,37 @@ describe('ByteReader and ByteWriter', () => {
         expect(new ByteWriter().name(decoded).finish()).toEqual(bytes);
       }),
     );
+  });
+});
+
+describe('IdleWriter', () => {
+  it('hands out the writer given back, emptied, while it is large enough; a new one otherwise', () => {
+    const idle = new IdleWriter();
+    const first = idle.take(100);
+    expect(first.capacity).toBe(100);
+    first.u8(1).u8(2);
+    // Taken: one that needs a writer meanwhile gets a new one.
+    const meanwhile = idle.take(10);
+    expect(meanwhile).not.toBe(first);
+    idle.give(first);
+    expect(first.view()).toEqual(new Uint8Array([1, 2]));
+    const again = idle.take(64);
+    expect(again).toBe(first);
+    expect(again.size).toBe(0);
+    idle.give(again);
+    const larger = idle.take(101);
+    expect(larger).not.toBe(first);
+    expect(larger.capacity).toBe(101);
+    // The larger one is now taken and the smaller was let go: nothing idle.
+    expect(idle.take(1)).not.toBe(first);
+  });
+
+  it('counts what a writer grew to as its capacity', () => {
+    const idle = new IdleWriter();
+    const writer = idle.take(2);
+    writer.bytes(new Uint8Array(300));
+    expect(writer.capacity).toBeGreaterThanOrEqual(300);
+    idle.give(writer);
+    expect(idle.take(300)).toBe(writer);
   });
 });

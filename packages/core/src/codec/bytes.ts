@@ -247,6 +247,11 @@ export class ByteWriter {
     return this.length;
   }
 
+  /** How many bytes the buffer holds before a write must grow it. */
+  get capacity(): number {
+    return this.buffer.length;
+  }
+
   private reserve(extra: number): void {
     const needed = this.length + extra;
     if (needed <= this.buffer.length) return;
@@ -418,6 +423,31 @@ export class ByteWriter {
    */
   finish(): Uint8Array<ArrayBuffer> {
     return this.length === this.buffer.length ? this.buffer : this.buffer.slice(0, this.length);
+  }
+}
+
+/**
+ * One writer kept from a use to the next for as long as the collector
+ * leaves it: what a large output (a module's bodies, its encoding) is
+ * written into when its bytes are needed only until the next such output,
+ * so that each does not get a new buffer, whose pages the system must then
+ * fault in (megabytes for a large module). Whoever takes the writer has it
+ * alone until it gives it back; one that needs a writer in the meantime
+ * gets a new one.
+ */
+export class IdleWriter {
+  #idle: WeakRef<ByteWriter> | undefined;
+
+  /** A writer of at least `capacity` bytes, empty: the idle one if it is still there and that large. */
+  take(capacity: number): ByteWriter {
+    const kept = this.#idle?.deref();
+    this.#idle = undefined;
+    return kept !== undefined && kept.capacity >= capacity ? kept.reset() : new ByteWriter(capacity);
+  }
+
+  /** Makes `writer` (what its last user wrote stays readable until the next `take`) the idle one. */
+  give(writer: ByteWriter): void {
+    this.#idle = new WeakRef(writer);
   }
 }
 

@@ -91,6 +91,26 @@ describe('decodeModule / encodeModule', () => {
     );
   });
 
+  it('encodes the same bytes transiently, into one buffer reused by the next transient encoding (property)', () => {
+    const buffers = new Set<ArrayBufferLike>();
+    fc.assert(
+      fc.property(anyModule, anyModule, (first, second) => {
+        const owned = [encodeModule(first), encodeModule(second)];
+        const a = encodeModule(first, { transient: true });
+        expect(a).toEqual(owned[0]);
+        const b = encodeModule(second, { transient: true });
+        expect(b).toEqual(owned[1]);
+        // An owned encoding fills a buffer of its own; the transient one is a view of the kept buffer.
+        expect(owned[0]!.byteLength).toBe(owned[0]!.buffer.byteLength);
+        if (a.buffer.byteLength >= b.length) expect(b.buffer).toBe(a.buffer);
+        buffers.add(b.buffer);
+      }),
+      { numRuns: 100 },
+    );
+    // Grown only when a larger module came: far fewer buffers than encodings.
+    expect(buffers.size).toBeLessThan(20);
+  });
+
   it('keeps export names that start with a byte order mark (names.wast)', async () => {
     const bytes = wat(`(module
       (func (export "") (result i32) (i32.const 0))

@@ -15,7 +15,11 @@ import {
 import { DEFAULT_COST_MODEL } from '@ri-sandbox/metering';
 import { instrumentForSandbox } from '../transforms';
 
-/** `bytes` transformed as a sandbox with the default options and config loads them. @throws WasmDecodeError on bytes that are not a module. */
+/**
+ * `bytes` transformed as a sandbox with the default options and config loads them, into the
+ * buffer a load writes its own into: valid until the next call, or the next load.
+ * @throws WasmDecodeError on bytes that are not a module.
+ */
 export function transformForLoad(bytes: Uint8Array): Result<Uint8Array, SandboxError> {
   const instrumented = instrumentForSandbox(decodeModule(bytes), {
     costs: DEFAULT_COST_MODEL,
@@ -24,5 +28,7 @@ export function transformForLoad(bytes: Uint8Array): Result<Uint8Array, SandboxE
     maxCallDepth: DEFAULT_CONFIG.maxCallDepth,
     canonicalizeNaNs: true,
   });
-  return instrumented.ok ? ok(encodeModule(instrumented.value.module)) : err(instrumented.error);
+  return instrumented.ok
+    ? ok(encodeModule(instrumented.value.module, { transient: true }))
+    : err(instrumented.error);
 }
