@@ -68,7 +68,13 @@ describe('zero blocks', () => {
   it('sees a byte at either end of a block and of the memory', () => {
     for (const at of [0, 1, 4095, 4096, 8191, 16 * PAGE - 1, 16 * PAGE - 4096]) {
       const memory = memoryWith(16, [at]);
-      for (const next of [kernelScan('simd', memory), kernelScan('scalar', memory), scanMemory(memory)]) {
+      const scans = [
+        kernelScan('simd', memory),
+        kernelScan('scalar', memory),
+        scanMemory(memory),
+        scanInScript(new Uint8Array(memory.buffer)),
+      ];
+      for (const next of scans) {
         expect(next(0, 256, false)).toBe(Math.floor(at / MEMORY_BLOCK_BYTES));
         expect(next(Math.floor(at / MEMORY_BLOCK_BYTES), 256, true)).toBe(
           Math.floor(at / MEMORY_BLOCK_BYTES) + 1,

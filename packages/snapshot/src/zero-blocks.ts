@@ -1,12 +1,12 @@
 /**
  * Finding the runs of a memory's 4 KiB blocks that are all zeros, which a
- * snapshot leaves out. A JavaScript loop over 32-bit words reads about
- * 4 GB/s, slower than copying the memory (a 16 MiB memory that is mostly
- * zeros took 4.4 ms to scan, against 1.7 ms to copy); the WebAssembly kernel
- * (`wat/zero-blocks.wat`) reads 16 MiB of zeros in about 0.3 ms with SIMD.
- * It imports the memory it scans, so each memory large enough to be worth it
- * gets an instance of its own (about 11 µs, once); smaller ones, and shared
- * memories, are scanned in JavaScript.
+ * snapshot leaves out. A JavaScript loop over 32-bit words reads zeros at
+ * about 7 GB/s (eight words per test), slower than copying the memory; the
+ * WebAssembly kernel (`wat/zero-blocks.wat`) reads 16 MiB of zeros in about
+ * 0.3 ms with SIMD. It imports the memory it scans, so each memory large
+ * enough to be worth it gets an instance of its own (about 8 µs, once: a
+ * memory of two pages of zeros took 11 µs with it, 20 µs in JavaScript);
+ * smaller ones, and shared memories, are scanned in JavaScript.
  */
 import { decodeBase64 } from './base64';
 import { MEMORY_BLOCK_BYTES } from './state';
@@ -18,8 +18,8 @@ import { ZERO_BLOCKS_SCALAR, ZERO_BLOCKS_SIMD } from './zero-blocks-modules';
  */
 export type NextBlock = (block: number, blocks: number, wantZero: boolean) => number;
 
-/** The smallest memory the kernel scans: below it, the JavaScript loop takes less than an instance costs. */
-export const KERNEL_FROM_BYTES = 1 << 20;
+/** The smallest memory the kernel scans: below it, the JavaScript loop takes about what an instance costs. */
+export const KERNEL_FROM_BYTES = 2 * 65536;
 
 const WORDS_PER_BLOCK = MEMORY_BLOCK_BYTES >> 2;
 
@@ -29,7 +29,19 @@ export function scanInScript(bytes: Uint8Array<ArrayBuffer>): NextBlock {
   const isZero = (block: number): boolean => {
     const first = block * WORDS_PER_BLOCK;
     if (first + WORDS_PER_BLOCK > words.length) return false;
-    for (let w = first; w < first + WORDS_PER_BLOCK; w++) if (words[w] !== 0) return false;
+    // Eight words per test: twice as fast over zeros as one (7 against 3 GB/s), as fast over the rest.
+    for (let w = first; w < first + WORDS_PER_BLOCK; w += 8) {
+      const any =
+        (words[w] as number) |
+        (words[w + 1] as number) |
+        (words[w + 2] as number) |
+        (words[w + 3] as number) |
+        (words[w + 4] as number) |
+        (words[w + 5] as number) |
+        (words[w + 6] as number) |
+        (words[w + 7] as number);
+      if (any !== 0) return false;
+    }
     return true;
   };
   return (block, blocks, wantZero) => {
