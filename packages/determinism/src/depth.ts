@@ -25,6 +25,7 @@ import {
   type FunctionBody,
   type InstructionVisitor,
   Insertions,
+  type LocalGroup,
   ValType,
   type WasmModule,
   applyRiders,
@@ -48,6 +49,8 @@ export const DEFAULT_MAX_CALL_DEPTH = 1000;
 
 /** The local a counted function gains (the depth of its callees); the host's entries use one too. */
 const DEPTH_LOCAL = { count: 1, type: ValType.i32 } as const;
+/** What each counted body appends: {@link DEPTH_LOCAL} (read only, shared). */
+const DEPTH_LOCALS: readonly LocalGroup[] = [DEPTH_LOCAL];
 
 /** How a function is changed: the counter it uses, the limit, and which of its calls count. */
 export interface DepthPlan {
@@ -86,37 +89,63 @@ export class DepthScan implements InstructionVisitor {
 
   /**
    * What to insert, with `next` the local the function gains (the callees'
-   * depth): the check at entry, and the depth set before calls.
+   * depth): the check at entry, and the depth set before calls (`undefined`
+   * for a body that makes no call that counts). The entry's bytes are shared
+   * by the bodies with as many locals: not to be written to.
    */
-  finish(next: number): { readonly entry: Uint8Array; readonly insertions: Insertions } {
-    const { depthGlobal, maxDepth } = this.plan;
-    // next = depth + 1; if (next > maxDepth + 1) unreachable
-    // (as an i32 bit pattern, compared unsigned: a limit of 2^32 - 2 or more never trips)
-    const entry = new ByteWriter(24)
+  finish(next: number): { readonly entry: Uint8Array; readonly insertions: Insertions | undefined } {
+    const { offsets, tails, plan } = this;
+    const entry = entryCheck(plan, next);
+    if (offsets.length === 0) return { entry, insertions: undefined };
+    const insertions = new Insertions();
+    for (let i = 0; i < offsets.length; i++) {
+      const w = insertions
+        .at(offsets[i] as number)
+        .u8(0x20)
+        .u32(next);
+      // depth = next before a call, = next - 1 (its own) before a tail call
+      if (tails[i] === true) w.u8(0x41).s32(1).u8(0x6b);
+      w.u8(0x24).u32(plan.depthGlobal);
+    }
+    return { entry, insertions };
+  }
+}
+
+/** Each plan's checks at entry, by the local they keep the callees' depth in (see {@link entryCheck}). */
+const entryChecks = new WeakMap<DepthPlan, Map<number, Uint8Array>>();
+
+/**
+ * `next = depth + 1; if (next > maxDepth + 1) unreachable`, with `next` in local `next` (as an i32 bit
+ * pattern, compared unsigned: a limit of 2^32 - 2 or more never trips). Made once per plan and local:
+ * most bodies of a module share a few.
+ */
+function entryCheck(plan: DepthPlan, next: number): Uint8Array {
+  let byLocal = entryChecks.get(plan);
+  if (byLocal === undefined) {
+    byLocal = new Map();
+    entryChecks.set(plan, byLocal);
+  }
+  let entry = byLocal.get(next);
+  if (entry === undefined) {
+    entry = new ByteWriter(24)
       .u8(0x23)
-      .u32(depthGlobal)
+      .u32(plan.depthGlobal)
       .u8(0x41)
       .s32(1)
       .u8(0x6a)
       .u8(0x22)
       .u32(next)
       .u8(0x41)
-      .s32(Math.min(maxDepth + 1, 2 ** 32 - 1) | 0)
+      .s32(Math.min(plan.maxDepth + 1, 2 ** 32 - 1) | 0)
       .u8(0x4b)
       .u8(0x04)
       .u8(0x40)
       .u8(0x00)
       .u8(0x0b)
       .finish();
-    const insertions = new Insertions();
-    this.offsets.forEach((offset, i) => {
-      const w = insertions.at(offset).u8(0x20).u32(next);
-      // depth = next before a call, = next - 1 (its own) before a tail call
-      if (this.tails[i] === true) w.u8(0x41).s32(1).u8(0x6b);
-      w.u8(0x24).u32(depthGlobal);
-    });
-    return { entry, insertions };
+    byLocal.set(next, entry);
   }
+  return entry;
 }
 
 /** The call-depth limit of one body, as a rider (see `BodyRider` in `@ri-sandbox/core`): it appends one local. */
@@ -134,7 +163,7 @@ class DepthRider implements BodyRider {
 
   finish(next: number): RiderInsertions {
     const { entry, insertions } = this.scan.finish(next);
-    return { entry, leading: insertions, locals: [DEPTH_LOCAL] };
+    return { entry, leading: insertions, locals: DEPTH_LOCALS };
   }
 }
 
@@ -170,10 +199,11 @@ export function depthLimit(
     module.exports.filter((e) => e.kind === 'function' && checked(e.index)).map((e) => e.name),
   );
   const enteredStart = module.start !== undefined && checked(module.start);
+  // One plan for every counted body: their checks at entry are made once per plan (see `entryCheck`).
+  const plan: DepthPlan = { depthGlobal, maxDepth, counted };
   return {
     depthGlobal,
-    plan: (definedIndex) =>
-      checked(importedFunctions + definedIndex) ? { depthGlobal, maxDepth, counted } : undefined,
+    plan: (definedIndex) => (checked(importedFunctions + definedIndex) ? plan : undefined),
     withCounter: (rewritten) => {
       const entries = new EntryWrappers(rewritten, depthGlobal);
       // An export declares its function for `ref.func`; a wrapped one is declared by a segment instead.

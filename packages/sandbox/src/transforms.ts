@@ -77,13 +77,19 @@ export function instrumentForSandbox(
   });
   // What the policy and the exposure of state need to know of the bodies is found during the same walk.
   const policy = new PolicyScan();
+  const policyRider = new ScanOnly(policy);
   const scanned = new ScannedState();
   const metered = meterModule(module, {
     costs: options.costs,
     memoryLimitPages: options.memoryLimitPages,
     memoryGrowFailure: options.memoryGrowFailure,
     transientOutput: true,
-    riders: (i) => [...determinism.riders(i), new ScanOnly(policy), new ScanOnly(scanned.scan(i))],
+    riders: (i) => {
+      // A fresh list, which is ours to add to.
+      const riders = determinism.riders(i);
+      riders.push(policyRider, new ScanOnly(scanned.scan(i)));
+      return riders;
+    },
   });
   // The policy's refusal comes first (a metering failure may have cut the walk short: then it walks).
   const allowed = refuseNondeterminism(module, metered.ok ? policy : undefined);
