@@ -66,15 +66,20 @@ export const median = (values: readonly number[]): number => {
 
 /**
  * Median milliseconds per call of each candidate, timed `rounds` times after
- * `warmup` untimed rounds, interleaved so that machine noise hits them alike.
+ * `warmup` untimed rounds, interleaved so that machine noise hits them alike:
+ * each round starts with the next candidate, so that none is always the one
+ * that runs after the previous round's garbage (whose collection can give the
+ * heap's pages back to the system, for the next allocations to fault in again).
  */
 export function compare(
   candidates: Record<string, () => unknown>,
   { rounds = 15, warmup = 3, repeat = 1 } = {},
 ): Record<string, number> {
-  const samples: Record<string, number[]> = Object.fromEntries(Object.keys(candidates).map((n) => [n, []]));
+  const entries = Object.entries(candidates);
+  const samples: Record<string, number[]> = Object.fromEntries(entries.map(([n]) => [n, []]));
   for (let round = 0; round < warmup + rounds; round++) {
-    for (const [name, fn] of Object.entries(candidates)) {
+    for (let k = 0; k < entries.length; k++) {
+      const [name, fn] = entries[(round + k) % entries.length] as [string, () => unknown];
       const started = performance.now();
       for (let i = 0; i < repeat; i++) fn();
       if (round >= warmup) samples[name]?.push((performance.now() - started) / repeat);
