@@ -8,6 +8,7 @@
  * memory of two pages of zeros took 11 µs with it, 20 µs in JavaScript);
  * smaller ones, and shared memories, are scanned in JavaScript.
  */
+import { WASM_PAGE_BYTES } from '@ri-sandbox/core';
 import { decodeBase64 } from './base64';
 import { MEMORY_BLOCK_BYTES } from './state';
 import { ZERO_BLOCKS_SCALAR, ZERO_BLOCKS_SIMD } from './zero-blocks-modules';
@@ -19,7 +20,7 @@ import { ZERO_BLOCKS_SCALAR, ZERO_BLOCKS_SIMD } from './zero-blocks-modules';
 export type NextBlock = (block: number, blocks: number, wantZero: boolean) => number;
 
 /** The smallest memory the kernel scans: below it, the JavaScript loop takes about what an instance costs. */
-export const KERNEL_FROM_BYTES = 2 * 65536;
+export const KERNEL_FROM_BYTES = 2 * WASM_PAGE_BYTES;
 
 const WORDS_PER_BLOCK = MEMORY_BLOCK_BYTES >> 2;
 
