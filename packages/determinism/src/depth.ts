@@ -73,18 +73,28 @@ const DEPTH_OPCODES = opcodeSet([CALL, CALL_INDIRECT, RETURN_CALL, RETURN_CALL_I
  * the function's new local is known.
  */
 export class DepthScan implements InstructionVisitor {
+  /** The calls' offsets, the first {@link calls} of them (kept from body to body: emptying would free them). */
   private readonly offsets: number[] = [];
   /** Per offset: whether it is a tail call's. */
   private readonly tails: boolean[] = [];
+  private calls = 0;
+  /** What {@link finish} fills: one list per scan, emptied for each body. */
+  private readonly insertions = new Insertions();
   readonly opcodes = DEPTH_OPCODES;
 
-  constructor(private readonly plan: DepthPlan) {}
+  constructor(readonly plan: DepthPlan) {}
+
+  /** Forgets the body seen last, for the next one: what {@link finish} gave for it is written over. */
+  reset(): void {
+    this.calls = 0;
+  }
 
   visit(code: Uint8Array, start: number): void {
     const op = code[start] as number;
     if ((op === CALL || op === RETURN_CALL) && !this.plan.counted(readLeb(code, start + 1))) return;
-    this.offsets.push(start);
-    this.tails.push(op === RETURN_CALL || op === RETURN_CALL_INDIRECT);
+    this.offsets[this.calls] = start;
+    this.tails[this.calls] = op === RETURN_CALL || op === RETURN_CALL_INDIRECT;
+    this.calls++;
   }
 
   /**
@@ -94,11 +104,11 @@ export class DepthScan implements InstructionVisitor {
    * by the bodies with as many locals: not to be written to.
    */
   finish(next: number): { readonly entry: Uint8Array; readonly insertions: Insertions | undefined } {
-    const { offsets, tails, plan } = this;
+    const { offsets, tails, plan, calls } = this;
     const entry = entryCheck(plan, next);
-    if (offsets.length === 0) return { entry, insertions: undefined };
-    const insertions = new Insertions();
-    for (let i = 0; i < offsets.length; i++) {
+    if (calls === 0) return { entry, insertions: undefined };
+    const insertions = this.insertions.clear();
+    for (let i = 0; i < calls; i++) {
       const w = insertions
         .at(offsets[i] as number)
         .u8(0x20)
@@ -153,12 +163,21 @@ export function depthRider(plan: DepthPlan): BodyRider {
   return new DepthRider(plan);
 }
 
-/** See {@link depthRider}: a class, so that every body's rider has one shape and one `finish`. */
-class DepthRider implements BodyRider {
+/**
+ * See {@link depthRider}: a class, so that every body's rider has one shape and one `finish`. One rider
+ * serves body after body of a pass that writes each before it scans the next: {@link reset} between.
+ */
+export class DepthRider implements BodyRider {
   readonly scan: DepthScan;
 
   constructor(plan: DepthPlan) {
     this.scan = new DepthScan(plan);
+  }
+
+  /** The rider, emptied for the next body. */
+  reset(): this {
+    this.scan.reset();
+    return this;
   }
 
   finish(next: number): RiderInsertions {

@@ -3,8 +3,8 @@
  * walked once by both scans, and their insertions are copied in together.
  */
 import { type BodyRider, type WasmModule, applyRiders, localCount } from '@ri-sandbox/core';
-import { DEFAULT_MAX_CALL_DEPTH, type DepthPlan, depthLimit, depthRider } from './depth';
-import { nanRider } from './nan';
+import { DEFAULT_MAX_CALL_DEPTH, type DepthPlan, DepthRider, depthLimit, depthRider } from './depth';
+import { NaNRider, nanRider } from './nan';
 
 /** Options of {@link makeDeterministic}. */
 export interface DeterministicOptions {
@@ -48,7 +48,11 @@ function bodyRiders(plan: DepthPlan | undefined, canonicalize: boolean): BodyRid
 
 /** The call-depth limit and NaN canonicalization, riding along another pass: see {@link deterministicRiders}. */
 export interface DeterministicRiders {
-  /** Fresh riders for defined function `definedIndex` (see `BodyRider` in `@ri-sandbox/core`). */
+  /**
+   * The riders of defined function `definedIndex` (see `BodyRider` in `@ri-sandbox/core`), in a list
+   * the caller may add to. The list and the riders are the ones the previous call gave, emptied:
+   * the other pass writes each body before it asks for the next body's riders.
+   */
   readonly riders: (definedIndex: number) => BodyRider[];
   /** The module the other pass wrote, with the call-depth counter global and its export added. */
   readonly finish: (rewritten: WasmModule) => WasmModule;
@@ -71,9 +75,22 @@ export function deterministicRiders(
     options.counted ?? (() => true),
     options.depthGlobal,
   );
-  const canonicalize = options.canonicalizeNaNs !== false;
+  // One rider of each kind, and one list, for every body (a rider per body cost a few hundred bytes
+  // each: tens of megabytes for a module of tens of thousands of functions).
+  let depth: DepthRider | undefined;
+  const nan = options.canonicalizeNaNs !== false ? new NaNRider() : undefined;
+  const riders: BodyRider[] = [];
   return {
-    riders: (definedIndex) => bodyRiders(limit.plan(definedIndex), canonicalize),
+    riders: (definedIndex) => {
+      riders.length = 0;
+      const plan = limit.plan(definedIndex);
+      if (plan !== undefined) {
+        if (depth?.scan.plan !== plan) depth = new DepthRider(plan);
+        riders.push(depth.reset());
+      }
+      if (nan !== undefined) riders.push(nan.reset());
+      return riders;
+    },
     finish: (rewritten) => limit.withCounter(rewritten),
   };
 }

@@ -203,8 +203,17 @@ const PRODUCER_OPCODES = opcodeSet([
  */
 export class NaNScan implements InstructionVisitor {
   readonly opcodes = PRODUCER_OPCODES;
+  /** Where results are canonicalized, and their lanes: the first {@link count} (kept from body to body). */
   private readonly sites: number[] = [];
   private readonly lanes: Lane[] = [];
+  private count = 0;
+  /** What {@link finish} fills: one list per scan, emptied for each body. */
+  private readonly insertions = new Insertions();
+
+  /** Forgets the body seen last, for the next one: what {@link finish} gave for it is written over. */
+  reset(): void {
+    this.count = 0;
+  }
 
   visit(code: Uint8Array, start: number, end: number): void {
     const lane = LANE[slotAt(code, start)] as number;
@@ -236,8 +245,9 @@ export class NaNScan implements InstructionVisitor {
   }
 
   private site(end: number, lane: number): void {
-    this.sites.push(end);
-    this.lanes.push(LANES[lane - 1] as Lane);
+    this.sites[this.count] = end;
+    this.lanes[this.count] = LANES[lane - 1] as Lane;
+    this.count++;
   }
 
   /**
@@ -246,13 +256,19 @@ export class NaNScan implements InstructionVisitor {
    */
   finish(first: number): { readonly insertions: Insertions; readonly locals: readonly LocalGroup[] } {
     // Most bodies produce no float that needs it: they share one empty list.
-    if (this.sites.length === 0) return NOTHING_TO_CANONICALIZE;
-    const insertions = new Insertions();
-    const types = [...new Set(this.lanes.map((lane) => LOCAL_TYPE[lane]))];
-    this.sites.forEach((end, i) => {
-      const lane = this.lanes[i] as Lane;
-      emitCanonicalize(insertions.at(end), lane, first + types.indexOf(LOCAL_TYPE[lane]));
-    });
+    const { sites, lanes, count } = this;
+    if (count === 0) return NOTHING_TO_CANONICALIZE;
+    // One local per value type, in the order the types first turn up.
+    const types: ValType[] = [];
+    for (let i = 0; i < count; i++) {
+      const type = LOCAL_TYPE[lanes[i] as Lane];
+      if (!types.includes(type)) types.push(type);
+    }
+    const insertions = this.insertions.clear();
+    for (let i = 0; i < count; i++) {
+      const lane = lanes[i] as Lane;
+      emitCanonicalize(insertions.at(sites[i] as number), lane, first + types.indexOf(LOCAL_TYPE[lane]));
+    }
     return { insertions, locals: types.map((type) => ({ count: 1, type })) };
   }
 }
@@ -276,9 +292,18 @@ export function nanRider(): BodyRider {
   return new NaNRider();
 }
 
-/** See {@link nanRider}: a class, so that every body's rider has one shape and one `finish`. */
-class NaNRider implements BodyRider {
+/**
+ * See {@link nanRider}: a class, so that every body's rider has one shape and one `finish`. One rider
+ * serves body after body of a pass that writes each before it scans the next: {@link reset} between.
+ */
+export class NaNRider implements BodyRider {
   readonly scan = new NaNScan();
+
+  /** The rider, emptied for the next body. */
+  reset(): this {
+    this.scan.reset();
+    return this;
+  }
 
   finish(first: number): RiderInsertions {
     const { insertions, locals } = this.scan.finish(first);

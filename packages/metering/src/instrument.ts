@@ -37,7 +37,6 @@ import {
   ok,
   readLeb,
   remapFunctionReferences,
-  Splicer,
   sandboxError,
 } from '@ri-sandbox/core';
 import { type CostModel, DEFAULT_COST_MODEL, resolveCostModel } from './cost-model';
@@ -140,8 +139,10 @@ export interface MeteringOptions {
    * Other transforms that ride along (see `BodyRider` in `@ri-sandbox/core`):
    * for each defined function, by its index among the defined ones, their
    * scans see the original body during metering's walk and their insertions
-   * are written with its output, their locals after metering's. Each call
-   * must return fresh riders (a module with `try` is walked twice).
+   * are written with its output, their locals after metering's. Metering
+   * writes each body before it asks for the next body's riders, so a call may
+   * return the riders (and the list) of the previous one, emptied; each call
+   * must return riders that start afresh (a module with `try` is walked twice).
    */
   readonly riders?: ((definedIndex: number) => readonly BodyRider[]) | undefined;
   /**
@@ -300,8 +301,8 @@ function meterBody(
   const lazy = plan.hoist && storesSaved(charges, blockChecks, refunds, exitLeaves, specials, code, plan) > 0;
   const charger = new Charger(plan.gasGlobal, plan.fuelFunction, balance, lazy);
   // The riders' locals follow metering's: the balance, and the scratch if a bulk operation needs it.
-  const inserted = finishRiders(riders, needsScratch ? scratch + 1 : scratch);
-  const splicer = new Splicer(code, w, inserted);
+  const inserted = finishRiders(riders, needsScratch ? scratch + 1 : scratch, lists.finished);
+  const splicer = lists.splicer(code, w, inserted);
   charger.reload(w);
   let block = 0;
   let special = 0;
@@ -717,6 +718,7 @@ export function meterModule(
       return err(sandboxError.invalidModule(error.message));
     throw error;
   } finally {
+    lists.release();
     idleLists = lists;
     if (transient && w !== undefined) idleWriter.give(w);
   }

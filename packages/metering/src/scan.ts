@@ -7,7 +7,10 @@
  */
 import {
   type InstructionVisitor,
+  type ByteWriter,
   OPCODES,
+  type RiderInsertions,
+  Splicer,
   Visitors,
   type Opcode,
   PREFIX_ATOMIC,
@@ -631,6 +634,36 @@ export class ScanLists {
   readonly exitEnd = new NumberList();
   readonly exitLeaves = new NumberList();
   readonly elseArm = new NumberList();
+  /** The visitors the last body was shown to (see {@link scanBody}), until {@link release}. */
+  visitors: Visitors | undefined;
+  /** The riders' insertions of the body being written, and its splicer (see `meterBody`), until {@link release}. */
+  readonly finished: RiderInsertions[] = [];
+  private splicerKept: Splicer | undefined;
+
+  /** The splicer of `code` into `w` with `riders`' insertions: the one of the last body, started over. */
+  splicer(code: Uint8Array, w: ByteWriter, riders: readonly RiderInsertions[]): Splicer {
+    if (this.splicerKept === undefined) this.splicerKept = new Splicer(code, w, riders);
+    else this.splicerKept.start(code, w, riders);
+    return this.splicerKept;
+  }
+
+  /**
+   * Lets go of what the lists held of the last module (its visitors, riders, code and writer), which
+   * lists kept for the next metering would otherwise keep alive; the numbers stay.
+   */
+  release(): void {
+    this.visitors = undefined;
+    this.finished.length = 0;
+    this.splicerKept = undefined;
+  }
+}
+
+/** `visitors` as the walk shows them instructions: the ones the last body had, if they are the same scans. */
+function visitorsOf(visitors: readonly InstructionVisitor[], lists: ScanLists): Visitors {
+  const last = lists.visitors;
+  if (last !== undefined && last.are(visitors)) return last;
+  lists.visitors = new Visitors(visitors);
+  return lists.visitors;
 }
 
 /**
@@ -647,7 +680,7 @@ export function scanBody(
   visitors: readonly InstructionVisitor[] = [],
   lists: ScanLists = new ScanLists(),
 ): BodyScan {
-  const shown = new Visitors(visitors);
+  const shown = visitorsOf(visitors, lists);
   const { wanted } = shown;
   const fast = plainUnwanted(wanted);
   const single = costs.single;

@@ -79,15 +79,18 @@ export function instrumentForSandbox(
   const policy = new PolicyScan();
   const policyRider = new ScanOnly(policy);
   const scanned = new ScannedState();
+  let stateRider: ScanOnly | undefined;
   const metered = meterModule(module, {
     costs: options.costs,
     memoryLimitPages: options.memoryLimitPages,
     memoryGrowFailure: options.memoryGrowFailure,
     transientOutput: true,
     riders: (i) => {
-      // A fresh list, which is ours to add to.
+      // A list ours to add to (the one of the last body, emptied), and riders reused body after body.
       const riders = determinism.riders(i);
-      riders.push(policyRider, new ScanOnly(scanned.scan(i)));
+      const state = scanned.scan(i);
+      if (stateRider?.scan !== state) stateRider = new ScanOnly(state);
+      riders.push(policyRider, stateRider);
       return riders;
     },
   });

@@ -103,9 +103,16 @@ export class ScannedState {
   /** Defined functions (by their index among the defined ones) that drop a segment. */
   readonly dropping = new Set<number>();
 
-  /** The scan of defined function `definedIndex`'s body, adding to these facts. */
+  /** The one scan, pointed at each body in turn. */
+  private readonly current = new StateScan(this);
+
+  /**
+   * The scan of defined function `definedIndex`'s body, adding to these facts: the same scan at
+   * every call, pointed at that body (scan each body before asking for the next one's).
+   */
   scan(definedIndex: number): InstructionVisitor {
-    return new StateScan(this, definedIndex);
+    this.current.definedIndex = definedIndex;
+    return this.current;
   }
 }
 
@@ -115,10 +122,10 @@ const STATE_OPCODES = opcodeSet([TABLE_SET, Op.misc]);
 /** One body's part of a {@link ScannedState}. */
 class StateScan implements InstructionVisitor {
   readonly opcodes = STATE_OPCODES;
-  constructor(
-    private readonly state: ScannedState,
-    private readonly definedIndex: number,
-  ) {}
+  /** The body being scanned. */
+  definedIndex = 0;
+
+  constructor(private readonly state: ScannedState) {}
 
   visit(code: Uint8Array, start: number): void {
     const byte = code[start] as number;

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ByteWriter } from './bytes';
-import { type BodyRider, Insertions, Splicer, applyRiders } from './insertions';
+import { type BodyRider, Insertions, Splicer, applyRiders, finishRiders } from './insertions';
 import { encodeInstructions, instruction } from './instructions';
 import { type LocalGroup, ValType } from './types';
-import { walkBody } from './walk';
+import { Visitors, walkBody } from './walk';
 
 /** Insertions made of `[offset, bytes]` pairs (offsets in order). */
 function insertionsOf(pairs: readonly (readonly [number, readonly number[]])[]): Insertions {
@@ -100,6 +100,59 @@ describe('applyRiders', () => {
   });
 });
 
+describe('finishRiders', () => {
+  it('fills a list it gave before, its records written over and the ones left over dropped', () => {
+    const a = insertionsOf([[0, [1]]]);
+    const b = insertionsOf([[1, [2]]]);
+    const i64 = [{ count: 2, type: ValType.i64 }];
+    const first = finishRiders([riderOf(a, i64), riderOf(b), riderOf(a)], 3);
+    expect(first.map((r) => r.trailing)).toEqual([a, b, a]);
+    const record = first[0];
+    const firsts: number[] = [];
+    const again = finishRiders(
+      [
+        riderOf(b),
+        {
+          scan: { visit: () => undefined },
+          finish: (next) => {
+            firsts.push(next);
+            return { entry: Uint8Array.of(9), locals: i64 };
+          },
+        },
+      ],
+      3,
+      first,
+    );
+    expect(again).toBe(first);
+    expect(again[0]).toBe(record);
+    expect(again).toEqual([
+      { entry: undefined, trailing: b, leading: undefined, locals: [] },
+      { entry: Uint8Array.of(9), trailing: undefined, leading: undefined, locals: i64 },
+    ]);
+    expect(firsts).toEqual([3]);
+  });
+
+  it('empties a list of insertions for use again, offsets starting over', () => {
+    const list = insertionsOf([[5, [1, 2]]]).clear();
+    expect([list.count, list.size]).toEqual([0, 0]);
+    list.at(2).u8(7);
+    expect([list.count, list.size, list.offset(0), list.end(0)]).toEqual([1, 1, 2, 1]);
+  });
+});
+
+describe('Visitors', () => {
+  it('knows the visitors it shows instructions to, in order, whatever becomes of the list it was given', () => {
+    const a = { visit: () => undefined };
+    const b = { visit: () => undefined };
+    const list = [a, b];
+    const visitors = new Visitors(list);
+    list.length = 0;
+    expect(visitors.are([a, b])).toBe(true);
+    expect(visitors.are([b, a])).toBe(false);
+    expect(visitors.are([a])).toBe(false);
+  });
+});
+
 describe('walkBody', () => {
   it('shows every instruction to every visitor, in order', () => {
     const code = encodeInstructions([
@@ -191,30 +244,47 @@ describe('Splicer', () => {
             ),
         }),
       );
-    fc.assert(
-      fc.property(scenario, ({ code, entry, riders, edits }) => {
-        const w = new ByteWriter();
-        const splicer = new Splicer(
-          Uint8Array.from(code),
-          w,
-          riders.map((rider, i) => ({
-            entry: Uint8Array.from(i === 0 ? entry : []),
-            trailing: insertionsOf(rider.trailing),
-            leading: insertionsOf(rider.leading),
-            locals: [],
-          })),
-        );
-        for (const edit of edits) {
-          splicer.copyTo(edit.at);
-          for (const b of edit.host) w.u8(b);
-          if (edit.replaces) {
-            splicer.lead(edit.at);
-            for (const b of edit.replacement) w.u8(b);
-            splicer.skipTo(edit.at + 1);
-          }
+    type Scenario = typeof scenario extends fc.Arbitrary<infer T> ? T : never;
+    /** Runs `s` through `splicer` (a new one if undefined), its riders' lists taken from `lists` (emptied). */
+    const run = (s: Scenario, splicer: Splicer | undefined, lists: Insertions[]) => {
+      const w = new ByteWriter();
+      const list = (pairs: Pairs) => {
+        const reused = lists.shift()?.clear();
+        if (reused === undefined) return insertionsOf(pairs);
+        for (const [offset, b] of pairs) {
+          const at = reused.at(offset);
+          for (const byte of b) at.u8(byte);
         }
-        splicer.copyTo(code.length);
-        expect([...w.finish()]).toEqual(expected(code, riders.length > 0 ? entry : [], riders, edits));
+        return reused;
+      };
+      const riders = s.riders.map((rider, i) => ({
+        entry: Uint8Array.from(i === 0 ? s.entry : []),
+        trailing: list(rider.trailing),
+        leading: list(rider.leading),
+        locals: [],
+      }));
+      const code = Uint8Array.from(s.code);
+      const used = splicer === undefined ? new Splicer(code, w, riders) : splicer.start(code, w, riders);
+      for (const edit of s.edits) {
+        used.copyTo(edit.at);
+        for (const b of edit.host) w.u8(b);
+        if (edit.replaces) {
+          used.lead(edit.at);
+          for (const b of edit.replacement) w.u8(b);
+          used.skipTo(edit.at + 1);
+        }
+      }
+      used.copyTo(s.code.length);
+      expect([...w.finish()]).toEqual(
+        expected(s.code, s.riders.length > 0 ? s.entry : [], s.riders, s.edits),
+      );
+      return { splicer: used, lists: riders.flatMap((r) => [r.trailing, r.leading]) };
+    };
+    // A second body through the splicer and lists of the first, started over and emptied.
+    fc.assert(
+      fc.property(scenario, scenario, (first, second) => {
+        const done = run(first, undefined, []);
+        run(second, done.splicer, done.lists);
       }),
       { numRuns: 500 },
     );

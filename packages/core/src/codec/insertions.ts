@@ -11,15 +11,26 @@ import { type InstructionVisitor, walkBody } from './walk';
 
 /** Byte strings to insert into a body at non-decreasing offsets. */
 export class Insertions {
-  /** Where each insertion goes in the body, and where its bytes start in {@link bytes}. */
+  /**
+   * Where each insertion goes in the body, and where its bytes start in {@link bytes}: the first
+   * {@link count} of each (a list used again keeps its arrays, which emptying them would free).
+   */
   private readonly offsets: number[] = [];
   private readonly starts: number[] = [];
+  private n = 0;
   /** Every insertion's bytes, back to back. */
   private readonly bytes = new ByteWriter(64);
 
+  /** Forgets every insertion, keeping the storage: a list used again for the next body. */
+  clear(): this {
+    this.n = 0;
+    this.bytes.reset();
+    return this;
+  }
+
   /** How many insertions there are. */
   get count(): number {
-    return this.offsets.length;
+    return this.n;
   }
 
   /** How many bytes they insert in all. */
@@ -32,11 +43,12 @@ export class Insertions {
    * last one's), and returns the writer its bytes go to until the next `at`.
    */
   at(offset: number): ByteWriter {
-    const last = this.offsets[this.offsets.length - 1];
-    if (last !== undefined && offset < last)
-      throw new RangeError(`insertion at ${offset} after one at ${last}`);
-    this.offsets.push(offset);
-    this.starts.push(this.bytes.size);
+    const n = this.n;
+    if (n > 0 && offset < (this.offsets[n - 1] as number))
+      throw new RangeError(`insertion at ${offset} after one at ${this.offsets[n - 1]}`);
+    this.offsets[n] = offset;
+    this.starts[n] = this.bytes.size;
+    this.n = n + 1;
     return this.bytes;
   }
 
@@ -51,7 +63,7 @@ export class Insertions {
   }
 
   end(i: number): number {
-    return this.starts[i + 1] ?? this.bytes.size;
+    return i + 1 < this.n ? (this.starts[i + 1] as number) : this.bytes.size;
   }
 
   /**
@@ -99,34 +111,49 @@ export interface RiderInsertions {
  * past the original it replaced.
  */
 export class Splicer {
+  private code: Uint8Array;
+  private w: ByteWriter;
   private copied = 0;
-  private readonly trailing: Cursor[];
-  private readonly leading: Cursor[];
+  /** The cursors over the current body's lists: the first {@link trailingCount} and {@link leadingCount}. */
+  private readonly trailing: Cursor[] = [];
+  private readonly leading: Cursor[] = [];
+  private trailingCount = 0;
+  private leadingCount = 0;
   /** Where the next trailing and leading insertions go (Infinity when none is left): most copies pass none. */
-  private trailingAt: number;
-  private leadingAt: number;
+  private trailingAt = Infinity;
+  private leadingAt = Infinity;
 
-  constructor(
-    private readonly code: Uint8Array,
-    private readonly w: ByteWriter,
-    riders: readonly RiderInsertions[],
-  ) {
-    this.trailing = [];
-    this.leading = [];
+  constructor(code: Uint8Array, w: ByteWriter, riders: readonly RiderInsertions[]) {
+    this.code = code;
+    this.w = w;
+    this.start(code, w, riders);
+  }
+
+  /**
+   * Starts over on another body, `code` into `w` with `riders`' insertions (and their entry code
+   * written at once): one splicer serves body after body, once each is copied.
+   */
+  start(code: Uint8Array, w: ByteWriter, riders: readonly RiderInsertions[]): this {
+    this.code = code;
+    this.w = w;
+    this.copied = 0;
+    this.trailingCount = 0;
+    this.leadingCount = 0;
     for (const rider of riders) {
-      addCursor(this.trailing, rider.trailing);
-      addCursor(this.leading, rider.leading);
+      this.trailingCount = addCursor(this.trailing, this.trailingCount, rider.trailing);
+      this.leadingCount = addCursor(this.leading, this.leadingCount, rider.leading);
       if (rider.entry !== undefined) w.bytes(rider.entry);
     }
-    this.trailingAt = earliest(this.trailing);
-    this.leadingAt = earliest(this.leading);
+    this.trailingAt = earliest(this.trailing, this.trailingCount);
+    this.leadingAt = earliest(this.leading, this.leadingCount);
+    return this;
   }
 
   /** Copies the original up to `offset`, with the insertions before it, and the trailing ones at it. */
   copyTo(offset: number): void {
     while (this.trailingAt <= offset || this.leadingAt <= offset - 1) {
-      const trailing = next(this.trailing, offset);
-      const leading = next(this.leading, offset - 1);
+      const trailing = next(this.trailing, this.trailingCount, offset);
+      const leading = next(this.leading, this.leadingCount, offset - 1);
       // At the same offset, trailing code comes first: it belongs to the instruction before.
       const cursor =
         trailing === undefined
@@ -144,7 +171,11 @@ export class Splicer {
   /** Writes the leading insertions at `offset` (where the host pass replaces the instruction). */
   lead(offset: number): void {
     this.copyTo(offset);
-    for (let cursor = next(this.leading, offset); cursor !== undefined; cursor = next(this.leading, offset))
+    for (
+      let cursor = next(this.leading, this.leadingCount, offset);
+      cursor !== undefined;
+      cursor = next(this.leading, this.leadingCount, offset)
+    )
       this.emit(cursor);
   }
 
@@ -156,8 +187,8 @@ export class Splicer {
   /** Writes `cursor`'s next insertion, and notes where the next ones go. */
   private emit(cursor: Cursor): void {
     cursor.emit(this.w);
-    this.trailingAt = earliest(this.trailing);
-    this.leadingAt = earliest(this.leading);
+    this.trailingAt = earliest(this.trailing, this.trailingCount);
+    this.leadingAt = earliest(this.leading, this.leadingCount);
   }
 
   private copyOriginal(offset: number): void {
@@ -174,15 +205,39 @@ export class Splicer {
  * see several (in V8, code optimised for some of them is thrown away when
  * another turns up).
  */
-export function finishRiders(riders: readonly BodyRider[], firstLocal: number): RiderInsertions[] {
+export function finishRiders(
+  riders: readonly BodyRider[],
+  firstLocal: number,
+  /**
+   * A list an earlier call returned, to fill again (its records written over) rather than make a new
+   * one: a pass that finishes body after body, each copied before the next.
+   */
+  into: RiderInsertions[] = [],
+): RiderInsertions[] {
   let next = firstLocal;
-  const finished: RiderInsertions[] = [];
-  for (const rider of riders) {
-    const { entry, trailing, leading, locals } = rider.finish(next);
+  const finished = into as Finished[];
+  for (let k = 0; k < riders.length; k++) {
+    const { entry, trailing, leading, locals } = (riders[k] as BodyRider).finish(next);
     if (locals !== undefined) for (const group of locals) next += group.count;
-    finished.push({ entry, trailing, leading, locals });
+    const record = finished[k];
+    if (record === undefined) finished.push({ entry, trailing, leading, locals });
+    else {
+      record.entry = entry;
+      record.trailing = trailing;
+      record.leading = leading;
+      record.locals = locals;
+    }
   }
+  if (finished.length > riders.length) finished.length = riders.length;
   return finished;
+}
+
+/** A record of {@link finishRiders}: what one rider inserts, in the one shape every record has. */
+interface Finished {
+  entry: Uint8Array | undefined;
+  trailing: Insertions | undefined;
+  leading: Insertions | undefined;
+  locals: readonly LocalGroup[] | undefined;
 }
 
 /**
@@ -212,16 +267,29 @@ export function applyRiders(
   return { locals: [...body.locals, ...locals], code: w.finish() };
 }
 
-/** Adds a cursor over `list` to `cursors` if it inserts anything. */
-function addCursor(cursors: Cursor[], list: Insertions | undefined): void {
-  if (list !== undefined && list.count > 0) cursors.push(new Cursor(list));
+/**
+ * Points the cursor at `count` in `cursors` (made if there is none yet) at `list`, if it inserts
+ * anything; the count of cursors in use after.
+ */
+function addCursor(cursors: Cursor[], count: number, list: Insertions | undefined): number {
+  if (list === undefined || list.count === 0) return count;
+  const cursor = cursors[count];
+  if (cursor === undefined) cursors.push(new Cursor(list));
+  else cursor.start(list);
+  return count + 1;
 }
 
 /** The position in one list of insertions. */
 class Cursor {
   private i = 0;
 
-  constructor(private readonly list: Insertions) {}
+  constructor(private list: Insertions) {}
+
+  /** Starts at the first insertion of `list`. */
+  start(list: Insertions): void {
+    this.list = list;
+    this.i = 0;
+  }
 
   /** The offset of the next insertion, or Infinity. */
   get at(): number {
@@ -234,17 +302,22 @@ class Cursor {
   }
 }
 
-/** Where the earliest next insertion of `cursors` goes (Infinity when none is left). */
-function earliest(cursors: readonly Cursor[]): number {
+/** Where the earliest next insertion of the first `count` of `cursors` goes (Infinity when none is left). */
+function earliest(cursors: readonly Cursor[], count: number): number {
   let at = Infinity;
-  for (const cursor of cursors) at = Math.min(at, cursor.at);
+  for (let c = 0; c < count; c++) at = Math.min(at, (cursors[c] as Cursor).at);
   return at;
 }
 
-/** The first of `cursors` whose next insertion is at or before `limit` (the earliest, the first list on a tie). */
-function next(cursors: readonly Cursor[], limit: number): Cursor | undefined {
+/**
+ * The first of the first `count` of `cursors` whose next insertion is at or before `limit` (the
+ * earliest, the first list on a tie).
+ */
+function next(cursors: readonly Cursor[], count: number, limit: number): Cursor | undefined {
   let chosen: Cursor | undefined;
-  for (const cursor of cursors)
+  for (let c = 0; c < count; c++) {
+    const cursor = cursors[c] as Cursor;
     if (cursor.at <= limit && (chosen === undefined || cursor.at < chosen.at)) chosen = cursor;
+  }
   return chosen;
 }

@@ -225,9 +225,21 @@ export class Visitors {
   readonly wanted: Uint8Array;
   private readonly tables: Uint8Array[];
 
-  constructor(private readonly visitors: readonly InstructionVisitor[]) {
+  private readonly visitors: readonly InstructionVisitor[];
+
+  constructor(visitors: readonly InstructionVisitor[]) {
+    // A copy: the caller may use its list again, for other visitors.
+    this.visitors = visitors.slice();
     this.tables = visitors.map((v) => v.opcodes ?? EVERY_OPCODE);
     this.wanted = unionOf(this.tables);
+  }
+
+  /** Whether these show instructions to exactly `visitors`, in that order (a walk of the next body may reuse them). */
+  are(visitors: readonly InstructionVisitor[]): boolean {
+    const own = this.visitors;
+    if (own.length !== visitors.length) return false;
+    for (let v = 0; v < own.length; v++) if (own[v] !== visitors[v]) return false;
+    return true;
   }
 
   /** Shows the instruction at `[start, end)` to the visitors that asked for it. */
