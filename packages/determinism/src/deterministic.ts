@@ -82,13 +82,15 @@ export function deterministicRiders(
   const riders: BodyRider[] = [];
   return {
     riders: (definedIndex) => {
-      riders.length = 0;
+      // Written over in place, then cut to length: emptied first, the list would let go of its storage.
+      let count = 0;
       const plan = limit.plan(definedIndex);
       if (plan !== undefined) {
         if (depth?.scan.plan !== plan) depth = new DepthRider(plan);
-        riders.push(depth.reset());
+        riders[count++] = depth.reset();
       }
-      if (nan !== undefined) riders.push(nan.reset());
+      if (nan !== undefined) riders[count++] = nan.reset();
+      riders.length = count;
       return riders;
     },
     finish: (rewritten) => limit.withCounter(rewritten),

@@ -6,6 +6,9 @@
  * JavaScript array lets go of its storage when emptied, and the scan of
  * ruby.wasm's 17,825 bodies made about 100 MB of arrays for the collector.
  */
+/** Lists at least this long are copied in bulk (see {@link NumberList.copyOf}). */
+const BULK_COPY_FROM = 64;
+
 export class NumberList {
   /** The numbers, in `items[0]` to `items[length - 1]` (what lies past them is left over). */
   items = new Float64Array(16);
@@ -44,10 +47,13 @@ export class NumberList {
 
   /** Empties the list, then holds `other`'s numbers. */
   copyOf(other: NumberList): this {
-    this.length = 0;
-    while (this.items.length < other.length) this.grow();
-    this.items.set(other.items.subarray(0, other.length));
-    this.length = other.length;
+    const length = other.length;
+    while (this.items.length < length) this.grow();
+    const { items } = this;
+    // A short list number by number: a bulk copy needs a view of the other's storage, made each time.
+    if (length <= BULK_COPY_FROM) for (let i = 0; i < length; i++) items[i] = other.items[i] as number;
+    else items.set(other.items.subarray(0, length));
+    this.length = length;
     return this;
   }
 
