@@ -18,6 +18,8 @@ import {
   type Global,
   type Import,
   type Instruction,
+  type InstructionVisitor,
+  type LocalGroup,
   type Result,
   type InvalidConfigError,
   type SandboxError,
@@ -44,11 +46,12 @@ import { Charger } from './charger';
 import { NO_OWN_TABLES, ownTables } from './tables';
 import { relabel } from './labels';
 import { unrollHotLoop } from './unroll';
-import type { NumberList } from './lists';
+import { NumberList } from './lists';
 import {
   BULK_MEMORY_OP,
   type BodyScan,
   CALL,
+  type Callees,
   type CostLookup,
   GROW,
   HOT_LOOP_WRAPPERS,
@@ -451,12 +454,19 @@ function meterBody(
   }
   splicer.copyTo(code.length);
   const allLocals = body.locals.slice();
-  allLocals.push({ count: 1, type: I64 });
-  if (needsScratch) allLocals.push({ count: 1, type: I32 });
+  allLocals.push(BALANCE_LOCAL);
+  if (needsScratch) allLocals.push(SCRATCH_LOCAL);
   for (const insertions of inserted)
     if (insertions.locals !== undefined) allLocals.push(...insertions.locals);
   return allLocals;
 }
+
+/** What a body without riders rides with. */
+const NO_RIDERS: readonly BodyRider[] = [];
+
+/** The locals metering appends to a body (shared by every body: locals are read only). */
+const BALANCE_LOCAL: LocalGroup = Object.freeze({ count: 1, type: I64 });
+const SCRATCH_LOCAL: LocalGroup = Object.freeze({ count: 1, type: I32 });
 
 /**
  * What meterings share, each taken by a metering while it runs (so one started by a rider in the middle
@@ -674,15 +684,22 @@ export function meterModule(
     });
     let bodyPlan = bodyPlanWith(options.chargeAhead !== false, plan.ownTables);
     w = transient ? idleWriter.take(total) : new ByteWriter(total);
-    let spans: { locals: FunctionBody['locals']; start: number; end: number }[] = [];
+    // Where each body's code starts and ends in `w`, and its locals: views are made once all are written.
+    const starts = new NumberList();
+    const ends = new NumberList();
+    const bodyLocals: FunctionBody['locals'][] = [];
+    let callees: Callees = { importedFunctions, ownTables: bodyPlan.ownTables };
+    const scans: InstructionVisitor[] = [];
     for (let i = 0; i < module.code.length; i++) {
-      const riders = options.riders?.(i) ?? [];
+      const riders = options.riders?.(i) ?? NO_RIDERS;
+      scans.length = riders.length;
+      for (let r = 0; r < riders.length; r++) scans[r] = (riders[r] as BodyRider).scan;
       const scanned = scanBody(
         (module.code[i] as FunctionBody).code,
         plan.costs,
-        { importedFunctions, ownTables: bodyPlan.ownTables },
+        callees,
         { types: module.types, results: module.types[module.functions[i] as number]?.results.length ?? 0 },
-        riders.map((rider) => rider.scan),
+        scans,
         lists,
       );
       const restart =
@@ -692,12 +709,15 @@ export function meterModule(
           bodyPlan.hoist && !scanned.catches,
           scanned.writesTables ? NO_OWN_TABLES : bodyPlan.ownTables,
         );
+        callees = { importedFunctions, ownTables: bodyPlan.ownTables };
         w.reset();
-        spans = [];
+        starts.clear();
+        ends.clear();
+        bodyLocals.length = 0;
         i = -1;
         continue;
       }
-      const start = w.size;
+      starts.push(w.size);
       const locals = meterBody(
         w,
         module.code[i] as FunctionBody,
@@ -707,11 +727,12 @@ export function meterModule(
         riders,
         lists,
       );
-      spans.push({ locals, start, end: w.size });
+      ends.push(w.size);
+      bodyLocals.push(locals);
     }
     // Views of the writer's buffer (not written again): no copy of the whole code.
     const all = w.view();
-    code = spans.map(({ locals, start, end }) => ({ locals, code: all.subarray(start, end) }));
+    code = bodyLocals.map((locals, i) => ({ locals, code: all.subarray(starts.at(i), ends.at(i)) }));
   } catch (error) {
     // A body that cannot be read, or that cannot take the added locals (2^32 - 1 of them already).
     if (error instanceof WasmDecodeError || error instanceof WasmEncodeError)
