@@ -134,6 +134,24 @@ describe('decodeModule / encodeModule', () => {
     expect(decodeModule(moved).customSections.map((c) => c.name)).toEqual(['name', 'producers']);
   });
 
+  it('writes a data section it decoded as it was read, and one a pass made anew from its segments', () => {
+    // One active segment at offset 3 whose length is a padded LEB128 (0x82 0x00 for 2): valid, not minimal.
+    const section = [1, 0x00, 0x41, 3, 0x0b, 0x82, 0x00, 7, 8];
+    const bytes = Uint8Array.from([
+      ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+      ...[0x05, 0x03, 0x01, 0x00, 0x01], // memory 1
+      ...[0x0b, section.length, ...section],
+    ]);
+    const module = decodeModule(bytes);
+    expect([...module.data[0]!.bytes]).toEqual([7, 8]);
+    expect(encodeModule(module)).toEqual(bytes);
+    expect(encodeModule({ ...module, globals: [] })).toEqual(bytes);
+    // A new list of the same segments: encoded from them, minimal again.
+    const remade = encodeModule({ ...module, data: [...module.data] });
+    expect(remade.length).toBe(bytes.length - 1);
+    expect(decodeModule(remade).data).toEqual(module.data);
+  });
+
   it('decodes every section kind wabt can produce', () => {
     const bytes = wat(
       `(module

@@ -447,9 +447,12 @@ function readSection(id: number, reader: ByteReader, module: MutableModule, last
     case SectionId.code:
       module.code = reader.vector(readFunctionBody);
       return;
-    case SectionId.data:
+    case SectionId.data: {
+      const start = reader.offset;
       module.data = reader.vector(readData);
+      asDecoded.set(module.data, reader.bytes.subarray(start, reader.offset));
       return;
+    }
     default:
       reader.fail(`unknown section id ${id}`, reader.offset - 1);
   }
@@ -576,13 +579,26 @@ function sectionContent(module: WasmModule, id: SectionId): ((writer: ByteWriter
  * module's encoding made a new buffer for each), unless a large section grew it.
  */
 let sectionScratch = new ByteWriter();
+
+/**
+ * The bytes of the sections {@link decodeModule} read, by the list it made of them (data segments:
+ * tens of thousands in a module compiled from C, whose encoding took most of a large module's): the
+ * encoder writes such a list's section as it was read. A pass that changes a section makes a new list
+ * (a module's lists are read only).
+ */
+const asDecoded = new WeakMap<readonly unknown[], Uint8Array>();
 const SECTION_SCRATCH_KEPT_BYTES = 1 << 16;
 
 /** `module`'s section `id` as a piece (see {@link SectionPiece}), or `undefined` when it has none. */
 function sectionPieceOf(module: WasmModule, id: SectionId, scratch: ByteWriter): SectionPiece | undefined {
   if (id === SectionId.code) return module.code.length > 0 ? codeSectionPiece(module.code) : undefined;
-  if (id === SectionId.data)
-    return module.data.length > 0 ? dataSectionPiece(module.data, scratch) : undefined;
+  if (id === SectionId.data) {
+    if (module.data.length === 0) return undefined;
+    const decoded = asDecoded.get(module.data);
+    return decoded === undefined
+      ? dataSectionPiece(module.data, scratch)
+      : sectionPiece(SectionId.data, decoded.length, (writer) => void writer.bytes(decoded));
+  }
   const content = sectionContent(module, id);
   if (content === undefined) return undefined;
   const start = scratch.size;
