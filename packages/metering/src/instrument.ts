@@ -464,9 +464,12 @@ function meterBody(
 /** What a body without riders rides with. */
 const NO_RIDERS: readonly BodyRider[] = [];
 
-/** The locals metering appends to a body (shared by every body: locals are read only). */
-const BALANCE_LOCAL: LocalGroup = Object.freeze({ count: 1, type: I64 });
-const SCRATCH_LOCAL: LocalGroup = Object.freeze({ count: 1, type: I32 });
+/**
+ * The locals metering appends to a body, shared by every body (locals are read only; not frozen, so
+ * that every local group the encoder reads has one shape).
+ */
+const BALANCE_LOCAL: LocalGroup = { count: 1, type: I64 };
+const SCRATCH_LOCAL: LocalGroup = { count: 1, type: I32 };
 
 /**
  * What meterings share, each taken by a metering while it runs (so one started by a rider in the middle
