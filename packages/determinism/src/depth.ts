@@ -82,7 +82,7 @@ export class DepthScan implements InstructionVisitor {
   private readonly insertions = new Insertions();
   readonly opcodes = DEPTH_OPCODES;
 
-  constructor(readonly plan: DepthPlan) {}
+  constructor(private readonly plan: DepthPlan) {}
 
   /** Forgets the body seen last, for the next one: what {@link finish} gave for it is written over. */
   reset(): void {

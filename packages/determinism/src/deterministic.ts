@@ -85,10 +85,8 @@ export function deterministicRiders(
       // Written over in place, then cut to length: emptied first, the list would let go of its storage.
       let count = 0;
       const plan = limit.plan(definedIndex);
-      if (plan !== undefined) {
-        if (depth?.scan.plan !== plan) depth = new DepthRider(plan);
-        riders[count++] = depth.reset();
-      }
+      // `depthLimit` gives every counted body the same plan.
+      if (plan !== undefined) riders[count++] = (depth ??= new DepthRider(plan)).reset();
       if (nan !== undefined) riders[count++] = nan.reset();
       riders.length = count;
       return riders;

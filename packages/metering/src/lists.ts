@@ -1,3 +1,6 @@
+/** Lists at least this long are copied in bulk (see {@link NumberList.copyOf}). */
+const BULK_COPY_FROM = 64;
+
 /**
  * The lists a body's scan and charge plan are made of: numbers on a typed
  * array that keeps its storage when the list is emptied. A module's bodies
@@ -6,9 +9,6 @@
  * JavaScript array lets go of its storage when emptied, and the scan of
  * ruby.wasm's 17,825 bodies made about 100 MB of arrays for the collector.
  */
-/** Lists at least this long are copied in bulk (see {@link NumberList.copyOf}). */
-const BULK_COPY_FROM = 64;
-
 export class NumberList {
   /** The numbers, in `items[0]` to `items[length - 1]` (what lies past them is left over). */
   items = new Float64Array(16);

@@ -579,15 +579,15 @@ function sectionContent(module: WasmModule, id: SectionId): ((writer: ByteWriter
  * module's encoding made a new buffer for each), unless a large section grew it.
  */
 let sectionScratch = new ByteWriter();
+const SECTION_SCRATCH_KEPT_BYTES = 1 << 16;
 
 /**
- * The bytes of the sections {@link decodeModule} read, by the list it made of them (data segments:
+ * The bytes of each section {@link decodeModule} read, by the list it made of them (data segments:
  * tens of thousands in a module compiled from C, whose encoding took most of a large module's): the
  * encoder writes such a list's section as it was read. A pass that changes a section makes a new list
  * (a module's lists are read only).
  */
 const asDecoded = new WeakMap<readonly unknown[], Uint8Array>();
-const SECTION_SCRATCH_KEPT_BYTES = 1 << 16;
 
 /** `module`'s section `id` as a piece (see {@link SectionPiece}), or `undefined` when it has none. */
 function sectionPieceOf(module: WasmModule, id: SectionId, scratch: ByteWriter): SectionPiece | undefined {
