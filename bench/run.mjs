@@ -24,8 +24,9 @@ function runApart(name) {
 }
 
 const date = new Date().toISOString().slice(0, 10);
-const sections = [`## Benchmarks (${date}, ${machine()})`, ''];
-const json = { date, machine: machine() };
+const host = machine();
+const sections = [`## Benchmarks (${date}, ${host})`, ''];
+const json = { date, machine: host };
 const log = (line) => process.stderr.write(`${line}\n`);
 for (const [name, { load, apart }] of Object.entries(SUITES)) {
   const suite = await load();

@@ -49,6 +49,7 @@ export type {
   ModuleExport,
   LoadedModuleInfo,
   WasmSandbox,
+  SnapshotOptions,
   SuspendingSandbox,
 } from './types';
 

@@ -205,6 +205,19 @@ export interface LoadedModuleInfo {
   readonly output?: ExecutionOutput;
 }
 
+/** How {@link WasmSandbox.snapshot} writes its result. */
+export interface SnapshotOptions {
+  /**
+   * A buffer of the caller's to write the snapshot into, when it is large enough: the result is then
+   * `into.subarray(0, length)` (the bytes of `into` past it are left as they were). When it is too
+   * small, a new buffer holds the snapshot, as without it; `result.buffer === into.buffer` tells which.
+   * A host that snapshots often (every frame of a rollback game, every step of a replicated state
+   * machine) spares an allocation per snapshot, and the page faults of the fresh memory one may bring.
+   * It must not be a view of the instance's own memory (`INVALID_CONFIG`).
+   */
+  readonly into?: Uint8Array | undefined;
+}
+
 /**
  * The sandbox contract. Every method returns a {@link Result} (or an
  * {@link ExecutionResult}); none throws.
@@ -224,9 +237,10 @@ export interface WasmSandbox {
   /**
    * Captures the instance's complete state (memory, every mutable global, tables
    * the module can change, PRNG, clock, metrics) as a WSNP snapshot. Allowed on a
-   * `loaded` or `suspended` instance.
+   * `loaded` or `suspended` instance. With `options.into`, it is written there if
+   * it fits (see {@link SnapshotOptions}).
    */
-  snapshot(instance: SandboxInstance): Result<Uint8Array, SandboxError>;
+  snapshot(instance: SandboxInstance, options?: SnapshotOptions): Result<Uint8Array, SandboxError>;
   /**
    * Puts the instance back in the state `snapshot` captured, which must be of the
    * same module and configuration; the instance is then `loaded`. A refused

@@ -13,6 +13,7 @@ import {
   type SandboxConfigInput,
   type SandboxError,
   type SandboxInstance,
+  type SnapshotOptions,
   type SuspendingSandbox,
   type SandboxConfig,
   classifyTrap,
@@ -75,9 +76,11 @@ import {
 import {
   type ConfigHashCache,
   checkSnapshot,
+  copySnapshot,
   depthCounter,
   instanceFor,
   snapshotBinding,
+  snapshotTarget,
   takeSnapshot,
 } from './snapshots';
 import { type SandboxOptions, resolveOptions } from './options';
@@ -906,14 +909,16 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
       return ok(undefined);
     },
 
-    snapshot(instance: SandboxInstance): Result<Uint8Array, SandboxError> {
+    snapshot(instance: SandboxInstance, options?: SnapshotOptions): Result<Uint8Array, SandboxError> {
       const checked = stateFor(instance, 'snapshot');
       if (!checked.ok) return checked;
       const state = checked.value;
-      if (state.suspended !== undefined) return ok(state.suspended.snapshot.slice());
+      const into = snapshotTarget(options, state.live?.memory);
+      if (!into.ok) return into;
+      if (state.suspended !== undefined) return ok(copySnapshot(state.suspended.snapshot, into.value));
       if (state.live === undefined)
         return err(sandboxError.invalidState(state.id, state.status, 'snapshot', 'load a module first'));
-      return takeSnapshot(state.live, state.gasUsed);
+      return takeSnapshot(state.live, state.gasUsed, into.value);
     },
 
     restore(instance: SandboxInstance, snapshot: Uint8Array): Result<void, SandboxError> {

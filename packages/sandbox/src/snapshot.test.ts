@@ -26,10 +26,14 @@ async function observe(
   return seen;
 }
 
+/** The value of a successful result (fails the test otherwise). */
+function valueOfResult<T>(result: { ok: true; value: T } | { ok: false; error: { message: string } }): T {
+  if (!result.ok) throw new Error(result.error.message);
+  return result.value;
+}
+
 function snapshotOf(sandbox: SuspendingSandbox, instance: SandboxInstance): Uint8Array {
-  const taken = sandbox.snapshot(instance);
-  if (!taken.ok) throw new Error(taken.error.message);
-  return taken.value;
+  return valueOfResult(sandbox.snapshot(instance));
 }
 
 const RANDOM_AND_TIME = wat(`
@@ -289,6 +293,76 @@ describe('snapshot and restore', () => {
     expect(await sha256Hex(memorySnapshotOf(instance))).toBe(memory);
     expect(instance.status).toBe('loaded');
     expect(sandbox.restore(instance, good).ok).toBe(true);
+  });
+});
+
+describe("a snapshot written into a buffer of the caller's", () => {
+  it('is the same bytes in the buffer when it fits, restores, and serves snapshot after snapshot', async () => {
+    const { sandbox, instance } = await loaded('memory-hog');
+    const into = new Uint8Array(new ArrayBuffer(70_000 + 16), 16);
+    for (const byte of [7, 9]) {
+      valueOf(sandbox.execute(instance, 'fill', byte));
+      const alone = snapshotOf(sandbox, instance);
+      into.fill(0xee);
+      const taken = sandbox.snapshot(instance, { into });
+      if (!taken.ok) throw new Error(taken.error.message);
+      expect(taken.value.buffer).toBe(into.buffer);
+      expect(taken.value.byteOffset).toBe(16);
+      expect(taken.value).toEqual(alone);
+      expect(into.subarray(alone.length).every((b) => b === 0xee)).toBe(true);
+    }
+    const memory = memorySnapshotOf(instance);
+    const saved = valueOfResult(sandbox.snapshot(instance, { into }));
+    valueOf(sandbox.execute(instance, 'fill', 3));
+    expect(sandbox.restore(instance, saved).ok).toBe(true);
+    expect(memorySnapshotOf(instance)).toEqual(memory);
+  });
+
+  it('takes a buffer of its own when the one given is too small, and copies a suspended one', async () => {
+    const { sandbox, instance } = await loaded('counter');
+    valueOf(sandbox.execute(instance, 'add', 5));
+    const alone = snapshotOf(sandbox, instance);
+    const small = new Uint8Array(alone.length - 1).fill(1);
+    const taken = valueOfResult(sandbox.snapshot(instance, { into: small }));
+    expect(taken.buffer).not.toBe(small.buffer);
+    expect(taken).toEqual(alone);
+    expect(small.every((b) => b === 1)).toBe(true);
+    expect(sandbox.suspend(instance).ok).toBe(true);
+    const into = new Uint8Array(alone.length);
+    const parked = valueOfResult(sandbox.snapshot(instance, { into }));
+    expect(parked.buffer).toBe(into.buffer);
+    expect(parked).toEqual(alone);
+    const again = valueOfResult(sandbox.snapshot(instance, { into: small }));
+    expect(again).toEqual(alone);
+    expect(again.buffer).not.toBe(small.buffer);
+  });
+
+  it('refuses options it cannot use, with INVALID_CONFIG, and changes nothing', async () => {
+    const { sandbox, instance } = await loaded('counter');
+    valueOf(sandbox.execute(instance, 'add', 5));
+    const before = snapshotOf(sandbox, instance);
+    const throwing = new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error('no');
+        },
+      },
+    );
+    for (const [options, field] of [
+      [5, 'snapshot options'],
+      [null, 'snapshot options'],
+      [{ into: [1, 2, 3] }, 'into'],
+      [{ into: new Uint16Array(8) }, 'into'],
+      [throwing, 'into'],
+    ] as const)
+      expect(errorOf(sandbox.snapshot(instance, options as never))).toMatchObject({
+        code: 'INVALID_CONFIG',
+        field,
+      });
+    expect(instance.status).toBe('loaded');
+    expect(snapshotOf(sandbox, instance)).toEqual(before);
+    expect(valueOfResult(sandbox.snapshot(instance, {}))).toEqual(before);
   });
 });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '@ri-sandbox/core';
 import { DEFAULT_COST_MODEL, resolveCostModel } from '@ri-sandbox/metering';
-import { type BindingInputs, snapshotBinding } from './snapshots';
+import { type BindingInputs, copySnapshot, snapshotBinding, snapshotTarget } from './snapshots';
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
@@ -59,5 +59,36 @@ describe('snapshotBinding', () => {
     expect(cache.size).toBe(2);
     const again = snapshotBinding(new Uint8Array(32), INPUTS, cache);
     expect(again.configHash).toBe(before.configHash);
+  });
+});
+
+describe('snapshotTarget', () => {
+  it("takes a Uint8Array, or none, and refuses a view of the instance's own memory", () => {
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const into = new Uint8Array(16);
+    expect(snapshotTarget(undefined, memory)).toEqual({ ok: true, value: undefined });
+    expect(snapshotTarget({ into }, memory)).toEqual({ ok: true, value: into });
+    expect(snapshotTarget({ into: new Uint8Array(memory.buffer, 8) }, undefined).ok).toBe(true);
+    expect(snapshotTarget({ into: new Uint8Array(memory.buffer, 8) }, memory)).toMatchObject({
+      ok: false,
+      error: {
+        code: 'INVALID_CONFIG',
+        field: 'into',
+        reason: "a view of the instance's own memory cannot hold its snapshot",
+      },
+    });
+  });
+});
+
+describe('copySnapshot', () => {
+  it('copies into the start of a buffer that fits, else into one of its own', () => {
+    const snapshot = Uint8Array.of(1, 2, 3);
+    const into = new Uint8Array(5).fill(9);
+    const copied = copySnapshot(snapshot, into);
+    expect(copied.buffer).toBe(into.buffer);
+    expect([...into]).toEqual([1, 2, 3, 9, 9]);
+    const own = copySnapshot(snapshot, new Uint8Array(2));
+    expect(own).toEqual(snapshot);
+    expect(own.buffer).not.toBe(snapshot.buffer);
   });
 });

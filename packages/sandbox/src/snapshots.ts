@@ -9,6 +9,7 @@ import {
   type Result,
   type SandboxConfig,
   type SandboxError,
+  type SnapshotOptions,
   err,
   importModuleOf,
   ok,
@@ -36,7 +37,7 @@ import { type HostState, decodeHostState, encodeHostState } from './host-state';
 import { equalBytes } from './module-cache';
 import type { LiveModule, LoadedModule } from './instance';
 import { sha256Now } from './sha256';
-import { stringifyJson } from './text';
+import { describeOption, stringifyJson } from './text';
 
 /** What the instrumented module depends on besides its bytes: a snapshot is only valid under the same. */
 export interface BindingInputs {
@@ -127,8 +128,51 @@ export function snapshotBinding(
   return { moduleHash, configHash };
 }
 
-/** The instance's complete state as a WSNP snapshot. */
-export function takeSnapshot(live: LiveModule, gasUsed: number): Result<Uint8Array, SandboxError> {
+/**
+ * Where a snapshot of an instance with `memory` is to be written, from the
+ * options of `snapshot`: `options.into`, or undefined for a new buffer;
+ * `INVALID_CONFIG` if the options are not an object, `into` is not a
+ * `Uint8Array`, or it is a view of the instance's own memory (the snapshot
+ * would overwrite what it reads).
+ */
+export function snapshotTarget(
+  options: unknown,
+  memory: WebAssembly.Memory | undefined,
+): Result<Uint8Array | undefined, SandboxError> {
+  if (options === undefined) return ok(undefined);
+  if (typeof options !== 'object' || options === null)
+    return err(
+      sandboxError.invalidConfig('snapshot options', `expected an object, got ${describeOption(options)}`),
+    );
+  let into: unknown;
+  try {
+    into = (options as SnapshotOptions).into;
+  } catch {
+    return err(sandboxError.invalidConfig('into', 'reading it threw'));
+  }
+  if (into === undefined) return ok(undefined);
+  if (!(into instanceof Uint8Array))
+    return err(sandboxError.invalidConfig('into', `expected a Uint8Array, got ${describeOption(into)}`));
+  if (memory !== undefined && into.buffer === memory.buffer)
+    return err(
+      sandboxError.invalidConfig('into', "a view of the instance's own memory cannot hold its snapshot"),
+    );
+  return ok(into);
+}
+
+/** `snapshot` in `into` (its start) if it fits, else in a copy of its own. */
+export function copySnapshot(snapshot: Uint8Array, into: Uint8Array | undefined): Uint8Array {
+  if (into === undefined || into.length < snapshot.length) return snapshot.slice();
+  into.set(snapshot);
+  return into.subarray(0, snapshot.length);
+}
+
+/** The instance's complete state as a WSNP snapshot, written in `into` if it fits. */
+export function takeSnapshot(
+  live: LiveModule,
+  gasUsed: number,
+  into?: Uint8Array,
+): Result<Uint8Array, SandboxError> {
   // Runs leave the gas counter as the last one left it (its value already counted): cleared here, the
   // globals do not depend on how the clock sized the grants.
   live.meter.end();
@@ -141,7 +185,7 @@ export function takeSnapshot(live: LiveModule, gasUsed: number): Result<Uint8Arr
   });
   const extensions = new Map(live.capabilities.map((capability) => [capability.name, capability.save()]));
   const { globals, tables, memory } = image.value;
-  return encodeSnapshot({ globals, tables, memory, binding: live.binding(), host, extensions });
+  return encodeSnapshot({ globals, tables, memory, binding: live.binding(), host, extensions }, into);
 }
 
 function memoryBounds(compiled: CompiledModule) {

@@ -284,6 +284,39 @@ describe('the WSNP format', () => {
     ).toMatch(/"ab" appears twice/);
   });
 
+  it("writes into a buffer of the caller's when it fits, the same bytes at any offset, and a new one when not", () => {
+    fc.assert(
+      fc.property(contents, fc.nat(40), fc.integer({ min: -8, max: 64 }), (value, offset, spare) => {
+        const alone = encoded(value);
+        const room = Math.max(0, alone.length + spare);
+        const into = new Uint8Array(new ArrayBuffer(offset + room + 8), offset, room).fill(0xee);
+        const result = encodeSnapshot(value, into);
+        if (!result.ok) throw new Error(result.error.message);
+        expect(result.value).toEqual(alone);
+        expect(result.value.buffer === into.buffer).toBe(spare >= 0);
+        if (spare >= 0) expect(result.value.byteOffset).toBe(offset);
+        // What lies past the snapshot, or the whole buffer when it did not fit, is as it was.
+        expect(into.subarray(spare >= 0 ? alone.length : 0).every((b) => b === 0xee)).toBe(true);
+      }),
+    );
+  });
+
+  it('refuses to write into a buffer that holds what it would snapshot', () => {
+    const memory = new Uint8Array(3 * 65536);
+    const sample = {
+      ...SAMPLE,
+      memory: { pages: 3, chunks: [{ offset: 65536, bytes: memory.subarray(65536) }] },
+    };
+    for (const into of [memory.subarray(0, 65536), SAMPLE.host]) {
+      const result = encodeSnapshot(into === SAMPLE.host ? SAMPLE : sample, into);
+      expect(result).toMatchObject({
+        ok: false,
+        error: { code: 'SNAPSHOT_ERROR', reason: expect.stringMatching(/shares memory/) as unknown },
+      });
+    }
+    expect(memory.every((b) => b === 0)).toBe(true);
+  });
+
   it('refuses to encode hashes of the wrong length', () => {
     const result = encodeSnapshot({
       ...SAMPLE,

@@ -128,19 +128,20 @@ const HASH_PIECE_BYTES = 1 << 16;
  * (XXH3-64) as they are written: long runs of bytes piece by piece, each
  * piece while it is still in the cache, rather than all at the end.
  */
-class Writer {
-  readonly bytes: Uint8Array<ArrayBuffer>;
+class Writer<B extends ArrayBufferLike> {
+  readonly bytes: Uint8Array<B>;
   private readonly view: DataView;
   offset = 0;
   /** Bytes at the start of `bytes` given to `hash` already. */
   private hashed = 0;
 
   constructor(
-    size: number,
+    /** Where the bytes go: exactly as many as the writer will write. */
+    bytes: Uint8Array<B>,
     private readonly hash: Xxh3Stream,
   ) {
-    this.bytes = new Uint8Array(size);
-    this.view = new DataView(this.bytes.buffer);
+    this.bytes = bytes;
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     hash.reset();
   }
 
@@ -195,7 +196,7 @@ class Writer {
   }
 }
 
-function writeValue(w: Writer, value: SavedValue): void {
+function writeValue(w: Writer<ArrayBufferLike>, value: SavedValue): void {
   w.u8(VALUE_CODES[value.type][0]);
   switch (value.type) {
     case 'i32':
@@ -224,10 +225,22 @@ function writeValue(w: Writer, value: SavedValue): void {
 
 /**
  * Encodes `contents` as a WSNP snapshot. Memory chunks are copied once, into
- * the result; zero blocks between them take no space.
+ * the result; zero blocks between them take no space. With `into`, the result
+ * is written there when it fits (as `into.subarray(0, length)`), and into a new
+ * buffer when it does not; `into` must not share a buffer with `contents`.
  */
-export function encodeSnapshot(contents: SnapshotContents): Result<Uint8Array<ArrayBuffer>, SnapshotError> {
+export function encodeSnapshot(contents: SnapshotContents): Result<Uint8Array<ArrayBuffer>, SnapshotError>;
+export function encodeSnapshot<B extends ArrayBufferLike>(
+  contents: SnapshotContents,
+  into: Uint8Array<B> | undefined,
+): Result<Uint8Array<B | ArrayBuffer>, SnapshotError>;
+export function encodeSnapshot(
+  contents: SnapshotContents,
+  into?: Uint8Array,
+): Result<Uint8Array, SnapshotError> {
   const { binding, host, globals, tables, memory } = contents;
+  if (into !== undefined && sharesBuffer(into, contents))
+    return snapshotError('the buffer to write into shares memory with what it would hold');
   if (binding.moduleHash.length !== HASH_BYTES || binding.configHash.length !== HASH_BYTES)
     return snapshotError(`the binding's hashes must be ${HASH_BYTES} bytes each`);
   const extensions = extensionsOf(contents);
@@ -242,7 +255,10 @@ export function encodeSnapshot(contents: SnapshotContents): Result<Uint8Array<Ar
     HEADER_BYTES + sizes.reduce((sum, size) => sum + SECTION_HEADER_BYTES + size, 0) + CHECKSUM_BYTES;
   if (total > MAX_SNAPSHOT_BYTES)
     return snapshotError(`${total} bytes is more than a snapshot can hold (${MAX_SNAPSHOT_BYTES})`);
-  const w = new Writer(total, xxh3Stream());
+  const w = new Writer(
+    into !== undefined && into.length >= total ? into.subarray(0, total) : new Uint8Array(total),
+    xxh3Stream(),
+  );
   w.raw(SNAPSHOT_MAGIC);
   w.u16(SNAPSHOT_VERSION);
   w.u16(0);
@@ -283,6 +299,18 @@ export function encodeSnapshot(contents: SnapshotContents): Result<Uint8Array<Ar
   });
   w.checksum();
   return ok(w.bytes);
+}
+
+/** Whether `into` is a view of the same buffer as any bytes of `contents` (writing it would change them). */
+function sharesBuffer(into: Uint8Array, contents: SnapshotContents): boolean {
+  const { buffer } = into;
+  const { binding, host, memory, extensions } = contents;
+  return (
+    [binding.moduleHash, binding.configHash, host, ...(extensions?.values() ?? [])].some(
+      (bytes) => bytes.buffer === buffer,
+    ) ||
+    (memory?.chunks.some((chunk) => chunk.bytes.buffer === buffer) ?? false)
+  );
 }
 
 /** Thrown inside the decoder for a structural problem; becomes `SNAPSHOT_ERROR`. */

@@ -110,6 +110,7 @@ describe('ri-sandbox bench', () => {
       '| execute(add), per call',
       '| execute(fib, 20), all instrumentation',
       '| snapshot (1 page)',
+      '| snapshot (1 page) into a buffer kept',
       '| restore (1 page)',
       '| create + load + execute + destroy',
       '| live instances in one process',
