@@ -32,6 +32,7 @@ export type {
   ModuleExport,
   WasmSandbox,
   SuspendingSandbox,
+  SnapshotOptions,
   ExecutionOutput,
   ImportSignature,
   WasiConfig,
