@@ -26,6 +26,7 @@ export type {
   InvalidStateError,
 } from './errors';
 export { sandboxError, isSandboxError, SandboxOptionsError } from './errors';
+export { snapshotInto, snapshotCopy } from './snapshot-options';
 
 export type {
   WasmValueType,

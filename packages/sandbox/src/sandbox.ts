@@ -25,6 +25,7 @@ import {
   resolveConfig,
   SandboxOptionsError,
   sandboxError,
+  snapshotCopy,
 } from '@ri-sandbox/core';
 import { Pcg32 } from '@ri-sandbox/determinism';
 import {
@@ -76,7 +77,6 @@ import {
 import {
   type ConfigHashCache,
   checkSnapshot,
-  copySnapshot,
   depthCounter,
   instanceFor,
   snapshotBinding,
@@ -915,7 +915,7 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
       const state = checked.value;
       const into = snapshotTarget(options, state.live?.memory);
       if (!into.ok) return into;
-      if (state.suspended !== undefined) return ok(copySnapshot(state.suspended.snapshot, into.value));
+      if (state.suspended !== undefined) return ok(snapshotCopy(state.suspended.snapshot, into.value));
       if (state.live === undefined)
         return err(sandboxError.invalidState(state.id, state.status, 'snapshot', 'load a module first'));
       return takeSnapshot(state.live, state.gasUsed, into.value);

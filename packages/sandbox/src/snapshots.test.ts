@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '@ri-sandbox/core';
 import { DEFAULT_COST_MODEL, resolveCostModel } from '@ri-sandbox/metering';
-import { type BindingInputs, copySnapshot, snapshotBinding, snapshotTarget } from './snapshots';
+import { type BindingInputs, snapshotBinding, snapshotTarget } from './snapshots';
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
@@ -77,18 +77,5 @@ describe('snapshotTarget', () => {
         reason: "a view of the instance's own memory cannot hold its snapshot",
       },
     });
-  });
-});
-
-describe('copySnapshot', () => {
-  it('copies into the start of a buffer that fits, else into one of its own', () => {
-    const snapshot = Uint8Array.of(1, 2, 3);
-    const into = new Uint8Array(5).fill(9);
-    const copied = copySnapshot(snapshot, into);
-    expect(copied.buffer).toBe(into.buffer);
-    expect([...into]).toEqual([1, 2, 3, 9, 9]);
-    const own = copySnapshot(snapshot, new Uint8Array(2));
-    expect(own).toEqual(snapshot);
-    expect(own.buffer).not.toBe(snapshot.buffer);
   });
 });

@@ -9,11 +9,11 @@ import {
   type Result,
   type SandboxConfig,
   type SandboxError,
-  type SnapshotOptions,
   err,
   importModuleOf,
   ok,
   sandboxError,
+  snapshotInto,
 } from '@ri-sandbox/core';
 import { DEPTH_EXPORT } from '@ri-sandbox/determinism';
 import {
@@ -37,7 +37,7 @@ import { type HostState, decodeHostState, encodeHostState } from './host-state';
 import { equalBytes } from './module-cache';
 import type { LiveModule, LoadedModule } from './instance';
 import { sha256Now } from './sha256';
-import { describeOption, stringifyJson } from './text';
+import { stringifyJson } from './text';
 
 /** What the instrumented module depends on besides its bytes: a snapshot is only valid under the same. */
 export interface BindingInputs {
@@ -130,41 +130,20 @@ export function snapshotBinding(
 
 /**
  * Where a snapshot of an instance with `memory` is to be written, from the
- * options of `snapshot`: `options.into`, or undefined for a new buffer;
- * `INVALID_CONFIG` if the options are not an object, `into` is not a
- * `Uint8Array`, or it is a view of the instance's own memory (the snapshot
- * would overwrite what it reads).
+ * options of `snapshot` (see `snapshotInto`): also `INVALID_CONFIG` if `into`
+ * is a view of the instance's own memory (the snapshot would overwrite what it
+ * reads).
  */
 export function snapshotTarget(
   options: unknown,
   memory: WebAssembly.Memory | undefined,
 ): Result<Uint8Array | undefined, SandboxError> {
-  if (options === undefined) return ok(undefined);
-  if (typeof options !== 'object' || options === null)
-    return err(
-      sandboxError.invalidConfig('snapshot options', `expected an object, got ${describeOption(options)}`),
-    );
-  let into: unknown;
-  try {
-    into = (options as SnapshotOptions).into;
-  } catch {
-    return err(sandboxError.invalidConfig('into', 'reading it threw'));
-  }
-  if (into === undefined) return ok(undefined);
-  if (!(into instanceof Uint8Array))
-    return err(sandboxError.invalidConfig('into', `expected a Uint8Array, got ${describeOption(into)}`));
-  if (memory !== undefined && into.buffer === memory.buffer)
+  const into = snapshotInto(options);
+  if (into.ok && into.value !== undefined && memory !== undefined && into.value.buffer === memory.buffer)
     return err(
       sandboxError.invalidConfig('into', "a view of the instance's own memory cannot hold its snapshot"),
     );
-  return ok(into);
-}
-
-/** `snapshot` in `into` (its start) if it fits, else in a copy of its own. */
-export function copySnapshot(snapshot: Uint8Array, into: Uint8Array | undefined): Uint8Array {
-  if (into === undefined || into.length < snapshot.length) return snapshot.slice();
-  into.set(snapshot);
-  return into.subarray(0, snapshot.length);
+  return into;
 }
 
 /** The instance's complete state as a WSNP snapshot, written in `into` if it fits. */

@@ -245,6 +245,19 @@ describe('the worker pool (workers on this thread)', () => {
     const instance = await loaded(sandbox);
     value(await sandbox.execute(instance, 'add', 5));
     const saved = value(await sandbox.snapshot(instance));
+    // Copied into a buffer of the caller's when it fits, as the sandbox in this thread writes it there.
+    const into = new Uint8Array(saved.length + 8);
+    const copied = value(await sandbox.snapshot(instance, { into }));
+    expect(copied.buffer).toBe(into.buffer);
+    expect(copied).toEqual(saved);
+    expect(value(await sandbox.snapshot(instance, { into: into.subarray(0, 4) })).buffer).not.toBe(
+      into.buffer,
+    );
+    expect(error(await sandbox.snapshot(instance, { into: [1, 2] as never }))).toMatchObject({
+      code: 'INVALID_CONFIG',
+      field: 'into',
+    });
+    expect(error(await sandbox.snapshot({} as never, { into: [1, 2] as never })).code).toBe('INVALID_STATE');
     value(await sandbox.execute(instance, 'add', 5));
     value(await sandbox.restore(instance, saved));
     expect(await sandbox.execute(instance, 'get')).toMatchObject({ value: 5 });

@@ -16,6 +16,8 @@ import {
   err,
   ok,
   sandboxError,
+  snapshotCopy,
+  snapshotInto,
 } from '@ri-sandbox/core';
 import { createWasmSandbox } from '@ri-sandbox/sandbox';
 import { CallerChannel, canShareMemory } from './channel';
@@ -608,11 +610,16 @@ export function createPool(
       return result as Result<void, SandboxError>;
     },
 
-    async snapshot(instance) {
+    async snapshot(instance, options) {
+      // The instance is checked before the options, as the sandbox in this thread does.
+      const checked = usable(instance, 'snapshot');
+      if (!checked.ok) return checked;
+      const into = snapshotInto(options);
+      if (!into.ok) return into;
       const result = (await forward(instance, 'snapshot')) as Result<Uint8Array, SandboxError>;
       const record = records.get(instance);
       if (result.ok && record !== undefined) record.saved = keep(result.value);
-      return result;
+      return result.ok && into.value !== undefined ? ok(snapshotCopy(result.value, into.value)) : result;
     },
 
     async restore(instance, snapshot) {

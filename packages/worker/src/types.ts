@@ -11,6 +11,7 @@ import type {
   SandboxConfig,
   SandboxConfigInput,
   SandboxError,
+  SnapshotOptions,
 } from '@ri-sandbox/core';
 import type { SandboxOptions } from '@ri-sandbox/sandbox';
 
@@ -103,7 +104,11 @@ export interface WorkerSandbox {
   ): Promise<Result<LoadedModuleInfo, SandboxError>>;
   execute(instance: WorkerInstance, action: string, payload?: unknown): Promise<ExecutionResult>;
   destroy(instance: WorkerInstance): Promise<Result<void, SandboxError>>;
-  snapshot(instance: WorkerInstance): Promise<Result<Uint8Array, SandboxError>>;
+  /**
+   * With `options.into`, the snapshot is copied there if it fits (see `SnapshotOptions`): it crosses from
+   * the worker in a buffer of its own, so this spares the caller nothing but keeps the calls alike.
+   */
+  snapshot(instance: WorkerInstance, options?: SnapshotOptions): Promise<Result<Uint8Array, SandboxError>>;
   restore(instance: WorkerInstance, snapshot: Uint8Array): Promise<Result<void, SandboxError>>;
   getMetrics(instance: WorkerInstance): Promise<Result<ResourceMetrics, SandboxError>>;
   /** Snapshots the instance and frees its place in its worker; `resume` may put it in another. */
