@@ -4,7 +4,7 @@ import { type SandboxInstance, type SuspendingSandbox, defineHostFunction } from
 import { decodeSnapshot, encodeSnapshot } from '@ri-sandbox/snapshot';
 import { fixture } from '@ri-sandbox/test-fixtures';
 import { wat } from '../../core/test/wat';
-import { errorOf, loaded, testSandbox, valueOf } from '../test/helpers';
+import { errorOf, loaded, testSandbox, valueOf, valueOfResult } from '../test/helpers';
 import { memorySnapshotOf } from './sandbox';
 import { sha256Hex } from './text';
 
@@ -24,12 +24,6 @@ async function observe(
     ]);
   }
   return seen;
-}
-
-/** The value of a successful result (fails the test otherwise). */
-function valueOfResult<T>(result: { ok: true; value: T } | { ok: false; error: { message: string } }): T {
-  if (!result.ok) throw new Error(result.error.message);
-  return result.value;
 }
 
 function snapshotOf(sandbox: SuspendingSandbox, instance: SandboxInstance): Uint8Array {

@@ -52,6 +52,12 @@ export function valueOf(result: ExecutionResult): unknown {
   return result.value;
 }
 
+/** The value of a successful result (fails the test otherwise). */
+export function valueOfResult<T>(result: { ok: true; value: T } | { ok: false; error: SandboxError }): T {
+  if (!result.ok) throw new Error(`expected success, got ${result.error.code}: ${result.error.message}`);
+  return result.value;
+}
+
 /** The error of a failed result (fails the test otherwise). */
 export function errorOf(result: { ok: true } | { ok: false; error: SandboxError }): SandboxError {
   expect(result.ok).toBe(false);
