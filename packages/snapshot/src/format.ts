@@ -318,15 +318,13 @@ class Malformed extends Error {}
 
 /** Fixed-width little-endian reads that never pass `end`. */
 class Reader {
-  private readonly view: DataView;
-
   constructor(
     readonly bytes: Uint8Array,
+    /** A view of all of `bytes`, shared by the readers of its sections. */
+    private readonly view: DataView,
     public offset: number,
     readonly end: number,
-  ) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
+  ) {}
 
   private need(count: number, what: string): number {
     if (count > this.end - this.offset) throw new Malformed(`${what} runs past the end of its section`);
@@ -358,7 +356,7 @@ class Reader {
     if (found !== id) throw new Malformed(`expected the ${name} section (id ${id}), found id ${found}`);
     const length = this.u32(`the ${name} section's length`);
     const at = this.need(length, `the ${name} section`);
-    return new Reader(this.bytes, at, at + length);
+    return new Reader(this.bytes, this.view, at, at + length);
   }
 
   /** Checks that the whole section was read. */
@@ -471,7 +469,7 @@ export function decodeSnapshot(bytes: Uint8Array): Result<SnapshotContents, Snap
   // A correct checksum over a bad structure means the snapshot was built wrong, not damaged in transit.
   if (flags !== 0) return snapshotError(`unknown flags 0x${flags.toString(16)}`);
   try {
-    const r = new Reader(bytes, HEADER_BYTES, end);
+    const r = new Reader(bytes, view, HEADER_BYTES, end);
     const binding = {
       moduleHash: bytes.slice(12, 12 + HASH_BYTES),
       configHash: bytes.slice(12 + HASH_BYTES, HEADER_BYTES),
