@@ -225,38 +225,62 @@ const WALK_LAYOUT = {
 const WALK_PREFIX = 8;
 const WALK_PREFIXES = [0xfc, 0xfd, 0xfe];
 
+/** The single-byte opcodes after which the simple metering in WebAssembly starts a block (see `meter` in walk/walk.c). */
+const WASM_METER_SPLITS = [0x00, 0x02, 0x03, 0x04, 0x05, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11];
+
 /**
  * The same walk as {@link walkOnly}, in WebAssembly compiled from C (walk/walk.c, clang -O3), with
  * the bodies copied into its memory beforehand (not timed): what the walk of a transform written
- * in C or Rust would cost in the same engine.
+ * in C or Rust would cost in the same engine. And, from the same module, the simplest metering of
+ * those bodies (each block charged on entry, its code copied after the charge): the least a
+ * metering transform in C does on top of the walk. Its output is checked once to walk to the end
+ * of every body.
  */
-function walkInWebAssembly(bytes) {
+function inWebAssembly(bytes) {
   const bodies = decodeModule(bytes).code.map((body) => body.code);
   const module = new WebAssembly.Module(readFileSync(new URL('./walk/walk.wasm', import.meta.url)));
-  const { memory, walk, code_start, single_layout, prefixed_layout } = new WebAssembly.Instance(module)
-    .exports;
-  const heap = new Uint8Array(memory.buffer);
+  const { memory, walk, meter, code_start, single_layout, prefixed_layout, cost_of, splits_after } =
+    new WebAssembly.Instance(module).exports;
+  let heap = new Uint8Array(memory.buffer);
   for (const op of OPCODES) {
     const at =
       op.prefix === undefined
         ? single_layout.value + op.code
         : prefixed_layout.value + 512 * WALK_PREFIXES.indexOf(op.prefix) + op.code;
     heap[at] = WALK_LAYOUT[op.immediate];
+    if (op.prefix === undefined) heap[cost_of.value + op.code] = 1;
   }
   for (const prefix of WALK_PREFIXES) heap[single_layout.value + prefix] = WALK_PREFIX;
+  for (const opcode of WASM_METER_SPLITS) heap[splits_after.value + opcode] = 1;
   const spans = [];
   let at = code_start();
-  const needed = at + bodies.reduce((sum, code) => sum + code.length, 0);
+  const input = bodies.reduce((sum, code) => sum + code.length, 0);
+  // The metered bodies go after the bodies: each block's charge takes up to 21 bytes.
+  const needed = at + 5 * input;
   if (needed > memory.buffer.byteLength) memory.grow(Math.ceil((needed - memory.buffer.byteLength) / 65536));
-  const code = new Uint8Array(memory.buffer);
+  heap = new Uint8Array(memory.buffer);
   for (const body of bodies) {
-    code.set(body, at);
+    heap.set(body, at);
     spans.push(at, body.length);
     at += body.length;
   }
-  return () => {
-    for (let i = 0; i < spans.length; i += 2)
-      if (walk(spans[i], spans[i + 1]) !== spans[i + 1]) throw new Error('the WebAssembly walk went astray');
+  const output = at;
+  const meterAll = () => {
+    let out = output;
+    for (let i = 0; i < spans.length; i += 2) out += meter(spans[i], spans[i + 1], out);
+    return out;
+  };
+  // The metered bodies, end to end, must be whole instructions: metering wrote what it meant to.
+  const end = meterAll();
+  if (walk(output, end - output) !== end - output)
+    throw new Error('the WebAssembly metering wrote a broken body');
+  return {
+    walk: () => {
+      for (let i = 0; i < spans.length; i += 2)
+        if (walk(spans[i], spans[i + 1]) !== spans[i + 1])
+          throw new Error('the WebAssembly walk went astray');
+    },
+    meter: meterAll,
   };
 }
 
@@ -306,13 +330,15 @@ export async function run(log) {
   WebAssembly.instantiate = instantiate;
   const big = captured.sort((a, b) => b.length - a.length)[0];
   if (big === undefined || big.length < 500_000) throw new Error('could not capture a 500 KB module');
+  const bigInWasm = inWebAssembly(big);
   const times = compare(
     {
       validate: () => WebAssembly.validate(big),
       instrument: () => instrument(big),
       all: () => must(transformForLoad(big)),
       walk: walkOnly(big),
-      walkWasm: walkInWebAssembly(big),
+      walkWasm: bigInWasm.walk,
+      meterWasm: bigInWasm.meter,
     },
     { rounds: 15, warmup: 3 },
   );
@@ -325,12 +351,14 @@ export async function run(log) {
   log(`  ${(big.length / 1024).toFixed(0)} KB: ${ratio(times.instrument / times.validate)}`);
   // Everything a load does before compiling (policy, metering, call depth, NaN, exposure, encoding).
   const ruby = new Uint8Array(readFileSync(require.resolve('@ruby/3.4-wasm-wasi/dist/ruby.wasm')));
+  const rubyInWasm = inWebAssembly(ruby);
   const rubyTimes = compare(
     {
       validate: () => WebAssembly.validate(ruby),
       all: () => must(transformForLoad(ruby)),
       walk: walkOnly(ruby),
-      walkWasm: walkInWebAssembly(ruby),
+      walkWasm: rubyInWasm.walk,
+      meterWasm: rubyInWasm.meter,
     },
     { rounds: 5, warmup: 1 },
   );
@@ -341,6 +369,7 @@ export async function run(log) {
       validateOneThreadMs: validateOnOneThread(big, 15),
       walkMs: times.walk,
       walkWasmMs: times.walkWasm,
+      meterWasmMs: times.meterWasm,
       allMs: times.all,
     },
     {
@@ -349,6 +378,7 @@ export async function run(log) {
       validateOneThreadMs: validateOnOneThread(ruby, 5),
       walkMs: rubyTimes.walk,
       walkWasmMs: rubyTimes.walkWasm,
+      meterWasmMs: rubyTimes.meterWasm,
       allMs: rubyTimes.all,
     },
   ];
@@ -428,7 +458,7 @@ export function report(results) {
     '',
     '### Load: every transform a load applies (policy, metering, call depth, NaN, exposure, encoding) / `WebAssembly.validate` (target: <= 2x)',
     '',
-    'V8 validates function bodies on worker threads too: "validate" is the wall time in the bench\'s own process, "one thread" the same in a process run with `--single-threaded` (the transforms run on one thread). "walk alone" finds where every instruction ends and does nothing else, as each scan must: the floor of any transform written in JavaScript. "walk in WebAssembly" is the same walk compiled from C (`bench/walk/walk.c`, clang -O3), the bodies in its memory already: the floor of a transform written in C or Rust and run by the same engine.',
+    'V8 validates function bodies on worker threads too: "validate" is the wall time in the bench\'s own process, "one thread" the same in a process run with `--single-threaded` (the transforms run on one thread). "walk alone" finds where every instruction ends and does nothing else, as each scan must: the floor of any transform written in JavaScript. "walk in WebAssembly" is the same walk compiled from C (`bench/walk/walk.c`, clang -O3), the bodies in its memory already: the floor of a transform written in C or Rust and run by the same engine. "metering in WebAssembly" is the simplest metering from the same C (each block charged on entry, its code copied after the charge), no other transform, no decoding or encoding of the module: the least of a metering transform written in C.',
     '',
     table(
       [
@@ -437,6 +467,7 @@ export function report(results) {
         'one thread',
         'walk alone',
         'walk in WebAssembly',
+        'metering in WebAssembly',
         'all transforms',
         'ratio',
         'ratio to one thread',
@@ -447,6 +478,7 @@ export function report(results) {
         t.validateOneThreadMs === undefined ? '' : ms(t.validateOneThreadMs),
         t.walkMs === undefined ? '' : ms(t.walkMs),
         t.walkWasmMs === undefined ? '' : ms(t.walkWasmMs),
+        t.meterWasmMs === undefined ? '' : ms(t.meterWasmMs),
         ms(t.allMs),
         ratio(t.allMs / t.validateMs),
         t.validateOneThreadMs === undefined ? '' : ratio(t.allMs / t.validateOneThreadMs),

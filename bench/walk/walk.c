@@ -2,15 +2,17 @@
  * The bench's walk in WebAssembly: where every instruction of the function bodies ends, and
  * nothing else, as bench/metering.mjs's `walkOnly` does in JavaScript. It is the floor of a
  * transform written in C (or Rust) and run as WebAssembly by the same engine, beside the floor of
- * one written in JavaScript. The layout tables are filled by the bench from the core codec's
- * opcode table. Compiled with (see build.sh):
+ * one written in JavaScript. `meter` is the least a metering transform in C does on top of it: the
+ * blocks and what each costs, then each block's charge written before a copy of its code. The
+ * tables are filled by the bench from the core codec's opcode table. Compiled with (see build.sh):
  *   clang-14 --target=wasm32 -O3 -nostdlib -Wl,--no-entry -Wl,--export-dynamic \
- *     -Wl,--initial-memory=67108864 -o walk.wasm walk.c
+ *     -mbulk-memory -Wl,--initial-memory=67108864 -o walk.wasm walk.c
  */
 #include <stdint.h>
 
 typedef uint8_t u8;
 typedef uint32_t u32;
+typedef int32_t i32;
 
 /* How the immediates after an opcode are laid out (the numbers of bench/metering.mjs's WALK_LAYOUT). */
 enum { NONE, LEB, TWO_LEBS, MEMARG, FOUR_BYTES, EIGHT_BYTES, BR_TABLE, SELECT_TYPES, PREFIX, ONE_BYTE, SIXTEEN_BYTES, MEMARG_LANE };
@@ -73,6 +75,70 @@ __attribute__((visibility("default"))) u32 walk(const u8 *code, u32 end) {
     }
   }
   return p;
+}
+
+/* What each single-byte opcode costs, and whether a block starts after it (a branch, a call, a block's start or end). */
+__attribute__((visibility("default"))) u8 cost_of[256];
+__attribute__((visibility("default"))) u8 splits_after[256];
+
+/* Where each block of the body being metered starts, and what it costs. */
+#define MAX_BLOCKS (1 << 20)
+static u32 block_start[MAX_BLOCKS + 1];
+static u32 block_cost[MAX_BLOCKS];
+
+static u8 *signed_leb(u8 *out, i32 value) {
+  for (;;) {
+    u8 byte = value & 0x7f;
+    value >>= 7;
+    int done = (value == 0 && !(byte & 0x40)) || (value == -1 && (byte & 0x40));
+    *out++ = done ? byte : byte | 0x80;
+    if (done) return out;
+  }
+}
+
+/*
+ * Meters the body of `end` bytes at `code` into `out` with the simplest cost model (each block pays
+ * for its instructions on entry: `G -= cost; if (G < 0) call $exhausted`); returns the bytes written.
+ * Two passes, as the JavaScript transform makes: the blocks and their costs, then the writing.
+ */
+__attribute__((visibility("default"))) u32 meter(const u8 *code, u32 end, u8 *out) {
+  u32 p = 0, blocks = 0, cost = 0;
+  block_start[0] = 0;
+  while (p < end) {
+    u8 byte = code[p];
+    u8 layout = single_layout[byte];
+    if (layout == LEB) p = leb_end(code, p + 1);
+    else if (layout == NONE) p = p + 1;
+    else if (layout != PREFIX) p = immediates_end(code, p + 1, layout);
+    else {
+      u32 sub = read_leb(code, p + 1);
+      const u8 *table = prefixed_layout[byte == 0xfc ? 0 : byte == 0xfd ? 1 : 2];
+      p = immediates_end(code, leb_end(code, p + 1), sub < 512 ? table[sub] : NONE);
+    }
+    cost += cost_of[byte];
+    if (splits_after[byte] && p < end && blocks < MAX_BLOCKS - 1) {
+      block_cost[blocks++] = cost;
+      block_start[blocks] = p;
+      cost = 0;
+    }
+  }
+  block_cost[blocks++] = cost;
+  block_start[blocks] = end;
+  u8 *o = out;
+  for (u32 b = 0; b < blocks; b++) {
+    if (block_cost[b] != 0) {
+      /* global.get 5; i64.const cost; i64.sub; global.set 5; global.get 5; i64.const 0; i64.lt_s; if; call 3; end */
+      *o++ = 0x23; *o++ = 0x05; *o++ = 0x42;
+      o = signed_leb(o, (i32)block_cost[b]);
+      *o++ = 0x7d; *o++ = 0x24; *o++ = 0x05; *o++ = 0x23; *o++ = 0x05; *o++ = 0x42; *o++ = 0x00;
+      *o++ = 0x53; *o++ = 0x04; *o++ = 0x40; *o++ = 0x10; *o++ = 0x03; *o++ = 0x0b;
+    }
+    u32 from = block_start[b], length = block_start[b + 1] - from;
+    if (length < 64) for (u32 i = 0; i < length; i++) o[i] = code[from + i];
+    else __builtin_memcpy(o, code + from, length);
+    o += length;
+  }
+  return (u32)(o - out);
 }
 
 /* Where the bench copies the bodies: past the data above. */
