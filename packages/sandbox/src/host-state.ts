@@ -18,18 +18,14 @@ export interface HostState {
 const VERSION = 1;
 const BYTES = 33;
 /**
- * Where host states are encoded and decoded, off V8's heap from the start: a
- * DataView of each state's own bytes, or the snapshot encoder's look at their
- * `buffer` (is it the one being written into?), would make V8 move such a small
- * array off its heap, about 1 µs for every snapshot and restore.
+ * Where host states are encoded and decoded. A DataView of each state's own
+ * bytes would make V8 move such a small array off its heap, for every
+ * snapshot and restore.
  */
 const SCRATCH = new Uint8Array(BYTES);
 const SCRATCH_VIEW = new DataView(SCRATCH.buffer);
 
-/**
- * Encodes `state` for the snapshot's host section, in bytes that the next call
- * overwrites: write them into the snapshot before encoding another state.
- */
+/** Encodes `state` for the snapshot's host section. */
 export function encodeHostState(state: HostState): Uint8Array {
   const view = SCRATCH_VIEW;
   view.setUint8(0, VERSION);
@@ -37,7 +33,7 @@ export function encodeHostState(state: HostState): Uint8Array {
   view.setBigUint64(9, state.prng.increment, true);
   view.setFloat64(17, state.eventTimestamp, true);
   view.setFloat64(25, state.gasUsed, true);
-  return SCRATCH;
+  return SCRATCH.slice();
 }
 
 /** Decodes a host section, or says why it is not one this sandbox wrote. */

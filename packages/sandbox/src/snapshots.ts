@@ -157,13 +157,12 @@ export function takeSnapshot(
   live.meter.end();
   const image = captureState(live.instance, live.layout);
   if (!image.ok) return image;
-  const extensions = new Map(live.capabilities.map((capability) => [capability.name, capability.save()]));
-  // Bytes the next encoding overwrites: encoded last, and copied into the snapshot at once.
   const host = encodeHostState({
     prng: live.prng.save(),
     eventTimestamp: live.clock.eventTimestamp,
     gasUsed,
   });
+  const extensions = new Map(live.capabilities.map((capability) => [capability.name, capability.save()]));
   const { globals, tables, memory } = image.value;
   return encodeSnapshot({ globals, tables, memory, binding: live.binding(), host, extensions }, into);
 }

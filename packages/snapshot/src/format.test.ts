@@ -74,6 +74,9 @@ const SAMPLE: SnapshotContents = {
   memory: { pages: 2, chunks: [{ offset: 4096, bytes: new Uint8Array(5000).fill(0xab) }] },
 };
 
+/** About how long a snapshot of {@link SAMPLE} is (its memory chunk, and less than 1 KB more). */
+const SAMPLE_BYTES = 6000;
+
 function reason(bytes: Uint8Array): string {
   const decoded = decodeSnapshot(bytes);
   if (decoded.ok) throw new Error('expected the snapshot to be refused');
@@ -301,20 +304,57 @@ describe('the WSNP format', () => {
     );
   });
 
-  it('refuses to write into a buffer that holds what it would snapshot', () => {
+  it('refuses to write into a buffer that holds a part longer than 64 bytes of what it would snapshot', () => {
     const memory = new Uint8Array(3 * 65536);
     const sample = {
       ...SAMPLE,
       memory: { pages: 3, chunks: [{ offset: 65536, bytes: memory.subarray(65536) }] },
     };
-    for (const into of [memory.subarray(0, 65536), SAMPLE.host]) {
-      const result = encodeSnapshot(into === SAMPLE.host ? SAMPLE : sample, into);
+    const big = new Uint8Array(70_000);
+    const withLongHost = { ...SAMPLE, host: big.subarray(69_000, 69_065) };
+    for (const [contents, into] of [
+      [sample, memory.subarray(0, 65536)],
+      [withLongHost, big.subarray(0, 60_000)],
+    ] as const) {
+      const result = encodeSnapshot(contents, into);
       expect(result).toMatchObject({
         ok: false,
         error: { code: 'SNAPSHOT_ERROR', reason: expect.stringMatching(/shares memory/) as unknown },
       });
     }
     expect(memory.every((b) => b === 0)).toBe(true);
+    expect(big.every((b) => b === 0)).toBe(true);
+  });
+
+  it('writes the same bytes when short parts (hashes, a small host) are views of the buffer it writes into', () => {
+    fc.assert(
+      fc.property(
+        fc.nat(64),
+        fc.uniqueArray(fc.nat(SAMPLE_BYTES - 64), { minLength: 3, maxLength: 3 }),
+        (hostLength, [moduleAt, configAt, hostAt]) => {
+          const into = new Uint8Array(SAMPLE_BYTES + 4096);
+          for (let i = 0; i < into.length; i++) into[i] = (i * 7 + 3) & 0xff;
+          const view = (at: number, length: number) => into.subarray(at, at + length);
+          const contents: SnapshotContents = {
+            ...SAMPLE,
+            binding: { moduleHash: view(moduleAt as number, 32), configHash: view(configAt as number, 32) },
+            host: view(hostAt as number, hostLength),
+          };
+          const alone = encoded({
+            ...contents,
+            binding: {
+              moduleHash: contents.binding.moduleHash.slice(),
+              configHash: contents.binding.configHash.slice(),
+            },
+            host: contents.host.slice(),
+          });
+          const result = encodeSnapshot(contents, into);
+          if (!result.ok) throw new Error(result.error.message);
+          expect(result.value.buffer).toBe(into.buffer);
+          expect(result.value).toEqual(alone);
+        },
+      ),
+    );
   });
 
   it('refuses to encode hashes of the wrong length', () => {

@@ -227,7 +227,10 @@ function writeValue(w: Writer<ArrayBufferLike>, value: SavedValue): void {
  * Encodes `contents` as a WSNP snapshot. Memory chunks are copied once, into
  * the result; zero blocks between them take no space. With `into`, the result
  * is written there when it fits (as `into.subarray(0, length)`), and into a new
- * buffer when it does not; `into` must not share a buffer with `contents`.
+ * buffer when it does not. `into` must not share a buffer with a part of
+ * `contents` longer than 64 bytes (`SNAPSHOT_ERROR`: writing would change
+ * what is being written); shorter parts (the binding's hashes, a small host
+ * section) are copied before anything is written, and may.
  */
 export function encodeSnapshot(contents: SnapshotContents): Result<Uint8Array<ArrayBuffer>, SnapshotError>;
 export function encodeSnapshot<B extends ArrayBufferLike>(
@@ -238,9 +241,12 @@ export function encodeSnapshot(
   contents: SnapshotContents,
   into?: Uint8Array,
 ): Result<Uint8Array, SnapshotError> {
+  if (into !== undefined) {
+    contents = shortPartsCopied(contents);
+    if (sharesBuffer(into, contents))
+      return snapshotError('the buffer to write into shares memory with what it would hold');
+  }
   const { binding, host, globals, tables, memory } = contents;
-  if (into !== undefined && sharesBuffer(into, contents))
-    return snapshotError('the buffer to write into shares memory with what it would hold');
   if (binding.moduleHash.length !== HASH_BYTES || binding.configHash.length !== HASH_BYTES)
     return snapshotError(`the binding's hashes must be ${HASH_BYTES} bytes each`);
   const extensions = extensionsOf(contents);
@@ -301,15 +307,55 @@ export function encodeSnapshot(
   return ok(w.bytes);
 }
 
-/** Whether `into` is a view of the same buffer as any bytes of `contents` (writing it would change them). */
+/**
+ * The longest parts copied before a snapshot is written into a buffer of the caller's, rather than
+ * asked for their `buffer`: V8 keeps a typed array of up to 64 bytes made on its own on its heap, and
+ * asking for its `buffer` moves it off (about 1 µs, for a host section made fresh for each snapshot).
+ * A longer array is never on the heap, nor a view of one.
+ */
+const COPIED_UP_TO_BYTES = 64;
+
+const copiedIfShort = (bytes: Uint8Array): Uint8Array =>
+  bytes.length <= COPIED_UP_TO_BYTES ? bytes.slice() : bytes;
+
+const isShort = (bytes: Uint8Array): boolean => bytes.length <= COPIED_UP_TO_BYTES;
+
+/** `contents` with its parts of up to {@link COPIED_UP_TO_BYTES} copied: nothing written can change them. */
+function shortPartsCopied(contents: SnapshotContents): SnapshotContents {
+  const { binding, host, globals, tables, memory, extensions } = contents;
+  return {
+    binding: { moduleHash: copiedIfShort(binding.moduleHash), configHash: copiedIfShort(binding.configHash) },
+    host: copiedIfShort(host),
+    globals,
+    tables,
+    memory:
+      memory?.chunks.some((chunk) => isShort(chunk.bytes)) === true
+        ? {
+            pages: memory.pages,
+            chunks: memory.chunks.map((chunk) => ({
+              offset: chunk.offset,
+              bytes: copiedIfShort(chunk.bytes),
+            })),
+          }
+        : memory,
+    extensions:
+      extensions !== undefined && [...extensions.values()].some(isShort)
+        ? new Map([...extensions].map(([name, bytes]) => [name, copiedIfShort(bytes)] as const))
+        : extensions,
+  };
+}
+
+/**
+ * Whether `into` is a view of the same buffer as any part of `contents` longer than
+ * {@link COPIED_UP_TO_BYTES} (writing it would change them; shorter ones are copies).
+ */
 function sharesBuffer(into: Uint8Array, contents: SnapshotContents): boolean {
   const { buffer } = into;
   const { binding, host, memory, extensions } = contents;
+  const shares = (bytes: Uint8Array) => !isShort(bytes) && bytes.buffer === buffer;
   return (
-    [binding.moduleHash, binding.configHash, host, ...(extensions?.values() ?? [])].some(
-      (bytes) => bytes.buffer === buffer,
-    ) ||
-    (memory?.chunks.some((chunk) => chunk.bytes.buffer === buffer) ?? false)
+    [binding.moduleHash, binding.configHash, host, ...(extensions?.values() ?? [])].some(shares) ||
+    (memory?.chunks.some((chunk) => shares(chunk.bytes)) ?? false)
   );
 }
 
