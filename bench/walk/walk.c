@@ -59,21 +59,22 @@ static u32 immediates_end(const u8 *code, u32 p, u8 layout) {
   }
 }
 
+/* Where the instruction at `p` ends. */
+static inline u32 instruction_end(const u8 *code, u32 p) {
+  u8 byte = code[p];
+  u8 layout = single_layout[byte];
+  if (layout == LEB) return leb_end(code, p + 1);
+  if (layout == NONE) return p + 1;
+  if (layout != PREFIX) return immediates_end(code, p + 1, layout);
+  u32 sub = read_leb(code, p + 1);
+  const u8 *table = prefixed_layout[byte == 0xfc ? 0 : byte == 0xfd ? 1 : 2];
+  return immediates_end(code, leb_end(code, p + 1), sub < 512 ? table[sub] : NONE);
+}
+
 /* Walks the body of `end` bytes at `code`; returns where the walk ended (`end`, for a valid body). */
 __attribute__((visibility("default"))) u32 walk(const u8 *code, u32 end) {
   u32 p = 0;
-  while (p < end) {
-    u8 byte = code[p];
-    u8 layout = single_layout[byte];
-    if (layout == LEB) p = leb_end(code, p + 1);
-    else if (layout == NONE) p = p + 1;
-    else if (layout != PREFIX) p = immediates_end(code, p + 1, layout);
-    else {
-      u32 sub = read_leb(code, p + 1);
-      const u8 *table = prefixed_layout[byte == 0xfc ? 0 : byte == 0xfd ? 1 : 2];
-      p = immediates_end(code, leb_end(code, p + 1), sub < 512 ? table[sub] : NONE);
-    }
-  }
+  while (p < end) p = instruction_end(code, p);
   return p;
 }
 
@@ -106,15 +107,7 @@ __attribute__((visibility("default"))) u32 meter(const u8 *code, u32 end, u8 *ou
   block_start[0] = 0;
   while (p < end) {
     u8 byte = code[p];
-    u8 layout = single_layout[byte];
-    if (layout == LEB) p = leb_end(code, p + 1);
-    else if (layout == NONE) p = p + 1;
-    else if (layout != PREFIX) p = immediates_end(code, p + 1, layout);
-    else {
-      u32 sub = read_leb(code, p + 1);
-      const u8 *table = prefixed_layout[byte == 0xfc ? 0 : byte == 0xfd ? 1 : 2];
-      p = immediates_end(code, leb_end(code, p + 1), sub < 512 ? table[sub] : NONE);
-    }
+    p = instruction_end(code, p);
     cost += cost_of[byte];
     if (splits_after[byte] && p < end && blocks < MAX_BLOCKS - 1) {
       block_cost[blocks++] = cost;
