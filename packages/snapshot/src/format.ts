@@ -241,20 +241,18 @@ export function encodeSnapshot(
   contents: SnapshotContents,
   into?: Uint8Array,
 ): Result<Uint8Array, SnapshotError> {
-  if (into !== undefined) {
-    contents = shortPartsCopied(contents);
-    if (sharesBuffer(into, contents))
-      return snapshotError('the buffer to write into shares memory with what it would hold');
-  }
-  const { binding, host, globals, tables, memory } = contents;
+  const parts = into === undefined ? contents : shortPartsCopied(contents);
+  if (into !== undefined && sharesBuffer(into, parts))
+    return snapshotError('the buffer to write into shares memory with what it would hold');
+  const { binding, host, globals, tables, memory } = parts;
   if (binding.moduleHash.length !== HASH_BYTES || binding.configHash.length !== HASH_BYTES)
     return snapshotError(`the binding's hashes must be ${HASH_BYTES} bytes each`);
-  const extensions = extensionsOf(contents);
+  const extensions = extensionsOf(parts);
   const sizes = [
     host.length,
     globalsSize(globals),
     tablesSize(tables),
-    memorySize(contents),
+    memorySize(parts),
     ...extensions.map(([name, bytes]) => 4 + name.length + bytes.length),
   ];
   const total =
@@ -315,10 +313,9 @@ export function encodeSnapshot(
  */
 const COPIED_UP_TO_BYTES = 64;
 
-const copiedIfShort = (bytes: Uint8Array): Uint8Array =>
-  bytes.length <= COPIED_UP_TO_BYTES ? bytes.slice() : bytes;
-
 const isShort = (bytes: Uint8Array): boolean => bytes.length <= COPIED_UP_TO_BYTES;
+
+const copiedIfShort = (bytes: Uint8Array): Uint8Array => (isShort(bytes) ? bytes.slice() : bytes);
 
 /** `contents` with its parts of up to {@link COPIED_UP_TO_BYTES} copied: nothing written can change them. */
 function shortPartsCopied(contents: SnapshotContents): SnapshotContents {
