@@ -19,6 +19,7 @@ import { type HostFunction, WASM_PAGE_BYTES } from '@ri-sandbox/core';
 import {
   type InstanceImage,
   type MemoryImage,
+  type MemoryRange,
   type StateLayout,
   applyState,
   canRestoreInPlace,
@@ -158,17 +159,23 @@ export class IdleInstances {
   #initial: InstanceImage | null | undefined;
   readonly #parked: Parked[] = [];
 
+  /**
+   * `written`: where instantiation writes the module's memory (its active data segments, see
+   * `dataSegmentRanges`), if that is known before: its instances get memories all zero, so that
+   * capturing the first one's state reads only there.
+   */
   constructor(
     private readonly layout: StateLayout,
     private readonly registry: IdleRegistry,
+    private readonly written?: readonly MemoryRange[],
   ) {}
 
   /**
    * Records the state `instance` starts in, from the first instance of the
-   * module (just instantiated: no guest code has run). A module whose state
-   * cannot be captured (a host function in a table), whose memory is larger
-   * than the budget or starts with more than {@link IDLE_INITIAL_BYTES} in it
-   * has its instances never kept.
+   * module (just instantiated, on a memory that was all zeros: no guest code
+   * has run). A module whose state cannot be captured (a host function in a
+   * table), whose memory is larger than the budget or starts with more than
+   * {@link IDLE_INITIAL_BYTES} in it has its instances never kept.
    */
   noteFresh(instance: WebAssembly.Instance, memory: WebAssembly.Memory | undefined): void {
     if (this.#initial !== undefined) return;
@@ -176,7 +183,7 @@ export class IdleInstances {
       this.#initial = null;
       return;
     }
-    const captured = captureState(instance, this.layout);
+    const captured = captureState(instance, this.layout, { written: this.written });
     const initialBytes = captured.ok
       ? (captured.value.memory?.chunks.reduce((sum, chunk) => sum + chunk.bytes.length, 0) ?? 0)
       : Infinity;

@@ -353,6 +353,37 @@ describe('reused instances', () => {
     }
   });
 
+  it('take the state their module starts in from where its data segments wrote, not from all its memory', async () => {
+    // 16 MiB of memory, a few bytes of data: reading the rest (the zero-block kernel's scan) would fault
+    // in every page of a memory the guest may never touch.
+    const pages = IDLE_BYTES_PER_PROCESS / 65536;
+    const sparse = wat(`(module (memory ${pages} ${pages}) (data (i32.const 70000) "seg")
+      (func (export "load") (param i32) (result i32) (i32.load8_u (local.get 0)))
+      (func (export "scramble") (i32.store8 (i32.const 70000) (i32.const 0)) (i32.store8 (i32.const 9000000) (i32.const 1))))`);
+    const sandbox = testSandbox();
+    const config = { maxMemoryBytes: IDLE_BYTES_PER_PROCESS };
+    let scans = 0;
+    const counting = WebAssembly.Instance;
+    WebAssembly.Instance = new Proxy(counting, {
+      construct(target, args: [WebAssembly.Module, WebAssembly.Imports | undefined]) {
+        if (WebAssembly.Module.exports(args[0]).some((e) => e.name === 'next')) scans++;
+        return new target(...args);
+      },
+    });
+    const first = await loadInto(sandbox, config, sparse);
+    WebAssembly.Instance = counting;
+    expect(scans).toBe(0);
+    valueOf(sandbox.execute(first, 'scramble'));
+    sandbox.destroy(first);
+    const second = await loadInto(sandbox, config, sparse);
+    // The instance served again, its memory as a new one's.
+    expect(made.count).toBe(1);
+    expect([70000, 70001, 70002, 9000000].map((at) => valueOf(sandbox.execute(second, 'load', at)))).toEqual([
+      ...new TextEncoder().encode('seg'),
+      0,
+    ]);
+  });
+
   it('are not kept for a module whose memory is over the budget', async () => {
     const pages = IDLE_BYTES_PER_PROCESS / 65536 + 1;
     const large = wat(`(module (memory ${pages} ${pages}) (func (export "f")))`);

@@ -38,7 +38,13 @@ import {
   instantiateModule,
   instantiateModuleSync,
 } from '@ri-sandbox/loader';
-import { type SnapshotBinding, type StateLayout, warmUpXxh3, warmUpZeroBlocks } from '@ri-sandbox/snapshot';
+import {
+  type SnapshotBinding,
+  type StateLayout,
+  dataSegmentRanges,
+  warmUpXxh3,
+  warmUpZeroBlocks,
+} from '@ri-sandbox/snapshot';
 import { Meter, type MeterLimits } from '@ri-sandbox/metering';
 import {
   type JsonCall,
@@ -559,7 +565,10 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
       compiled: Object.assign({}, module, { bytes: COMPILED_AWAY }),
       layout,
       moduleHash: () => (moduleHash ??= sha256Now(bytes)),
-      idle: memories === undefined ? undefined : new IdleInstances(layout, IDLE_INSTANCES),
+      idle:
+        memories === undefined
+          ? undefined
+          : new IdleInstances(layout, IDLE_INSTANCES, dataSegmentRanges(module.decoded)),
     };
     compiledCache.set(bytes, variant, entry);
     return ok(entry);

@@ -13,7 +13,7 @@ import {
   type SavedTable,
   type SavedValue,
 } from './state';
-import { type NextBlock, scanInScript, scanMemory } from './zero-blocks';
+import { KERNEL_FROM_BYTES, type NextBlock, scanInScript, scanMemory } from './zero-blocks';
 
 /** The longest chunk, so that every length fits the format's u32. */
 const MAX_CHUNK_BYTES = 1 << 30;
@@ -64,23 +64,93 @@ function reference(
   return { type: 'externref' };
 }
 
+/**
+ * The runs of blocks `next` finds not zero in `bytes` among blocks `from` to `to` (exclusive), added
+ * to `chunks` as views (not copies), none longer than a chunk may be.
+ */
+function addChunks(
+  chunks: MemoryChunk[],
+  bytes: Uint8Array<ArrayBuffer>,
+  next: NextBlock,
+  from: number,
+  to: number,
+): void {
+  for (let first = next(from, to, false); first < to;) {
+    const end = next(first + 1, to, true);
+    const last = Math.min(end * MEMORY_BLOCK_BYTES, bytes.length);
+    for (let at = first * MEMORY_BLOCK_BYTES; at < last; at += MAX_CHUNK_BYTES)
+      chunks.push({ offset: at, bytes: bytes.subarray(at, Math.min(last, at + MAX_CHUNK_BYTES)) });
+    first = end < to ? next(end + 1, to, false) : to;
+  }
+}
+
 /** The runs of blocks `next` finds not zero in `bytes`, as views (not copies), none longer than a chunk may be. */
 function chunksOf(bytes: Uint8Array<ArrayBuffer>, next: NextBlock): MemoryChunk[] {
-  const blocks = Math.ceil(bytes.length / MEMORY_BLOCK_BYTES);
   const chunks: MemoryChunk[] = [];
-  for (let first = next(0, blocks, false); first < blocks;) {
-    const end = next(first + 1, blocks, true);
-    const to = Math.min(end * MEMORY_BLOCK_BYTES, bytes.length);
-    for (let at = first * MEMORY_BLOCK_BYTES; at < to; at += MAX_CHUNK_BYTES)
-      chunks.push({ offset: at, bytes: bytes.subarray(at, Math.min(to, at + MAX_CHUNK_BYTES)) });
-    first = end < blocks ? next(end + 1, blocks, false) : blocks;
-  }
+  addChunks(chunks, bytes, next, 0, Math.ceil(bytes.length / MEMORY_BLOCK_BYTES));
   return chunks;
 }
 
 /** The non-zero runs of `bytes`, in whole blocks, as views (not copies). */
 export function nonZeroChunks(bytes: Uint8Array<ArrayBuffer>): MemoryChunk[] {
   return chunksOf(bytes, scanInScript(bytes));
+}
+
+/** Bytes `start` to `end` (exclusive) of a linear memory. */
+export interface MemoryRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * The blocks of a memory of `blocks` blocks that `ranges` touch, as sorted runs `[from, to)` that
+ * neither overlap nor meet (so that a run of non-zero blocks never spans two of them).
+ */
+function blockRuns(ranges: readonly MemoryRange[], blocks: number): [number, number][] {
+  const touched = ranges
+    .filter((range) => range.end > range.start)
+    .map((range): [number, number] => [
+      Math.min(blocks, Math.floor(range.start / MEMORY_BLOCK_BYTES)),
+      Math.min(blocks, Math.ceil(range.end / MEMORY_BLOCK_BYTES)),
+    ])
+    .sort((a, b) => a[0] - b[0]);
+  const runs: [number, number][] = [];
+  for (const [from, to] of touched) {
+    const last = runs.at(-1);
+    if (last !== undefined && from <= last[1]) last[1] = Math.max(last[1], to);
+    else if (to > from) runs.push([from, to]);
+  }
+  return runs;
+}
+
+/**
+ * The non-zero runs of `memory`'s blocks, as views, reading only the blocks `written` touches when it
+ * is given (the rest is known to be zero): the chunks a scan of the whole memory finds, without
+ * reading megabytes of zeros (which a memory no one has written to yet faults in, page by page).
+ */
+function memoryChunks(
+  memory: WebAssembly.Memory,
+  written: readonly MemoryRange[] | undefined,
+): MemoryChunk[] {
+  const bytes = new Uint8Array(memory.buffer);
+  if (written === undefined) return chunksOf(bytes, scanMemory(memory));
+  const runs = blockRuns(written, Math.ceil(bytes.length / MEMORY_BLOCK_BYTES));
+  const read = runs.reduce((sum, [from, to]) => sum + (to - from) * MEMORY_BLOCK_BYTES, 0);
+  const next = read >= KERNEL_FROM_BYTES ? scanMemory(memory) : scanInScript(bytes);
+  const chunks: MemoryChunk[] = [];
+  for (const [from, to] of runs) addChunks(chunks, bytes, next, from, to);
+  return chunks;
+}
+
+/** How {@link captureState} reads an instance. */
+export interface CaptureOptions {
+  /**
+   * Where the memory may hold something other than zeros: only the blocks these ranges touch are
+   * read. For an instance just made on a zeroed memory, the ranges its active data segments wrote
+   * (see `dataSegmentRanges`); a wrong list captures zeros where the memory is not. Default: the
+   * whole memory is read.
+   */
+  readonly written?: readonly MemoryRange[] | undefined;
 }
 
 /**
@@ -92,6 +162,7 @@ export function nonZeroChunks(bytes: Uint8Array<ArrayBuffer>): MemoryChunk[] {
 export function captureState(
   instance: WebAssembly.Instance,
   layout: StateLayout,
+  options: CaptureOptions = {},
 ): Result<InstanceImage, SnapshotError> {
   const { exports } = instance;
   let names: Map<unknown, number> | undefined;
@@ -112,10 +183,11 @@ export function captureState(
       return { index: t.index, elements };
     });
     let image: MemoryImage | undefined;
-    if (memory !== undefined) {
-      const bytes = new Uint8Array(memory.buffer);
-      image = { pages: bytes.length / WASM_PAGE_BYTES, chunks: chunksOf(bytes, scanMemory(memory)) };
-    }
+    if (memory !== undefined)
+      image = {
+        pages: memory.buffer.byteLength / WASM_PAGE_BYTES,
+        chunks: memoryChunks(memory, options.written),
+      };
     return ok({ globals, tables, memory: image });
   } catch (error) {
     if (error instanceof Uncapturable) return err(sandboxError.snapshotError(error.message));

@@ -1,0 +1,145 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { WASM_PAGE_BYTES, decodeModule, encodeModule } from '@ri-sandbox/core';
+import { FIXTURE_NAMES, fixture, fuzzModules } from '@ri-sandbox/test-fixtures';
+import { wat } from '../../core/test/wat';
+import { fixtureImports, fuzzImports } from '../../metering/test/differential';
+import { type MemoryRange, captureState } from './capture';
+import { dataSegmentRanges } from './data-ranges';
+import { exposeState } from './expose';
+import type { StateLayout } from './layout';
+import { MEMORY_BLOCK_BYTES } from './state';
+
+describe('dataSegmentRanges', () => {
+  it('gives the bytes each active segment of memory 0 writes, in segment order', () => {
+    const module = decodeModule(
+      wat(`(module
+        (memory 2)
+        (data (i32.const 70000) "abc")
+        (data "passive, never written at instantiation")
+        (data (i32.const 8) "hello")
+        (data (i32.const 100) ""))`),
+    );
+    expect(dataSegmentRanges(module)).toEqual([
+      { start: 70000, end: 70003 },
+      { start: 8, end: 13 },
+      { start: 100, end: 100 },
+    ]);
+  });
+
+  it('reads an offset as unsigned', () => {
+    const high = decodeModule(wat(`(module (memory 1) (data (i32.const -65536) "x"))`));
+    expect(dataSegmentRanges(high)).toEqual([{ start: 2 ** 32 - 65536, end: 2 ** 32 - 65535 }]);
+  });
+
+  it('is empty for a module without active segments, and undefined when an offset is not a constant', () => {
+    expect(dataSegmentRanges(decodeModule(wat(`(module (memory 1))`)))).toEqual([]);
+    const imported = decodeModule(
+      wat(`(module (import "env" "base" (global $base i32)) (memory 1) (data (global.get $base) "x"))`),
+    );
+    expect(dataSegmentRanges(imported)).toBeUndefined();
+  });
+});
+
+/** A 64 KiB-page memory of `pages` pages with `writes` applied, and its full capture's chunks. */
+function memoryWith(pages: number, writes: readonly { at: number; bytes: Uint8Array }[]) {
+  const memory = new WebAssembly.Memory({ initial: pages });
+  const view = new Uint8Array(memory.buffer);
+  for (const { at, bytes } of writes) view.set(bytes.subarray(0, view.length - at), at);
+  return memory;
+}
+
+const memoryLayout = (memory: WebAssembly.Memory) => {
+  const instance = { exports: { memory } } as unknown as WebAssembly.Instance;
+  const layout: StateLayout = {
+    memory: 'memory',
+    globals: [],
+    tables: [],
+    functions: [],
+    dropFlags: [],
+    redrop: undefined,
+    start: undefined,
+  };
+  return { instance, layout };
+};
+
+function chunks(memory: WebAssembly.Memory, written?: readonly MemoryRange[]) {
+  const { instance, layout } = memoryLayout(memory);
+  const image = captureState(instance, layout, { written });
+  if (!image.ok) throw new Error(image.error.message);
+  return image.value.memory?.chunks.map((c) => ({ offset: c.offset, bytes: [...c.bytes] }));
+}
+
+describe('captureState with the written ranges', () => {
+  it('finds the chunks a scan of the whole memory finds, when nothing is written elsewhere', () => {
+    const pages = 3;
+    const size = pages * WASM_PAGE_BYTES;
+    const write = fc.record({
+      at: fc.nat(size - 1),
+      bytes: fc.uint8Array({ minLength: 1, maxLength: 3 * MEMORY_BLOCK_BYTES }),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(write, { maxLength: 8 }),
+        fc.array(fc.record({ at: fc.nat(size - 1), length: fc.nat(2 * MEMORY_BLOCK_BYTES) }), {
+          maxLength: 3,
+        }),
+        (writes, unwritten) => {
+          const memory = memoryWith(pages, writes);
+          // The ranges the writes cover, and some where nothing was written (a segment of zeros).
+          const written: MemoryRange[] = [
+            ...writes.map(({ at, bytes }) => ({ start: at, end: at + bytes.length })),
+            ...unwritten.map(({ at, length }) => ({ start: at, end: at + length })),
+          ];
+          expect(chunks(memory, written)).toEqual(chunks(memory));
+        },
+      ),
+    );
+  });
+
+  it('reads only the blocks the ranges touch', () => {
+    const memory = memoryWith(2, [
+      { at: 10, bytes: new Uint8Array([1]) },
+      { at: 5 * MEMORY_BLOCK_BYTES, bytes: new Uint8Array([2]) },
+    ]);
+    expect(chunks(memory, [{ start: 0, end: 11 }])).toEqual([
+      { offset: 0, bytes: [...new Uint8Array(MEMORY_BLOCK_BYTES).fill(1, 10, 11)] },
+    ]);
+    expect(chunks(memory, [])).toEqual([]);
+  });
+
+  it('scans a large run of blocks by the kernel, and gives what the whole scan gives', () => {
+    const writes = [
+      { at: 3, bytes: new Uint8Array(2 * WASM_PAGE_BYTES).fill(7) },
+      { at: 9 * WASM_PAGE_BYTES + 1, bytes: new Uint8Array([9]) },
+    ];
+    const memory = memoryWith(16, writes);
+    const written = writes.map(({ at, bytes }) => ({ start: at, end: at + bytes.length }));
+    expect(chunks(memory, written)).toEqual(chunks(memory));
+  });
+});
+
+const CORPUS: readonly (readonly [string, Uint8Array<ArrayBuffer>])[] = [
+  ...FIXTURE_NAMES.map((name) => [name, fixture(name)] as const),
+  ...fuzzModules().map((m) => [m.name, m.bytes] as const),
+];
+
+describe('a fresh instance, captured where its data segments wrote, as captured whole', () => {
+  it.each(CORPUS)('for %s', (_name, bytes) => {
+    const module = decodeModule(bytes);
+    const exposed = exposeState(module);
+    if (!exposed.ok) throw new Error(exposed.error.message);
+    const { layout } = exposed.value;
+    const rewritten = new Uint8Array(encodeModule(exposed.value.module));
+    const imports = { ...fuzzImports(rewritten, [], () => ({})), ...fixtureImports() };
+    let instance: WebAssembly.Instance;
+    try {
+      instance = new WebAssembly.Instance(new WebAssembly.Module(rewritten), imports);
+    } catch {
+      return; // A segment out of bounds (instantiation refused): nothing to capture.
+    }
+    const written = dataSegmentRanges(module);
+    expect(written).toBeDefined();
+    expect(captureState(instance, layout, { written })).toEqual(captureState(instance, layout));
+  });
+});
