@@ -24,6 +24,7 @@ import {
   applyState,
   canRestoreInPlace,
   captureState,
+  chunkRanges,
 } from '@ri-sandbox/snapshot';
 import type { HostContext, LiveModule } from './instance';
 
@@ -243,7 +244,10 @@ export class IdleInstances {
       this.registry.remove(parked);
       // It could be restored in place when it was kept, and nothing has run on it since: this only
       // fails if the engine refuses to write a table, and the instance is then left to the collector.
-      if (applyState(parked.live.instance, this.layout, initial).ok) return parked.live;
+      const { live } = parked;
+      if (!applyState(live.instance, this.layout, initial, { written: live.written }).ok) continue;
+      live.written = initial.memory === undefined ? undefined : chunkRanges(initial.memory);
+      return live;
     }
     return undefined;
   }

@@ -10,7 +10,7 @@ import { MEMORY_POOL_MAX_USES } from '@ri-sandbox/loader';
 import { CONTROL_EXPORT } from '@ri-sandbox/metering';
 import { fixture } from '@ri-sandbox/test-fixtures';
 import { wat } from '../../core/test/wat';
-import { errorOf, testSandbox, valueOf } from '../test/helpers';
+import { errorOf, testSandbox, valueOf, valueOfResult } from '../test/helpers';
 import { IDLE_BYTES_PER_PROCESS, IDLE_INITIAL_BYTES, IDLE_PER_MODULE } from './idle-instances';
 
 /** What the host function `note` saw: the context of each call, and the value. */
@@ -354,14 +354,16 @@ describe('reused instances', () => {
   });
 
   it('take the state their module starts in from where its data segments wrote, not from all its memory', async () => {
-    // 16 MiB of memory, a few bytes of data: reading the rest (the zero-block kernel's scan) would fault
-    // in every page of a memory the guest may never touch.
+    // 16 MiB of memory, a byte of data: reading the rest (the zero-block kernel's scan) would fault in
+    // every page of a memory the guest may never touch.
     const pages = IDLE_BYTES_PER_PROCESS / 65536;
-    const sparse = wat(`(module (memory ${pages} ${pages}) (data (i32.const 70000) "seg")
+    const sparse = wat(`(module (memory ${pages} ${pages}) (data (i32.const 70000) "s")
       (func (export "load") (param i32) (result i32) (i32.load8_u (local.get 0)))
       (func (export "scramble") (i32.store8 (i32.const 70000) (i32.const 0)) (i32.store8 (i32.const 9000000) (i32.const 1))))`);
     const sandbox = testSandbox();
     const config = { maxMemoryBytes: IDLE_BYTES_PER_PROCESS };
+    const read = (instance: SandboxInstance) =>
+      [70000, 9000000].map((at) => valueOf(sandbox.execute(instance, 'load', at)));
     let scans = 0;
     const counting = WebAssembly.Instance;
     WebAssembly.Instance = new Proxy(counting, {
@@ -374,14 +376,16 @@ describe('reused instances', () => {
     WebAssembly.Instance = counting;
     expect(scans).toBe(0);
     valueOf(sandbox.execute(first, 'scramble'));
+    const scrambled = valueOfResult(sandbox.snapshot(first));
     sandbox.destroy(first);
+    // The instance served again, as a new one; a state restored into it at once replaces its data.
     const second = await loadInto(sandbox, config, sparse);
-    // The instance served again, its memory as a new one's.
     expect(made.count).toBe(1);
-    expect([70000, 70001, 70002, 9000000].map((at) => valueOf(sandbox.execute(second, 'load', at)))).toEqual([
-      ...new TextEncoder().encode('seg'),
-      0,
-    ]);
+    expect(sandbox.restore(second, scrambled).ok).toBe(true);
+    expect(read(second)).toEqual([0, 1]);
+    sandbox.destroy(second);
+    expect(read(await loadInto(sandbox, config, sparse))).toEqual([115, 0]);
+    expect(made.count).toBe(1);
   });
 
   it('are not kept for a module whose memory is over the budget', async () => {

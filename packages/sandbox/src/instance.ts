@@ -12,7 +12,7 @@ import type {
 import type { Pcg32 } from '@ri-sandbox/determinism';
 import type { CompiledModule, ImportedFunctions } from '@ri-sandbox/loader';
 import type { Meter } from '@ri-sandbox/metering';
-import type { SnapshotBinding, StateLayout } from '@ri-sandbox/snapshot';
+import type { MemoryRange, SnapshotBinding, StateLayout } from '@ri-sandbox/snapshot';
 import type { Capability } from './capability';
 import type { AbortSignalBox } from './host-bridge';
 import type { ContextSlot, IdleInstances, ImportsKey } from './idle-instances';
@@ -42,6 +42,11 @@ export interface LoadedModule {
   readonly compiled: CompiledModule;
   /** Where the instrumented module exposes its state, for snapshots. */
   readonly layout: StateLayout;
+  /**
+   * Where the module's data segments write its memory when it is instantiated (see
+   * `dataSegmentRanges`), if that is known before.
+   */
+  readonly dataRanges: readonly MemoryRange[] | undefined;
   /** The module and configuration a snapshot of it is bound to: worked out at the first snapshot or restore. */
   readonly binding: () => SnapshotBinding;
   /** The host imports, bridged: the same for every WebAssembly instance of this load. */
@@ -73,6 +78,12 @@ export interface LiveModule extends LoadedModule {
   readonly actions: Map<string, Action>;
   /** The instrumented call-depth counter. */
   readonly depth: WebAssembly.Global;
+  /**
+   * Where the memory may hold something other than zeros, while that is known: since the instance
+   * was made (on a zeroed memory) or a state was applied to it, until guest code next runs in it.
+   * `undefined`: anywhere. A restore then clears only there.
+   */
+  written: readonly MemoryRange[] | undefined;
 }
 
 /** Everything of `live` but the WebAssembly instance and its memory: what a suspension keeps to rebuild them. */
@@ -80,6 +91,7 @@ export function withoutInstance(live: LiveModule): LoadedModule {
   const {
     compiled,
     layout,
+    dataRanges,
     binding,
     functions,
     context,
@@ -96,6 +108,7 @@ export function withoutInstance(live: LiveModule): LoadedModule {
   return {
     compiled,
     layout,
+    dataRanges,
     binding,
     functions,
     context,

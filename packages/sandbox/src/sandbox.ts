@@ -39,6 +39,7 @@ import {
   instantiateModuleSync,
 } from '@ri-sandbox/loader';
 import {
+  type MemoryRange,
   type SnapshotBinding,
   type StateLayout,
   dataSegmentRanges,
@@ -119,6 +120,8 @@ interface Compiled {
 type CachedModule = Compiled & {
   readonly moduleHash: () => Uint8Array;
   readonly idle: IdleInstances | undefined;
+  /** Where the module's data segments write (see `dataSegmentRanges`), if that is known before. */
+  readonly dataRanges: readonly MemoryRange[] | undefined;
 };
 
 /**
@@ -331,6 +334,8 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
    * exited (WASI's `proc_exit`) ended well: its exit code is in `live.abort.exitCode`.
    */
   function runGuest(live: LiveModule, call: () => unknown): Result<unknown, SandboxError> {
+    // The guest may write anywhere in its memory now.
+    live.written = undefined;
     try {
       const value = call();
       if (live.abort.failure !== undefined) return err(live.abort.failure);
@@ -561,14 +566,13 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     // What instances need is kept; the bytes that were compiled (the rewritten module: megabytes for a
     // large one) were needed once, by the engine, which keeps its own copy, and by the store.
     const { compiled: module, layout } = compiled.value;
+    const dataRanges = dataSegmentRanges(module.decoded);
     const entry = {
       compiled: Object.assign({}, module, { bytes: COMPILED_AWAY }),
       layout,
       moduleHash: () => (moduleHash ??= sha256Now(bytes)),
-      idle:
-        memories === undefined
-          ? undefined
-          : new IdleInstances(layout, IDLE_INSTANCES, dataSegmentRanges(module.decoded)),
+      idle: memories === undefined ? undefined : new IdleInstances(layout, IDLE_INSTANCES, dataRanges),
+      dataRanges,
     };
     compiledCache.set(bytes, variant, entry);
     return ok(entry);
@@ -649,7 +653,7 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     >;
     const compiled = await compileCached(input, config, provided);
     if (!compiled.ok) return compiled;
-    const { compiled: module, layout, moduleHash, idle } = compiled.value;
+    const { compiled: module, layout, moduleHash, idle, dataRanges } = compiled.value;
     // Only a snapshot or a restore needs the binding: a load does not pay for it.
     let bound: SnapshotBinding | undefined;
     const binding = () =>
@@ -699,6 +703,7 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     return ok({
       compiled: module,
       layout,
+      dataRanges,
       binding,
       functions,
       context,
@@ -715,6 +720,8 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
       memory,
       actions: new Map(),
       depth: depthCounter(wasmInstance),
+      // Until the start function (if any) runs: instantiated on a zeroed memory.
+      written: dataRanges,
     });
   }
 

@@ -165,6 +165,60 @@ describe('snapshot and restore', () => {
     expect(created.value.metrics.memoryUsedBytes).toBe(16 << 20);
   });
 
+  it('clears what a data segment, a start function, a guest or a restore wrote, and only that, into a new load', async () => {
+    // A restore into an instance nothing has run in since its load clears only where its data segments
+    // wrote (the rest of a new memory is zeros, and writing zeros there would fault in every page); once
+    // a start function, an action or a restore has run, where it wrote must be cleared too.
+    const module = (start: boolean) =>
+      wat(`(module (memory (export "m") 256 256) (data (i32.const 70000) "s")
+        ${start ? '(func $init (i32.store8 (i32.const 9000000) (i32.const 1))) (start $init)' : ''}
+        (func (export "put") (param i32 i32) (i32.store8 (local.get 0) (local.get 1)))
+        (func (export "get") (param i32) (result i32) (i32.load8_u (local.get 0))))`);
+    const sandbox = testSandbox();
+    const load = async (bytes: Uint8Array) => {
+      const created = sandbox.create({ maxMemoryBytes: 16 << 20 });
+      if (!created.ok) throw new Error(created.error.message);
+      expect((await sandbox.load(created.value, bytes)).ok).toBe(true);
+      return created.value;
+    };
+    const read = (instance: SandboxInstance) =>
+      [70000, 9000000, 12000000].map((at) => valueOf(sandbox.execute(instance, 'get', at)));
+    for (const start of [false, true]) {
+      const bytes = module(start);
+      // A state with the segment's bytes and the start function's byte cleared, and one written elsewhere.
+      const source = await load(bytes);
+      for (const [at, value] of [
+        [70000, 0],
+        [9000000, 0],
+        [12000000, 7],
+      ] as const)
+        valueOf(sandbox.execute(source, 'put', [at, value]));
+      const snapshot = snapshotOf(sandbox, source);
+      const other = snapshotOf(sandbox, await load(bytes));
+      const cleared = [0, 0, 7];
+      const untouched = [115, start ? 1 : 0, 0];
+      // Into a new load, and one restore over another's writes.
+      const target = await load(bytes);
+      expect(sandbox.restore(target, snapshot).ok).toBe(true);
+      expect(sandbox.restore(target, other).ok).toBe(true);
+      expect(read(target), `start: ${start}`).toEqual(untouched);
+      expect(sandbox.restore(target, snapshot).ok).toBe(true);
+      expect(read(target)).toEqual(cleared);
+      // Over an action's writes.
+      valueOf(sandbox.execute(target, 'put', [12000000, 9]));
+      expect(sandbox.restore(target, other).ok).toBe(true);
+      expect(read(target)).toEqual(untouched);
+      // Into a new instance rebuilt from the module (a resume), whose data segment wrote; and over that.
+      for (const then of [undefined, other]) {
+        expect(sandbox.restore(target, snapshot).ok).toBe(true);
+        expect(sandbox.suspend(target).ok).toBe(true);
+        expect(sandbox.resume(target).ok).toBe(true);
+        if (then !== undefined) expect(sandbox.restore(target, then).ok).toBe(true);
+        expect(read(target)).toEqual(then === undefined ? cleared : untouched);
+      }
+    }
+  });
+
   it('is allowed when loaded or suspended, refused while running, before a load and after destroy', async () => {
     const box: { sandbox?: SuspendingSandbox; instance?: SandboxInstance; during?: unknown } = {};
     const probe = defineHostFunction({

@@ -30,6 +30,7 @@ import {
   canRestoreInPlace,
   captureState,
   checkState,
+  chunkRanges,
   decodeSnapshot,
   encodeSnapshot,
 } from '@ri-sandbox/snapshot';
@@ -256,10 +257,13 @@ export function instanceFor(
   memories?: MemoryPool,
 ): Result<LiveModule, SandboxError> {
   const { contents } = snapshot;
+  // Where the memory may hold something other than zeros once the state is applied.
+  const written = contents.memory === undefined ? undefined : chunkRanges(contents.memory);
   if (current !== undefined && canRestoreInPlace(current.instance, current.layout, contents)) {
-    const applied = applyState(current.instance, current.layout, contents);
+    const applied = applyState(current.instance, current.layout, contents, { written: current.written });
     if (!applied.ok) return applied;
     snapshot.restoreCapabilities();
+    current.written = written;
     return ok(current);
   }
   const rebuilt = instantiateModuleSync(
@@ -272,11 +276,18 @@ export function instanceFor(
   if (!rebuilt.ok)
     return err(sandboxError.snapshotError(`cannot rebuild the instance: ${rebuilt.error.message}`));
   const { instance, memory } = rebuilt.value;
-  const applied = applyState(instance, module.layout, contents);
+  // Just instantiated, on a zeroed memory: only its data segments wrote.
+  const applied = applyState(instance, module.layout, contents, { written: module.dataRanges });
   if (!applied.ok) return applied;
   snapshot.restoreCapabilities();
   for (const capability of module.capabilities) capability.attach(memory);
   return ok(
-    Object.assign({}, module, { instance, memory, actions: new Map(), depth: depthCounter(instance) }),
+    Object.assign({}, module, {
+      instance,
+      memory,
+      actions: new Map(),
+      depth: depthCounter(instance),
+      written,
+    }),
   );
 }

@@ -13,6 +13,7 @@ import {
   type SavedTable,
   type SavedValue,
 } from './state';
+import { type KnownMemory, type MemoryRange, blockRuns } from './written';
 import { KERNEL_FROM_BYTES, type NextBlock, scanInScript, scanMemory } from './zero-blocks';
 
 /** The longest chunk, so that every length fits the format's u32. */
@@ -96,33 +97,6 @@ export function nonZeroChunks(bytes: Uint8Array<ArrayBuffer>): MemoryChunk[] {
   return chunksOf(bytes, scanInScript(bytes));
 }
 
-/** Bytes `start` to `end` (exclusive) of a linear memory. */
-export interface MemoryRange {
-  readonly start: number;
-  readonly end: number;
-}
-
-/**
- * The blocks of a memory of `blocks` blocks that `ranges` touch, as sorted runs `[from, to)` that
- * neither overlap nor meet (so that a run of non-zero blocks never spans two of them).
- */
-function blockRuns(ranges: readonly MemoryRange[], blocks: number): [number, number][] {
-  const touched = ranges
-    .filter((range) => range.end > range.start)
-    .map((range): [number, number] => [
-      Math.min(blocks, Math.floor(range.start / MEMORY_BLOCK_BYTES)),
-      Math.min(blocks, Math.ceil(range.end / MEMORY_BLOCK_BYTES)),
-    ])
-    .sort((a, b) => a[0] - b[0]);
-  const runs: [number, number][] = [];
-  for (const [from, to] of touched) {
-    const last = runs.at(-1);
-    if (last !== undefined && from <= last[1]) last[1] = Math.max(last[1], to);
-    else if (to > from) runs.push([from, to]);
-  }
-  return runs;
-}
-
 /**
  * The non-zero runs of `memory`'s blocks, as views, reading only the blocks `written` touches when it
  * is given (the rest is known to be zero): the chunks a scan of the whole memory finds, without
@@ -142,27 +116,18 @@ function memoryChunks(
   return chunks;
 }
 
-/** How {@link captureState} reads an instance. */
-export interface CaptureOptions {
-  /**
-   * Where the memory may hold something other than zeros: only the blocks these ranges touch are
-   * read. For an instance just made on a zeroed memory, the ranges its active data segments wrote
-   * (see `dataSegmentRanges`); a wrong list captures zeros where the memory is not. Default: the
-   * whole memory is read.
-   */
-  readonly written?: readonly MemoryRange[] | undefined;
-}
-
 /**
  * Captures the state of `instance` (a module rewritten by `exposeState`,
  * described by `layout`), its linear memory included. Memory chunks are
  * views of the live memory: encode them before the guest runs again.
  * `SNAPSHOT_ERROR` if some state cannot be represented (a host reference).
+ * `known.written`: where the memory may hold something other than zeros, if
+ * that is known (see {@link KnownMemory}); only the blocks there are read.
  */
 export function captureState(
   instance: WebAssembly.Instance,
   layout: StateLayout,
-  options: CaptureOptions = {},
+  known: KnownMemory = {},
 ): Result<InstanceImage, SnapshotError> {
   const { exports } = instance;
   let names: Map<unknown, number> | undefined;
@@ -186,7 +151,7 @@ export function captureState(
     if (memory !== undefined)
       image = {
         pages: memory.buffer.byteLength / WASM_PAGE_BYTES,
-        chunks: memoryChunks(memory, options.written),
+        chunks: memoryChunks(memory, known.written),
       };
     return ok({ globals, tables, memory: image });
   } catch (error) {

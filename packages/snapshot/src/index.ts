@@ -25,9 +25,9 @@ export type { GlobalAccess, TableAccess, StateLayout } from './layout';
 export { memoryOf } from './layout';
 export type { ExposedModule } from './expose';
 export { STATE_EXPORT_PREFIX, ScannedState, exposeState } from './expose';
-export type { CaptureOptions, MemoryRange } from './capture';
 export { captureState, nonZeroChunks } from './capture';
-export { dataSegmentRanges } from './data-ranges';
+export type { KnownMemory, MemoryRange } from './written';
+export { chunkRanges, dataSegmentRanges } from './written';
 export type { MemoryBounds } from './restore';
 export { checkState, applyState, canRestoreInPlace } from './restore';
 export {

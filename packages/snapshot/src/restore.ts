@@ -4,7 +4,8 @@
  */
 import { type Result, type SnapshotError, WASM_PAGE_BYTES, err, ok, sandboxError } from '@ri-sandbox/core';
 import { type StateLayout, callable, exported, memoryOf } from './layout';
-import type { InstanceImage, SavedValue } from './state';
+import { type InstanceImage, MEMORY_BLOCK_BYTES, type SavedValue } from './state';
+import { type KnownMemory, type MemoryRange, blockRuns } from './written';
 
 /** The memory an instance of the module has: pages at instantiation and the most it may grow to. */
 export interface MemoryBounds {
@@ -59,18 +60,51 @@ export function checkState(
   return undefined;
 }
 
-function writeMemory(memory: WebAssembly.Memory, image: NonNullable<InstanceImage['memory']>): void {
+/**
+ * A function that zeroes bytes `from` to `to` of `bytes` where they may not be zero: below `size`
+ * (memory the instance had before a growth), and inside `written` when it is given.
+ */
+function zeroer(
+  bytes: Uint8Array,
+  size: number,
+  written: readonly MemoryRange[] | undefined,
+): (from: number, to: number) => void {
+  if (written === undefined) return (from, to) => void bytes.fill(0, from, Math.min(to, size));
+  const runs = blockRuns(written, Math.ceil(size / MEMORY_BLOCK_BYTES));
+  // Spans come in ascending order (as chunks are captured and decoded): the runs before the current
+  // one are done with. A span before the last starts over.
+  let run = 0;
+  let last = 0;
+  return (from, to) => {
+    if (from < last) run = 0;
+    last = to;
+    for (; run < runs.length; run++) {
+      const [first, end] = runs[run] as [number, number];
+      const start = Math.max(from, first * MEMORY_BLOCK_BYTES);
+      const stop = Math.min(to, end * MEMORY_BLOCK_BYTES, size);
+      if (start < stop) bytes.fill(0, start, stop);
+      if (end * MEMORY_BLOCK_BYTES > to) return;
+    }
+  };
+}
+
+function writeMemory(
+  memory: WebAssembly.Memory,
+  image: NonNullable<InstanceImage['memory']>,
+  written: readonly MemoryRange[] | undefined,
+): void {
   const before = memory.buffer.byteLength;
   if (image.pages * WASM_PAGE_BYTES > before) memory.grow(image.pages - before / WASM_PAGE_BYTES);
   const bytes = new Uint8Array(memory.buffer);
-  // Memory past the instantiation size is zero already; below it, data segments may have written.
+  // Memory past the size before is zero already; below it, whatever ran may have written.
+  const clear = zeroer(bytes, before, written);
   let cleared = 0;
   for (const chunk of image.chunks) {
-    if (cleared < before && chunk.offset > cleared) bytes.fill(0, cleared, Math.min(chunk.offset, before));
+    if (chunk.offset > cleared) clear(cleared, chunk.offset);
     bytes.set(chunk.bytes, chunk.offset);
     cleared = chunk.offset + chunk.bytes.length;
   }
-  if (cleared < before) bytes.fill(0, cleared, before);
+  if (cleared < before) clear(cleared, before);
 }
 
 /**
@@ -121,13 +155,14 @@ export function applyState(
   instance: WebAssembly.Instance,
   layout: StateLayout,
   image: InstanceImage,
+  known: KnownMemory = {},
 ): Result<void, SnapshotError> {
   const { exports } = instance;
   const functionByIndex = new Map(layout.functions.map((f) => [f.index, exports[f.exportName]]));
   const fn = (index: number | null) => (index === null || index === -1 ? null : functionByIndex.get(index));
   try {
     const memory = memoryOf(instance, layout);
-    if (memory !== undefined && image.memory !== undefined) writeMemory(memory, image.memory);
+    if (memory !== undefined && image.memory !== undefined) writeMemory(memory, image.memory, known.written);
     for (const [i, t] of layout.tables.entries()) {
       const table = exported(exports, t.exportName, WebAssembly.Table);
       const elements = (image.tables[i] as InstanceImage['tables'][number]).elements;

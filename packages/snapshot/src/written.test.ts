@@ -4,11 +4,12 @@ import { WASM_PAGE_BYTES, decodeModule, encodeModule } from '@ri-sandbox/core';
 import { FIXTURE_NAMES, fixture, fuzzModules } from '@ri-sandbox/test-fixtures';
 import { wat } from '../../core/test/wat';
 import { fixtureImports, fuzzImports } from '../../metering/test/differential';
-import { type MemoryRange, captureState } from './capture';
-import { dataSegmentRanges } from './data-ranges';
+import { captureState } from './capture';
 import { exposeState } from './expose';
 import type { StateLayout } from './layout';
-import { MEMORY_BLOCK_BYTES } from './state';
+import { applyState } from './restore';
+import { type InstanceImage, MEMORY_BLOCK_BYTES, type MemoryChunk } from './state';
+import { type MemoryRange, chunkRanges, dataSegmentRanges } from './written';
 
 describe('dataSegmentRanges', () => {
   it('gives the bytes each active segment of memory 0 writes, in segment order', () => {
@@ -41,11 +42,11 @@ describe('dataSegmentRanges', () => {
   });
 });
 
-/** A 64 KiB-page memory of `pages` pages with `writes` applied, and its full capture's chunks. */
+/** A memory of `pages` pages with `writes` applied (each cut at its end, none past it). */
 function memoryWith(pages: number, writes: readonly { at: number; bytes: Uint8Array }[]) {
   const memory = new WebAssembly.Memory({ initial: pages });
   const view = new Uint8Array(memory.buffer);
-  for (const { at, bytes } of writes) view.set(bytes.subarray(0, view.length - at), at);
+  for (const { at, bytes } of writes) if (at < view.length) view.set(bytes.subarray(0, view.length - at), at);
   return memory;
 }
 
@@ -141,5 +142,66 @@ describe('a fresh instance, captured where its data segments wrote, as captured 
     const written = dataSegmentRanges(module);
     expect(written).toBeDefined();
     expect(captureState(instance, layout, { written })).toEqual(captureState(instance, layout));
+  });
+});
+
+/** A memory image of `pages` pages from `writes`, as a capture finds it: ascending chunks of whole blocks. */
+function imageOf(pages: number, writes: readonly { at: number; bytes: Uint8Array }[]): InstanceImage {
+  const memory = memoryWith(pages, writes);
+  const { instance, layout } = memoryLayout(memory);
+  const image = captureState(instance, layout);
+  if (!image.ok) throw new Error(image.error.message);
+  // Copies, not views of the memory the image was taken from.
+  const chunks: MemoryChunk[] = (image.value.memory?.chunks ?? []).map((c) => ({
+    offset: c.offset,
+    bytes: c.bytes.slice(),
+  }));
+  return { globals: [], tables: [], memory: { pages, chunks } };
+}
+
+describe('applyState with the written ranges', () => {
+  const write = (size: number) =>
+    fc.record({
+      at: fc.nat(size - 1),
+      bytes: fc.uint8Array({ minLength: 1, maxLength: 2 * MEMORY_BLOCK_BYTES }),
+    });
+
+  it('leaves the memory as applying the state without them does, when nothing is written elsewhere', () => {
+    const pages = 2;
+    fc.assert(
+      fc.property(
+        fc.array(write(pages * WASM_PAGE_BYTES), { maxLength: 6 }),
+        fc.array(write(3 * WASM_PAGE_BYTES), { maxLength: 6 }),
+        fc.integer({ min: pages, max: 3 }),
+        (before, state, statePages) => {
+          const image = imageOf(statePages, state);
+          const written = before.map(({ at, bytes }) => ({ start: at, end: at + bytes.length }));
+          const targets = [memoryWith(pages, before), memoryWith(pages, before)];
+          const results = targets.map((memory, i) => {
+            const { instance, layout } = memoryLayout(memory);
+            expect(applyState(instance, layout, image, i === 0 ? { written } : {}).ok).toBe(true);
+            return new Uint8Array(memory.buffer);
+          });
+          expect(results[0]).toEqual(results[1]);
+        },
+      ),
+    );
+  });
+
+  it('clears only inside them: a byte outside, which the caller said was zero, is left as it is', () => {
+    const memory = memoryWith(1, [
+      { at: 100, bytes: new Uint8Array([1]) },
+      { at: 3 * MEMORY_BLOCK_BYTES, bytes: new Uint8Array([2]) },
+    ]);
+    const { instance, layout } = memoryLayout(memory);
+    const empty: InstanceImage = { globals: [], tables: [], memory: { pages: 1, chunks: [] } };
+    expect(applyState(instance, layout, empty, { written: [{ start: 100, end: 101 }] }).ok).toBe(true);
+    const bytes = new Uint8Array(memory.buffer);
+    expect([bytes[100], bytes[3 * MEMORY_BLOCK_BYTES]]).toEqual([0, 2]);
+  });
+
+  it('gives, after a state is applied, the ranges of its chunks as where the memory may be written', () => {
+    const image = imageOf(1, [{ at: 5000, bytes: new Uint8Array([1, 2]) }]);
+    expect(chunkRanges(image.memory!)).toEqual([{ start: 4096, end: 8192 }]);
   });
 });
