@@ -165,7 +165,7 @@ describe('snapshot and restore', () => {
     expect(created.value.metrics.memoryUsedBytes).toBe(16 << 20);
   });
 
-  it('clears what a data segment, a start function, a guest or a restore wrote, and only that, into a new load', async () => {
+  it('clears what a data segment, a start function, a guest or a restore wrote, and only that, into a new load; snapshots read there', async () => {
     // A restore into an instance nothing has run in since its load clears only where its data segments
     // wrote (the rest of a new memory is zeros, and writing zeros there would fault in every page); once
     // a start function, an action or a restore has run, where it wrote must be cleared too.
@@ -200,6 +200,8 @@ describe('snapshot and restore', () => {
       // Into a new load, and one restore over another's writes.
       const target = await load(bytes);
       expect(sandbox.restore(target, snapshot).ok).toBe(true);
+      // A snapshot taken at once reads only where the restore wrote, and is the one restored.
+      expect(snapshotOf(sandbox, target)).toEqual(snapshot);
       expect(sandbox.restore(target, other).ok).toBe(true);
       expect(read(target), `start: ${start}`).toEqual(untouched);
       expect(sandbox.restore(target, snapshot).ok).toBe(true);

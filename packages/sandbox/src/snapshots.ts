@@ -156,7 +156,8 @@ export function takeSnapshot(
   // Runs leave the gas counter as the last one left it (its value already counted): cleared here, the
   // globals do not depend on how the clock sized the grants.
   live.meter.end();
-  const image = captureState(live.instance, live.layout);
+  // Right after a load or a restore, only where those wrote (the rest of the memory is zeros).
+  const image = captureState(live.instance, live.layout, { written: live.written });
   if (!image.ok) return image;
   const host = encodeHostState({
     prng: live.prng.save(),
