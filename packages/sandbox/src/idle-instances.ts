@@ -245,8 +245,8 @@ export class IdleInstances {
       // It could be restored in place when it was kept, and nothing has run on it since: this only
       // fails if the engine refuses to write a table, and the instance is then left to the collector.
       const { live } = parked;
-      if (!applyState(live.instance, this.layout, initial, { written: live.written }).ok) continue;
-      live.written = initial.memory === undefined ? undefined : chunkRanges(initial.memory);
+      if (!applyState(live.instance, this.layout, initial, { written: live.written.now }).ok) continue;
+      live.written.now = initial.memory === undefined ? undefined : chunkRanges(initial.memory);
       return live;
     }
     return undefined;

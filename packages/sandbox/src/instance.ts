@@ -42,11 +42,8 @@ export interface LoadedModule {
   readonly compiled: CompiledModule;
   /** Where the instrumented module exposes its state, for snapshots. */
   readonly layout: StateLayout;
-  /**
-   * Where the module's data segments write its memory when it is instantiated (see
-   * `dataSegmentRanges`), if that is known before.
-   */
-  readonly dataRanges: readonly MemoryRange[] | undefined;
+  /** Where the memory may hold something other than zeros. */
+  readonly written: WrittenMemory;
   /** The module and configuration a snapshot of it is bound to: worked out at the first snapshot or restore. */
   readonly binding: () => SnapshotBinding;
   /** The host imports, bridged: the same for every WebAssembly instance of this load. */
@@ -78,12 +75,21 @@ export interface LiveModule extends LoadedModule {
   readonly actions: Map<string, Action>;
   /** The instrumented call-depth counter. */
   readonly depth: WebAssembly.Global;
+}
+
+/**
+ * Where an instance's memory may hold something other than zeros, as far as that is known (one
+ * object per WebAssembly instance, so that copies of a {@link LiveModule} share it). A capture
+ * then reads only there, and a restore clears only there, rather than every page of the memory.
+ */
+export interface WrittenMemory {
+  /** Where the module's data segments write at instantiation (see `dataSegmentRanges`), if known before. */
+  readonly atInstantiation: readonly MemoryRange[] | undefined;
   /**
-   * Where the memory may hold something other than zeros, while that is known: since the instance
-   * was made (on a zeroed memory) or a state was applied to it, until guest code next runs in it.
-   * `undefined`: anywhere. A restore then clears only there.
+   * Where it may now: known from the instance's instantiation (on a zeroed memory) or a state
+   * applied to it until guest code next runs in it; `undefined` (anywhere) from then on.
    */
-  written: readonly MemoryRange[] | undefined;
+  now: readonly MemoryRange[] | undefined;
 }
 
 /** Everything of `live` but the WebAssembly instance and its memory: what a suspension keeps to rebuild them. */
@@ -91,7 +97,7 @@ export function withoutInstance(live: LiveModule): LoadedModule {
   const {
     compiled,
     layout,
-    dataRanges,
+    written,
     binding,
     functions,
     context,
@@ -108,7 +114,7 @@ export function withoutInstance(live: LiveModule): LoadedModule {
   return {
     compiled,
     layout,
-    dataRanges,
+    written,
     binding,
     functions,
     context,

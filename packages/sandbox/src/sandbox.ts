@@ -335,7 +335,7 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
    */
   function runGuest(live: LiveModule, call: () => unknown): Result<unknown, SandboxError> {
     // The guest may write anywhere in its memory now.
-    live.written = undefined;
+    live.written.now = undefined;
     try {
       const value = call();
       if (live.abort.failure !== undefined) return err(live.abort.failure);
@@ -703,7 +703,8 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     return ok({
       compiled: module,
       layout,
-      dataRanges,
+      // Until the start function (if any) runs: instantiated on a zeroed memory.
+      written: { atInstantiation: dataRanges, now: dataRanges },
       binding,
       functions,
       context,
@@ -720,8 +721,6 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
       memory,
       actions: new Map(),
       depth: depthCounter(wasmInstance),
-      // Until the start function (if any) runs: instantiated on a zeroed memory.
-      written: dataRanges,
     });
   }
 

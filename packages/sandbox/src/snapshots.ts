@@ -157,7 +157,7 @@ export function takeSnapshot(
   // globals do not depend on how the clock sized the grants.
   live.meter.end();
   // Right after a load or a restore, only where those wrote (the rest of the memory is zeros).
-  const image = captureState(live.instance, live.layout, { written: live.written });
+  const image = captureState(live.instance, live.layout, { written: live.written.now });
   if (!image.ok) return image;
   const host = encodeHostState({
     prng: live.prng.save(),
@@ -261,10 +261,10 @@ export function instanceFor(
   // Where the memory may hold something other than zeros once the state is applied.
   const written = contents.memory === undefined ? undefined : chunkRanges(contents.memory);
   if (current !== undefined && canRestoreInPlace(current.instance, current.layout, contents)) {
-    const applied = applyState(current.instance, current.layout, contents, { written: current.written });
+    const applied = applyState(current.instance, current.layout, contents, { written: current.written.now });
     if (!applied.ok) return applied;
     snapshot.restoreCapabilities();
-    current.written = written;
+    current.written.now = written;
     return ok(current);
   }
   const rebuilt = instantiateModuleSync(
@@ -278,7 +278,8 @@ export function instanceFor(
     return err(sandboxError.snapshotError(`cannot rebuild the instance: ${rebuilt.error.message}`));
   const { instance, memory } = rebuilt.value;
   // Just instantiated, on a zeroed memory: only its data segments wrote.
-  const applied = applyState(instance, module.layout, contents, { written: module.dataRanges });
+  const { atInstantiation } = module.written;
+  const applied = applyState(instance, module.layout, contents, { written: atInstantiation });
   if (!applied.ok) return applied;
   snapshot.restoreCapabilities();
   for (const capability of module.capabilities) capability.attach(memory);
@@ -288,7 +289,7 @@ export function instanceFor(
       memory,
       actions: new Map(),
       depth: depthCounter(instance),
-      written,
+      written: { atInstantiation, now: written },
     }),
   );
 }
