@@ -8,11 +8,22 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createWasmSandbox } from '@ri-sandbox/sandbox';
 import { fixture } from '@ri-sandbox/test-fixtures';
-import { compare, ms, ratio, table } from './lib.mjs';
+import { compare, median, ms, ratio, table, watToBytes } from './lib.mjs';
 
 const PAGE = 65536;
 const SUSPENDED = Number(process.env.SUSPENDED ?? 100_000);
 const SIZES_ARG = '--sizes';
+const COLD_ARG = '--cold';
+/** Processes each cold figure is the median of. */
+const COLD_RUNS = 5;
+
+/**
+ * A module with 16 MiB of initial memory (emscripten's default) and a few bytes of data: what a new
+ * process meets loading, snapshotting and restoring a real program's module, most of whose memory no
+ * one has written yet (each page the sandbox read or wrote would be faulted in).
+ */
+const SPARSE = watToBytes(`(module (memory (export "memory") 256 256) (data (i32.const 1024) "static data")
+  (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))`);
 
 /**
  * The environment of a process whose heap glibc keeps: no buffer gets pages of its own (`mmap`), and
@@ -92,10 +103,60 @@ function timeSizesWithHeapKept(log) {
   return JSON.parse(child.stdout);
 }
 
+/**
+ * In this new process: milliseconds of a first load of {@link SPARSE}, a snapshot right after it, and
+ * a restore of that snapshot into a second load (`sandbox`); or of a compilation and instantiation of
+ * it (`raw`). With the page faults of each.
+ */
+async function timeCold(mode) {
+  const faults = () => process.resourceUsage().minorPageFault;
+  const timed = async (fn) => {
+    const [before, started] = [faults(), performance.now()];
+    const value = await fn();
+    return { value, ms: performance.now() - started, faults: faults() - before };
+  };
+  if (mode === 'raw') {
+    const raw = await timed(() => new WebAssembly.Instance(new WebAssembly.Module(SPARSE)));
+    return { raw: raw.ms, rawFaults: raw.faults };
+  }
+  const sandbox = createWasmSandbox();
+  const config = { maxMemoryBytes: 32 << 20 };
+  const first = must(sandbox.create(config));
+  const load = await timed(async () => must(await sandbox.load(first, SPARSE)));
+  const snapshot = await timed(() => must(sandbox.snapshot(first)));
+  const second = must(sandbox.create(config));
+  must(await sandbox.load(second, SPARSE));
+  const restore = await timed(() => must(sandbox.restore(second, snapshot.value)));
+  return {
+    load: load.ms,
+    loadFaults: load.faults,
+    snapshot: snapshot.ms,
+    snapshotFaults: snapshot.faults,
+    restore: restore.ms,
+    restoreFaults: restore.faults,
+  };
+}
+
+/** The median of each figure of {@link timeCold}`(mode)` over {@link COLD_RUNS} new processes. */
+function timeColdApart(mode) {
+  const runs = Array.from({ length: COLD_RUNS }, () => {
+    const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), COLD_ARG, mode], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    if (child.status !== 0) throw new Error(`cold ${mode} exited with ${child.status ?? child.signal}`);
+    return JSON.parse(child.stdout);
+  });
+  return Object.fromEntries(Object.keys(runs[0]).map((key) => [key, median(runs.map((r) => r[key]))]));
+}
+
 export async function run(log) {
   const sandbox = createWasmSandbox();
   const rows = await timeSizes(sandbox, log);
   const keptRows = timeSizesWithHeapKept(log);
+
+  log('snapshot: a module of 16 MiB of memory in new processes');
+  const cold = { ...timeColdApart('sandbox'), ...timeColdApart('raw') };
 
   log('snapshot: fresh 16 MiB instance');
   const fresh = await instanceWith(sandbox, 256, 0);
@@ -132,6 +193,7 @@ export async function run(log) {
   return {
     rows,
     keptRows,
+    cold,
     freshSize,
     freshMs: freshTimes.snapshot,
     freshCopyMs: freshTimes.copy,
@@ -167,6 +229,27 @@ export function report(results) {
     '',
     table(SIZE_HEADER, results.keptRows),
     '',
+    `A module with 16 MiB of initial memory (emscripten's default) and 11 bytes of data, in new processes ` +
+      `(medians of ${COLD_RUNS}): the first load, snapshot and restore each makes, and a raw compilation and ` +
+      'instantiation in processes of their own:',
+    '',
+    table(
+      [
+        'first load',
+        'snapshot right after it',
+        'restore of that into a second load',
+        'raw compilation and instantiation',
+      ],
+      [
+        [
+          `${ms(results.cold.load)} (${results.cold.loadFaults} page faults)`,
+          `${ms(results.cold.snapshot)} (${results.cold.snapshotFaults})`,
+          `${ms(results.cold.restore)} (${results.cold.restoreFaults})`,
+          `${ms(results.cold.raw)} (${results.cold.rawFaults})`,
+        ],
+      ],
+    ),
+    '',
     `Snapshot of a freshly loaded 16 MiB instance: ${results.freshSize} bytes (target: a few KB), ` +
       `taken in ${ms(results.freshMs)} against ${ms(results.freshCopyMs)} for a copy of its memory ` +
       `(${ratio(results.freshMs / results.freshCopyMs)}: the scan for zero blocks). ` +
@@ -174,6 +257,10 @@ export function report(results) {
       `${results.resumable.toLocaleString('en-US')} resumed with their state (target: 100,000). ` +
       'Targets: snapshot and restore <= 3x the copy at 16 MiB; < 100 µs each at 1 page.',
   ].join('\n');
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === COLD_ARG) {
+  process.stdout.write(`${JSON.stringify(await timeCold(process.argv[3]))}\n`);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === SIZES_ARG) {
