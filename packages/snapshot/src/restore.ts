@@ -150,6 +150,8 @@ export function canRestoreInPlace(
  * describes (or one for which {@link canRestoreInPlace} holds), and its `memory`. Check the image with {@link checkState} first;
  * what is left to fail (the engine refusing to grow a memory or table) is
  * returned as `SNAPSHOT_ERROR`, and the instance should then be discarded.
+ * `known.written`: where the memory may hold something other than zeros, if
+ * that is known (see {@link KnownMemory}); only there is it cleared.
  */
 export function applyState(
   instance: WebAssembly.Instance,
