@@ -158,37 +158,39 @@ function ownCopy(image: InstanceImage): InstanceImage {
 export class IdleInstances {
   /** `undefined` until the first instance is seen; `null` if the module's instances cannot be reused. */
   #initial: InstanceImage | null | undefined;
+  /** Where an instance put back in {@link #initial} may hold something other than zeros. */
+  #initialWritten: readonly MemoryRange[] = [];
   readonly #parked: Parked[] = [];
 
-  /**
-   * `written`: where instantiation writes the module's memory (its active data segments, see
-   * `dataSegmentRanges`), if that is known before: its instances get memories all zero, so that
-   * capturing the first one's state reads only there.
-   */
   constructor(
     private readonly layout: StateLayout,
     private readonly registry: IdleRegistry,
-    private readonly written?: readonly MemoryRange[],
   ) {}
 
   /**
    * Records the state `instance` starts in, from the first instance of the
    * module (just instantiated, on a memory that was all zeros: no guest code
-   * has run). A module whose state cannot be captured (a host function in a
-   * table), whose memory is larger than the budget or starts with more than
-   * {@link IDLE_INITIAL_BYTES} in it has its instances never kept.
+   * has run; `written`, where its data segments wrote, if known, is all that
+   * is read of it). A module whose state cannot be captured (a host function
+   * in a table), whose memory is larger than the budget or starts with more
+   * than {@link IDLE_INITIAL_BYTES} in it has its instances never kept.
    */
-  noteFresh(instance: WebAssembly.Instance, memory: WebAssembly.Memory | undefined): void {
+  noteFresh(
+    instance: WebAssembly.Instance,
+    memory: WebAssembly.Memory | undefined,
+    written: readonly MemoryRange[] | undefined,
+  ): void {
     if (this.#initial !== undefined) return;
     if (memory !== undefined && memory.buffer.byteLength > IDLE_BYTES_PER_PROCESS) {
       this.#initial = null;
       return;
     }
-    const captured = captureState(instance, this.layout, { written: this.written });
+    const captured = captureState(instance, this.layout, { written });
     const initialBytes = captured.ok
       ? (captured.value.memory?.chunks.reduce((sum, chunk) => sum + chunk.bytes.length, 0) ?? 0)
       : Infinity;
     this.#initial = initialBytes <= IDLE_INITIAL_BYTES && captured.ok ? ownCopy(captured.value) : null;
+    if (this.#initial !== null) this.#initialWritten = chunkRanges(this.#initial);
   }
 
   /**
@@ -246,7 +248,7 @@ export class IdleInstances {
       // fails if the engine refuses to write a table, and the instance is then left to the collector.
       const { live } = parked;
       if (!applyState(live.instance, this.layout, initial, { written: live.written.now }).ok) continue;
-      live.written.now = initial.memory === undefined ? undefined : chunkRanges(initial.memory);
+      live.written.now = this.#initialWritten;
       return live;
     }
     return undefined;

@@ -571,7 +571,7 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
       compiled: Object.assign({}, module, { bytes: COMPILED_AWAY }),
       layout,
       moduleHash: () => (moduleHash ??= sha256Now(bytes)),
-      idle: memories === undefined ? undefined : new IdleInstances(layout, IDLE_INSTANCES, dataRanges),
+      idle: memories === undefined ? undefined : new IdleInstances(layout, IDLE_INSTANCES),
       dataRanges,
     };
     compiledCache.set(bytes, variant, entry);
@@ -697,7 +697,7 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     if (!live.ok) return live;
     const { instance: wasmInstance, memory } = live.value;
     // The state every instance of the module starts in, for its idle instances (none with capabilities).
-    if (capabilities.length === 0) idle?.noteFresh(wasmInstance, memory);
+    if (capabilities.length === 0) idle?.noteFresh(wasmInstance, memory, dataRanges);
     meter.attach(wasmInstance);
     for (const capability of capabilities) capability.attach(memory);
     return ok({

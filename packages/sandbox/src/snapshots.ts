@@ -259,7 +259,7 @@ export function instanceFor(
 ): Result<LiveModule, SandboxError> {
   const { contents } = snapshot;
   // Where the memory may hold something other than zeros once the state is applied.
-  const written = contents.memory === undefined ? undefined : chunkRanges(contents.memory);
+  const written = chunkRanges(contents);
   if (current !== undefined && canRestoreInPlace(current.instance, current.layout, contents)) {
     const applied = applyState(current.instance, current.layout, contents, { written: current.written.now });
     if (!applied.ok) return applied;

@@ -217,6 +217,7 @@ describe('applyState with the written ranges', () => {
 
   it('gives, after a state is applied, the ranges of its chunks as where the memory may be written', () => {
     const image = imageOf(1, [{ at: 5000, bytes: new Uint8Array([1, 2]) }]);
-    expect(chunkRanges(image.memory!)).toEqual([{ start: 4096, end: 8192 }]);
+    expect(chunkRanges(image)).toEqual([{ start: 4096, end: 8192 }]);
+    expect(chunkRanges({ globals: [], tables: [], memory: undefined })).toEqual([]);
   });
 });

@@ -8,7 +8,7 @@
  * as it is first read or written).
  */
 import type { DataSegment, WasmModule } from '@ri-sandbox/core';
-import { type MemoryImage, MEMORY_BLOCK_BYTES } from './state';
+import { type InstanceImage, MEMORY_BLOCK_BYTES } from './state';
 
 /** Bytes `start` to `end` (exclusive) of a linear memory. */
 export interface MemoryRange {
@@ -59,9 +59,15 @@ export function dataSegmentRanges(module: WasmModule): MemoryRange[] | undefined
   return ranges;
 }
 
-/** The bytes `image`'s chunks cover: where a memory it was just applied to may hold something other than zeros. */
-export function chunkRanges(image: MemoryImage): MemoryRange[] {
-  return image.chunks.map((chunk) => ({ start: chunk.offset, end: chunk.offset + chunk.bytes.length }));
+/**
+ * The bytes `image`'s memory chunks cover: where a memory it was just applied to may hold something
+ * other than zeros (none for an image without memory).
+ */
+export function chunkRanges(image: InstanceImage): MemoryRange[] {
+  return (image.memory?.chunks ?? []).map((chunk) => ({
+    start: chunk.offset,
+    end: chunk.offset + chunk.bytes.length,
+  }));
 }
 
 /**
