@@ -49,7 +49,14 @@ export class MemoryPool {
   readonly #uses = new WeakMap<WebAssembly.Memory, number>();
   #keptBytes = 0;
 
-  constructor(readonly limits: MemoryPoolLimits = DEFAULT_MEMORY_POOL_LIMITS) {}
+  /**
+   * `zero` makes a kept memory all zeros before it is given (default: a fill of the whole of it;
+   * `@ri-sandbox/snapshot`'s `zeroMemory` writes only the blocks that are not zero already).
+   */
+  constructor(
+    readonly limits: MemoryPoolLimits = DEFAULT_MEMORY_POOL_LIMITS,
+    private readonly zero: (memory: WebAssembly.Memory) => void = fillWithZeros,
+  ) {}
 
   /** How many bytes of memory the pool keeps. */
   get keptBytes(): number {
@@ -65,7 +72,7 @@ export class MemoryPool {
     if (memory === undefined) return undefined;
     this.#kept.delete(memory);
     this.#keptBytes -= initialPages * WASM_PAGE_BYTES;
-    new Uint8Array(memory.buffer).fill(0);
+    this.zero(memory);
     return memory;
   }
 
@@ -91,6 +98,10 @@ export class MemoryPool {
     this.#kept.add(memory);
     this.#keptBytes += bytes;
   }
+}
+
+function fillWithZeros(memory: WebAssembly.Memory): void {
+  new Uint8Array(memory.buffer).fill(0);
 }
 
 const shapeKey = (pages: number, maximumPages: number) => `${pages}/${maximumPages}`;

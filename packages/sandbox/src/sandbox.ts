@@ -34,6 +34,7 @@ import {
   SYNC_MODULE_BYTES,
   checkImports,
   compileModule,
+  DEFAULT_MEMORY_POOL_LIMITS,
   MemoryPool,
   instantiateModule,
   instantiateModuleSync,
@@ -45,6 +46,7 @@ import {
   dataSegmentRanges,
   warmUpXxh3,
   warmUpZeroBlocks,
+  zeroMemory,
 } from '@ri-sandbox/snapshot';
 import { Meter, type MeterLimits } from '@ri-sandbox/metering';
 import {
@@ -155,7 +157,7 @@ const SHARED_MEMORIES: MemoryPool = new (class extends MemoryPool {
     this.give(idle, maximumPages);
     return super.take(initialPages, maximumPages);
   }
-})();
+})(DEFAULT_MEMORY_POOL_LIMITS, zeroMemory);
 
 /** How many compiled modules a sandbox factory keeps for reuse. */
 const COMPILED_CACHE_SIZE = 64;

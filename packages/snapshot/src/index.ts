@@ -8,7 +8,7 @@
  */
 export { crc32c } from './crc32c';
 export { warmUpXxh3, xxh3 } from './xxh3';
-export { warmUpZeroBlocks } from './zero-blocks';
+export { warmUpZeroBlocks, zeroMemory } from './zero-blocks';
 export { xxh32 } from './xxh32';
 export type {
   SavedValue,
