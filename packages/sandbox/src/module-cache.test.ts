@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ModuleCache, equalBytes, fingerprint } from './module-cache';
+import { ModuleCache, fingerprint } from './module-cache';
 
 describe('the module cache', () => {
   it('finds a value by equal bytes (another copy) and variant, and nothing for other bytes or variants', () => {
@@ -74,30 +74,17 @@ describe('the module cache', () => {
     expect(none.get(bytes, 'a')).toBeUndefined();
   });
 
-  it('compares bytes exactly, aligned or not, whatever their length, and finds any byte that differs', () => {
+  it('fingerprints equal bytes alike, aligned or not, whatever their length', () => {
     fc.assert(
-      fc.property(
-        fc.uint8Array({ maxLength: 200 }),
-        fc.nat(3),
-        fc.nat(3),
-        fc.nat(),
-        fc.nat(7),
-        (bytes, at, shift, where, bit) => {
-          const a = new Uint8Array(bytes.length + 4);
-          a.set(bytes, at);
-          const b = new Uint8Array(bytes.length + 4);
-          b.set(bytes, shift);
-          const left = a.subarray(at, at + bytes.length);
-          const right = b.subarray(shift, shift + bytes.length);
-          expect(equalBytes(left, right)).toBe(true);
-          expect(fingerprint(left)).toBe(fingerprint(right));
-          if (bytes.length > 0) {
-            const flipped = where % bytes.length;
-            right[flipped] = (right[flipped] as number) ^ (1 << bit);
-            expect(equalBytes(left, right)).toBe(false);
-          }
-        },
-      ),
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.nat(3), fc.nat(3), (bytes, at, shift) => {
+        const a = new Uint8Array(bytes.length + 4);
+        a.set(bytes, at);
+        const b = new Uint8Array(bytes.length + 4);
+        b.set(bytes, shift);
+        expect(fingerprint(a.subarray(at, at + bytes.length))).toBe(
+          fingerprint(b.subarray(shift, shift + bytes.length)),
+        );
+      }),
     );
   });
 });

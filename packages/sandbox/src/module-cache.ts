@@ -5,6 +5,7 @@
  * the Web Crypto API) and a compilation. The fingerprint only picks the
  * candidate; the bytes decide, so two modules that share one never mix.
  */
+import { equalBytes } from '@ri-sandbox/snapshot';
 
 /** Words sampled for a fingerprint, spread evenly over the module. */
 const SAMPLES = 256;
@@ -20,41 +21,6 @@ export function fingerprint(bytes: Uint8Array): string {
   }
   for (let i = words * 4; i < bytes.length; i++) hash = Math.imul(hash ^ (bytes[i] as number), 0x01000193);
   return `${bytes.length.toString(36)}.${(hash >>> 0).toString(36)}`;
-}
-
-/** Below this length bytes are compared one by one: V8 keeps such arrays on its heap, and asking for their `buffer` moves them out. */
-const WORDWISE_FROM = 64;
-
-/**
- * Whether `a` and `b` hold the same bytes (by 32-bit words where both are long and aligned, eight
- * words to a test: a cached load compares the whole module, and 18 KB took 5.1 µs a word at a time,
- * 3.4 µs eight at a time).
- */
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let i = 0;
-  if (a.length >= WORDWISE_FROM && a.byteOffset % 4 === 0 && b.byteOffset % 4 === 0) {
-    const words = a.length >>> 2;
-    const wa = new Int32Array(a.buffer, a.byteOffset, words);
-    const wb = new Int32Array(b.buffer, b.byteOffset, words);
-    let w = 0;
-    for (; w + 8 <= words; w += 8) {
-      const differ =
-        ((wa[w] as number) ^ (wb[w] as number)) |
-        ((wa[w + 1] as number) ^ (wb[w + 1] as number)) |
-        ((wa[w + 2] as number) ^ (wb[w + 2] as number)) |
-        ((wa[w + 3] as number) ^ (wb[w + 3] as number)) |
-        ((wa[w + 4] as number) ^ (wb[w + 4] as number)) |
-        ((wa[w + 5] as number) ^ (wb[w + 5] as number)) |
-        ((wa[w + 6] as number) ^ (wb[w + 6] as number)) |
-        ((wa[w + 7] as number) ^ (wb[w + 7] as number));
-      if (differ !== 0) return false;
-    }
-    for (; w < words; w++) if (wa[w] !== wb[w]) return false;
-    i = words * 4;
-  }
-  for (; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** Values by module bytes and a variant (the settings a compilation depends on), the least recently used dropped first. */

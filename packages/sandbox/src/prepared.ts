@@ -7,8 +7,7 @@
  * and run as they are.
  */
 import type { CostModel } from '@ri-sandbox/metering';
-import { type StateLayout, xxh3 } from '@ri-sandbox/snapshot';
-import { equalBytes } from './module-cache';
+import { type StateLayout, equalBytes, xxh3 } from '@ri-sandbox/snapshot';
 import { INSTRUMENTATION_VERSION, costsInNameOrder } from './snapshots';
 import { hex, sha256, stringifyJson } from './text';
 import { LIBRARY_VERSION } from './version';

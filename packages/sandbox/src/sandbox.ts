@@ -44,6 +44,7 @@ import {
   type SnapshotBinding,
   type StateLayout,
   dataSegmentRanges,
+  warmUpEqualBytes,
   warmUpXxh3,
   warmUpZeroBlocks,
   zeroMemory,
@@ -273,6 +274,7 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
   try {
     warmUpXxh3();
     warmUpZeroBlocks();
+    warmUpEqualBytes();
   } catch {
     // See above.
   }

@@ -33,9 +33,9 @@ import {
   chunkRanges,
   decodeSnapshot,
   encodeSnapshot,
+  equalBytes,
 } from '@ri-sandbox/snapshot';
 import { type HostState, decodeHostState, encodeHostState } from './host-state';
-import { equalBytes } from './module-cache';
 import type { LiveModule, LoadedModule } from './instance';
 import { sha256Now } from './sha256';
 import { stringifyJson } from './text';

@@ -1,7 +1,7 @@
 /** The kernels the script assembles, by name. */
 export const KERNELS: Readonly<
-  Record<'xxh3' | 'zeroBlocks', { wat: string; target: string; name: string; about: string }>
+  Record<'xxh3' | 'zeroBlocks' | 'equalBytes', { wat: string; target: string; name: string; about: string }>
 >;
 
 /** The text of the TypeScript file of `kernel` for its current WAT. */
-export function generate(kernel: 'xxh3' | 'zeroBlocks'): Promise<string>;
+export function generate(kernel: 'xxh3' | 'zeroBlocks' | 'equalBytes'): Promise<string>;

@@ -16,6 +16,12 @@ export const KERNELS = {
     name: 'ZERO_BLOCKS',
     about: "The kernel that finds a memory's zero blocks",
   },
+  equalBytes: {
+    wat: 'equal-bytes.wat',
+    target: 'equal-bytes-modules.ts',
+    name: 'EQUAL_BYTES',
+    about: 'The kernel that compares two runs of bytes',
+  },
 };
 
 /** The WAT with the lines of the other build (between `;; @<name>-begin` and `;; @<name>-end`) left out. */

@@ -7,6 +7,7 @@
  * @packageDocumentation
  */
 export { crc32c } from './crc32c';
+export { equalBytes, warmUpEqualBytes } from './equal-bytes';
 export { warmUpXxh3, xxh3 } from './xxh3';
 export { warmUpZeroBlocks, zeroMemory } from './zero-blocks';
 export { xxh32 } from './xxh32';

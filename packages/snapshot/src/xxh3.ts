@@ -11,6 +11,7 @@
  * kernel, with the same results.
  */
 import { decodeBase64 } from './base64';
+import { buildFor } from './kernels';
 import { XXH3_SCALAR, XXH3_SIMD } from './xxh3-modules';
 
 /** Where the kernel's input window starts in its memory (the secret and accumulators are below). */
@@ -126,7 +127,7 @@ let stream: Xxh3Stream | undefined;
 
 /** This thread's stream: the SIMD build where the engine has SIMD. */
 export function xxh3Stream(): Xxh3Stream {
-  stream ??= xxh3Kernel(WebAssembly.validate(decodeBase64(XXH3_SIMD)) ? 'simd' : 'scalar');
+  stream ??= xxh3Kernel(buildFor(BUILDS));
   return stream;
 }
 

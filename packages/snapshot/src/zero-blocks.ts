@@ -10,6 +10,7 @@
  */
 import { WASM_PAGE_BYTES } from '@ri-sandbox/core';
 import { decodeBase64 } from './base64';
+import { buildFor } from './kernels';
 import { MEMORY_BLOCK_BYTES } from './state';
 import { ZERO_BLOCKS_SCALAR, ZERO_BLOCKS_SIMD } from './zero-blocks-modules';
 
@@ -86,7 +87,7 @@ const kernels = new WeakMap<WebAssembly.Memory, NextBlock>();
 function kernelOf(memory: WebAssembly.Memory): NextBlock {
   let kernel = kernels.get(memory);
   if (kernel === undefined) {
-    build ??= WebAssembly.validate(decodeBase64(ZERO_BLOCKS_SIMD)) ? 'simd' : 'scalar';
+    build ??= buildFor(BUILDS);
     kernel = kernelScan(build, memory);
     kernels.set(memory, kernel);
   }
