@@ -30,21 +30,6 @@ describe('MemoryPool', () => {
     expect(pool.take(2, 8)).toBeUndefined();
   });
 
-  it('zeroes a memory it gives with the function it was made with', () => {
-    const zeroed: WebAssembly.Memory[] = [];
-    const pool = new MemoryPool(undefined, (memory) => {
-      zeroed.push(memory);
-      new Uint8Array(memory.buffer).fill(0, 0, 10);
-    });
-    const memory = memoryOf(1, 1, 0xcd);
-    pool.give(memory, 1);
-    expect(zeroed).toEqual([]);
-    expect(pool.take(1, 1)).toBe(memory);
-    expect(zeroed).toEqual([memory]);
-    const bytes = new Uint8Array(memory.buffer);
-    expect([bytes[9], bytes[10]]).toEqual([0, 0xcd]);
-  });
-
   it('detaches the views made of a memory it is given', () => {
     const pool = new MemoryPool();
     const memory = memoryOf(1, 1, 7);

@@ -49,14 +49,7 @@ export class MemoryPool {
   readonly #uses = new WeakMap<WebAssembly.Memory, number>();
   #keptBytes = 0;
 
-  /**
-   * `zero` makes a kept memory all zeros before it is given (default: a fill of the whole of it;
-   * `@ri-sandbox/snapshot`'s `zeroMemory` writes only the blocks that are not zero already).
-   */
-  constructor(
-    readonly limits: MemoryPoolLimits = DEFAULT_MEMORY_POOL_LIMITS,
-    private readonly zero: (memory: WebAssembly.Memory) => void = fillWithZeros,
-  ) {}
+  constructor(readonly limits: MemoryPoolLimits = DEFAULT_MEMORY_POOL_LIMITS) {}
 
   /** How many bytes of memory the pool keeps. */
   get keptBytes(): number {
@@ -72,7 +65,7 @@ export class MemoryPool {
     if (memory === undefined) return undefined;
     this.#kept.delete(memory);
     this.#keptBytes -= initialPages * WASM_PAGE_BYTES;
-    this.zero(memory);
+    new Uint8Array(memory.buffer).fill(0);
     return memory;
   }
 
@@ -98,10 +91,6 @@ export class MemoryPool {
     this.#kept.add(memory);
     this.#keptBytes += bytes;
   }
-}
-
-function fillWithZeros(memory: WebAssembly.Memory): void {
-  new Uint8Array(memory.buffer).fill(0);
 }
 
 const shapeKey = (pages: number, maximumPages: number) => `${pages}/${maximumPages}`;

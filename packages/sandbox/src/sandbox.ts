@@ -34,7 +34,6 @@ import {
   SYNC_MODULE_BYTES,
   checkImports,
   compileModule,
-  DEFAULT_MEMORY_POOL_LIMITS,
   MemoryPool,
   instantiateModule,
   instantiateModuleSync,
@@ -47,7 +46,6 @@ import {
   warmUpEqualBytes,
   warmUpXxh3,
   warmUpZeroBlocks,
-  zeroMemory,
 } from '@ri-sandbox/snapshot';
 import { Meter, type MeterLimits } from '@ri-sandbox/metering';
 import {
@@ -158,7 +156,7 @@ const SHARED_MEMORIES: MemoryPool = new (class extends MemoryPool {
     this.give(idle, maximumPages);
     return super.take(initialPages, maximumPages);
   }
-})(DEFAULT_MEMORY_POOL_LIMITS, zeroMemory);
+})();
 
 /** How many compiled modules a sandbox factory keeps for reuse. */
 const COMPILED_CACHE_SIZE = 64;

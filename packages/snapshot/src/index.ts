@@ -9,7 +9,7 @@
 export { crc32c } from './crc32c';
 export { equalBytes, warmUpEqualBytes } from './equal-bytes';
 export { warmUpXxh3, xxh3 } from './xxh3';
-export { warmUpZeroBlocks, zeroMemory } from './zero-blocks';
+export { warmUpZeroBlocks } from './zero-blocks';
 export { xxh32 } from './xxh32';
 export type {
   SavedValue,

@@ -6,7 +6,6 @@ import { type Result, type SnapshotError, WASM_PAGE_BYTES, err, ok, sandboxError
 import { type StateLayout, callable, exported, memoryOf } from './layout';
 import { type InstanceImage, MEMORY_BLOCK_BYTES, type SavedValue } from './state';
 import { type KnownMemory, type MemoryRange, blockRuns } from './written';
-import { memoryZeroer } from './zero-blocks';
 
 /** The memory an instance of the module has: pages at instantiation and the most it may grow to. */
 export interface MemoryBounds {
@@ -62,22 +61,15 @@ export function checkState(
 }
 
 /**
- * A function that zeroes bytes `from` to `to` of `bytes` (`memory`'s) where they may not be zero:
- * below `size` (memory the instance had before a growth), and inside `written` when it is given;
- * where nothing says what was written, the blocks a scan finds are not zero (see `memoryZeroer`).
+ * A function that zeroes bytes `from` to `to` of `bytes` where they may not be zero: below `size`
+ * (memory the instance had before a growth), and inside `written` when it is given.
  */
 function zeroer(
-  memory: WebAssembly.Memory,
   bytes: Uint8Array,
   size: number,
   written: readonly MemoryRange[] | undefined,
 ): (from: number, to: number) => void {
-  if (written === undefined) {
-    const zero = memoryZeroer(memory, bytes);
-    return (from, to) => {
-      zero(from, Math.min(to, size));
-    };
-  }
+  if (written === undefined) return (from, to) => void bytes.fill(0, from, Math.min(to, size));
   const runs = blockRuns(written, Math.ceil(size / MEMORY_BLOCK_BYTES));
   // Spans come in ascending order (as chunks are captured and decoded): the runs before the current
   // one are done with. A span before the last starts over.
@@ -105,7 +97,7 @@ function writeMemory(
   if (image.pages * WASM_PAGE_BYTES > before) memory.grow(image.pages - before / WASM_PAGE_BYTES);
   const bytes = new Uint8Array(memory.buffer);
   // Memory past the size before is zero already; below it, whatever ran may have written.
-  const clear = zeroer(memory, bytes, before, written);
+  const clear = zeroer(bytes, before, written);
   let cleared = 0;
   for (const chunk of image.chunks) {
     if (chunk.offset > cleared) clear(cleared, chunk.offset);

@@ -4,15 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { generate } from '../scripts/build-kernels.mjs';
 import { nonZeroChunks } from './capture';
 import { MEMORY_BLOCK_BYTES, type MemoryChunk } from './state';
-import {
-  KERNEL_FROM_BYTES,
-  type NextBlock,
-  kernelScan,
-  scanInScript,
-  scanMemory,
-  zeroMemory,
-  zeroRange,
-} from './zero-blocks';
+import { KERNEL_FROM_BYTES, type NextBlock, kernelScan, scanInScript, scanMemory } from './zero-blocks';
 
 const PAGE = 65536;
 const BLOCKS_PER_PAGE = PAGE / MEMORY_BLOCK_BYTES;
@@ -121,58 +113,6 @@ describe('zero blocks', () => {
     });
     const large = memoryWith(32, [7 * PAGE]);
     expect(blocksFound(scanMemory(large), 512).indexOf(true)).toBe(7 * BLOCKS_PER_PAGE);
-  });
-
-  it('zeroes any range as a fill does, and writes no block that is zero already', () => {
-    const pages = 3;
-    fc.assert(
-      fc.property(
-        fc.array(fc.nat(pages * PAGE - 1), { maxLength: 40 }),
-        fc.nat(pages * PAGE),
-        fc.nat(pages * PAGE),
-        fc.constantFrom<'simd' | 'scalar' | 'script'>('simd', 'scalar', 'script'),
-        (at, a, b, build) => {
-          const memory = memoryWith(pages, at);
-          const bytes = new Uint8Array(memory.buffer);
-          const expected = bytes.slice();
-          const [from, to] = a <= b ? [a, b] : [b, a];
-          expected.fill(0, from, to);
-          const next = build === 'script' ? scanInScript(bytes) : kernelScan(build, memory);
-          // Every whole block the range covers that was all zeros is left unwritten.
-          const zeroBefore = nonZeroBlocks(bytes).map((nonZero) => !nonZero);
-          const fill = vi.spyOn(bytes, 'fill');
-          zeroRange(bytes, next, from, to);
-          for (const [, start, end] of fill.mock.calls as [number, number, number][]) {
-            for (
-              let block = Math.ceil(start / MEMORY_BLOCK_BYTES);
-              (block + 1) * MEMORY_BLOCK_BYTES <= end;
-              block++
-            )
-              expect(zeroBefore[block]).toBe(false);
-          }
-          fill.mockRestore();
-          let same = true;
-          for (let i = 0; i < bytes.length; i++) if (bytes[i] !== expected[i]) same = false;
-          expect(same).toBe(true);
-        },
-      ),
-      { numRuns: 150 },
-    );
-  });
-
-  it('zeroes a whole memory, large or small, shared or not', () => {
-    for (const memory of [
-      memoryWith(32, [0, 5 * PAGE + 17, 32 * PAGE - 1]),
-      memoryWith(1, [0, 100, PAGE - 1]),
-      (() => {
-        const shared = new WebAssembly.Memory({ initial: 4, maximum: 4, shared: true });
-        new Uint8Array(shared.buffer).fill(9, PAGE, PAGE + 10);
-        return shared;
-      })(),
-    ]) {
-      zeroMemory(memory);
-      expect(new Uint8Array(memory.buffer).every((byte) => byte === 0)).toBe(true);
-    }
   });
 
   it('is built from wat/zero-blocks.wat as committed (run `pnpm build:kernels` after editing it)', async () => {

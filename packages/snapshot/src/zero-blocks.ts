@@ -1,6 +1,6 @@
 /**
  * Finding the runs of a memory's 4 KiB blocks that are all zeros, which a
- * snapshot leaves out, and a restore or a memory kept for reuse need not clear. A JavaScript loop over 32-bit words reads zeros at
+ * snapshot leaves out. A JavaScript loop over 32-bit words reads zeros at
  * about 7 GB/s (eight words per test), slower than copying the memory; the
  * WebAssembly kernel (`wat/zero-blocks.wat`) reads 16 MiB of zeros in about
  * 0.3 ms with SIMD. It imports the memory it scans, so each memory large
@@ -100,73 +100,15 @@ function kernelOf(memory: WebAssembly.Memory): NextBlock {
  * without `wasm-unsafe-eval` refuses); in JavaScript otherwise.
  */
 export function scanMemory(memory: WebAssembly.Memory): NextBlock {
-  return kernelScanOf(memory) ?? scanInScript(new Uint8Array(memory.buffer));
-}
-
-/** The kernel's {@link NextBlock} over `memory`, if it is large and not shared and the engine compiles the kernel. */
-function kernelScanOf(memory: WebAssembly.Memory): NextBlock | undefined {
   const { buffer } = memory;
-  if (!(buffer instanceof ArrayBuffer) || buffer.byteLength < KERNEL_FROM_BYTES) return undefined;
-  try {
-    return kernelOf(memory);
-  } catch {
-    return undefined;
+  if (buffer instanceof ArrayBuffer && buffer.byteLength >= KERNEL_FROM_BYTES) {
+    try {
+      return kernelOf(memory);
+    } catch {
+      // Scanned in JavaScript below.
+    }
   }
-}
-
-/**
- * A function that zeroes bytes `from` to `to` of `memory` (whose buffer `bytes` views): with
- * {@link zeroRange} where the kernel scans it, with a plain fill where a scan would not be faster
- * (small or shared memories, or no kernel).
- */
-export function memoryZeroer(
-  memory: WebAssembly.Memory,
-  bytes: Uint8Array,
-): (from: number, to: number) => void {
-  const next = kernelScanOf(memory);
-  if (next === undefined) return (from, to) => void bytes.fill(0, from, to);
-  return (from, to) => {
-    zeroRange(bytes, next, from, to);
-  };
-}
-
-/**
- * Zeroes `bytes` (the whole of `memory`'s buffer) from `from` to `to`, writing only the 4 KiB blocks
- * that are not zero already (and the parts of blocks at either end): a scan reads zeros about three
- * times as fast as a fill writes them, and leaves the pages of memory nothing wrote untouched, where
- * a fill makes each one the process's own.
- */
-export function zeroRange(bytes: Uint8Array, next: NextBlock, from: number, to: number): void {
-  const first = Math.ceil(from / MEMORY_BLOCK_BYTES);
-  const last = Math.floor(to / MEMORY_BLOCK_BYTES);
-  if (first >= last) {
-    bytes.fill(0, from, to);
-    return;
-  }
-  bytes.fill(0, from, first * MEMORY_BLOCK_BYTES);
-  for (let block = first; block < last;) {
-    const written = next(block, last, false);
-    if (written >= last) break;
-    block = next(written, last, true);
-    bytes.fill(0, written * MEMORY_BLOCK_BYTES, block * MEMORY_BLOCK_BYTES);
-  }
-  bytes.fill(0, last * MEMORY_BLOCK_BYTES, to);
-}
-
-/**
- * Makes every byte of `memory` zero, writing only the blocks that are not zero (see
- * {@link zeroRange}): how a kept memory is cleared before another instance takes it.
- *
- * @example
- * ```ts
- * const memory = new WebAssembly.Memory({ initial: 256 });
- * new Uint8Array(memory.buffer)[5 << 20] = 1;
- * zeroMemory(memory); // reads 16 MiB and writes 4 KiB
- * ```
- */
-export function zeroMemory(memory: WebAssembly.Memory): void {
-  const bytes = new Uint8Array(memory.buffer);
-  memoryZeroer(memory, bytes)(0, bytes.length);
+  return scanInScript(new Uint8Array(buffer));
 }
 
 let warm = false;
