@@ -1,7 +1,7 @@
 /**
  * Whether two byte arrays hold the same bytes, at memory speed from the first
  * call: a cached load compares the module it is given with the copy its cache
- * kept, and a JavaScript loop over 18 KB took 108 to 138 µs in V8's first
+ * kept, and a JavaScript loop over 18 KB took 57 to 138 µs in V8's first
  * tiers (the first few dozen calls of a process), 3 to 5 µs once optimised.
  * The kernel (`wat/equal-bytes.wat`) is given both runs in 64 KiB windows of
  * its memory: 18 KB in about 1 µs, from its second call. Short arrays, and any
