@@ -19,6 +19,21 @@ function compilations(): { readonly count: number } {
   };
 }
 
+let named = 0;
+
+/**
+ * `bytes` with a custom section named as no other module of this process is: bytes that no factory
+ * has compiled (what every factory compiled is shared with the others, see the last tests).
+ */
+function unseen(bytes: Uint8Array): Uint8Array {
+  const name = new TextEncoder().encode(`cache-test-${named++}`);
+  const out = new Uint8Array(bytes.length + 3 + name.length);
+  out.set(bytes);
+  out.set([0, 1 + name.length, name.length], bytes.length);
+  out.set(name, bytes.length + 3);
+  return out;
+}
+
 /** A new instance of `sandbox` under `config`. */
 function instanceOf(
   sandbox: ReturnType<typeof testSandbox>,
@@ -35,10 +50,11 @@ describe('compiled module cache', () => {
   it('compiles once per module and per config that shapes the instrumentation', async () => {
     const sandbox = testSandbox(); // compiles the snapshot checksum's kernel, not counted
     const compiled = compilations();
+    const fibonacci = unseen(fixture('fibonacci'));
     for (const config of [{}, {}, { maxGas: 5 }, { maxMemoryBytes: 1 << 20 }, { maxCallDepth: 10 }]) {
       const created = sandbox.create(config);
       if (!created.ok) throw new Error();
-      expect((await sandbox.load(created.value, fixture('fibonacci'))).ok).toBe(true);
+      expect((await sandbox.load(created.value, fibonacci)).ok).toBe(true);
     }
     // {} and {} and { maxGas } share one compilation; memory and depth limits each need their own.
     expect(compiled.count).toBe(3);
@@ -60,9 +76,8 @@ describe('compiled module cache', () => {
     const sandbox = testSandbox(); // compiles the snapshot checksum's kernel, not counted
     const compiled = compilations();
     const instances = [1, 2, 3, 4].map(() => instanceOf(sandbox));
-    const loaded = await Promise.all(
-      instances.map((instance) => sandbox.load(instance, fixture('fibonacci'))),
-    );
+    const fibonacci = unseen(fixture('fibonacci'));
+    const loaded = await Promise.all(instances.map((instance) => sandbox.load(instance, fibonacci)));
     expect(loaded.every((result) => result.ok)).toBe(true);
     expect(compiled.count).toBe(1);
     const runs = instances.map((instance) => sandbox.execute(instance, 'fib', [20]));
@@ -74,7 +89,7 @@ describe('compiled module cache', () => {
     const limited = [{ maxCallDepth: 50 }, { maxMemoryBytes: 1 << 20 }].map((config) =>
       instanceOf(sandbox, config),
     );
-    await Promise.all(limited.map((instance) => sandbox.load(instance, fixture('fibonacci'))));
+    await Promise.all(limited.map((instance) => sandbox.load(instance, fibonacci)));
     expect(compiled.count).toBe(3);
   });
 
@@ -83,8 +98,9 @@ describe('compiled module cache', () => {
     const compiled = compilations();
     const partial = instanceOf(sandbox, { hostFunctions: { host_add: hostFunctions().host_add } });
     const full = [1, 2].map(() => instanceOf(sandbox, { hostFunctions: hostFunctions() }));
+    const hostCaller = unseen(fixture('host-caller'));
     const [refused, ...loaded] = await Promise.all(
-      [partial, ...full].map((instance) => sandbox.load(instance, fixture('host-caller'))),
+      [partial, ...full].map((instance) => sandbox.load(instance, hostCaller)),
     );
     expect(errorOf(refused as LoadResult).message).toMatch(/env.host_log .* not provided/);
     expect(loaded.map((result) => result.ok)).toEqual([true, true]);
@@ -158,5 +174,72 @@ describe('compiled module cache', () => {
     await loadWith(65); // most recent: still cached
     await loadWith(1); // the oldest was evicted
     expect(compiled.count).toBe(66);
+  });
+});
+
+describe('compiled modules shared by the factories of a process', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('lets a new factory of the same settings load what another compiled, without compiling it', async () => {
+    const fibonacci = unseen(fixture('fibonacci'));
+    const first = testSandbox();
+    const one = instanceOf(first);
+    expect((await first.load(one, fibonacci)).ok).toBe(true);
+    const compiled = compilations();
+    const second = testSandbox();
+    const two = instanceOf(second);
+    expect((await second.load(two, fibonacci)).ok).toBe(true);
+    expect(compiled.count).toBe(0);
+    const [a, b] = [first.execute(one, 'fib', [20]), second.execute(two, 'fib', [20])];
+    expect(a.ok && b.ok && [a.value, a.gasUsed]).toEqual(b.ok && [b.value, b.gasUsed]);
+    // The second factory keeps it too: the first one's going changes nothing for it.
+    first.destroy(one);
+    expect(valueOf(second.execute(two, 'fib', [10]))).toBe(55n);
+  });
+
+  it('compiles again for a factory whose settings shape the module otherwise', async () => {
+    const matmul = unseen(fixture('matmul'));
+    const base = testSandbox();
+    expect((await base.load(instanceOf(base), matmul)).ok).toBe(true);
+    const compiled = compilations();
+    for (const options of [
+      { canonicalizeNaNs: false },
+      { memoryGrowFailure: 'return-minus-one' as const },
+      { costs: { defaultCost: 2, instructions: {} } },
+    ]) {
+      const sandbox = testSandbox(options);
+      expect((await sandbox.load(instanceOf(sandbox), matmul)).ok).toBe(true);
+    }
+    expect(compiled.count).toBe(3);
+    // And a config's limits, as within one factory.
+    const limited = testSandbox();
+    expect((await limited.load(instanceOf(limited, { maxCallDepth: 77 }), matmul)).ok).toBe(true);
+    expect(compiled.count).toBe(4);
+  });
+
+  it("checks a shared module against the new factory's host functions", async () => {
+    const hostCaller = unseen(fixture('host-caller'));
+    const first = testSandbox();
+    expect((await first.load(instanceOf(first, { hostFunctions: hostFunctions() }), hostCaller)).ok).toBe(
+      true,
+    );
+    const second = testSandbox();
+    const partial = instanceOf(second, { hostFunctions: { host_add: hostFunctions().host_add } });
+    expect(errorOf(await second.load(partial, hostCaller)).message).toMatch(/env.host_log .* not provided/);
+    const full = instanceOf(second, { hostFunctions: hostFunctions() });
+    expect((await second.load(full, hostCaller)).ok).toBe(true);
+    expect(valueOf(second.execute(full, 'call_add', [2, 3]))).toBe(5);
+  });
+
+  it('transforms for a factory with a store of prepared modules, so that the store is given the module', async () => {
+    const sort = unseen(fixture('sort'));
+    const first = testSandbox();
+    expect((await first.load(instanceOf(first), sort)).ok).toBe(true);
+    const store = new Map<string, Uint8Array>();
+    const withStore = testSandbox({ preparedModules: store });
+    expect((await withStore.load(instanceOf(withStore), sort)).ok).toBe(true);
+    await vi.waitFor(() => {
+      expect(store.size).toBe(1);
+    });
   });
 });

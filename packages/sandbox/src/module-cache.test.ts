@@ -74,6 +74,32 @@ describe('the module cache', () => {
     expect(none.get(bytes, 'a')).toBeUndefined();
   });
 
+  it('keeps within a budget of bytes, dropping the least recently used first, and always the newest', () => {
+    const evicted: string[] = [];
+    const cache = new ModuleCache<string>(10, (value) => evicted.push(value), 100);
+    const modules = [40, 40, 30].map((length, i) => new Uint8Array(length).fill(i + 1));
+    modules.forEach((bytes, i) => {
+      cache.set(bytes, '', `m${i}`);
+    });
+    // 110 bytes: the oldest goes.
+    expect(evicted).toEqual(['m0']);
+    expect(cache.get(modules[1] as Uint8Array, '')).toBe('m1');
+    // One larger than the budget is kept alone: the others go, oldest (now m2) first.
+    const large = new Uint8Array(150).fill(9);
+    cache.set(large, '', 'large');
+    expect(evicted).toEqual(['m0', 'm2', 'm1']);
+    expect(cache.get(large, '')).toBe('large');
+    // Deleting gives its bytes back to the budget.
+    cache.delete(large, '', 'large');
+    cache.set(modules[0] as Uint8Array, '', 'm0 again');
+    cache.set(modules[1] as Uint8Array, '', 'm1 again');
+    expect(evicted).toEqual(['m0', 'm2', 'm1']);
+    expect([cache.get(modules[0] as Uint8Array, ''), cache.get(modules[1] as Uint8Array, '')]).toEqual([
+      'm0 again',
+      'm1 again',
+    ]);
+  });
+
   it('fingerprints equal bytes alike, aligned or not, whatever their length', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 200 }), fc.nat(3), fc.nat(3), (bytes, at, shift) => {

@@ -32,10 +32,17 @@ export class ModuleCache<T> {
    */
   private last: { readonly key: string; readonly variant: string; readonly entry: Entry<T> } | undefined;
 
-  /** `onEvict` is given each value the cache lets go of to keep within `capacity`, or replaces. */
+  /** The bytes of the modules kept. */
+  private keptBytes = 0;
+
+  /**
+   * `onEvict` is given each value the cache lets go of to keep within `capacity` entries and
+   * `maxBytes` of modules in all (the most recent entry is kept whatever its size), or replaces.
+   */
   constructor(
     private readonly capacity: number,
     private readonly onEvict?: (value: T) => void,
+    private readonly maxBytes = Infinity,
   ) {}
 
   /** The value kept for exactly these `bytes` under `variant`, if any. */
@@ -59,21 +66,26 @@ export class ModuleCache<T> {
     const replaced = this.entries.get(key);
     this.entries.delete(key);
     this.entries.set(key, entry);
+    this.keptBytes += bytes.length - (replaced?.bytes.length ?? 0);
     this.last = { key, variant, entry };
     if (replaced !== undefined && replaced.value !== value) this.onEvict?.(replaced.value);
-    if (this.entries.size <= this.capacity) return;
-    const oldest = this.entries.keys().next().value as string;
-    const evicted = this.entries.get(oldest) as Entry<T>;
-    this.entries.delete(oldest);
-    if (this.last.key === oldest) this.last = undefined;
-    this.onEvict?.(evicted.value);
+    while (this.entries.size > this.capacity || (this.keptBytes > this.maxBytes && this.entries.size > 1)) {
+      const oldest = this.entries.keys().next().value as string;
+      const evicted = this.entries.get(oldest) as Entry<T>;
+      this.entries.delete(oldest);
+      this.keptBytes -= evicted.bytes.length;
+      if (this.last?.key === oldest) this.last = undefined;
+      this.onEvict?.(evicted.value);
+    }
   }
 
   /** Forgets what is kept for `bytes` under `variant`, if it is still `value`. */
   delete(bytes: Uint8Array, variant: string, value: T): void {
     const key = `${fingerprint(bytes)}:${variant}`;
-    if (this.entries.get(key)?.value !== value) return;
+    const entry = this.entries.get(key);
+    if (entry?.value !== value) return;
     this.entries.delete(key);
+    this.keptBytes -= entry.bytes.length;
     if (this.last?.key === key) this.last = undefined;
   }
 }

@@ -16,6 +16,7 @@ import {
   type SnapshotOptions,
   type SuspendingSandbox,
   type SandboxConfig,
+  type WasmModule,
   classifyTrap,
   defineHostFunction,
   err,
@@ -85,6 +86,7 @@ import {
 import {
   type ConfigHashCache,
   checkSnapshot,
+  costsInNameOrder,
   depthCounter,
   instanceFor,
   snapshotBinding,
@@ -102,7 +104,7 @@ import {
   writeStore,
 } from './prepared';
 import { sha256Now } from './sha256';
-import { hex, sha256 } from './text';
+import { hex, sha256, stringifyJson } from './text';
 import { ModuleCache } from './module-cache';
 import { instrumentForSandbox } from './transforms';
 import { WasiCapability } from './wasi-capability';
@@ -160,6 +162,43 @@ const SHARED_MEMORIES: MemoryPool = new (class extends MemoryPool {
 
 /** How many compiled modules a sandbox factory keeps for reuse. */
 const COMPILED_CACHE_SIZE = 64;
+
+/** How many bytes of modules {@link SHARED_COMPILED} keeps in all (the last one kept whatever its size). */
+const SHARED_COMPILED_BYTES = 64 << 20;
+
+/**
+ * What compilations made of modules, kept for every factory of the process, by the module's bytes and
+ * every setting the transforms depend on (see `sharingKey`): a factory is often made per tenant or per
+ * request, and loads the modules the last one loaded. Each factory keeps its own entries too, with its
+ * idle instances; this one keeps none, only what a compilation made (up to 64 modules, 64 MiB of them).
+ */
+const SHARED_COMPILED = new ModuleCache<Omit<CachedModule, 'idle'>>(
+  COMPILED_CACHE_SIZE,
+  undefined,
+  SHARED_COMPILED_BYTES,
+);
+
+/**
+ * What a kept module needs of the decoded one it was compiled from: its imports and types, to check a
+ * later load's host functions against (`relinked`). The rest (every function body and data segment as
+ * objects: tens of thousands for a large module) is let go.
+ */
+function importsOnly(decoded: WasmModule): WasmModule {
+  return {
+    types: decoded.types,
+    imports: decoded.imports,
+    functions: [],
+    tables: [],
+    memories: [],
+    tags: [],
+    globals: [],
+    exports: [],
+    elements: [],
+    code: [],
+    data: [],
+    customSections: [],
+  };
+}
 
 /** A copy of `instance`'s linear memory (empty without one), for package-internal use. */
 export function memorySnapshotOf(instance: SandboxInstance): Uint8Array<ArrayBuffer> {
@@ -484,6 +523,12 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
   }
 
   const configHashes: ConfigHashCache = new Map();
+  /** This factory's settings the transforms depend on, besides a config's: part of `SHARED_COMPILED`'s variants. */
+  const sharingKey = stringifyJson({
+    costs: costsInNameOrder(costModel),
+    memoryGrowFailure: resolved.memoryGrowFailure,
+    canonicalizeNaNs: resolved.canonicalizeNaNs,
+  });
 
   // Compiled modules, by their bytes and the config fields the transforms depend on; and the
   // compilations under way, by the same key.
@@ -552,6 +597,22 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     hostFunctions: Readonly<Record<string, ImportSignature>>,
   ): Promise<Result<CachedModule, SandboxError>> {
     const store = resolved.preparedModules;
+    const sharedVariant = `${sharingKey}${variant}`;
+    // Another factory's compilation, unless this one has a store (which must then be handed the module).
+    const shared = store === undefined ? SHARED_COMPILED.get(bytes, sharedVariant) : undefined;
+    if (shared !== undefined) {
+      const linked = checkImports(shared.compiled.decoded, hostFunctions);
+      if (!linked.ok) return linked;
+      const entry: CachedModule = {
+        compiled: shared.compiled,
+        layout: shared.layout,
+        moduleHash: shared.moduleHash,
+        idle: memories === undefined ? undefined : new IdleInstances(shared.layout, IDLE_INSTANCES),
+        dataRanges: shared.dataRanges,
+      };
+      compiledCache.set(bytes, variant, entry);
+      return ok(entry);
+    }
     // A store of prepared modules needs the digest first, to find them. Otherwise a large module's
     // digest (Web Crypto copies the bytes when called) runs while it is transformed and compiled, and
     // a small one's when it is needed, from the bytes the cache keeps anyway.
@@ -570,13 +631,19 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     const { compiled: module, layout } = compiled.value;
     const dataRanges = dataSegmentRanges(module.decoded);
     const entry = {
-      compiled: Object.assign({}, module, { bytes: COMPILED_AWAY }),
+      compiled: Object.assign({}, module, { bytes: COMPILED_AWAY, decoded: importsOnly(module.decoded) }),
       layout,
       moduleHash: () => (moduleHash ??= sha256Now(bytes)),
       idle: memories === undefined ? undefined : new IdleInstances(layout, IDLE_INSTANCES),
       dataRanges,
     };
     compiledCache.set(bytes, variant, entry);
+    SHARED_COMPILED.set(bytes, sharedVariant, {
+      compiled: entry.compiled,
+      layout,
+      moduleHash: entry.moduleHash,
+      dataRanges,
+    });
     return ok(entry);
   }
 
