@@ -138,7 +138,14 @@ export type {
   RefType,
 } from './codec/types';
 export { ValType, BLOCK_EMPTY, SectionId, valTypeName } from './codec/types';
-export { type EncodeOptions, WASM_MAGIC, WASM_VERSION, decodeModule, encodeModule } from './codec/module';
+export {
+  type EncodeOptions,
+  WASM_MAGIC,
+  WASM_VERSION,
+  decodeModule,
+  encodeModule,
+  moduleWith,
+} from './codec/module';
 export type { NameSection } from './codec/names';
 export { readNameSection } from './codec/names';
 export type { ClassifiedTrap } from './traps';

@@ -21,6 +21,7 @@ import {
   defineHostFunction,
   err,
   importModuleOf,
+  moduleWith,
   ok,
   pagesForBytes,
   resolveConfig,
@@ -184,20 +185,7 @@ const SHARED_COMPILED = new ModuleCache<Omit<CachedModule, 'idle'>>(
  * objects: tens of thousands for a large module) is let go.
  */
 function importsOnly(decoded: WasmModule): WasmModule {
-  return {
-    types: decoded.types,
-    imports: decoded.imports,
-    functions: [],
-    tables: [],
-    memories: [],
-    tags: [],
-    globals: [],
-    exports: [],
-    elements: [],
-    code: [],
-    data: [],
-    customSections: [],
-  };
+  return moduleWith({ imports: decoded.imports, types: decoded.types });
 }
 
 /** A copy of `instance`'s linear memory (empty without one), for package-internal use. */

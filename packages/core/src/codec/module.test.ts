@@ -5,7 +5,7 @@ import { anyModule } from '../../test/arbitrary';
 import { wat } from '../../test/wat';
 import { WasmDecodeError, WasmEncodeError } from './bytes';
 import { decodeInstructions, encodeInstructions, instruction } from './instructions';
-import { decodeModule, encodeModule } from './module';
+import { decodeModule, encodeModule, moduleWith } from './module';
 import { readNameSection } from './names';
 import { ValType, type WasmModule } from './types';
 
@@ -353,5 +353,28 @@ describe('malformed input', () => {
     expect(() => encodeInstructions([instruction('f64.const', 5)])).toThrow(WasmEncodeError);
     expect(() => encodeInstructions([instruction('select_t', 5)])).toThrow(WasmEncodeError);
     expect(() => encodeInstructions([instruction('local.get', -1)])).toThrow(/not a u32/);
+  });
+});
+
+describe('moduleWith', () => {
+  it('is a module of only the parts given, which encodes as one with nothing else', () => {
+    const types = [{ params: [ValType.i32], results: [ValType.i32] }];
+    const imports = [{ module: 'env', name: 'f', descriptor: { kind: 'function' as const, type: 0 } }];
+    const module = moduleWith({ types, imports });
+    expect(module.types).toBe(types);
+    expect(module.imports).toBe(imports);
+    expect([module.functions, module.code, module.data, module.exports, module.customSections]).toEqual([
+      [],
+      [],
+      [],
+      [],
+      [],
+    ]);
+    expect([module.start, module.dataCount]).toEqual([undefined, undefined]);
+    const decoded = decodeModule(encodeModule(module));
+    expect(decoded.types).toEqual(types);
+    expect(decoded.imports).toEqual(imports);
+    // Each call makes lists of its own.
+    expect(moduleWith({}).functions).not.toBe(moduleWith({}).functions);
   });
 });

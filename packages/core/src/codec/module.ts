@@ -402,6 +402,39 @@ interface MutableModule {
   customSections: CustomSection[];
 }
 
+/** A module of nothing: every list empty, no start function, no data count section. */
+function nothing(): MutableModule {
+  return {
+    types: [],
+    imports: [],
+    functions: [],
+    tables: [],
+    memories: [],
+    tags: [],
+    globals: [],
+    exports: [],
+    start: undefined,
+    elements: [],
+    dataCount: undefined,
+    code: [],
+    data: [],
+    customSections: [],
+  };
+}
+
+/**
+ * A module with only `parts` in it, everything else empty: what a caller keeps of a module it no
+ * longer needs whole (its imports and types, say, to link against).
+ *
+ * @example
+ * ```ts
+ * const linkable = moduleWith({ imports: module.imports, types: module.types });
+ * ```
+ */
+export function moduleWith(parts: Partial<WasmModule>): WasmModule {
+  return Object.assign(nothing(), parts);
+}
+
 function readSection(id: number, reader: ByteReader, module: MutableModule, lastId: SectionId): void {
   switch (id) {
     case SectionId.custom:
@@ -485,22 +518,7 @@ function checkPreamble(reader: ByteReader): void {
 export function decodeModule(bytes: Uint8Array): WasmModule {
   const reader = new ByteReader(bytes);
   checkPreamble(reader);
-  const module: MutableModule = {
-    types: [],
-    imports: [],
-    functions: [],
-    tables: [],
-    memories: [],
-    tags: [],
-    globals: [],
-    exports: [],
-    start: undefined,
-    elements: [],
-    dataCount: undefined,
-    code: [],
-    data: [],
-    customSections: [],
-  };
+  const module = nothing();
   let lastId: SectionId = SectionId.custom;
   while (!reader.done) {
     const idOffset = reader.offset;
