@@ -590,16 +590,7 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     const shared = store === undefined ? SHARED_COMPILED.get(bytes, sharedVariant) : undefined;
     if (shared !== undefined) {
       const linked = checkImports(shared.compiled.decoded, hostFunctions);
-      if (!linked.ok) return linked;
-      const entry: CachedModule = {
-        compiled: shared.compiled,
-        layout: shared.layout,
-        moduleHash: shared.moduleHash,
-        idle: memories === undefined ? undefined : new IdleInstances(shared.layout, IDLE_INSTANCES),
-        dataRanges: shared.dataRanges,
-      };
-      compiledCache.set(bytes, variant, entry);
-      return ok(entry);
+      return linked.ok ? ok(keep(bytes, variant, shared)) : linked;
     }
     // A store of prepared modules needs the digest first, to find them. Otherwise a large module's
     // digest (Web Crypto copies the bytes when called) runs while it is transformed and compiled, and
@@ -617,22 +608,27 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     // What instances need is kept; the bytes that were compiled (the rewritten module: megabytes for a
     // large one) were needed once, by the engine, which keeps its own copy, and by the store.
     const { compiled: module, layout } = compiled.value;
-    const dataRanges = dataSegmentRanges(module.decoded);
-    const entry = {
+    const made = {
       compiled: Object.assign({}, module, { bytes: COMPILED_AWAY, decoded: importsOnly(module.decoded) }),
       layout,
       moduleHash: () => (moduleHash ??= sha256Now(bytes)),
-      idle: memories === undefined ? undefined : new IdleInstances(layout, IDLE_INSTANCES),
-      dataRanges,
+      dataRanges: dataSegmentRanges(module.decoded),
+    };
+    SHARED_COMPILED.set(bytes, sharedVariant, made);
+    return ok(keep(bytes, variant, made));
+  }
+
+  /** Keeps what a compilation `made` of `bytes` in this factory's cache, with idle instances of its own. */
+  function keep(bytes: Uint8Array, variant: string, made: Omit<CachedModule, 'idle'>): CachedModule {
+    const entry: CachedModule = {
+      compiled: made.compiled,
+      layout: made.layout,
+      moduleHash: made.moduleHash,
+      idle: memories === undefined ? undefined : new IdleInstances(made.layout, IDLE_INSTANCES),
+      dataRanges: made.dataRanges,
     };
     compiledCache.set(bytes, variant, entry);
-    SHARED_COMPILED.set(bytes, sharedVariant, {
-      compiled: entry.compiled,
-      layout,
-      moduleHash: entry.moduleHash,
-      dataRanges,
-    });
-    return ok(entry);
+    return entry;
   }
 
   async function load(
