@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fixture } from '@ri-sandbox/test-fixtures';
 import type { SandboxConfigInput, SandboxInstance } from '@ri-sandbox/core';
 import { errorOf, hostFunctions, testSandbox, valueOf } from '../test/helpers';
+import { unseen as unseenVariant } from './bench/suite';
 
 type LoadResult = Awaited<ReturnType<ReturnType<typeof testSandbox>['load']>>;
 
@@ -22,17 +23,10 @@ function compilations(): { readonly count: number } {
 let named = 0;
 
 /**
- * `bytes` with a custom section named as no other module of this process is: bytes that no factory
- * has compiled (what every factory compiled is shared with the others, see the last tests).
+ * `bytes` as no other module of this process is (see the bench's `unseen`): bytes that no factory has
+ * compiled (what every factory compiled is shared with the others, see the last tests).
  */
-function unseen(bytes: Uint8Array): Uint8Array {
-  const name = new TextEncoder().encode(`cache-test-${named++}`);
-  const out = new Uint8Array(bytes.length + 3 + name.length);
-  out.set(bytes);
-  out.set([0, 1 + name.length, name.length], bytes.length);
-  out.set(name, bytes.length + 3);
-  return out;
-}
+const unseen = (bytes: Uint8Array) => unseenVariant(bytes, named++);
 
 /** A new instance of `sandbox` under `config`. */
 function instanceOf(

@@ -117,7 +117,7 @@ const FIRST_LOAD_WARMUP = 150;
  * not a compilation (5 to 10 µs for the 18 KB module, synchronously): a first load, and the compilation
  * it is compared with, must be of bytes never seen. Custom sections pass through every transform.
  */
-function unseen(bytes: Uint8Array, n: number): Uint8Array<ArrayBuffer> {
+export function unseen(bytes: Uint8Array, n: number): Uint8Array<ArrayBuffer> {
   const name = new TextEncoder().encode(`ri-sandbox-bench-${n}`);
   const out = new Uint8Array(bytes.length + 3 + name.length);
   out.set(bytes);
