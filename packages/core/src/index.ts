@@ -94,6 +94,7 @@ export {
   subOpcode,
   walkBody,
   walkEnd,
+  INSTRUCTION_LAYOUTS,
 } from './codec/walk';
 export type { BodyRider, RiderInsertions } from './codec/insertions';
 export { Insertions, Splicer, applyRiders, finishRiders } from './codec/insertions';

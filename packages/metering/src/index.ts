@@ -7,7 +7,7 @@
 export type { CostModel } from './cost-model';
 export { DEFAULT_COST_MODEL, STRUCTURAL_INSTRUCTIONS, resolveCostModel } from './cost-model';
 export type { MeteringOptions, MeteredModule } from './instrument';
-export { METERING_GLOBALS, meteringGlobals, meterModule, instrument } from './instrument';
+export { METERING_GLOBALS, meteringGlobals, meterModule, instrument, warmUpMetering } from './instrument';
 export type { MeterLimits, MeterOptions, MeteredRun } from './meter';
 export { Meter, checkMeterLimits } from './meter';
 export {

@@ -45,6 +45,7 @@ import { type CostModel, DEFAULT_COST_MODEL, resolveCostModel } from './cost-mod
 import { Charger } from './charger';
 import { NO_OWN_TABLES, ownTables } from './tables';
 import { relabel } from './labels';
+import { ScanKernelRefused } from './scan-kernel';
 import { unrollHotLoop } from './unroll';
 import { NumberList } from './lists';
 import {
@@ -479,6 +480,38 @@ const SCRATCH_LOCAL: LocalGroup = { count: 1, type: I32 };
 let idleLists: ScanLists | undefined;
 const idleWriter = new IdleWriter();
 
+/** What {@link warmUpMetering} scans: 4,096 `i32.const 0; drop` pairs in blocks of 64, then `end`. */
+function warmUpBody(): Uint8Array {
+  const block = [0x02, 0x40, ...Array.from({ length: 64 }, () => [0x41, 0x00, 0x1a]).flat(), 0x0b];
+  return Uint8Array.from([...Array.from({ length: 64 }, () => block).flat(), 0x0b]);
+}
+
+let warm = false;
+
+/**
+ * Compiles metering's scan (WebAssembly, see `scanBody`) and runs it over
+ * one body, once per thread, so that the first load finds it compiled: call
+ * it before compiling a large guest (JavaScriptCore compiles a module made
+ * after a large guest only once that guest's tier-up is done).
+ * `createWasmSandbox` calls it. Throws if the engine refuses to compile (a
+ * Content-Security-Policy without `wasm-unsafe-eval`).
+ */
+export function warmUpMetering(): void {
+  if (warm) return;
+  const lists = idleLists ?? new ScanLists();
+  idleLists = undefined;
+  try {
+    scanBody(warmUpBody(), costLookup(DEFAULT_COST_MODEL), NO_CALLEES, { types: [], results: 0 }, [], lists);
+  } finally {
+    lists.release();
+    idleLists = lists;
+  }
+  warm = true;
+}
+
+/** Calls of a body that calls nothing. */
+const NO_CALLEES = { importedFunctions: 0, ownTables: new Set<number>() };
+
 /** `list`'s number at `i`, or `Infinity` past its end (an event list that is done). */
 function offsetAt(list: NumberList, i: number): number {
   return i < list.length ? list.at(i) : Infinity;
@@ -738,7 +771,11 @@ export function meterModule(
     code = bodyLocals.map((locals, i) => ({ locals, code: all.subarray(starts.at(i), ends.at(i)) }));
   } catch (error) {
     // A body that cannot be read, or that cannot take the added locals (2^32 - 1 of them already).
-    if (error instanceof WasmDecodeError || error instanceof WasmEncodeError)
+    if (
+      error instanceof WasmDecodeError ||
+      error instanceof WasmEncodeError ||
+      error instanceof ScanKernelRefused
+    )
       return err(sandboxError.invalidModule(error.message));
     throw error;
   } finally {

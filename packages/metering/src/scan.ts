@@ -1,9 +1,10 @@
 /**
  * A fast scan of a function body for the instrumenter: block boundaries with
  * their static costs, and the few instructions that must be rewritten. It
- * runs on bytes that already passed validation, so single-byte opcodes are
- * classified by lookup tables and instructions are walked with the core
- * codec's `instructionEnd`; prefixed opcodes go through its opcode table.
+ * runs on bytes that already passed validation. This module classifies the
+ * opcodes (lookup tables by opcode) and plans the charges; the walk itself
+ * runs in WebAssembly (c/scan.c, through `./scan-kernel`), which reads those
+ * tables.
  */
 import {
   type InstructionVisitor,
@@ -16,18 +17,15 @@ import {
   PREFIX_ATOMIC,
   PREFIX_MISC,
   PREFIX_SIMD,
+  WasmDecodeError,
   instructionEnd,
-  lebEnd,
-  opcodeByKey,
-  opcodeKey,
-  readLeb,
-  subOpcode,
   walkEnd,
 } from '@ri-sandbox/core';
 import type { FuncType } from '@ri-sandbox/core';
 import type { CostModel } from './cost-model';
 import { NumberList } from './lists';
 import { BLOCK, BR, BR_IF, BR_TABLE, DELEGATE, ELSE, END, IF, LOOP, TRY } from './opcodes';
+import { ScanKernel, type ScanTables, UNKNOWN_OPCODE } from './scan-kernel';
 
 /** Instructions after which a new straight-line block starts: branch targets and branches. */
 export const SPLIT_AFTER: ReadonlySet<string> = new Set([
@@ -73,7 +71,6 @@ const SPECIAL = new Uint8Array(256);
 const CALLS = new Uint8Array(256);
 const INDIRECT = 1;
 const DIRECT = 2;
-const REF_FUNC = 0xd2;
 const TABLE_SET = 0x26;
 
 // Control opcodes the construct tracking follows.
@@ -109,7 +106,7 @@ for (const op of OPCODES) {
   if (op.name === 'call_indirect' || op.name === 'return_call_indirect') CALLS[op.code] = INDIRECT;
   if (op.name === 'call' || op.name === 'return_call') CALLS[op.code] = DIRECT;
 }
-/** Instructions the scan's structure follows (see `Structure.control`): constructs, their ends, branches, exits. */
+/** Instructions the scan's structure follows (see `control` in c/scan.c): constructs, their ends, branches, exits. */
 const CONTROL = new Uint8Array(256);
 for (let code = 0; code < 256; code++) if (OPENS[code] === 1 || LEAVES[code] === 1) CONTROL[code] = 1;
 for (const code of [END, DELEGATE, ELSE, BR, BR_IF, BR_TABLE]) CONTROL[code] = 1;
@@ -131,6 +128,35 @@ for (const op of OPCODES) {
 }
 // Writes a table: the scan reports it (see `BodyScan.writesTables`).
 PLAIN[TABLE_SET] = 0;
+
+/** The classes of each opcode, as the compiled scan reads them (see `ScanTables`). */
+const SCAN_TABLES: ScanTables = {
+  singleClass: Uint8Array.from(
+    { length: 256 },
+    (_, code) =>
+      (SPLITS[code] === 1 ? 1 : 0) |
+      (OPENS[code] === 1 ? 2 : 0) |
+      (LEAVES[code] === 1 ? 4 : 0) |
+      (CONTROL[code] === 1 ? 8 : 0) |
+      (QUIET[code] === 1 ? 16 : 0) |
+      (PREFIXES[code] === 1 ? 32 : 0),
+  ),
+  singleSpecial: SPECIAL,
+  singleCalls: CALLS,
+  prefixedSpecial: new Map(
+    [PREFIX_MISC, PREFIX_SIMD, PREFIX_ATOMIC].map((prefix) => {
+      const kinds = new Uint8Array(512);
+      for (const op of OPCODES)
+        if (op.prefix === prefix)
+          kinds[op.code] = BULK_MEMORY.has(op.name)
+            ? BULK_MEMORY_OP
+            : BULK_TABLE.has(op.name)
+              ? BULK_TABLE_OP
+              : 0;
+      return [prefix, kinds];
+    }),
+  ),
+};
 
 /** The last table {@link plainUnwanted} made, and the visitors' table it was made for. */
 let lastWanted: Uint8Array | undefined;
@@ -311,29 +337,17 @@ export interface LabelTypes {
   readonly results: number;
 }
 
-/** Whether the block type at `p` takes no parameters. */
-function takesNothing(code: Uint8Array, p: number, types: readonly FuncType[]): boolean {
-  const first = code[p] as number;
-  return first === 0x40 || (first & 0xc0) === 0x40 || types[readLeb(code, p)]?.params.length === 0;
-}
-
-/** Whether the block type at `p` (of a `block`, `if` or `try`) has no results. */
-function carriesNothing(code: Uint8Array, p: number, types: readonly FuncType[]): boolean {
-  const first = code[p] as number;
-  if (first === 0x40) return true; // empty
-  if ((first & 0xc0) === 0x40) return false; // one value type (a negative one-byte s33)
-  return types[readLeb(code, p)]?.results.length === 0;
-}
-
 /**
- * The structure of one body as its scan meets it: constructs and their
- * joins, exits, and which loops are quiet or hot. Its state is fields and
- * its steps are methods, rather than closures made for every body: V8
- * optimises a method once, where it reoptimised per-body closures, and the
- * code that called them, in every load. One structure serves body after
- * body ({@link reset}), its lists keeping their storage.
+ * The lists of one body's scan and charge plan (see {@link NumberList}): a
+ * scan or plan made with them is good until the next one made with them.
  */
-class Structure {
+export class ScanLists {
+  readonly blockStarts = new NumberList();
+  readonly blockCosts = new NumberList();
+  readonly blockChecks = new NumberList();
+  readonly specials = new NumberList();
+  /** The instructions to show the visitors, as (start, end) pairs. */
+  readonly shown = new NumberList();
   readonly constructs: Constructs = {
     opener: new NumberList(),
     join: new NumberList(),
@@ -350,282 +364,21 @@ class Structure {
     end: new NumberList(),
     leaves: new NumberList(),
   };
-  /** Whether the body has a `try`. */
-  catches = false;
-  /** Whether every open loop is known not to be quiet (so marking them all again can be skipped). */
-  noQuietOpen = true;
-  /**
-   * The open loop that may be hot: the innermost one so far, with nothing that calls (-1 if none):
-   * its construct, position in `open`, offset and header, and its branches that leave it.
-   */
-  hotLoop = -1;
-  private hotAt = 0;
-  private hotStart = 0;
-  private hotHeader = 0;
-  private readonly hotBranches = new NumberList();
-  private readonly hot: HotLoops = {
+  readonly quiet: QuietLoops = { headers: new NumberList(), stores: new NumberList() };
+  readonly hot: HotLoops = {
     start: new NumberList(),
     header: new NumberList(),
     end: new NumberList(),
     relabels: new NumberList(),
   };
-  private readonly quiet: QuietLoops = { headers: new NumberList(), stores: new NumberList() };
-  /**
-   * Open constructs, innermost last, whether (1) a `br_if` to each can give back (a block without
-   * values), and whether (1) each is a loop.
-   */
-  private readonly open = new NumberList();
-  private readonly forward = new NumberList();
-  private readonly openIsLoop = new NumberList();
-  // Loops, by their order of opening: construct, header block, whether (1) quiet; the constructs that
-  // are loops. Open ones: innermost last, with their positions in `open`. Exits of quiet loops to a
-  // block: (loop, construct) pairs.
-  private readonly loops = new NumberList();
-  private readonly loopHeader = new NumberList();
-  private readonly loopQuiet = new NumberList();
-  private readonly openLoops = new NumberList();
-  private readonly openLoopAt = new NumberList();
-  private readonly exitStores = new NumberList();
-  private labels: LabelTypes = { types: [], results: 0 };
-
-  /** Starts on a body whose labels are `labels`, emptying what the last one left. */
-  reset(labels: LabelTypes): this {
-    this.labels = labels;
-    const { constructs, exits, quiet } = this;
-    constructs.opener.clear();
-    constructs.join.clear();
-    constructs.hoistable.clear();
-    constructs.parent.clear();
-    constructs.elses.clear();
-    exits.at.clear();
-    exits.innermost.clear();
-    exits.count.clear();
-    exits.also.clear();
-    exits.label.clear();
-    exits.end.clear();
-    exits.leaves.clear();
-    this.forgetHotLoops();
-    quiet.headers.clear();
-    quiet.stores.clear();
-    this.catches = false;
-    this.noQuietOpen = true;
-    this.hotLoop = -1;
-    this.hotAt = 0;
-    this.hotStart = 0;
-    this.hotHeader = 0;
-    this.hotBranches.clear();
-    this.open.clear();
-    this.forward.clear();
-    this.openIsLoop.clear();
-    this.loops.clear();
-    this.loopHeader.clear();
-    this.loopQuiet.clear();
-    this.openLoops.clear();
-    this.openLoopAt.clear();
-    this.exitStores.clear();
-    return this;
-  }
-
-  /** An instruction that may trap or call: no open loop is quiet. */
-  trapsOrCalls(): void {
-    if (this.noQuietOpen) return;
-    this.unquiet(-1);
-    this.noQuietOpen = true;
-  }
-
-  /**
-   * A control instruction (`byte`, see `CONTROL`) at `start`, its immediates
-   * at `p`, met when `blocks` blocks have started, in a body that ends at `end`.
-   */
-  control(code: Uint8Array, start: number, p: number, byte: number, blocks: number, end: number): void {
-    const { constructs, open } = this;
-    if (OPENS[byte] === 1) {
-      constructs.parent.push(open.length > 0 ? open.last() : -1);
-      open.push(constructs.opener.length);
-      this.forward.push(byte !== LOOP && carriesNothing(code, p, this.labels.types) ? 1 : 0);
-      this.openIsLoop.push(byte === LOOP ? 1 : 0);
-      if (byte === LOOP) {
-        this.openLoops.push(this.loops.length);
-        this.openLoopAt.push(open.length - 1);
-        this.loops.push(constructs.opener.length);
-        // The split after `loop` starts the header.
-        this.loopHeader.push(blocks);
-        this.loopQuiet.push(1);
-        this.noQuietOpen = false;
-        this.hotLoop = takesNothing(code, p, this.labels.types) ? constructs.opener.length : -1;
-        this.hotAt = open.length - 1;
-        this.hotStart = start;
-        this.hotHeader = blocks;
-        this.hotBranches.clear();
-      }
-      constructs.opener.push(blocks - 1);
-      constructs.join.push(-1);
-      constructs.hoistable.push(1);
-      if (byte === TRY) this.catches = true;
-    } else if (byte === END || byte === DELEGATE) {
-      // The body's last `end` closes no construct.
-      const closed = open.length > 0 ? open.pop() : -1;
-      if (closed >= 0 && this.openIsLoop.pop() === 1) {
-        this.openLoops.pop();
-        this.openLoopAt.pop();
-        if (closed === this.hotLoop) {
-          this.hot.start.push(this.hotStart);
-          this.hot.header.push(this.hotHeader);
-          this.hot.end.push(p);
-          for (let i = 0; i < this.hotBranches.length; i++) this.hot.relabels.push(this.hotBranches.at(i));
-          this.hotLoop = -1;
-        }
-      }
-      if (closed >= 0) {
-        this.forward.pop();
-        // The split after it starts the join block (none after the body's last `end`, which leaves).
-        constructs.join.set(closed, p < end || byte === DELEGATE ? blocks : -1);
-      } else this.leaves(start, 0);
-    } else if (byte === BR) {
-      const label = readLeb(code, p);
-      this.branchesTo(label);
-      this.mayLeaveHot(start, label);
-      this.leaves(start, label);
-    } else if (byte === BR_IF) {
-      const label = readLeb(code, p);
-      this.branchesTo(label);
-      this.mayLeaveHot(start, label);
-      if (this.forwardTo(label)) {
-        // The block after it (where it falls through) is paid with this one; the taken edge gives it back.
-        this.leaves(start, label, label, lebEnd(code, p), constructs.opener.length);
-        constructs.opener.push(blocks - 1);
-        constructs.join.push(blocks);
-        constructs.hoistable.push(1);
-        constructs.parent.push(-1);
-      } else {
-        this.jumpsOut(label);
-        if (label >= open.length) this.leaves(start, label);
-      }
-    } else if (LEAVES[byte] === 1) this.leaves(start, open.length);
-    else if (byte === ELSE) {
-      constructs.elses.push(open.last());
-      constructs.elses.push(blocks);
-    } else if (byte === BR_TABLE) {
-      let at = lebEnd(code, p);
-      let outermost = 0;
-      for (let i = readLeb(code, p); i >= 0; i--, at = lebEnd(code, at)) {
-        const label = readLeb(code, at);
-        this.branchesTo(label);
-        this.mayLeaveHot(start, label);
-        outermost = Math.max(outermost, label);
-      }
-      this.jumpsOut(outermost);
-      if (outermost >= open.length) this.leaves(start, outermost);
-    }
-  }
-
-  /** The quiet loops, once the body is scanned. */
-  quietLoops(): QuietLoops {
-    const { loops, loopQuiet, exitStores, constructs, quiet } = this;
-    for (let l = 0; l < loops.length; l++) {
-      if (loopQuiet.at(l) !== 1) continue;
-      quiet.headers.push(this.loopHeader.at(l));
-      const join = constructs.join.at(loops.at(l));
-      if (join >= 0) quiet.stores.push(join);
-    }
-    for (let i = 0; i < exitStores.length; i += 2) {
-      const join = constructs.join.at(exitStores.at(i + 1));
-      if (loopQuiet.at(exitStores.at(i)) === 1 && join >= 0) quiet.stores.push(join);
-    }
-    return quiet;
-  }
-
-  /** The hot loops, once the body is scanned. */
-  hotLoops(): HotLoops {
-    // `delegate` names a label too, and is not renumbered: bodies with `try` (metered block by block) have none.
-    if (this.catches) this.forgetHotLoops();
-    return this.hot;
-  }
-
-  private forgetHotLoops(): void {
-    const { hot } = this;
-    hot.start.clear();
-    hot.header.clear();
-    hot.end.clear();
-    hot.relabels.clear();
-  }
-
-  /** Marks the constructs above the one `label` names as not hoistable (a conditional jump past their joins). */
-  private jumpsOut(label: number): void {
-    const { open, constructs } = this;
-    for (let i = Math.max(0, open.length - label); i < open.length; i++)
-      constructs.hoistable.set(open.at(i), 0);
-  }
-
-  /**
-   * Records an unconditional exit at `start` that leaves the constructs above the one `label` names
-   * (and construct `also`, for a `br_if` that leaves the block after it).
-   */
-  private leaves(start: number, label: number, branch = -1, branchEnd = -1, also = -1): void {
-    const { open, exits } = this;
-    exits.at.push(start);
-    exits.innermost.push(open.length > 0 ? open.last() : -1);
-    exits.count.push(open.length - Math.max(0, open.length - label));
-    exits.also.push(also);
-    exits.label.push(branch);
-    exits.end.push(branchEnd);
-    exits.leaves.push(label >= open.length ? 1 : 0);
-  }
-
-  /** Whether branching to `label` carries no values and goes forward (to a block's end, not a loop's start). */
-  private forwardTo(label: number): boolean {
-    const { open } = this;
-    return label < open.length ? this.forward.at(open.length - 1 - label) === 1 : this.labels.results === 0;
-  }
-
-  /** Notes a branch to `label` at `start` if it leaves the candidate hot loop. */
-  private mayLeaveHot(start: number, label: number): void {
-    const outside = this.open.length - this.hotAt;
-    const branches = this.hotBranches;
-    if (
-      this.hotLoop >= 0 &&
-      label >= outside &&
-      (branches.length < 2 || branches.at(branches.length - 2) !== start)
-    ) {
-      branches.push(start);
-      branches.push(outside);
-    }
-  }
-
-  /** Marks the open loops at positions above `position` (all with -1) as not quiet. */
-  private unquiet(position: number): void {
-    const { openLoops, openLoopAt, loopQuiet } = this;
-    for (let i = openLoops.length - 1; i >= 0 && openLoopAt.at(i) > position; i--)
-      loopQuiet.set(openLoops.at(i), 0);
-  }
-
-  /** A branch to `label` leaves the loops inside its target: they stay quiet only if it is a block. */
-  private branchesTo(label: number): void {
-    const { open, openLoops, openLoopAt } = this;
-    const target = open.length - 1 - label;
-    if (target < 0 || this.openIsLoop.at(target) === 1) {
-      this.unquiet(target);
-      return;
-    }
-    const construct = open.at(target);
-    for (let i = openLoops.length - 1; i >= 0 && openLoopAt.at(i) > target; i--)
-      if (this.loopQuiet.at(openLoops.at(i)) === 1) {
-        this.exitStores.push(openLoops.at(i));
-        this.exitStores.push(construct);
-      }
-  }
-}
-
-/**
- * The lists of one body's scan and charge plan (see {@link NumberList}): a
- * scan or plan made with them is good until the next one made with them.
- */
-export class ScanLists {
-  readonly blockStarts = new NumberList();
-  readonly blockCosts = new NumberList();
-  readonly blockChecks = new NumberList();
-  readonly specials = new NumberList();
-  readonly structure = new Structure();
+  /** The compiled scan these lists view, made on the first scan. */
+  private kernelMade: ScanKernel | undefined;
+  /** The module whose types and tables the flags below are of. */
+  private flagsOf: readonly FuncType[] | undefined;
+  private ownOf: ReadonlySet<number> | undefined;
+  /** Per function type, whether it takes (bit 0) and gives (bit 1) nothing; per table, whether it is own. */
+  typeFlags = new Uint8Array(0);
+  ownFlags = new Uint8Array(0);
   // The charge plan's.
   readonly charges = new NumberList();
   readonly exitAt = new NumberList();
@@ -634,6 +387,55 @@ export class ScanLists {
   readonly exitEnd = new NumberList();
   readonly exitLeaves = new NumberList();
   readonly elseArm = new NumberList();
+  /** The compiled scan, writing into these lists. */
+  get kernel(): ScanKernel {
+    if (this.kernelMade === undefined) {
+      const { constructs: c, exits: x, quiet: q, hot: h } = this;
+      this.kernelMade = new ScanKernel(SCAN_TABLES, [
+        this.blockStarts,
+        this.blockCosts,
+        this.blockChecks,
+        this.specials,
+        this.shown,
+        c.opener,
+        c.join,
+        c.hoistable,
+        c.parent,
+        c.elses,
+        x.at,
+        x.innermost,
+        x.count,
+        x.also,
+        x.label,
+        x.end,
+        x.leaves,
+        q.headers,
+        q.stores,
+        h.start,
+        h.header,
+        h.end,
+        h.relabels,
+      ]);
+    }
+    return this.kernelMade;
+  }
+
+  /** The flags of `labels.types` and `callees.ownTables` (kept from the last body of the same module). */
+  flagsFor(types: readonly FuncType[], own: ReadonlySet<number>): void {
+    if (types !== this.flagsOf) {
+      this.flagsOf = types;
+      this.typeFlags = Uint8Array.from(
+        types,
+        (t) => (t.params.length === 0 ? 1 : 0) | (t.results.length === 0 ? 2 : 0),
+      );
+    }
+    if (own !== this.ownOf) {
+      this.ownOf = own;
+      this.ownFlags = new Uint8Array(own.size === 0 ? 0 : Math.max(...own) + 1);
+      for (const table of own) this.ownFlags[table] = 1;
+    }
+  }
+
   /** The visitors the last body was shown to (see {@link scanBody}), until {@link release}. */
   visitors: Visitors | undefined;
   /** The riders' insertions of the body being written, and its splicer (see `meterBody`), until {@link release}. */
@@ -668,101 +470,59 @@ function visitorsOf(visitors: readonly InstructionVisitor[], lists: ScanLists): 
 
 /**
  * Scans `code` (instruction bytes of a validated function body) of a module
- * whose calls reach `callees`, into `lists`. Throws `WasmDecodeError` on an
- * unknown opcode.
+ * whose calls reach `callees`, into `lists`, in WebAssembly (c/scan.c):
+ * blocks and their costs, as each instruction adds its cost from `costs` and
+ * a block starts after every branch and branch target; the instructions the
+ * rewriter changes; the constructs, exits, quiet loops and hot loops the
+ * charge plan and the writer need; and each instruction some visitor asked
+ * for, shown to it once the body is scanned. Throws `WasmDecodeError` on an
+ * unknown opcode or a body cut short.
  */
 export function scanBody(
   code: Uint8Array,
   costs: CostLookup,
   callees: Callees,
   labels: LabelTypes,
-  /** Other transforms' scans, shown each instruction as the walk passes it. */
+  /** Other transforms' scans, shown the instructions they asked for. */
   visitors: readonly InstructionVisitor[] = [],
   lists: ScanLists = new ScanLists(),
 ): BodyScan {
   const shown = visitorsOf(visitors, lists);
   const { wanted } = shown;
-  const fast = plainUnwanted(wanted);
-  const single = costs.single;
-  const blockStarts = lists.blockStarts.clear();
-  blockStarts.push(0);
-  const blockCosts = lists.blockCosts.clear();
-  const blockChecks = lists.blockChecks.clear();
-  let check = true;
-  const specials = lists.specials.clear();
-  let needsScratch = false;
-  let writesTables = false;
-  const structure = lists.structure.reset(labels);
-  let current = costs.entry;
-  let p = 0;
-  const end = code.length;
-  while (p < end) {
-    const start = p;
-    const byte = code[p++] as number;
-    const plain = fast[byte] as number;
-    if (plain !== 0) {
-      // Most instructions only add their cost (and, if they may trap, end the quiet of open loops).
-      current += single[byte] as number;
-      if (plain === PLAIN_TRAPS && !structure.noQuietOpen) structure.trapsOrCalls();
-      p = instructionEnd(code, start);
-      continue;
-    }
-    let split = SPLITS[byte] === 1;
-    let special = SPECIAL[byte] as number;
-    if (PREFIXES[byte] === 1) {
-      p = instructionEnd(code, start);
-      const op = opcodeByKey(opcodeKey(byte, subOpcode(code, start))) as Opcode;
-      current += costs.prefixed.get(op.key) ?? costs.fallback;
-      split = false;
-      structure.trapsOrCalls();
-      special = BULK_MEMORY.has(op.name) ? BULK_MEMORY_OP : BULK_TABLE.has(op.name) ? BULK_TABLE_OP : 0;
-      if (special !== 0) {
-        needsScratch = true;
-        structure.hotLoop = -1;
-      }
-      if (special === BULK_TABLE_OP) writesTables = true;
-    } else {
-      current += single[byte] as number;
-      const calls = CALLS[byte] as number;
-      if (calls === INDIRECT) {
-        // Its immediates: the type, then the table.
-        if (!callees.ownTables.has(readLeb(code, lebEnd(code, p)))) check = true;
-      } else if (calls === DIRECT && readLeb(code, p) < callees.importedFunctions) check = true;
-      if (byte === TABLE_SET) writesTables = true;
-      if (calls !== 0 || (special !== 0 && byte !== REF_FUNC)) structure.hotLoop = -1;
-      if (QUIET[byte] !== 1) structure.trapsOrCalls();
-      if (CONTROL[byte] === 1) structure.control(code, start, p, byte, blockStarts.length, end);
-      p = instructionEnd(code, start);
-    }
-    if (wanted[byte] === 1) shown.show(code, start, p);
-    if (special !== 0) {
-      specials.push(start);
-      specials.push(p);
-      specials.push(special);
-    }
-    if (split && p < end) {
-      blockStarts.push(p);
-      blockCosts.push(current);
-      blockChecks.push(check ? 1 : 0);
-      current = 0;
-      check = byte === LOOP;
-    }
+  const kernel = lists.kernel;
+  kernel.setCosts(costs, costs.single, costs.prefixed, costs.fallback);
+  kernel.setWanted(wanted, plainUnwanted(wanted));
+  lists.flagsFor(labels.types, callees.ownTables);
+  const outcome = kernel.scan(
+    code,
+    costs.entry,
+    callees.importedFunctions,
+    lists.typeFlags,
+    lists.ownFlags,
+    labels.results,
+  );
+  if (outcome === UNKNOWN_OPCODE) {
+    instructionEnd(code, kernel.where);
+    throw new WasmDecodeError(
+      `unknown opcode 0x${(code[kernel.where] as number).toString(16)}`,
+      kernel.where,
+    );
   }
-  walkEnd(p, end);
-  blockCosts.push(current);
-  blockChecks.push(check ? 1 : 0);
+  walkEnd(kernel.where, code.length);
+  const pairs = lists.shown;
+  for (let i = 0; i < pairs.length; i += 2) shown.show(code, pairs.at(i), pairs.at(i + 1));
   return {
-    blockStarts,
-    blockCosts,
-    blockChecks,
-    specials,
-    needsScratch,
-    catches: structure.catches,
-    writesTables,
-    constructs: structure.constructs,
-    exits: structure.exits,
-    quiet: structure.quietLoops(),
-    hot: structure.hotLoops(),
+    blockStarts: lists.blockStarts,
+    blockCosts: lists.blockCosts,
+    blockChecks: lists.blockChecks,
+    specials: lists.specials,
+    needsScratch: kernel.flag('needsScratch'),
+    catches: kernel.flag('catches'),
+    writesTables: kernel.flag('writesTables'),
+    constructs: lists.constructs,
+    exits: lists.exits,
+    quiet: lists.quiet,
+    hot: lists.hot,
   };
 }
 

@@ -49,7 +49,7 @@ import {
   warmUpXxh3,
   warmUpZeroBlocks,
 } from '@ri-sandbox/snapshot';
-import { Meter, type MeterLimits } from '@ri-sandbox/metering';
+import { Meter, type MeterLimits, warmUpMetering } from '@ri-sandbox/metering';
 import {
   type JsonCall,
   directArguments,
@@ -293,13 +293,15 @@ function trapError(thrown: unknown): SandboxError {
 export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
   const checked = resolveOptions(options);
   if (!checked.ok) throw new SandboxOptionsError(checked.error);
-  // Before any guest is compiled, so that JavaScriptCore does not queue the snapshot's kernels behind it.
+  // Before any guest is compiled, so that JavaScriptCore does not queue the kernels (the snapshot's, and
+  // metering's scan) behind it.
   // An engine that refuses to compile (a Content-Security-Policy without 'wasm-unsafe-eval') refuses the
   // guests too, and each load says so; making the factory does not fail for it.
   try {
     warmUpXxh3();
     warmUpZeroBlocks();
     warmUpEqualBytes();
+    warmUpMetering();
   } catch {
     // See above.
   }

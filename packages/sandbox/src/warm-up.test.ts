@@ -1,5 +1,6 @@
 import { fixture } from '@ri-sandbox/test-fixtures';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { SCAN_MODULE } from '../../metering/src/scan-module';
 import { errorOf } from '../test/helpers';
 import { createWasmSandbox } from './sandbox';
 
@@ -10,7 +11,7 @@ afterEach(() => {
 });
 
 describe('a sandbox factory', () => {
-  it("compiles the snapshot package's kernels before any guest, once per thread", async () => {
+  it("compiles the kernels (the snapshot package's, metering's scan) before any guest, once per thread", async () => {
     const compiled: string[] = [];
     WebAssembly.Module = new Proxy(original, {
       construct(target, args: [Uint8Array], newTarget) {
@@ -19,12 +20,14 @@ describe('a sandbox factory', () => {
       },
     });
     const sandbox = createWasmSandbox();
-    // The checksum's kernel, the zero-block scan's and the byte comparison's: modules of at most 2 KB.
-    expect(compiled).toHaveLength(3);
+    // The checksum's kernel, the zero-block scan's and the byte comparison's (modules of at most 2 KB),
+    // then metering's scan.
+    expect(compiled).toHaveLength(4);
     const kernels = new Set(compiled);
-    expect(compiled.every((base64) => base64.length < 4096)).toBe(true);
+    expect(compiled.slice(0, 3).every((base64) => base64.length < 4096)).toBe(true);
+    expect(compiled[3]).toBe(SCAN_MODULE);
     createWasmSandbox();
-    expect(compiled).toHaveLength(3);
+    expect(compiled).toHaveLength(4);
     const instance = sandbox.create({ maxMemoryBytes: 4 << 20 });
     if (!instance.ok) throw new Error(instance.error.message);
     expect((await sandbox.load(instance.value, fixture('sort'))).ok).toBe(true);
@@ -35,8 +38,8 @@ describe('a sandbox factory', () => {
     expect(sandbox.snapshot(instance.value).ok).toBe(true);
     // A cached load compares the module with the kept copy, through the kernel compiled before.
     expect((await sandbox.load(instance.value, fixture('sort'))).ok).toBe(true);
-    expect(compiled.length).toBeGreaterThan(3);
-    expect(compiled.slice(3).some((base64) => kernels.has(base64))).toBe(false);
+    expect(compiled.length).toBeGreaterThan(4);
+    expect(compiled.slice(4).some((base64) => kernels.has(base64))).toBe(false);
   });
 });
 

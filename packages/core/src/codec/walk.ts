@@ -72,6 +72,19 @@ for (const op of OPCODES) {
   table[op.code] = LAYOUT_OF[op.immediate];
 }
 for (const prefix of PREFIXED.keys()) SINGLE[prefix] = PREFIX;
+/**
+ * The tables {@link instructionEnd} walks by, for a walk written elsewhere (in WebAssembly, say):
+ * per single-byte opcode, then per prefix byte and sub-opcode (below 512), how its immediates are
+ * laid out. The codes: 0 none, 1 one LEB128 number, 2 two, 3 a memory argument (with a memory
+ * index when its flags have bit 6), 4 four bytes, 5 eight, 6 a `br_table`'s labels, 7 `select`'s
+ * types (a count, then a byte each), 8 a prefix (the sub-opcode, a LEB128 number, follows), 9 one
+ * byte, 10 sixteen bytes, 11 a memory argument and a lane byte, 255 an unknown opcode. Read only.
+ */
+export const INSTRUCTION_LAYOUTS: {
+  readonly single: Uint8Array;
+  readonly prefixed: ReadonlyMap<number, Uint8Array>;
+} = { single: SINGLE, prefixed: PREFIXED };
+
 const MISC = PREFIXED.get(PREFIX_MISC) as Uint8Array;
 const SIMD = PREFIXED.get(PREFIX_SIMD) as Uint8Array;
 const ATOMIC = PREFIXED.get(PREFIX_ATOMIC) as Uint8Array;

@@ -1,0 +1,468 @@
+/*
+ * Metering's scan of one function body, compiled to WebAssembly (see scripts/build-scan.sh): the
+ * block boundaries and their static costs, the instructions the rewriter changes, the structure
+ * the charge plan needs (constructs, exits, quiet and hot loops), and the instructions the other
+ * transforms' scans asked to be shown. src/scan.ts drives it: it fills the tables below from the
+ * core codec's opcode table and metering's classification, copies each body in, and reads the
+ * lists back through views of this memory. The algorithm is the one src/scan.ts documents; each
+ * function here carries the name of its counterpart there.
+ *
+ * Every list lives in a region src/scan.ts lays out (`regions`), as doubles. A push past a
+ * region's capacity sets `overflowed` and is dropped; the caller then lays the regions out larger
+ * and scans the body again. Reads and writes out of a list's bounds are ignored (reads give 0), so
+ * that a scan that overflowed stays within its regions.
+ */
+#include <stdint.h>
+
+typedef uint8_t u8;
+typedef uint32_t u32;
+typedef int32_t i32;
+typedef uint64_t u64;
+typedef double f64;
+
+#define EXPORT __attribute__((visibility("default")))
+
+/* How the immediates after an opcode are laid out (core's walk.ts). */
+enum { NONE, LEB, TWO_LEBS, MEMARG, FOUR_BYTES, EIGHT_BYTES, BR_TABLE_LAYOUT, SELECT_TYPES, PREFIX, ONE_BYTE, SIXTEEN_BYTES, MEMARG_LANE, UNKNOWN = 255 };
+
+/* Per single-byte opcode: its layout, its classes (see the CLASS_ bits), what it costs. */
+EXPORT u8 single_layout[256];
+EXPORT u8 single_class[256];
+EXPORT u8 single_special[256];
+EXPORT u8 single_calls[256];
+EXPORT f64 single_cost[256];
+/* Per prefix (0xfc, 0xfd, 0xfe) and sub-opcode: layout, special kind, cost. */
+EXPORT u8 prefixed_layout[3][512];
+EXPORT u8 prefixed_special[3][512];
+EXPORT f64 prefixed_cost[3][512];
+/* The scan's fast path for the visitors of the body (src/scan.ts `plainUnwanted`), and what they want. */
+EXPORT u8 plain[256];
+EXPORT u8 wanted[256];
+
+enum {
+  CLASS_SPLITS = 1,
+  CLASS_OPENS = 2,
+  CLASS_LEAVES = 4,
+  CLASS_CONTROL = 8,
+  CLASS_QUIET = 16,
+  CLASS_PREFIX = 32,
+};
+enum { PLAIN_QUIET = 1, PLAIN_TRAPS = 2 };
+enum { INDIRECT = 1, DIRECT = 2 };
+enum { BULK_MEMORY_OP = 3, BULK_TABLE_OP = 4 };
+enum { LOOP = 0x03, TRY = 0x06, END = 0x0b, BR = 0x0c, BR_IF = 0x0d, BR_TABLE = 0x0e, ELSE = 0x05, DELEGATE = 0x18, REF_FUNC = 0xd2, TABLE_SET = 0x26 };
+
+/* The lists, in the order of src/scan.ts's `LIST_NAMES`. */
+enum {
+  BLOCK_STARTS, BLOCK_COSTS, BLOCK_CHECKS, SPECIALS, SHOWN,
+  C_OPENER, C_JOIN, C_HOISTABLE, C_PARENT, C_ELSES,
+  X_AT, X_INNERMOST, X_COUNT, X_ALSO, X_LABEL, X_END, X_LEAVES,
+  Q_HEADERS, Q_STORES,
+  H_START, H_HEADER, H_END, H_RELABELS,
+  /* The structure's own. */
+  HOT_BRANCHES, OPEN, FORWARD, OPEN_IS_LOOP, LOOPS, LOOP_HEADER, LOOP_QUIET, OPEN_LOOPS, OPEN_LOOP_AT, EXIT_STORES,
+  LIST_COUNT
+};
+
+typedef struct {
+  f64 *items;
+  u32 length;
+  u32 capacity;
+} List;
+
+/* Per list: where its region starts (a byte offset in this memory) and how many numbers it holds. */
+EXPORT u32 regions[LIST_COUNT][2];
+/* After a scan: each list's length. */
+EXPORT u32 lengths[LIST_COUNT];
+/*
+ * After a scan: [0] 0 if it went through, 1 if a list overflowed, 2 at an unknown opcode;
+ * [1] where the walk ended (or the unknown opcode); [2] needsScratch, [3] catches, [4] writesTables.
+ */
+EXPORT u32 outcome[5];
+
+static List lists[LIST_COUNT];
+static u8 overflowed;
+
+static inline void push(List *list, f64 value) {
+  if (list->length < list->capacity) list->items[list->length++] = value;
+  else overflowed = 1;
+}
+static inline f64 at(const List *list, u32 index) { return index < list->length ? list->items[index] : 0; }
+static inline void set(List *list, u32 index, f64 value) {
+  if (index < list->length) list->items[index] = value;
+}
+/* The last number; NaN for an empty list (an `else` outside any construct, in a body that did not validate). */
+static inline f64 last(const List *list) { return list->length > 0 ? list->items[list->length - 1] : __builtin_nan(""); }
+static inline f64 pop(List *list) { return list->length > 0 ? list->items[--list->length] : 0; }
+
+static inline u32 leb_end(const u8 *code, u32 p) {
+  while (code[p++] & 0x80) {
+  }
+  return p;
+}
+
+/* An unsigned LEB128 value (validated bodies: at most 10 bytes are read). */
+static inline u64 read_leb(const u8 *code, u32 p) {
+  u64 value = 0;
+  u32 shift = 0;
+  u8 byte;
+  do {
+    byte = code[p++];
+    if (shift < 64) value |= (u64)(byte & 0x7f) << shift;
+    shift += 7;
+  } while ((byte & 0x80) && shift < 70);
+  return value;
+}
+
+static u32 immediates_end(const u8 *code, u32 p, u8 layout, u32 end, u8 *unknown) {
+  switch (layout) {
+    case NONE: return p;
+    case LEB: return leb_end(code, p);
+    case TWO_LEBS: return leb_end(code, leb_end(code, p));
+    case MEMARG: {
+      u8 flags = code[p];
+      u32 after = leb_end(code, p);
+      return leb_end(code, flags & 0x40 ? leb_end(code, after) : after);
+    }
+    case FOUR_BYTES: return p + 4;
+    case EIGHT_BYTES: return p + 8;
+    case BR_TABLE_LAYOUT: {
+      u64 count = read_leb(code, p) + 1;
+      u32 q = p;
+      for (u64 i = 0; i <= count && q <= end; i++) q = leb_end(code, q);
+      return q;
+    }
+    case SELECT_TYPES: {
+      u64 count = read_leb(code, p);
+      u64 q = (u64)leb_end(code, p) + count;
+      return q > (u64)end + 1 ? end + 1 : (u32)q;
+    }
+    case ONE_BYTE: return p + 1;
+    case SIXTEEN_BYTES: return p + 16;
+    case MEMARG_LANE: return immediates_end(code, p, MEMARG, end, unknown) + 1;
+    default: *unknown = 1; return p;
+  }
+}
+
+static inline u32 prefix_index(u8 byte) { return byte == 0xfc ? 0 : byte == 0xfd ? 1 : 2; }
+
+/* Where the instruction at `p` ends (core's `instructionEnd`); sets `unknown` at an unknown opcode. */
+static inline u32 instruction_end(const u8 *code, u32 p, u32 end, u8 *unknown) {
+  u8 byte = code[p];
+  u8 layout = single_layout[byte];
+  if (layout == LEB) return leb_end(code, p + 1);
+  if (layout == NONE) return p + 1;
+  if (layout != PREFIX) return immediates_end(code, p + 1, layout, end, unknown);
+  u64 sub = read_leb(code, p + 1);
+  u8 sub_layout = sub < 512 ? prefixed_layout[prefix_index(byte)][sub] : UNKNOWN;
+  return immediates_end(code, leb_end(code, p + 1), sub_layout, end, unknown);
+}
+
+/* ---- The structure (src/scan.ts `Structure`). ---- */
+
+static u32 labels_results;
+/* Per function type: bit 0 if it takes no parameters, bit 1 if it has no results (`types` of them). */
+static const u8 *type_flags;
+static u32 types;
+/* Per table: 1 if its indirect calls reach only the module's own functions (`tables` of them). */
+static const u8 *own_table;
+static u32 tables;
+static u8 catches;
+static u8 no_quiet_open;
+static f64 hot_loop;
+static f64 hot_at, hot_start, hot_header;
+
+/* Whether the block type at `p` takes no parameters (`takesNothing`). */
+static u8 takes_nothing(const u8 *code, u32 p) {
+  u8 first = code[p];
+  if (first == 0x40 || (first & 0xc0) == 0x40) return 1;
+  u64 index = read_leb(code, p);
+  return index < types && (type_flags[index] & 1);
+}
+
+/* Whether the block type at `p` has no results (`carriesNothing`). */
+static u8 carries_nothing(const u8 *code, u32 p) {
+  u8 first = code[p];
+  if (first == 0x40) return 1;
+  if ((first & 0xc0) == 0x40) return 0;
+  u64 index = read_leb(code, p);
+  return index < types && (type_flags[index] & 2);
+}
+
+static void forget_hot_loops(void) {
+  lists[H_START].length = lists[H_HEADER].length = lists[H_END].length = lists[H_RELABELS].length = 0;
+}
+
+/* `unquiet`: marks the open loops at positions above `position` (all with -1) as not quiet. */
+static void unquiet(f64 position) {
+  List *open_loops = &lists[OPEN_LOOPS], *open_loop_at = &lists[OPEN_LOOP_AT];
+  for (i32 i = (i32)open_loops->length - 1; i >= 0 && at(open_loop_at, (u32)i) > position; i--)
+    set(&lists[LOOP_QUIET], (u32)at(open_loops, (u32)i), 0);
+}
+
+static inline void traps_or_calls(void) {
+  if (no_quiet_open) return;
+  unquiet(-1);
+  no_quiet_open = 1;
+}
+
+/* `jumpsOut`: the constructs above the one `label` names are not hoistable. */
+static void jumps_out(u64 label) {
+  List *open = &lists[OPEN];
+  u32 from = label >= open->length ? 0 : open->length - (u32)label;
+  for (u32 i = from; i < open->length; i++) set(&lists[C_HOISTABLE], (u32)at(open, i), 0);
+}
+
+/* `leaves`: an unconditional exit at `start`. */
+static void leaves(u32 start, u64 label, f64 branch, f64 branch_end, f64 also) {
+  List *open = &lists[OPEN];
+  u32 length = open->length;
+  push(&lists[X_AT], start);
+  push(&lists[X_INNERMOST], length > 0 ? last(open) : -1);
+  push(&lists[X_COUNT], label >= length ? length : (f64)label);
+  push(&lists[X_ALSO], also);
+  push(&lists[X_LABEL], branch);
+  push(&lists[X_END], branch_end);
+  push(&lists[X_LEAVES], label >= length ? 1 : 0);
+}
+
+/* `forwardTo`: whether branching to `label` carries no values and goes forward. */
+static u8 forward_to(u64 label) {
+  List *open = &lists[OPEN];
+  if (label < open->length) return at(&lists[FORWARD], open->length - 1 - (u32)label) == 1;
+  return labels_results == 0;
+}
+
+/* `mayLeaveHot`: notes a branch to `label` at `start` if it leaves the candidate hot loop. */
+static void may_leave_hot(u32 start, u64 label) {
+  f64 outside = (f64)lists[OPEN].length - hot_at;
+  List *branches = &lists[HOT_BRANCHES];
+  if (hot_loop >= 0 && (f64)label >= outside &&
+      (branches->length < 2 || at(branches, branches->length - 2) != start)) {
+    push(branches, start);
+    push(branches, outside);
+  }
+}
+
+/* `branchesTo`: a branch to `label` leaves the loops inside its target. */
+static void branches_to(u64 label) {
+  List *open = &lists[OPEN], *open_loops = &lists[OPEN_LOOPS], *open_loop_at = &lists[OPEN_LOOP_AT];
+  f64 target = (f64)open->length - 1 - (f64)label;
+  if (target < 0 || at(&lists[OPEN_IS_LOOP], (u32)target) == 1) {
+    unquiet(target);
+    return;
+  }
+  f64 construct = at(open, (u32)target);
+  for (i32 i = (i32)open_loops->length - 1; i >= 0 && at(open_loop_at, (u32)i) > target; i--)
+    if (at(&lists[LOOP_QUIET], (u32)at(open_loops, (u32)i)) == 1) {
+      push(&lists[EXIT_STORES], at(open_loops, (u32)i));
+      push(&lists[EXIT_STORES], construct);
+    }
+}
+
+/* `control`: a control instruction `byte` at `start`, its immediates at `p`, after `blocks` blocks started. */
+static void control(const u8 *code, u32 start, u32 p, u8 byte, u32 blocks, u32 end) {
+  List *open = &lists[OPEN];
+  if (single_class[byte] & CLASS_OPENS) {
+    push(&lists[C_PARENT], open->length > 0 ? last(open) : -1);
+    push(open, lists[C_OPENER].length);
+    push(&lists[FORWARD], byte != LOOP && carries_nothing(code, p) ? 1 : 0);
+    push(&lists[OPEN_IS_LOOP], byte == LOOP ? 1 : 0);
+    if (byte == LOOP) {
+      push(&lists[OPEN_LOOPS], lists[LOOPS].length);
+      push(&lists[OPEN_LOOP_AT], open->length - 1);
+      push(&lists[LOOPS], lists[C_OPENER].length);
+      push(&lists[LOOP_HEADER], blocks);
+      push(&lists[LOOP_QUIET], 1);
+      no_quiet_open = 0;
+      hot_loop = takes_nothing(code, p) ? (f64)lists[C_OPENER].length : -1;
+      hot_at = (f64)open->length - 1;
+      hot_start = start;
+      hot_header = blocks;
+      lists[HOT_BRANCHES].length = 0;
+    }
+    push(&lists[C_OPENER], (f64)blocks - 1);
+    push(&lists[C_JOIN], -1);
+    push(&lists[C_HOISTABLE], 1);
+    if (byte == TRY) catches = 1;
+  } else if (byte == END || byte == DELEGATE) {
+    f64 closed = open->length > 0 ? pop(open) : -1;
+    if (closed >= 0 && pop(&lists[OPEN_IS_LOOP]) == 1) {
+      pop(&lists[OPEN_LOOPS]);
+      pop(&lists[OPEN_LOOP_AT]);
+      if (closed == hot_loop) {
+        push(&lists[H_START], hot_start);
+        push(&lists[H_HEADER], hot_header);
+        push(&lists[H_END], p);
+        List *branches = &lists[HOT_BRANCHES];
+        for (u32 i = 0; i < branches->length; i++) push(&lists[H_RELABELS], branches->items[i]);
+        hot_loop = -1;
+      }
+    }
+    if (closed >= 0) {
+      pop(&lists[FORWARD]);
+      set(&lists[C_JOIN], (u32)closed, p < end || byte == DELEGATE ? (f64)blocks : -1);
+    } else
+      leaves(start, 0, -1, -1, -1);
+  } else if (byte == BR) {
+    u64 label = read_leb(code, p);
+    branches_to(label);
+    may_leave_hot(start, label);
+    leaves(start, label, -1, -1, -1);
+  } else if (byte == BR_IF) {
+    u64 label = read_leb(code, p);
+    branches_to(label);
+    may_leave_hot(start, label);
+    if (forward_to(label)) {
+      leaves(start, label, (f64)label, leb_end(code, p), lists[C_OPENER].length);
+      push(&lists[C_OPENER], (f64)blocks - 1);
+      push(&lists[C_JOIN], blocks);
+      push(&lists[C_HOISTABLE], 1);
+      push(&lists[C_PARENT], -1);
+    } else {
+      jumps_out(label);
+      if (label >= open->length) leaves(start, label, -1, -1, -1);
+    }
+  } else if (single_class[byte] & CLASS_LEAVES) {
+    leaves(start, open->length, -1, -1, -1);
+  } else if (byte == ELSE) {
+    push(&lists[C_ELSES], last(open));
+    push(&lists[C_ELSES], blocks);
+  } else if (byte == BR_TABLE) {
+    u32 q = leb_end(code, p);
+    u64 outermost = 0;
+    u64 count = read_leb(code, p);
+    for (u64 i = 0; i <= count && q <= end; i++, q = leb_end(code, q)) {
+      u64 label = read_leb(code, q);
+      branches_to(label);
+      may_leave_hot(start, label);
+      if (label > outermost) outermost = label;
+    }
+    jumps_out(outermost);
+    if (outermost >= open->length) leaves(start, outermost, -1, -1, -1);
+  }
+}
+
+/* `quietLoops`: the quiet loops, once the body is scanned. */
+static void quiet_loops(void) {
+  List *loops = &lists[LOOPS], *loop_quiet = &lists[LOOP_QUIET], *exit_stores = &lists[EXIT_STORES];
+  for (u32 l = 0; l < loops->length; l++) {
+    if (at(loop_quiet, l) != 1) continue;
+    push(&lists[Q_HEADERS], at(&lists[LOOP_HEADER], l));
+    f64 join = at(&lists[C_JOIN], (u32)at(loops, l));
+    if (join >= 0) push(&lists[Q_STORES], join);
+  }
+  for (u32 i = 0; i + 1 < exit_stores->length; i += 2) {
+    f64 join = at(&lists[C_JOIN], (u32)at(exit_stores, i + 1));
+    if (at(loop_quiet, (u32)at(exit_stores, i)) == 1 && join >= 0) push(&lists[Q_STORES], join);
+  }
+}
+
+/*
+ * Scans the body of `end` bytes at `code` (`scanBody`), in a module whose first `imported`
+ * functions are imports, for a function with `results` results, the function's entry costing
+ * `entry`; `flags` and `own` are the module's types' and tables' flags (see above). The lists are
+ * at `regions`; the results in `lengths` and `outcome`. The bytes after the body must be zeros
+ * for at least 32 bytes.
+ */
+EXPORT void scan(const u8 *code, u32 end, f64 entry, u32 imported, const u8 *flags, u32 type_count,
+                 const u8 *own, u32 table_count, u32 results) {
+  type_flags = flags;
+  types = type_count;
+  own_table = own;
+  tables = table_count;
+  for (u32 i = 0; i < LIST_COUNT; i++) {
+    lists[i].items = (f64 *)(uintptr_t)regions[i][0];
+    lists[i].capacity = regions[i][1];
+    lists[i].length = 0;
+  }
+  overflowed = 0;
+  labels_results = results;
+  catches = 0;
+  no_quiet_open = 1;
+  hot_loop = -1;
+  hot_at = hot_start = hot_header = 0;
+  u8 needs_scratch = 0, writes_tables = 0, unknown = 0;
+  u8 check = 1;
+  f64 current = entry;
+  List *block_starts = &lists[BLOCK_STARTS], *block_costs = &lists[BLOCK_COSTS];
+  List *block_checks = &lists[BLOCK_CHECKS], *specials = &lists[SPECIALS];
+  push(block_starts, 0);
+  u32 p = 0, start = 0;
+  while (p < end) {
+    start = p;
+    u8 byte = code[p++];
+    u8 kind = plain[byte];
+    if (kind != 0) {
+      current += single_cost[byte];
+      if (kind == PLAIN_TRAPS && !no_quiet_open) traps_or_calls();
+      p = instruction_end(code, start, end, &unknown);
+      if (unknown) break;
+      continue;
+    }
+    u8 classes = single_class[byte];
+    u8 split = (classes & CLASS_SPLITS) != 0;
+    u8 special = single_special[byte];
+    if (classes & CLASS_PREFIX) {
+      p = instruction_end(code, start, end, &unknown);
+      if (unknown) break;
+      u64 sub = read_leb(code, start + 1);
+      u32 prefix = prefix_index(byte);
+      current += prefixed_cost[prefix][sub];
+      split = 0;
+      traps_or_calls();
+      special = prefixed_special[prefix][sub];
+      if (special != 0) {
+        needs_scratch = 1;
+        hot_loop = -1;
+      }
+      if (special == BULK_TABLE_OP) writes_tables = 1;
+    } else {
+      current += single_cost[byte];
+      u8 calls = single_calls[byte];
+      if (calls == INDIRECT) {
+        u64 table = read_leb(code, leb_end(code, p));
+        if (table >= tables || !own_table[table]) check = 1;
+      } else if (calls == DIRECT && read_leb(code, p) < imported)
+        check = 1;
+      if (byte == TABLE_SET) writes_tables = 1;
+      if (calls != 0 || (special != 0 && byte != REF_FUNC)) hot_loop = -1;
+      if (!(classes & CLASS_QUIET)) traps_or_calls();
+      if (classes & CLASS_CONTROL) control(code, start, p, byte, block_starts->length, end);
+      p = instruction_end(code, start, end, &unknown);
+      if (unknown) break;
+    }
+    if (wanted[byte]) {
+      push(&lists[SHOWN], start);
+      push(&lists[SHOWN], p);
+    }
+    if (special != 0) {
+      push(specials, start);
+      push(specials, p);
+      push(specials, special);
+    }
+    if (split && p < end) {
+      push(block_starts, p);
+      push(block_costs, current);
+      push(block_checks, check);
+      current = 0;
+      check = byte == LOOP;
+    }
+  }
+  push(block_costs, current);
+  push(block_checks, check);
+  quiet_loops();
+  if (catches) forget_hot_loops();
+  for (u32 i = 0; i < LIST_COUNT; i++) lengths[i] = lists[i].length;
+  outcome[0] = unknown ? 2 : overflowed ? 1 : 0;
+  outcome[1] = unknown ? start : p;
+  outcome[2] = needs_scratch;
+  outcome[3] = catches;
+  outcome[4] = writes_tables;
+}
+
+/* Where the caller may lay out the body and the regions: past the data above. */
+EXPORT u32 heap_start(void) {
+  extern u8 __heap_base;
+  return (u32)(uintptr_t)&__heap_base;
+}

@@ -1,0 +1,130 @@
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { WasmDecodeError, decodeModule, instructionEnd } from '@ri-sandbox/core';
+import { fixture } from '@ri-sandbox/test-fixtures';
+import { generate } from '../scripts/build-scan.mjs';
+import { wat } from '../../core/test/wat';
+import { DEFAULT_COST_MODEL } from './cost-model';
+import { ScanLists, costLookup, scanBody } from './scan';
+
+const COSTS = costLookup(DEFAULT_COST_MODEL);
+const NO_CALLEES = { importedFunctions: 0, ownTables: new Set<number>() };
+const NO_LABELS = { types: [], results: 0 };
+
+/** `count` empty blocks in a row, then the body's `end`: a block starts after each `block` and `end`. */
+function emptyBlocks(count: number): Uint8Array {
+  const body = new Uint8Array(count * 3 + 1);
+  for (let i = 0; i < count; i++) body.set([0x02, 0x40, 0x0b], i * 3);
+  body[count * 3] = 0x0b;
+  return body;
+}
+
+/** A visitor that records where the instructions with first byte `byte` are. */
+function recorder(byte: number): {
+  opcodes: Uint8Array;
+  seen: number[];
+  visit(c: Uint8Array, s: number, e: number): void;
+} {
+  const opcodes = new Uint8Array(256);
+  opcodes[byte] = 1;
+  const seen: number[] = [];
+  return { opcodes, seen, visit: (_code, start, end) => void seen.push(start, end) };
+}
+
+describe("metering's scan in WebAssembly", () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('is built from c/scan.c as committed (run `pnpm --filter @ri-sandbox/metering build:scan` after editing it)', () => {
+    const committed = readFileSync(new URL('./scan-module.ts', import.meta.url), 'utf8');
+    expect(committed).toBe(generate());
+  });
+
+  it('lays its lists out again, larger, when a body has more than they held, and scans it whole', () => {
+    const lists = new ScanLists();
+    const small = scanBody(emptyBlocks(3), COSTS, NO_CALLEES, NO_LABELS, [], lists);
+    expect(small.blockStarts.toArray()).toEqual([0, 3, 6, 9]);
+    // 5,000 constructs: past the 1,024 numbers a list first holds, for the blocks and constructs alike.
+    const count = 5000;
+    const large = scanBody(emptyBlocks(count), COSTS, NO_CALLEES, NO_LABELS, [], lists);
+    expect(large.blockStarts.length).toBe(count + 1);
+    expect(large.blockStarts.at(count)).toBe(3 * count);
+    expect(large.constructs.opener.length).toBe(count);
+    expect(large.constructs.join.at(count - 1)).toBe(count);
+    const cost = (byte: number) => COSTS.single[byte] as number;
+    expect(large.blockCosts.toArray().reduce((sum, c) => sum + c, 0)).toBe(
+      COSTS.entry + count * (cost(0x02) + cost(0x0b)) + cost(0x0b),
+    );
+    // And a small body after it reads as on fresh lists.
+    expect(scanBody(emptyBlocks(3), COSTS, NO_CALLEES, NO_LABELS, [], lists).blockStarts.toArray()).toEqual([
+      0, 3, 6, 9,
+    ]);
+  });
+
+  it('grows its memory for a body larger than it, and scans bodies of every size after it', () => {
+    const lists = new ScanLists();
+    const big = emptyBlocks(100_000); // 300 KB, several pages
+    expect(scanBody(big, COSTS, NO_CALLEES, NO_LABELS, [], lists).blockStarts.length).toBe(100_001);
+    const module = decodeModule(fixture('sort'));
+    const labels = (i: number) => ({
+      types: module.types,
+      results: module.types[module.functions[i] as number]?.results.length ?? 0,
+    });
+    module.code.forEach((body, i) => {
+      const fresh = scanBody(body.code, COSTS, NO_CALLEES, labels(i)).blockCosts.toArray();
+      expect(scanBody(body.code, COSTS, NO_CALLEES, labels(i), [], lists).blockCosts.toArray()).toEqual(
+        fresh,
+      );
+    });
+  });
+
+  it('shows each visitor the instructions it asked for, in order, once the body is scanned', () => {
+    const body = decodeModule(wat(`(module (func $f) (func (call $f) (nop) (call $f) (block (call $f))))`))
+      .code[1]?.code as Uint8Array;
+    const calls = recorder(0x10);
+    const nops = recorder(0x01);
+    scanBody(body, COSTS, NO_CALLEES, NO_LABELS, [calls, nops]);
+    const ends = (starts: number[]) => starts.flatMap((start) => [start, instructionEnd(body, start)]);
+    const at = (byte: number) => [...body.keys()].filter((p) => body[p] === byte);
+    expect(calls.seen).toEqual(ends(at(0x10)));
+    expect(nops.seen).toEqual(ends(at(0x01)));
+  });
+
+  it('keeps two sets of lists apart: each has its own instance', () => {
+    const a = new ScanLists();
+    const b = new ScanLists();
+    const first = scanBody(emptyBlocks(2), COSTS, NO_CALLEES, NO_LABELS, [], a);
+    scanBody(emptyBlocks(7), COSTS, NO_CALLEES, NO_LABELS, [], b);
+    expect(first.blockStarts.toArray()).toEqual([0, 3, 6]);
+  });
+
+  it('throws what the walk throws on an unknown opcode or a body cut short', () => {
+    const unknown = Uint8Array.of(0x01, 0xff, 0x0b);
+    expect(() => scanBody(unknown, COSTS, NO_CALLEES, NO_LABELS)).toThrow(WasmDecodeError);
+    expect(() => scanBody(unknown, COSTS, NO_CALLEES, NO_LABELS)).toThrow(
+      /unknown opcode 0xff \(at byte 1\)/,
+    );
+    expect(() => scanBody(Uint8Array.of(0x01, 0xfd, 0xff, 0x7f), COSTS, NO_CALLEES, NO_LABELS)).toThrow(
+      /unknown opcode 0xfd 16383/,
+    );
+    // `i32.const` whose immediate runs past the end.
+    expect(() => scanBody(Uint8Array.of(0x41, 0x80), COSTS, NO_CALLEES, NO_LABELS)).toThrow(
+      /runs past the end of the body/,
+    );
+  });
+
+  it('reports an engine that refuses to compile it, as it refuses the guests', async () => {
+    vi.resetModules();
+    vi.spyOn(WebAssembly, 'Module').mockImplementation(() => {
+      throw new WebAssembly.CompileError('Wasm code generation disallowed by embedder');
+    });
+    const { instrument } = await import('./instrument');
+    const metered = instrument(fixture('add'));
+    expect(metered.ok).toBe(false);
+    if (!metered.ok) {
+      expect(metered.error.code).toBe('INVALID_MODULE');
+      expect(metered.error.message).toMatch(/refuses to compile metering's scan.*disallowed by embedder/);
+    }
+  });
+});

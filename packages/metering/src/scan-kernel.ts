@@ -1,0 +1,263 @@
+/**
+ * The compiled scan (c/scan.c, built into `./scan-module`): one instance of
+ * it, the tables it reads filled in, its memory laid out for a body and the
+ * lists the scan writes, which the caller reads through {@link NumberList}s
+ * that view this memory. The scan's algorithm is documented in `./scan`, which
+ * drives it.
+ */
+import { INSTRUCTION_LAYOUTS, OPCODES, PREFIX_ATOMIC, PREFIX_MISC, PREFIX_SIMD } from '@ri-sandbox/core';
+import type { NumberList } from './lists';
+import { SCAN_MODULE } from './scan-module';
+
+/** The prefixes, in the order of the kernel's per-prefix tables. */
+const PREFIX_ORDER = [PREFIX_MISC, PREFIX_SIMD, PREFIX_ATOMIC];
+const SUB_OPCODES = 512;
+/** How many lists the kernel keeps (see `LIST_COUNT` in c/scan.c); the first are its outputs. */
+export const KERNEL_LISTS = 33;
+/** Zero bytes the kernel may read past a body (see `scan` in c/scan.c). */
+const PADDING = 64;
+/** The fewest numbers a list's region holds. */
+const MIN_CAPACITY = 1024;
+const PAGE = 65536;
+
+/** Per single-byte opcode and per prefixed one: what metering's scan makes of it. */
+export interface ScanTables {
+  /** Bits: 1 a block starts after it, 2 opens a construct, 4 leaves, 8 control, 16 quiet, 32 a prefix. */
+  readonly singleClass: Uint8Array;
+  /** The rewrite kind of each single-byte opcode (`SPECIAL`), and whether it calls (`CALLS`). */
+  readonly singleSpecial: Uint8Array;
+  readonly singleCalls: Uint8Array;
+  /** Per prefix byte, the rewrite kind of each sub-opcode (bulk operations). */
+  readonly prefixedSpecial: ReadonlyMap<number, Uint8Array>;
+}
+
+/**
+ * Thrown when the engine refuses to compile or instantiate the scan (a
+ * Content-Security-Policy without `wasm-unsafe-eval`): such an engine refuses
+ * the guests too. `meterModule` turns it into `INVALID_MODULE`.
+ */
+export class ScanKernelRefused extends Error {
+  constructor(reason: string) {
+    super(`the engine refuses to compile metering's scan (WebAssembly): ${reason}`);
+    this.name = 'ScanKernelRefused';
+  }
+}
+
+/** Where the compiled module is, once compiled (per thread). */
+let compiled: WebAssembly.Module | undefined;
+
+interface Exports {
+  readonly memory: WebAssembly.Memory;
+  scan(
+    code: number,
+    end: number,
+    entry: number,
+    imported: number,
+    flags: number,
+    types: number,
+    own: number,
+    tables: number,
+    results: number,
+  ): void;
+  heap_start(): number;
+  readonly [table: string]: unknown;
+}
+
+/** What a scan came to (see `outcome` in c/scan.c). */
+export const SCANNED = 0;
+export const OVERFLOWED = 1;
+export const UNKNOWN_OPCODE = 2;
+
+/**
+ * One instance of the compiled scan. Its output lists are `outputs` (the
+ * first lists of `KERNEL_LISTS`, in c/scan.c's order), whose storage it
+ * replaces with views of its memory; they hold what the last scan wrote until
+ * the next one.
+ */
+export class ScanKernel {
+  private readonly exports: Exports;
+  private readonly tableAt: (name: string) => number;
+  private buffer: ArrayBuffer;
+  private bytes: Uint8Array;
+  /** The kernel's `regions`, `lengths` and `outcome`, as views. */
+  private regions: Uint32Array;
+  private lengths: Uint32Array;
+  private outcomeView: Uint32Array;
+  /** Where a body goes, the types' and tables' flags, and each list's region: offsets and capacities. */
+  private codeAt = 0;
+  private codeCapacity = 0;
+  private flagsAt = 0;
+  private flagsCapacity = 0;
+  private ownAt = 0;
+  private ownCapacity = 0;
+  private readonly capacities = new Array<number>(KERNEL_LISTS).fill(MIN_CAPACITY);
+  /** What the tables hold now: set again only when the caller's change. */
+  private costsOf: unknown;
+  private wantedOf: Uint8Array | undefined;
+
+  constructor(
+    tables: ScanTables,
+    private readonly outputs: readonly NumberList[],
+  ) {
+    try {
+      compiled ??= new WebAssembly.Module(decodeBase64(SCAN_MODULE));
+      this.exports = new WebAssembly.Instance(compiled).exports as unknown as Exports;
+    } catch (error) {
+      throw new ScanKernelRefused(error instanceof Error ? error.message : String(error));
+    }
+    const exports = this.exports;
+    this.tableAt = (name) => (exports[name] as WebAssembly.Global).value as number;
+    this.buffer = exports.memory.buffer;
+    this.bytes = new Uint8Array(this.buffer);
+    this.regions = this.u32(this.tableAt('regions'), KERNEL_LISTS * 2);
+    this.lengths = this.u32(this.tableAt('lengths'), KERNEL_LISTS);
+    this.outcomeView = this.u32(this.tableAt('outcome'), 5);
+    const bytes = this.bytes;
+    const single = this.tableAt('single_layout');
+    bytes.set(INSTRUCTION_LAYOUTS.single, single);
+    bytes.set(tables.singleClass, this.tableAt('single_class'));
+    bytes.set(tables.singleSpecial, this.tableAt('single_special'));
+    bytes.set(tables.singleCalls, this.tableAt('single_calls'));
+    PREFIX_ORDER.forEach((prefix, i) => {
+      bytes.set(
+        INSTRUCTION_LAYOUTS.prefixed.get(prefix) as Uint8Array,
+        this.tableAt('prefixed_layout') + i * SUB_OPCODES,
+      );
+      const special = tables.prefixedSpecial.get(prefix);
+      if (special !== undefined) bytes.set(special, this.tableAt('prefixed_special') + i * SUB_OPCODES);
+    });
+    this.layOut(0, 0, 0);
+  }
+
+  /** The costs by opcode: single-byte ones, then per prefix and sub-opcode (the rest `fallback`). */
+  setCosts(
+    costs: object,
+    single: Float64Array,
+    prefixed: ReadonlyMap<number, number>,
+    fallback: number,
+  ): void {
+    if (costs === this.costsOf) return;
+    this.costsOf = costs;
+    new Float64Array(this.buffer, this.tableAt('single_cost'), 256).set(single);
+    const table = new Float64Array(this.buffer, this.tableAt('prefixed_cost'), 3 * SUB_OPCODES);
+    table.fill(fallback);
+    for (const op of OPCODES) {
+      if (op.prefix === undefined) continue;
+      const cost = prefixed.get(op.key);
+      if (cost !== undefined) table[PREFIX_ORDER.indexOf(op.prefix) * SUB_OPCODES + op.code] = cost;
+    }
+  }
+
+  /** The scan's fast path (see `plainUnwanted` in `./scan`) and what the visitors want, by first byte. */
+  setWanted(wanted: Uint8Array, plain: Uint8Array): void {
+    if (wanted === this.wantedOf) return;
+    this.wantedOf = wanted;
+    this.bytes.set(wanted, this.tableAt('wanted'));
+    this.bytes.set(plain, this.tableAt('plain'));
+  }
+
+  /**
+   * Scans `code` (see `scan` in c/scan.c): `flags` per function type, `own`
+   * per table. Returns what it came to (`SCANNED`, or `UNKNOWN_OPCODE` at
+   * {@link where}); the output lists hold what it found.
+   */
+  scan(
+    code: Uint8Array,
+    entry: number,
+    imported: number,
+    flags: Uint8Array,
+    own: Uint8Array,
+    results: number,
+  ): number {
+    if (
+      code.length + PADDING > this.codeCapacity ||
+      flags.length > this.flagsCapacity ||
+      own.length > this.ownCapacity
+    )
+      this.layOut(code.length, flags.length, own.length);
+    for (;;) {
+      const { bytes, codeAt } = this;
+      bytes.set(code, codeAt);
+      bytes.fill(0, codeAt + code.length, codeAt + code.length + PADDING);
+      bytes.set(flags, this.flagsAt);
+      bytes.set(own, this.ownAt);
+      this.exports.scan(
+        codeAt,
+        code.length,
+        entry,
+        imported,
+        this.flagsAt,
+        flags.length,
+        this.ownAt,
+        own.length,
+        results,
+      );
+      const outcome = this.outcomeView[0] as number;
+      if (outcome !== OVERFLOWED) {
+        const { lengths, outputs } = this;
+        for (let i = 0; i < outputs.length; i++) (outputs[i] as NumberList).length = lengths[i] as number;
+        return outcome;
+      }
+      // Some list filled its region: the full ones get four times the room, and the body is scanned again.
+      for (let i = 0; i < KERNEL_LISTS; i++)
+        if ((this.lengths[i] as number) >= (this.capacities[i] as number))
+          this.capacities[i] = (this.capacities[i] as number) * 4;
+      this.layOut(code.length, flags.length, own.length);
+    }
+  }
+
+  /** Where the last scan's walk ended, or the unknown opcode it met. */
+  get where(): number {
+    return this.outcomeView[1] as number;
+  }
+
+  /** Whether the last body needs a scratch local, has a `try`, writes a table (see `BodyScan`). */
+  flag(which: 'needsScratch' | 'catches' | 'writesTables'): boolean {
+    const at = which === 'needsScratch' ? 2 : which === 'catches' ? 3 : 4;
+    return this.outcomeView[at] === 1;
+  }
+
+  /** Lays the memory out for a body of `length` bytes, `types` function types and `tables` tables. */
+  private layOut(length: number, types: number, tables: number): void {
+    this.codeCapacity = Math.max(this.codeCapacity, length + PADDING);
+    this.flagsCapacity = Math.max(this.flagsCapacity, types);
+    this.ownCapacity = Math.max(this.ownCapacity, tables);
+    let at = this.exports.heap_start();
+    this.codeAt = at;
+    at += this.codeCapacity;
+    this.flagsAt = at;
+    at += this.flagsCapacity;
+    this.ownAt = at;
+    at = (at + this.ownCapacity + 7) & ~7;
+    const starts: number[] = [];
+    for (let i = 0; i < KERNEL_LISTS; i++) {
+      starts.push(at);
+      at += (this.capacities[i] as number) * 8;
+    }
+    const memory = this.exports.memory;
+    if (at > memory.buffer.byteLength) memory.grow(Math.ceil((at - memory.buffer.byteLength) / PAGE));
+    if (memory.buffer !== this.buffer) {
+      this.buffer = memory.buffer;
+      this.bytes = new Uint8Array(this.buffer);
+      this.regions = this.u32(this.tableAt('regions'), KERNEL_LISTS * 2);
+      this.lengths = this.u32(this.tableAt('lengths'), KERNEL_LISTS);
+      this.outcomeView = this.u32(this.tableAt('outcome'), 5);
+    }
+    for (let i = 0; i < KERNEL_LISTS; i++) {
+      const start = starts[i] as number;
+      const capacity = this.capacities[i] as number;
+      this.regions[2 * i] = start;
+      this.regions[2 * i + 1] = capacity;
+      const output = this.outputs[i];
+      if (output !== undefined) output.items = new Float64Array(this.buffer, start, capacity);
+    }
+  }
+
+  private u32(at: number, count: number): Uint32Array {
+    return new Uint32Array(this.buffer, at, count);
+  }
+}
+
+function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}
