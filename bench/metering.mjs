@@ -5,7 +5,14 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { OPCODES, decodeModule, encodeModule, instructionEnd, walkEnd } from '@ri-sandbox/core';
+import {
+  INSTRUCTION_LAYOUTS,
+  OPCODES,
+  decodeModule,
+  encodeModule,
+  instructionEnd,
+  walkEnd,
+} from '@ri-sandbox/core';
 import { canonicalizeNaNs } from '@ri-sandbox/determinism';
 import { Meter, instrument } from '@ri-sandbox/metering';
 import { createWasmSandbox } from '@ri-sandbox/sandbox';
@@ -188,41 +195,6 @@ function walkOnly(bytes) {
   };
 }
 
-/** walk/walk.c's numbers for the layout of an instruction's immediates, by the core codec's kinds. */
-const WALK_LAYOUT = {
-  none: 0,
-  ...Object.fromEntries(
-    [
-      'blocktype',
-      'label',
-      'function',
-      'local',
-      'global',
-      'table',
-      'tag',
-      'memory',
-      'data',
-      'elem',
-      'i32',
-      'i64',
-    ].map((kind) => [kind, 1]),
-  ),
-  ...Object.fromEntries(
-    ['call_indirect', 'memory.init', 'memory.copy', 'table.init', 'table.copy'].map((kind) => [kind, 2]),
-  ),
-  memarg: 3,
-  f32: 4,
-  f64: 5,
-  br_table: 6,
-  select_types: 7,
-  heaptype: 9,
-  lane: 9,
-  fence: 9,
-  v128: 10,
-  shuffle: 10,
-  memarg_lane: 11,
-};
-const WALK_PREFIX = 8;
 const WALK_PREFIXES = [0xfc, 0xfd, 0xfe];
 
 /** The single-byte opcodes after which the simple metering in WebAssembly starts a block (see `meter` in walk/walk.c). */
@@ -242,15 +214,12 @@ function inWebAssembly(bytes) {
   const { memory, walk, meter, code_start, single_layout, prefixed_layout, cost_of, splits_after } =
     new WebAssembly.Instance(module).exports;
   let heap = new Uint8Array(memory.buffer);
-  for (const op of OPCODES) {
-    const at =
-      op.prefix === undefined
-        ? single_layout.value + op.code
-        : prefixed_layout.value + 512 * WALK_PREFIXES.indexOf(op.prefix) + op.code;
-    heap[at] = WALK_LAYOUT[op.immediate];
-    if (op.prefix === undefined) heap[cost_of.value + op.code] = 1;
-  }
-  for (const prefix of WALK_PREFIXES) heap[single_layout.value + prefix] = WALK_PREFIX;
+  // The layouts are the core walk's own (walk/walk.c numbers them as it does).
+  heap.set(INSTRUCTION_LAYOUTS.single, single_layout.value);
+  WALK_PREFIXES.forEach((prefix, i) =>
+    heap.set(INSTRUCTION_LAYOUTS.prefixed.get(prefix), prefixed_layout.value + 512 * i),
+  );
+  for (const op of OPCODES) if (op.prefix === undefined) heap[cost_of.value + op.code] = 1;
   for (const opcode of WASM_METER_SPLITS) heap[splits_after.value + opcode] = 1;
   const spans = [];
   let at = code_start();

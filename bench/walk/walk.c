@@ -14,7 +14,7 @@ typedef uint8_t u8;
 typedef uint32_t u32;
 typedef int32_t i32;
 
-/* How the immediates after an opcode are laid out (the numbers of bench/metering.mjs's WALK_LAYOUT). */
+/* How the immediates after an opcode are laid out (the numbers of the core walk's INSTRUCTION_LAYOUTS). */
 enum { NONE, LEB, TWO_LEBS, MEMARG, FOUR_BYTES, EIGHT_BYTES, BR_TABLE, SELECT_TYPES, PREFIX, ONE_BYTE, SIXTEEN_BYTES, MEMARG_LANE };
 
 __attribute__((visibility("default"))) u8 single_layout[256];
