@@ -2,10 +2,11 @@
  * Metering's scan of one function body, compiled to WebAssembly (see scripts/build-scan.sh): the
  * block boundaries and their static costs, the instructions the rewriter changes, the structure
  * the charge plan needs (constructs, exits, quiet and hot loops), and the instructions the other
- * transforms' scans asked to be shown. src/scan.ts drives it: it fills the tables below from the
- * core codec's opcode table and metering's classification, copies each body in, and reads the
- * lists back through views of this memory. The algorithm is the one src/scan.ts documents; each
- * function here carries the name of its counterpart there.
+ * transforms' scans asked to be shown. src/scan-kernel.ts drives it: it fills the tables below from
+ * the core codec's layouts and metering's classification (src/scan.ts), copies each body in, and
+ * reads the lists back through views of this memory. What each list holds is documented in
+ * src/scan.ts (`BodyScan`, and `Constructs`, `Exits`, `QuietLoops` and `HotLoops`). It replaced a
+ * JavaScript scan of the same algorithm, and gave the same lists on every body it was checked on.
  *
  * Every list lives in a region src/scan.ts lays out (`regions`), as doubles. A push past a
  * region's capacity sets `overflowed` and is dropped; the caller then lays the regions out larger
@@ -158,7 +159,7 @@ static inline u32 instruction_end(const u8 *code, u32 p, u32 end, u8 *unknown) {
   return immediates_end(code, leb_end(code, p + 1), sub_layout, end, unknown);
 }
 
-/* ---- The structure (src/scan.ts `Structure`). ---- */
+/* ---- The structure: constructs and their joins, exits, and which loops are quiet or hot. ---- */
 
 static u32 labels_results;
 /* Per function type: bit 0 if it takes no parameters, bit 1 if it has no results (`types` of them). */
@@ -172,7 +173,7 @@ static u8 no_quiet_open;
 static f64 hot_loop;
 static f64 hot_at, hot_start, hot_header;
 
-/* Whether the block type at `p` takes no parameters (`takesNothing`). */
+/* Whether the block type at `p` takes no parameters. */
 static u8 takes_nothing(const u8 *code, u32 p) {
   u8 first = code[p];
   if (first == 0x40 || (first & 0xc0) == 0x40) return 1;
@@ -180,7 +181,7 @@ static u8 takes_nothing(const u8 *code, u32 p) {
   return index < types && (type_flags[index] & 1);
 }
 
-/* Whether the block type at `p` has no results (`carriesNothing`). */
+/* Whether the block type at `p` (of a `block`, `if` or `try`) has no results. */
 static u8 carries_nothing(const u8 *code, u32 p) {
   u8 first = code[p];
   if (first == 0x40) return 1;
@@ -193,7 +194,7 @@ static void forget_hot_loops(void) {
   lists[H_START].length = lists[H_HEADER].length = lists[H_END].length = lists[H_RELABELS].length = 0;
 }
 
-/* `unquiet`: marks the open loops at positions above `position` (all with -1) as not quiet. */
+/* Marks the open loops at positions above `position` (all with -1) as not quiet. */
 static void unquiet(f64 position) {
   List *open_loops = &lists[OPEN_LOOPS], *open_loop_at = &lists[OPEN_LOOP_AT];
   for (i32 i = (i32)open_loops->length - 1; i >= 0 && at(open_loop_at, (u32)i) > position; i--)
@@ -206,14 +207,18 @@ static inline void traps_or_calls(void) {
   no_quiet_open = 1;
 }
 
-/* `jumpsOut`: the constructs above the one `label` names are not hoistable. */
+/* A conditional jump past their joins: the constructs above the one `label` names are not hoistable. */
 static void jumps_out(u64 label) {
   List *open = &lists[OPEN];
   u32 from = label >= open->length ? 0 : open->length - (u32)label;
   for (u32 i = from; i < open->length; i++) set(&lists[C_HOISTABLE], (u32)at(open, i), 0);
 }
 
-/* `leaves`: an unconditional exit at `start`. */
+/*
+ * Records an unconditional exit at `start` that leaves the constructs above the one `label` names
+ * (and construct `also`, for a `br_if` that leaves the block after it; -1 otherwise); `branch` and
+ * `branch_end` are a rewritable `br_if`'s label and end (-1 for the others).
+ */
 static void leaves(u32 start, u64 label, f64 branch, f64 branch_end, f64 also) {
   List *open = &lists[OPEN];
   u32 length = open->length;
@@ -226,14 +231,14 @@ static void leaves(u32 start, u64 label, f64 branch, f64 branch_end, f64 also) {
   push(&lists[X_LEAVES], label >= length ? 1 : 0);
 }
 
-/* `forwardTo`: whether branching to `label` carries no values and goes forward. */
+/* Whether branching to `label` carries no values and goes forward. */
 static u8 forward_to(u64 label) {
   List *open = &lists[OPEN];
   if (label < open->length) return at(&lists[FORWARD], open->length - 1 - (u32)label) == 1;
   return labels_results == 0;
 }
 
-/* `mayLeaveHot`: notes a branch to `label` at `start` if it leaves the candidate hot loop. */
+/* Notes a branch to `label` at `start` if it leaves the candidate hot loop. */
 static void may_leave_hot(u32 start, u64 label) {
   f64 outside = (f64)lists[OPEN].length - hot_at;
   List *branches = &lists[HOT_BRANCHES];
@@ -244,7 +249,7 @@ static void may_leave_hot(u32 start, u64 label) {
   }
 }
 
-/* `branchesTo`: a branch to `label` leaves the loops inside its target. */
+/* A branch to `label` leaves the loops inside its target: they stay quiet only if it is a block. */
 static void branches_to(u64 label) {
   List *open = &lists[OPEN], *open_loops = &lists[OPEN_LOOPS], *open_loop_at = &lists[OPEN_LOOP_AT];
   f64 target = (f64)open->length - 1 - (f64)label;
@@ -260,7 +265,7 @@ static void branches_to(u64 label) {
     }
 }
 
-/* `control`: a control instruction `byte` at `start`, its immediates at `p`, after `blocks` blocks started. */
+/* A control instruction `byte` at `start`, its immediates at `p`, after `blocks` blocks started. */
 static void control(const u8 *code, u32 start, u32 p, u8 byte, u32 blocks, u32 end) {
   List *open = &lists[OPEN];
   if (single_class[byte] & CLASS_OPENS) {
@@ -343,7 +348,7 @@ static void control(const u8 *code, u32 start, u32 p, u8 byte, u32 blocks, u32 e
   }
 }
 
-/* `quietLoops`: the quiet loops, once the body is scanned. */
+/* The quiet loops and where the counter must be stored after them, once the body is scanned. */
 static void quiet_loops(void) {
   List *loops = &lists[LOOPS], *loop_quiet = &lists[LOOP_QUIET], *exit_stores = &lists[EXIT_STORES];
   for (u32 l = 0; l < loops->length; l++) {
@@ -359,7 +364,7 @@ static void quiet_loops(void) {
 }
 
 /*
- * Scans the body of `end` bytes at `code` (`scanBody`), in a module whose first `imported`
+ * Scans the body of `end` bytes at `code` (for `scanBody` in src/scan.ts), in a module whose first `imported`
  * functions are imports, for a function with `results` results, the function's entry costing
  * `entry`; `flags` and `own` are the module's types' and tables' flags (see above). The lists are
  * at `regions`; the results in `lengths` and `outcome`. The bytes after the body must be zeros
