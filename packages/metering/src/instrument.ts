@@ -45,7 +45,7 @@ import { type CostModel, DEFAULT_COST_MODEL, resolveCostModel } from './cost-mod
 import { Charger } from './charger';
 import { NO_OWN_TABLES, ownTables } from './tables';
 import { relabel } from './labels';
-import { ScanKernelRefused } from './scan-kernel';
+import { ScanUnavailable } from './scan-kernel';
 import { unrollHotLoop } from './unroll';
 import { NumberList } from './lists';
 import {
@@ -774,7 +774,7 @@ export function meterModule(
     if (
       error instanceof WasmDecodeError ||
       error instanceof WasmEncodeError ||
-      error instanceof ScanKernelRefused
+      error instanceof ScanUnavailable
     )
       return err(sandboxError.invalidModule(error.message));
     throw error;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { WasmDecodeError, decodeModule, instructionEnd } from '@ri-sandbox/core';
+import { WasmDecodeError, decodeModule, encodeModule, instructionEnd, moduleWith } from '@ri-sandbox/core';
 import { fixture } from '@ri-sandbox/test-fixtures';
 import { generate } from '../scripts/build-scan.mjs';
 import { wat } from '../../core/test/wat';
@@ -112,6 +112,29 @@ describe("metering's scan in WebAssembly", () => {
     expect(() => scanBody(Uint8Array.of(0x41, 0x80), COSTS, NO_CALLEES, NO_LABELS)).toThrow(
       /runs past the end of the body/,
     );
+  });
+
+  it('fails with INVALID_MODULE when its memory cannot grow to what a body needs', async () => {
+    vi.resetModules();
+    const { instrument } = await import('./instrument');
+    // A function of 200,000 empty blocks: 600 KB, more than the scan's memory holds at first.
+    const body = emptyBlocks(200_000);
+    const bytes = encodeModule(
+      moduleWith({
+        types: [{ params: [], results: [] }],
+        functions: [0],
+        code: [{ locals: [], code: body }],
+      }),
+    );
+    vi.spyOn(WebAssembly.Memory.prototype, 'grow').mockImplementation(() => {
+      throw new RangeError('WebAssembly.Memory.grow(): Maximum memory size exceeded');
+    });
+    const metered = instrument(bytes);
+    expect(metered.ok).toBe(false);
+    if (!metered.ok) {
+      expect(metered.error.code).toBe('INVALID_MODULE');
+      expect(metered.error.message).toMatch(/cannot have the \d+ bytes a body needs: .*Maximum memory size/);
+    }
   });
 
   it('reports an engine that refuses to compile it, as it refuses the guests', async () => {

@@ -32,15 +32,13 @@ export interface ScanTables {
 }
 
 /**
- * Thrown when the engine refuses to compile or instantiate the scan (a
- * Content-Security-Policy without `wasm-unsafe-eval`): such an engine refuses
- * the guests too. `meterModule` turns it into `INVALID_MODULE`.
+ * Thrown when the scan cannot run: the engine refuses to compile or
+ * instantiate it (a Content-Security-Policy without `wasm-unsafe-eval`; such
+ * an engine refuses the guests too), or its memory cannot grow to what a body
+ * needs. `meterModule` turns it into `INVALID_MODULE`.
  */
-export class ScanKernelRefused extends Error {
-  constructor(reason: string) {
-    super(`the engine refuses to compile metering's scan (WebAssembly): ${reason}`);
-    this.name = 'ScanKernelRefused';
-  }
+export class ScanUnavailable extends Error {
+  override readonly name = 'ScanUnavailable';
 }
 
 /** Where the compiled module is, once compiled (per thread). */
@@ -103,7 +101,9 @@ export class ScanKernel {
       compiled ??= new WebAssembly.Module(decodeBase64(SCAN_MODULE));
       this.exports = new WebAssembly.Instance(compiled).exports as unknown as Exports;
     } catch (error) {
-      throw new ScanKernelRefused(error instanceof Error ? error.message : String(error));
+      throw new ScanUnavailable(
+        `the engine refuses to compile metering's scan (WebAssembly): ${reasonOf(error)}`,
+      );
     }
     const exports = this.exports;
     this.tableAt = (name) => (exports[name] as WebAssembly.Global).value as number;
@@ -235,7 +235,15 @@ export class ScanKernel {
       at += (this.capacities[i] as number) * 8;
     }
     const memory = this.exports.memory;
-    if (at > memory.buffer.byteLength) memory.grow(Math.ceil((at - memory.buffer.byteLength) / PAGE));
+    if (at > memory.buffer.byteLength) {
+      try {
+        memory.grow(Math.ceil((at - memory.buffer.byteLength) / PAGE));
+      } catch (error) {
+        throw new ScanUnavailable(
+          `metering's scan cannot have the ${at} bytes a body needs: ${reasonOf(error)}`,
+        );
+      }
+    }
     if (memory.buffer !== this.buffer) {
       this.buffer = memory.buffer;
       this.bytes = new Uint8Array(this.buffer);
@@ -256,6 +264,10 @@ export class ScanKernel {
   private u32(at: number, count: number): Uint32Array {
     return new Uint32Array(this.buffer, at, count);
   }
+}
+
+function reasonOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
