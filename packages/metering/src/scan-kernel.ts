@@ -5,7 +5,14 @@
  * that view this memory. The scan's algorithm is documented in `./scan`, which
  * drives it.
  */
-import { INSTRUCTION_LAYOUTS, OPCODES, PREFIX_ATOMIC, PREFIX_MISC, PREFIX_SIMD } from '@ri-sandbox/core';
+import {
+  INSTRUCTION_LAYOUTS,
+  OPCODES,
+  PREFIX_ATOMIC,
+  PREFIX_MISC,
+  PREFIX_SIMD,
+  decodeBase64,
+} from '@ri-sandbox/core';
 import type { NumberList } from './lists';
 import { SCAN_MODULE } from './scan-module';
 
@@ -268,8 +275,4 @@ export class ScanKernel {
 
 function reasonOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
-  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 }

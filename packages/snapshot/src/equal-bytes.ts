@@ -7,7 +7,7 @@
  * its memory: 18 KB in about 1 µs, from its second call. Short arrays, and any
  * when the engine refuses to compile the kernel, are compared in JavaScript.
  */
-import { decodeBase64 } from './base64';
+import { decodeBase64 } from '@ri-sandbox/core';
 import { EQUAL_BYTES_SCALAR, EQUAL_BYTES_SIMD } from './equal-bytes-modules';
 import { type KernelBuilds, buildFor } from './kernels';
 

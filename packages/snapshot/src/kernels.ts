@@ -2,7 +2,7 @@
  * What the WebAssembly kernels share: their builds, and the choice between
  * them (see scripts/build-kernels.mjs).
  */
-import { decodeBase64 } from './base64';
+import { decodeBase64 } from '@ri-sandbox/core';
 
 /** A kernel's two builds: with WebAssembly SIMD, and for engines without it (base64). */
 export interface KernelBuilds {

@@ -10,7 +10,7 @@
  * window in it. Engines without WebAssembly SIMD get a scalar build of the same
  * kernel, with the same results.
  */
-import { decodeBase64 } from './base64';
+import { decodeBase64 } from '@ri-sandbox/core';
 import { buildFor } from './kernels';
 import { XXH3_SCALAR, XXH3_SIMD } from './xxh3-modules';
 

@@ -8,8 +8,7 @@
  * memory of two pages of zeros took 11 µs with it, 20 µs in JavaScript);
  * smaller ones, and shared memories, are scanned in JavaScript.
  */
-import { WASM_PAGE_BYTES } from '@ri-sandbox/core';
-import { decodeBase64 } from './base64';
+import { WASM_PAGE_BYTES, decodeBase64 } from '@ri-sandbox/core';
 import { buildFor } from './kernels';
 import { MEMORY_BLOCK_BYTES } from './state';
 import { ZERO_BLOCKS_SCALAR, ZERO_BLOCKS_SIMD } from './zero-blocks-modules';

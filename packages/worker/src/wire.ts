@@ -7,6 +7,8 @@
  * the same values.
  */
 
+import { decodeBase64 } from '@ri-sandbox/core';
+
 /** The key of a tagged value. */
 const TAG = '$ri';
 /** Deeper than any result the sandbox builds: a cycle ends here. */
@@ -20,13 +22,6 @@ function base64(bytes: Uint8Array): string {
   for (let i = 0; i < bytes.length; i += 0x8000)
     binary += String.fromCharCode(...bytes.subarray(i, Math.min(i + 0x8000, bytes.length)));
   return btoa(binary);
-}
-
-function fromBase64(text: string): Uint8Array {
-  const binary = atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
 }
 
 /** `value` as JSON text, with tagged objects for what JSON would not keep exactly (written directly: no copy). */
@@ -99,7 +94,7 @@ function untagged(value: unknown): unknown {
       : tag === 'b'
         ? BigInt(text)
         : tag === 'y'
-          ? fromBase64(text)
+          ? decodeBase64(text)
           : undefined;
   }
   for (const key of Object.keys(record)) record[key] = untagged(record[key]);
