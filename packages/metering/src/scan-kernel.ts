@@ -68,10 +68,17 @@ interface Exports {
   readonly [table: string]: unknown;
 }
 
-/** What a scan came to (see `outcome` in c/scan.c). */
-export const SCANNED = 0;
-export const OVERFLOWED = 1;
+/** What a scan came to (see `outcome` in c/scan.c): 0 if it went through, or one of these. */
+const OVERFLOWED = 1;
 export const UNKNOWN_OPCODE = 2;
+
+/** Views of the kernel's memory (see `ScanKernel.viewsOf`). */
+interface Views {
+  readonly bytes: Uint8Array<ArrayBuffer>;
+  readonly regions: Uint32Array;
+  readonly lengths: Uint32Array;
+  readonly outcome: Uint32Array;
+}
 
 /**
  * One instance of the compiled scan. Its output lists are `outputs` (the
@@ -82,12 +89,8 @@ export const UNKNOWN_OPCODE = 2;
 export class ScanKernel {
   private readonly exports: Exports;
   private readonly tableAt: (name: string) => number;
-  private buffer: ArrayBuffer;
-  private bytes: Uint8Array;
-  /** The kernel's `regions`, `lengths` and `outcome`, as views. */
-  private regions: Uint32Array;
-  private lengths: Uint32Array;
-  private outcomeView: Uint32Array;
+  /** Views of the kernel's memory, made again when it grows. */
+  private views: Views;
   /** Where a body goes, the types' and tables' flags, and each list's region: offsets and capacities. */
   private codeAt = 0;
   private codeCapacity = 0;
@@ -114,12 +117,8 @@ export class ScanKernel {
     }
     const exports = this.exports;
     this.tableAt = (name) => (exports[name] as WebAssembly.Global).value as number;
-    this.buffer = exports.memory.buffer;
-    this.bytes = new Uint8Array(this.buffer);
-    this.regions = this.u32(this.tableAt('regions'), KERNEL_LISTS * 2);
-    this.lengths = this.u32(this.tableAt('lengths'), KERNEL_LISTS);
-    this.outcomeView = this.u32(this.tableAt('outcome'), 5);
-    const bytes = this.bytes;
+    this.views = this.viewsOf(exports.memory.buffer);
+    const { bytes } = this.views;
     const single = this.tableAt('single_layout');
     bytes.set(INSTRUCTION_LAYOUTS.single, single);
     bytes.set(tables.singleClass, this.tableAt('single_class'));
@@ -145,8 +144,9 @@ export class ScanKernel {
   ): void {
     if (costs === this.costsOf) return;
     this.costsOf = costs;
-    new Float64Array(this.buffer, this.tableAt('single_cost'), 256).set(single);
-    const table = new Float64Array(this.buffer, this.tableAt('prefixed_cost'), 3 * SUB_OPCODES);
+    const { buffer } = this.views.bytes;
+    new Float64Array(buffer, this.tableAt('single_cost'), 256).set(single);
+    const table = new Float64Array(buffer, this.tableAt('prefixed_cost'), 3 * SUB_OPCODES);
     table.fill(fallback);
     for (const op of OPCODES) {
       if (op.prefix === undefined) continue;
@@ -159,13 +159,13 @@ export class ScanKernel {
   setWanted(wanted: Uint8Array, plain: Uint8Array): void {
     if (wanted === this.wantedOf) return;
     this.wantedOf = wanted;
-    this.bytes.set(wanted, this.tableAt('wanted'));
-    this.bytes.set(plain, this.tableAt('plain'));
+    this.views.bytes.set(wanted, this.tableAt('wanted'));
+    this.views.bytes.set(plain, this.tableAt('plain'));
   }
 
   /**
    * Scans `code` (see `scan` in c/scan.c): `flags` per function type, `own`
-   * per table. Returns what it came to (`SCANNED`, or `UNKNOWN_OPCODE` at
+   * per table. Returns what it came to (0, or `UNKNOWN_OPCODE` at
    * {@link where}); the output lists hold what it found.
    */
   scan(
@@ -183,7 +183,8 @@ export class ScanKernel {
     )
       this.layOut(code.length, flags.length, own.length);
     for (;;) {
-      const { bytes, codeAt } = this;
+      const { codeAt } = this;
+      const { bytes, lengths, outcome: outcomes } = this.views;
       bytes.set(code, codeAt);
       bytes.fill(0, codeAt + code.length, codeAt + code.length + PADDING);
       bytes.set(flags, this.flagsAt);
@@ -199,15 +200,15 @@ export class ScanKernel {
         own.length,
         results,
       );
-      const outcome = this.outcomeView[0] as number;
+      const outcome = outcomes[0] as number;
       if (outcome !== OVERFLOWED) {
-        const { lengths, outputs } = this;
+        const { outputs } = this;
         for (let i = 0; i < outputs.length; i++) (outputs[i] as NumberList).length = lengths[i] as number;
         return outcome;
       }
       // Some list filled its region: the full ones get four times the room, and the body is scanned again.
       for (let i = 0; i < KERNEL_LISTS; i++)
-        if ((this.lengths[i] as number) >= (this.capacities[i] as number))
+        if ((lengths[i] as number) >= (this.capacities[i] as number))
           this.capacities[i] = (this.capacities[i] as number) * 4;
       this.layOut(code.length, flags.length, own.length);
     }
@@ -215,13 +216,13 @@ export class ScanKernel {
 
   /** Where the last scan's walk ended, or the unknown opcode it met. */
   get where(): number {
-    return this.outcomeView[1] as number;
+    return this.views.outcome[1] as number;
   }
 
   /** Whether the last body needs a scratch local, has a `try`, writes a table (see `BodyScan`). */
   flag(which: 'needsScratch' | 'catches' | 'writesTables'): boolean {
     const at = which === 'needsScratch' ? 2 : which === 'catches' ? 3 : 4;
-    return this.outcomeView[at] === 1;
+    return this.views.outcome[at] === 1;
   }
 
   /** Lays the memory out for a body of `length` bytes, `types` function types and `tables` tables. */
@@ -251,25 +252,27 @@ export class ScanKernel {
         );
       }
     }
-    if (memory.buffer !== this.buffer) {
-      this.buffer = memory.buffer;
-      this.bytes = new Uint8Array(this.buffer);
-      this.regions = this.u32(this.tableAt('regions'), KERNEL_LISTS * 2);
-      this.lengths = this.u32(this.tableAt('lengths'), KERNEL_LISTS);
-      this.outcomeView = this.u32(this.tableAt('outcome'), 5);
-    }
+    if (memory.buffer !== this.views.bytes.buffer) this.views = this.viewsOf(memory.buffer);
+    const { regions, bytes } = this.views;
     for (let i = 0; i < KERNEL_LISTS; i++) {
       const start = starts[i] as number;
       const capacity = this.capacities[i] as number;
-      this.regions[2 * i] = start;
-      this.regions[2 * i + 1] = capacity;
+      regions[2 * i] = start;
+      regions[2 * i + 1] = capacity;
       const output = this.outputs[i];
-      if (output !== undefined) output.items = new Float64Array(this.buffer, start, capacity);
+      if (output !== undefined) output.items = new Float64Array(bytes.buffer, start, capacity);
     }
   }
 
-  private u32(at: number, count: number): Uint32Array {
-    return new Uint32Array(this.buffer, at, count);
+  /** Views of `buffer`, the kernel's memory: all of it, and its `regions`, `lengths` and `outcome`. */
+  private viewsOf(buffer: ArrayBuffer): Views {
+    const u32 = (name: string, count: number) => new Uint32Array(buffer, this.tableAt(name), count);
+    return {
+      bytes: new Uint8Array(buffer),
+      regions: u32('regions', KERNEL_LISTS * 2),
+      lengths: u32('lengths', KERNEL_LISTS),
+      outcome: u32('outcome', 5),
+    };
   }
 }
 
