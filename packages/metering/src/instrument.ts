@@ -480,6 +480,19 @@ const SCRATCH_LOCAL: LocalGroup = { count: 1, type: I32 };
 let idleLists: ScanLists | undefined;
 const idleWriter = new IdleWriter();
 
+/** The idle lists, taken (a metering that starts before they are given back makes its own). */
+function takeLists(): ScanLists {
+  const lists = idleLists ?? new ScanLists();
+  idleLists = undefined;
+  return lists;
+}
+
+/** Gives `lists` back, letting go of what they held of the last module. */
+function giveBack(lists: ScanLists): void {
+  lists.release();
+  idleLists = lists;
+}
+
 /** What {@link warmUpMetering} scans: 4,096 `i32.const 0; drop` pairs in blocks of 64, then `end`. */
 function warmUpBody(): Uint8Array {
   const block = [0x02, 0x40, ...Array.from({ length: 64 }, () => [0x41, 0x00, 0x1a]).flat(), 0x0b];
@@ -498,13 +511,11 @@ let warm = false;
  */
 export function warmUpMetering(): void {
   if (warm) return;
-  const lists = idleLists ?? new ScanLists();
-  idleLists = undefined;
+  const lists = takeLists();
   try {
     scanBody(warmUpBody(), costLookup(DEFAULT_COST_MODEL), NO_CALLEES, { types: [], results: 0 }, [], lists);
   } finally {
-    lists.release();
-    idleLists = lists;
+    giveBack(lists);
   }
   warm = true;
 }
@@ -695,8 +706,7 @@ export function meterModule(
   let code: FunctionBody[];
   // Each body's scan and plan are used up (written) before the next body's are made: they share lists,
   // and meterings share them too (one started by a rider of this one makes its own).
-  const lists = idleLists ?? new ScanLists();
-  idleLists = undefined;
+  const lists = takeLists();
   const transient = options.transientOutput === true;
   let w: ByteWriter | undefined;
   try {
@@ -779,8 +789,7 @@ export function meterModule(
       return err(sandboxError.invalidModule(error.message));
     throw error;
   } finally {
-    lists.release();
-    idleLists = lists;
+    giveBack(lists);
     if (transient && w !== undefined) idleWriter.give(w);
   }
   code.push(fuelFunctionBody(plan, importedFunctions, globalBase + 1));
