@@ -1,38 +1,20 @@
 /*
- * Metering's scan of one function body, compiled to WebAssembly (see scripts/build-scan.sh): the
- * block boundaries and their static costs, the instructions the rewriter changes, the structure
- * the charge plan needs (constructs, exits, quiet and hot loops), and the instructions the other
- * transforms' scans asked to be shown. src/scan-kernel.ts drives it: it fills the tables below from
- * the core codec's layouts and metering's classification (src/scan.ts), copies each body in, and
- * reads the lists back through views of this memory. What each list holds is documented in
- * src/scan.ts (`BodyScan`, and `Constructs`, `Exits`, `QuietLoops` and `HotLoops`). It replaced a
- * JavaScript scan of the same algorithm, and gave the same lists on every body it was checked on.
- *
- * Every list lives in a region src/scan.ts lays out (`regions`), as doubles. A push past a
- * region's capacity sets `overflowed` and is dropped; the caller then lays the regions out larger
- * and scans the body again. Reads and writes out of a list's bounds are ignored (reads give 0), so
- * that a scan that overflowed stays within its regions.
+ * Metering's scan of one function body, compiled to WebAssembly with plan.c and write.c (see
+ * scripts/build-scan.mjs): the block boundaries and their static costs, the instructions the
+ * rewriter changes, the structure the charge plan needs (constructs, exits, quiet and hot loops),
+ * and the instructions the other transforms' scans asked to be shown. src/scan-kernel.ts drives
+ * it: it fills the tables below from the core codec's layouts and metering's classification
+ * (src/scan.ts), copies each body in, and reads the lists back through views of this memory. What
+ * each list holds is documented in src/scan.ts (`BodyScan`, and `Constructs`, `Exits`,
+ * `QuietLoops` and `HotLoops`).
  */
-#include <stdint.h>
+#include "kernel.h"
 
-typedef uint8_t u8;
-typedef uint32_t u32;
-typedef int32_t i32;
-typedef uint64_t u64;
-typedef double f64;
-
-#define EXPORT __attribute__((visibility("default")))
-
-/* How the immediates after an opcode are laid out (core's walk.ts). */
-enum { NONE, LEB, TWO_LEBS, MEMARG, FOUR_BYTES, EIGHT_BYTES, BR_TABLE_LAYOUT, SELECT_TYPES, PREFIX, ONE_BYTE, SIXTEEN_BYTES, MEMARG_LANE, UNKNOWN = 255 };
-
-/* Per single-byte opcode: its layout, its classes (see the CLASS_ bits), what it costs. */
 EXPORT u8 single_layout[256];
 EXPORT u8 single_class[256];
 EXPORT u8 single_special[256];
 EXPORT u8 single_calls[256];
 EXPORT f64 single_cost[256];
-/* Per prefix (0xfc, 0xfd, 0xfe) and sub-opcode: layout, special kind, cost. */
 EXPORT u8 prefixed_layout[3][512];
 EXPORT u8 prefixed_special[3][512];
 EXPORT f64 prefixed_cost[3][512];
@@ -40,40 +22,12 @@ EXPORT f64 prefixed_cost[3][512];
 EXPORT u8 plain[256];
 EXPORT u8 wanted[256];
 
-enum {
-  CLASS_SPLITS = 1,
-  CLASS_OPENS = 2,
-  CLASS_LEAVES = 4,
-  CLASS_CONTROL = 8,
-  CLASS_QUIET = 16,
-  CLASS_PREFIX = 32,
-};
 enum { PLAIN_QUIET = 1, PLAIN_TRAPS = 2 };
 enum { INDIRECT = 1, DIRECT = 2 };
-enum { BULK_MEMORY_OP = 3, BULK_TABLE_OP = 4 };
-enum { LOOP = 0x03, TRY = 0x06, END = 0x0b, BR = 0x0c, BR_IF = 0x0d, BR_TABLE = 0x0e, ELSE = 0x05, DELEGATE = 0x18, REF_FUNC = 0xd2, TABLE_SET = 0x26 };
-
-/* The lists, in the order of src/scan.ts's `LIST_NAMES`. */
-enum {
-  BLOCK_STARTS, BLOCK_COSTS, BLOCK_CHECKS, SPECIALS, SHOWN,
-  C_OPENER, C_JOIN, C_HOISTABLE, C_PARENT, C_ELSES,
-  X_AT, X_INNERMOST, X_COUNT, X_ALSO, X_LABEL, X_END, X_LEAVES,
-  Q_HEADERS, Q_STORES,
-  H_START, H_HEADER, H_END, H_RELABELS,
-  /* The structure's own. */
-  HOT_BRANCHES, OPEN, FORWARD, OPEN_IS_LOOP, LOOPS, LOOP_HEADER, LOOP_QUIET, OPEN_LOOPS, OPEN_LOOP_AT, EXIT_STORES,
-  LIST_COUNT
-};
-
-typedef struct {
-  f64 *items;
-  u32 length;
-  u32 capacity;
-} List;
 
 /* Per list: where its region starts (a byte offset in this memory) and how many numbers it holds. */
 EXPORT u32 regions[LIST_COUNT][2];
-/* After a scan: each list's length. */
+/* After a scan or a plan: each list's length (after an overflow: at least the room it needs). */
 EXPORT u32 lengths[LIST_COUNT];
 /*
  * After a scan: [0] 0 if it went through, 1 if a list overflowed, 2 at an unknown opcode;
@@ -81,83 +35,8 @@ EXPORT u32 lengths[LIST_COUNT];
  */
 EXPORT u32 outcome[5];
 
-static List lists[LIST_COUNT];
-static u8 overflowed;
-
-static inline void push(List *list, f64 value) {
-  if (list->length < list->capacity) list->items[list->length++] = value;
-  else overflowed = 1;
-}
-static inline f64 at(const List *list, u32 index) { return index < list->length ? list->items[index] : 0; }
-static inline void set(List *list, u32 index, f64 value) {
-  if (index < list->length) list->items[index] = value;
-}
-/* The last number; NaN for an empty list (an `else` outside any construct, in a body that did not validate). */
-static inline f64 last(const List *list) { return list->length > 0 ? list->items[list->length - 1] : __builtin_nan(""); }
-static inline f64 pop(List *list) { return list->length > 0 ? list->items[--list->length] : 0; }
-
-static inline u32 leb_end(const u8 *code, u32 p) {
-  while (code[p++] & 0x80) {
-  }
-  return p;
-}
-
-/* An unsigned LEB128 value (validated bodies: at most 10 bytes are read). */
-static inline u64 read_leb(const u8 *code, u32 p) {
-  u64 value = 0;
-  u32 shift = 0;
-  u8 byte;
-  do {
-    byte = code[p++];
-    if (shift < 64) value |= (u64)(byte & 0x7f) << shift;
-    shift += 7;
-  } while ((byte & 0x80) && shift < 70);
-  return value;
-}
-
-static u32 immediates_end(const u8 *code, u32 p, u8 layout, u32 end, u8 *unknown) {
-  switch (layout) {
-    case NONE: return p;
-    case LEB: return leb_end(code, p);
-    case TWO_LEBS: return leb_end(code, leb_end(code, p));
-    case MEMARG: {
-      u8 flags = code[p];
-      u32 after = leb_end(code, p);
-      return leb_end(code, flags & 0x40 ? leb_end(code, after) : after);
-    }
-    case FOUR_BYTES: return p + 4;
-    case EIGHT_BYTES: return p + 8;
-    case BR_TABLE_LAYOUT: {
-      u64 count = read_leb(code, p) + 1;
-      u32 q = p;
-      for (u64 i = 0; i <= count && q <= end; i++) q = leb_end(code, q);
-      return q;
-    }
-    case SELECT_TYPES: {
-      u64 count = read_leb(code, p);
-      u64 q = (u64)leb_end(code, p) + count;
-      return q > (u64)end + 1 ? end + 1 : (u32)q;
-    }
-    case ONE_BYTE: return p + 1;
-    case SIXTEEN_BYTES: return p + 16;
-    case MEMARG_LANE: return immediates_end(code, p, MEMARG, end, unknown) + 1;
-    default: *unknown = 1; return p;
-  }
-}
-
-static inline u32 prefix_index(u8 byte) { return byte == 0xfc ? 0 : byte == 0xfd ? 1 : 2; }
-
-/* Where the instruction at `p` ends (core's `instructionEnd`); sets `unknown` at an unknown opcode. */
-static inline u32 instruction_end(const u8 *code, u32 p, u32 end, u8 *unknown) {
-  u8 byte = code[p];
-  u8 layout = single_layout[byte];
-  if (layout == LEB) return leb_end(code, p + 1);
-  if (layout == NONE) return p + 1;
-  if (layout != PREFIX) return immediates_end(code, p + 1, layout, end, unknown);
-  u64 sub = read_leb(code, p + 1);
-  u8 sub_layout = sub < 512 ? prefixed_layout[prefix_index(byte)][sub] : UNKNOWN;
-  return immediates_end(code, leb_end(code, p + 1), sub_layout, end, unknown);
-}
+List lists[LIST_COUNT];
+u8 overflowed;
 
 /* ---- The structure: constructs and their joins, exits, and which loops are quiet or hot. ---- */
 
@@ -363,6 +242,25 @@ static void quiet_loops(void) {
   }
 }
 
+/* Asks for room for `count` numbers in `list`, which the plan or the writer fills. */
+static void need_room(u32 list, u32 count) {
+  if (lists[list].capacity >= count) return;
+  overflowed = 1;
+  lengths[list] = count;
+}
+
+/*
+ * The plan's and the writer's lists hold a number per block, construct or exit: a body whose
+ * lists would not fit is scanned again with more room, so that planning and writing never run out.
+ */
+static void make_room(void) {
+  u32 blocks = lists[BLOCK_STARTS].length, exits = lists[X_AT].length;
+  need_room(CHARGES, blocks);
+  need_room(BLOCK_MARKS, blocks);
+  need_room(ELSE_ARM, lists[C_OPENER].length);
+  for (u32 list = P_EXIT_AT; list <= P_EXIT_LEAVES; list++) need_room(list, exits);
+}
+
 /*
  * Scans the body of `end` bytes at `code` (for `scanBody` in src/scan.ts), in a module whose first `imported`
  * functions are imports, for a function with `results` results, the function's entry costing
@@ -459,6 +357,7 @@ EXPORT void scan(const u8 *code, u32 end, f64 entry, u32 imported, const u8 *fla
   quiet_loops();
   if (catches) forget_hot_loops();
   for (u32 i = 0; i < LIST_COUNT; i++) lengths[i] = lists[i].length;
+  make_room();
   outcome[0] = unknown ? 2 : overflowed ? 1 : 0;
   outcome[1] = unknown ? start : p;
   outcome[2] = needs_scratch;

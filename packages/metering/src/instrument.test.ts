@@ -201,7 +201,7 @@ describe('hot loops', () => {
     const metered = instrument(WALK);
     if (!metered.ok) throw new Error(metered.error.message);
     const body = decodeModule(metered.value.bytes).code[0];
-    // The loop's fast version (see unroll.ts) and the loop itself.
+    // The loop's fast version (see c/write.c) and the loop itself.
     expect(innermostLoopsCall(body?.code ?? new Uint8Array())).toEqual([false, false]);
     // A loop that calls keeps its check's call: nothing is gained by moving it.
     const calling = instrument(wat('(module (func $f) (func (export "g") (loop $l (call $f) (br $l))))'));

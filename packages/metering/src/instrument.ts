@@ -34,34 +34,18 @@ import {
   finishRiders,
   importedFunctionCount,
   instruction,
-  lebEnd,
   localCount,
   ok,
-  readLeb,
   remapFunctionReferences,
   sandboxError,
 } from '@ri-sandbox/core';
 import { type CostModel, DEFAULT_COST_MODEL, resolveCostModel } from './cost-model';
 import { Charger } from './charger';
 import { NO_OWN_TABLES, ownTables } from './tables';
-import { relabel } from './labels';
 import { ScanUnavailable } from './scan-kernel';
-import { unrollHotLoop } from './unroll';
 import { NumberList } from './lists';
-import {
-  BULK_MEMORY_OP,
-  type BodyScan,
-  CALL,
-  type Callees,
-  type CostLookup,
-  GROW,
-  HOT_LOOP_WRAPPERS,
-  RELOAD,
-  ScanLists,
-  costLookup,
-  planCharges,
-  scanBody,
-} from './scan';
+import { type BodyScan, type Callees, type CostLookup, ScanLists, costLookup, scanBody } from './scan';
+import type { WriteSettings } from './scan-kernel';
 
 /** A cost model resolved, and its lookup tables. */
 interface ResolvedCosts {
@@ -96,10 +80,6 @@ function resolvedCosts(costs: Partial<CostModel> | undefined): Result<ResolvedCo
   return ok(resolved);
 }
 
-/** The `call` opcode: after it, the callee may have spent gas. */
-const CALL_OPCODE = 0x10;
-/** The `call_indirect` opcode: through an own table, checked at the callee (see `ownTables`). */
-const CALL_INDIRECT_OPCODE = 0x11;
 import {
   ABORT_MEMORY,
   ABORT_STOPPED,
@@ -182,43 +162,11 @@ export function meteringGlobals(module: WasmModule): readonly number[] {
 const I64 = ValType.i64;
 const I32 = ValType.i32;
 
-/** Everything the body rewriter needs to know about the instrumented module. */
+/** What the helper functions metering adds need to know about the instrumented module. */
 interface Plan {
-  readonly costs: CostLookup;
   readonly model: CostModel;
-  readonly importedFunctions: number;
-  /** The tables whose indirect calls reach only defined functions (see `ownTables`). */
-  readonly ownTables: ReadonlySet<number>;
   readonly gasGlobal: number;
   readonly fuelFunction: number;
-  readonly growFunction: number;
-  /** Whether straight-line code is paid ahead (see `planCharges`, `MeteringOptions.chargeAhead`). */
-  readonly hoist: boolean;
-  /** Whether small hot loops get a fast version (see `unrollHotLoop`). */
-  readonly unroll: boolean;
-}
-
-/**
- * The start of a hot loop's wrapping (see `HotLoops`): `block bt; loop $again bt;
- * block $refill` before the loop, whose header check branches to `$refill`
- * (label 1) when the balance is negative; {@link closeHotLoop} writes the rest.
- */
-function openHotLoop(w: ByteWriter, code: Uint8Array, loopAt: number): void {
-  const blockType = code.subarray(loopAt + 1, lebEnd(code, loopAt + 1));
-  w.u8(0x02).bytes(blockType).u8(0x03).bytes(blockType).u8(0x02).u8(0x40);
-}
-
-/**
- * After a hot loop's `end`: its results leave the wrapping (`br 2`); the
- * refill asks for gas (`G` stored first unless the header stored it), gives
- * back the header's `cost`, which the header charges again, and enters the
- * loop again (`br $again`).
- */
-function closeHotLoop(w: ByteWriter, charger: Charger, cost: number, headerStored: boolean): void {
-  w.u8(0x0c).u32(2).u8(0x0b);
-  charger.refill(w, !headerStored);
-  if (cost !== 0) charger.charge(w, -cost, false, false);
-  w.u8(0x0c).u32(0).u8(0x0b).u8(0x0b);
 }
 
 /** Charges `units * unitCost` where `units` is the i32 in local `scratch` (`/ 64` rounded up when `per64`). */
@@ -237,223 +185,27 @@ function emitDynamicCharge(
 }
 
 /**
- * How many stores of the counter keeping it lazily saves in a body, counted
- * statically: one per charge that need not store (those without a check, and
- * give-backs), minus one per place where it must be stored instead (calls of
- * defined functions, `memory.grow`, exits from the function). Small functions
- * that call and return (a recursive `fib`, say) store more that way, and
- * keep storing at every charge.
- */
-function storesSaved(
-  charges: NumberList,
-  checks: NumberList,
-  refunds: NumberList,
-  leaves: NumberList,
-  specials: NumberList,
-  code: Uint8Array,
-  plan: Plan,
-): number {
-  let saved = 0;
-  for (let b = 0; b < charges.length; b++) if (charges.at(b) !== 0 && checks.at(b) !== 1) saved++;
-  for (let e = 0; e < refunds.length; e++) {
-    if (refunds.at(e) > 0) saved++;
-    if (leaves.at(e) === 1) saved--;
-  }
-  for (let i = 0; i < specials.length; i += 3) {
-    const at = specials.at(i);
-    const kind = specials.at(i + 2);
-    const callsDefined =
-      kind === CALL
-        ? code[at] === CALL_OPCODE && readLeb(code, at + 1) >= plan.importedFunctions
-        : kind === RELOAD && callsOwnTable(code, at, plan);
-    if (callsDefined || kind === GROW) saved--;
-  }
-  return saved;
-}
-
-/** No blocks: the quiet-loop sets of a body without quiet loops (most bodies). */
-const NO_BLOCKS: ReadonlySet<number> = new Set();
-
-/** Whether the instruction at `at` is a `call_indirect` through one of the plan's own tables. */
-function callsOwnTable(code: Uint8Array, at: number, plan: Plan): boolean {
-  return code[at] === CALL_INDIRECT_OPCODE && plan.ownTables.has(readLeb(code, lebEnd(code, at + 1)));
-}
-
-/**
- * Rewrites one function body into `w`: copies it through, inserting charges
- * and rewriting what must change. Returns the new locals; the code is what
- * `w` received.
+ * Rewrites one function body into `w` (in WebAssembly, see c/write.c): copies it through, inserting
+ * charges and rewriting what must change, with the riders' insertions spliced in. Returns the new
+ * locals; the code is what `w` received.
  */
 function meterBody(
   w: ByteWriter,
   body: FunctionBody,
   locals: number,
-  plan: Plan,
+  settings: WriteSettings,
   scan: BodyScan,
   riders: readonly BodyRider[],
   lists: ScanLists,
 ): FunctionBody['locals'] {
-  const code = body.code;
-  const { blockStarts, blockChecks, specials, needsScratch, quiet, hot } = scan;
-  // Quiet loops' headers charge without storing `G`; where they end up stores it (see `QuietLoops`).
-  const silent = plan.hoist && quiet.headers.length > 0 ? new Set(quiet.headers.toArray()) : NO_BLOCKS;
-  const storesAt = plan.hoist && quiet.stores.length > 0 ? new Set(quiet.stores.toArray()) : NO_BLOCKS;
-  const { charges, exitAt, refunds, exitLabel, exitEnd, exitLeaves } = planCharges(scan, plan.hoist, lists);
   // Two locals are appended: the i64 balance (a copy of the counter), then (for bulk operations) an i32 scratch.
-  const balance = locals;
-  const scratch = balance + 1;
-  const lazy = plan.hoist && storesSaved(charges, blockChecks, refunds, exitLeaves, specials, code, plan) > 0;
-  const charger = new Charger(plan.gasGlobal, plan.fuelFunction, balance, lazy);
+  const { needsScratch } = scan;
   // The riders' locals follow metering's: the balance, and the scratch if a bulk operation needs it.
-  const inserted = finishRiders(riders, needsScratch ? scratch + 1 : scratch, lists.finished);
-  const splicer = lists.splicer(code, w, inserted);
-  charger.reload(w);
-  let block = 0;
-  let special = 0;
-  let exit = 0;
-  // Hot loops: the next to open, the next to close, and the next branch to renumber.
-  let hotOpen = 0;
-  let hotClose = 0;
-  let relabelled = 0;
-  // The open hot loop (they do not nest), as written: where it starts, where its header's charge is,
-  // what that charges and whether it stores `G` (its refill need not), and the most an iteration
-  // charges (see `unrollHotLoop`). Set again as each one opens.
-  let hotStart = 0;
-  let chargeStart = 0;
-  let chargeEnd = 0;
-  let headerCost = 0;
-  let headerStore = false;
-  let iterationCost = 0;
-  for (;;) {
-    const specialAt = offsetAt(specials, special);
-    const exitNext = offsetAt(exitAt, exit);
-    const openAt = offsetAt(hot.start, hotOpen);
-    const closeAt = offsetAt(hot.end, hotClose);
-    const relabelAt = offsetAt(hot.relabels, relabelled);
-    const next = Math.min(specialAt, exitNext, openAt, closeAt, relabelAt);
-    // At one offset: a hot loop's close (right after its `end`), a block's charge, a hot loop's
-    // opening, an exit's give-back, a renumbered branch, a rewritten instruction. Blocks, the most
-    // common, are charged in a loop of their own up to the next of the others.
-    for (; block < blockStarts.length; block++) {
-      const blockAt = blockStarts.at(block);
-      if (blockAt > next || (blockAt === next && closeAt === next)) break;
-      // A block's charge goes before its first instruction, even if that one is rewritten too.
-      const cost = charges.at(block);
-      const check = blockChecks.at(block) === 1;
-      const mustStore = storesAt !== NO_BLOCKS && storesAt.has(block);
-      if (hotOpen > hotClose && cost > 0) iterationCost += cost;
-      if (cost === 0 && !check && !mustStore) continue;
-      const quietHeader = silent !== NO_BLOCKS && silent.has(block);
-      const leaveTo = hotOpen > 0 && hot.header.at(hotOpen - 1) === block ? 1 : -1;
-      splicer.copyTo(blockAt);
-      // Whether `G` is stored here: a quiet loop's header never stores it (its check does, before asking).
-      const store =
-        cost === 0
-          ? check && !quietHeader && (lazy || mustStore)
-          : !quietHeader && (check || !lazy || mustStore);
-      const writtenAt = w.size;
-      if (cost !== 0) charger.charge(w, cost, check, store, leaveTo);
-      else if (check) charger.check(w, store, leaveTo);
-      else charger.storeNow(w);
-      if (leaveTo >= 0) {
-        chargeStart = writtenAt;
-        chargeEnd = w.size;
-        headerCost = cost;
-        headerStore = store;
-      }
-    }
-    if (next === Infinity) break;
-    if (closeAt === next) {
-      splicer.copyTo(closeAt);
-      if (plan.unroll) {
-        const sourceSize = closeAt - hot.start.at(hotClose);
-        unrollHotLoop(
-          w,
-          { sourceSize, start: hotStart, chargeStart, chargeEnd, headerCost, headerStore, iterationCost },
-          charger,
-        );
-      }
-      const header = hot.header.at(hotClose);
-      closeHotLoop(w, charger, charges.at(header), headerStore);
-      hotClose++;
-      continue;
-    }
-    if (openAt === next) {
-      splicer.copyTo(openAt);
-      openHotLoop(w, code, openAt);
-      hotOpen++;
-      hotStart = w.size;
-      chargeStart = chargeEnd = hotStart;
-      headerCost = 0;
-      headerStore = false;
-      iterationCost = 0;
-      continue;
-    }
-    if (exitNext === next) {
-      // An exit gives back what was paid for code it skips, and stores the counter if it may leave
-      // (before a tail call's rewrite); a `br_if` that gives back becomes `if { give back; br }`.
-      const amount = refunds.at(exit);
-      const label = amount > 0 ? exitLabel.at(exit) : -1;
-      const leaves = exitLeaves.at(exit) === 1;
-      const branchEnd = exitEnd.at(exit);
-      exit++;
-      splicer.copyTo(exitNext);
-      if (label >= 0) w.u8(0x04).u8(0x40);
-      if (amount > 0) charger.charge(w, -amount, false);
-      if (leaves) charger.store(w);
-      if (label >= 0) {
-        // A `br_if` that leaves a hot loop (renumbered below otherwise) is renumbered here.
-        const leavesHot = relabelAt === exitNext;
-        if (leavesHot) relabelled += 2;
-        splicer.lead(exitNext);
-        w.u8(0x0c)
-          .u32(label + 1 + (leavesHot ? HOT_LOOP_WRAPPERS : 0))
-          .u8(0x0b);
-        splicer.skipTo(branchEnd);
-      }
-      continue;
-    }
-    if (relabelAt === next) {
-      splicer.lead(relabelAt);
-      splicer.skipTo(relabel(w, code, relabelAt, hot.relabels.at(relabelled + 1), HOT_LOOP_WRAPPERS));
-      relabelled += 2;
-      continue;
-    }
-    const end = specials.at(special + 1);
-    const kind = specials.at(special + 2);
-    special += 3;
-    splicer.copyTo(specialAt);
-    if (kind === CALL) {
-      const opcode = code[specialAt] as number;
-      const index = readLeb(code, specialAt + 1);
-      // The callee reads the counter at its entry (an import's block stored it at its check).
-      if (opcode === CALL_OPCODE && index >= plan.importedFunctions) charger.store(w);
-      splicer.lead(specialAt);
-      w.u8(opcode).u32(index >= plan.importedFunctions ? index + 1 : index);
-      splicer.skipTo(end);
-      // The callee (or the host) may have spent gas; a tail call or a ref.func leaves nothing to reload.
-      if (opcode === CALL_OPCODE) charger.reload(w);
-    } else if (kind === GROW) {
-      charger.store(w);
-      splicer.lead(specialAt);
-      w.u8(0x10).u32(plan.growFunction);
-      charger.reload(w);
-      splicer.skipTo(end);
-    } else if (kind === RELOAD) {
-      // The callee through an own table reads the counter at its entry (an unchecked block did not store it).
-      if (callsOwnTable(code, specialAt, plan)) charger.store(w);
-      splicer.copyTo(end);
-      charger.reload(w);
-    } else {
-      const unitCost = kind === BULK_MEMORY_OP ? plan.model.memoryPer64Bytes : plan.model.tablePerElement;
-      if (unitCost > 0) {
-        w.u8(0x21).u32(scratch);
-        emitDynamicCharge(w, charger, scratch, unitCost, kind === BULK_MEMORY_OP);
-        w.u8(0x20).u32(scratch);
-      }
-    }
-  }
-  splicer.copyTo(code.length);
+  const inserted = finishRiders(riders, needsScratch ? locals + 2 : locals + 1, lists.finished);
+  const { kernel } = lists;
+  const size = kernel.write(body.code.length, locals, settings, inserted);
+  const { bytes, at } = kernel.output;
+  w.range(bytes, at, at + size);
   const allLocals = body.locals.slice();
   allLocals.push(BALANCE_LOCAL);
   if (needsScratch) allLocals.push(SCRATCH_LOCAL);
@@ -522,11 +274,6 @@ export function warmUpMetering(): void {
 
 /** Calls of a body that calls nothing. */
 const NO_CALLEES = { importedFunctions: 0, ownTables: new Set<number>() };
-
-/** `list`'s number at `i`, or `Infinity` past its end (an event list that is done). */
-function offsetAt(list: NumberList, i: number): number {
-  return i < list.length ? list.at(i) : Infinity;
-}
 
 /** `() -> ()`: asks the host for more gas; traps (uncatchably) when the host says stop. */
 function fuelFunctionBody(plan: Plan, refillFunction: number, abortGlobal: number): FunctionBody {
@@ -690,18 +437,9 @@ export function meterModule(
     { type: { valueType: I32, mutable: true }, init: [instruction('i32.const', 0)] },
     { type: { valueType: I64, mutable: true }, init: [instruction('i64.const', 0n)] },
   ];
-  const plan: Plan = {
-    costs: costs.value.lookup,
-    model: costs.value.model,
-    importedFunctions,
-    ownTables: ownTables(module),
-    gasGlobal: globalBase,
-    // After the shift, defined functions end at importedFunctions + definedFunctions; helpers follow.
-    fuelFunction: importedFunctions + 1 + definedFunctions,
-    growFunction: importedFunctions + 2 + definedFunctions,
-    hoist: false,
-    unroll: options.unrollLoops !== false,
-  };
+  const { model, lookup } = costs.value;
+  // After the shift, defined functions end at importedFunctions + definedFunctions; helpers follow.
+  const plan: Plan = { model, gasGlobal: globalBase, fuelFunction: importedFunctions + 1 + definedFunctions };
 
   let code: FunctionBody[];
   // Each body's scan and plan are used up (written) before the next body's are made: they share lists,
@@ -715,26 +453,24 @@ export function meterModule(
     // module, and a write to a table checks every indirect call, so meeting one after bodies were
     // written otherwise starts again without it.
     const total = module.code.reduce((sum, body) => sum + body.code.length, 0) * 2 + 64;
-    // The plan each body is written with: the same fields in the same order as `plan` (one shape for
-    // the code that reads it per body), with paying ahead and the own tables as decided so far.
-    const bodyPlanWith = (hoist: boolean, tables: ReadonlySet<number>): Plan => ({
-      costs: plan.costs,
-      model: plan.model,
-      importedFunctions,
-      ownTables: tables,
-      gasGlobal: plan.gasGlobal,
-      fuelFunction: plan.fuelFunction,
-      growFunction: plan.growFunction,
+    // What each body is written with, paying ahead as decided so far.
+    const settingsWith = (hoist: boolean): WriteSettings => ({
       hoist,
-      unroll: plan.unroll,
+      unroll: options.unrollLoops !== false,
+      importedFunctions,
+      gasGlobal: globalBase,
+      fuelFunction: plan.fuelFunction,
+      growFunction: importedFunctions + 2 + definedFunctions,
+      memoryUnit: model.memoryPer64Bytes,
+      tableUnit: model.tablePerElement,
     });
-    let bodyPlan = bodyPlanWith(options.chargeAhead !== false, plan.ownTables);
+    let settings = settingsWith(options.chargeAhead !== false);
     w = transient ? idleWriter.take(total) : new ByteWriter(total);
     // Where each body's code starts and ends in `w`, and its locals: views are made once all are written.
     const starts = new NumberList();
     const ends = new NumberList();
     const bodyLocals: FunctionBody['locals'][] = [];
-    let callees: Callees = { importedFunctions, ownTables: bodyPlan.ownTables };
+    let callees: Callees = { importedFunctions, ownTables: ownTables(module) };
     const scans: InstructionVisitor[] = [];
     for (let i = 0; i < module.code.length; i++) {
       const riders = options.riders?.(i) ?? NO_RIDERS;
@@ -742,20 +478,17 @@ export function meterModule(
       for (let r = 0; r < riders.length; r++) scans[r] = (riders[r] as BodyRider).scan;
       const scanned = scanBody(
         (module.code[i] as FunctionBody).code,
-        plan.costs,
+        lookup,
         callees,
         { types: module.types, results: module.types[module.functions[i] as number]?.results.length ?? 0 },
         scans,
         lists,
       );
       const restart =
-        (scanned.catches && bodyPlan.hoist) || (scanned.writesTables && bodyPlan.ownTables.size > 0);
+        (scanned.catches && settings.hoist) || (scanned.writesTables && callees.ownTables.size > 0);
       if (restart) {
-        bodyPlan = bodyPlanWith(
-          bodyPlan.hoist && !scanned.catches,
-          scanned.writesTables ? NO_OWN_TABLES : bodyPlan.ownTables,
-        );
-        callees = { importedFunctions, ownTables: bodyPlan.ownTables };
+        if (scanned.catches) settings = settingsWith(false);
+        if (scanned.writesTables) callees = { importedFunctions, ownTables: NO_OWN_TABLES };
         w.reset();
         starts.clear();
         ends.clear();
@@ -764,15 +497,8 @@ export function meterModule(
         continue;
       }
       starts.push(w.size);
-      const locals = meterBody(
-        w,
-        module.code[i] as FunctionBody,
-        localCount(module, i),
-        bodyPlan,
-        scanned,
-        riders,
-        lists,
-      );
+      const body = module.code[i] as FunctionBody;
+      const locals = meterBody(w, body, localCount(module, i), settings, scanned, riders, lists);
       ends.push(w.size);
       bodyLocals.push(locals);
     }

@@ -1,11 +1,23 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { WasmDecodeError, decodeModule, encodeModule, instructionEnd, moduleWith } from '@ri-sandbox/core';
+import {
+  type BodyRider,
+  Insertions,
+  ValType,
+  WasmDecodeError,
+  decodeInstructions,
+  decodeModule,
+  encodeModule,
+  instructionEnd,
+  moduleWith,
+} from '@ri-sandbox/core';
 import { fixture } from '@ri-sandbox/test-fixtures';
 import { generate } from '../scripts/build-scan.mjs';
 import { wat } from '../../core/test/wat';
 import { DEFAULT_COST_MODEL } from './cost-model';
 import { ScanLists, costLookup, scanBody } from './scan';
+import { instrument, meterModule } from './instrument';
+import { Meter } from './meter';
 
 const COSTS = costLookup(DEFAULT_COST_MODEL);
 const NO_CALLEES = { importedFunctions: 0, ownTables: new Set<number>() };
@@ -149,5 +161,80 @@ describe("metering's scan in WebAssembly", () => {
       expect(metered.error.code).toBe('INVALID_MODULE');
       expect(metered.error.message).toMatch(/refuses to compile metering's scan.*disallowed by embedder/);
     }
+  });
+});
+
+/** A module of one function `f: () -> ()` whose body is `code`, with `locals`. */
+function oneFunction(code: Uint8Array, locals: { count: number; type: ValType }[] = []) {
+  return moduleWith({
+    types: [{ params: [], results: [] }],
+    functions: [0],
+    exports: [{ name: 'f', kind: 'function', index: 0 }],
+    code: [{ locals, code }],
+  });
+}
+
+/** `count` pairs of `i32.const 0; drop`, then the body's `end`. */
+function drops(count: number): Uint8Array {
+  const body = new Uint8Array(count * 3 + 1);
+  for (let i = 0; i < count; i++) body.set([0x41, 0x00, 0x1a], i * 3);
+  body[count * 3] = 0x0b;
+  return body;
+}
+
+describe("metering's writer in WebAssembly", () => {
+  it('writes a body larger than its first room, whole: it runs, charging what it costs', async () => {
+    // Without paying ahead, each of 30,000 blocks charges on its own: about 90 KB of code.
+    const count = 30_000;
+    const metered = instrument(encodeModule(oneFunction(emptyBlocks(count))), { chargeAhead: false });
+    if (!metered.ok) throw new Error(metered.error.message);
+    expect(metered.value.bytes.length).toBeGreaterThan(65536);
+    const meter = new Meter();
+    const { instance } = await WebAssembly.instantiate(metered.value.bytes, meter.imports);
+    meter.attach(instance);
+    const run = meter.run({ maxGas: 1e9, maxExecutionMs: 1e9 }, instance.exports['f'] as () => void);
+    const cost = (byte: number) => COSTS.single[byte] as number;
+    expect(run.gasUsed).toBe(COSTS.entry + count * (cost(0x02) + cost(0x0b)) + cost(0x0b));
+  });
+
+  it("splices the riders' insertions in, however many, in the order core's Splicer writes them", () => {
+    const count = 2000;
+    const body = drops(count);
+    // One rider: `nop` leading into each `drop`, and an entry; another: `nop; nop` trailing each `i32.const`.
+    const leading = new Insertions();
+    const trailing = new Insertions();
+    for (let i = 0; i < count; i++) {
+      leading.at(i * 3 + 2).u8(0x01);
+      trailing
+        .at(i * 3 + 2)
+        .u8(0x01)
+        .u8(0x01);
+    }
+    const riders: BodyRider[] = [
+      {
+        scan: { opcodes: new Uint8Array(256), visit: () => undefined },
+        finish: () => ({ entry: Uint8Array.of(0x01), leading }),
+      },
+      { scan: { opcodes: new Uint8Array(256), visit: () => undefined }, finish: () => ({ trailing }) },
+    ];
+    const metered = meterModule(oneFunction(body), { riders: () => riders });
+    if (!metered.ok) throw new Error(metered.error.message);
+    const names = decodeInstructions(metered.value.code[0]?.code as Uint8Array).map(({ op }) => op.name);
+    // The entry first; then per pair: i32.const, the trailing nops, the leading nop, drop.
+    expect(names[0]).toBe('nop');
+    const pairs = names.join(' ').match(/i32\.const nop nop nop drop/g) ?? [];
+    expect(pairs.length).toBe(count);
+    expect(WebAssembly.validate(encodeModule(metered.value))).toBe(true);
+  });
+
+  it('fails with INVALID_MODULE for a number it cannot encode, or locals it cannot add', () => {
+    // A call of function 2^32 - 1, which the added import would move past 2^32 - 1.
+    const call = Uint8Array.of(0x10, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x0b);
+    const far = meterModule(oneFunction(call));
+    expect(far.ok).toBe(false);
+    if (!far.ok) expect(far.error.message).toMatch(/does not fit its encoding/);
+    const crowded = meterModule(oneFunction(drops(1), [{ count: 0xffff_fffe, type: ValType.i32 }]));
+    expect(crowded.ok).toBe(false);
+    if (!crowded.ok) expect(crowded.error.message).toMatch(/locals is too many/);
   });
 });

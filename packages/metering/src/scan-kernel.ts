@@ -1,9 +1,10 @@
 /**
- * The compiled scan (c/scan.c, built into `./scan-module`): one instance of
- * it, the tables it reads filled in, its memory laid out for a body and the
- * lists the scan writes, which the caller reads through {@link NumberList}s
- * that view this memory. The scan's algorithm is documented in `./scan`, which
- * drives it.
+ * Metering's kernel (c/scan.c, c/plan.c and c/write.c, built into
+ * `./scan-module`): one instance of it, the tables it reads filled in, its
+ * memory laid out for a body, the lists the scan and the charge plan write
+ * (which the caller reads through {@link NumberList}s that view this memory),
+ * the other transforms' insertions and the rewritten body. The algorithms are
+ * documented in `./scan` and `./instrument`, which drive it.
  */
 import {
   INSTRUCTION_LAYOUTS,
@@ -11,16 +12,18 @@ import {
   PREFIX_ATOMIC,
   PREFIX_MISC,
   PREFIX_SIMD,
+  WasmEncodeError,
   decodeBase64,
 } from '@ri-sandbox/core';
+import type { RiderInsertions } from '@ri-sandbox/core';
 import type { NumberList } from './lists';
 import { SCAN_MODULE } from './scan-module';
 
 /** The prefixes, in the order of the kernel's per-prefix tables. */
 const PREFIX_ORDER = [PREFIX_MISC, PREFIX_SIMD, PREFIX_ATOMIC];
 const SUB_OPCODES = 512;
-/** How many lists the kernel keeps (see `LIST_COUNT` in c/scan.c); the first are its outputs. */
-export const KERNEL_LISTS = 33;
+/** How many lists the kernel keeps (see `LIST_COUNT` in c/kernel.h); the first are its outputs. */
+export const KERNEL_LISTS = 41;
 /** Zero bytes the kernel may read past a body (see `scan` in c/scan.c). */
 const PADDING = 64;
 /** The fewest numbers a list's region holds. */
@@ -64,9 +67,47 @@ interface Exports {
     tables: number,
     results: number,
   ): void;
+  plan_charges(hoist: number): void;
+  write_body(
+    code: number,
+    end: number,
+    hoist: number,
+    unroll: number,
+    imported: number,
+    gas: number,
+    fuel: number,
+    grow: number,
+    firstLocal: number,
+    own: number,
+    tables: number,
+    memoryUnit: number,
+    tableUnit: number,
+    riders: number,
+    out: number,
+    capacity: number,
+  ): void;
   heap_start(): number;
   readonly [table: string]: unknown;
 }
+
+/** What a body is written with (see `write_body` in c/write.c): the same for every body of a module. */
+export interface WriteSettings {
+  /** Whether straight-line code is paid ahead, and small hot loops get a fast version. */
+  readonly hoist: boolean;
+  readonly unroll: boolean;
+  /** How many functions the module imports (calls of defined ones shift by one). */
+  readonly importedFunctions: number;
+  /** The counter global, and the fuel and grow helpers' function indices. */
+  readonly gasGlobal: number;
+  readonly fuelFunction: number;
+  readonly growFunction: number;
+  /** What a bulk memory operation costs per 64 bytes, and a bulk table operation per element. */
+  readonly memoryUnit: number;
+  readonly tableUnit: number;
+}
+
+/** What a write came to (see `written` in c/write.c): 0 if it went through, this, or 2 for a number too large. */
+const OUT_OF_ROOM = 1;
 
 /** What a scan came to (see `outcome` in c/scan.c): 0 if it went through, or one of these. */
 const OVERFLOWED = 1;
@@ -78,6 +119,9 @@ interface Views {
   readonly regions: Uint32Array;
   readonly lengths: Uint32Array;
   readonly outcome: Uint32Array;
+  readonly written: Uint32Array;
+  /** All of the memory, as 32-bit words. */
+  readonly words: Uint32Array;
 }
 
 /**
@@ -98,6 +142,13 @@ export class ScanKernel {
   private flagsCapacity = 0;
   private ownAt = 0;
   private ownCapacity = 0;
+  /** How many tables the last body's module has (their flags are at `ownAt`). */
+  private ownLength = 0;
+  /** Where the riders' insertions go (see {@link layRiders}), and the body written: after the lists. */
+  private ridersAt = 0;
+  private ridersCapacity = MIN_CAPACITY;
+  private outputAt = 0;
+  private outputCapacity = PAGE;
   private readonly capacities = new Array<number>(KERNEL_LISTS).fill(MIN_CAPACITY);
   /** What the tables hold now: set again only when the caller's change. */
   private costsOf: unknown;
@@ -184,6 +235,7 @@ export class ScanKernel {
       this.layOut(code.length, flags.length, own.length);
     for (;;) {
       const { codeAt } = this;
+      this.ownLength = own.length;
       const { bytes, lengths, outcome: outcomes } = this.views;
       bytes.set(code, codeAt);
       bytes.fill(0, codeAt + code.length, codeAt + code.length + PADDING);
@@ -202,8 +254,7 @@ export class ScanKernel {
       );
       const outcome = outcomes[0] as number;
       if (outcome !== OVERFLOWED) {
-        const { outputs } = this;
-        for (let i = 0; i < outputs.length; i++) (outputs[i] as NumberList).length = lengths[i] as number;
+        this.takeLengths();
         return outcome;
       }
       // Some list filled its region: the full ones get four times the room, and the body is scanned again.
@@ -212,6 +263,115 @@ export class ScanKernel {
           this.capacities[i] = (this.capacities[i] as number) * 4;
       this.layOut(code.length, flags.length, own.length);
     }
+  }
+
+  /** Plans the charges of the body last scanned (see `plan_charges` in c/plan.c) into the output lists. */
+  plan(hoist: boolean): void {
+    this.exports.plan_charges(hoist ? 1 : 0);
+    this.takeLengths();
+  }
+
+  /**
+   * Writes the body last scanned with its charges (see `write_body` in
+   * c/write.c), its metering locals from `firstLocal` on, and `riders`'
+   * insertions spliced in; returns how many bytes it wrote, which
+   * {@link output} holds until the next write. Throws `WasmEncodeError` when
+   * a number written does not fit its encoding.
+   */
+  write(
+    length: number,
+    firstLocal: number,
+    settings: WriteSettings,
+    riders: readonly RiderInsertions[],
+  ): number {
+    if (firstLocal + 2 > 0xffffffff) throw new WasmEncodeError(`${firstLocal + 2} locals is too many`);
+    const ridersAt = this.layRiders(riders, length);
+    const { hoist, unroll, importedFunctions, gasGlobal, fuelFunction, growFunction, memoryUnit, tableUnit } =
+      settings;
+    for (;;) {
+      this.exports.write_body(
+        this.codeAt,
+        length,
+        hoist ? 1 : 0,
+        unroll ? 1 : 0,
+        importedFunctions,
+        gasGlobal,
+        fuelFunction,
+        growFunction,
+        firstLocal,
+        this.ownAt,
+        this.ownLength,
+        memoryUnit,
+        tableUnit,
+        ridersAt,
+        this.outputAt,
+        this.outputCapacity,
+      );
+      const [outcome, size] = this.views.written as unknown as [number, number];
+      if (outcome === 0) return size;
+      if (outcome !== OUT_OF_ROOM)
+        throw new WasmEncodeError('a number the instrumentation writes does not fit its encoding');
+      // The body needs more room than the output has: twice as much, and it is written again.
+      this.outputCapacity = Math.max(this.outputCapacity, size) * 2;
+      this.layOut(length, this.flagsCapacity, this.ownCapacity);
+    }
+  }
+
+  /** All of the kernel's memory, and where in it the last body written starts (see {@link write}). */
+  get output(): { readonly bytes: Uint8Array<ArrayBuffer>; readonly at: number } {
+    return { bytes: this.views.bytes, at: this.outputAt };
+  }
+
+  /**
+   * Lays `riders`' insertions out for `write_body` (see c/write.c), after
+   * the lists, and returns where they start.
+   */
+  private layRiders(riders: readonly RiderInsertions[], length: number): number {
+    let lists = 0;
+    let entries = 0;
+    let size = 0;
+    for (const rider of riders) {
+      size += rider.entry?.length ?? 0;
+      for (const list of [rider.trailing, rider.leading])
+        if (list !== undefined && list.count > 0) {
+          lists++;
+          entries += list.count;
+          size += list.size;
+        }
+    }
+    const words = 3 + 3 * lists + 3 * entries;
+    if (words * 4 + size > this.ridersCapacity) {
+      this.ridersCapacity = Math.max(this.ridersCapacity * 2, words * 4 + size);
+      this.layOut(length, this.flagsCapacity, this.ownCapacity);
+    }
+    const { bytes, words: memory } = this.views;
+    const at = this.ridersAt;
+    let bytesAt = at + words * 4;
+    memory[at >> 2] = bytesAt;
+    for (const rider of riders)
+      if (rider.entry !== undefined) {
+        bytes.set(rider.entry, bytesAt);
+        bytesAt += rider.entry.length;
+      }
+    memory[(at >> 2) + 1] = bytesAt;
+    memory[(at >> 2) + 2] = lists;
+    let listWord = (at >> 2) + 3;
+    let entryWord = listWord + 3 * lists;
+    for (const rider of riders)
+      for (const list of [rider.trailing, rider.leading]) {
+        if (list === undefined || list.count === 0) continue;
+        memory[listWord++] = list === rider.trailing ? 0 : 1;
+        memory[listWord++] = list.count;
+        memory[listWord++] = entryWord * 4;
+        list.copyInto(bytes, bytesAt);
+        for (let i = 0; i < list.count; i++) {
+          memory[entryWord++] = list.offset(i);
+          memory[entryWord++] = bytesAt + list.start(i);
+          memory[entryWord++] = bytesAt + list.end(i);
+        }
+        bytesAt += list.size;
+      }
+    return at;
   }
 
   /** Where the last scan's walk ended, or the unknown opcode it met. */
@@ -223,6 +383,13 @@ export class ScanKernel {
   flag(which: 'needsScratch' | 'catches' | 'writesTables'): boolean {
     const at = which === 'needsScratch' ? 2 : which === 'catches' ? 3 : 4;
     return this.views.outcome[at] === 1;
+  }
+
+  /** The output lists' lengths, as the kernel left them. */
+  private takeLengths(): void {
+    const { outputs } = this;
+    const { lengths } = this.views;
+    for (let i = 0; i < outputs.length; i++) (outputs[i] as NumberList).length = lengths[i] as number;
   }
 
   /** Lays the memory out for a body of `length` bytes, `types` function types and `tables` tables. */
@@ -242,6 +409,10 @@ export class ScanKernel {
       starts.push(at);
       at += (this.capacities[i] as number) * 8;
     }
+    this.ridersAt = at;
+    at += this.ridersCapacity;
+    this.outputAt = at;
+    at += this.outputCapacity;
     const memory = this.exports.memory;
     if (at > memory.buffer.byteLength) {
       try {
@@ -272,6 +443,8 @@ export class ScanKernel {
       regions: u32('regions', KERNEL_LISTS * 2),
       lengths: u32('lengths', KERNEL_LISTS),
       outcome: u32('outcome', 5),
+      written: u32('written', 2),
+      words: new Uint32Array(buffer),
     };
   }
 }

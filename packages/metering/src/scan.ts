@@ -8,10 +8,8 @@
  */
 import {
   type InstructionVisitor,
-  type ByteWriter,
   OPCODES,
   type RiderInsertions,
-  Splicer,
   Visitors,
   type Opcode,
   PREFIX_ATOMIC,
@@ -234,6 +232,8 @@ export interface BodyScan {
   readonly quiet: QuietLoops;
   /** Innermost loops that call nothing: their checks ask for gas outside them (see {@link HotLoops}). */
   readonly hot: HotLoops;
+  /** The lists the scan was made with (its kernel's): good until their next scan. */
+  readonly lists: ScanLists;
 }
 
 /**
@@ -386,7 +386,6 @@ export class ScanLists {
   readonly exitLabel = new NumberList();
   readonly exitEnd = new NumberList();
   readonly exitLeaves = new NumberList();
-  readonly elseArm = new NumberList();
   /** The compiled scan, writing into these lists. */
   get kernel(): ScanKernel {
     if (this.kernelMade === undefined) {
@@ -415,6 +414,12 @@ export class ScanLists {
         h.header,
         h.end,
         h.relabels,
+        this.charges,
+        this.exitAt,
+        this.refunds,
+        this.exitLabel,
+        this.exitEnd,
+        this.exitLeaves,
       ]);
     }
     return this.kernelMade;
@@ -438,25 +443,16 @@ export class ScanLists {
 
   /** The visitors the last body was shown to (see {@link scanBody}), until {@link release}. */
   visitors: Visitors | undefined;
-  /** The riders' insertions of the body being written, and its splicer (see `meterBody`), until {@link release}. */
+  /** The riders' insertions of the body being written (see `meterBody`), until {@link release}. */
   readonly finished: RiderInsertions[] = [];
-  private splicerKept: Splicer | undefined;
-
-  /** The splicer of `code` into `w` with `riders`' insertions: the one of the last body, started over. */
-  splicer(code: Uint8Array, w: ByteWriter, riders: readonly RiderInsertions[]): Splicer {
-    if (this.splicerKept === undefined) this.splicerKept = new Splicer(code, w, riders);
-    else this.splicerKept.start(code, w, riders);
-    return this.splicerKept;
-  }
 
   /**
-   * Lets go of what the lists held of the last module (its visitors, riders, code and writer), which
+   * Lets go of what the lists held of the last module (its visitors and riders), which
    * lists kept for the next metering would otherwise keep alive; the numbers stay.
    */
   release(): void {
     this.visitors = undefined;
     this.finished.length = 0;
-    this.splicerKept = undefined;
   }
 }
 
@@ -523,14 +519,8 @@ export function scanBody(
     exits: lists.exits,
     quiet: lists.quiet,
     hot: lists.hot,
+    lists,
   };
-}
-
-/** What construct `c` (none for -1) paid ahead for its join, which an exit from it gives back. */
-function paidJoin(c: number, constructs: Constructs, total: NumberList): number {
-  if (c < 0) return 0;
-  const j = constructs.join.at(c);
-  return constructs.hoistable.at(c) === 1 && j >= 0 ? total.at(j) : 0;
 }
 
 /**
@@ -552,7 +542,8 @@ export interface ChargePlan {
 }
 
 /**
- * Where a scanned body pays, planned in `lists`. Without `hoist`, each block
+ * Where a scanned body pays, planned in its lists (in WebAssembly, c/plan.c),
+ * good until they plan or scan again. Without `hoist`, each block
  * pays its own cost.
  * With it, the block after a construct (its join) is paid by the block that
  * opens the construct, and the block after a forward `br_if` by the block
@@ -565,56 +556,15 @@ export interface ChargePlan {
  * early exits pays once at its start. Exceptions that are caught would skip
  * paid code without a refund, so hoisting is for modules without `try`.
  */
-export function planCharges(scan: BodyScan, hoist: boolean, lists: ScanLists = new ScanLists()): ChargePlan {
-  const { blockCosts, constructs, exits } = scan;
-  const { opener, join, hoistable, parent, elses } = constructs;
-  const plan: ChargePlan = {
-    charges: lists.charges.copyOf(blockCosts),
-    exitAt: lists.exitAt.clear(),
-    refunds: lists.refunds.clear(),
-    exitLabel: lists.exitLabel.clear(),
-    exitEnd: lists.exitEnd.clear(),
-    exitLeaves: lists.exitLeaves.clear(),
+export function planCharges(scan: BodyScan, hoist: boolean): ChargePlan {
+  const { lists } = scan;
+  lists.kernel.plan(hoist);
+  return {
+    charges: lists.charges,
+    exitAt: lists.exitAt,
+    refunds: lists.refunds,
+    exitLabel: lists.exitLabel,
+    exitEnd: lists.exitEnd,
+    exitLeaves: lists.exitLeaves,
   };
-  if (!hoist) return plan;
-  // The first block of each `if`'s `else` arm (-1 for other constructs; none when there is no `else`).
-  const elseArm = lists.elseArm.clear();
-  if (elses.length > 0) for (let c = 0; c < opener.length; c++) elseArm.push(-1);
-  for (let i = 0; i < elses.length; i += 2) elseArm.set(elses.at(i), elses.at(i + 1));
-  // What each block pays, its hoisted joins included; blocks after their openers, so from the last.
-  const total = plan.charges;
-  let k = opener.length - 1;
-  for (let b = total.length - 1; b >= 0; b--) {
-    while (k >= 0 && opener.at(k) === b) {
-      const j = join.at(k);
-      if (hoistable.at(k) === 1 && j >= 0) total.set(b, total.at(b) + total.at(j));
-      // One arm of an `if` with an `else` surely runs: what both pay, the block before pays.
-      const otherwise = k < elseArm.length ? elseArm.at(k) : -1;
-      if (otherwise >= 0) {
-        const both = Math.min(total.at(b + 1), total.at(otherwise));
-        total.set(b, total.at(b) + both);
-        total.set(b + 1, total.at(b + 1) - both);
-        total.set(otherwise, total.at(otherwise) - both);
-      }
-      k--;
-    }
-  }
-  for (let e = 0; e < exits.at.length; e++) {
-    let refund = paidJoin(exits.also.at(e), constructs, total);
-    let c = exits.innermost.at(e);
-    for (let i = 0; i < exits.count.at(e); i++, c = parent.at(c)) refund += paidJoin(c, constructs, total);
-    const leaves = exits.leaves.at(e);
-    if (refund === 0 && leaves === 0) continue;
-    plan.exitAt.push(exits.at.at(e));
-    plan.refunds.push(refund);
-    plan.exitLabel.push(exits.label.at(e));
-    plan.exitEnd.push(exits.end.at(e));
-    plan.exitLeaves.push(leaves);
-  }
-  // The refunds are reckoned: what each block charges is its total, 0 for the joins paid ahead.
-  for (let c = 0; c < opener.length; c++) {
-    const j = join.at(c);
-    if (hoistable.at(c) === 1 && j >= 0) total.set(j, 0);
-  }
-  return plan;
 }

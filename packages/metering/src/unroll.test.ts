@@ -1,102 +1,79 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ByteWriter, decodeInstructions, decodeModule } from '@ri-sandbox/core';
+import { decodeInstructions, decodeModule } from '@ri-sandbox/core';
 import { wat } from '../../core/test/wat';
 import { walkFunction } from '../test/loops';
 import { type MeteringOptions, instrument } from './instrument';
 import { Meter, type MeterLimits } from './meter';
-import { Charger } from './charger';
-import { UNROLL_COPIES, UNROLL_MAX_LOOP, unrollHotLoop } from './unroll';
 
-/** The charger of a body whose balance is local 2 (counter: global 0), keeping the counter lazily. */
-const CHARGER = new Charger(0, 1, 2, true);
+/** How many copies of a small hot loop's body run per check, and the largest such loop (c/write.c). */
+const UNROLL_COPIES = 2;
+const UNROLL_MAX_LOOP = 96;
 
-/** A writer holding `bytes`. */
-function written(bytes: number[]): ByteWriter {
-  return new ByteWriter().bytes(new Uint8Array(bytes));
+/** The opcodes and immediates of the first function of `bytes`, one string per instruction. */
+function listing(bytes: Uint8Array): string[] {
+  const body = decodeModule(bytes).code[0];
+  return decodeInstructions(body?.code ?? new Uint8Array()).map(({ op, immediate }) =>
+    immediate === undefined
+      ? op.name
+      : `${op.name} ${typeof immediate === 'object' ? JSON.stringify(immediate) : String(immediate)}`,
+  );
 }
 
-describe('unrollHotLoop', () => {
-  // loop; the header's charge (a `nop` standing for it); br 0 (to the loop); br 1 (outside it); end.
-  const LOOP = [0x03, 0x40, 0x01, 0x0c, 0x00, 0x0c, 0x01, 0x0b];
-  const AT = {
-    sourceSize: 6,
-    start: 0,
-    chargeStart: 2,
-    chargeEnd: 3,
-    headerCost: 3,
-    headerStore: false,
-    iterationCost: 5,
-  };
-  /** `$balance -= 3`, unchecked, the counter not stored. */
-  const CHARGE = [0x20, 0x02, 0x42, 0x03, 0x7d, 0x21, 0x02];
+describe('the fast version of a hot loop', () => {
+  // A loop whose header costs 3 (the default costs: local.get, br_if and the loop's own block), no other block.
+  const source = wat(`(module (func (param $n i32)
+    (loop $next (br_if $next (local.get $n)))))`);
+  /** The balance local: after the parameter. */
+  const BALANCE = 1;
 
-  it('puts a fast version before the loop: a check for all copies, then the copies', () => {
-    const w = written(LOOP);
-    expect(unrollHotLoop(w, AT, CHARGER)).toBe(true);
-    // Each copy: block; charge; br 0 (ends the copy: the next iteration); br 3 (outside moves by 2); br 5; end.
-    const copy = [0x02, 0x40, ...CHARGE, 0x0c, 0x00, 0x0c, 0x03, 0x0c, 0x05, 0x0b];
-    expect([...w.view()]).toEqual([
-      ...[0x02, 0x40, 0x03, 0x40],
-      // br_if $slow when $balance < copies × 5
-      ...[0x20, 0x02, 0x42, 5 * UNROLL_COPIES, 0x53, 0x0d, 0x01],
-      ...Array.from({ length: UNROLL_COPIES }, () => copy).flat(),
-      ...[0x0c, 0x00, 0x0b, 0x0b],
-      ...LOOP,
+  it('goes before the loop: a check for all copies, then the copies, each ending the iteration', () => {
+    const code = listing(instrumented(source));
+    // The fast version's check: the first `br_if 1` on a comparison (the entry's check is an `if`).
+    const check = code.findIndex((line, i) => line === 'br_if 1' && code[i - 1] === 'i64.lt_s');
+    const fast = code.slice(check - 5, code.indexOf('br 0', check) + 3);
+    // The header's charge, in the original loop after the fast version.
+    const charge = code.indexOf('i64.sub', code.indexOf('br 0', check));
+    const cost = Number((code[charge - 1] as string).split(' ')[1]);
+    expect(fast.slice(0, 6)).toEqual([
+      'block -64',
+      'loop -64',
+      `local.get ${BALANCE}`,
+      `i64.const ${cost * UNROLL_COPIES}`,
+      'i64.lt_s',
+      'br_if 1',
     ]);
+    // Each copy: block; the header's charge, unchecked and not stored; the body (its branch to the
+    // loop ends the copy); a branch past the hot loop's wrapping.
+    const copy = [
+      'block -64',
+      `local.get ${BALANCE}`,
+      `i64.const ${cost}`,
+      'i64.sub',
+      `local.set ${BALANCE}`,
+      'local.get 0',
+      'br_if 0',
+      'br 5',
+      'end',
+    ];
+    expect(fast.slice(6, 6 + UNROLL_COPIES * copy.length)).toEqual(
+      Array.from({ length: UNROLL_COPIES }, () => copy).flat(),
+    );
+    expect(fast.slice(6 + UNROLL_COPIES * copy.length)).toEqual(['br 0', 'end', 'end']);
   });
 
-  it('renumbers every label of a br_table and leaves nested constructs alone', () => {
-    // loop; charge; block; br_table 0 1 2 (the block, the loop, outside); end; end.
-    const w = written([0x03, 0x40, 0x01, 0x02, 0x40, 0x0e, 0x02, 0x00, 0x01, 0x02, 0x0b, 0x0b]);
-    expect(unrollHotLoop(w, AT, CHARGER)).toBe(true);
-    const out = [...w.view()];
-    expect(out.slice(11, 11 + 17)).toEqual([
-      0x02,
-      0x40,
-      ...CHARGE,
-      0x02,
-      0x40,
-      0x0e,
-      0x02,
-      0x00,
-      0x01,
-      0x04,
-      0x0b,
+  it('renumbers the labels past the loop in every copy, and leaves nested constructs alone', () => {
+    const table = wat(`(module (func (param $n i32)
+      (block $out (loop $next (block $in (br_table $in $next $out (local.get $n)))))))`);
+    const code = listing(instrumented(table));
+    // br_table's labels: the inner block, the copy (the next iteration), and past the loop (moved by 2).
+    const copies = code.filter((line) => line.startsWith('br_table'));
+    // Past the loop: 2 from the inner block, 3 more for the hot loop's wrapping, 2 more in a copy.
+    const renumbered = 'br_table {"targets":[0,1],"defaultTarget":7}';
+    expect(copies).toEqual([
+      ...Array.from({ length: UNROLL_COPIES }, () => renumbered),
+      'br_table {"targets":[0,1],"defaultTarget":5}',
     ]);
-  });
-
-  it('stores the counter in each copy where the header does, even with nothing to charge', () => {
-    const stored = written(LOOP);
-    expect(unrollHotLoop(stored, { ...AT, headerStore: true }, CHARGER)).toBe(true);
-    // local.get 2; i64.const 3; i64.sub; local.tee 2; global.set 0
-    expect([...stored.view()].slice(13, 13 + 9)).toEqual([
-      0x20, 0x02, 0x42, 0x03, 0x7d, 0x22, 0x02, 0x24, 0x00,
-    ]);
-    const free = written(LOOP);
-    expect(unrollHotLoop(free, { ...AT, headerCost: 0, headerStore: true }, CHARGER)).toBe(true);
-    // local.get 2; global.set 0
-    expect([...free.view()].slice(13, 13 + 4)).toEqual([0x20, 0x02, 0x24, 0x00]);
-  });
-
-  it.each([
-    ['a loop larger than the limit', LOOP, { ...AT, sourceSize: UNROLL_MAX_LOOP + 1 }],
-    ['iterations that charge nothing', LOOP, { ...AT, iterationCost: 0 }],
-    ['a budget past 2^53', LOOP, { ...AT, iterationCost: Number.MAX_SAFE_INTEGER }],
-    ['something other than a loop', [0x02, ...LOOP.slice(1)], AT],
-    ['a loop not yet closed', [...LOOP, 0x01], AT],
-    ['a charge outside the body', LOOP, { ...AT, chargeStart: 1 }],
-    ['a try in the body', [0x03, 0x40, 0x01, 0x06, 0x40, 0x0b, 0x0b], AT],
-    [
-      'code before the charge that leaves a construct open',
-      [0x03, 0x40, 0x02, 0x40, 0x01, 0x0b, 0x0b],
-      { ...AT, chargeStart: 4, chargeEnd: 5 },
-    ],
-    ['an end that closes the loop early', [0x03, 0x40, 0x01, 0x0b, 0x01, 0x0b], AT],
-  ])('leaves the writer as it was for %s', (_, bytes, at) => {
-    const w = written(bytes);
-    expect(unrollHotLoop(w, at, CHARGER)).toBe(false);
-    expect([...w.view()]).toEqual(bytes);
   });
 });
 

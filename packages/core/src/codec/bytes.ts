@@ -365,6 +365,14 @@ export class ByteWriter {
     return this.range(other.buffer, start, end);
   }
 
+  /** Copies what was written into `target` at `at` (byte by byte when short, without a view). */
+  copyInto(target: Uint8Array, at: number): void {
+    const { buffer, length } = this;
+    if (length < 32 || buffer.length <= ON_HEAP_BYTES)
+      for (let i = 0; i < length; i++) target[at + i] = buffer[i] as number;
+    else target.set(buffer.subarray(0, length), at);
+  }
+
   /** A length-prefixed byte vector. */
   byteVector(bytes: Uint8Array): this {
     return this.u32(bytes.length).bytes(bytes);

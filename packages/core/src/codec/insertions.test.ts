@@ -290,3 +290,15 @@ describe('Splicer', () => {
     );
   });
 });
+
+describe('Insertions.copyInto', () => {
+  it.each([3, 100])('copies every insertion, back to back, into the target (%i bytes each)', (length) => {
+    const insertions = new Insertions();
+    insertions.at(0).bytes(new Uint8Array(length).fill(7));
+    insertions.at(5).bytes(new Uint8Array(length).fill(9));
+    const target = new Uint8Array(2 * length + 2);
+    insertions.copyInto(target, 1);
+    expect([...target]).toEqual([0, ...Array(length).fill(7), ...Array(length).fill(9), 0]);
+    expect(insertions.start(1)).toBe(length);
+  });
+});

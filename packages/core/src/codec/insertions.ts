@@ -66,6 +66,11 @@ export class Insertions {
     return i + 1 < this.n ? (this.starts[i + 1] as number) : this.bytes.size;
   }
 
+  /** Copies every insertion's bytes, back to back (insertion `i`'s from {@link start}), into `target` at `at`. */
+  copyInto(target: Uint8Array, at: number): void {
+    this.bytes.copyInto(target, at);
+  }
+
   /**
    * Writes insertion `i`'s bytes to `w`. (Copied from the list's own buffer:
    * a view of it would make V8 move a small buffer off its heap first.)
