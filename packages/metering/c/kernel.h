@@ -63,8 +63,13 @@ enum {
   OUTPUTS,
   /* The scan's own. */
   HOT_BRANCHES = OUTPUTS, OPEN, FORWARD, OPEN_IS_LOOP, LOOPS, LOOP_HEADER, LOOP_QUIET, OPEN_LOOPS, OPEN_LOOP_AT, EXIT_STORES,
-  /* The plan's and the writer's own: the first block of each `if`'s `else` arm, and marks per block. */
-  ELSE_ARM, BLOCK_MARKS,
+  /* Per exit, the construct its walk outward stops at (the first it does not leave; -1 for none). */
+  X_STOP,
+  /*
+   * The plan's and the writer's own: the first block of each `if`'s `else` arm, what each construct
+   * and those around it paid ahead for their joins, and marks per block.
+   */
+  ELSE_ARM, PAID_OUTWARD, BLOCK_MARKS,
   LIST_COUNT
 };
 

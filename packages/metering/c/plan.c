@@ -40,15 +40,24 @@ static void pay_ahead(List *total) {
   }
 }
 
-/* The exits that give back or leave, with what each gives back. */
+/*
+ * The exits that give back or leave, with what each gives back: what was paid for the join of each
+ * construct it leaves (from its innermost outward, up to the one its walk stops at), and for the
+ * block after it if it is a `br_if`. What the constructs paid is summed outward once per body
+ * (`PAID_OUTWARD`: a construct's, and all those around it), so that each exit takes a difference.
+ */
 static void exits_of(const List *total) {
-  List *parent = &lists[C_PARENT];
-  List *x_at = &lists[X_AT], *x_count = &lists[X_COUNT];
+  List *parent = &lists[C_PARENT], *outward = &lists[PAID_OUTWARD];
+  outward->length = 0;
+  for (u32 c = 0; c < lists[C_OPENER].length; c++) {
+    f64 around = at(parent, c);
+    push(outward, paid_join(c, total) + (around >= 0 ? at(outward, (u32)around) : 0));
+  }
+  List *x_at = &lists[X_AT];
   for (u32 e = 0; e < x_at->length; e++) {
-    f64 refund = paid_join(at(&lists[X_ALSO], e), total);
-    f64 c = at(&lists[X_INNERMOST], e);
-    f64 count = at(x_count, e);
-    for (f64 i = 0; i < count; i++, c = c < 0 ? c : at(parent, (u32)c)) refund += paid_join(c, total);
+    f64 innermost = at(&lists[X_INNERMOST], e), stop = at(&lists[X_STOP], e);
+    f64 left = (innermost >= 0 ? at(outward, (u32)innermost) : 0) - (stop >= 0 ? at(outward, (u32)stop) : 0);
+    f64 refund = paid_join(at(&lists[X_ALSO], e), total) + left;
     f64 leaves = at(&lists[X_LEAVES], e);
     if (refund == 0 && leaves == 0) continue;
     push(&lists[P_EXIT_AT], at(x_at, e));

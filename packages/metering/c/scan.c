@@ -104,6 +104,7 @@ static void leaves(u32 start, u64 label, f64 branch, f64 branch_end, f64 also) {
   push(&lists[X_AT], start);
   push(&lists[X_INNERMOST], length > 0 ? last(open) : -1);
   push(&lists[X_COUNT], label >= length ? length : (f64)label);
+  push(&lists[X_STOP], label >= length ? -1 : at(open, length - (u32)label - 1));
   push(&lists[X_ALSO], also);
   push(&lists[X_LABEL], branch);
   push(&lists[X_END], branch_end);
@@ -258,6 +259,7 @@ static void make_room(void) {
   need_room(CHARGES, blocks);
   need_room(BLOCK_MARKS, blocks);
   need_room(ELSE_ARM, lists[C_OPENER].length);
+  need_room(PAID_OUTWARD, lists[C_OPENER].length);
   for (u32 list = P_EXIT_AT; list <= P_EXIT_LEAVES; list++) need_room(list, exits);
 }
 

@@ -24,6 +24,7 @@ export function generate() {
         '--target=wasm32',
         '-O3',
         '-mbulk-memory',
+        '-mnontrapping-fptoint',
         '-nostdlib',
         '-Wl,--no-entry',
         '-Wl,--export-dynamic',

@@ -23,7 +23,7 @@ import { SCAN_MODULE } from './scan-module';
 const PREFIX_ORDER = [PREFIX_MISC, PREFIX_SIMD, PREFIX_ATOMIC];
 const SUB_OPCODES = 512;
 /** How many lists the kernel keeps (see `LIST_COUNT` in c/kernel.h); the first are its outputs. */
-export const KERNEL_LISTS = 41;
+export const KERNEL_LISTS = 43;
 /** Zero bytes the kernel may read past a body (see `scan` in c/scan.c). */
 const PADDING = 64;
 /** The fewest numbers a list's region holds. */
