@@ -11,7 +11,7 @@
  * `HOST_FUNCTION_ERROR`. Handles are the guest's own numbers, passed through,
  * so nothing outside the guest's memory needs saving in a snapshot.
  */
-import { type HostFunction, decodeModule, valTypeName } from '@ri-sandbox/core';
+import { type HostFunction, decodeImports, valTypeName } from '@ri-sandbox/core';
 import {
   type LoadedModuleInfo,
   type Result,
@@ -66,7 +66,7 @@ const RUBY_ARGS = ['ruby', '-EUTF-8', '-e_=0'].map((arg) => `${arg}\0`);
  * `rb-js-abi-host` (JavaScript) is refused.
  */
 export function rubyHostFunctions(rubyWasm: Uint8Array): Record<string, HostFunction> {
-  const module = decodeModule(rubyWasm);
+  const module = decodeImports(rubyWasm);
   const functions: Record<string, HostFunction> = {};
   for (const { module: from, name, descriptor } of module.imports) {
     if (descriptor.kind !== 'function' || from === 'wasi_snapshot_preview1') continue;

@@ -144,6 +144,7 @@ export {
   type EncodeOptions,
   WASM_MAGIC,
   WASM_VERSION,
+  decodeImports,
   decodeModule,
   encodeModule,
   moduleWith,

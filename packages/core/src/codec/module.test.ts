@@ -5,7 +5,7 @@ import { anyModule } from '../../test/arbitrary';
 import { wat } from '../../test/wat';
 import { WasmDecodeError, WasmEncodeError } from './bytes';
 import { decodeInstructions, encodeInstructions, instruction } from './instructions';
-import { decodeModule, encodeModule, moduleWith } from './module';
+import { decodeImports, decodeModule, encodeModule, moduleWith } from './module';
 import { readNameSection } from './names';
 import { ValType, type WasmModule } from './types';
 
@@ -376,5 +376,70 @@ describe('moduleWith', () => {
     expect(decoded.imports).toEqual(imports);
     // Each call makes lists of its own.
     expect(moduleWith({}).functions).not.toBe(moduleWith({}).functions);
+  });
+});
+
+describe('decodeImports', () => {
+  const PREAMBLE = [0, 0x61, 0x73, 0x6d, 1, 0, 0, 0];
+  /** `(type (func (param i32)))` and `(import "env" "f" (func (type 0)))`. */
+  const TYPE_AND_IMPORT = [1, 5, 1, 0x60, 1, 0x7f, 0, 2, 9, 1, 3, 0x65, 0x6e, 0x76, 1, 0x66, 0, 0];
+
+  it("gives decodeModule's types and imports, for any structurally well-formed module (property)", () => {
+    fc.assert(
+      fc.property(anyModule, (module) => {
+        const bytes = encodeModule(module);
+        const whole = decodeModule(bytes);
+        expect(decodeImports(bytes)).toEqual({ types: whole.types, imports: whole.imports });
+      }),
+      { numRuns: 200 },
+    );
+    for (const name of FIXTURE_NAMES) {
+      const whole = decodeModule(fixture(name));
+      expect(decodeImports(fixture(name))).toEqual({ types: whole.types, imports: whole.imports });
+    }
+  });
+
+  it('reads nothing after the import section: a module whose code is damaged still gives its imports', () => {
+    // A function section declaring one function, then a code section of one body that claims 9 bytes.
+    const bytes = new Uint8Array([...PREAMBLE, ...TYPE_AND_IMPORT, 3, 2, 1, 0, 10, 3, 1, 9, 0]);
+    expect(() => decodeModule(bytes)).toThrow(WasmDecodeError);
+    expect(decodeImports(bytes)).toEqual({
+      types: [{ params: [ValType.i32], results: [] }],
+      imports: [{ module: 'env', name: 'f', descriptor: { kind: 'function', type: 0 } }],
+    });
+  });
+
+  it('checks what it reads, as decodeModule does', () => {
+    // The import section claims one byte more than the module holds.
+    const past = new Uint8Array([
+      ...PREAMBLE,
+      1,
+      5,
+      1,
+      0x60,
+      1,
+      0x7f,
+      0,
+      2,
+      10,
+      1,
+      3,
+      0x65,
+      0x6e,
+      0x76,
+      1,
+      0x66,
+      0,
+      0,
+    ]);
+    expect(() => decodeImports(past)).toThrow(/claims 10 bytes/);
+    // An import section before the type section.
+    const disordered = new Uint8Array([
+      ...PREAMBLE,
+      ...TYPE_AND_IMPORT.slice(7),
+      ...TYPE_AND_IMPORT.slice(0, 7),
+    ]);
+    expect(() => decodeImports(disordered)).toThrow(/out of order/);
+    expect(() => decodeImports(new Uint8Array([1, 2, 3, 4, 1, 0, 0, 0]))).toThrow(/bad magic/);
   });
 });

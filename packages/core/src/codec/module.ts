@@ -505,6 +505,40 @@ function checkPreamble(reader: ByteReader): void {
 }
 
 /**
+ * Reads the sections of `bytes` into a new module, in order: all of them, or
+ * those before the first non-custom section that comes after `last` (which
+ * are then neither read nor checked).
+ */
+function readSections(bytes: Uint8Array, last?: SectionId): MutableModule {
+  const reader = new ByteReader(bytes);
+  checkPreamble(reader);
+  const module = nothing();
+  const lastPosition = last === undefined ? SECTION_ORDER.length : SECTION_ORDER.indexOf(last);
+  let lastId: SectionId = SectionId.custom;
+  while (!reader.done) {
+    const idOffset = reader.offset;
+    const id = reader.u8();
+    const size = reader.u32();
+    if (size > reader.end - reader.offset) {
+      reader.fail(`section ${id} claims ${size} bytes, only ${reader.end - reader.offset} remain`, idOffset);
+    }
+    if (id !== SectionId.custom) {
+      const position = SECTION_ORDER.indexOf(id as SectionId);
+      if (position > lastPosition) return module;
+      if (position !== -1 && position <= SECTION_ORDER.indexOf(lastId)) {
+        reader.fail(`section ${id} is duplicated or out of order`, idOffset);
+      }
+    }
+    const section = new ByteReader(bytes, reader.offset, reader.offset + size);
+    readSection(id, section, module, lastId);
+    if (!section.done) section.fail(`section ${id} has ${section.end - section.offset} unread bytes`);
+    reader.offset += size;
+    if (id !== SectionId.custom) lastId = id as SectionId;
+  }
+  return module;
+}
+
+/**
  * Decodes a module's binary format. Function bodies are kept as bytes (see
  * {@link FunctionBody.code}); everything else is decoded. The result shares
  * memory with `bytes` (function bodies, data segments and custom sections are
@@ -516,36 +550,35 @@ function checkPreamble(reader: ByteReader): void {
  * @throws WasmDecodeError if the bytes are not a structurally valid module.
  */
 export function decodeModule(bytes: Uint8Array): WasmModule {
-  const reader = new ByteReader(bytes);
-  checkPreamble(reader);
-  const module = nothing();
-  let lastId: SectionId = SectionId.custom;
-  while (!reader.done) {
-    const idOffset = reader.offset;
-    const id = reader.u8();
-    const size = reader.u32();
-    if (size > reader.end - reader.offset) {
-      reader.fail(`section ${id} claims ${size} bytes, only ${reader.end - reader.offset} remain`, idOffset);
-    }
-    if (id !== SectionId.custom) {
-      const position = SECTION_ORDER.indexOf(id as SectionId);
-      if (position !== -1 && position <= SECTION_ORDER.indexOf(lastId)) {
-        reader.fail(`section ${id} is duplicated or out of order`, idOffset);
-      }
-    }
-    const section = new ByteReader(bytes, reader.offset, reader.offset + size);
-    readSection(id, section, module, lastId);
-    if (!section.done) section.fail(`section ${id} has ${section.end - section.offset} unread bytes`);
-    reader.offset += size;
-    if (id !== SectionId.custom) lastId = id as SectionId;
-  }
+  const module = readSections(bytes);
   if (module.functions.length !== module.code.length) {
     throw new WasmDecodeError(
       `function section declares ${module.functions.length} functions but the code section has ${module.code.length} bodies`,
-      reader.offset,
+      bytes.length,
     );
   }
   return module;
+}
+
+/**
+ * A module's function types and imports, read from the sections that come
+ * first in its binary format: what a host needs to offer each imported
+ * function, without decoding the rest (most of a large module: its code and
+ * data). `decodeModule(bytes)` gives the same `types` and `imports`; the rest
+ * of the module is not checked.
+ *
+ * @example
+ * ```ts
+ * const { types, imports } = decodeImports(bytes);
+ * for (const { module, name, descriptor } of imports)
+ *   if (descriptor.kind === 'function') console.log(module, name, types[descriptor.type]);
+ * ```
+ *
+ * @throws WasmDecodeError if the bytes up to the end of the import section are not structurally valid.
+ */
+export function decodeImports(bytes: Uint8Array): Pick<WasmModule, 'types' | 'imports'> {
+  const { types, imports } = readSections(bytes, SectionId.import);
+  return { types, imports };
 }
 
 function sectionContent(module: WasmModule, id: SectionId): ((writer: ByteWriter) => void) | undefined {
