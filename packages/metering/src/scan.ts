@@ -51,12 +51,12 @@ const BULK_MEMORY: ReadonlySet<string> = new Set(['memory.fill', 'memory.copy', 
 const BULK_TABLE: ReadonlySet<string> = new Set(['table.fill', 'table.copy', 'table.init', 'table.grow']);
 
 /** Instructions the rewriter must change. */
-export const CALL = 1; // a function index immediate: call, return_call, ref.func
-export const GROW = 2; // memory.grow
-export const BULK_MEMORY_OP = 3;
-export const BULK_TABLE_OP = 4;
+const CALL = 1; // a function index immediate: call, return_call, ref.func
+const GROW = 2; // memory.grow
+const BULK_MEMORY_OP = 3;
+const BULK_TABLE_OP = 4;
 /** After it, the counter may have changed behind the function's back: call_indirect, catch, catch_all. */
-export const RELOAD = 5;
+const RELOAD = 5;
 
 const SPLITS = new Uint8Array(256);
 const SPECIAL = new Uint8Array(256);
@@ -260,9 +260,6 @@ export interface HotLoops {
    */
   readonly relabels: NumberList;
 }
-
-/** How many constructs wrap a hot loop (see {@link HotLoops}): labels past it move by this much. */
-export const HOT_LOOP_WRAPPERS = 3;
 
 /**
  * Loops made only of instructions that can neither trap nor call (see

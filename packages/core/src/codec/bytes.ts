@@ -26,6 +26,18 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const utf8Encoder = new TextEncoder();
 /** V8 keeps typed arrays up to this size on its heap, and moves one off when asked for a view of it. */
 const ON_HEAP_BYTES = 64;
+/**
+ * `source[start, end)` copied into `target` at `at` without creating a view: short ranges, and any
+ * of a source small enough for V8 to keep on its heap (which a view would make it move off first),
+ * byte by byte; long ones in bulk.
+ */
+function copyRange(source: Uint8Array, start: number, end: number, target: Uint8Array, at: number): void {
+  if (end - start < 32 || source.length <= ON_HEAP_BYTES) {
+    for (let i = start, to = at; i < end; i++) target[to++] = source[i] as number;
+  } else {
+    target.set(source.subarray(start, end), at);
+  }
+}
 /** Names up to this length that are ASCII are written without the encoder (see `ByteWriter.name`). */
 const ASCII_NAME_MAX = 64;
 const float32 = new Float32Array(1);
@@ -336,22 +348,11 @@ export class ByteWriter {
     return this.range(bytes, 0, bytes.length);
   }
 
-  /**
-   * `source[start, end)`, copied without creating a view: short ranges, and
-   * any of a source small enough for V8 to keep on its heap (which a view
-   * would make it move off first), byte by byte; long ones in bulk.
-   */
+  /** `source[start, end)`, copied without creating a view (see `copyRange`). */
   range(source: Uint8Array, start: number, end: number): this {
-    const length = end - start;
-    this.reserve(length);
-    const buffer = this.buffer;
-    if (length < 32 || source.length <= ON_HEAP_BYTES) {
-      let at = this.length;
-      for (let i = start; i < end; i++) buffer[at++] = source[i] as number;
-    } else {
-      buffer.set(source.subarray(start, end), this.length);
-    }
-    this.length += length;
+    this.reserve(end - start);
+    copyRange(source, start, end, this.buffer, this.length);
+    this.length += end - start;
     return this;
   }
 
@@ -365,12 +366,9 @@ export class ByteWriter {
     return this.range(other.buffer, start, end);
   }
 
-  /** Copies what was written into `target` at `at` (byte by byte when short, without a view). */
+  /** Copies what was written into `target` at `at`, without creating a view (see `copyRange`). */
   copyInto(target: Uint8Array, at: number): void {
-    const { buffer, length } = this;
-    if (length < 32 || buffer.length <= ON_HEAP_BYTES)
-      for (let i = 0; i < length; i++) target[at + i] = buffer[i] as number;
-    else target.set(buffer.subarray(0, length), at);
+    copyRange(this.buffer, 0, this.length, target, at);
   }
 
   /** A length-prefixed byte vector. */
