@@ -12,7 +12,6 @@
 import {
   type BodyRider,
   ByteWriter,
-  IdleWriter,
   type FuncType,
   type FunctionBody,
   type Global,
@@ -136,13 +135,12 @@ export interface MeteringOptions {
    */
   readonly unrollLoops?: boolean | undefined;
   /**
-   * Whether the bodies of the result may be written into a buffer that the
-   * next metering with this option writes again (default `false`): set it
-   * only when the result is encoded (see `encodeModule` in
-   * `@ri-sandbox/core`) or copied before anything is metered again, as a
-   * load does. A fresh buffer the size of the code otherwise has every page
-   * faulted in by the system as the bodies are written (7% to 17% of the
-   * metering of ruby.wasm).
+   * Whether the bodies of the result may be views of the buffer metering
+   * writes them in, which the next metering writes again (default `false`:
+   * they are views of one copy of it): set it only when the result is
+   * encoded (see `encodeModule` in `@ri-sandbox/core`) or copied before
+   * anything is metered again, as a load does. The copy is a fresh buffer the
+   * size of the code, whose every page the system faults in.
    */
   readonly transientOutput?: boolean | undefined;
 }
@@ -185,12 +183,11 @@ function emitDynamicCharge(
 }
 
 /**
- * Rewrites one function body into `w` (in WebAssembly, see c/write.c): copies it through, inserting
- * charges and rewriting what must change, with the riders' insertions spliced in. Returns the new
- * locals; the code is what `w` received.
+ * Rewrites one function body after the bodies before it in the kernel's output (in WebAssembly, see
+ * c/write.c): copies it through, inserting charges and rewriting what must change, with the riders'
+ * insertions spliced in. Returns the new locals.
  */
 function meterBody(
-  w: ByteWriter,
   body: FunctionBody,
   locals: number,
   settings: WriteSettings,
@@ -202,10 +199,7 @@ function meterBody(
   const { needsScratch } = scan;
   // The riders' locals follow metering's: the balance, and the scratch if a bulk operation needs it.
   const inserted = finishRiders(riders, needsScratch ? locals + 2 : locals + 1, lists.finished);
-  const { kernel } = lists;
-  const size = kernel.write(body.code.length, locals, settings, inserted);
-  const { bytes, at } = kernel.output;
-  w.range(bytes, at, at + size);
+  lists.kernel.write(body.code.length, locals, settings, inserted);
   const allLocals = body.locals.slice();
   allLocals.push(BALANCE_LOCAL);
   if (needsScratch) allLocals.push(SCRATCH_LOCAL);
@@ -225,24 +219,29 @@ const BALANCE_LOCAL: LocalGroup = { count: 1, type: I64 };
 const SCRATCH_LOCAL: LocalGroup = { count: 1, type: I32 };
 
 /**
- * What meterings share, each taken by a metering while it runs (so one started by a rider in the middle
- * of another makes its own): lists for the scans (see `ScanLists`), and the writer of the last metering
- * with `transientOutput`.
+ * The lists (see `ScanLists`) meterings share, each taking them while it runs (so one started by a rider
+ * in the middle of another makes its own). Their kernel's memory holds the last metering's bodies: when
+ * they are more than {@link KEPT_OUTPUT_BYTES}, the lists are kept only until the collector wants them.
  */
 let idleLists: ScanLists | undefined;
-const idleWriter = new IdleWriter();
+let idleLarge: WeakRef<ScanLists> | undefined;
+
+/** The most bytes of kernel memory the idle lists keep for good (a module of about 2 MB of code). */
+const KEPT_OUTPUT_BYTES = 8 << 20;
 
 /** The idle lists, taken (a metering that starts before they are given back makes its own). */
 function takeLists(): ScanLists {
-  const lists = idleLists ?? new ScanLists();
+  const lists = idleLists ?? idleLarge?.deref() ?? new ScanLists();
   idleLists = undefined;
+  idleLarge = undefined;
   return lists;
 }
 
 /** Gives `lists` back, letting go of what they held of the last module. */
 function giveBack(lists: ScanLists): void {
   lists.release();
-  idleLists = lists;
+  if (lists.kernelBytes <= KEPT_OUTPUT_BYTES) idleLists = lists;
+  else idleLarge = new WeakRef(lists);
 }
 
 /** What {@link warmUpMetering} scans: 4,096 `i32.const 0; drop` pairs in blocks of 64, then `end`. */
@@ -445,14 +444,11 @@ export function meterModule(
   // Each body's scan and plan are used up (written) before the next body's are made: they share lists,
   // and meterings share them too (one started by a rider of this one makes its own).
   const lists = takeLists();
-  const transient = options.transientOutput === true;
-  let w: ByteWriter | undefined;
   try {
-    // All bodies are written into one buffer and handed out as views of it. Each body is scanned and
-    // written in turn (no scan outlives its body); a `try` turns paying ahead off for the whole
-    // module, and a write to a table checks every indirect call, so meeting one after bodies were
-    // written otherwise starts again without it.
-    const total = module.code.reduce((sum, body) => sum + body.code.length, 0) * 2 + 64;
+    // All bodies are written one after another in the kernel's output and handed out as views of it
+    // (or of a copy of it). Each body is scanned and written in turn (no scan outlives its body); a
+    // `try` turns paying ahead off for the whole module, and a write to a table checks every indirect
+    // call, so meeting one after bodies were written otherwise starts again without it.
     // What each body is written with, paying ahead as decided so far.
     const settingsWith = (hoist: boolean): WriteSettings => ({
       hoist,
@@ -465,9 +461,9 @@ export function meterModule(
       tableUnit: model.tablePerElement,
     });
     let settings = settingsWith(options.chargeAhead !== false);
-    w = transient ? idleWriter.take(total) : new ByteWriter(total);
-    // Where each body's code starts and ends in `w`, and its locals: views are made once all are written.
-    const starts = new NumberList();
+    const { kernel } = lists;
+    kernel.startOutput();
+    // Where each body's code ends in the output, and its locals: views are made once all are written.
     const ends = new NumberList();
     const bodyLocals: FunctionBody['locals'][] = [];
     let callees: Callees = { importedFunctions, ownTables: ownTables(module) };
@@ -489,22 +485,22 @@ export function meterModule(
       if (restart) {
         if (scanned.catches) settings = settingsWith(false);
         if (scanned.writesTables) callees = { importedFunctions, ownTables: NO_OWN_TABLES };
-        w.reset();
-        starts.clear();
+        kernel.startOutput();
         ends.clear();
         bodyLocals.length = 0;
         i = -1;
         continue;
       }
-      starts.push(w.size);
       const body = module.code[i] as FunctionBody;
-      const locals = meterBody(w, body, localCount(module, i), settings, scanned, riders, lists);
-      ends.push(w.size);
-      bodyLocals.push(locals);
+      bodyLocals.push(meterBody(body, localCount(module, i), settings, scanned, riders, lists));
+      ends.push(kernel.outputSize);
     }
-    // Views of the writer's buffer (not written again): no copy of the whole code.
-    const all = w.view();
-    code = bodyLocals.map((locals, i) => ({ locals, code: all.subarray(starts.at(i), ends.at(i)) }));
+    // Views of the output (not written again until the next metering) or of one copy of it.
+    const all = options.transientOutput === true ? kernel.output : kernel.output.slice();
+    code = bodyLocals.map((locals, i) => ({
+      locals,
+      code: all.subarray(i === 0 ? 0 : ends.at(i - 1), ends.at(i)),
+    }));
   } catch (error) {
     // A body that cannot be read, or that cannot take the added locals (2^32 - 1 of them already).
     if (
@@ -516,7 +512,6 @@ export function meterModule(
     throw error;
   } finally {
     giveBack(lists);
-    if (transient && w !== undefined) idleWriter.give(w);
   }
   code.push(fuelFunctionBody(plan, importedFunctions, globalBase + 1));
   const functions = [...module.functions, typeBase + 1];

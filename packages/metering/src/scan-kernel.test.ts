@@ -197,6 +197,46 @@ describe("metering's writer in WebAssembly", () => {
     expect(run.gasUsed).toBe(COSTS.entry + count * (cost(0x02) + cost(0x0b)) + cost(0x0b));
   });
 
+  it('keeps the bodies written before one that makes it lay its memory out again, or grow its output', () => {
+    // A small body, then one larger than a fresh kernel's room for code and for output, then another.
+    const bodies = [emptyBlocks(10), emptyBlocks(50_000), drops(10)];
+    const module = moduleWith({
+      types: [{ params: [], results: [] }],
+      functions: bodies.map(() => 0),
+      code: bodies.map((code) => ({ locals: [], code })),
+    });
+    const options = { chargeAhead: false, transientOutput: true };
+    // Metered from a rider of another metering, which holds the kernel the meterings share: on a new one.
+    let fresh: Uint8Array | undefined;
+    const outer: BodyRider = {
+      scan: { opcodes: new Uint8Array(256), visit: () => undefined },
+      finish: () => {
+        const metered = meterModule(module, options);
+        if (metered.ok) fresh = encodeModule(metered.value);
+        return {};
+      },
+    };
+    expect(meterModule(oneFunction(drops(1)), { riders: () => [outer] }).ok).toBe(true);
+    // Again, on a kernel whose room is already large enough: the same bytes.
+    const again = meterModule(module, options);
+    if (!again.ok) throw new Error(again.error.message);
+    expect(fresh).toEqual(encodeModule(again.value));
+    expect(again.value.code[1]?.code.length).toBeGreaterThan(3 * 50_000);
+    expect(WebAssembly.validate(fresh as Uint8Array<ArrayBuffer>)).toBe(true);
+  });
+
+  it('hands out bodies that outlive the next metering, unless asked for transient ones', () => {
+    const first = meterModule(oneFunction(drops(3)));
+    const transient = meterModule(oneFunction(drops(5)), { transientOutput: true });
+    if (!first.ok || !transient.ok) throw new Error('metering failed');
+    const kept = Uint8Array.from(first.value.code[0]?.code as Uint8Array);
+    const seen = Uint8Array.from(transient.value.code[0]?.code as Uint8Array);
+    // The next metering writes where the transient bodies are; the others are a copy of their own.
+    meterModule(oneFunction(emptyBlocks(40)));
+    expect(first.value.code[0]?.code).toEqual(kept);
+    expect(transient.value.code[0]?.code).not.toEqual(seen);
+  });
+
   it("splices the riders' insertions in, however many, in the order core's Splicer writes them", () => {
     const count = 2000;
     const body = drops(count);

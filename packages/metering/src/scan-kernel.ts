@@ -144,11 +144,13 @@ export class ScanKernel {
   private ownCapacity = 0;
   /** How many tables the last body's module has (their flags are at `ownAt`). */
   private ownLength = 0;
-  /** Where the riders' insertions go (see {@link layRiders}), and the body written: after the lists. */
+  /** Where the riders' insertions go (see {@link layRiders}), and the bodies written: after the lists. */
   private ridersAt = 0;
   private ridersCapacity = MIN_CAPACITY;
   private outputAt = 0;
   private outputCapacity = PAGE;
+  /** Bytes of the bodies written since {@link startOutput}, one after another from `outputAt`. */
+  private outputUsed = 0;
   private readonly capacities = new Array<number>(KERNEL_LISTS).fill(MIN_CAPACITY);
   /** What the tables hold now: set again only when the caller's change. */
   private costsOf: unknown;
@@ -271,12 +273,17 @@ export class ScanKernel {
     this.takeLengths();
   }
 
+  /** Starts the output again: the bodies written from now on follow one another from its start. */
+  startOutput(): void {
+    this.outputUsed = 0;
+  }
+
   /**
    * Writes the body last scanned with its charges (see `write_body` in
    * c/write.c), its metering locals from `firstLocal` on, and `riders`'
-   * insertions spliced in; returns how many bytes it wrote, which
-   * {@link output} holds until the next write. Throws `WasmEncodeError` when
-   * a number written does not fit its encoding.
+   * insertions spliced in, after the bodies written before it since
+   * {@link startOutput}; returns how many bytes it wrote. Throws
+   * `WasmEncodeError` when a number written does not fit its encoding.
    */
   write(
     length: number,
@@ -289,6 +296,7 @@ export class ScanKernel {
     const { hoist, unroll, importedFunctions, gasGlobal, fuelFunction, growFunction, memoryUnit, tableUnit } =
       settings;
     for (;;) {
+      const used = this.outputUsed;
       this.exports.write_body(
         this.codeAt,
         length,
@@ -304,22 +312,38 @@ export class ScanKernel {
         memoryUnit,
         tableUnit,
         ridersAt,
-        this.outputAt,
-        this.outputCapacity,
+        this.outputAt + used,
+        this.outputCapacity - used,
       );
       const [outcome, size] = this.views.written as unknown as [number, number];
-      if (outcome === 0) return size;
+      if (outcome === 0) {
+        this.outputUsed = used + size;
+        return size;
+      }
       if (outcome !== OUT_OF_ROOM)
         throw new WasmEncodeError('a number the instrumentation writes does not fit its encoding');
-      // The body needs more room than the output has: twice as much, and it is written again.
-      this.outputCapacity = Math.max(this.outputCapacity, size) * 2;
+      // The body needs more room than the output has left: twice as much in all, and it is written again.
+      this.outputCapacity = Math.max(this.outputCapacity, used + size) * 2;
       this.layOut(length, this.flagsCapacity, this.ownCapacity);
     }
   }
 
-  /** All of the kernel's memory, and where in it the last body written starts (see {@link write}). */
-  get output(): { readonly bytes: Uint8Array<ArrayBuffer>; readonly at: number } {
-    return { bytes: this.views.bytes, at: this.outputAt };
+  /**
+   * The bodies written since {@link startOutput}, one after another: a view
+   * of the kernel's memory, good until its next write or scan.
+   */
+  get output(): Uint8Array<ArrayBuffer> {
+    return this.views.bytes.subarray(this.outputAt, this.outputAt + this.outputUsed);
+  }
+
+  /** How many bytes {@link output} holds. */
+  get outputSize(): number {
+    return this.outputUsed;
+  }
+
+  /** Bytes of memory the kernel holds. */
+  get memoryBytes(): number {
+    return this.views.bytes.length;
   }
 
   /**
@@ -411,6 +435,7 @@ export class ScanKernel {
     }
     this.ridersAt = at;
     at += this.ridersCapacity;
+    const outputWas = this.outputAt;
     this.outputAt = at;
     at += this.outputCapacity;
     const memory = this.exports.memory;
@@ -425,6 +450,9 @@ export class ScanKernel {
     }
     if (memory.buffer !== this.views.bytes.buffer) this.views = this.viewsOf(memory.buffer);
     const { regions, bytes } = this.views;
+    // The bodies written so far move with the output's start (regions before it only grow).
+    if (this.outputAt !== outputWas && this.outputUsed > 0)
+      bytes.copyWithin(this.outputAt, outputWas, outputWas + this.outputUsed);
     for (let i = 0; i < KERNEL_LISTS; i++) {
       const start = starts[i] as number;
       const capacity = this.capacities[i] as number;

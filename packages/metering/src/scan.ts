@@ -451,6 +451,11 @@ export class ScanLists {
     this.visitors = undefined;
     this.finished.length = 0;
   }
+
+  /** Bytes of memory the kernel holds (the last metering's bodies among them); 0 before it is made. */
+  get kernelBytes(): number {
+    return this.kernelMade?.memoryBytes ?? 0;
+  }
 }
 
 /** `visitors` as the walk shows them instructions: the ones the last body had, if they are the same scans. */
