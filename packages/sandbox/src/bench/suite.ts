@@ -65,27 +65,60 @@ export const median = (values: readonly number[]): number => {
 };
 
 /**
+ * The calls {@link compare} makes, in order: `warmup` untimed rounds, then
+ * `rounds` timed ones, of every candidate, each round starting with the next
+ * candidate (so that none is always the one that runs after the previous
+ * round's garbage, whose collection can give the heap's pages back to the
+ * system, for the next allocations to fault in again).
+ */
+function* rotation<F>(
+  candidates: Record<string, F>,
+  rounds: number,
+  warmup: number,
+): Generator<{ readonly name: string; readonly fn: F; readonly timed: boolean }> {
+  const entries = Object.entries(candidates);
+  for (let round = 0; round < warmup + rounds; round++)
+    for (let k = 0; k < entries.length; k++) {
+      const [name, fn] = entries[(round + k) % entries.length] as [string, F];
+      yield { name, fn, timed: round >= warmup };
+    }
+}
+
+/** Each candidate's median of `samples`. */
+function medians(samples: Map<string, number[]>): Record<string, number> {
+  return Object.fromEntries([...samples].map(([name, times]) => [name, median(times)]));
+}
+
+/**
  * Median milliseconds per call of each candidate, timed `rounds` times after
- * `warmup` untimed rounds, interleaved so that machine noise hits them alike:
- * each round starts with the next candidate, so that none is always the one
- * that runs after the previous round's garbage (whose collection can give the
- * heap's pages back to the system, for the next allocations to fault in again).
+ * `warmup` untimed rounds, interleaved so that machine noise hits them alike
+ * (see {@link rotation}).
  */
 export function compare(
   candidates: Record<string, () => unknown>,
   { rounds = 15, warmup = 3, repeat = 1 } = {},
 ): Record<string, number> {
-  const entries = Object.entries(candidates);
-  const samples: Record<string, number[]> = Object.fromEntries(entries.map(([n]) => [n, []]));
-  for (let round = 0; round < warmup + rounds; round++) {
-    for (let k = 0; k < entries.length; k++) {
-      const [name, fn] = entries[(round + k) % entries.length] as [string, () => unknown];
-      const started = performance.now();
-      for (let i = 0; i < repeat; i++) fn();
-      if (round >= warmup) samples[name]?.push((performance.now() - started) / repeat);
-    }
+  const samples = new Map(Object.keys(candidates).map((name) => [name, [] as number[]]));
+  for (const { name, fn, timed } of rotation(candidates, rounds, warmup)) {
+    const started = performance.now();
+    for (let i = 0; i < repeat; i++) fn();
+    if (timed) samples.get(name)?.push((performance.now() - started) / repeat);
   }
-  return Object.fromEntries(Object.entries(samples).map(([n, s]) => [n, median(s)]));
+  return medians(samples);
+}
+
+/** {@link compare} for asynchronous candidates: each call is awaited before the next starts. */
+export async function compareAsync(
+  candidates: Record<string, () => Promise<unknown>>,
+  { rounds = 15, warmup = 3 } = {},
+): Promise<Record<string, number>> {
+  const samples = new Map(Object.keys(candidates).map((name) => [name, [] as number[]]));
+  for (const { name, fn, timed } of rotation(candidates, rounds, warmup)) {
+    const started = performance.now();
+    await fn();
+    if (timed) samples.get(name)?.push(performance.now() - started);
+  }
+  return medians(samples);
 }
 
 /** Median milliseconds of `rounds` sequential runs of an asynchronous `fn`, after `warmup` untimed ones. */
@@ -108,8 +141,9 @@ export function formatMs(value: number): string {
 /** Cached loads before they are timed (see where they are). */
 const CACHED_LOAD_WARMUP = 300;
 
-/** Loads before the first load is timed (see where it is). */
+/** Loads before the first load is timed (see where it is), and how many are timed. */
 const FIRST_LOAD_WARMUP = 150;
+const FIRST_LOAD_ROUNDS = 41;
 
 /**
  * `bytes` with a custom section named after `n` appended: the same module, in bytes the engine has not
@@ -269,24 +303,30 @@ export async function runSandboxBench(
   // the compilations. Each instance is destroyed, as a host that is done with it does: instances left
   // alive keep their memories reserved until collected, and a hundred or so of those make the engine
   // collect the whole heap at the next new memory (stalls of 10 to 50 ms).
+  // Each first load alternates with the compilation it is compared with, so that both meet the same
+  // machine (41 of each: one run's ratio of 15 loads timed apart from 15 compilations read anywhere
+  // from 3.6x to 5.0x on an idle machine).
   let variant = 0;
-  const firstLoad = await timeAsync(
-    async () => {
-      const fresh = createWasmSandbox();
-      const instance = must(fresh.create({ maxGas: 1e9 }));
-      must(await fresh.load(instance, unseen(bytes, variant++)));
-      must(fresh.destroy(instance));
+  const firsts = await compareAsync(
+    {
+      load: async () => {
+        const fresh = createWasmSandbox();
+        const instance = must(fresh.create({ maxGas: 1e9 }));
+        must(await fresh.load(instance, unseen(bytes, variant++)));
+        must(fresh.destroy(instance));
+      },
+      compile: () => WebAssembly.compile(unseen(bytes, variant++)),
     },
-    15,
-    FIRST_LOAD_WARMUP,
+    { rounds: FIRST_LOAD_ROUNDS, warmup: FIRST_LOAD_WARMUP },
   );
+  const firstLoad = firsts['load'] ?? 0;
+  const compile = firsts['compile'] ?? 0;
   const reused = must(sandbox.create({ maxGas: 1e9 }));
   // A cached load compares the bytes with the kept copy, in a loop V8 runs in its baseline tiers until
   // it has seen it often enough: 55 to 60 µs for the 18 KB module there, 3 to 6 µs optimized. Within 30
   // loads it sometimes had and sometimes had not (timed at 15 or at 65 µs), so this times them warm,
   // as a host that loads often runs them.
   const cachedLoad = await timeAsync(() => sandbox.load(reused, bytes), 15, CACHED_LOAD_WARMUP);
-  const compile = await timeAsync(() => WebAssembly.compile(unseen(bytes, variant++)), 15, 30);
   const compileSeen = await timeAsync(() => WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>), 15, 30);
   const compiledRaw = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
   // Through a promise like the loads, so that each is timed the same way.
