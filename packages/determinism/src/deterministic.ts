@@ -88,7 +88,8 @@ export function deterministicRiders(
       // `depthLimit` gives every counted body the same plan.
       if (plan !== undefined) riders[count++] = (depth ??= new DepthRider(plan)).reset();
       if (nan !== undefined) riders[count++] = nan.reset();
-      riders.length = count;
+      // Cut by `pop` (the caller may have added its own): setting `length` is a call into the runtime.
+      while (riders.length > count) riders.pop();
       return riders;
     },
     finish: (rewritten) => limit.withCounter(rewritten),

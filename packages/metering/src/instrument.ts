@@ -470,7 +470,8 @@ export function meterModule(
     const scans: InstructionVisitor[] = [];
     for (let i = 0; i < module.code.length; i++) {
       const riders = options.riders?.(i) ?? NO_RIDERS;
-      scans.length = riders.length;
+      // Cut by `pop`: setting `length` is a call into the engine's runtime, each body.
+      while (scans.length > riders.length) scans.pop();
       for (let r = 0; r < riders.length; r++) scans[r] = (riders[r] as BodyRider).scan;
       const scanned = scanBody(
         (module.code[i] as FunctionBody).code,
