@@ -226,7 +226,7 @@ const SCRATCH_LOCAL: LocalGroup = { count: 1, type: I32 };
 let idleLists: ScanLists | undefined;
 let idleLarge: WeakRef<ScanLists> | undefined;
 
-/** The most bytes of kernel memory the idle lists keep for good (a module of about 2 MB of code). */
+/** The most bytes of kernel memory the idle lists keep for good (the output of about 4 MB of code). */
 const KEPT_OUTPUT_BYTES = 8 << 20;
 
 /** The idle lists, taken (a metering that starts before they are given back makes its own). */
