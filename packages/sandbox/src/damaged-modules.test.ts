@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fixture } from '@ri-sandbox/test-fixtures';
-import { testSandbox, valueOf } from '../test/helpers';
+import { testSandbox, valueOf, valueOfResult } from '../test/helpers';
 
 /** `bytes` with one byte changed, one inserted or one removed, or cut short. */
 function damaged(bytes: Uint8Array<ArrayBuffer>): fc.Arbitrary<Uint8Array<ArrayBuffer>> {
@@ -33,9 +33,9 @@ function damaged(bytes: Uint8Array<ArrayBuffer>): fc.Arbitrary<Uint8Array<ArrayB
 describe('loads of damaged modules', () => {
   it('accept only what validates, transform all of that validly, refuse the rest with INVALID_MODULE, and keep the module loaded before', async () => {
     const sandbox = testSandbox();
-    const instance = valueOf(sandbox.create({ maxGas: 1_000_000 }));
+    const instance = valueOfResult(sandbox.create({ maxGas: 1_000_000 }));
     const add = fixture('add');
-    valueOf(await sandbox.load(instance, add));
+    valueOfResult(await sandbox.load(instance, add));
     // Most of a clang module's bytes are its code: most damage lands in function bodies, which every
     // transform walks (those still valid load, and are metered).
     await fc.assert(
@@ -44,7 +44,7 @@ describe('loads of damaged modules', () => {
         const loadedDamaged = await sandbox.load(instance, bytes);
         if (loadedDamaged.ok) {
           expect(valid).toBe(true);
-          valueOf(await sandbox.load(instance, add));
+          valueOfResult(await sandbox.load(instance, add));
         } else if (!valid) expect(loadedDamaged.error.code).toBe('INVALID_MODULE');
         else {
           // Refused for what it asks (an import, a memory too large), never for what the transforms made.
