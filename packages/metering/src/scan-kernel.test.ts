@@ -145,8 +145,47 @@ describe("metering's scan in WebAssembly", () => {
     expect(metered.ok).toBe(false);
     if (!metered.ok) {
       expect(metered.error.code).toBe('INVALID_MODULE');
-      expect(metered.error.message).toMatch(/cannot have the \d+ bytes a body needs: .*Maximum memory size/);
+      expect(metered.error.message).toMatch(/cannot have the \d+ bytes of memory .*: .*Maximum memory size/);
     }
+  });
+
+  it('fails with INVALID_MODULE when its memory cannot hold all the bodies written, each small', async () => {
+    vi.resetModules();
+    const { instrument } = await import('./instrument');
+    // 400 functions of 2,000 empty blocks: each 6 KB, their metered code (each block charging) about 10 MB.
+    const body = emptyBlocks(2_000);
+    const bytes = encodeModule(
+      moduleWith({
+        types: [{ params: [], results: [] }],
+        functions: Array.from({ length: 400 }, () => 0),
+        code: Array.from({ length: 400 }, () => ({ locals: [], code: body })),
+      }),
+    );
+    const limit = 4 << 20;
+    const grow = WebAssembly.Memory.prototype.grow;
+    vi.spyOn(WebAssembly.Memory.prototype, 'grow').mockImplementation(function (
+      this: WebAssembly.Memory,
+      pages: number,
+    ) {
+      if (this.buffer.byteLength + pages * 65536 > limit)
+        throw new RangeError('WebAssembly.Memory.grow(): Maximum memory size exceeded');
+      return grow.call(this, pages);
+    });
+    const metered = instrument(bytes, { chargeAhead: false });
+    expect(metered.ok).toBe(false);
+    if (!metered.ok) {
+      expect(metered.error.code).toBe('INVALID_MODULE');
+      expect(metered.error.message).toMatch(/cannot have the \d+ bytes of memory .*: .*Maximum memory size/);
+    }
+    // One of them alone fits.
+    const one = encodeModule(
+      moduleWith({
+        types: [{ params: [], results: [] }],
+        functions: [0],
+        code: [{ locals: [], code: body }],
+      }),
+    );
+    expect(instrument(one, { chargeAhead: false }).ok).toBe(true);
   });
 
   it('reports an engine that refuses to compile it, as it refuses the guests', async () => {

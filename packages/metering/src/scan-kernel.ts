@@ -45,7 +45,8 @@ export interface ScanTables {
  * Thrown when the scan cannot run: the engine refuses to compile or
  * instantiate it (a Content-Security-Policy without `wasm-unsafe-eval`; such
  * an engine refuses the guests too), or its memory cannot grow to what a body
- * needs. `meterModule` turns it into `INVALID_MODULE`.
+ * and the bodies written before it need. `meterModule` turns it into
+ * `INVALID_MODULE`.
  */
 export class ScanUnavailable extends Error {
   override readonly name = 'ScanUnavailable';
@@ -444,7 +445,7 @@ export class ScanKernel {
         memory.grow(Math.ceil((at - memory.buffer.byteLength) / PAGE));
       } catch (error) {
         throw new ScanUnavailable(
-          `metering's scan cannot have the ${at} bytes a body needs: ${reasonOf(error)}`,
+          `metering's kernel cannot have the ${at} bytes of memory the module's bodies need: ${reasonOf(error)}`,
         );
       }
     }
