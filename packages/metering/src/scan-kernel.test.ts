@@ -131,13 +131,7 @@ describe("metering's scan in WebAssembly", () => {
     const { instrument } = await import('./instrument');
     // A function of 200,000 empty blocks: 600 KB, more than the scan's memory holds at first.
     const body = emptyBlocks(200_000);
-    const bytes = encodeModule(
-      moduleWith({
-        types: [{ params: [], results: [] }],
-        functions: [0],
-        code: [{ locals: [], code: body }],
-      }),
-    );
+    const bytes = encodeModule(functionsOf([body]));
     vi.spyOn(WebAssembly.Memory.prototype, 'grow').mockImplementation(() => {
       throw new RangeError('WebAssembly.Memory.grow(): Maximum memory size exceeded');
     });
@@ -154,13 +148,7 @@ describe("metering's scan in WebAssembly", () => {
     const { instrument } = await import('./instrument');
     // 400 functions of 2,000 empty blocks: each 6 KB, their metered code (each block charging) about 10 MB.
     const body = emptyBlocks(2_000);
-    const bytes = encodeModule(
-      moduleWith({
-        types: [{ params: [], results: [] }],
-        functions: Array.from({ length: 400 }, () => 0),
-        code: Array.from({ length: 400 }, () => ({ locals: [], code: body })),
-      }),
-    );
+    const bytes = encodeModule(functionsOf(Array.from({ length: 400 }, () => body)));
     const limit = 4 << 20;
     // The engine's own `grow`, for the growth the limit allows.
     const grow = Object.getOwnPropertyDescriptor(WebAssembly.Memory.prototype, 'grow')?.value as (
@@ -182,13 +170,7 @@ describe("metering's scan in WebAssembly", () => {
       expect(metered.error.message).toMatch(/cannot have the \d+ bytes of memory .*: .*Maximum memory size/);
     }
     // One of them alone fits.
-    const one = encodeModule(
-      moduleWith({
-        types: [{ params: [], results: [] }],
-        functions: [0],
-        code: [{ locals: [], code: body }],
-      }),
-    );
+    const one = encodeModule(functionsOf([body]));
     expect(instrument(one, { chargeAhead: false }).ok).toBe(true);
   });
 
@@ -206,6 +188,15 @@ describe("metering's scan in WebAssembly", () => {
     }
   });
 });
+
+/** A module of one function `() -> ()` per body of `bodies`, without locals or exports. */
+function functionsOf(bodies: readonly Uint8Array[]) {
+  return moduleWith({
+    types: [{ params: [], results: [] }],
+    functions: bodies.map(() => 0),
+    code: bodies.map((code) => ({ locals: [], code })),
+  });
+}
 
 /** A module of one function `f: () -> ()` whose body is `code`, with `locals`. */
 function oneFunction(code: Uint8Array, locals: { count: number; type: ValType }[] = []) {
@@ -243,11 +234,7 @@ describe("metering's writer in WebAssembly", () => {
   it('keeps the bodies written before one that makes it lay its memory out again, or grow its output', () => {
     // A small body, then one larger than a fresh kernel's room for code and for output, then another.
     const bodies = [emptyBlocks(10), emptyBlocks(50_000), drops(10)];
-    const module = moduleWith({
-      types: [{ params: [], results: [] }],
-      functions: bodies.map(() => 0),
-      code: bodies.map((code) => ({ locals: [], code })),
-    });
+    const module = functionsOf(bodies);
     const options = { chargeAhead: false, transientOutput: true };
     // Metered from a rider of another metering, which holds the kernel the meterings share: on a new one.
     let fresh: Uint8Array | undefined;
