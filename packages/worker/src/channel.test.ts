@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CallerChannel, IDLE, MESSAGE, WorkerChannel, canShareMemory } from './channel';
+import { BY_MESSAGE, CallerChannel, IDLE, MESSAGE, WorkerChannel, canShareMemory } from './channel';
 
 /** Both ends of one channel, on this thread (no step here blocks: each has something waiting). */
 function ends(bytes?: number) {
@@ -8,20 +8,23 @@ function ends(bytes?: number) {
 }
 
 describe('the shared channel', () => {
-  it('carries a call to the worker and its reply back, UTF-8 included', () => {
+  it('carries a call to the worker and its reply back, as copies', () => {
     const { caller, worker } = ends();
-    expect(caller.call('{"op":"execute","text":"ünïcode ✓"}')).toBe(true);
-    expect(worker.poll()).toBe('{"op":"execute","text":"ünïcode ✓"}');
+    const call = { op: 'execute', args: ['ünïcode ✓', [1, 2n, -0]] };
+    expect(caller.call(call)).toBe(true);
+    const received = worker.poll();
+    expect(received).toStrictEqual(call);
+    expect(received).not.toBe(call);
     // The caller is still spinning: the reply goes in shared memory only.
-    expect(worker.reply('{"ok":true}')).toBe(false);
-    expect(caller.reply(true)).toBe('{"ok":true}');
+    expect(worker.reply({ ok: true })).toBe(false);
+    expect(caller.reply(true)).toStrictEqual({ ok: true });
   });
 
   it('has the reply sent by message as well once the caller parks', () => {
     const { caller, worker } = ends();
     caller.call('first');
     expect(worker.poll()).toBe('first');
-    expect(caller.reply(false)).toBeUndefined();
+    expect(caller.reply(false)).toBe(BY_MESSAGE);
     expect(worker.reply('late')).toBe(true);
     // A reply already there is taken, spin or not.
     caller.call('second');
@@ -30,16 +33,22 @@ describe('the shared channel', () => {
     expect(caller.reply(false)).toBe('quick');
   });
 
-  it('refuses a call too large for it, and marks a reply too large as coming by message', () => {
+  it('refuses a call too large for it or not plain data, and marks such a reply as coming by message', () => {
     const { caller, worker } = ends(64);
-    expect(caller.call('x'.repeat(65))).toBe(false);
-    expect(caller.call('é'.repeat(30))).toBe(true); // 60 bytes
-    expect(worker.poll()).toBe('é'.repeat(30));
+    expect(caller.call('x'.repeat(30))).toBe(false); // a tag, a length and 60 bytes
+    expect(caller.call(new Map())).toBe(false);
+    expect(caller.call('é'.repeat(29))).toBe(true); // 63 bytes
+    expect(worker.poll()).toBe('é'.repeat(29));
     expect(worker.reply('y'.repeat(100))).toBe(true);
-    expect(caller.reply(true)).toBeUndefined();
+    expect(caller.reply(true)).toBe(BY_MESSAGE);
     caller.call('again');
     worker.poll();
-    expect(worker.reply(undefined)).toBe(true);
+    expect(worker.reply(new Error('not plain'))).toBe(true);
+    expect(caller.reply(true)).toBe(BY_MESSAGE);
+    // Nothing is lost for a value that is undefined.
+    caller.call(undefined);
+    expect(worker.poll()).toBeUndefined();
+    expect(worker.reply(undefined)).toBe(false);
     expect(caller.reply(true)).toBeUndefined();
   });
 

@@ -11,14 +11,15 @@
  * the call, then its reply.
  */
 
+import { WireReader, WireWriter } from './wire';
+
 /** The header's words (Int32). */
 const WAKE = 0; // bumped for every call and every message: what the worker waits on
 const CALLS = 1; // calls written so far
 const MESSAGES = 2; // messages posted so far
-const LENGTH = 3; // bytes of text in the data area
-const REPLY = 4; // the state of the current call's reply
-const PARKED = 5; // 1 once the caller stopped spinning for the reply
-const SPIN = 6; // microseconds either side spins before it waits
+const REPLY = 3; // the state of the current call's reply
+const PARKED = 4; // 1 once the caller stopped spinning for the reply
+const SPIN = 5; // microseconds either side spins before it waits
 const HEADER_BYTES = 32;
 
 const PENDING = 0;
@@ -26,9 +27,11 @@ const READY = 1;
 const POSTED = 2;
 
 /** {@link WorkerChannel.poll}: a message waits. */
-export const MESSAGE = 0;
+export const MESSAGE: unique symbol = Symbol('message');
 /** {@link WorkerChannel.poll}: nothing to do. */
-export const IDLE = 1;
+export const IDLE: unique symbol = Symbol('idle');
+/** {@link CallerChannel.reply}: the reply comes by message. */
+export const BY_MESSAGE: unique symbol = Symbol('by message');
 
 /** Default size of a channel: a call or reply larger than the data area goes by message. */
 export const CHANNEL_BYTES = 1 << 16;
@@ -42,9 +45,6 @@ type WaitAsync = (
   | { readonly async: false; readonly value: string }
   | { readonly async: true; readonly value: Promise<string> };
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
 /** Whether this platform can share memory with workers (browsers: only when cross-origin isolated). */
 export function canShareMemory(): boolean {
   const scope = globalThis as { crossOriginIsolated?: boolean };
@@ -57,23 +57,20 @@ export function canShareMemory(): boolean {
 
 class Channel {
   protected readonly header: Int32Array;
-  protected readonly data: Uint8Array;
-  private scratch: Uint8Array | undefined;
+  private readonly writer: WireWriter;
+  private readonly reader: WireReader;
 
   constructor(readonly buffer: SharedArrayBuffer) {
     this.header = new Int32Array(buffer, 0, HEADER_BYTES / 4);
-    this.data = new Uint8Array(buffer, HEADER_BYTES);
+    const data = new Uint8Array(buffer, HEADER_BYTES);
+    this.writer = new WireWriter(data);
+    this.reader = new WireReader(data);
   }
 
-  /** Writes `text` into the data area; `false` if it does not fit. */
-  protected write(text: string): boolean {
-    // Encoders refuse shared memory too: the text is encoded into a private buffer, then copied.
-    this.scratch ??= new Uint8Array(this.data.length);
-    const { read, written } = encoder.encodeInto(text, this.scratch);
-    if (read < text.length) return false;
-    this.data.set(this.scratch.subarray(0, written));
-    Atomics.store(this.header, LENGTH, written);
-    return true;
+  /** Writes `value` into the data area; `false` if it cannot go as bytes or does not fit. */
+  protected write(value: unknown): boolean {
+    // Published by the atomic write of the call's count or the reply's state that follows.
+    return this.writer.write(value) !== undefined;
   }
 
   /** How long either end spins before it waits, in milliseconds. */
@@ -81,9 +78,9 @@ class Channel {
     return Atomics.load(this.header, SPIN) / 1000;
   }
 
-  /** The text in the data area (copied out: decoders refuse shared memory). */
-  protected read(): string {
-    return decoder.decode(this.data.slice(0, Atomics.load(this.header, LENGTH)));
+  /** The value in the data area. */
+  protected read(): unknown {
+    return this.reader.read();
   }
 }
 
@@ -102,8 +99,8 @@ export class CallerChannel extends Channel {
   }
 
   /** Sends a call; `false` (and nothing sent) if it does not fit. */
-  call(text: string): boolean {
-    if (!this.write(text)) return false;
+  call(value: unknown): boolean {
+    if (!this.write(value)) return false;
     Atomics.store(this.header, REPLY, PENDING);
     Atomics.store(this.header, PARKED, 0);
     Atomics.add(this.header, CALLS, 1);
@@ -117,20 +114,20 @@ export class CallerChannel extends Channel {
   }
 
   /**
-   * The current call's reply, spun for if `spin`: its text, or `undefined`
+   * The current call's reply, spun for if `spin`: its value, or {@link BY_MESSAGE}
    * when it comes by message instead (too large, or not here in time).
    */
-  reply(spin: boolean): string | undefined {
+  reply(spin: boolean): unknown {
     const deadline = performance.now() + (spin ? this.spinMs() : 0);
     for (;;) {
       const state = Atomics.load(this.header, REPLY);
       if (state === READY) return this.read();
-      if (state === POSTED) return undefined;
+      if (state === POSTED) return BY_MESSAGE;
       if (performance.now() >= deadline) break;
     }
     Atomics.store(this.header, PARKED, 1);
     // The worker may have replied in between, before it could see the flag: then it is here.
-    return Atomics.load(this.header, REPLY) === READY ? this.read() : undefined;
+    return Atomics.load(this.header, REPLY) === READY ? this.read() : BY_MESSAGE;
   }
 }
 
@@ -151,14 +148,14 @@ export class WorkerChannel extends Channel {
   }
 
   /**
-   * What there is to do now: the text of a call to answer, {@link MESSAGE}
+   * What there is to do now: a call to answer, {@link MESSAGE}
    * when a message waits (return to the event loop to receive it), or
    * {@link IDLE} when nothing came. After a quick call, it spins for the next
    * one a little first: a thread that sleeps takes tens of microseconds to
    * wake, and a caller making quick calls one after another sends the next
    * within that.
    */
-  poll(): string | typeof MESSAGE | typeof IDLE {
+  poll(): unknown {
     const spinUntil = this.spinNext ? performance.now() + this.spinMs() : 0;
     for (;;) {
       this.seen = Atomics.load(this.header, WAKE);
@@ -191,13 +188,13 @@ export class WorkerChannel extends Channel {
   }
 
   /**
-   * Answers the current call with `text` (`undefined`: it does not go as
-   * text). Whether it must also be sent as a message: the caller has stopped
-   * spinning, or the reply did not fit.
+   * Answers the current call with `value`. Whether it must also be sent as a
+   * message: the caller has stopped spinning, or the reply cannot go as bytes
+   * (something the wire does not carry, or too large).
    */
-  reply(text: string | undefined): boolean {
+  reply(value: unknown): boolean {
     this.spinNext = performance.now() - this.startedAt <= this.spinMs();
-    if (text === undefined || !this.write(text)) {
+    if (!this.write(value)) {
       Atomics.store(this.header, REPLY, POSTED);
       return true;
     }

@@ -20,7 +20,7 @@ import {
   snapshotInto,
 } from '@ri-sandbox/core';
 import { createWasmSandbox } from '@ri-sandbox/sandbox';
-import { CallerChannel, canShareMemory } from './channel';
+import { BY_MESSAGE, CallerChannel, canShareMemory } from './channel';
 import {
   type FromWorker,
   type InstanceState,
@@ -37,7 +37,6 @@ import type {
   WorkerSandbox,
   WorkerSandboxOptions,
 } from './types';
-import { fromWire, toWire } from './wire';
 
 /** A started worker, as the pool sees it, whatever runs it (Node's worker_threads, a Web Worker). */
 export interface WorkerHandle {
@@ -335,10 +334,9 @@ export function createPool(
   ): boolean {
     const { channel } = slot;
     if (channel === undefined || transfer.length > 0 || !QUICK_OPERATIONS.has(message.op)) return false;
-    const text = toWire(message);
-    if (text === undefined || !channel.call(text)) return false;
+    if (!channel.call(message)) return false;
     const reply = channel.reply(slot.lastCallMs * 1000 <= spinMicroseconds);
-    if (reply !== undefined) answer(slot, fromWire(reply) as ReplyMessage);
+    if (reply !== BY_MESSAGE) answer(slot, reply as ReplyMessage);
     return true;
   }
 

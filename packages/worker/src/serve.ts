@@ -24,7 +24,6 @@ import {
   type ReplyMessage,
   type ToWorker,
 } from './protocol';
-import { fromWire, toWire } from './wire';
 
 /** Where a worker receives the pool's messages and sends its answers. */
 export interface WorkerEndpoint {
@@ -249,10 +248,9 @@ export function serveSandbox(
   }
 
   /** Answers one call that came through the channel: the pool sends only quick, synchronous ones there. */
-  function callNow(open: WorkerChannel, text: string): void {
-    const message = fromWire(text) as CallMessage;
+  function callNow(open: WorkerChannel, message: CallMessage): void {
     const reply = replyOf(message, run(message) as Answered);
-    if (open.reply(toWire(reply))) endpoint.send(reply, []);
+    if (open.reply(reply)) endpoint.send(reply, []);
   }
 
   // Once nothing is in line, the worker serves the channel (in a task of its own, after the reply
@@ -276,7 +274,7 @@ export function serveSandbox(
         }
         return;
       }
-      callNow(open, next);
+      callNow(open, next as CallMessage);
     }
   }
   function idle(): void {
