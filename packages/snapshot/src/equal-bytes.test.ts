@@ -72,6 +72,16 @@ describe('equalBytes', () => {
     expect(COMPARERS.simd(left, left.slice())).toBe(true);
   });
 
+  it('tells runs apart by their last bytes, and by any other byte, however long', () => {
+    const left = new Uint8Array(18_000).map((_, i) => i * 13);
+    for (const at of [left.length - 1, left.length - 16, left.length - 17, 0, 9_000]) {
+      const right = left.slice();
+      right[at] = (right[at] as number) ^ 1;
+      expect(equalBytes(left, right)).toBe(false);
+    }
+    expect(equalBytes(left, left.slice())).toBe(true);
+  });
+
   it('compares in JavaScript where the engine refuses to compile the kernel, and short arrays always', async () => {
     vi.resetModules();
     const module = vi.spyOn(WebAssembly, 'Module').mockImplementation(() => {

@@ -17,6 +17,9 @@ export const EQUAL_BYTES_WINDOW = 1 << 16;
 /** Below this length the kernel's call and copies cost more than a loop: compared in JavaScript. */
 export const KERNEL_FROM_LENGTH = 256;
 
+/** Bytes at the end of a long run compared on their own, before the rest. */
+const TAIL_FIRST = 16;
+
 const BUILDS: KernelBuilds = { simd: EQUAL_BYTES_SIMD, scalar: EQUAL_BYTES_SCALAR };
 
 /** The kernel's exports (see wat/equal-bytes.wat). */
@@ -115,7 +118,13 @@ export function warmUpEqualBytes(): void {
  * ```
  */
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  const compare = a.length >= KERNEL_FROM_LENGTH ? kernelOfThread() : undefined;
+  const { length } = a;
+  if (length !== b.length) return false;
+  if (length < KERNEL_FROM_LENGTH) return equalBytesInScript(a, b);
+  // The last bytes first: two modules of one length often differ only there (a custom section
+  // appended, a build's id), and a difference found there costs no copy into the kernel (9 µs of an
+  // 18 KB module's 10 µs comparison).
+  for (let i = length - TAIL_FIRST; i < length; i++) if (a[i] !== b[i]) return false;
+  const compare = kernelOfThread();
   return compare === undefined ? equalBytesInScript(a, b) : compare(a, b);
 }

@@ -35,31 +35,30 @@ function remapNameSection(bytes: Uint8Array, remap: FunctionRemap): Uint8Array {
   const writer = new ByteWriter(bytes.length + 16);
   while (!reader.done) {
     const id = reader.u8();
-    const content = reader.byteVector();
+    const size = reader.u32();
+    const start = reader.offset;
+    reader.skip(size);
     if (id !== FUNCTION_NAMES && !INDIRECT_BY_FUNCTION.has(id)) {
-      writer.u8(id).byteVector(content);
+      writer.u8(id).u32(size).range(bytes, start, reader.offset);
       continue;
     }
-    const sub = new ByteReader(content);
-    const out = new ByteWriter(content.length + 8);
-    out.vector(
-      sub.vector((r) => {
-        const index = r.u32();
-        // The entry's bytes as they are (a name, or a map of names): copied, not decoded.
-        const start = r.offset;
-        if (id === FUNCTION_NAMES) r.byteVector();
-        else
-          r.vector((entry) => {
-            entry.u32();
-            entry.byteVector();
-          });
-        return [index, r.bytes.subarray(start, r.offset)] as const;
-      }),
-      (w, [index, entry]) => {
-        w.u32(remap(index)).bytes(entry);
-      },
-    );
-    writer.u8(id).byteVector(out.finish());
+    const sub = new ByteReader(bytes, start, reader.offset);
+    const out = new ByteWriter(size + 8);
+    const count = sub.u32();
+    out.u32(count);
+    for (let i = 0; i < count; i++) {
+      out.u32(remap(sub.u32()));
+      // The entry's bytes as they are (a name, or a map of names): copied, not decoded.
+      const entry = sub.offset;
+      if (id === FUNCTION_NAMES) sub.skip(sub.u32());
+      else
+        for (let names = sub.u32(); names > 0; names--) {
+          sub.u32();
+          sub.skip(sub.u32());
+        }
+      out.range(bytes, entry, sub.offset);
+    }
+    writer.u8(id).u32(out.size).append(out);
   }
   return writer.finish();
 }
