@@ -58,6 +58,17 @@ describe('the worker pool (workers on this thread)', () => {
     for (const n of [1, 2, 3]) sums.push(await sandbox.execute(instance, 'add', n));
     expect(sums.map((r) => r.ok && r.value)).toEqual([1, 3, 6]);
     expect(error(await sandbox.execute(instance, 'boom'))).toMatchObject({ code: 'HOST_FUNCTION_ERROR' });
+    // Arguments that throw when read go the way of what cannot be cloned: a typed error, the pool intact.
+    const unreadable = {
+      get n(): never {
+        throw new Error('not readable');
+      },
+    };
+    expect(error(await sandbox.execute(instance, 'add', unreadable))).toMatchObject({
+      code: 'INVALID_PAYLOAD',
+      message: expect.stringMatching(/not readable/) as unknown,
+    });
+    expect(await sandbox.execute(instance, 'add', 4)).toMatchObject({ ok: true, value: 10 });
     expect(value(await sandbox.getMetrics(instance)).gasUsed).toBeGreaterThan(0);
     // A message between quick calls, and quick calls after it.
     value(await sandbox.load(instance, GUEST));

@@ -65,9 +65,14 @@ describe('the wire format of the shared channel', () => {
     expect(roundTrip('\ud800x\udc00').back).toBe('\ud800x\udc00');
   });
 
-  it('refuses what it could not give back the same: class instances, errors, functions, cycles', () => {
+  it('refuses what it could not give back the same: class instances, errors, functions, cycles, a getter that throws', () => {
     const cycle: Record<string, unknown> = {};
     cycle['self'] = cycle;
+    const throwing = {
+      get value(): never {
+        throw new Error('not readable');
+      },
+    };
     for (const value of [
       new Date(0),
       new Error('x'),
@@ -78,6 +83,7 @@ describe('the wire format of the shared channel', () => {
       Symbol('s'),
       cycle,
       [{ nested: new Set() }],
+      [1, throwing],
     ])
       expect(roundTrip(value).written).toBeUndefined();
   });

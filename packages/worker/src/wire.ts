@@ -69,15 +69,16 @@ export class WireWriter {
   /**
    * Writes `value` from the start of the buffer: the number of bytes written,
    * or `undefined` (and anything in the buffer may have changed) if it holds
-   * something the wire cannot carry exactly, or does not fit.
+   * something the wire cannot carry exactly, does not fit, or throws when read
+   * (a getter): the message path then says what is wrong with it, as it does
+   * for what it cannot clone.
    */
   write(value: unknown): number | undefined {
     this.at = 0;
     try {
       this.value(value, 0);
-    } catch (error) {
-      if (error instanceof NotWritten) return undefined;
-      throw error;
+    } catch {
+      return undefined;
     }
     return this.at;
   }
