@@ -105,6 +105,43 @@ describe('resolveConfig', () => {
     expect(result.error.message).toContain(field);
   });
 
+  it('answers INVALID_CONFIG, naming the field, for a config whose reading throws', () => {
+    const throws = (): never => {
+      throw new Error('not now');
+    };
+    const getter = Object.defineProperty({}, 'maxGas', { enumerable: true, get: throws });
+    expect(resolveConfig(getter)).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_CONFIG', field: 'maxGas', reason: 'reading it threw: not now' },
+    });
+    const keys = new Proxy({}, { ownKeys: throws });
+    expect(resolveConfig(keys)).toMatchObject({ ok: false, error: { field: 'config' } });
+    const params = Object.defineProperty({ ...noop }, 'params', { enumerable: true, get: throws });
+    expect(resolveConfig({ hostFunctions: { noop: params } })).toMatchObject({
+      ok: false,
+      error: { field: 'hostFunctions.noop', reason: /not now/ },
+    });
+    const functions = new Proxy({}, { ownKeys: throws });
+    expect(resolveConfig({ hostFunctions: functions })).toMatchObject({
+      ok: false,
+      error: { field: 'hostFunctions' },
+    });
+    const wasi = Object.defineProperty({}, 'args', { enumerable: true, get: throws });
+    expect(resolveConfig({ wasi })).toMatchObject({ ok: false, error: { field: 'wasi', reason: /not now/ } });
+  });
+
+  it("keeps a host function's fields as they were when checked: each is read once", () => {
+    let reads = 0;
+    const shifty = Object.defineProperty({ ...noop }, 'params', {
+      enumerable: true,
+      get: () => (reads++ === 0 ? [] : ['not a type']),
+    });
+    const result = resolveConfig({ hostFunctions: { noop: shifty } });
+    if (!result.ok) throw new Error(result.error.message);
+    expect(result.value.hostFunctions['noop']?.params).toEqual([]);
+    expect(reads).toBe(1);
+  });
+
   it('rejects a config that is not an object', () => {
     expect(resolveConfig(null)).toMatchObject({ ok: false, error: { field: 'config' } });
     expect(resolveConfig(42)).toMatchObject({ ok: false, error: { field: 'config' } });

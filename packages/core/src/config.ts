@@ -119,6 +119,42 @@ function checkHostFunction(key: string, fn: unknown): InvalidConfigError | undef
   return checkTypes(`${field}.params`, params) ?? checkTypes(`${field}.results`, results);
 }
 
+/** `INVALID_CONFIG` for a field whose reading threw (a getter, a proxy). */
+function readingThrew(field: string, error: unknown): Result<never, InvalidConfigError> {
+  const reason = error instanceof Error ? error.message : String(error);
+  return err(sandboxError.invalidConfig(field, `reading it threw: ${reason}`));
+}
+
+/**
+ * Each host function's fields, read once into an object of the sandbox's own (its `params` and
+ * `results` arrays copied), so that what is checked is what is kept: a getter is not asked again.
+ * Anything that is not a host function is kept as it is, for the checks to name.
+ */
+function copyHostFunctions(functions: object): Result<Record<string, unknown>, InvalidConfigError> {
+  const copied: Record<string, unknown> = {};
+  let key = '';
+  try {
+    for (const [entry, fn] of Object.entries(functions)) {
+      key = entry;
+      if (typeof fn !== 'object' || fn === null) {
+        copied[entry] = fn;
+        continue;
+      }
+      const { name, module, params, results, handler } = fn as Partial<Record<keyof HostFunction, unknown>>;
+      const copy = {
+        name,
+        params: Array.isArray(params) ? [...(params as unknown[])] : params,
+        results: Array.isArray(results) ? [...(results as unknown[])] : results,
+        handler,
+      };
+      copied[entry] = module === undefined ? copy : Object.assign(copy, { module });
+    }
+  } catch (error) {
+    return readingThrew(key === '' ? 'hostFunctions' : `hostFunctions.${key}`, error);
+  }
+  return ok(copied);
+}
+
 /** Two host functions may not stand for the same import. */
 function checkUnique(functions: Readonly<Record<string, HostFunction>>): InvalidConfigError | undefined {
   const seen = new Set<string>();
@@ -141,8 +177,8 @@ function freezeHostFunctions(
   const frozen: Record<string, HostFunction> = {};
   for (const [key, fn] of Object.entries(input)) {
     const { name, handler } = fn;
-    const params = Object.freeze([...fn.params]);
-    const results = Object.freeze([...fn.results]);
+    const params = Object.freeze(fn.params);
+    const results = Object.freeze(fn.results);
     frozen[key] = Object.freeze(
       fn.module === undefined
         ? { name, params, results, handler }
@@ -167,7 +203,12 @@ export function resolveConfig(
     return err(sandboxError.invalidConfig('config', 'must be an object'));
   }
   const given = input as Record<string, unknown>;
-  const keys = Object.keys(given);
+  let keys: string[];
+  try {
+    keys = Object.keys(given);
+  } catch (error) {
+    return readingThrew('config', error);
+  }
   for (const key of keys) {
     if (!FIELDS.has(key)) return err(sandboxError.invalidConfig(key, 'is not a SandboxConfig field'));
   }
@@ -183,7 +224,12 @@ export function resolveConfig(
     wasi: undefined,
   };
   for (const key of keys) {
-    const value = given[key];
+    let value: unknown;
+    try {
+      value = given[key];
+    } catch (error) {
+      return readingThrew(key, error);
+    }
     if (value !== undefined) merged[key] = value;
   }
   if (merged['eventTimestamp'] === undefined) merged['eventTimestamp'] = Math.floor(now());
@@ -196,23 +242,29 @@ export function resolveConfig(
   if (typeof hostFunctions !== 'object' || hostFunctions === null || Array.isArray(hostFunctions)) {
     return err(sandboxError.invalidConfig('hostFunctions', 'must be an object keyed by function name'));
   }
-  for (const [key, fn] of Object.entries(hostFunctions)) {
+  const copied = hostFunctions === NO_HOST_FUNCTIONS ? ok(hostFunctions) : copyHostFunctions(hostFunctions);
+  if (!copied.ok) return copied;
+  for (const [key, fn] of Object.entries(copied.value)) {
     const problem = checkHostFunction(key, fn);
     if (problem !== undefined) return err(problem);
   }
-  const duplicate = checkUnique(hostFunctions as Record<string, HostFunction>);
+  const duplicate = checkUnique(copied.value as Record<string, HostFunction>);
   if (duplicate !== undefined) return err(duplicate);
   let wasi: WasiConfig | undefined;
   if (merged['wasi'] !== undefined) {
-    const checked = resolveWasiConfig(merged['wasi']);
-    if (!checked.ok) return checked;
-    wasi = copyWasiConfig(merged['wasi'] as WasiConfig);
+    try {
+      const checked = resolveWasiConfig(merged['wasi']);
+      if (!checked.ok) return checked;
+      wasi = copyWasiConfig(merged['wasi'] as WasiConfig);
+    } catch (error) {
+      return readingThrew('wasi', error);
+    }
   }
   const config: SandboxConfig = {
     maxMemoryBytes: merged['maxMemoryBytes'] as number,
     maxGas: merged['maxGas'] as number,
     maxExecutionMs: merged['maxExecutionMs'] as number,
-    hostFunctions: freezeHostFunctions(hostFunctions as Record<string, HostFunction>),
+    hostFunctions: freezeHostFunctions(copied.value as Record<string, HostFunction>),
     deterministicSeed: merged['deterministicSeed'] as number,
     eventTimestamp: merged['eventTimestamp'] as number,
     maxCallDepth: merged['maxCallDepth'] as number,

@@ -8,6 +8,7 @@ export type { Result } from './result';
 export { ok, err } from './result';
 export { monotonicNow } from './clock';
 export { decodeBase64 } from './base64';
+export { readableBytes } from './readable-bytes';
 
 export type {
   TrapKind,

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { snapshotCopy, snapshotInto } from './snapshot-options';
 
+/** A proxy of a Uint8Array, revoked: any use of it throws. */
+function revoked(): Uint8Array {
+  const { proxy, revoke } = Proxy.revocable(new Uint8Array(4), {});
+  revoke();
+  return proxy;
+}
+
 describe('snapshotInto', () => {
   it('gives the buffer to write into, or none', () => {
     const into = new Uint8Array(4);
@@ -21,11 +28,21 @@ describe('snapshotInto', () => {
     for (const [options, field, reason] of [
       [5, 'snapshot options', 'expected an object, got a number'],
       [null, 'snapshot options', 'expected an object, got null'],
-      [{ into: [1] }, 'into', 'expected a Uint8Array, got an array'],
-      [{ into: new Uint16Array(2) }, 'into', 'expected a Uint8Array, got Uint16Array'],
-      [{ into: Object.create(null) as object }, 'into', 'expected a Uint8Array, got an object'],
-      [{ into: 'bytes' }, 'into', 'expected a Uint8Array, got a string'],
+      [{ into: [1] }, 'into', 'expected a Uint8Array (not a proxy of one), got an array'],
+      [{ into: new Uint16Array(2) }, 'into', 'expected a Uint8Array (not a proxy of one), got Uint16Array'],
+      [
+        { into: Object.create(null) as object },
+        'into',
+        'expected a Uint8Array (not a proxy of one), got an object',
+      ],
+      [{ into: 'bytes' }, 'into', 'expected a Uint8Array (not a proxy of one), got a string'],
       [throwing, 'into', 'reading it threw'],
+      [{ into: revoked() }, 'into', 'expected a Uint8Array (not a proxy of one), got an object'],
+      [
+        { into: new Proxy(new Uint8Array(4), {}) },
+        'into',
+        'expected a Uint8Array (not a proxy of one), got Uint8Array',
+      ],
     ] as const)
       expect(snapshotInto(options)).toEqual({
         ok: false,

@@ -3,19 +3,23 @@
  * way by every sandbox that takes them, in this thread or through a worker.
  */
 import { type InvalidConfigError, sandboxError } from './errors';
+import { readableBytes } from './readable-bytes';
 import { type Result, err, ok } from './result';
 import type { SnapshotOptions } from './types';
 
 /** What a value given where an object or a `Uint8Array` was expected is, for the error's reason. */
 function kindOf(value: unknown): string {
   if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') {
+  if (typeof value !== 'object') return `a ${typeof value}`;
+  try {
+    if (Array.isArray(value)) return 'an array';
     // A null-prototype object has no constructor.
     const name: unknown = (value as { constructor?: { name?: unknown } }).constructor?.name;
     return typeof name === 'string' ? name : 'an object';
+  } catch {
+    // A proxy whose reading throws, or a revoked one.
+    return 'an object';
   }
-  return `a ${typeof value}`;
 }
 
 /**
@@ -34,8 +38,10 @@ export function snapshotInto(options: unknown): Result<Uint8Array | undefined, I
   } catch {
     return err(sandboxError.invalidConfig('into', 'reading it threw'));
   }
-  if (into === undefined || into instanceof Uint8Array) return ok(into);
-  return err(sandboxError.invalidConfig('into', `expected a Uint8Array, got ${kindOf(into)}`));
+  if (into === undefined || readableBytes(into) === into) return ok(into as Uint8Array | undefined);
+  return err(
+    sandboxError.invalidConfig('into', `expected a Uint8Array (not a proxy of one), got ${kindOf(into)}`),
+  );
 }
 
 /** `snapshot` at the start of `into` (a view of it) if it fits, else in a copy of its own. */

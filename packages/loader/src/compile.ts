@@ -14,6 +14,7 @@ import {
   encodeModule,
   err,
   ok,
+  readableBytes,
   sandboxError,
 } from '@ri-sandbox/core';
 import { type ImportName, checkImports } from './link';
@@ -118,15 +119,27 @@ async function validationError(bytes: Uint8Array<ArrayBuffer>): Promise<string> 
   }
 }
 
-/** The input as bytes: copied, unless `copy` is false and they are in an `ArrayBuffer` already. */
-function inputBytes(bytes: unknown, copy: boolean): Result<Uint8Array<ArrayBuffer>, SandboxError> {
-  if (bytes instanceof Uint8Array)
-    return ok(
-      !copy && bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : bytes.slice(),
+/**
+ * A module given to a load, as bytes: copied, unless `copy` is false and they
+ * are in an `ArrayBuffer` already. `INVALID_MODULE` for anything but a
+ * `Uint8Array` or an `ArrayBuffer` that can be read (not a proxy of one, nor a
+ * detached buffer), so that no later read of it throws.
+ */
+export function moduleBytes(bytes: unknown, copy: boolean): Result<Uint8Array<ArrayBuffer>, SandboxError> {
+  const readable = readableBytes(bytes);
+  if (readable === undefined) {
+    const got = bytes === null ? 'null' : typeof bytes;
+    return err(
+      sandboxError.invalidModule(
+        `expected the module as a Uint8Array or ArrayBuffer (not a proxy of one, nor detached), got ${got}`,
+      ),
     );
-  if (bytes instanceof ArrayBuffer) return ok(new Uint8Array(copy ? bytes.slice(0) : bytes));
-  const got = bytes === null ? 'null' : typeof bytes;
-  return err(sandboxError.invalidModule(`expected the module as a Uint8Array or ArrayBuffer, got ${got}`));
+  }
+  return ok(
+    !copy && readable.buffer instanceof ArrayBuffer
+      ? (readable as Uint8Array<ArrayBuffer>)
+      : readable.slice(),
+  );
 }
 
 function describeModule(module: WasmModule, memory: MemoryPlan): LoadedModuleInfo {
@@ -146,7 +159,7 @@ export function prepareModule(
   bytes: Uint8Array | ArrayBuffer,
   options: LoaderOptions,
 ): Result<PreparedModule, SandboxError> {
-  const input = inputBytes(bytes, options.copyInput !== false);
+  const input = moduleBytes(bytes, options.copyInput !== false);
   if (!input.ok) return input;
   let decoded: WasmModule;
   try {
@@ -207,7 +220,7 @@ export async function compileModule(
   if (!prepared.ok) {
     const { error } = prepared;
     if (error.code !== 'INVALID_MODULE' || error.reason !== FAILS_VALIDATION) return prepared;
-    const input = inputBytes(bytes, options.copyInput !== false);
+    const input = moduleBytes(bytes, options.copyInput !== false);
     return err(sandboxError.invalidModule(input.ok ? await validationError(input.value) : FAILS_VALIDATION));
   }
   try {

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 export type { LoaderOptions, PreparedModule, CompiledModule } from './compile';
-export { SYNC_MODULE_BYTES, prepareModule, compileModule } from './compile';
+export { SYNC_MODULE_BYTES, compileModule, moduleBytes, prepareModule } from './compile';
 export type { Instantiated, ImportedFunctions } from './instantiate';
 export { instantiateModule, instantiateModuleSync } from './instantiate';
 export type { MemoryPlan } from './memory';

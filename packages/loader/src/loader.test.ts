@@ -69,11 +69,18 @@ describe('compileModule rejects what it cannot run with INVALID_MODULE', () => {
     expect(await reasonOf(bytes, { maxMemoryBytes: MiB, copyInput: false })).toMatch(/fails validation: /);
   });
 
-  it('input that is not bytes', async () => {
+  it('input that is not bytes, or bytes that cannot be read', async () => {
     expect(await reasonOf('hello' as never)).toMatch(
-      /expected the module as a Uint8Array or ArrayBuffer, got string/,
+      /expected the module as a Uint8Array or ArrayBuffer \(not a proxy of one, nor detached\), got string/,
     );
     expect(await reasonOf(null as never)).toMatch(/got null/);
+    const trap = (): never => {
+      throw new Error('trap');
+    };
+    expect(await reasonOf(new Proxy(fixture('add'), { get: trap }) as never)).toMatch(/got object/);
+    const detached = fixture('add').slice().buffer;
+    structuredClone(detached, { transfer: [detached] });
+    expect(await reasonOf(detached as never)).toMatch(/got object/);
   });
 
   it('accepts an ArrayBuffer and copies the input', async () => {

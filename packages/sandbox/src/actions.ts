@@ -61,13 +61,16 @@ function typeOf(signature: FuncType): ActionType {
   return type;
 }
 
-/** The arguments of a direct-mode payload, or `undefined` when the payload is for JSON mode. */
+/**
+ * The arguments of a direct-mode payload (an array of the sandbox's own), or
+ * `undefined` when the payload is for JSON mode.
+ */
 export function directArguments(payload: unknown): readonly unknown[] | undefined {
   if (payload === undefined || payload === null) return [];
   if (typeof payload === 'number' || typeof payload === 'bigint') return [payload];
-  if (Array.isArray(payload) && payload.every((v) => typeof v === 'number' || typeof v === 'bigint'))
-    return payload;
-  return undefined;
+  if (!Array.isArray(payload)) return undefined;
+  const args: unknown[] = [...(payload as unknown[])];
+  return args.every((v) => typeof v === 'number' || typeof v === 'bigint') ? args : undefined;
 }
 
 /** Checks direct-mode arguments against the action's parameters. */
@@ -134,11 +137,12 @@ function hasSignature(
 export function prepareJsonCall(
   live: LiveModule,
   action: Action,
-  payload: unknown,
+  /** The payload's elements, if it is an array (meant as arguments, perhaps). */
+  elements: readonly unknown[] | undefined,
 ): Result<JsonCall, SandboxError> {
   if (!hasSignature(action, ['i32', 'i32'], ['i64'])) {
     // An array meant as arguments: say which one is wrong.
-    const asArguments = Array.isArray(payload) ? prepareDirectCall(action, payload) : undefined;
+    const asArguments = elements === undefined ? undefined : prepareDirectCall(action, elements);
     if (asArguments?.ok === false) return asArguments;
     return err(
       sandboxError.invalidPayload(

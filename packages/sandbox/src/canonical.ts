@@ -5,7 +5,7 @@
  * `(pointer, length)` pair of i32 arguments. This is how modules built with
  * wit-bindgen, and interpreters such as ruby.wasm, take text from their host.
  */
-import { type Result, type SandboxError, err, ok, sandboxError } from '@ri-sandbox/core';
+import { type Result, type SandboxError, err, ok, readableBytes, sandboxError } from '@ri-sandbox/core';
 import { inBounds } from './guest-memory';
 import type { Action } from './instance';
 
@@ -48,7 +48,7 @@ export function isCanonicalArguments(payload: unknown): payload is CanonicalArgu
 }
 
 /** An argument after checking: a value passed as it is, or bytes to copy, or a list of them. */
-type Checked =
+export type CheckedArgument =
   | { readonly kind: 'value'; readonly value: number | bigint }
   | { readonly kind: 'bytes'; readonly bytes: Uint8Array }
   | { readonly kind: 'list'; readonly items: readonly Uint8Array[] };
@@ -57,10 +57,12 @@ const utf8Encoder = new TextEncoder();
 
 function bytesOf(value: unknown): Uint8Array | undefined {
   if (typeof value === 'string') return utf8Encoder.encode(value);
-  return value instanceof Uint8Array ? value : undefined;
+  // A Uint8Array itself (not a proxy of one, nor an ArrayBuffer, which `readableBytes` would view).
+  const bytes = readableBytes(value);
+  return bytes === value ? bytes : undefined;
 }
 
-function checkArgument(value: unknown, index: number): Checked | string {
+function checkArgument(value: unknown, index: number): CheckedArgument | string {
   if (typeof value === 'number' || typeof value === 'bigint') return { kind: 'value', value };
   const bytes = bytesOf(value);
   if (bytes !== undefined) return { kind: 'bytes', bytes };
@@ -79,8 +81,8 @@ function checkArgument(value: unknown, index: number): Checked | string {
 /** The checked arguments, or `INVALID_PAYLOAD` naming the first that cannot be lowered. */
 export function checkCanonicalArguments(
   payload: CanonicalArguments,
-): Result<readonly Checked[], SandboxError> {
-  const checked: Checked[] = [];
+): Result<readonly CheckedArgument[], SandboxError> {
+  const checked: CheckedArgument[] = [];
   for (const [index, value] of payload.args.entries()) {
     const argument = checkArgument(value, index);
     if (typeof argument === 'string') return err(sandboxError.invalidPayload(argument));
@@ -94,7 +96,7 @@ export function checkCanonicalArguments(
  * real lengths: what `prepareDirectCall` checks against the action's parameters before
  * anything is allocated.
  */
-export function placeholderValues(args: readonly Checked[]): (number | bigint)[] {
+export function placeholderValues(args: readonly CheckedArgument[]): (number | bigint)[] {
   return args.flatMap((a) =>
     a.kind === 'value' ? [a.value] : [0, a.kind === 'bytes' ? a.bytes.length : a.items.length],
   );
@@ -173,7 +175,7 @@ function copyList(
 export function lowerArguments(
   memory: WebAssembly.Memory,
   allocate: GuestAllocator,
-  args: readonly Checked[],
+  args: readonly CheckedArgument[],
 ): Result<(number | bigint)[], SandboxError> {
   const values: (number | bigint)[] = [];
   for (const a of args) {

@@ -3,6 +3,7 @@ import { defineHostFunction } from '@ri-sandbox/core';
 import { fixture } from '@ri-sandbox/test-fixtures';
 import { wat } from '../../core/test/wat';
 import { errorOf, loaded, testSandbox, valueOf } from '../test/helpers';
+import { canonicalArgs, createWasmSandbox } from './index';
 
 describe('create', () => {
   it('numbers instances per factory and freezes their config', () => {
@@ -38,6 +39,17 @@ describe('create', () => {
       field: 'maxMemoryBytes',
     });
     expect(errorOf(sandbox.create({ maxGas: 0.5 }))).toMatchObject({ field: 'maxGas' });
+    // A config whose reading throws (a getter, a proxy) is refused as well, not thrown at the caller.
+    const unreadable = Object.defineProperty({}, 'maxGas', {
+      enumerable: true,
+      get: (): never => {
+        throw new Error('not now');
+      },
+    });
+    expect(errorOf(createWasmSandbox().create(unreadable))).toMatchObject({
+      code: 'INVALID_CONFIG',
+      field: 'maxGas',
+    });
     expect(sandbox.create().ok && 'ok').toBe('ok');
     const next = sandbox.create();
     expect(next.ok && next.value.id).toBe('sandbox-1');
@@ -55,6 +67,12 @@ describe('create', () => {
     });
   });
 });
+
+/** `buffer`, detached (transferred away): its bytes can no longer be read. */
+function detached(buffer: ArrayBuffer): ArrayBuffer {
+  structuredClone(buffer, { transfer: [buffer] });
+  return buffer;
+}
 
 describe('load', () => {
   it('loads a module and reports its imports, exports and memory', async () => {
@@ -85,6 +103,13 @@ describe('load', () => {
       new Uint8Array(),
       new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]),
       fixture('sort').subarray(0, 100),
+      // Bytes that cannot be read without an exception: a proxy of a module, a detached buffer.
+      new Proxy(fixture('counter'), {
+        get: (): never => {
+          throw new Error('trap');
+        },
+      }),
+      detached(fixture('counter').slice().buffer),
     ]) {
       expect(errorOf(await sandbox.load(instance, bad)).code).toBe('INVALID_MODULE');
     }
@@ -360,6 +385,20 @@ describe('execute in JSON mode', () => {
     expect(errorOf(sandbox.execute(instance, 'echo', Symbol('s'))).message).toMatch(
       /a symbol has no JSON form/,
     );
+    // A payload that throws when read (a proxy, a getter), in each of the three ways it can go.
+    const trap = (): never => {
+      throw new Error('unreadable');
+    };
+    for (const payload of [
+      new Proxy([1, 2], { get: trap }),
+      new Proxy({ text: 'x' }, { ownKeys: trap }),
+      canonicalArgs(new Proxy(new Uint8Array(4), { get: trap })),
+      canonicalArgs(new Proxy(['a', 'b'], { get: trap })),
+    ])
+      expect(errorOf(sandbox.execute(instance, 'echo', payload))).toMatchObject({
+        code: 'INVALID_PAYLOAD',
+      });
+    expect(valueOf(sandbox.execute(instance, 'echo', { still: 'works' }))).toEqual({ still: 'works' });
   });
 
   it('runs real compiler output through the ABI', async () => {

@@ -39,6 +39,7 @@ import {
   MemoryPool,
   instantiateModule,
   instantiateModuleSync,
+  moduleBytes,
 } from '@ri-sandbox/loader';
 import {
   type MemoryRange,
@@ -52,9 +53,7 @@ import {
 import { Meter, type MeterLimits, warmUpMetering } from '@ri-sandbox/metering';
 import {
   type JsonCall,
-  directArguments,
   directResult,
-  encodeJsonPayload,
   findAction,
   prepareDirectCall,
   prepareJsonCall,
@@ -62,16 +61,15 @@ import {
   writeJsonInput,
 } from './actions';
 import {
-  type CanonicalArguments,
+  type CheckedArgument,
   REALLOC_EXPORT,
-  checkCanonicalArguments,
   findRealloc,
-  isCanonicalArguments,
   lowerArguments,
   placeholderValues,
 } from './canonical';
 import { type Capability, capabilityImports, runOutput } from './capability';
 import { GuestMemoryView } from './guest-memory';
+import { type Payload, readPayload } from './payload';
 import { type AbortSignalBox, bridgeHostFunction } from './host-bridge';
 import { type ContextSlot, IdleInstances, IdleRegistry, type ImportsKey } from './idle-instances';
 import {
@@ -384,17 +382,20 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     }
   }
 
-  function callJson(live: LiveModule, action: Action, payload: unknown): Result<unknown, SandboxError> {
-    const input = encodeJsonPayload(payload);
-    if (!input.ok) return input;
-    const prepared = prepareJsonCall(live, action, payload);
+  function callJson(
+    live: LiveModule,
+    action: Action,
+    payload: Extract<Payload, { kind: 'json' }>,
+  ): Result<unknown, SandboxError> {
+    const { text } = payload;
+    const prepared = prepareJsonCall(live, action, payload.elements);
     if (!prepared.ok) return prepared;
     const call: JsonCall = prepared.value;
-    const pointer = runGuest(live, () => call.alloc.fn(input.value.length));
+    const pointer = runGuest(live, () => call.alloc.fn(text.length));
     if (!pointer.ok || live.abort.exitCode !== undefined) return pointer;
-    const address = writeJsonInput(call, pointer.value, input.value);
+    const address = writeJsonInput(call, pointer.value, text);
     if (!address.ok) return address;
-    const returned = runGuest(live, () => action.fn(address.value, input.value.length));
+    const returned = runGuest(live, () => action.fn(address.value, text.length));
     if (!returned.ok) return returned;
     return readJsonOutput(call, returned.value);
   }
@@ -403,11 +404,9 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
   function callCanonical(
     live: LiveModule,
     action: Action,
-    payload: CanonicalArguments,
+    args: readonly CheckedArgument[],
   ): Result<unknown, SandboxError> {
-    const args = checkCanonicalArguments(payload);
-    if (!args.ok) return args;
-    const arity = prepareDirectCall(action, placeholderValues(args.value));
+    const arity = prepareDirectCall(action, placeholderValues(args));
     if (!arity.ok) return arity;
     const realloc = findRealloc((name) => findAction(live, name));
     if (!realloc.ok) return realloc;
@@ -420,7 +419,7 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
         return err(sandboxError.wasmTrap('abi_violation', `${REALLOC_EXPORT} exited the guest`));
       return pointer.ok ? ok((pointer.value as number) >>> 0) : pointer;
     };
-    const lowered = lowerArguments(memory, allocate, args.value);
+    const lowered = lowerArguments(memory, allocate, args);
     if (!lowered.ok) return lowered;
     const values = prepareDirectCall(action, lowered.value);
     if (!values.ok) return values;
@@ -431,10 +430,12 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
   function callAction(live: LiveModule, name: string, payload: unknown): Result<unknown, SandboxError> {
     const action = findAction(live, name);
     if (!action.ok) return action;
-    if (isCanonicalArguments(payload)) return callCanonical(live, action.value, payload);
-    const args = directArguments(payload);
-    if (args === undefined) return callJson(live, action.value, payload);
-    const values = prepareDirectCall(action.value, args);
+    const read = readPayload(payload);
+    if (!read.ok) return read;
+    const given = read.value;
+    if (given.kind === 'canonical') return callCanonical(live, action.value, given.args);
+    if (given.kind === 'json') return callJson(live, action.value, given);
+    const values = prepareDirectCall(action.value, given.args);
     if (!values.ok) return values;
     const returned = runGuest(live, () => action.value.fn(...values.value));
     if (!returned.ok) return returned;
@@ -535,14 +536,10 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
    * another load is compiling waits for that compilation rather than starting its own.
    */
   async function compileCached(
-    bytes: unknown,
+    bytes: Uint8Array,
     config: SandboxConfig,
     hostFunctions: Readonly<Record<string, ImportSignature>>,
   ): Promise<Result<CachedModule, SandboxError>> {
-    // Anything but bytes goes straight to the loader, which explains what is wrong with it.
-    // (The loader refuses it: this is always an error.)
-    if (!(bytes instanceof Uint8Array))
-      return (await compileFresh(bytes as Uint8Array, config, hostFunctions)) as Result<never, SandboxError>;
     const variant = `${config.maxMemoryBytes}:${config.maxCallDepth}`;
     // The caller's bytes are only read before the first await: a module compiled before is found by
     // them, and anything else works on a copy, so that the caller may change them once `load` returns.
@@ -644,7 +641,9 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
       return err(sandboxError.invalidState(state.id, state.status, 'load', 'another load is in progress'));
     // Read before the first await (found in the cache, or copied to be compiled: see compileCached),
     // so the caller may reuse its buffer at once.
-    const input: unknown = bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : bytes;
+    const given = moduleBytes(bytes, false);
+    if (!given.ok) return given;
+    const input = given.value;
     state.loading = true;
     // A host function may destroy the instance while it loads (during the start function, say).
     const destroyed = () => state.destroyed;
@@ -675,10 +674,13 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
   }
 
   /** Compiles (or reuses) and instantiates a module for `state`, without touching `state`. */
-  async function loadModule(state: InstanceState, input: unknown): Promise<Result<LiveModule, SandboxError>> {
+  async function loadModule(
+    state: InstanceState,
+    input: Uint8Array,
+  ): Promise<Result<LiveModule, SandboxError>> {
     const { config } = state;
     // Before any await: the caller may change (or detach) its buffer once `load` has returned.
-    const byteLength = input instanceof Uint8Array ? input.length : 0;
+    const byteLength = input.length;
     // A load starts the guest's random sequence afresh from the seed.
     const prng = new Pcg32(config.deterministicSeed);
     const clock = { eventTimestamp: config.eventTimestamp };

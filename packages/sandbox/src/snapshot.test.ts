@@ -279,6 +279,13 @@ describe('snapshot and restore', () => {
     const counter = snapshotOf(sandbox, instance);
     const other = await loaded('add', {}, sandbox);
     expect(errorOf(sandbox.restore(other.instance, counter)).message).toMatch(/of a different module/);
+    // Bytes that cannot be read without an exception: refused as no snapshot at all.
+    const unreadable = new Proxy(counter, {
+      get: () => {
+        throw new Error('trap');
+      },
+    });
+    expect(errorOf(sandbox.restore(instance, unreadable)).code).toBe('SNAPSHOT_ERROR');
     const deeper = await loaded('counter', { maxCallDepth: 50 }, sandbox);
     expect(errorOf(sandbox.restore(deeper.instance, counter)).message).toMatch(/different configuration/);
     // The same cost model, its overrides written in another order: the same configuration.
@@ -405,6 +412,16 @@ describe("a snapshot written into a buffer of the caller's", () => {
       [{ into: [1, 2, 3] }, 'into'],
       [{ into: new Uint16Array(8) }, 'into'],
       [throwing, 'into'],
+      [
+        {
+          into: new Proxy(new Uint8Array(1 << 16), {
+            get: () => {
+              throw new Error('no');
+            },
+          }),
+        },
+        'into',
+      ],
     ] as const)
       expect(errorOf(sandbox.snapshot(instance, options as never))).toMatchObject({
         code: 'INVALID_CONFIG',

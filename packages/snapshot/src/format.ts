@@ -5,7 +5,15 @@
  * everything before them: XXH3-64 since version 4, XXH32 in version 3,
  * CRC-32C before.
  */
-import { type Result, type SnapshotError, WASM_PAGE_BYTES, err, ok, sandboxError } from '@ri-sandbox/core';
+import {
+  type Result,
+  type SnapshotError,
+  WASM_PAGE_BYTES,
+  err,
+  ok,
+  readableBytes,
+  sandboxError,
+} from '@ri-sandbox/core';
 import { crc32c } from './crc32c';
 import { type Xxh3Stream, xxh3, xxh3Stream } from './xxh3';
 import { xxh32 } from './xxh32';
@@ -488,7 +496,8 @@ function readMemory(r: Reader): SnapshotContents['memory'] {
  * section. Memory chunks in the result are views into `bytes`, not copies.
  */
 export function decodeSnapshot(bytes: Uint8Array): Result<SnapshotContents, SnapshotError> {
-  if (!(bytes instanceof Uint8Array)) return snapshotError('a snapshot is a Uint8Array');
+  // A Uint8Array itself: not a proxy of one, whose reads could throw.
+  if (readableBytes(bytes) !== bytes) return snapshotError('a snapshot is a Uint8Array');
   if (bytes.length < 4 || SNAPSHOT_MAGIC.some((b, i) => bytes[i] !== b))
     return snapshotError('not a snapshot: bad magic (expected "WSNP")');
   if (bytes.length < HEADER_BYTES + MIN_CHECKSUM_BYTES)
