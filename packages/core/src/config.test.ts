@@ -127,7 +127,10 @@ describe('resolveConfig', () => {
       error: { field: 'hostFunctions' },
     });
     const wasi = Object.defineProperty({}, 'args', { enumerable: true, get: throws });
-    expect(resolveConfig({ wasi })).toMatchObject({ ok: false, error: { field: 'wasi', reason: /not now/ } });
+    expect(resolveConfig({ wasi })).toMatchObject({
+      ok: false,
+      error: { field: 'wasi.args', reason: /not now/ },
+    });
   });
 
   it("keeps a host function's fields as they were when checked: each is read once", () => {

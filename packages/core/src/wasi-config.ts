@@ -95,10 +95,28 @@ function checkPath(field: string, path: string): InvalidConfigError | undefined 
   return undefined;
 }
 
-/** Checks `input` (the `wasi` field of a sandbox config, or a standalone config) and fills in defaults. */
+/**
+ * Checks `input` (the `wasi` field of a sandbox config, or a standalone config) and fills in defaults.
+ * Input whose reading throws (a getter, a proxy) is `INVALID_CONFIG` for `field`, not an exception.
+ */
 export function resolveWasiConfig(
   input: unknown,
   field = 'wasi',
+): Result<ResolvedWasiConfig, InvalidConfigError> {
+  const reading = { field };
+  try {
+    return resolveReadable(input, field, reading);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return err(sandboxError.invalidConfig(reading.field, `reading it threw: ${reason}`));
+  }
+}
+
+function resolveReadable(
+  input: unknown,
+  field: string,
+  /** The field being read, named in the error if reading it throws. */
+  reading: { field: string },
 ): Result<ResolvedWasiConfig, InvalidConfigError> {
   if (!isRecord(input)) return err(sandboxError.invalidConfig(field, 'must be an object'));
   for (const key of Object.keys(input)) {
@@ -108,6 +126,7 @@ export function resolveWasiConfig(
       );
   }
   const args: Uint8Array[] = [];
+  reading.field = `${field}.args`;
   if (input['args'] !== undefined) {
     if (!Array.isArray(input['args']))
       return err(sandboxError.invalidConfig(`${field}.args`, 'must be an array of strings'));
@@ -118,6 +137,7 @@ export function resolveWasiConfig(
     }
   }
   const env: Uint8Array[] = [];
+  reading.field = `${field}.env`;
   if (input['env'] !== undefined) {
     if (!isRecord(input['env']))
       return err(sandboxError.invalidConfig(`${field}.env`, 'must be an object of strings'));
@@ -135,6 +155,7 @@ export function resolveWasiConfig(
     }
   }
   const files: [string, Uint8Array][] = [];
+  reading.field = `${field}.files`;
   if (input['files'] !== undefined) {
     if (!isRecord(input['files']))
       return err(sandboxError.invalidConfig(`${field}.files`, 'must be an object of paths'));
@@ -146,6 +167,7 @@ export function resolveWasiConfig(
       files.push([path, bytesOf(contents)]);
     }
   }
+  reading.field = field;
   const stdin = input['stdin'];
   if (stdin !== undefined && typeof stdin !== 'string' && !(stdin instanceof Uint8Array))
     return err(sandboxError.invalidConfig(`${field}.stdin`, 'must be a Uint8Array or a string'));

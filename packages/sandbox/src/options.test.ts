@@ -58,6 +58,20 @@ describe('sandbox options', () => {
     expect(refusal(options)).toMatchObject({ code: 'INVALID_CONFIG', field, reason });
   });
 
+  it('refuses options that throw when read (a getter, a proxy), as options it cannot use', () => {
+    const unreadable = Object.defineProperty({}, 'costs', {
+      enumerable: true,
+      get: (): never => {
+        throw new Error('not now');
+      },
+    });
+    expect(refusal(unreadable)).toMatchObject({
+      code: 'INVALID_CONFIG',
+      field: 'options',
+      reason: 'reading them threw: not now',
+    });
+  });
+
   it('accepts every option with a good value, and none at all', () => {
     expect(() => createWasmSandbox()).not.toThrow();
     expect(() =>

@@ -136,6 +136,16 @@ function isStore(store: unknown): store is PreparedModuleStore {
  * methods are `INVALID_CONFIG` naming the option.
  */
 export function resolveOptions(input: unknown = {}): Result<ResolvedOptions, InvalidConfigError> {
+  try {
+    return resolveReadableOptions(input);
+  } catch (error) {
+    // A getter or a proxy that throws when read (a clock that throws is refused by its own check).
+    const reason = error instanceof Error ? error.message : String(error);
+    return err(sandboxError.invalidConfig('options', `reading them threw: ${reason}`));
+  }
+}
+
+function resolveReadableOptions(input: unknown): Result<ResolvedOptions, InvalidConfigError> {
   if (typeof input !== 'object' || input === null || Array.isArray(input))
     return err(sandboxError.invalidConfig('options', `must be an object, got ${describeOption(input)}`));
   const given = input as Record<string, unknown>;

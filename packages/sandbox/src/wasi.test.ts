@@ -84,6 +84,22 @@ describe('WASI in the sandbox', () => {
       code: 'INVALID_CONFIG',
       field: 'files.relative.txt',
     });
+    // Files that throw when read: refused, and the files there stay.
+    const unreadable = Object.defineProperty({}, '/in.txt', {
+      enumerable: true,
+      get: (): never => {
+        throw new Error('not now');
+      },
+    });
+    expect(errorOf(sandbox.writeFiles(instance, unreadable))).toMatchObject({
+      code: 'INVALID_CONFIG',
+      field: 'files',
+      reason: 'reading it threw: not now',
+    });
+    expect(Object.keys((sandbox.readFiles(instance) as { value: object }).value)).toEqual([
+      '/in.txt',
+      '/out.txt',
+    ]);
   });
 
   it('charges gas per call and per byte, so a flood of output ends with GAS_EXHAUSTED, keeping what fit', async () => {

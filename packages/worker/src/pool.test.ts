@@ -175,6 +175,18 @@ describe('the worker pool (workers on this thread)', () => {
       { replySpinMicroseconds: 1_000_001 },
     ];
     for (const options of bad) expect(() => pool(options)).toThrow(SandboxOptionsError);
+    // Options that throw when read, as a getter or a proxy does.
+    const unreadable = new Proxy(
+      {},
+      {
+        ownKeys: () => {
+          throw new Error('not now');
+        },
+      },
+    );
+    expect(() => createPool(spawnInThread, 'in-thread', unreadable, 1)).toThrow(
+      /reading them threw: not now/,
+    );
     expect(() => pool({ replySpinMicroseconds: 1_000_001 })).toThrow(
       /replySpinMicroseconds.*from 0 to 1000000/,
     );
@@ -241,7 +253,8 @@ describe('the worker pool (workers on this thread)', () => {
     // Worker 1 holds one instance, worker 0 one: the first of the least loaded.
     await sandbox.destroy(third);
     value(await sandbox.resume(moving));
-    value(await sandbox.resume(moving));
+    // As the sandbox itself answers: a loaded instance is not resumed again.
+    expect(error(await sandbox.resume(moving))).toMatchObject({ code: 'INVALID_STATE', status: 'loaded' });
     expect(moving.status).toBe('loaded');
     expect(await sandbox.execute(moving, 'add', 1)).toMatchObject({ value: 42 });
     const fresh = value(await sandbox.create());

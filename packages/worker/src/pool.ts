@@ -136,6 +136,19 @@ function portableOptions(options: WorkerSandboxOptions): PortableOptions {
   return portable;
 }
 
+/**
+ * The options, read once into an object of the pool's own; `SandboxOptionsError` if reading them
+ * throws (a getter, a proxy), as `createWasmSandbox` says.
+ */
+function readOptions(options: WorkerSandboxOptions): WorkerSandboxOptions {
+  try {
+    return { ...options };
+  } catch (error) {
+    const reason = `reading them threw: ${error instanceof Error ? error.message : String(error)}`;
+    throw new SandboxOptionsError(sandboxError.invalidConfig('options', reason));
+  }
+}
+
 /** Throws the factory's error for a bad option, as `createWasmSandbox` does. */
 function invalidOption(name: string, reason: string, value: unknown): never {
   const shown =
@@ -181,9 +194,10 @@ function integerOption(
 export function createPool(
   spawn: SpawnWorker,
   url: string | URL,
-  options: WorkerSandboxOptions,
+  given: WorkerSandboxOptions,
   defaultWorkers: number,
 ): WorkerSandbox {
+  const options = readOptions(given);
   const sandboxOptions = portableOptions(options);
   const workers = integerOption('workers', options.workers, Math.max(1, defaultWorkers), 1);
   const graceMs = integerOption('graceMs', options.graceMs, DEFAULT_GRACE_MS, 0);
@@ -666,7 +680,9 @@ export function createPool(
       const record = checked.value;
       return inOrder(record, async (): Promise<Result<void, SandboxError>> => {
         const { handle, saved } = record;
-        if (handle.status !== 'suspended') return ok(undefined);
+        // As the sandbox answers: resuming what is not suspended is a mistake, not nothing to do.
+        if (handle.status !== 'suspended')
+          return err(sandboxError.invalidState(handle.id, handle.status, 'resume', 'it is not suspended'));
         if (closed) return err(lostError(record));
         const rebuilt = await rebuild(record, leastLoaded(), saved as Uint8Array);
         if (!rebuilt.ok) {
