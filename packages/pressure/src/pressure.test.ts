@@ -90,6 +90,31 @@ describe('getMemoryPressure', () => {
     [[{ memoryUsedBytes: 1 }], 100, 'instances[0]', /string id/],
     [[{ id: 'a', memoryUsedBytes: 1, lastActiveAt: Number.NaN }], 100, 'instances[0].lastActiveAt', /finite/],
     ['nope', 100, 'instances', /array/],
+    [[{ id: 'a', metrics: null }], 100, 'instances[0].metrics', /must be an object/],
+    [[{ id: 'a', memoryUsedBytes: 1, lastActiveAt: 'soon' }], 100, 'instances[0].lastActiveAt', /got soon/],
+    [
+      [
+        Object.defineProperty({ memoryUsedBytes: 1 }, 'id', {
+          enumerable: true,
+          get: (): never => {
+            throw new Error('not now');
+          },
+        }),
+      ],
+      100,
+      'instances[0]',
+      /reading it threw: not now/,
+    ],
+    [
+      new Proxy([], {
+        get: (): never => {
+          throw new Error('not now');
+        },
+      }),
+      100,
+      'instances',
+      /reading it threw/,
+    ],
   ])('rejects bad input %#', (instances, available, field, reason) => {
     let thrown: unknown;
     try {

@@ -57,29 +57,65 @@ function checkBytes(field: string, value: unknown): bigint {
 
 const isArray = (value: unknown): boolean => Array.isArray(value);
 
+/** `record`'s fields, each read once (a getter is not asked twice); a reading that throws is the field's error. */
+function readRecord(
+  record: unknown,
+  field: string,
+): { id: unknown; used: unknown; last: unknown; foreground: unknown } {
+  // Callers in plain JavaScript may pass anything: check what the types promise.
+  if (typeof record !== 'object' || record === null)
+    throw new PressureInputError(field, 'must have a string id');
+  try {
+    const given = record as Partial<UsageRecord> & Partial<InstanceLike>;
+    const metrics: unknown = 'metrics' in given ? given.metrics : undefined;
+    if ('metrics' in given && (typeof metrics !== 'object' || metrics === null))
+      throw new PressureInputError(`${field}.metrics`, 'must be an object with memoryUsedBytes');
+    return {
+      id: given.id,
+      used:
+        metrics === undefined
+          ? given.memoryUsedBytes
+          : (metrics as { memoryUsedBytes?: unknown }).memoryUsedBytes,
+      last: 'lastActiveAt' in given ? given.lastActiveAt : undefined,
+      foreground: 'foreground' in given ? given.foreground : undefined,
+    };
+  } catch (error) {
+    if (error instanceof PressureInputError) throw error;
+    throw new PressureInputError(
+      field,
+      `reading it threw: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+}
+
 function normalise(records: readonly (UsageRecord | InstanceLike)[]): Normalised[] {
   // Checked without narrowing: `Array.isArray` would turn the elements' type into `any`.
   if (!isArray(records)) throw new PressureInputError('instances', 'must be an array');
   const seen = new Set<string>();
-  return records.map((record, index) => {
+  let given: unknown[];
+  try {
+    given = [...records];
+  } catch (error) {
+    throw new PressureInputError(
+      'instances',
+      `reading it threw: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  return given.map((record, index) => {
     const field = `instances[${index}]`;
-    // Callers in plain JavaScript may pass anything: check what the types promise.
-    const candidate = record as Partial<UsageRecord> | null;
-    if (typeof candidate !== 'object' || candidate === null || typeof candidate.id !== 'string') {
-      throw new PressureInputError(field, 'must have a string id');
-    }
-    if (seen.has(record.id)) throw new PressureInputError(field, `duplicate id "${record.id}"`);
-    seen.add(record.id);
-    const used = 'metrics' in record ? record.metrics.memoryUsedBytes : record.memoryUsedBytes;
-    const last = 'lastActiveAt' in record ? record.lastActiveAt : undefined;
+    const { id, used, last, foreground } = readRecord(record, field);
+    if (typeof id !== 'string') throw new PressureInputError(field, 'must have a string id');
+    if (seen.has(id)) throw new PressureInputError(field, `duplicate id "${id}"`);
+    seen.add(id);
     if (last !== undefined && (typeof last !== 'number' || !Number.isFinite(last))) {
-      throw new PressureInputError(`${field}.lastActiveAt`, `must be a finite number, got ${String(last)}`);
+      const shown = typeof last === 'number' || typeof last === 'string' ? String(last) : typeof last;
+      throw new PressureInputError(`${field}.lastActiveAt`, `must be a finite number, got ${shown}`);
     }
     return {
-      id: record.id,
+      id,
       bytes: checkBytes(`${field}.memoryUsedBytes`, used),
       lastActiveAt: last ?? index,
-      foreground: 'foreground' in record && record.foreground === true,
+      foreground: foreground === true,
     };
   });
 }
