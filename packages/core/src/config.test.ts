@@ -133,6 +133,21 @@ describe('resolveConfig', () => {
     });
   });
 
+  it('answers INVALID_CONFIG for WASI settings that throw only when read a second time', () => {
+    let reads = 0;
+    const wasi = Object.defineProperty({}, 'args', {
+      enumerable: true,
+      get: () => {
+        if (reads++ > 0) throw new Error('not again');
+        return ['x'];
+      },
+    });
+    expect(resolveConfig({ wasi })).toMatchObject({
+      ok: false,
+      error: { field: 'wasi', reason: 'reading it threw: not again' },
+    });
+  });
+
   it("keeps a host function's fields as they were when checked: each is read once", () => {
     let reads = 0;
     const shifty = Object.defineProperty({ ...noop }, 'params', {

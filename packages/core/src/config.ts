@@ -1,5 +1,5 @@
 /** Defaults and validation of {@link SandboxConfig}. */
-import { type InvalidConfigError, sandboxError } from './errors';
+import { type InvalidConfigError, readingConfigThrew, sandboxError } from './errors';
 import { type Result, err, ok } from './result';
 import type { HostFunction, SandboxConfig, WasmValueType } from './types';
 import { type WasiConfig, copyWasiConfig, resolveWasiConfig } from './wasi-config';
@@ -119,12 +119,6 @@ function checkHostFunction(key: string, fn: unknown): InvalidConfigError | undef
   return checkTypes(`${field}.params`, params) ?? checkTypes(`${field}.results`, results);
 }
 
-/** `INVALID_CONFIG` for a field whose reading threw (a getter, a proxy). */
-function readingThrew(field: string, error: unknown): Result<never, InvalidConfigError> {
-  const reason = error instanceof Error ? error.message : String(error);
-  return err(sandboxError.invalidConfig(field, `reading it threw: ${reason}`));
-}
-
 /**
  * Each host function's fields, read once into an object of the sandbox's own (its `params` and
  * `results` arrays copied), so that what is checked is what is kept: a getter is not asked again.
@@ -150,7 +144,7 @@ function copyHostFunctions(functions: object): Result<Record<string, unknown>, I
       copied[entry] = module === undefined ? copy : Object.assign(copy, { module });
     }
   } catch (error) {
-    return readingThrew(key === '' ? 'hostFunctions' : `hostFunctions.${key}`, error);
+    return err(readingConfigThrew(key === '' ? 'hostFunctions' : `hostFunctions.${key}`, error));
   }
   return ok(copied);
 }
@@ -207,7 +201,7 @@ export function resolveConfig(
   try {
     keys = Object.keys(given);
   } catch (error) {
-    return readingThrew('config', error);
+    return err(readingConfigThrew('config', error));
   }
   for (const key of keys) {
     if (!FIELDS.has(key)) return err(sandboxError.invalidConfig(key, 'is not a SandboxConfig field'));
@@ -228,7 +222,7 @@ export function resolveConfig(
     try {
       value = given[key];
     } catch (error) {
-      return readingThrew(key, error);
+      return err(readingConfigThrew(key, error));
     }
     if (value !== undefined) merged[key] = value;
   }
@@ -252,12 +246,13 @@ export function resolveConfig(
   if (duplicate !== undefined) return err(duplicate);
   let wasi: WasiConfig | undefined;
   if (merged['wasi'] !== undefined) {
+    const checked = resolveWasiConfig(merged['wasi']);
+    if (!checked.ok) return checked;
     try {
-      const checked = resolveWasiConfig(merged['wasi']);
-      if (!checked.ok) return checked;
+      // Read again to be copied: a getter may throw the second time.
       wasi = copyWasiConfig(merged['wasi'] as WasiConfig);
     } catch (error) {
-      return readingThrew('wasi', error);
+      return err(readingConfigThrew('wasi', error));
     }
   }
   const config: SandboxConfig = {

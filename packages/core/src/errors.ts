@@ -298,6 +298,12 @@ export const sandboxError = {
   },
 } as const;
 
+/** `INVALID_CONFIG` for `field`, whose reading threw `error` (a getter, a proxy). */
+export function readingConfigThrew(field: string, error: unknown): InvalidConfigError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return sandboxError.invalidConfig(field, `reading it threw: ${reason}`);
+}
+
 /**
  * Thrown by a factory given options it cannot use (`createWasmSandbox`, say):
  * the one place ri-sandbox throws rather than return a `Result`, since there

@@ -3,7 +3,7 @@
  * `@ri-sandbox/wasi` on its own), checked: every bad value is `INVALID_CONFIG`
  * naming the field (`wasi.args.0`, `wasi.files./data/x`, ...).
  */
-import { type InvalidConfigError, sandboxError } from './errors';
+import { type InvalidConfigError, readingConfigThrew, sandboxError } from './errors';
 import { type Result, err, ok } from './result';
 
 /** The longest guest path accepted, in bytes. */
@@ -107,8 +107,7 @@ export function resolveWasiConfig(
   try {
     return resolveReadable(input, field, reading);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    return err(sandboxError.invalidConfig(reading.field, `reading it threw: ${reason}`));
+    return err(readingConfigThrew(reading.field, error));
   }
 }
 
@@ -127,10 +126,11 @@ function resolveReadable(
   }
   const args: Uint8Array[] = [];
   reading.field = `${field}.args`;
-  if (input['args'] !== undefined) {
-    if (!Array.isArray(input['args']))
+  const given = input['args'];
+  if (given !== undefined) {
+    if (!Array.isArray(given))
       return err(sandboxError.invalidConfig(`${field}.args`, 'must be an array of strings'));
-    for (const [i, arg] of (input['args'] as unknown[]).entries()) {
+    for (const [i, arg] of (given as unknown[]).entries()) {
       const bytes = cString(`${field}.args.${i}`, arg);
       if (!(bytes instanceof Uint8Array)) return err(bytes);
       args.push(bytes);
@@ -138,10 +138,11 @@ function resolveReadable(
   }
   const env: Uint8Array[] = [];
   reading.field = `${field}.env`;
-  if (input['env'] !== undefined) {
-    if (!isRecord(input['env']))
+  const variables = input['env'];
+  if (variables !== undefined) {
+    if (!isRecord(variables))
       return err(sandboxError.invalidConfig(`${field}.env`, 'must be an object of strings'));
-    for (const [name, value] of Object.entries(input['env'])) {
+    for (const [name, value] of Object.entries(variables)) {
       if (name === '' || name.includes('=') || name.includes('\0'))
         return err(
           sandboxError.invalidConfig(
@@ -156,10 +157,11 @@ function resolveReadable(
   }
   const files: [string, Uint8Array][] = [];
   reading.field = `${field}.files`;
-  if (input['files'] !== undefined) {
-    if (!isRecord(input['files']))
+  const paths = input['files'];
+  if (paths !== undefined) {
+    if (!isRecord(paths))
       return err(sandboxError.invalidConfig(`${field}.files`, 'must be an object of paths'));
-    for (const [path, contents] of Object.entries(input['files'])) {
+    for (const [path, contents] of Object.entries(paths)) {
       const problem = checkPath(`${field}.files.${path}`, path);
       if (problem !== undefined) return err(problem);
       if (typeof contents !== 'string' && !(contents instanceof Uint8Array))

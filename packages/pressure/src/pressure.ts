@@ -57,6 +57,14 @@ function checkBytes(field: string, value: unknown): bigint {
 
 const isArray = (value: unknown): boolean => Array.isArray(value);
 
+/** The error for `field`, whose reading threw `error` (a getter, a proxy). */
+function readingThrew(field: string, error: unknown): PressureInputError {
+  return new PressureInputError(
+    field,
+    `reading it threw: ${error instanceof Error ? error.message : String(error)}`,
+  );
+}
+
 /** `record`'s fields, each read once (a getter is not asked twice); a reading that throws is the field's error. */
 function readRecord(
   record: unknown,
@@ -81,10 +89,7 @@ function readRecord(
     };
   } catch (error) {
     if (error instanceof PressureInputError) throw error;
-    throw new PressureInputError(
-      field,
-      `reading it threw: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    throw readingThrew(field, error);
   }
 }
 
@@ -96,10 +101,7 @@ function normalise(records: readonly (UsageRecord | InstanceLike)[]): Normalised
   try {
     given = [...records];
   } catch (error) {
-    throw new PressureInputError(
-      'instances',
-      `reading it threw: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    throw readingThrew('instances', error);
   }
   return given.map((record, index) => {
     const field = `instances[${index}]`;
