@@ -133,18 +133,27 @@ describe('resolveConfig', () => {
     });
   });
 
-  it('answers INVALID_CONFIG for WASI settings that throw only when read a second time', () => {
+  it('keeps the WASI settings as they were when checked: each field is read once', () => {
     let reads = 0;
     const wasi = Object.defineProperty({}, 'args', {
       enumerable: true,
-      get: () => {
-        if (reads++ > 0) throw new Error('not again');
-        return ['x'];
+      get: () => (reads++ === 0 ? ['x'] : [7]),
+    });
+    const resolved = resolveConfig({ wasi });
+    expect(resolved.ok && resolved.value.wasi?.args).toEqual(['x']);
+    expect(reads).toBe(1);
+  });
+
+  it('answers INVALID_CONFIG naming the WASI field whose reading throws', () => {
+    const wasi = Object.defineProperty({}, 'env', {
+      enumerable: true,
+      get: (): never => {
+        throw new Error('not now');
       },
     });
     expect(resolveConfig({ wasi })).toMatchObject({
       ok: false,
-      error: { field: 'wasi', reason: 'reading it threw: not again' },
+      error: { field: 'wasi.env', reason: 'reading it threw: not now' },
     });
   });
 

@@ -246,14 +246,12 @@ export function resolveConfig(
   if (duplicate !== undefined) return err(duplicate);
   let wasi: WasiConfig | undefined;
   if (merged['wasi'] !== undefined) {
-    const checked = resolveWasiConfig(merged['wasi']);
+    // Copied first (each field read once), then checked: what is checked is what is kept.
+    const copied = copyWasiConfig(merged['wasi']);
+    if (!copied.ok) return copied;
+    const checked = resolveWasiConfig(copied.value);
     if (!checked.ok) return checked;
-    try {
-      // Read again to be copied: a getter may throw the second time.
-      wasi = copyWasiConfig(merged['wasi'] as WasiConfig);
-    } catch (error) {
-      return err(readingConfigThrew('wasi', error));
-    }
+    wasi = copied.value as WasiConfig;
   }
   const config: SandboxConfig = {
     maxMemoryBytes: merged['maxMemoryBytes'] as number,

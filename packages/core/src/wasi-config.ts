@@ -205,16 +205,33 @@ function resolveReadable(
   });
 }
 
-/** A frozen copy of a valid `config`: later changes to the caller's arrays and bytes do not reach it. */
-export function copyWasiConfig(config: WasiConfig): WasiConfig {
-  const copy = (value: Uint8Array | string) => (typeof value === 'string' ? value : value.slice());
-  const copied: { -readonly [K in keyof WasiConfig]: WasiConfig[K] } = Object.assign({}, config);
-  if (config.args !== undefined) copied.args = Object.freeze([...config.args]);
-  if (config.env !== undefined) copied.env = Object.freeze({ ...config.env });
-  if (config.files !== undefined)
-    copied.files = Object.freeze(
-      Object.fromEntries(Object.entries(config.files).map(([p, v]) => [p, copy(v)])),
-    );
-  if (config.stdin !== undefined) copied.stdin = copy(config.stdin);
-  return Object.freeze(copied);
+/**
+ * A copy of `config`'s own fields, each read once (the arguments, variables and files copied and
+ * frozen; a value of another type kept as it is, for {@link resolveWasiConfig} to refuse), so that
+ * what is checked is what is kept: a getter is not asked again. A reading that throws is
+ * `INVALID_CONFIG` for the field being read. Anything but an object is given back as it is.
+ */
+export function copyWasiConfig(config: unknown, field = 'wasi'): Result<unknown, InvalidConfigError> {
+  if (!isRecord(config)) return ok(config);
+  let reading = field;
+  try {
+    const copied: Record<string, unknown> = {};
+    for (const key of Object.keys(config)) {
+      reading = `${field}.${key}`;
+      copied[key] = copyField(key, config[key]);
+    }
+    return ok(Object.freeze(copied));
+  } catch (error) {
+    return err(readingConfigThrew(reading, error));
+  }
+}
+
+/** `value` of the field `key`, copied where it is of the type the field takes. */
+function copyField(key: string, value: unknown): unknown {
+  const bytes = (item: unknown) => (item instanceof Uint8Array ? item.slice() : item);
+  if (key === 'args' && Array.isArray(value)) return Object.freeze([...(value as unknown[])]);
+  if (key === 'env' && isRecord(value)) return Object.freeze({ ...value });
+  if (key === 'files' && isRecord(value))
+    return Object.freeze(Object.fromEntries(Object.entries(value).map(([path, v]) => [path, bytes(v)])));
+  return key === 'stdin' ? bytes(value) : value;
 }
