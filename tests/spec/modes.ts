@@ -199,16 +199,21 @@ const chain: Mode = {
   instantiate: chainInstance,
   call: metering.call,
   stoppedBecause: limitStop,
-  // Through the loader, with the chain as its transform: the sandbox's own path.
+  // Through the loader, with the chain as its transform: the sandbox's own path, where the input is
+  // not validated (the transforms must refuse what their additions would make valid) and the engine
+  // validates what it compiles.
   refuses: (bytes) => {
     const prepared = prepareModule(bytes, {
       maxMemoryBytes: FOUR_GIB,
+      validateInput: false,
       transform: (module) => {
         const exposed = instrumentForSandbox(module, CHAIN);
         return exposed.ok ? { ok: true, value: exposed.value.module } : exposed;
       },
     });
-    return !prepared.ok && prepared.error.code === 'INVALID_MODULE';
+    return prepared.ok
+      ? !WebAssembly.validate(prepared.value.bytes)
+      : prepared.error.code === 'INVALID_MODULE';
   },
 };
 

@@ -3,6 +3,7 @@
  * Every failure is a typed `SandboxError`; nothing is thrown.
  */
 import {
+  functionSignature,
   type FuncType,
   type ImportSignature,
   type LoadedModuleInfo,
@@ -19,7 +20,6 @@ import {
 } from '@ri-sandbox/core';
 import { type ImportName, checkImports } from './link';
 import { type MemoryPlan, boundMemory } from './memory';
-import { functionSignature } from './signature';
 
 /** What the loader needs to know about the sandbox the module will run in. */
 export interface LoaderOptions {
@@ -59,6 +59,15 @@ export interface LoaderOptions {
    * caller that needs them only compiled. Default: a buffer of their own.
    */
   readonly transientOutput?: boolean | undefined;
+  /**
+   * `false` skips the engine's validation of the input before the transform
+   * (about a fifth of a first load): the engine validates what is compiled
+   * anyway, and an invalid input is still refused, with the engine's reason
+   * for the input. Only for a `transform` that never turns an invalid module
+   * into a valid one (metering's `meterModule` checks every index its
+   * additions could be named by). Default: validated.
+   */
+  readonly validateInput?: boolean | undefined;
 }
 
 /** A module that passed every check, ready to compile. */
@@ -168,8 +177,8 @@ export function prepareModule(
     const reason = error instanceof WasmDecodeError ? error.message : `cannot be decoded: ${String(error)}`;
     return err(sandboxError.invalidModule(reason));
   }
-  // Transforms scan bodies trusting their structure: only valid modules reach them.
-  if (!WebAssembly.validate(input.value)) return err(sandboxError.invalidModule(FAILS_VALIDATION));
+  if (options.validateInput !== false && !WebAssembly.validate(input.value))
+    return err(sandboxError.invalidModule(FAILS_VALIDATION));
   const bounded = boundMemory(decoded, options.maxMemoryBytes);
   if (!bounded.ok) return bounded;
   const hostImports = checkImports(decoded, options.hostFunctions ?? {});
@@ -227,11 +236,23 @@ export async function compileModule(
     const module = await (compiling ?? compileBytes(prepared.value.bytes));
     return ok(Object.assign({}, prepared.value, { module }));
   } catch (error) {
-    return err(
-      sandboxError.invalidModule(
-        // Only a transform's output can fail here: the input itself passed validation.
-        `fails validation after transformation: ${error instanceof Error ? error.message : String(error)}`,
-      ),
-    );
+    return err(sandboxError.invalidModule(await compileFailure(bytes, options, error)));
   }
+}
+
+/**
+ * Why the bytes prepared from `bytes` did not compile (`error`): the input's
+ * own fault, worded as when it fails validation before the transform, if it
+ * was not validated; otherwise the transform's.
+ */
+async function compileFailure(
+  bytes: Uint8Array | ArrayBuffer,
+  options: LoaderOptions,
+  error: unknown,
+): Promise<string> {
+  if (options.validateInput === false) {
+    const input = moduleBytes(bytes, false);
+    if (input.ok && !WebAssembly.validate(input.value)) return validationError(input.value);
+  }
+  return `fails validation after transformation: ${error instanceof Error ? error.message : String(error)}`;
 }

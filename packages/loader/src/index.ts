@@ -14,4 +14,6 @@ export type { MemoryPoolLimits } from './memory-pool';
 export { DEFAULT_MEMORY_POOL_LIMITS, MEMORY_POOL_MAX_USES, MemoryPool } from './memory-pool';
 export type { ImportName } from './link';
 export { HOST_MODULE, checkImports } from './link';
-export { formatSignature, functionSignature, valueTypeNames } from './signature';
+export { formatSignature, valueTypeNames } from './signature';
+/** Re-exported from `@ri-sandbox/core`, where it moved. */
+export { functionSignature } from '@ri-sandbox/core';

@@ -204,6 +204,20 @@ describe('memory bounds', () => {
     });
   });
 
+  it.each([
+    ['a maximum below the minimum', '2 1'],
+    ['a maximum above 4 GiB', '1 65537'],
+  ])('refuses memory limits with %s, which the bound would otherwise make valid', async (_what, limits) => {
+    // Encoded by hand: wat2wasm refuses such limits. A defined memory of `limits` and nothing else.
+    const [min, max] = limits.split(' ').map(Number) as [number, number];
+    const leb = (n: number): number[] => (n < 0x80 ? [n] : [(n & 0x7f) | 0x80, ...leb(n >>> 7)]);
+    const section = [0x01, 0x01, ...leb(min), ...leb(max)];
+    const bytes = Uint8Array.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 0x05, section.length, ...section]);
+    expect(WebAssembly.validate(bytes)).toBe(false);
+    const options = { maxMemoryBytes: MiB, validateInput: false, transform: (m: WasmModule) => ok(m) };
+    expect(await reasonOf(bytes, options)).toMatch(/^invalid memory limits: /);
+  });
+
   it('refuses a defined memory that starts above the limit', async () => {
     const result = await compileModule(wat('(module (memory 20))'), { maxMemoryBytes: MiB });
     expect(result.ok || result.error).toMatchObject({
@@ -383,6 +397,29 @@ describe('transforms', () => {
       /^fails validation: /,
     );
     expect(called).toBe(false);
+  });
+
+  it('without validateInput, reach an invalid input, which is refused for its own fault all the same', async () => {
+    const invalid = fixture('add');
+    invalid[invalid.findIndex((b, i) => b === 0x6a && invalid[i + 1] === 0x0b)] = 0x7c;
+    let called = false;
+    const spy = (module: WasmModule) => {
+      called = true;
+      return ok(module);
+    };
+    const options = { maxMemoryBytes: MiB, transform: spy, validateInput: false };
+    const validated = await reasonOf(invalid, { maxMemoryBytes: MiB });
+    expect(await reasonOf(invalid, options)).toBe(validated);
+    expect(called).toBe(true);
+    // The transform's own fault is still named as such.
+    const breakIt = (module: WasmModule) =>
+      ok({
+        ...module,
+        exports: [...module.exports, { name: 'dangling', kind: 'function' as const, index: 999 }],
+      });
+    expect(await reasonOf(fixture('add'), { ...options, transform: breakIt })).toMatch(
+      /^fails validation after transformation/,
+    );
   });
 
   it('write their rewrite into one buffer, each over the last, with transientOutput', async () => {

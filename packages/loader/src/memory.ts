@@ -8,6 +8,7 @@ import {
   type SandboxError,
   type Result,
   type WasmModule,
+  MAX_WASM_PAGES,
   WASM_PAGE_BYTES,
   err,
   ok,
@@ -39,9 +40,23 @@ export interface BoundedModule {
   readonly changed: boolean;
 }
 
+/** Whether the limits are valid: at most 4 GiB, the minimum no greater than the maximum. */
+function validLimits({ min, max }: Limits): boolean {
+  return min <= MAX_WASM_PAGES && (max === undefined || (min <= max && max <= MAX_WASM_PAGES));
+}
+
+/**
+ * Why the memory `limits` declare cannot be bounded, if they cannot: they are
+ * checked here, not only by the engine, since the bound given in their place
+ * would make invalid limits valid.
+ */
 function checkInitial(limits: Limits, limitPages: number, maxMemoryBytes: number): SandboxError | undefined {
   if (limits.shared === true)
     return sandboxError.invalidModule('shared memories (threads) are not supported');
+  if (!validLimits(limits))
+    return sandboxError.invalidModule(
+      `invalid memory limits: ${limits.min} to ${limits.max ?? 'no maximum'} pages (at most ${MAX_WASM_PAGES}, the minimum no greater than the maximum)`,
+    );
   if (limits.min > limitPages)
     return sandboxError.memoryExceeded(limits.min * WASM_PAGE_BYTES, maxMemoryBytes);
   return undefined;

@@ -4,7 +4,6 @@ import {
   type ImportSignature,
   type WasmValueType,
   ValType,
-  type WasmModule,
   valTypeName,
 } from '@ri-sandbox/core';
 
@@ -43,16 +42,4 @@ export function valueTypeNames(types: readonly number[]): WasmValueType[] | unde
     names.push(name as WasmValueType);
   }
   return names;
-}
-
-/** The signature of function `index` in the module's function index space (imports first). */
-export function functionSignature(module: WasmModule, index: number): FuncType | undefined {
-  let remaining = index;
-  for (const imp of module.imports) {
-    if (imp.descriptor.kind !== 'function') continue;
-    if (remaining === 0) return module.types[imp.descriptor.type];
-    remaining--;
-  }
-  const typeIndex = module.functions[remaining];
-  return typeIndex === undefined ? undefined : module.types[typeIndex];
 }

@@ -25,18 +25,58 @@ EXPORT u8 wanted[256];
 enum { PLAIN_QUIET = 1, PLAIN_TRAPS = 2 };
 enum { INDIRECT = 1, DIRECT = 2 };
 
+/*
+ * The index spaces whose indices the scan checks, because metering and the transforms that ride
+ * along it append to them (locals, globals, functions, types, element segments) or replace what
+ * names them (`memory.grow` becomes a call of a helper that grows memory 0): an index one past the
+ * module's own would name what was added, and an invalid body would come out valid. `scan` takes
+ * the size of each.
+ */
+enum { NO_SPACE, LOCALS, GLOBALS, FUNCTIONS, TYPES, BLOCK_TYPES, ELEMENTS, MEMORIES, SPACES };
+enum { MEMORY_GROW = 0x40, TABLE_INIT = 12, ELEM_DROP = 13 };
+/* Per single-byte opcode, the space its first immediate indexes. */
+static const u8 index_space[256] = {
+  [BLOCK] = BLOCK_TYPES, [LOOP] = BLOCK_TYPES, [IF] = BLOCK_TYPES, [TRY] = BLOCK_TYPES,
+  [CALL_OP] = FUNCTIONS, [0x12] = FUNCTIONS, [REF_FUNC] = FUNCTIONS,
+  [CALL_INDIRECT] = TYPES, [0x13] = TYPES,
+  [0x20] = LOCALS, [0x21] = LOCALS, [0x22] = LOCALS, [0x23] = GLOBALS, [0x24] = GLOBALS,
+  [MEMORY_GROW] = MEMORIES,
+};
+static f64 space_sizes[SPACES];
+
 /* Per list: where its region starts (a byte offset in this memory) and how many numbers it holds. */
 EXPORT u32 regions[LIST_COUNT][2];
 /* After a scan or a plan: each list's length (after an overflow: at least the room it needs). */
 EXPORT u32 lengths[LIST_COUNT];
 /*
- * After a scan: [0] 0 if it went through, 1 if a list overflowed, 2 at an unknown opcode;
- * [1] where the walk ended (or the unknown opcode); [2] needsScratch, [3] catches, [4] writesTables.
+ * After a scan: [0] 0 if it went through, 1 if a list overflowed, 2 at an unknown opcode, 3 at an
+ * unknown index; [1] where the walk ended (or the instruction at fault); [2] needsScratch,
+ * [3] catches, [4] writesTables; after an unknown index, [5] its space and [6] the index (at most
+ * 2^32 - 1).
  */
-EXPORT u32 outcome[5];
+EXPORT u32 outcome[7];
 
 List lists[LIST_COUNT];
 u8 overflowed;
+
+/* ---- The indices. ---- */
+
+/*
+ * Whether the index at `p` is past the end of `space`. Function indices are written again (shifted
+ * by metering's import): theirs must also be at most 5 bytes long, as the binary format wants, for
+ * the writer would give an overlong one its shortest form. A block type is an index only when it is
+ * not a single byte of value type or 0x40; `memory.grow` must name memory 0, which its helper grows.
+ */
+static u8 unknown_index(const u8 *code, u32 p, u8 space, u64 *index) {
+  if (space == BLOCK_TYPES) {
+    if (code[p] == EMPTY || (code[p] & 0xc0) == 0x40) return 0;
+    space = TYPES;
+  }
+  *index = read_leb(code, p);
+  if (space == MEMORIES) return *index != 0 || space_sizes[MEMORIES] == 0;
+  if (space == FUNCTIONS && leb_end(code, p) - p > 5) return 1;
+  return (f64)*index >= space_sizes[space];
+}
 
 /* ---- The structure: constructs and their joins, exits, and which loops are quiet or hot. ---- */
 
@@ -266,12 +306,20 @@ static void make_room(void) {
 /*
  * Scans the body of `end` bytes at `code` (for `scanBody` in src/scan.ts), in a module whose first `imported`
  * functions are imports, for a function with `results` results, the function's entry costing
- * `entry`; `flags` and `own` are the module's types' and tables' flags (see above). The lists are
+ * `entry`; `flags` and `own` are the module's types' and tables' flags (see above). The indices are
+ * checked against `locals` to `memories` (infinity for none; see `unknown_index`). The lists are
  * at `regions`; the results in `lengths` and `outcome`. The bytes after the body must be zeros
  * for at least 32 bytes.
  */
 EXPORT void scan(const u8 *code, u32 end, f64 entry, u32 imported, const u8 *flags, u32 type_count,
-                 const u8 *own, u32 table_count, u32 results) {
+                 const u8 *own, u32 table_count, u32 results, f64 locals, f64 globals, f64 functions,
+                 f64 type_bound, f64 elements, f64 memories) {
+  space_sizes[LOCALS] = locals;
+  space_sizes[GLOBALS] = globals;
+  space_sizes[FUNCTIONS] = functions;
+  space_sizes[TYPES] = type_bound;
+  space_sizes[ELEMENTS] = elements;
+  space_sizes[MEMORIES] = memories;
   type_flags = flags;
   types = type_count;
   own_table = own;
@@ -287,7 +335,8 @@ EXPORT void scan(const u8 *code, u32 end, f64 entry, u32 imported, const u8 *fla
   no_quiet_open = 1;
   hot_loop = -1;
   hot_at = hot_start = hot_header = 0;
-  u8 needs_scratch = 0, writes_tables = 0, unknown = 0;
+  u8 needs_scratch = 0, writes_tables = 0, unknown = 0, bad_space = NO_SPACE;
+  u64 bad_index = 0;
   u8 check = 1;
   f64 current = entry;
   List *block_starts = &lists[BLOCK_STARTS], *block_costs = &lists[BLOCK_COSTS];
@@ -298,6 +347,11 @@ EXPORT void scan(const u8 *code, u32 end, f64 entry, u32 imported, const u8 *fla
     start = p;
     u8 byte = code[p++];
     u8 kind = plain[byte];
+    u8 space = index_space[byte];
+    if (space != NO_SPACE && unknown_index(code, p, space, &bad_index)) {
+      bad_space = space == BLOCK_TYPES ? TYPES : space;
+      break;
+    }
     if (kind != 0) {
       current += single_cost[byte];
       if (kind == PLAIN_TRAPS && !no_quiet_open) traps_or_calls();
@@ -313,6 +367,11 @@ EXPORT void scan(const u8 *code, u32 end, f64 entry, u32 imported, const u8 *fla
       if (unknown) break;
       u64 sub = read_leb(code, start + 1);
       u32 prefix = prefix_index(byte);
+      if (byte == 0xfc && (sub == TABLE_INIT || sub == ELEM_DROP) &&
+          unknown_index(code, leb_end(code, start + 1), ELEMENTS, &bad_index)) {
+        bad_space = ELEMENTS;
+        break;
+      }
       current += prefixed_cost[prefix][sub];
       split = 0;
       traps_or_calls();
@@ -360,11 +419,13 @@ EXPORT void scan(const u8 *code, u32 end, f64 entry, u32 imported, const u8 *fla
   if (catches) forget_hot_loops();
   for (u32 i = 0; i < LIST_COUNT; i++) lengths[i] = lists[i].length;
   make_room();
-  outcome[0] = unknown ? 2 : overflowed ? 1 : 0;
-  outcome[1] = unknown ? start : p;
+  outcome[0] = unknown ? 2 : bad_space != NO_SPACE ? 3 : overflowed ? 1 : 0;
+  outcome[1] = unknown || bad_space != NO_SPACE ? start : p;
   outcome[2] = needs_scratch;
   outcome[3] = catches;
   outcome[4] = writes_tables;
+  outcome[5] = bad_space;
+  outcome[6] = bad_index > 0xffffffff ? 0xffffffff : (u32)bad_index;
 }
 
 /* Where the caller may lay out the body and the regions: past the data above. */

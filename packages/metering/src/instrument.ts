@@ -30,8 +30,10 @@ import {
   encodeInstructions,
   encodeModule,
   err,
+  findUnknownIndex,
   finishRiders,
   importedFunctionCount,
+  indexSpaces,
   instruction,
   localCount,
   ok,
@@ -395,8 +397,14 @@ function reservedNameUsed(module: WasmModule): string | undefined {
 }
 
 /**
- * Instruments a decoded module for gas metering; the module must be valid
- * (see {@link instrument}, which checks). The result imports
+ * Instruments a decoded module for gas metering. The module need not have
+ * been validated: an invalid one gives an invalid result (which the engine
+ * refuses to compile) or `INVALID_MODULE`, never a valid one. What metering
+ * adds (an import, globals, helper functions, types, locals) would otherwise
+ * be named by an index one past the module's own, so such indices are
+ * refused, in the bodies as they are scanned and elsewhere with
+ * `findUnknownIndex`; so is a `memory.grow` of another memory than the
+ * first, which its helper replaces. The result imports
  * `__ri_metering.refill` (after the module's own function imports, so defined
  * functions shift by one) and exports the host's way to its counters
  * (`__ri_meter`, see `CONTROL_EXPORT`).
@@ -412,6 +420,19 @@ export function meterModule(
   if (!costs.ok) return costs;
   const clash = reservedNameUsed(module);
   if (clash !== undefined) return err(sandboxError.invalidModule(`the module uses the reserved ${clash}`));
+  // What the instrumentation adds must not be named by an index past the module's own (see `scanBody`).
+  const unknownIndex = findUnknownIndex(module);
+  if (unknownIndex !== undefined) return err(sandboxError.invalidModule(unknownIndex));
+  const spaces = indexSpaces(module);
+  // What each body's indices are checked against: its own locals, set body by body.
+  const bounds = {
+    locals: 0,
+    globals: spaces.globals,
+    functions: spaces.functions,
+    types: spaces.types,
+    elements: spaces.elements,
+    memories: spaces.memories,
+  };
 
   const importedFunctions = importedFunctionCount(module);
   const definedFunctions = module.functions.length;
@@ -469,6 +490,7 @@ export function meterModule(
     let callees: Callees = { importedFunctions, ownTables: ownTables(module) };
     const scans: InstructionVisitor[] = [];
     for (let i = 0; i < module.code.length; i++) {
+      bounds.locals = localCount(module, i);
       const riders = options.riders?.(i) ?? NO_RIDERS;
       // Cut by `pop`: setting `length` is a call into the engine's runtime, each body.
       while (scans.length > riders.length) scans.pop();
@@ -480,6 +502,7 @@ export function meterModule(
         { types: module.types, results: module.types[module.functions[i] as number]?.results.length ?? 0 },
         scans,
         lists,
+        bounds,
       );
       const restart =
         (scanned.catches && settings.hoist) || (scanned.writesTables && callees.ownTables.size > 0);
@@ -493,7 +516,7 @@ export function meterModule(
         continue;
       }
       const body = module.code[i] as FunctionBody;
-      bodyLocals.push(meterBody(body, localCount(module, i), settings, scanned, riders, lists));
+      bodyLocals.push(meterBody(body, bounds.locals, settings, scanned, riders, lists));
       ends.push(kernel.outputSize);
     }
     // Views of the output (not written again until the next metering) or of one copy of it.

@@ -298,11 +298,10 @@ describe("metering's writer in WebAssembly", () => {
   });
 
   it('fails with INVALID_MODULE for a number it cannot encode, or locals it cannot add', () => {
-    // A call of function 2^32 - 1, which the added import would move past 2^32 - 1.
-    const call = Uint8Array.of(0x10, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x0b);
-    const far = meterModule(oneFunction(call));
-    expect(far.ok).toBe(false);
-    if (!far.ok) expect(far.error.message).toMatch(/does not fit its encoding/);
+    // A block of 1,200 instructions of the largest cost a model allows: its charge is past 2^63.
+    const costly = meterModule(oneFunction(drops(600)), { costs: { defaultCost: Number.MAX_SAFE_INTEGER } });
+    expect(costly.ok).toBe(false);
+    if (!costly.ok) expect(costly.error.message).toMatch(/does not fit its encoding/);
     const crowded = meterModule(oneFunction(drops(1), [{ count: 0xffff_fffe, type: ValType.i32 }]));
     expect(crowded.ok).toBe(false);
     if (!crowded.ok) expect(crowded.error.message).toMatch(/locals is too many/);

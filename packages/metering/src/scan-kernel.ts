@@ -67,6 +67,12 @@ interface Exports {
     own: number,
     tables: number,
     results: number,
+    locals: number,
+    globals: number,
+    functions: number,
+    typeBound: number,
+    elements: number,
+    memories: number,
   ): void;
   plan_charges(hoist: number): void;
   write_body(
@@ -113,6 +119,25 @@ const OUT_OF_ROOM = 1;
 /** What a scan came to (see `outcome` in c/scan.c): 0 if it went through, or one of these. */
 const OVERFLOWED = 1;
 export const UNKNOWN_OPCODE = 2;
+export const UNKNOWN_INDEX = 3;
+
+/**
+ * The sizes of a module's index spaces that the scan checks a body's indices
+ * against (see `index_space` in c/scan.c): the locals of the body's function
+ * (parameters included), and the module's globals, functions, element
+ * segments and memories, imports included, and its types.
+ */
+export interface IndexBounds {
+  readonly locals: number;
+  readonly globals: number;
+  readonly functions: number;
+  readonly types: number;
+  readonly elements: number;
+  readonly memories: number;
+}
+
+/** The index spaces in the order of c/scan.c's, as the engines name them ("unknown local 3"). */
+const SPACE_NAMES = ['', 'local', 'global', 'function', 'type', 'type', 'element segment', 'memory'];
 
 /** Views of the kernel's memory (see `ScanKernel.viewsOf`). */
 interface Views {
@@ -229,6 +254,7 @@ export class ScanKernel {
     flags: Uint8Array,
     own: Uint8Array,
     results: number,
+    bounds: IndexBounds,
   ): number {
     if (
       code.length + PADDING > this.codeCapacity ||
@@ -254,6 +280,12 @@ export class ScanKernel {
         this.ownAt,
         own.length,
         results,
+        bounds.locals,
+        bounds.globals,
+        bounds.functions,
+        bounds.types,
+        bounds.elements,
+        bounds.memories,
       );
       const outcome = outcomes[0] as number;
       if (outcome !== OVERFLOWED) {
@@ -399,9 +431,15 @@ export class ScanKernel {
     return at;
   }
 
-  /** Where the last scan's walk ended, or the unknown opcode it met. */
+  /** Where the last scan's walk ended, or the instruction with the unknown opcode or index it met. */
   get where(): number {
     return this.views.outcome[1] as number;
+  }
+
+  /** After a scan that met an unknown index: what it names ("local 7"). */
+  get unknownIndex(): string {
+    const { outcome } = this.views;
+    return `${SPACE_NAMES[outcome[5] as number] as string} ${outcome[6] as number}`;
   }
 
   /** Whether the last body needs a scratch local, has a `try`, writes a table (see `BodyScan`). */
@@ -471,7 +509,7 @@ export class ScanKernel {
       bytes: new Uint8Array(buffer),
       regions: u32('regions', KERNEL_LISTS * 2),
       lengths: u32('lengths', KERNEL_LISTS),
-      outcome: u32('outcome', 5),
+      outcome: u32('outcome', 7),
       written: u32('written', 2),
       words: new Uint32Array(buffer),
     };

@@ -23,7 +23,7 @@ import type { FuncType } from '@ri-sandbox/core';
 import type { CostModel } from './cost-model';
 import { NumberList } from './lists';
 import { BLOCK, BR, BR_IF, BR_TABLE, DELEGATE, ELSE, END, IF, LOOP, TRY } from './opcodes';
-import { ScanKernel, type ScanTables, UNKNOWN_OPCODE } from './scan-kernel';
+import { type IndexBounds, ScanKernel, type ScanTables, UNKNOWN_INDEX, UNKNOWN_OPCODE } from './scan-kernel';
 
 /** Instructions after which a new straight-line block starts: branch targets and branches. */
 export const SPLIT_AFTER: ReadonlySet<string> = new Set([
@@ -466,15 +466,27 @@ function visitorsOf(visitors: readonly InstructionVisitor[], lists: ScanLists): 
   return lists.visitors;
 }
 
+/** Index spaces without end: no index is checked. */
+const UNBOUNDED: IndexBounds = {
+  locals: Infinity,
+  globals: Infinity,
+  functions: Infinity,
+  types: Infinity,
+  elements: Infinity,
+  memories: Infinity,
+};
+
 /**
- * Scans `code` (instruction bytes of a validated function body) of a module
+ * Scans `code` (instruction bytes of a function body) of a module
  * whose calls reach `callees`, into `lists`, in WebAssembly (c/scan.c):
  * blocks and their costs, as each instruction adds its cost from `costs` and
  * a block starts after every branch and branch target; the instructions the
  * rewriter changes; the constructs, exits, quiet loops and hot loops the
  * charge plan and the writer need; and each instruction some visitor asked
  * for, shown to it once the body is scanned. Throws `WasmDecodeError` on an
- * unknown opcode or a body cut short.
+ * unknown opcode, a body cut short, or an index past `bounds` (or past the
+ * types) where metering or the transforms riding along it add to that index
+ * space: a body nobody validated must not come out naming what they added.
  */
 export function scanBody(
   code: Uint8Array,
@@ -484,6 +496,8 @@ export function scanBody(
   /** Other transforms' scans, shown the instructions they asked for. */
   visitors: readonly InstructionVisitor[] = [],
   lists: ScanLists = new ScanLists(),
+  /** The index spaces' sizes; by default none is checked (for bodies known valid). */
+  bounds: IndexBounds = UNBOUNDED,
 ): BodyScan {
   const shown = visitorsOf(visitors, lists);
   const { wanted } = shown;
@@ -498,7 +512,9 @@ export function scanBody(
     lists.typeFlags,
     lists.ownFlags,
     labels.results,
+    bounds,
   );
+  if (outcome === UNKNOWN_INDEX) throw new WasmDecodeError(`unknown ${kernel.unknownIndex}`, kernel.where);
   if (outcome === UNKNOWN_OPCODE) {
     instructionEnd(code, kernel.where);
     throw new WasmDecodeError(

@@ -462,6 +462,10 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
       hostFunctions,
       // `bytes` are the load's own copy (see compileCached).
       copyInput: false,
+      // The engine validates the transformed bytes, and the transforms refuse every module their
+      // additions would make valid (see `meterModule`): the input's own validation is spared, unless
+      // a prepared module takes the transforms' place.
+      validateInput: prepared !== undefined,
       transientOutput: from.keepBytes !== true,
       rewritten: prepared?.bytes,
       transform: (module) => {

@@ -14,6 +14,7 @@ import {
   type Result,
   type SandboxError,
   type WasmModule,
+  WasmDecodeError,
   err,
   ok,
   sandboxError,
@@ -47,9 +48,17 @@ class ScanOnly implements BodyRider {
 /**
  * `module` itself, or `INVALID_MODULE` naming every reason it cannot run
  * deterministically (its bodies walked here, unless `scanned` saw them all).
+ * A body that cannot be walked is not the policy's to refuse: `module` then,
+ * for metering, which could not walk it either, to say why.
  */
 function refuseNondeterminism(module: WasmModule, scanned?: PolicyScan): Result<WasmModule, SandboxError> {
-  const problems = findNondeterminism(module, scanned);
+  let problems: ReturnType<typeof findNondeterminism>;
+  try {
+    problems = findNondeterminism(module, scanned);
+  } catch (error) {
+    if (error instanceof WasmDecodeError) return ok(module);
+    throw error;
+  }
   if (problems.length === 0) return ok(module);
   return err(sandboxError.invalidModule(`not deterministic: ${problems.map((p) => p.reason).join('; ')}`));
 }

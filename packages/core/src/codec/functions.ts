@@ -1,5 +1,5 @@
 /** Facts about a module's functions that transforms need. */
-import type { WasmModule } from './types';
+import type { FuncType, WasmModule } from './types';
 
 /**
  * How many locals defined function `definedIndex` has, parameters included:
@@ -10,4 +10,16 @@ export function localCount(module: WasmModule, definedIndex: number): number {
   const body = module.code[definedIndex];
   const declared = body?.locals.reduce((sum, group) => sum + group.count, 0) ?? 0;
   return (type?.params.length ?? 0) + declared;
+}
+
+/** The signature of function `index` in the module's function index space (imports first). */
+export function functionSignature(module: WasmModule, index: number): FuncType | undefined {
+  let remaining = index;
+  for (const imp of module.imports) {
+    if (imp.descriptor.kind !== 'function') continue;
+    if (remaining === 0) return module.types[imp.descriptor.type];
+    remaining--;
+  }
+  const typeIndex = module.functions[remaining];
+  return typeIndex === undefined ? undefined : module.types[typeIndex];
 }
