@@ -42,7 +42,8 @@ static const u8 index_space[256] = {
   [0x20] = LOCALS, [0x21] = LOCALS, [0x22] = LOCALS, [0x23] = GLOBALS, [0x24] = GLOBALS,
   [MEMORY_GROW] = MEMORIES,
 };
-static f64 space_sizes[SPACES];
+/* Each space's size; the largest u64 for a space not checked. */
+static u64 space_sizes[SPACES];
 
 /* Per list: where its region starts (a byte offset in this memory) and how many numbers it holds. */
 EXPORT u32 regions[LIST_COUNT][2];
@@ -67,16 +68,25 @@ u8 overflowed;
  * the writer would give an overlong one its shortest form. A block type is an index only when it is
  * not a single byte of value type or 0x40; `memory.grow` must name memory 0, which its helper grows.
  */
-static u8 unknown_index(const u8 *code, u32 p, u8 space, u64 *index) {
+static inline u8 unknown_index(const u8 *code, u32 p, u8 space, u64 *index) {
+  u8 first = code[p];
+  /* Most indices (locals, globals) are one byte. */
+  if (space <= GLOBALS && !(first & 0x80)) {
+    *index = first;
+    return first >= space_sizes[space];
+  }
   if (space == BLOCK_TYPES) {
-    if (code[p] == EMPTY || (code[p] & 0xc0) == 0x40) return 0;
+    if (first == EMPTY || (first & 0xc0) == 0x40) return 0;
     space = TYPES;
   }
   *index = read_leb(code, p);
   if (space == MEMORIES) return *index != 0 || space_sizes[MEMORIES] == 0;
   if (space == FUNCTIONS && leb_end(code, p) - p > 5) return 1;
-  return (f64)*index >= space_sizes[space];
+  return *index >= space_sizes[space];
 }
+
+/* A size given as a number, or infinity for a space not checked. */
+static inline u64 size_of(f64 size) { return size >= 18446744073709551615.0 ? ~(u64)0 : (u64)size; }
 
 /* ---- The structure: constructs and their joins, exits, and which loops are quiet or hot. ---- */
 
@@ -314,12 +324,12 @@ static void make_room(void) {
 EXPORT void scan(const u8 *code, u32 end, f64 entry, u32 imported, const u8 *flags, u32 type_count,
                  const u8 *own, u32 table_count, u32 results, f64 locals, f64 globals, f64 functions,
                  f64 type_bound, f64 elements, f64 memories) {
-  space_sizes[LOCALS] = locals;
-  space_sizes[GLOBALS] = globals;
-  space_sizes[FUNCTIONS] = functions;
-  space_sizes[TYPES] = type_bound;
-  space_sizes[ELEMENTS] = elements;
-  space_sizes[MEMORIES] = memories;
+  space_sizes[LOCALS] = size_of(locals);
+  space_sizes[GLOBALS] = size_of(globals);
+  space_sizes[FUNCTIONS] = size_of(functions);
+  space_sizes[TYPES] = size_of(type_bound);
+  space_sizes[ELEMENTS] = size_of(elements);
+  space_sizes[MEMORIES] = size_of(memories);
   type_flags = flags;
   types = type_count;
   own_table = own;

@@ -51,6 +51,16 @@ describe('findUnknownIndex', () => {
     expect(findUnknownIndex(VALID)).toBeUndefined();
   });
 
+  it('finds nothing in imports that have no type, in a module without types', () => {
+    const imports = decodeModule(
+      wat(
+        '(module (import "env" "m" (memory 1)) (import "env" "g" (global i32)) (import "env" "t" (table 1 funcref)))',
+      ),
+    );
+    expect(imports.types).toEqual([]);
+    expect(findUnknownIndex(imports)).toBeUndefined();
+  });
+
   it.each<[string, Partial<WasmModule>, string]>([
     [
       "an import's type",

@@ -8,7 +8,7 @@
  */
 import { functionSignature } from './functions';
 import type { Instruction } from './instructions';
-import type { ExternalKind, WasmModule } from './types';
+import type { DataSegment, ElementSegment, ExternalKind, Global, TagType, WasmModule } from './types';
 
 /** How many of each a module has, imports included. */
 export interface IndexSpaces {
@@ -58,35 +58,35 @@ const NOUN: Readonly<Record<keyof IndexSpaces, string>> = {
   data: 'data segment',
 };
 
-/** `index` in `space`, unless it is past the end of it: then why, naming `where` it is. */
-function outside(
-  spaces: IndexSpaces,
-  space: keyof IndexSpaces,
-  index: number,
-  where: string,
-): string | undefined {
-  return index < spaces[space] ? undefined : `unknown ${NOUN[space]} ${index} in ${where}`;
+/** Why `index` is not in `space` (it is past the end of it), naming `where` it is. */
+function unknown(space: keyof IndexSpaces, index: number, where: string): string {
+  return `unknown ${NOUN[space]} ${index} in ${where}`;
 }
+
+// The checks compare first and word a reason only for an index that fails: a large module has tens of
+// thousands of functions and exports, and a function table as long.
 
 /** The first index past its space in a constant expression (`global.get`, `ref.func`). */
 function expressionProblem(
   spaces: IndexSpaces,
   expression: readonly Instruction[] | undefined,
-  where: string,
+  where: () => string,
 ): string | undefined {
-  for (const instr of expression ?? []) {
+  if (expression === undefined) return undefined;
+  for (const instr of expression) {
     const name = instr.op.name;
     const space = name === 'global.get' ? 'globals' : name === 'ref.func' ? 'functions' : undefined;
-    const problem =
-      space === undefined ? undefined : outside(spaces, space, instr.immediate as number, where);
-    if (problem !== undefined) return problem;
+    const index = instr.immediate as number;
+    if (space !== undefined && index >= spaces[space]) return unknown(space, index, where());
   }
   return undefined;
 }
 
 /** The first import, function or tag whose type index is past the types. */
 function typeProblem(module: WasmModule, spaces: IndexSpaces): string | undefined {
-  for (const imp of module.imports) {
+  const { imports, functions, tags } = module;
+  const types = spaces.types;
+  for (const imp of imports) {
     const { descriptor } = imp;
     const type =
       descriptor.kind === 'function'
@@ -94,16 +94,34 @@ function typeProblem(module: WasmModule, spaces: IndexSpaces): string | undefine
         : descriptor.kind === 'tag'
           ? descriptor.tag.type
           : undefined;
-    const problem =
-      type === undefined ? undefined : outside(spaces, 'types', type, `import ${imp.module}.${imp.name}`);
-    if (problem !== undefined) return problem;
+    if (type !== undefined && type >= types)
+      return unknown('types', type, `import ${imp.module}.${imp.name}`);
   }
-  for (const [i, type] of module.functions.entries()) {
-    const problem = outside(spaces, 'types', type, `the type of defined function ${i}`);
-    if (problem !== undefined) return problem;
+  for (let i = 0; i < functions.length; i++) {
+    const type = functions[i] as number;
+    if (type >= types) return unknown('types', type, `the type of defined function ${i}`);
   }
-  for (const [i, tag] of module.tags.entries()) {
-    const problem = outside(spaces, 'types', tag.type, `the type of defined tag ${i}`);
+  for (let i = 0; i < tags.length; i++) {
+    const type = (tags[i] as TagType).type;
+    if (type >= types) return unknown('types', type, `the type of defined tag ${i}`);
+  }
+  return undefined;
+}
+
+/** The first index past its space in an element segment. */
+function elementProblem(spaces: IndexSpaces, segment: ElementSegment, i: number): string | undefined {
+  const where = () => `element segment ${i}`;
+  if (segment.mode === 'active' && segment.table >= spaces.tables)
+    return unknown('tables', segment.table, where());
+  const offset = expressionProblem(spaces, segment.offset, where);
+  if (offset !== undefined) return offset;
+  const { init } = segment;
+  if (init.kind === 'functions') {
+    for (const f of init.indices) if (f >= spaces.functions) return unknown('functions', f, where());
+    return undefined;
+  }
+  for (const expression of init.expressions) {
+    const problem = expressionProblem(spaces, expression, where);
     if (problem !== undefined) return problem;
   }
   return undefined;
@@ -111,35 +129,28 @@ function typeProblem(module: WasmModule, spaces: IndexSpaces): string | undefine
 
 /** The first index past its space in the globals, exports, start function and segments. */
 function referenceProblem(module: WasmModule, spaces: IndexSpaces): string | undefined {
-  for (const [i, global] of module.globals.entries()) {
-    const problem = expressionProblem(spaces, global.init, `the initializer of defined global ${i}`);
+  const { globals, exports, start, elements, data } = module;
+  for (let i = 0; i < globals.length; i++) {
+    const where = () => `the initializer of defined global ${i}`;
+    const problem = expressionProblem(spaces, (globals[i] as Global).init, where);
     if (problem !== undefined) return problem;
   }
-  for (const e of module.exports) {
-    const problem = outside(spaces, SPACE_OF_KIND[e.kind], e.index, `export "${e.name}"`);
+  for (const e of exports) {
+    const space = SPACE_OF_KIND[e.kind];
+    if (e.index >= spaces[space]) return unknown(space, e.index, `export "${e.name}"`);
+  }
+  if (start !== undefined && start >= spaces.functions)
+    return unknown('functions', start, 'the start section');
+  for (let i = 0; i < elements.length; i++) {
+    const problem = elementProblem(spaces, elements[i] as ElementSegment, i);
     if (problem !== undefined) return problem;
   }
-  if (module.start !== undefined) {
-    const problem = outside(spaces, 'functions', module.start, 'the start section');
-    if (problem !== undefined) return problem;
-  }
-  for (const [i, segment] of module.elements.entries()) {
-    const where = `element segment ${i}`;
-    const problem =
-      (segment.mode === 'active' ? outside(spaces, 'tables', segment.table, where) : undefined) ??
-      expressionProblem(spaces, segment.offset, where) ??
-      (segment.init.kind === 'functions'
-        ? segment.init.indices.map((f) => outside(spaces, 'functions', f, where)).find((p) => p !== undefined)
-        : segment.init.expressions
-            .map((e) => expressionProblem(spaces, e, where))
-            .find((p) => p !== undefined));
-    if (problem !== undefined) return problem;
-  }
-  for (const [i, segment] of module.data.entries()) {
-    const where = `data segment ${i}`;
-    const problem =
-      (segment.mode === 'active' ? outside(spaces, 'memories', segment.memory, where) : undefined) ??
-      expressionProblem(spaces, segment.offset, where);
+  for (let i = 0; i < data.length; i++) {
+    const segment = data[i] as DataSegment;
+    const where = () => `data segment ${i}`;
+    if (segment.mode === 'active' && segment.memory >= spaces.memories)
+      return unknown('memories', segment.memory, where());
+    const problem = expressionProblem(spaces, segment.offset, where);
     if (problem !== undefined) return problem;
   }
   return undefined;
