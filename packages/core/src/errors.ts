@@ -3,6 +3,7 @@
  * that narrows in a `switch`. Errors are returned in a `Result`, never thrown.
  */
 import type { InstanceStatus } from './types';
+import { thrownReason } from './thrown';
 
 /** Why a guest stopped abnormally. Stable across engines (V8, SpiderMonkey, JavaScriptCore). */
 export type TrapKind =
@@ -300,7 +301,7 @@ export const sandboxError = {
 
 /** `INVALID_CONFIG` for `field`, whose reading threw `error` (a getter, a proxy). */
 export function readingConfigThrew(field: string, error: unknown): InvalidConfigError {
-  const reason = error instanceof Error ? error.message : String(error);
+  const reason = thrownReason(error);
   return sandboxError.invalidConfig(field, `reading it threw: ${reason}`);
 }
 

@@ -9,6 +9,7 @@ export { ok, err } from './result';
 export { monotonicNow } from './clock';
 export { decodeBase64 } from './base64';
 export { readableBytes } from './readable-bytes';
+export { thrownReason } from './thrown';
 
 export type {
   TrapKind,

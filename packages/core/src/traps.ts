@@ -4,6 +4,7 @@
  * cover V8 (Node, Chromium), SpiderMonkey (Firefox) and JavaScriptCore (Safari, Bun).
  */
 import type { TrapKind } from './errors';
+import { thrownReason } from './thrown';
 
 const PATTERNS: readonly (readonly [RegExp, TrapKind])[] = [
   [/unreachable/i, 'unreachable'],
@@ -46,7 +47,7 @@ export function classifyTrap(thrown: unknown): ClassifiedTrap {
       message: 'the guest threw a WebAssembly exception it did not catch',
     };
   }
-  const message = thrown instanceof Error ? thrown.message : String(thrown);
+  const message = thrownReason(thrown);
   for (const [pattern, trapKind] of PATTERNS) {
     if (pattern.test(message)) return { trapKind, message };
   }

@@ -17,6 +17,7 @@ import {
   ok,
   readableBytes,
   sandboxError,
+  thrownReason,
 } from '@ri-sandbox/core';
 import { type ImportName, checkImports } from './link';
 import { type MemoryPlan, boundMemory } from './memory';
@@ -124,7 +125,7 @@ async function validationError(bytes: Uint8Array<ArrayBuffer>): Promise<string> 
     await WebAssembly.compile(bytes);
     return FAILS_VALIDATION;
   } catch (error) {
-    return `${FAILS_VALIDATION}: ${error instanceof Error ? error.message : String(error)}`;
+    return `${FAILS_VALIDATION}: ${thrownReason(error)}`;
   }
 }
 
@@ -254,5 +255,5 @@ async function compileFailure(
     const input = moduleBytes(bytes, false);
     if (input.ok && !WebAssembly.validate(input.value)) return validationError(input.value);
   }
-  return `fails validation after transformation: ${error instanceof Error ? error.message : String(error)}`;
+  return `fails validation after transformation: ${thrownReason(error)}`;
 }

@@ -39,6 +39,7 @@ import {
   ok,
   remapFunctionReferences,
   sandboxError,
+  thrownReason,
 } from '@ri-sandbox/core';
 import { type CostModel, DEFAULT_COST_MODEL, resolveCostModel } from './cost-model';
 import { Charger } from './charger';
@@ -586,7 +587,7 @@ export function instrument(
   try {
     module = decodeModule(bytes);
   } catch (error) {
-    return err(sandboxError.invalidModule(error instanceof Error ? error.message : String(error)));
+    return err(sandboxError.invalidModule(thrownReason(error)));
   }
   // Encoded at once: the bodies can be written where the last metering wrote its own.
   const metered = meterModule(module, Object.assign({}, options, { transientOutput: true }));

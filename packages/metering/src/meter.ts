@@ -11,6 +11,7 @@ import {
   monotonicNow,
   ok,
   sandboxError,
+  thrownReason,
 } from '@ri-sandbox/core';
 import {
   ABORT_MEMORY,
@@ -323,5 +324,5 @@ function shown(value: unknown): string {
 }
 
 function defaultClassify(error: unknown): SandboxError {
-  return sandboxError.wasmTrap('unknown', error instanceof Error ? error.message : String(error));
+  return sandboxError.wasmTrap('unknown', thrownReason(error));
 }

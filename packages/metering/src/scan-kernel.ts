@@ -14,6 +14,7 @@ import {
   PREFIX_SIMD,
   WasmEncodeError,
   decodeBase64,
+  thrownReason,
 } from '@ri-sandbox/core';
 import type { RiderInsertions } from '@ri-sandbox/core';
 import type { NumberList } from './lists';
@@ -191,7 +192,7 @@ export class ScanKernel {
       this.exports = new WebAssembly.Instance(compiled).exports as unknown as Exports;
     } catch (error) {
       throw new ScanUnavailable(
-        `the engine refuses to compile metering's scan (WebAssembly): ${reasonOf(error)}`,
+        `the engine refuses to compile metering's scan (WebAssembly): ${thrownReason(error)}`,
       );
     }
     const exports = this.exports;
@@ -483,7 +484,7 @@ export class ScanKernel {
         memory.grow(Math.ceil((at - memory.buffer.byteLength) / PAGE));
       } catch (error) {
         throw new ScanUnavailable(
-          `metering's kernel cannot have the ${at} bytes of memory the module's bodies need: ${reasonOf(error)}`,
+          `metering's kernel cannot have the ${at} bytes of memory the module's bodies need: ${thrownReason(error)}`,
         );
       }
     }
@@ -514,8 +515,4 @@ export class ScanKernel {
       words: new Uint32Array(buffer),
     };
   }
-}
-
-function reasonOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

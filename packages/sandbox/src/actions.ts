@@ -11,6 +11,7 @@ import {
   err,
   ok,
   sandboxError,
+  thrownReason,
 } from '@ri-sandbox/core';
 import { formatSignature, valueTypeNames } from '@ri-sandbox/loader';
 import { inBounds } from './guest-memory';
@@ -102,11 +103,7 @@ export function encodeJsonPayload(payload: unknown): Result<Uint8Array, SandboxE
   try {
     text = stringifyJson(payload);
   } catch (error) {
-    return err(
-      sandboxError.invalidPayload(
-        `cannot be serialised as JSON: ${error instanceof Error ? error.message : String(error)}`,
-      ),
-    );
+    return err(sandboxError.invalidPayload(`cannot be serialised as JSON: ${thrownReason(error)}`));
   }
   if (text === undefined) return err(sandboxError.invalidPayload(`a ${typeof payload} has no JSON form`));
   return ok(utf8Encoder.encode(text));

@@ -2,7 +2,15 @@
  * A sandbox factory's options, checked once when the factory is made, so that
  * nothing `create`, `load` or `execute` do later can fail because of one.
  */
-import { type InvalidConfigError, type Result, err, monotonicNow, ok, sandboxError } from '@ri-sandbox/core';
+import {
+  type InvalidConfigError,
+  type Result,
+  err,
+  monotonicNow,
+  ok,
+  sandboxError,
+  thrownReason,
+} from '@ri-sandbox/core';
 import { type CostModel, resolveCostModel } from '@ri-sandbox/metering';
 import type { PreparedModuleStore } from './prepared';
 import { describeOption } from './text';
@@ -104,7 +112,7 @@ function checkedClock(
   try {
     reading = (clock as () => unknown)();
   } catch (error) {
-    const reason = `threw when read: ${error instanceof Error ? error.message : String(error)}`;
+    const reason = `threw when read: ${thrownReason(error)}`;
     return err(sandboxError.invalidConfig(field, reason));
   }
   if (
@@ -140,7 +148,7 @@ export function resolveOptions(input: unknown = {}): Result<ResolvedOptions, Inv
     return resolveReadableOptions(input);
   } catch (error) {
     // A getter or a proxy that throws when read (a clock that throws is refused by its own check).
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = thrownReason(error);
     return err(sandboxError.invalidConfig('options', `reading them threw: ${reason}`));
   }
 }

@@ -3,7 +3,7 @@
  * what is checked is what is passed, and a payload that throws when read (a
  * getter, a proxy) is `INVALID_PAYLOAD`, not an exception at the caller.
  */
-import { type Result, type SandboxError, err, ok, sandboxError } from '@ri-sandbox/core';
+import { type Result, type SandboxError, err, ok, sandboxError, thrownReason } from '@ri-sandbox/core';
 import { directArguments, encodeJsonPayload } from './actions';
 import { type CheckedArgument, checkCanonicalArguments, isCanonicalArguments } from './canonical';
 
@@ -36,7 +36,7 @@ export function readPayload(payload: unknown): Result<Payload, SandboxError> {
       elements: Array.isArray(payload) ? [...(payload as unknown[])] : undefined,
     });
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = thrownReason(error);
     return err(sandboxError.invalidPayload(`reading it threw: ${reason}`));
   }
 }

@@ -2,7 +2,15 @@
  * Reading an instance's state through the exports `exposeState` added, and
  * writing it back into a fresh instance of the same module.
  */
-import { type Result, type SnapshotError, WASM_PAGE_BYTES, err, ok, sandboxError } from '@ri-sandbox/core';
+import {
+  type Result,
+  type SnapshotError,
+  WASM_PAGE_BYTES,
+  err,
+  ok,
+  sandboxError,
+  thrownReason,
+} from '@ri-sandbox/core';
 import { type GlobalAccess, type StateLayout, callable, exported, memoryOf } from './layout';
 import {
   type InstanceImage,
@@ -157,7 +165,7 @@ export function captureState(
   } catch (error) {
     if (error instanceof Uncapturable) return err(sandboxError.snapshotError(error.message));
     // A missing or mistyped export: the instance is not of the module `layout` describes.
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = thrownReason(error);
     return err(sandboxError.snapshotError(`the instance does not match the layout: ${reason}`));
   }
 }

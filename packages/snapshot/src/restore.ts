@@ -2,7 +2,15 @@
  * Writing a captured state into a fresh instance: first every check, then the
  * writes, so that a state that does not fit is refused before anything changes.
  */
-import { type Result, type SnapshotError, WASM_PAGE_BYTES, err, ok, sandboxError } from '@ri-sandbox/core';
+import {
+  type Result,
+  type SnapshotError,
+  WASM_PAGE_BYTES,
+  err,
+  ok,
+  sandboxError,
+  thrownReason,
+} from '@ri-sandbox/core';
 import { type StateLayout, callable, exported, memoryOf } from './layout';
 import { type InstanceImage, MEMORY_BLOCK_BYTES, type SavedValue } from './state';
 import { type KnownMemory, type MemoryRange, blockRuns } from './written';
@@ -187,11 +195,7 @@ export function applyState(
     }
     if (layout.redrop !== undefined) callable(exports, layout.redrop)();
   } catch (error) {
-    return err(
-      sandboxError.snapshotError(
-        `the instance refused the restored state: ${error instanceof Error ? error.message : String(error)}`,
-      ),
-    );
+    return err(sandboxError.snapshotError(`the instance refused the restored state: ${thrownReason(error)}`));
   }
   return ok(undefined);
 }

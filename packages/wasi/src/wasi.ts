@@ -14,6 +14,7 @@ import {
   ok,
   resolveWasiConfig,
   sandboxError,
+  thrownReason,
 } from '@ri-sandbox/core';
 import { Pcg32 } from '@ri-sandbox/determinism';
 import { Errno, WASI_MODULE } from './abi';
@@ -245,7 +246,7 @@ export class Wasi {
         stderrLimitBytes: this.config.stderrLimitBytes,
       });
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = thrownReason(error);
       return err(sandboxError.snapshotError(`the WASI state cannot be read: ${reason}`));
     }
     return ok(() => {

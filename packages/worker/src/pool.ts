@@ -18,6 +18,7 @@ import {
   sandboxError,
   snapshotCopy,
   snapshotInto,
+  thrownReason,
 } from '@ri-sandbox/core';
 import { createWasmSandbox } from '@ri-sandbox/sandbox';
 import { BY_MESSAGE, CallerChannel, canShareMemory } from './channel';
@@ -144,7 +145,7 @@ function readOptions(options: WorkerSandboxOptions): WorkerSandboxOptions {
   try {
     return { ...options };
   } catch (error) {
-    const reason = `reading them threw: ${error instanceof Error ? error.message : String(error)}`;
+    const reason = `reading them threw: ${thrownReason(error)}`;
     throw new SandboxOptionsError(sandboxError.invalidConfig('options', reason));
   }
 }
@@ -324,7 +325,7 @@ export function createPool(
         // Something structured clone cannot carry (a function, say): the worker never saw the call.
         clearTimeout(timer);
         slot.current = undefined;
-        const reason = `cannot be sent to a worker: ${error instanceof Error ? error.message : String(error)}`;
+        const reason = `cannot be sent to a worker: ${thrownReason(error)}`;
         task.resolve(
           err(
             task.op === 'create'

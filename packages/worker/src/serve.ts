@@ -14,6 +14,7 @@ import {
   err,
   ok,
   sandboxError,
+  thrownReason,
 } from '@ri-sandbox/core';
 import { type PreparedModuleStore, type SandboxOptions, createWasmSandbox } from '@ri-sandbox/sandbox';
 import { IDLE, MESSAGE, WorkerChannel } from './channel';
@@ -44,7 +45,7 @@ async function importDefault(
   try {
     return ok(((await load(specifier)) as { default?: unknown }).default);
   } catch (error) {
-    const reason = `cannot import ${specifier}: ${error instanceof Error ? error.message : String(error)}`;
+    const reason = `cannot import ${specifier}: ${thrownReason(error)}`;
     return err(sandboxError.invalidConfig(option, reason));
   }
 }

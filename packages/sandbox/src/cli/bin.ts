@@ -3,6 +3,7 @@
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { thrownReason } from '@ri-sandbox/core';
 import { directoryStore } from '../node/directory-store';
 import { runCli } from './main';
 
@@ -99,7 +100,7 @@ const exitCode = await runCli(process.argv.slice(2), {
       return await watToWasm(createWabt, source, path);
     } catch (error) {
       throw new Error(
-        `${path} is not valid WebAssembly text: ${(error instanceof Error ? error.message : String(error)).split('\n').slice(0, 2).join(' ')}`,
+        `${path} is not valid WebAssembly text: ${thrownReason(error).split('\n').slice(0, 2).join(' ')}`,
       );
     }
   },

@@ -15,6 +15,7 @@ import {
   decodeModule,
   sandboxError,
   valTypeName,
+  thrownReason,
 } from '@ri-sandbox/core';
 import { formatSignature, functionSignature } from '@ri-sandbox/loader';
 import { benchTable, runSandboxBench } from '../bench/suite';
@@ -226,9 +227,7 @@ function parsePayload(text: string | undefined): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
-    throw new UsageError(
-      `the payload is not JSON: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    throw new UsageError(`the payload is not JSON: ${thrownReason(error)}`);
   }
 }
 
@@ -426,7 +425,7 @@ function inspectModule(file: string, bytes: Uint8Array, module: WasmModule): Ins
     for (const body of module.code)
       for (const instr of decodeInstructions(body.code)) features.add(instr.op.feature);
   } catch (error) {
-    codeError = error instanceof Error ? error.message : String(error);
+    codeError = thrownReason(error);
   }
   features.delete('mvp');
   return {
@@ -557,7 +556,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     return await handler(io, args);
   } catch (error) {
-    io.stderr(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    io.stderr(`error: ${thrownReason(error)}\n`);
     return EXIT_CODES.USAGE;
   }
 }
