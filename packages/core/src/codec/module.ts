@@ -274,20 +274,43 @@ function writeDataHead(writer: ByteWriter, segment: DataSegment): void {
   }
 }
 
+/** Local groups of fewer locals than this are shared, one object per count and type. */
+const SHARED_GROUP_COUNTS = 64;
+const sharedGroups = new Map<number, LocalGroup>();
+
+/**
+ * A local group: a shared one for a small count (a large module declares tens of thousands of groups,
+ * almost all of a few locals of one type; the groups are read only).
+ */
+function localGroup(count: number, type: ValType): LocalGroup {
+  if (count >= SHARED_GROUP_COUNTS) return { count, type };
+  const key = count * 256 + type;
+  let group = sharedGroups.get(key);
+  if (group === undefined) {
+    group = { count, type };
+    sharedGroups.set(key, group);
+  }
+  return group;
+}
+
 function readFunctionBody(reader: ByteReader): FunctionBody {
   const size = reader.u32();
   const end = reader.offset + size;
   if (end > reader.end) reader.fail(`function body of ${size} bytes exceeds the section`);
   const body = new ByteReader(reader.bytes, reader.offset, end);
+  // The groups read in a loop of its own (`ByteReader.vector` would take a closure per body).
+  const groups = body.u32();
+  if (groups > end - body.offset) body.fail(`vector of ${groups} elements exceeds the remaining input`);
+  const locals = new Array<LocalGroup>(groups);
   let total = 0;
-  const locals = body.vector((r): LocalGroup => {
-    const at = r.offset;
-    const count = r.u32();
+  for (let i = 0; i < groups; i++) {
+    const at = body.offset;
+    const count = body.u32();
     total += count;
     // The binary format caps a function's locals at 2^32 - 1 in all ("too many locals").
-    if (total > MAX_U32) r.fail('function declares more than 2^32 - 1 locals', at);
-    return { count, type: readValType(r) };
-  });
+    if (total > MAX_U32) body.fail('function declares more than 2^32 - 1 locals', at);
+    locals[i] = localGroup(count, readValType(body));
+  }
   if (body.done) body.fail('function body has no instructions');
   reader.offset = end;
   return { locals, code: reader.bytes.subarray(body.offset, end) };
