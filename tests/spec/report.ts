@@ -29,12 +29,19 @@ export interface ModeSummary {
   readonly legitimate: Readonly<Record<string, Readonly<Record<string, number>>>>;
   /** Snapshot round trips, by what became of them (the snapshot mode only). */
   readonly roundTrips: Readonly<Record<string, number>>;
+  /** Invalid or malformed binary modules the engine refuses (raw-passing), and how many this mode refused. */
+  readonly refusals: number;
+  readonly refused: number;
 }
+
+const REFUSALS: ReadonlySet<string> = new Set(['assert_invalid', 'assert_malformed']);
 
 /** Summarises `mode` over every file, against the raw run of each. */
 export function summarise(results: readonly FileResult[], mode: ModeName): ModeSummary {
   let passing = 0;
   let rawPassing = 0;
+  let refusals = 0;
+  let refused = 0;
   const regressions: string[] = [];
   const legitimate: Record<string, Record<string, number>> = {};
   const roundTrips: Record<string, number> = {};
@@ -50,6 +57,10 @@ export function summarise(results: readonly FileResult[], mode: ModeName): ModeS
       const base = mode === 'raw' ? true : raw?.[i]?.passed === true;
       if (!base) return;
       rawPassing++;
+      if (REFUSALS.has(command.type)) {
+        refusals++;
+        if (outcome?.passed === true) refused++;
+      }
       if (outcome?.passed === true) return;
       if (outcome?.legitimate !== undefined) {
         const byKind = (legitimate[outcome.legitimate] ??= {});
@@ -60,7 +71,17 @@ export function summarise(results: readonly FileResult[], mode: ModeName): ModeS
       regressions.push(`${file.replace(/\.json$/, '.wast')}:${command.line} ${command.type}: ${detail}`);
     });
   }
-  return { mode, files: results.length, passing, rawPassing, regressions, legitimate, roundTrips };
+  return {
+    mode,
+    files: results.length,
+    passing,
+    rawPassing,
+    regressions,
+    legitimate,
+    roundTrips,
+    refusals,
+    refused,
+  };
 }
 
 const count = (n: number) => n.toLocaleString('en-US');
@@ -73,6 +94,8 @@ export function formatSummary(summary: ModeSummary): string[] {
     ];
   const lines = [
     `spec ${summary.mode}: ${count(summary.regressions.length)} regressions of ${count(summary.rawPassing)} raw-passing assertions (${summary.files} files)`,
+    // The chain loads as a sandbox does, without validating the input (see `modes.ts`).
+    `  invalid or malformed binary modules refused${summary.mode === 'metering' ? '' : ' without validating the input'}: ${count(summary.refused)} of ${count(summary.refusals)}`,
   ];
   for (const [reason, byKind] of Object.entries(summary.legitimate)) {
     const kinds = Object.entries(byKind).map(([kind, n]) => `${kind} ${count(n)}`);

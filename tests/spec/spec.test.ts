@@ -69,6 +69,12 @@ describe('the WebAssembly spec suite', () => {
     expect(summaries[mode].regressions).toEqual([]);
   });
 
+  it('refuses every invalid or malformed binary module through the chain, which does not validate its input', () => {
+    // What metering and the other transforms add must never be named by an invalid module's indices.
+    expect(summaries.chain.refusals).toBeGreaterThan(3000);
+    expect(summaries.chain.refused).toBe(summaries.chain.refusals);
+  });
+
   it('makes real snapshot round trips, after instantiations and actions', () => {
     expect(summaries.snapshot.roundTrips['done']).toBeGreaterThan(40_000);
     expect(summaries.snapshot.roundTrips['failed']).toBeUndefined();
