@@ -62,7 +62,8 @@ export interface LoaderOptions {
   readonly transientOutput?: boolean | undefined;
   /**
    * `false` skips the engine's validation of the input before the transform
-   * (about a fifth of a first load): the engine validates what is compiled
+   * (a first load of an 18 KB module took 0.89x to 0.92x the time without
+   * it): the engine validates what is compiled
    * anyway, and an invalid input is still refused, with the engine's reason
    * for the input. Only for a `transform` that never turns an invalid module
    * into a valid one (metering's `meterModule` checks every index its

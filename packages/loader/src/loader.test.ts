@@ -40,6 +40,13 @@ const hostFunctions: Record<string, HostFunction> = {
   host_i64: hostI64,
 };
 
+/** The add fixture with its `i32.add` made `i64.add`: structurally fine, but ill-typed. */
+function illTypedAdd(): Uint8Array<ArrayBuffer> {
+  const bytes = fixture('add');
+  bytes[bytes.findIndex((b, i) => b === 0x6a && bytes[i + 1] === 0x0b)] = 0x7c;
+  return bytes;
+}
+
 async function reasonOf(
   bytes: Uint8Array | ArrayBuffer,
   options: LoaderOptions = { maxMemoryBytes: MiB },
@@ -61,10 +68,7 @@ describe('compileModule rejects what it cannot run with INVALID_MODULE', () => {
   });
 
   it('a corrupted function body, caught by validation', async () => {
-    const bytes = fixture('add');
-    // Turn the first `i32.add` into `i64.add`: structurally fine, but ill-typed.
-    const at = bytes.findIndex((b, i) => b === 0x6a && bytes[i + 1] === 0x0b);
-    bytes[at] = 0x7c;
+    const bytes = illTypedAdd();
     expect(await reasonOf(bytes)).toMatch(/fails validation/);
     expect(await reasonOf(bytes, { maxMemoryBytes: MiB, copyInput: false })).toMatch(/fails validation: /);
   });
@@ -372,22 +376,23 @@ describe('instantiateModule', () => {
 });
 
 describe('transforms', () => {
+  /** A transform whose output is invalid: it exports a function that does not exist. */
+  const exportDangling = (module: WasmModule) =>
+    ok({
+      ...module,
+      exports: [...module.exports, { name: 'dangling', kind: 'function' as const, index: 999 }],
+    });
+
   it('apply to valid modules only, and their failures and broken output are reported', async () => {
     const { sandboxError, err } = await import('@ri-sandbox/core');
     const refuse = () => err(sandboxError.invalidModule('refused by the transform'));
     expect(await reasonOf(fixture('add'), { maxMemoryBytes: MiB, transform: refuse })).toBe(
       'refused by the transform',
     );
-    const breakIt = (module: Parameters<NonNullable<Parameters<typeof compileModule>[1]['transform']>>[0]) =>
-      ok({
-        ...module,
-        exports: [...module.exports, { name: 'dangling', kind: 'function' as const, index: 999 }],
-      });
-    expect(await reasonOf(fixture('add'), { maxMemoryBytes: MiB, transform: breakIt })).toMatch(
+    expect(await reasonOf(fixture('add'), { maxMemoryBytes: MiB, transform: exportDangling })).toMatch(
       /^fails validation after transformation/,
     );
-    const invalid = fixture('add');
-    invalid[invalid.findIndex((b, i) => b === 0x6a && invalid[i + 1] === 0x0b)] = 0x7c;
+    const invalid = illTypedAdd();
     let called = false;
     const spy = (module: never) => {
       called = true;
@@ -400,8 +405,7 @@ describe('transforms', () => {
   });
 
   it('without validateInput, reach an invalid input, which is refused for its own fault all the same', async () => {
-    const invalid = fixture('add');
-    invalid[invalid.findIndex((b, i) => b === 0x6a && invalid[i + 1] === 0x0b)] = 0x7c;
+    const invalid = illTypedAdd();
     let called = false;
     const spy = (module: WasmModule) => {
       called = true;
@@ -412,12 +416,7 @@ describe('transforms', () => {
     expect(await reasonOf(invalid, options)).toBe(validated);
     expect(called).toBe(true);
     // The transform's own fault is still named as such.
-    const breakIt = (module: WasmModule) =>
-      ok({
-        ...module,
-        exports: [...module.exports, { name: 'dangling', kind: 'function' as const, index: 999 }],
-      });
-    expect(await reasonOf(fixture('add'), { ...options, transform: breakIt })).toMatch(
+    expect(await reasonOf(fixture('add'), { ...options, transform: exportDangling })).toMatch(
       /^fails validation after transformation/,
     );
   });

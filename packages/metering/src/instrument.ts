@@ -422,18 +422,10 @@ export function meterModule(
   const clash = reservedNameUsed(module);
   if (clash !== undefined) return err(sandboxError.invalidModule(`the module uses the reserved ${clash}`));
   // What the instrumentation adds must not be named by an index past the module's own (see `scanBody`).
-  const unknownIndex = findUnknownIndex(module);
+  // What each body's indices are checked against: the module's spaces, and its own locals, set body by body.
+  const bounds = Object.assign({ locals: 0 }, indexSpaces(module));
+  const unknownIndex = findUnknownIndex(module, bounds);
   if (unknownIndex !== undefined) return err(sandboxError.invalidModule(unknownIndex));
-  const spaces = indexSpaces(module);
-  // What each body's indices are checked against: its own locals, set body by body.
-  const bounds = {
-    locals: 0,
-    globals: spaces.globals,
-    functions: spaces.functions,
-    types: spaces.types,
-    elements: spaces.elements,
-    memories: spaces.memories,
-  };
 
   const importedFunctions = importedFunctionCount(module);
   const definedFunctions = module.functions.length;

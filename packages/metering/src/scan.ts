@@ -496,7 +496,10 @@ export function scanBody(
   /** Other transforms' scans, shown the instructions they asked for. */
   visitors: readonly InstructionVisitor[] = [],
   lists: ScanLists = new ScanLists(),
-  /** The index spaces' sizes; by default none is checked (for bodies known valid). */
+  /**
+   * The index spaces' sizes; by default none is checked (for bodies known valid), but `memory.grow`
+   * must still name memory 0, which its helper grows.
+   */
   bounds: IndexBounds = UNBOUNDED,
 ): BodyScan {
   const shown = visitorsOf(visitors, lists);

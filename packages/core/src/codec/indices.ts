@@ -170,9 +170,9 @@ function startProblem(module: WasmModule): string | undefined {
  * of its space (a type, function, table, memory, global, tag, element
  * segment), or for a start function that takes or returns values; undefined
  * if none is. Bodies are not read: their indices are the business of the
- * transform that scans them.
+ * transform that scans them. `spaces` are the module's, if the caller has
+ * them already.
  */
-export function findUnknownIndex(module: WasmModule): string | undefined {
-  const spaces = indexSpaces(module);
+export function findUnknownIndex(module: WasmModule, spaces = indexSpaces(module)): string | undefined {
   return typeProblem(module, spaces) ?? referenceProblem(module, spaces) ?? startProblem(module);
 }
