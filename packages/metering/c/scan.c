@@ -23,6 +23,17 @@ EXPORT u8 plain[256];
 EXPORT u8 wanted[256];
 
 enum { PLAIN_QUIET = 1, PLAIN_TRAPS = 2 };
+
+/*
+ * How the scan's loop dispatches each plain instruction (`prepare_dispatch` makes the table from
+ * `plain` and the layouts): one jump per instruction on the commonest shapes, where testing the
+ * classes, index space and layout one after another costs a branch each, most of them hard to
+ * predict. `GENERAL` takes the general path, which handles every instruction; a fast case whose
+ * instruction is unusual (a local index of more than one byte, an index out of bounds, a memarg
+ * naming a memory) falls through to it too.
+ */
+enum { GENERAL, NO_IMMEDIATES, NO_IMMEDIATES_TRAPS, LOCAL, GLOBAL, CONSTANT, ACCESS, FOUR, EIGHT };
+static u8 dispatch[256];
 enum { INDIRECT = 1, DIRECT = 2 };
 
 /*
@@ -44,6 +55,25 @@ static const u8 index_space[256] = {
 };
 /* Each space's size; the largest u64 for a space not checked. */
 static u64 space_sizes[SPACES];
+
+/*
+ * Makes the dispatch table from `plain` (call it whenever `plain` changes): only instructions
+ * whose every check the fast case repeats get one, the rest the general path.
+ */
+EXPORT void prepare_dispatch(void) {
+  for (u32 byte = 0; byte < 256; byte++) {
+    u8 kind = plain[byte], layout = single_layout[byte], space = index_space[byte], shape = GENERAL;
+    if (kind == PLAIN_QUIET && space == LOCALS && layout == LEB) shape = LOCAL;
+    else if (kind == PLAIN_QUIET && space == GLOBALS && layout == LEB) shape = GLOBAL;
+    else if (space != NO_SPACE) shape = GENERAL;
+    else if (layout == NONE) shape = kind == PLAIN_QUIET ? NO_IMMEDIATES : kind == PLAIN_TRAPS ? NO_IMMEDIATES_TRAPS : GENERAL;
+    else if (kind == PLAIN_QUIET && layout == LEB) shape = CONSTANT;
+    else if (kind == PLAIN_TRAPS && layout == MEMARG) shape = ACCESS;
+    else if (kind == PLAIN_QUIET && layout == FOUR_BYTES) shape = FOUR;
+    else if (kind == PLAIN_QUIET && layout == EIGHT_BYTES) shape = EIGHT;
+    dispatch[byte] = shape;
+  }
+}
 
 /* Per list: where its region starts (a byte offset in this memory) and how many numbers it holds. */
 EXPORT u32 regions[LIST_COUNT][2];
@@ -353,9 +383,50 @@ EXPORT void scan(const u8 *code, u32 end, f64 entry, u32 imported, const u8 *fla
   List *block_checks = &lists[BLOCK_CHECKS], *specials = &lists[SPECIALS];
   push(block_starts, 0);
   u32 p = 0, start = 0;
+  u64 local_count = space_sizes[LOCALS], global_count = space_sizes[GLOBALS];
   while (p < end) {
     start = p;
-    u8 byte = code[p++];
+    u8 byte = code[p];
+    switch (dispatch[byte]) {
+      case NO_IMMEDIATES:
+        current += single_cost[byte];
+        p = start + 1;
+        continue;
+      case NO_IMMEDIATES_TRAPS:
+        current += single_cost[byte];
+        if (!no_quiet_open) traps_or_calls();
+        p = start + 1;
+        continue;
+      case LOCAL:
+      case GLOBAL: {
+        u8 index = code[start + 1];
+        if ((index & 0x80) || index >= (dispatch[byte] == LOCAL ? local_count : global_count)) break;
+        current += single_cost[byte];
+        p = start + 2;
+        continue;
+      }
+      case CONSTANT:
+        current += single_cost[byte];
+        p = leb_end(code, start + 1);
+        continue;
+      case ACCESS:
+        if (code[start + 1] & 0x40) break;
+        current += single_cost[byte];
+        if (!no_quiet_open) traps_or_calls();
+        p = leb_end(code, leb_end(code, start + 1));
+        continue;
+      case FOUR:
+        current += single_cost[byte];
+        p = start + 5;
+        continue;
+      case EIGHT:
+        current += single_cost[byte];
+        p = start + 9;
+        continue;
+      default:
+        break;
+    }
+    p = start + 1;
     u8 kind = plain[byte];
     u8 space = index_space[byte];
     if (space != NO_SPACE && unknown_index(code, p, space, &bad_index)) {

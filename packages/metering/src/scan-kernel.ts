@@ -75,6 +75,7 @@ interface Exports {
     elements: number,
     memories: number,
   ): void;
+  prepare_dispatch(): void;
   plan_charges(hoist: number): void;
   write_body(
     code: number,
@@ -241,6 +242,7 @@ export class ScanKernel {
     this.wantedOf = wanted;
     this.views.bytes.set(wanted, this.tableAt('wanted'));
     this.views.bytes.set(plain, this.tableAt('plain'));
+    this.exports.prepare_dispatch();
   }
 
   /**
