@@ -47,6 +47,19 @@ describe('metering a body that names what is not there', () => {
     ['local.tee', [0x20, 0, 0x22, 5], [0x20, 0, 0x22, 0], 'unknown local 5'],
     ['global.get', [0x23, 1, 0x1a, 0x20, 0], [0x23, 0], 'unknown global 1'],
     ['global.set', [0x41, 0, 0x24, 1, 0x20, 0], [0x41, 0, 0x24, 0, 0x20, 0], 'unknown global 1'],
+    // Two-byte indices leave the scan's fast case for local and global accesses for its general path.
+    [
+      'local.get, its index two bytes long',
+      [0x20, 0x82, 0x00],
+      [0x20, 0x81, 0x00, 0x1a, 0x20, 0x80, 0x00],
+      'unknown local 2',
+    ],
+    [
+      'global.get, its index two bytes long',
+      [0x23, 0x81, 0x00, 0x1a, 0x20, 0],
+      [0x23, 0x80, 0x00],
+      'unknown global 1',
+    ],
     ['call', [0x10, 2, 0x20, 0], [0x10, 0, 0x20, 0], 'unknown function 2'],
     ['return_call', [0x20, 0, 0x12, 2], [0x20, 0, 0x12, 1], 'unknown function 2'],
     ['ref.func', [0xd2, 2, 0x1a, 0x20, 0], [0xd2, 1, 0x1a, 0x20, 0], 'unknown function 2'],

@@ -27,15 +27,16 @@ const utf8Encoder = new TextEncoder();
 /** V8 keeps typed arrays up to this size on its heap, and moves one off when asked for a view of it. */
 const ON_HEAP_BYTES = 64;
 /**
- * `source[start, end)` copied into `target` at `at` without creating a view: short ranges, and any
- * of a source small enough for V8 to keep on its heap (which a view would make it move off first),
- * byte by byte; long ones in bulk.
+ * `source[start, end)` copied into `target` at `at`: short ranges, and any of a source small enough
+ * for V8 to keep on its heap (which a view would make it move off first), byte by byte; long ones in
+ * bulk, through a view of the range unless it is the whole source.
  */
 function copyRange(source: Uint8Array, start: number, end: number, target: Uint8Array, at: number): void {
   if (end - start < 32 || source.length <= ON_HEAP_BYTES) {
     for (let i = start, to = at; i < end; i++) target[to++] = source[i] as number;
   } else {
-    target.set(source.subarray(start, end), at);
+    // The whole of a source (a function body, a segment) needs no view of it.
+    target.set(start === 0 && end === source.length ? source : source.subarray(start, end), at);
   }
 }
 /** Names up to this length that are ASCII are written without the encoder (see `ByteWriter.name`). */
