@@ -270,7 +270,13 @@ export function encodeInstructions(instructions: readonly Instruction[]): Uint8A
  * and including its `end`; returns the instructions without the `end`.
  */
 export function readConstantExpression(reader: ByteReader): Instruction[] {
-  const instructions: Instruction[] = [];
+  // Nearly every expression is one instruction (`i32.const 1024`): an array of one, where an empty
+  // array grown by a push would hold room for 16 (ruby.wasm has 17,866 data segments, each with one).
+  const first = readInstruction(reader);
+  if (first.op.name === 'end') return [];
+  const second = readInstruction(reader);
+  if (second.op.name === 'end') return [first];
+  const instructions: Instruction[] = [first, second];
   for (;;) {
     const instr = readInstruction(reader);
     if (instr.op.name === 'end') return instructions;
