@@ -203,11 +203,17 @@ function meterBody(
   // The riders' locals follow metering's: the balance, and the scratch if a bulk operation needs it.
   const inserted = finishRiders(riders, needsScratch ? locals + 2 : locals + 1, lists.finished);
   lists.kernel.write(body.code.length, locals, settings, inserted);
-  const allLocals = body.locals.slice();
-  allLocals.push(BALANCE_LOCAL);
-  if (needsScratch) allLocals.push(SCRATCH_LOCAL);
+  // Filled to its length, which is known: a copy grown by pushes would keep room for 16 more groups.
+  const own = body.locals;
+  let length = own.length + (needsScratch ? 2 : 1);
+  for (const insertions of inserted) length += insertions.locals?.length ?? 0;
+  const allLocals = new Array<LocalGroup>(length);
+  let at = 0;
+  for (const group of own) allLocals[at++] = group;
+  allLocals[at++] = BALANCE_LOCAL;
+  if (needsScratch) allLocals[at++] = SCRATCH_LOCAL;
   for (const insertions of inserted)
-    if (insertions.locals !== undefined) allLocals.push(...insertions.locals);
+    if (insertions.locals !== undefined) for (const group of insertions.locals) allLocals[at++] = group;
   return allLocals;
 }
 
