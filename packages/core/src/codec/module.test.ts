@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { FIXTURE_NAMES, fixture, fixtureInfo } from '@ri-sandbox/test-fixtures';
 import { anyModule } from '../../test/arbitrary';
 import { wat } from '../../test/wat';
-import { WasmDecodeError, WasmEncodeError } from './bytes';
+import { ByteWriter, WasmDecodeError, WasmEncodeError } from './bytes';
 import { decodeInstructions, encodeInstructions, instruction } from './instructions';
 import { decodeImports, decodeModule, encodeModule, moduleWith } from './module';
 import { readNameSection } from './names';
@@ -278,6 +278,20 @@ describe('malformed input', () => {
       /no instructions/,
     ],
     [
+      'body with local groups and no instructions',
+      // prettier-ignore
+      new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0,
+        10, 5, 1, 3, 1, 1, 0x7f]),
+      /no instructions/,
+    ],
+    [
+      'more local groups than the body holds',
+      // prettier-ignore
+      new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0,
+        10, 5, 1, 3, 3, 1, 0x7f]),
+      /exceeds the remaining/,
+    ],
+    [
       'vector longer than input',
       new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 2, 0x7f, 0]),
       /exceeds the remaining/,
@@ -285,6 +299,33 @@ describe('malformed input', () => {
   ])('%s is a WasmDecodeError', (_label, bytes, message) => {
     expect(() => decodeModule(bytes)).toThrow(WasmDecodeError);
     expect(() => decodeModule(bytes)).toThrow(message);
+  });
+
+  it('reads the local groups of a body, in their usual form or not, as they were written', () => {
+    // Fewer than 128 groups of fewer than 128 locals each are read straight from the bytes; more of
+    // either (two-byte LEB128s) by the general reading. Both must give the groups written.
+    const group = fc.record({
+      count: fc.oneof(fc.integer({ min: 0, max: 127 }), fc.integer({ min: 128, max: 100_000 })),
+      type: fc.constantFrom(ValType.i32, ValType.i64, ValType.f32, ValType.f64, ValType.v128),
+    });
+    fc.assert(
+      fc.property(fc.array(group, { maxLength: 200 }), (groups) => {
+        const body = new ByteWriter().u32(groups.length);
+        for (const { count, type } of groups) body.u32(count).u8(type);
+        body.u8(0x01).u8(0x0b);
+        const code = new ByteWriter().u32(1).u32(body.size).append(body);
+        const bytes = new ByteWriter()
+          .bytes(Uint8Array.of(0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0, 10))
+          .u32(code.size)
+          .append(code)
+          .finish();
+        const module = decodeModule(bytes);
+        expect(module.code[0]?.locals).toEqual(groups);
+        expect([...(module.code[0]?.code ?? [])]).toEqual([0x01, 0x0b]);
+        expect(encodeModule(module)).toEqual(bytes);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('reports an unknown opcode with its encoding', () => {

@@ -293,10 +293,36 @@ function localGroup(count: number, type: ValType): LocalGroup {
   return group;
 }
 
+/**
+ * The local groups of the body at `start` (up to `end`) when all is as usual (fewer than 128 groups,
+ * each of fewer than 128 locals, and some code after them), read straight from `bytes`: its code then
+ * starts two bytes a group after the count. `undefined` otherwise, for the general reading to decide
+ * (and fail as it does).
+ */
+function usualLocals(bytes: Uint8Array, start: number, end: number): LocalGroup[] | undefined {
+  if (start >= end) return undefined;
+  const groups = bytes[start] as number;
+  if (groups >= 0x80 || 1 + 2 * groups >= end - start) return undefined;
+  const locals = new Array<LocalGroup>(groups);
+  for (let i = 0, p = start + 1; i < groups; i++, p += 2) {
+    const count = bytes[p] as number;
+    if (count >= 0x80) return undefined;
+    locals[i] = localGroup(count, bytes[p + 1] as ValType);
+  }
+  return locals;
+}
+
 function readFunctionBody(reader: ByteReader): FunctionBody {
   const size = reader.u32();
   const end = reader.offset + size;
   if (end > reader.end) reader.fail(`function body of ${size} bytes exceeds the section`);
+  // Nearly every body: no reader of its own, no bounds checked per byte.
+  const usual = usualLocals(reader.bytes, reader.offset, end);
+  if (usual !== undefined) {
+    const code = reader.bytes.subarray(reader.offset + 1 + 2 * usual.length, end);
+    reader.offset = end;
+    return { locals: usual, code };
+  }
   const body = new ByteReader(reader.bytes, reader.offset, end);
   // The groups read in a loop of its own (`ByteReader.vector` would take a closure per body).
   const groups = body.u32();
