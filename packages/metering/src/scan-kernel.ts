@@ -392,12 +392,13 @@ export class ScanKernel {
     let size = 0;
     for (const rider of riders) {
       size += rider.entry?.length ?? 0;
-      for (const list of [rider.trailing, rider.leading])
-        if (list !== undefined && list.count > 0) {
-          lists++;
-          entries += list.count;
-          size += list.size;
-        }
+      for (let side = 0; side < 2; side++) {
+        const list = side === 0 ? rider.trailing : rider.leading;
+        if (list === undefined || list.count === 0) continue;
+        lists++;
+        entries += list.count;
+        size += list.size;
+      }
     }
     const words = 3 + 3 * lists + 3 * entries;
     if (words * 4 + size > this.ridersCapacity) {
@@ -418,9 +419,11 @@ export class ScanKernel {
     let listWord = (at >> 2) + 3;
     let entryWord = listWord + 3 * lists;
     for (const rider of riders)
-      for (const list of [rider.trailing, rider.leading]) {
+      for (let side = 0; side < 2; side++) {
+        // Without an array of the two per rider and body.
+        const list = side === 0 ? rider.trailing : rider.leading;
         if (list === undefined || list.count === 0) continue;
-        memory[listWord++] = list === rider.trailing ? 0 : 1;
+        memory[listWord++] = side;
         memory[listWord++] = list.count;
         memory[listWord++] = entryWord * 4;
         list.copyInto(bytes, bytesAt);
