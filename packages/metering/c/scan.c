@@ -32,8 +32,10 @@ enum { PLAIN_QUIET = 1, PLAIN_TRAPS = 2 };
  * instruction is unusual (a local index of more than one byte, an index out of bounds, a memarg
  * naming a memory) falls through to it too.
  */
-enum { GENERAL, NO_IMMEDIATES, NO_IMMEDIATES_TRAPS, LOCAL, GLOBAL, CONSTANT, ACCESS, FOUR, EIGHT };
+enum { GENERAL, FIXED, NO_IMMEDIATES_TRAPS, LOCAL, GLOBAL, CONSTANT, ACCESS };
 static u8 dispatch[256];
+/* The length of a `FIXED` instruction: 1 without immediates, 5 for `f32.const`, 9 for `f64.const`. */
+static u8 fixed_length[256];
 enum { INDIRECT = 1, DIRECT = 2 };
 
 /*
@@ -66,12 +68,12 @@ EXPORT void prepare_dispatch(void) {
     if (kind == PLAIN_QUIET && space == LOCALS && layout == LEB) shape = LOCAL;
     else if (kind == PLAIN_QUIET && space == GLOBALS && layout == LEB) shape = GLOBAL;
     else if (space != NO_SPACE) shape = GENERAL;
-    else if (layout == NONE) shape = kind == PLAIN_QUIET ? NO_IMMEDIATES : kind == PLAIN_TRAPS ? NO_IMMEDIATES_TRAPS : GENERAL;
-    else if (kind == PLAIN_QUIET && layout == LEB) shape = CONSTANT;
+    else if (kind == PLAIN_TRAPS && layout == NONE) shape = NO_IMMEDIATES_TRAPS;
     else if (kind == PLAIN_TRAPS && layout == MEMARG) shape = ACCESS;
-    else if (kind == PLAIN_QUIET && layout == FOUR_BYTES) shape = FOUR;
-    else if (kind == PLAIN_QUIET && layout == EIGHT_BYTES) shape = EIGHT;
+    else if (kind == PLAIN_QUIET && layout == LEB) shape = CONSTANT;
+    else if (kind == PLAIN_QUIET && (layout == NONE || layout == FOUR_BYTES || layout == EIGHT_BYTES)) shape = FIXED;
     dispatch[byte] = shape;
+    fixed_length[byte] = layout == FOUR_BYTES ? 5 : layout == EIGHT_BYTES ? 9 : 1;
   }
 }
 
@@ -388,9 +390,9 @@ EXPORT void scan(const u8 *code, u32 end, f64 entry, u32 imported, const u8 *fla
     start = p;
     u8 byte = code[p];
     switch (dispatch[byte]) {
-      case NO_IMMEDIATES:
+      case FIXED:
         current += single_cost[byte];
-        p = start + 1;
+        p = start + fixed_length[byte];
         continue;
       case NO_IMMEDIATES_TRAPS:
         current += single_cost[byte];
@@ -414,14 +416,6 @@ EXPORT void scan(const u8 *code, u32 end, f64 entry, u32 imported, const u8 *fla
         current += single_cost[byte];
         if (!no_quiet_open) traps_or_calls();
         p = leb_end(code, leb_end(code, start + 1));
-        continue;
-      case FOUR:
-        current += single_cost[byte];
-        p = start + 5;
-        continue;
-      case EIGHT:
-        current += single_cost[byte];
-        p = start + 9;
         continue;
       default:
         break;
