@@ -151,6 +151,7 @@ export {
   encodeModule,
   moduleWith,
 } from './codec/module';
+export { forEachDataSegment, derivedModule } from './codec/data-section';
 export type { NameSection } from './codec/names';
 export { readNameSection } from './codec/names';
 export type { ClassifiedTrap } from './traps';

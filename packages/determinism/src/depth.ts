@@ -18,6 +18,7 @@
  * called at depth d that calls back into the module runs the export at depth d.
  */
 import {
+  derivedModule,
   ByteWriter,
   type ElementSegment,
   type Export,
@@ -241,7 +242,7 @@ export function depthLimit(
         elementType: ValType.funcref,
         init: { kind: 'functions', indices: [...declared] },
       };
-      return Object.assign({}, rewritten, {
+      return derivedModule(rewritten, {
         functions: entries.functions,
         code: entries.code,
         start,
@@ -310,5 +311,5 @@ export function limitCallDepth(
     const plan = limit.plan(i);
     return plan === undefined ? body : applyRiders(body, localCount(module, i), [depthRider(plan)]);
   });
-  return limit.withCounter(Object.assign({}, module, { code }));
+  return limit.withCounter(derivedModule(module, { code }));
 }

@@ -2,7 +2,7 @@
  * The call-depth limit and NaN canonicalization in one pass: each body is
  * walked once by both scans, and their insertions are copied in together.
  */
-import { type BodyRider, type WasmModule, applyRiders, localCount } from '@ri-sandbox/core';
+import { type BodyRider, type WasmModule, applyRiders, derivedModule, localCount } from '@ri-sandbox/core';
 import { DEFAULT_MAX_CALL_DEPTH, type DepthPlan, DepthRider, depthLimit, depthRider } from './depth';
 import { NaNRider, nanRider } from './nan';
 
@@ -32,7 +32,7 @@ export function makeDeterministic(module: WasmModule, options: DeterministicOpti
   const code = module.code.map((body, i) =>
     applyRiders(body, localCount(module, i), bodyRiders(limit.plan(i), canonicalize)),
   );
-  return limit.withCounter(Object.assign({}, module, { code }));
+  return limit.withCounter(derivedModule(module, { code }));
 }
 
 /**

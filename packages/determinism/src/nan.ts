@@ -16,6 +16,7 @@
 import {
   type ByteWriter,
   type InstructionVisitor,
+  derivedModule,
   Insertions,
   type LocalGroup,
   type Opcode,
@@ -279,7 +280,7 @@ export class NaNScan implements InstructionVisitor {
  * @throws WasmDecodeError on a malformed body.
  */
 export function canonicalizeNaNs(module: WasmModule): WasmModule {
-  return Object.assign({}, module, {
+  return derivedModule(module, {
     code: module.code.map((body, i) => applyRiders(body, localCount(module, i), [nanRider()])),
   });
 }

@@ -8,6 +8,7 @@ import {
   type SandboxError,
   type Result,
   type WasmModule,
+  derivedModule,
   MAX_WASM_PAGES,
   WASM_PAGE_BYTES,
   err,
@@ -99,7 +100,7 @@ export function boundMemory(module: WasmModule, maxMemoryBytes: number): Result<
     descriptor: { kind: 'memory', memory: Object.assign({}, defined, { max: maximumPages }) },
   };
   return ok({
-    module: Object.assign({}, module, {
+    module: derivedModule(module, {
       memories: module.memories.slice(1),
       imports: [...module.imports, memoryImport],
     }),

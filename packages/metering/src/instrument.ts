@@ -11,6 +11,7 @@
  */
 import {
   type BodyRider,
+  derivedModule,
   ByteWriter,
   type FuncType,
   type FunctionBody,
@@ -552,7 +553,7 @@ export function meterModule(
     index >= importedFunctions ? index + 1 : index,
   );
   return ok(
-    Object.assign({}, shifted, {
+    derivedModule(shifted, {
       types,
       imports: [...module.imports, refillImport],
       functions,

@@ -10,6 +10,7 @@
  * restore runs no guest code.
  */
 import {
+  derivedModule,
   ByteWriter,
   type InstructionVisitor,
   type Export,
@@ -21,6 +22,7 @@ import {
   type SandboxError,
   ValType,
   type WasmModule,
+  forEachDataSegment,
   err,
   instruction,
   ok,
@@ -401,7 +403,7 @@ export function exposeState(
   }
 
   return ok({
-    module: Object.assign({}, module, {
+    module: derivedModule(module, {
       types: types.types,
       functions,
       code,
@@ -422,5 +424,9 @@ export function exposeState(
 }
 
 function hasPassive(module: WasmModule): boolean {
-  return module.data.some((d) => d.mode === 'passive') || module.elements.some((e) => e.mode === 'passive');
+  let passiveData = 0;
+  forEachDataSegment(module, (mode) => {
+    if (mode === 'passive') passiveData++;
+  });
+  return passiveData > 0 || module.elements.some((e) => e.mode === 'passive');
 }

@@ -28,6 +28,18 @@ describe('dataSegmentRanges', () => {
     ]);
   });
 
+  it('gives the same ranges whether the segments were decoded or not', () => {
+    const module = decodeModule(
+      wat(`(module (memory 1) (data "p") (data (i32.const 300) "ab") (data (i32.const 4) "xyz"))`),
+    );
+    const ranges = dataSegmentRanges(module);
+    expect(ranges).toEqual([
+      { start: 300, end: 302 },
+      { start: 4, end: 7 },
+    ]);
+    expect(dataSegmentRanges({ ...module })).toEqual(ranges);
+  });
+
   it('reads an offset as unsigned', () => {
     const high = decodeModule(wat(`(module (memory 1) (data (i32.const -65536) "x"))`));
     expect(dataSegmentRanges(high)).toEqual([{ start: 2 ** 32 - 65536, end: 2 ** 32 - 65535 }]);

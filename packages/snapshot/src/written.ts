@@ -7,7 +7,7 @@
  * of a memory most of which no one has written (the system maps each page in
  * as it is first read or written).
  */
-import type { DataSegment, WasmModule } from '@ri-sandbox/core';
+import { type WasmModule, forEachDataSegment } from '@ri-sandbox/core';
 import { type InstanceImage, MEMORY_BLOCK_BYTES } from './state';
 
 /** Bytes `start` to `end` (exclusive) of a linear memory. */
@@ -29,13 +29,6 @@ export interface KnownMemory {
   readonly written?: readonly MemoryRange[] | undefined;
 }
 
-/** The offset an active segment's expression gives, if it is a constant (not a `global.get`). */
-function constantOffset(segment: DataSegment): number | undefined {
-  const [only, ...rest] = segment.offset ?? [];
-  // (32-bit memories only: the codec refuses 64-bit ones.)
-  return only?.op.name === 'i32.const' && rest.length === 0 ? (only.immediate as number) >>> 0 : undefined;
-}
-
 /**
  * The bytes of memory 0 that `module`'s active data segments write when it is
  * instantiated, one range per segment (in segment order; they may overlap);
@@ -49,13 +42,12 @@ function constantOffset(segment: DataSegment): number | undefined {
  * ```
  */
 export function dataSegmentRanges(module: WasmModule): MemoryRange[] | undefined {
-  const ranges: MemoryRange[] = [];
-  for (const segment of module.data) {
-    if (segment.mode !== 'active' || segment.memory !== 0) continue;
-    const start = constantOffset(segment);
-    if (start === undefined) return undefined;
-    ranges.push({ start, end: start + segment.bytes.length });
-  }
+  let ranges: MemoryRange[] | undefined = [];
+  forEachDataSegment(module, (mode, memory, start, length) => {
+    if (mode !== 'active' || memory !== 0) return;
+    if (start === undefined) ranges = undefined;
+    else ranges?.push({ start, end: start + length });
+  });
   return ranges;
 }
 

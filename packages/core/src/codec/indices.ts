@@ -6,6 +6,7 @@
  * A transform that takes modules nobody validated checks them first with
  * {@link findUnknownIndex} (and the indices in bodies as it scans them).
  */
+import { dataSegmentCount, undecodedData } from './data-section';
 import { functionSignature } from './functions';
 import type { Instruction } from './instructions';
 import type { DataSegment, ElementSegment, ExternalKind, Global, TagType, WasmModule } from './types';
@@ -34,7 +35,7 @@ export function indexSpaces(module: WasmModule): IndexSpaces {
     globals: imported.global + module.globals.length,
     tags: imported.tag + module.tags.length,
     elements: module.elements.length,
-    data: module.dataCount ?? module.data.length,
+    data: module.dataCount ?? dataSegmentCount(module),
   };
 }
 
@@ -129,7 +130,7 @@ function elementProblem(spaces: IndexSpaces, segment: ElementSegment, i: number)
 
 /** The first index past its space in the globals, exports, start function and segments. */
 function referenceProblem(module: WasmModule, spaces: IndexSpaces): string | undefined {
-  const { globals, exports, start, elements, data } = module;
+  const { globals, exports, start, elements } = module;
   for (let i = 0; i < globals.length; i++) {
     const where = () => `the initializer of defined global ${i}`;
     const problem = expressionProblem(spaces, (globals[i] as Global).init, where);
@@ -145,6 +146,20 @@ function referenceProblem(module: WasmModule, spaces: IndexSpaces): string | und
     const problem = elementProblem(spaces, elements[i] as ElementSegment, i);
     if (problem !== undefined) return problem;
   }
+  return dataProblem(module, spaces);
+}
+
+/** The first index past its space in the data segments: without decoding them when it can. */
+function dataProblem(module: WasmModule, spaces: IndexSpaces): string | undefined {
+  const undecoded = undecodedData(module);
+  if (undecoded !== undefined) {
+    // Undecoded segments are passive, or active in memory 0 at an `i32.const` offset.
+    const { firstActive } = undecoded;
+    return firstActive >= 0 && spaces.memories === 0
+      ? unknown('memories', 0, `data segment ${firstActive}`)
+      : undefined;
+  }
+  const { data } = module;
   for (let i = 0; i < data.length; i++) {
     const segment = data[i] as DataSegment;
     const where = () => `data segment ${i}`;

@@ -3,6 +3,7 @@
  * order custom sections appeared in.
  */
 import { ByteReader, ByteWriter, IdleWriter, WasmDecodeError, WasmEncodeError } from './bytes';
+import { type UndecodedData, dataSectionBytes, readDataSection, withUndecodedData } from './data-section';
 import { readConstantExpression, writeConstantExpression } from './instructions';
 import {
   type CustomSection,
@@ -238,28 +239,6 @@ function writeElement(writer: ByteWriter, segment: ElementSegment): void {
   }
 }
 
-function readData(reader: ByteReader): DataSegment {
-  const start = reader.offset;
-  const flags = reader.u32();
-  switch (flags) {
-    case 0:
-      return {
-        mode: 'active',
-        memory: 0,
-        offset: readConstantExpression(reader),
-        bytes: reader.byteVector(),
-      };
-    case 1:
-      return { mode: 'passive', memory: 0, bytes: reader.byteVector() };
-    case 2: {
-      const memory = reader.u32();
-      return { mode: 'active', memory, offset: readConstantExpression(reader), bytes: reader.byteVector() };
-    }
-    default:
-      return reader.fail(`invalid data segment flags ${flags}`, start);
-  }
-}
-
 /** A data segment's encoding up to its bytes: its mode, memory and offset. */
 function writeDataHead(writer: ByteWriter, segment: DataSegment): void {
   if (segment.mode === 'passive') {
@@ -484,7 +463,13 @@ export function moduleWith(parts: Partial<WasmModule>): WasmModule {
   return Object.assign(nothing(), parts);
 }
 
-function readSection(id: number, reader: ByteReader, module: MutableModule, lastId: SectionId): void {
+/** Reads section `id` into `module`; a data section's segments, if not decoded, into what it returns. */
+function readSection(
+  id: number,
+  reader: ByteReader,
+  module: MutableModule,
+  lastId: SectionId,
+): UndecodedData | undefined {
   switch (id) {
     case SectionId.custom:
       module.customSections.push({
@@ -529,12 +514,8 @@ function readSection(id: number, reader: ByteReader, module: MutableModule, last
     case SectionId.code:
       module.code = reader.vector(readFunctionBody);
       return;
-    case SectionId.data: {
-      const start = reader.offset;
-      module.data = reader.vector(readData);
-      asDecoded.set(module.data, reader.bytes.subarray(start, reader.offset));
-      return;
-    }
+    case SectionId.data:
+      return readDataSection(reader, module);
     default:
       reader.fail(`unknown section id ${id}`, reader.offset - 1);
   }
@@ -564,6 +545,7 @@ function readSections(bytes: Uint8Array, last?: SectionId): MutableModule {
   const module = nothing();
   const lastPosition = last === undefined ? SECTION_ORDER.length : SECTION_ORDER.indexOf(last);
   let lastId: SectionId = SectionId.custom;
+  let undecoded: UndecodedData | undefined;
   while (!reader.done) {
     const idOffset = reader.offset;
     const id = reader.u8();
@@ -573,25 +555,27 @@ function readSections(bytes: Uint8Array, last?: SectionId): MutableModule {
     }
     if (id !== SectionId.custom) {
       const position = SECTION_ORDER.indexOf(id as SectionId);
-      if (position > lastPosition) return module;
+      if (position > lastPosition) break;
       if (position !== -1 && position <= SECTION_ORDER.indexOf(lastId)) {
         reader.fail(`section ${id} is duplicated or out of order`, idOffset);
       }
     }
     const section = new ByteReader(bytes, reader.offset, reader.offset + size);
-    readSection(id, section, module, lastId);
+    undecoded = readSection(id, section, module, lastId) ?? undecoded;
     if (!section.done) section.fail(`section ${id} has ${section.end - section.offset} unread bytes`);
     reader.offset += size;
     if (id !== SectionId.custom) lastId = id as SectionId;
   }
-  return module;
+  return undecoded === undefined ? module : withUndecodedData(module, undecoded);
 }
 
 /**
  * Decodes a module's binary format. Function bodies are kept as bytes (see
- * {@link FunctionBody.code}); everything else is decoded. The result shares
- * memory with `bytes` (function bodies, data segments and custom sections are
- * views into it).
+ * {@link FunctionBody.code}); everything else is decoded, the data segments
+ * when `data` is first read (their structure is checked here; copy the module
+ * with `derivedModule` to keep them undecoded). The result shares memory with
+ * `bytes` (function bodies, data segments and custom sections are views into
+ * it).
  *
  * Decoding checks the structure, not types: pass the bytes to
  * `WebAssembly.validate` for full validation.
@@ -681,23 +665,14 @@ function sectionContent(module: WasmModule, id: SectionId): ((writer: ByteWriter
 let sectionScratch = new ByteWriter();
 const SECTION_SCRATCH_KEPT_BYTES = 1 << 16;
 
-/**
- * The bytes of each section {@link decodeModule} read, by the list it made of them (data segments:
- * tens of thousands in a module compiled from C, whose encoding took most of a large module's): the
- * encoder writes such a list's section as it was read. A pass that changes a section makes a new list
- * (a module's lists are read only).
- */
-const asDecoded = new WeakMap<readonly unknown[], Uint8Array>();
-
 /** `module`'s section `id` as a piece (see {@link SectionPiece}), or `undefined` when it has none. */
 function sectionPieceOf(module: WasmModule, id: SectionId, scratch: ByteWriter): SectionPiece | undefined {
   if (id === SectionId.code) return module.code.length > 0 ? codeSectionPiece(module.code) : undefined;
   if (id === SectionId.data) {
-    if (module.data.length === 0) return undefined;
-    const decoded = asDecoded.get(module.data);
-    return decoded === undefined
-      ? dataSectionPiece(module.data, scratch)
-      : sectionPiece(SectionId.data, decoded.length, (writer) => void writer.bytes(decoded));
+    const decoded = dataSectionBytes(module);
+    if (decoded !== undefined)
+      return sectionPiece(id, decoded.length, (writer) => void writer.bytes(decoded));
+    return module.data.length === 0 ? undefined : dataSectionPiece(module.data, scratch);
   }
   const content = sectionContent(module, id);
   if (content === undefined) return undefined;

@@ -4,6 +4,7 @@
  * besides the `call`/`return_call`/`ref.func` instructions in function bodies.
  */
 import { ByteReader, ByteWriter } from './bytes';
+import { derivedModule } from './data-section';
 import type { Instruction } from './instructions';
 import type { CustomSection, ElementSegment, WasmModule } from './types';
 
@@ -79,7 +80,7 @@ function remapCustomSection(section: CustomSection, remap: FunctionRemap): Custo
  * section. Function bodies are the caller's to rewrite.
  */
 export function remapFunctionReferences(module: WasmModule, remap: FunctionRemap): WasmModule {
-  return Object.assign({}, module, {
+  return derivedModule(module, {
     exports: module.exports.map((e) =>
       e.kind === 'function' ? Object.assign({}, e, { index: remap(e.index) }) : e,
     ),
