@@ -203,7 +203,8 @@ export function costLookup(model: CostModel): CostLookup {
 
 /**
  * The result of scanning one body: its lists are those of the {@link ScanLists}
- * it was made with (whether-flags are 1 or 0).
+ * it was made with (whether-flags are 1 or 0), and so is the record itself,
+ * good until their next scan.
  */
 export interface BodyScan {
   /** Offset where each straight-line block starts, in order (the first is 0). */
@@ -376,6 +377,24 @@ export class ScanLists {
   /** Per function type, whether it takes (bit 0) and gives (bit 1) nothing; per table, whether it is own. */
   typeFlags = new Uint8Array(0);
   ownFlags = new Uint8Array(0);
+  /**
+   * What the last scan found (see {@link scanBody}): one record for every scan, whose flags each scan
+   * writes over (a record per body was 2 MB of ruby.wasm's transform), good until the next.
+   */
+  readonly scanned: { -readonly [K in keyof BodyScan]: BodyScan[K] } = {
+    blockStarts: this.blockStarts,
+    blockCosts: this.blockCosts,
+    blockChecks: this.blockChecks,
+    specials: this.specials,
+    needsScratch: false,
+    catches: false,
+    writesTables: false,
+    constructs: this.constructs,
+    exits: this.exits,
+    quiet: this.quiet,
+    hot: this.hot,
+    lists: this,
+  };
   // The charge plan's.
   readonly charges = new NumberList();
   readonly exitAt = new NumberList();
@@ -528,20 +547,11 @@ export function scanBody(
   walkEnd(kernel.where, code.length);
   const pairs = lists.shown;
   for (let i = 0; i < pairs.length; i += 2) shown.show(code, pairs.at(i), pairs.at(i + 1));
-  return {
-    blockStarts: lists.blockStarts,
-    blockCosts: lists.blockCosts,
-    blockChecks: lists.blockChecks,
-    specials: lists.specials,
-    needsScratch: kernel.flag('needsScratch'),
-    catches: kernel.flag('catches'),
-    writesTables: kernel.flag('writesTables'),
-    constructs: lists.constructs,
-    exits: lists.exits,
-    quiet: lists.quiet,
-    hot: lists.hot,
-    lists,
-  };
+  const { scanned } = lists;
+  scanned.needsScratch = kernel.flag('needsScratch');
+  scanned.catches = kernel.flag('catches');
+  scanned.writesTables = kernel.flag('writesTables');
+  return scanned;
 }
 
 /**
