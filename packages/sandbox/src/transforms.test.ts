@@ -74,4 +74,36 @@ describe('instrumentForSandbox', () => {
       expect(encodeModule(fused.value.module)).toEqual(apart(bytes, options));
     }
   });
+
+  it("leaves a decoded module's data segments undecoded, in the fused transforms and apart", () => {
+    // Tens of thousands of segments in a large module: a transform that copies the module by a
+    // spread decodes them all, which no load needs.
+    const bytes = wat(`(module
+      (memory 1)
+      (data "passive")
+      (data (i32.const 16) "active")
+      (func (export "f") (result f64) (f64.div (f64.const 0) (f64.const 0))))`);
+    const undecoded = (module: object) => Object.getOwnPropertyDescriptor(module, 'data')?.get !== undefined;
+    const options: TransformOptions = {
+      costs: DEFAULT_COST_MODEL,
+      memoryLimitPages: 300,
+      memoryGrowFailure: 'trap',
+      maxCallDepth: 123,
+      canonicalizeNaNs: true,
+    };
+    const module = decodeModule(bytes);
+    expect(undecoded(module)).toBe(true);
+    const fused = instrumentForSandbox(module, options);
+    if (!fused.ok) throw new Error(fused.error.message);
+    expect(undecoded(fused.value.module)).toBe(true);
+    const metered = meterModule(module, options);
+    if (!metered.ok) throw new Error(metered.error.message);
+    const limited = limitCallDepth(metered.value, 10);
+    const canonical = canonicalizeNaNs(limited);
+    const exposed = exposeState(canonical);
+    if (!exposed.ok) throw new Error(exposed.error.message);
+    for (const stage of [metered.value, limited, canonical, exposed.value.module])
+      expect(undecoded(stage)).toBe(true);
+    expect(undecoded({ ...module })).toBe(false);
+  });
 });
