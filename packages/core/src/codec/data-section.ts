@@ -51,10 +51,10 @@ export interface UndecodedData {
 
 /**
  * One plain data segment as {@link plainSegmentAt} last read it: its flags (0, active, or 1,
- * passive), its offset (an active one's `i32.const`, as the unsigned address it names), its bytes'
- * length, and where they start.
+ * passive), its offset (an active one's `i32.const`, as the unsigned address it names) and its
+ * bytes' length.
  */
-const plain = { flags: 0, offset: 0, length: 0, bytesAt: 0 };
+const plain = { flags: 0, offset: 0, length: 0 };
 
 /**
  * Reads into {@link plain} the data segment at `at` if it is of a plain form (see {@link
@@ -84,7 +84,6 @@ function plainSegmentAt(bytes: Uint8Array, at: number, end: number): number {
   plain.flags = flags;
   plain.offset = offset;
   plain.length = length;
-  plain.bytesAt = at;
   return at + length;
 }
 
