@@ -8,6 +8,7 @@
 import { ByteReader } from './bytes';
 import { readConstantExpression } from './instructions';
 import type { DataSegment, WasmModule } from './types';
+import { lebEnd, readLeb } from './walk';
 
 /** A data segment's encoding, fully decoded. */
 export function readData(reader: ByteReader): DataSegment {
@@ -72,14 +73,14 @@ function plainSegmentAt(bytes: Uint8Array, at: number, end: number): number {
     if (at < 0 || at >= end || bytes[at++] !== 0x0b) return -1;
     // Sign-extended from the LEB's last payload bit, then read as an address.
     const unused = 32 - 7 * (at - 1 - start);
-    offset = ((shortLeb(bytes, start, at - 1) << unused) >> unused) >>> 0;
+    offset = ((readLeb(bytes, start) << unused) >> unused) >>> 0;
   } else if (flags !== 1) {
     return -1;
   }
   const lengthAt = at;
   at = pastShortLeb(bytes, at, end);
   if (at < 0) return -1;
-  const length = shortLeb(bytes, lengthAt, at);
+  const length = readLeb(bytes, lengthAt);
   if (length > end - at) return -1;
   plain.flags = flags;
   plain.offset = offset;
@@ -91,13 +92,6 @@ function plainSegmentAt(bytes: Uint8Array, at: number, end: number): number {
 function pastShortLeb(bytes: Uint8Array, at: number, end: number): number {
   for (let i = 0; i < 4 && at < end; i++) if ((bytes[at++] as number) < 0x80) return at;
   return -1;
-}
-
-/** The payload of the LEB128 of at most four bytes in `[from, to)`, unsigned. */
-function shortLeb(bytes: Uint8Array, from: number, to: number): number {
-  let value = 0;
-  for (let i = to - 1; i >= from; i--) value = (value << 7) | ((bytes[i] as number) & 0x7f);
-  return value;
 }
 
 /**
@@ -241,8 +235,7 @@ export function forEachDataSegment(
     return;
   }
   const { bytes, end } = undecoded;
-  let at = undecoded.start;
-  while ((bytes[at++] as number) >= 0x80);
+  let at = lebEnd(bytes, undecoded.start);
   for (let i = 0; i < undecoded.count; i++) {
     at = plainSegmentAt(bytes, at, end);
     if (plain.flags === 1) visit('passive', 0, undefined, plain.length);
