@@ -18,12 +18,12 @@
  * called at depth d that calls back into the module runs the export at depth d.
  */
 import {
+  AppendedFunctions,
   derivedModule,
   ByteWriter,
   type ElementSegment,
   type Export,
   type FuncType,
-  type FunctionBody,
   type InstructionVisitor,
   Insertions,
   type LocalGroup,
@@ -242,9 +242,10 @@ export function depthLimit(
         elementType: ValType.funcref,
         init: { kind: 'functions', indices: [...declared] },
       };
+      const { functions, code } = entries.appended.joined();
       return derivedModule(rewritten, {
-        functions: entries.functions,
-        code: entries.code,
+        functions,
+        code,
         start,
         elements: declared.size === 0 ? rewritten.elements : [...rewritten.elements, declaration],
         globals: [
@@ -262,8 +263,7 @@ export function depthLimit(
  * function, appended to its function space: `saved = depth; call f; depth = saved`.
  */
 class EntryWrappers {
-  readonly functions: number[];
-  readonly code: FunctionBody[];
+  readonly appended: AppendedFunctions;
   private readonly wrappers = new Map<number, number>();
   private readonly importedFunctions: number;
 
@@ -271,8 +271,7 @@ class EntryWrappers {
     private readonly module: WasmModule,
     private readonly depthGlobal: number,
   ) {
-    this.functions = [...module.functions];
-    this.code = [...module.code];
+    this.appended = new AppendedFunctions(module);
     this.importedFunctions = importedFunctionCount(module);
   }
 
@@ -285,9 +284,7 @@ class EntryWrappers {
     const w = new ByteWriter(16 + 2 * params).u8(0x23).u32(this.depthGlobal).u8(0x21).u32(params);
     for (let i = 0; i < params; i++) w.u8(0x20).u32(i);
     w.u8(0x10).u32(index).u8(0x20).u32(params).u8(0x24).u32(this.depthGlobal).u8(0x0b);
-    const wrapper = this.importedFunctions + this.functions.length;
-    this.functions.push(type);
-    this.code.push({ locals: [DEPTH_LOCAL], code: w.finish() });
+    const wrapper = this.appended.add(type, { locals: [DEPTH_LOCAL], code: w.finish() });
     this.wrappers.set(index, wrapper);
     return wrapper;
   }

@@ -10,6 +10,7 @@
  * `memory.grow` and bulk operations are re-encoded.
  */
 import {
+  AppendedFunctions,
   type BodyRider,
   derivedModule,
   ByteWriter,
@@ -486,7 +487,8 @@ export function meterModule(
     kernel.startOutput();
     // Where each body's code ends in the output, and its locals: views are made once all are written.
     const ends = new NumberList();
-    const bodyLocals: FunctionBody['locals'][] = [];
+    // Each body's locals, by index: sized once (see `AppendedFunctions` on large lists).
+    const bodyLocals = new Array<FunctionBody['locals']>(module.code.length);
     let callees: Callees = { importedFunctions, ownTables: ownTables(module) };
     const scans: InstructionVisitor[] = [];
     for (let i = 0; i < module.code.length; i++) {
@@ -511,12 +513,11 @@ export function meterModule(
         if (scanned.writesTables) callees = { importedFunctions, ownTables: NO_OWN_TABLES };
         kernel.startOutput();
         ends.clear();
-        bodyLocals.length = 0;
         i = -1;
         continue;
       }
       const body = module.code[i] as FunctionBody;
-      bodyLocals.push(meterBody(body, bounds.locals, settings, scanned, riders, lists));
+      bodyLocals[i] = meterBody(body, bounds.locals, settings, scanned, riders, lists);
       ends.push(kernel.outputSize);
     }
     // Views of the output (not written again until the next metering) or of one copy of it.
@@ -537,29 +538,28 @@ export function meterModule(
   } finally {
     giveBack(lists);
   }
-  code.push(fuelFunctionBody(plan, importedFunctions, globalBase + 1));
-  const functions = [...module.functions, typeBase + 1];
-  if (hasMemory) {
-    const trapAt = options.memoryGrowFailure === 'return-minus-one' ? undefined : options.memoryLimitPages;
-    code.push(growFunctionBody(plan, globalBase + 1, globalBase + 2, trapAt));
-    functions.push(typeBase + 2);
-  }
-  // The host's one way to the counters (see CONTROL_EXPORT).
-  const controlFunction = importedFunctions + 1 + functions.length;
-  code.push(controlFunctionBody(globalBase));
-  functions.push(typeBase + 3);
-
   const shifted = remapFunctionReferences(module, (index) =>
     index >= importedFunctions ? index + 1 : index,
   );
+  const imports = [...module.imports, refillImport];
+  // Appended after the refill import, which shifts the module's own functions by one.
+  const appended = new AppendedFunctions(derivedModule(shifted, { imports }));
+  appended.add(typeBase + 1, fuelFunctionBody(plan, importedFunctions, globalBase + 1));
+  if (hasMemory) {
+    const trapAt = options.memoryGrowFailure === 'return-minus-one' ? undefined : options.memoryLimitPages;
+    appended.add(typeBase + 2, growFunctionBody(plan, globalBase + 1, globalBase + 2, trapAt));
+  }
+  // The host's one way to the counters (see CONTROL_EXPORT).
+  const controlFunction = appended.add(typeBase + 3, controlFunctionBody(globalBase));
+  const joined = appended.joined(code);
   return ok(
     derivedModule(shifted, {
       types,
-      imports: [...module.imports, refillImport],
-      functions,
+      imports,
       globals: [...shifted.globals, ...newGlobals],
       exports: [...shifted.exports, { name: CONTROL_EXPORT, kind: 'function', index: controlFunction }],
-      code,
+      functions: joined.functions,
+      code: joined.code,
     }),
   );
 }

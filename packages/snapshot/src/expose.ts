@@ -10,6 +10,7 @@
  * restore runs no guest code.
  */
 import {
+  AppendedFunctions,
   derivedModule,
   ByteWriter,
   type InstructionVisitor,
@@ -303,7 +304,6 @@ export function exposeState(
   const { facts } = state;
 
   const importedGlobals = module.imports.filter((i) => i.descriptor.kind === 'global');
-  const importedFunctions = module.imports.filter((i) => i.descriptor.kind === 'function').length;
   const globals: Global[] = [...module.globals];
   const flagFor = () => {
     globals.push({ type: { valueType: ValType.i32, mutable: true }, init: [instruction('i32.const', 0)] });
@@ -313,15 +313,18 @@ export function exposeState(
   const elementFlags = new Map([...facts.droppedElements].sort((a, b) => a - b).map((s) => [s, flagFor()]));
 
   const types = new TypePool(module.types);
-  const functions = [...module.functions];
-  const code = module.code.map((body, i) =>
-    state.dropping.has(i) ? flagDrops(body, dataFlags, elementFlags) : body,
-  );
+  const appended = new AppendedFunctions(module);
+  // Most bodies drop no segment: the module's own list serves when none does.
+  const code =
+    state.dropping.size === 0
+      ? module.code
+      : module.code.map((body, i) =>
+          state.dropping.has(i) ? flagDrops(body, dataFlags, elementFlags) : body,
+        );
   const exports: Export[] = [...module.exports];
   const addFunction = (params: ValType[], results: ValType[], body: Uint8Array, exportName: string) => {
-    functions.push(types.index(params, results));
-    code.push({ locals: [], code: body });
-    exports.push({ name: exportName, kind: 'function', index: importedFunctions + functions.length - 1 });
+    const index = appended.add(types.index(params, results), { locals: [], code: body });
+    exports.push({ name: exportName, kind: 'function', index });
   };
 
   const globalTypes = [
@@ -402,11 +405,12 @@ export function exposeState(
     exports.push({ name: start, kind: 'function', index: module.start });
   }
 
+  const joined = appended.joined(code);
   return ok({
     module: derivedModule(module, {
       types: types.types,
-      functions,
-      code,
+      functions: joined.functions,
+      code: joined.code,
       globals,
       exports,
       start: undefined,
