@@ -93,10 +93,13 @@ export function fuzzImports(
   exports: () => WebAssembly.Exports,
 ): WebAssembly.Imports {
   const record = (kind: string) => (value: unknown) => void log.push(`${kind}(${bits(value)})`);
+  // The module's own exported functions, by index: not those a transform added (named `__ri_...`),
+  // which the original does not have (an index past the original's calls nothing there).
   const exportedFunction = (index: number) =>
-    Object.values(exports()).filter((v): v is (...args: unknown[]) => unknown => typeof v === 'function')[
-      index
-    ];
+    Object.entries(exports())
+      .filter(([name]) => !name.startsWith('__ri_'))
+      .map(([, value]) => value)
+      .filter((v): v is (...args: unknown[]) => unknown => typeof v === 'function')[index];
   const table = () =>
     Object.values(exports()).find((v): v is WebAssembly.Table => v instanceof WebAssembly.Table);
   const catching = (call: () => unknown) => {

@@ -21,6 +21,7 @@ import { exposeState } from './expose';
 import type { StateLayout } from './layout';
 import { applyState, checkState } from './restore';
 import { frozen } from '../test/images';
+import { wat } from '../../core/test/wat';
 
 function exposed(bytes: Uint8Array): { bytes: Uint8Array<ArrayBuffer>; layout: StateLayout } {
   const result = exposeState(decodeModule(bytes));
@@ -58,7 +59,29 @@ const comparable = (list: readonly Observation[], memoryVisible: boolean) =>
         : { call: o.call, outcome: o.outcome, log: o.log },
   );
 
+/**
+ * A module whose export calls, through binaryen's `call-export-catch`, the export past its own last one
+ * and logs whether that threw: there is none in the module (0), but `exposeState` adds accessors of
+ * `$g`, whose setter throws when called without its argument (1), if the harness counted the added
+ * exports as the module's.
+ */
+const CALLS_PAST_ITS_EXPORTS = wat(`(module
+  (import "fuzzing-support" "log-i32" (func $log (param i32)))
+  (import "fuzzing-support" "call-export-catch" (func $call (param i32) (result i32)))
+  (global $g (mut f64) (f64.const 1.5))
+  (func (export "f") (call $log (call $call (i32.const 2)))))`);
+
 describe('exposeState keeps the behaviour', () => {
+  it('of a module calling an export index past its own (the harness calls only the module own exports)', async () => {
+    const signatures = exportedFunctions(CALLS_PAST_ITS_EXPORTS);
+    const { bytes: rewritten, layout } = exposed(CALLS_PAST_ITS_EXPORTS);
+    expect(layout.globals.some((g) => g.access.kind === 'accessors')).toBe(true);
+    const before = await observe(CALLS_PAST_ITS_EXPORTS, signatures);
+    const after = await observe(rewritten, signatures);
+    expect(before[0]?.log).toEqual(['i32(num:0)']);
+    expect(comparable(after, false)).toEqual(comparable(before, false));
+  });
+
   it.each(CORPUS)('of %s', async (_name, bytes) => {
     const signatures = exportedFunctions(bytes);
     const { bytes: rewritten, layout } = exposed(bytes);
