@@ -4,6 +4,7 @@
  * observable (results with exact float bits, trap kinds, host calls, memory).
  */
 import { classifyTrap, decodeModule, type FuncType, ValType, valTypeName } from '@ri-sandbox/core';
+import { RESERVED_PREFIX } from '../src/names';
 
 /** Everything observable about one call. */
 export interface Observation {
@@ -93,11 +94,11 @@ export function fuzzImports(
   exports: () => WebAssembly.Exports,
 ): WebAssembly.Imports {
   const record = (kind: string) => (value: unknown) => void log.push(`${kind}(${bits(value)})`);
-  // The module's own exported functions, by index: not those a transform added (named `__ri_...`),
+  // The module's own exported functions, by index: not those a transform added (see RESERVED_PREFIX),
   // which the original does not have (an index past the original's calls nothing there).
   const exportedFunction = (index: number) =>
     Object.entries(exports())
-      .filter(([name]) => !name.startsWith('__ri_'))
+      .filter(([name]) => !name.startsWith(RESERVED_PREFIX))
       .map(([, value]) => value)
       .filter((v): v is (...args: unknown[]) => unknown => typeof v === 'function')[index];
   const table = () =>
