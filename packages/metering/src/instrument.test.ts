@@ -316,6 +316,24 @@ describe('limits', () => {
     expect(run('one', [], { maxGas: 2, maxExecutionMs: Infinity })).toMatchObject({ ok: true, gasUsed: 2 });
   });
 
+  it('checks limits a host changed since the last run, and frozen ones once', async () => {
+    const { meter } = await metered(loop);
+    const limits = { maxGas: 5, maxExecutionMs: 50 };
+    meter.begin(limits);
+    limits.maxGas = -1;
+    expect(() => {
+      meter.begin(limits);
+    }).toThrow(/maxGas/);
+    const frozen = Object.freeze({ maxGas: 5, maxExecutionMs: 50 });
+    meter.begin(frozen);
+    expect(() => {
+      meter.begin(frozen);
+    }).not.toThrow();
+    expect(() => {
+      meter.begin(Object.freeze({ maxGas: 5, maxExecutionMs: -1 }));
+    }).toThrow(/maxExecutionMs/);
+  });
+
   it('gives the same gasUsed on every run, whatever the refill chunk', async () => {
     const { run } = await metered(fixture('fibonacci'));
     const used = Array.from({ length: 5 }, () => gasOf(run('fib', [18])));

@@ -117,8 +117,12 @@ export class Meter {
    * (see {@link checkMeterLimits}), rather than fail later, inside the guest.
    */
   begin(limits: MeterLimits): void {
-    const invalid = checkMeterLimits(limits);
-    if (invalid !== undefined) throw new SandboxOptionsError(invalid);
+    // Frozen limits checked before are the same limits: a host passing its frozen config run after
+    // run (as the sandbox does) has them checked once.
+    if (limits !== this.limits || !Object.isFrozen(limits)) {
+      const invalid = checkMeterLimits(limits);
+      if (invalid !== undefined) throw new SandboxOptionsError(invalid);
+    }
     this.limits = limits;
     this.stopped = undefined;
     this.cleared = false;

@@ -38,7 +38,10 @@ export function findAction(live: LiveModule, name: string): Result<Action, Sandb
       sandboxError.wasmTrap('missing_export', `"${name}" ${what} (exported functions: ${available})`),
     );
   }
-  const action: Action = Object.assign({ name, fn: fn as Action['fn'] }, typeOf(signature));
+  const type = typeOf(signature);
+  const action: Action = Object.assign({ name, fn: fn as Action['fn'] }, type, {
+    args: new Array<unknown>(type.params?.length ?? 0),
+  });
   live.actions.set(name, action);
   return ok(action);
 }

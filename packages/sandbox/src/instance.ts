@@ -26,6 +26,11 @@ export interface Action {
   /** Parameter and result types, or `undefined` where one cannot cross to JavaScript as a number. */
   readonly params: readonly WasmValueType[] | undefined;
   readonly results: readonly WasmValueType[] | undefined;
+  /**
+   * The arguments of the direct call being made, one per parameter: filled by each call whose
+   * payload needs no copy (see `fillDirectArguments`), so that it allocates no array of its own.
+   */
+  readonly args: unknown[];
 }
 
 /** What host functions receive as their context; `memory` follows the current WebAssembly instance. */
@@ -144,7 +149,14 @@ export class InstanceState {
   loading = false;
   gasUsed = 0;
   executionMs = 0;
-  metrics: ResourceMetrics;
+  /**
+   * What {@link settle} recorded: figures, not an object, so that an operation makes one metrics
+   * object (the one it returns) and none of its caller's can change what the instance reports.
+   */
+  private settledMemoryBytes = 0;
+  private settledGasUsed = 0;
+  private settledExecutionMs = 0;
+  private settledConfig: SandboxConfig;
 
   constructor(
     readonly id: string,
@@ -152,7 +164,7 @@ export class InstanceState {
     /** The sandbox factory that made it (see `createWasmSandbox`): another factory's methods refuse it. */
     readonly owner: object,
   ) {
-    this.metrics = this.measure();
+    this.settledConfig = config;
   }
 
   /** Whether the instance has been destroyed (possibly by a host function during a call). */
@@ -180,21 +192,43 @@ export class InstanceState {
    * costs more than making it).
    */
   measure(): ResourceMetrics {
-    return {
-      memoryUsedBytes: this.memoryBytes(),
-      memoryLimitBytes: this.config.maxMemoryBytes,
-      gasUsed: this.gasUsed,
-      gasLimit: this.config.maxGas,
-      executionMs: this.executionMs,
-      executionLimitMs: this.config.maxExecutionMs,
-    };
+    return metricsOf(this.memoryBytes(), this.config, this.gasUsed, this.executionMs);
   }
 
-  /** Records the metrics at the end of an operation, for {@link SandboxInstance.metrics}, and returns a copy of them. */
+  /** Records the metrics at the end of an operation, for {@link SandboxInstance.metrics}, and returns them. */
   settle(): ResourceMetrics {
-    this.metrics = this.measure();
-    return this.measure();
+    this.settledMemoryBytes = this.memoryBytes();
+    this.settledGasUsed = this.gasUsed;
+    this.settledExecutionMs = this.executionMs;
+    this.settledConfig = this.config;
+    return this.metrics;
   }
+
+  /** The metrics {@link settle} recorded last: a new object, the caller's own. */
+  get metrics(): ResourceMetrics {
+    return metricsOf(
+      this.settledMemoryBytes,
+      this.settledConfig,
+      this.settledGasUsed,
+      this.settledExecutionMs,
+    );
+  }
+}
+
+function metricsOf(
+  memoryUsedBytes: number,
+  config: SandboxConfig,
+  gasUsed: number,
+  executionMs: number,
+): ResourceMetrics {
+  return {
+    memoryUsedBytes,
+    memoryLimitBytes: config.maxMemoryBytes,
+    gasUsed,
+    gasLimit: config.maxGas,
+    executionMs,
+    executionLimitMs: config.maxExecutionMs,
+  };
 }
 
 /** The owner's view of an instance: read-only getters over the state. */
@@ -224,7 +258,7 @@ class InstanceHandle implements SandboxInstance {
 
   /** The metrics at the end of the last operation: a copy at each read, so that changing one changes nothing else. */
   get metrics(): ResourceMetrics {
-    return { ...this.#state.metrics };
+    return this.#state.metrics;
   }
 
   toJSON(): { id: string; status: InstanceStatus; metrics: ResourceMetrics } {
