@@ -112,13 +112,13 @@ export class Meter {
   }
 
   /**
-   * Starts a run: resets the counters, grants the first chunk and starts the clock.
+   * Starts a run: resets the counters, grants the first chunk and starts the clock. `limits` are
+   * checked at every call, except a frozen object the last call was given, whose fields cannot have
+   * changed (a host passing its frozen config run after run, as the sandbox does, has it checked once).
    * @throws SandboxOptionsError (`INVALID_CONFIG` naming the field) if `limits` are not limits
    * (see {@link checkMeterLimits}), rather than fail later, inside the guest.
    */
   begin(limits: MeterLimits): void {
-    // Frozen limits checked before are the same limits: a host passing its frozen config run after
-    // run (as the sandbox does) has them checked once.
     if (limits !== this.limits || !Object.isFrozen(limits)) {
       const invalid = checkMeterLimits(limits);
       if (invalid !== undefined) throw new SandboxOptionsError(invalid);
