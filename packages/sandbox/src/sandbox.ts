@@ -887,16 +887,22 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     return ok(runOutput(live.capabilities));
   }
 
-  function execute(instance: SandboxInstance, action: string, payload?: unknown): ExecutionResult {
+  /** Why `execute` may not run `action` on `instance` (a call the few checks of its own turned away). */
+  function executeRefusal(instance: SandboxInstance, action: unknown): SandboxError {
     const state = usableState(instance, 'execute');
-    if (!(state instanceof InstanceState)) return err(state);
-    const live = state.live;
+    if (!(state instanceof InstanceState)) return state;
     if (state.status === 'suspended')
-      return err(sandboxError.invalidState(state.id, state.status, 'execute', 'resume it first'));
-    if (live === undefined)
-      return err(sandboxError.invalidState(state.id, state.status, 'execute', 'load a module first'));
-    if (typeof action !== 'string')
-      return err(sandboxError.invalidPayload('the action must be an export name (a string)'));
+      return sandboxError.invalidState(state.id, state.status, 'execute', 'resume it first');
+    if (state.live !== undefined && typeof action !== 'string')
+      return sandboxError.invalidPayload('the action must be an export name (a string)');
+    return sandboxError.invalidState(state.id, state.status, 'execute', 'load a module first');
+  }
+
+  function execute(instance: SandboxInstance, action: string, payload?: unknown): ExecutionResult {
+    const state = ownState(instance);
+    const live = state?.live;
+    if (state?.status !== 'loaded' || live === undefined || typeof action !== 'string')
+      return err(executeRefusal(instance, action));
     state.status = 'running';
     live.abort.failure = undefined;
     live.abort.exitCode = undefined;
