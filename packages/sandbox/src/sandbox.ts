@@ -335,7 +335,7 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     return state instanceof InstanceState ? ok(state) : err(state);
   }
 
-  /** {@link stateFor} without the result around it (`execute` makes no object it does not return). */
+  /** {@link stateFor} without the result around it. */
   function usableState(instance: SandboxInstance, operation: string): InstanceState | SandboxError {
     const state = ownState(instance);
     if (state === undefined) return sandboxError.notAnInstance(operation, instance);
@@ -899,6 +899,9 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
   }
 
   function execute(instance: SandboxInstance, action: string, payload?: unknown): ExecutionResult {
+    // The checks every run passes are made here, and the general ones only to explain a refusal: V8
+    // inlines calls into the optimized `execute` until a budget of bytecode is spent, in the order of
+    // their counts (which differ by a hair), and the calls every run makes need it.
     const state = ownState(instance);
     const live = state?.live;
     if (state?.status !== 'loaded' || live === undefined || typeof action !== 'string')
@@ -909,9 +912,7 @@ export function createWasmSandbox(options?: SandboxOptions): SuspendingSandbox {
     // The config is frozen, and has the meter's limits.
     live.meter.begin(state.config);
     // Most modules have no capability (only WASI is one, and only it sets an exit code): their runs
-    // make none of the calls for them, which V8 then leaves out of the optimized `execute`, whose
-    // budget for inlining (spent in the order of calls' counts, which differ by a hair) they would
-    // share with the calls every run makes.
+    // make none of the calls for them, which then spend none of that budget.
     const { capabilities } = live;
     const capable = capabilities.length > 0;
     if (capable) for (const capability of capabilities) capability.beginRun();
