@@ -62,9 +62,9 @@ describe('canonicalizeNaNs', () => {
         (f64.store (i32.const 8) (f64.mul (f64.reinterpret_i64 (local.get 0)) (f64.const 2)))
         (i64.load (i32.const 8))))`);
     const rewritten = canonicalizeNaNs(decodeModule(chain));
-    // Canonicalization sites: `f64.ne; select`.
+    // Canonicalization sites: `f64.ge; select`.
     const count = (index: number) =>
-      [...(rewritten.code[index]?.code ?? [])].filter((byte, i, all) => byte === 0x1b && all[i - 1] === 0x62)
+      [...(rewritten.code[index]?.code ?? [])].filter((byte, i, all) => byte === 0x1b && all[i - 1] === 0x66)
         .length;
     expect([count(0), count(1)]).toEqual([1, 1]);
     const raw = await exportsOf(chain);
@@ -99,12 +99,12 @@ describe('canonicalizeNaNs', () => {
       (func (export "kept") (param f64) (result i64)
         (i64.reinterpret_f64 (f64.neg (f64.sqrt (local.get 0))))))`);
     const rewritten = canonicalizeNaNs(decodeModule(blind));
-    // Canonicalization sites: `f64.ne; select`, `f32.ne; select`, `f32x4.ne; v128.bitselect`.
+    // Canonicalization sites: `f64.ge; select`, `f32.ge; select`, `f32x4.ne; v128.bitselect`.
     const sites = (index: number) => {
       const code = [...(rewritten.code[index]?.code ?? [])];
       return code.filter(
         (byte, i) =>
-          (byte === 0x1b && [0x5c, 0x62].includes(code[i - 1] ?? 0)) || (byte === 82 && code[i - 1] === 0xfd),
+          (byte === 0x1b && [0x60, 0x66].includes(code[i - 1] ?? 0)) || (byte === 82 && code[i - 1] === 0xfd),
       ).length;
     };
     // Only the negated root needs it (negation keeps a NaN's payload); a product computed above the
