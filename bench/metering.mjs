@@ -55,6 +55,15 @@ const WORKLOADS = [
   { name: 'matmul 128x128 doubles (clang)', bytes: fixture('matmul'), action: 'matmul', args: [128] },
 ];
 
+/**
+ * The workloads NaN canonicalization is timed on: one without float arithmetic, one that stores every
+ * float result (matmul), and game and simulation logic whose intermediate values live in locals.
+ */
+const NAN_WORKLOADS = [
+  ...WORKLOADS.filter((w) => /matmul|sha256/.test(w.name)),
+  { name: 'n-body, 5 planets, 20k steps (clang)', bytes: fixture('nbody'), action: 'nbody', args: [20_000] },
+];
+
 async function raw(bytes) {
   const { instance } = await WebAssembly.instantiate(bytes, {});
   return instance.exports;
@@ -120,7 +129,7 @@ async function measureWorkloads(withWasmMetering) {
     });
   }
   const nan = [];
-  for (const workload of WORKLOADS.filter((w) => /matmul|sha256/.test(w.name))) {
+  for (const workload of NAN_WORKLOADS) {
     const plain = await ours(workload.bytes);
     const canonical = await ours(
       encodeModule(canonicalizeNaNs(decodeModule(instrumentedOnce(workload.bytes)))),

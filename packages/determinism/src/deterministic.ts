@@ -4,7 +4,7 @@
  */
 import { type BodyRider, type WasmModule, applyRiders, derivedModule, localCount } from '@ri-sandbox/core';
 import { DEFAULT_MAX_CALL_DEPTH, type DepthPlan, DepthRider, depthLimit, depthRider } from './depth';
-import { NaNRider, nanRider } from './nan';
+import { NaNRider, nanRider, paramCount } from './nan';
 
 /** Options of {@link makeDeterministic}. */
 export interface DeterministicOptions {
@@ -30,7 +30,7 @@ export function makeDeterministic(module: WasmModule, options: DeterministicOpti
   );
   const canonicalize = options.canonicalizeNaNs !== false;
   const code = module.code.map((body, i) =>
-    applyRiders(body, localCount(module, i), bodyRiders(limit.plan(i), canonicalize)),
+    applyRiders(body, localCount(module, i), bodyRiders(limit.plan(i), canonicalize, paramCount(module, i))),
   );
   return limit.withCounter(derivedModule(module, { code }));
 }
@@ -38,11 +38,12 @@ export function makeDeterministic(module: WasmModule, options: DeterministicOpti
 /**
  * The depth limit's and NaN canonicalization's riders of one body: depth first, so that its local comes
  * first, and at the same offset canonicalization's code (trailing) goes before the depth's (leading).
+ * The body's first `params` locals are its parameters.
  */
-function bodyRiders(plan: DepthPlan | undefined, canonicalize: boolean): BodyRider[] {
+function bodyRiders(plan: DepthPlan | undefined, canonicalize: boolean, params: number): BodyRider[] {
   const riders: BodyRider[] = [];
   if (plan !== undefined) riders.push(depthRider(plan));
-  if (canonicalize) riders.push(nanRider());
+  if (canonicalize) riders.push(nanRider(params));
   return riders;
 }
 
@@ -87,7 +88,7 @@ export function deterministicRiders(
       const plan = limit.plan(definedIndex);
       // `depthLimit` gives every counted body the same plan.
       if (plan !== undefined) riders[count++] = (depth ??= new DepthRider(plan)).reset();
-      if (nan !== undefined) riders[count++] = nan.reset();
+      if (nan !== undefined) riders[count++] = nan.reset(paramCount(module, definedIndex));
       // Cut by `pop` (the caller may have added its own): setting `length` is a call into the runtime.
       while (riders.length > count) riders.pop();
       return riders;

@@ -11,7 +11,9 @@
  * the specification makes every producer return a NaN for a NaN operand, and
  * that one is canonicalized (`sum + a[i] * b[j]` pays once, not twice). Nor is one that
  * an instruction blind to NaN bits takes in the same way: a comparison
- * (`a * b < c`), or a truncation to integers.
+ * (`a * b < c`), or a truncation to integers (see `nan-flow.ts`). A result
+ * written to a local may be canonicalized where the local is read instead
+ * (see `nan-locals.ts`).
  */
 import {
   type ByteWriter,
@@ -20,130 +22,23 @@ import {
   Insertions,
   type LocalGroup,
   type Opcode,
-  PREFIX_ATOMIC,
-  PREFIX_MISC,
   PREFIX_SIMD,
   ValType,
   type WasmModule,
   applyRiders,
   type BodyRider,
   type RiderInsertions,
-  instructionEnd,
   localCount,
   opcodeByName,
   opcodeSet,
-  subOpcode,
+  readLeb,
 } from '@ri-sandbox/core';
+import { LANE, LANES, type Lane, NAN_PRODUCERS, SCALAR_LANES, slotAt, takerOf, TAKES_LANE } from './nan-flow';
+import { LocalWrites, placeLocalSites } from './nan-locals';
 
-type Lane = 'f32' | 'f64' | 'f32x4' | 'f64x2';
-
-const ARITHMETIC = ['add', 'sub', 'mul', 'div', 'sqrt', 'min', 'max', 'ceil', 'floor', 'trunc', 'nearest'];
-
-/** Instructions whose NaN results are canonicalized, with the shape of their result. */
-export const NAN_PRODUCERS: ReadonlyMap<string, Lane> = new Map<string, Lane>([
-  ...ARITHMETIC.flatMap((op): [string, Lane][] => [
-    [`f32.${op}`, 'f32'],
-    [`f64.${op}`, 'f64'],
-    [`f32x4.${op}`, 'f32x4'],
-    [`f64x2.${op}`, 'f64x2'],
-  ]),
-  ['f32.demote_f64', 'f32'],
-  ['f64.promote_f32', 'f64'],
-  ['f32x4.demote_f64x2_zero', 'f32x4'],
-  ['f64x2.promote_low_f32x4', 'f64x2'],
-]);
-
-/** The producers that take one operand (the others take two). */
-const UNARY_PRODUCERS: ReadonlySet<string> = new Set(
-  [...NAN_PRODUCERS.keys()].filter((name) => /\.(sqrt|ceil|floor|trunc|nearest|demote|promote)/.test(name)),
-);
-
-/**
- * Instructions a producer's result may wait under on the stack (besides
- * producers, and instructions blind to NaN bits), with the values each pops
- * and pushes: they only compute what the next producer takes with it (an
- * address and a load, a constant, a local). A load may trap, which ends the
- * run: the result on the stack is never seen.
- */
-const STACK_EFFECT: ReadonlyMap<string, readonly [pops: number, pushes: number]> = new Map<
-  string,
-  readonly [number, number]
->([
-  ...['local.get', 'global.get', 'i32.const', 'i64.const', 'f32.const', 'f64.const', 'v128.const'].map(
-    (name) => [name, [0, 1]] as const,
-  ),
-  ...['i32.load', 'i64.load', 'f32.load', 'f64.load', 'v128.load'].map((name) => [name, [1, 1]] as const),
-  ...['i32.add', 'i32.sub', 'i32.mul', 'i32.shl', 'i32.and', 'i32.or', 'i64.add', 'i64.mul'].map(
-    (name) => [name, [2, 1]] as const,
-  ),
-]);
-
-/**
- * Instructions that take a float but cannot let its NaN bits out: comparisons (a NaN is unordered,
- * whatever its bits) and truncations to integers (which trap on any NaN, or give 0 for SIMD lanes).
- */
-const BLIND_TO_NAN_BITS: readonly string[] = [
-  ...['f32', 'f64', 'f32x4', 'f64x2'].flatMap((shape) =>
-    ['eq', 'ne', 'lt', 'gt', 'le', 'ge'].map((op) => `${shape}.${op}`),
-  ),
-  ...['i32', 'i64'].flatMap((int) =>
-    ['f32_s', 'f32_u', 'f64_s', 'f64_u'].map((from) => `${int}.trunc_${from}`),
-  ),
-  'i32x4.trunc_sat_f32x4_s',
-  'i32x4.trunc_sat_f32x4_u',
-  'i32x4.trunc_sat_f64x2_s_zero',
-  'i32x4.trunc_sat_f64x2_u_zero',
-];
-/** Of those, the ones that take two operands (the others take one). */
-const BLIND_BINARY = /\.(eq|ne|lt|gt|le|ge)$/;
-
-const LANES: readonly Lane[] = ['f32', 'f64', 'f32x4', 'f64x2'];
-/** Tables below are indexed by slot: a single-byte opcode's byte, or 0x100 + a SIMD sub-opcode. */
-const SIMD_SLOTS = 0x100;
-const SLOTS = SIMD_SLOTS + 0x200;
-const slotOf = (op: Opcode) => (op.prefix === PREFIX_SIMD ? SIMD_SLOTS + op.code : op.code);
-/**
- * Per producer: 1 + its lane in `LANES`. Per producer, and per instruction blind to NaN bits: how
- * many operands it takes, and 1 + the lane it reads them as (`TAKES_LANE`, 0 for any other).
- */
-const LANE = new Uint8Array(SLOTS);
-const TAKES = new Uint8Array(SLOTS);
-const TAKES_LANE = new Uint8Array(SLOTS);
-/**
- * The lane an instruction reads its operands as: named after its immediate for a conversion
- * (`f64.promote_f32`, `i32.trunc_f64_s`, `i32x4.trunc_sat_f64x2_s_zero`), before the dot otherwise.
- */
-function operandLane(name: string): Lane {
-  const [shape, operation] = name.split('.') as [string, string];
-  return (/f32x4|f64x2|f32|f64/.exec(operation)?.[0] ?? shape) as Lane;
-}
-/** Per instruction of `STACK_EFFECT`: 1 + what it pops, 1 + what it pushes. */
-const POPS = new Uint8Array(SLOTS);
-const PUSHES = new Uint8Array(SLOTS);
-for (const [name, lane] of NAN_PRODUCERS) {
-  const slot = slotOf(opcodeByName(name) as Opcode);
-  LANE[slot] = 1 + LANES.indexOf(lane);
-  TAKES[slot] = UNARY_PRODUCERS.has(name) ? 1 : 2;
-  TAKES_LANE[slot] = 1 + LANES.indexOf(operandLane(name));
-}
-for (const name of BLIND_TO_NAN_BITS) {
-  const slot = slotOf(opcodeByName(name) as Opcode);
-  TAKES[slot] = BLIND_BINARY.test(name) ? 2 : 1;
-  TAKES_LANE[slot] = 1 + LANES.indexOf(operandLane(name));
-}
-for (const [name, [pops, pushes]] of STACK_EFFECT) {
-  const slot = slotOf(opcodeByName(name) as Opcode);
-  POPS[slot] = 1 + pops;
-  PUSHES[slot] = 1 + pushes;
-}
-
-/** The slot of the instruction at `p` (0 for one that is neither single-byte nor SIMD: no table names it). */
-function slotAt(code: Uint8Array, p: number): number {
-  const byte = code[p] as number;
-  if (byte !== PREFIX_SIMD) return byte === PREFIX_MISC || byte === PREFIX_ATOMIC ? 0 : byte;
-  const sub = subOpcode(code, p);
-  return sub < SLOTS - SIMD_SLOTS ? SIMD_SLOTS + sub : 0;
-}
+/** The instructions that write a local (and, for `local.tee`, leave the value on the stack). */
+const LOCAL_SET = 0x21;
+const LOCAL_TEE = 0x22;
 
 const LOCAL_TYPE: Record<Lane, ValType> = {
   f32: ValType.f32,
@@ -201,54 +96,55 @@ const PRODUCER_OPCODES = opcodeSet([
 /**
  * NaN canonicalization's scan of one body: where results must be
  * canonicalized. It is shown only producers, and follows each result itself
- * to the instruction that takes it. {@link finish} then says what to insert.
+ * to the instruction that takes it. A result written to a local waits for
+ * {@link finish}, which walks the body for that local's reads (see
+ * `nan-locals.ts`), then says what to insert.
  */
 export class NaNScan implements InstructionVisitor {
   readonly opcodes = PRODUCER_OPCODES;
   /** Where results are canonicalized, and their lanes: the first {@link count} (kept from body to body). */
   private readonly sites: number[] = [];
-  private readonly lanes: Lane[] = [];
+  private readonly lanes: number[] = [];
   private count = 0;
+  /** Results written to locals, placed by {@link finish}; the body's code, and its parameters. */
+  private readonly writes = new LocalWrites();
+  private code: Uint8Array | undefined;
+  private params = 0;
   /** What {@link finish} fills: one list per scan, emptied for each body. */
   private readonly insertions = new Insertions();
 
-  /** Forgets the body seen last, for the next one: what {@link finish} gave for it is written over. */
-  reset(): void {
+  /**
+   * Forgets the body seen last, for the next one, whose first `params` locals are its parameters: what
+   * {@link finish} gave for it is written over.
+   */
+  reset(params: number): void {
     this.count = 0;
+    this.writes.clear();
+    this.code = undefined;
+    this.params = params;
   }
 
   visit(code: Uint8Array, start: number, end: number): void {
     const lane = LANE[slotAt(code, start)] as number;
     if (lane === 0) return; // a SIMD instruction that produces no float
-    // How many values lie above the result on the stack, as the instructions after it go by.
-    let above = 0;
-    for (let p = end; p < code.length; p = instructionEnd(code, p)) {
-      const slot = slotAt(code, p);
-      const pops = POPS[slot] as number;
-      const takes = TAKES[slot] as number;
-      const consumes = takes !== 0 ? takes : pops - 1;
-      if (consumes > above) {
-        // This instruction takes the result: left alone if it produces NaNs itself (every producer
-        // turns a NaN operand into a NaN result, canonicalized there) or cannot let NaN bits out (a
-        // comparison, a truncation), reading it in the lane it was made in (a 128-bit value made as
-        // f32x4 and read as f64x2 is other numbers, its NaN bits among their bits); canonicalized
-        // otherwise.
-        if (TAKES_LANE[slot] !== lane) this.site(end, lane);
+    const taker = takerOf(code, end);
+    if (taker >= 0) {
+      // Left alone if a producer, a comparison or a truncation takes it (see `takenBlind`).
+      if (TAKES_LANE[slotAt(code, taker)] === lane) return;
+      const byte = code[taker] as number;
+      if ((byte === LOCAL_SET || byte === LOCAL_TEE) && lane <= SCALAR_LANES) {
+        this.writes.add(readLeb(code, taker + 1), lane);
+        this.code = code;
         return;
       }
-      // Computed above the result, from what lies above it: a producer, or an instruction blind to NaN
-      // bits, leaves one value for what it takes; the others as STACK_EFFECT says.
-      if (takes !== 0) above += 1 - takes;
-      else if (pops === 0) break;
-      else above += (PUSHES[slot] as number) - pops;
     }
-    // Anything else (control flow, a call, a store, the end of the body): canonicalize.
+    // Anything else (a store, control flow, a call, the end of the body): canonicalize.
     this.site(end, lane);
   }
 
   private site(end: number, lane: number): void {
     this.sites[this.count] = end;
-    this.lanes[this.count] = LANES[lane - 1] as Lane;
+    this.lanes[this.count] = lane;
     this.count++;
   }
 
@@ -257,21 +153,42 @@ export class NaNScan implements InstructionVisitor {
    * append (one per value type needed, the first numbered `first`).
    */
   finish(first: number): { readonly insertions: Insertions; readonly locals: readonly LocalGroup[] } {
+    if (this.code !== undefined) {
+      this.placeWrites(this.code);
+      this.code = undefined;
+    }
     // Most bodies produce no float that needs it: they share one empty list.
     const { sites, lanes, count } = this;
     if (count === 0) return NOTHING_TO_CANONICALIZE;
     // One local per value type, in the order the types first turn up.
     const types: ValType[] = [];
     for (let i = 0; i < count; i++) {
-      const type = LOCAL_TYPE[lanes[i] as Lane];
+      const type = LOCAL_TYPE[LANES[(lanes[i] as number) - 1] as Lane];
       if (!types.includes(type)) types.push(type);
     }
     const insertions = this.insertions.clear();
     for (let i = 0; i < count; i++) {
-      const lane = lanes[i] as Lane;
+      const lane = LANES[(lanes[i] as number) - 1] as Lane;
       emitCanonicalize(insertions.at(sites[i] as number), lane, first + types.indexOf(LOCAL_TYPE[lane]));
     }
     return { insertions, locals: types.map((type) => ({ count: 1, type })) };
+  }
+
+  /** Adds the sites of the results written to locals, then puts every site in order. */
+  private placeWrites(code: Uint8Array): void {
+    placeLocalSites(code, this.writes, this.params, (offset, lane) => {
+      this.site(offset, lane);
+    });
+    const { sites, lanes, count } = this;
+    const order = Array.from({ length: count }, (_, i) => i).sort(
+      (a, b) => (sites[a] as number) - (sites[b] as number),
+    );
+    const offsets = order.map((i) => sites[i] as number);
+    const laneInOrder = order.map((i) => lanes[i] as number);
+    for (let i = 0; i < count; i++) {
+      sites[i] = offsets[i] as number;
+      lanes[i] = laneInOrder[i] as number;
+    }
   }
 }
 
@@ -282,16 +199,26 @@ export class NaNScan implements InstructionVisitor {
  */
 export function canonicalizeNaNs(module: WasmModule): WasmModule {
   return derivedModule(module, {
-    code: module.code.map((body, i) => applyRiders(body, localCount(module, i), [nanRider()])),
+    code: module.code.map((body, i) =>
+      applyRiders(body, localCount(module, i), [nanRider(paramCount(module, i))]),
+    ),
   });
 }
 
 /** What a body without a site to canonicalize gets (read only). */
 const NOTHING_TO_CANONICALIZE = { insertions: new Insertions(), locals: [] } as const;
 
-/** NaN canonicalization of one body, as a rider (see `BodyRider` in `@ri-sandbox/core`). */
-export function nanRider(): BodyRider {
-  return new NaNRider();
+/** How many parameters defined function `definedIndex` of `module` takes: its first locals. */
+export function paramCount(module: WasmModule, definedIndex: number): number {
+  return module.types[module.functions[definedIndex] as number]?.params.length ?? 0;
+}
+
+/**
+ * NaN canonicalization of one body whose first `params` locals are its parameters, as a rider (see
+ * `BodyRider` in `@ri-sandbox/core`).
+ */
+export function nanRider(params: number): BodyRider {
+  return new NaNRider().reset(params);
 }
 
 /**
@@ -301,9 +228,9 @@ export function nanRider(): BodyRider {
 export class NaNRider implements BodyRider {
   readonly scan = new NaNScan();
 
-  /** The rider, emptied for the next body. */
-  reset(): this {
-    this.scan.reset();
+  /** The rider, emptied for the next body, whose first `params` locals are its parameters. */
+  reset(params: number): this {
+    this.scan.reset(params);
     return this;
   }
 

@@ -1,0 +1,163 @@
+import { describe, expect, it } from 'vitest';
+import { decodeModule, encodeModule } from '@ri-sandbox/core';
+import { wat } from '../../core/test/wat';
+import { canonicalizeNaNs } from './nan';
+
+/**
+ * Functions whose float results go through a local. Each takes a NaN's bits (or any number's) as an
+ * i64, so that no conversion through JavaScript touches them, and returns what it made as bits.
+ */
+const LOCALS = wat(`(module (memory 1)
+  ;; Written from a product, read only by a sum: the local's bits never get out; the sum's do.
+  (func (export "inner") (param i64) (result i64) (local f64)
+    (local.set 1 (f64.mul (f64.reinterpret_i64 (local.get 0)) (f64.const 2)))
+    (i64.reinterpret_f64 (f64.add (local.get 1) (local.get 1))))
+  ;; Summed in a loop, stored after it: canonicalized where it is read, once, not in the loop.
+  (func (export "after") (param i64 i32) (result i64) (local f64 f64)
+    (local.set 3 (f64.reinterpret_i64 (local.get 0)))
+    (local.set 2 (f64.const 0))
+    (block (loop
+      (br_if 1 (i32.eqz (local.get 1)))
+      (local.set 2 (f64.add (local.get 2) (local.get 3)))
+      (local.set 1 (i32.sub (local.get 1) (i32.const 1)))
+      (br 0)))
+    (f64.store (i32.const 0) (local.get 2))
+    (i64.load (i32.const 0)))
+  ;; Computed once, stored in a loop: canonicalized where it is written, outside the loop.
+  (func (export "before") (param i64 i32) (result i64) (local f64)
+    (local.set 2 (f64.add (f64.reinterpret_i64 (local.get 0)) (f64.const 1)))
+    (block (loop
+      (br_if 1 (i32.eqz (local.get 1)))
+      (f64.store (i32.const 8) (local.get 2))
+      (local.set 1 (i32.sub (local.get 1) (i32.const 1)))
+      (br 0)))
+    (i64.load (i32.const 8)))
+  ;; Also written with a loaded value, whose bits must be kept: the sum is canonicalized where written.
+  (func (export "loaded") (param i64 i32) (result i64) (local f64)
+    (i64.store (i32.const 16) (local.get 0))
+    (local.set 2 (f64.load (i32.const 16)))
+    (block (loop
+      (br_if 1 (i32.eqz (local.get 1)))
+      (local.set 2 (f64.add (local.get 2) (f64.const 1)))
+      (local.set 1 (i32.sub (local.get 1) (i32.const 1)))
+      (br 0)))
+    (f64.store (i32.const 24) (local.get 2))
+    (i64.load (i32.const 24)))
+  ;; Also written with a constant NaN, whose bits must be kept too.
+  (func (export "constant") (param i64 i32) (result i64) (local f64 f64)
+    (local.set 3 (f64.reinterpret_i64 (local.get 0)))
+    (local.set 2 (f64.const nan:0x4000000000001))
+    (block (loop
+      (br_if 1 (i32.eqz (local.get 1)))
+      (local.set 2 (f64.add (local.get 2) (local.get 3)))
+      (local.set 1 (i32.sub (local.get 1) (i32.const 1)))
+      (br 0)))
+    (i64.reinterpret_f64 (local.get 2)))
+  ;; A parameter: the caller's NaN keeps its bits.
+  (func $param (param f64 i32) (result i64)
+    (block (loop
+      (br_if 1 (i32.eqz (local.get 1)))
+      (local.set 0 (f64.add (local.get 0) (f64.const 1)))
+      (local.set 1 (i32.sub (local.get 1) (i32.const 1)))
+      (br 0)))
+    (i64.reinterpret_f64 (local.get 0)))
+  (func (export "param") (param i64 i32) (result i64)
+    (call $param (f64.reinterpret_i64 (local.get 0)) (local.get 1)))
+  ;; Kept by local.tee in a loop whose copy on the stack only a comparison reads; stored after the loop.
+  (func (export "tee") (param i64 i32) (result i64) (local f64 f64)
+    (local.set 3 (f64.reinterpret_i64 (local.get 0)))
+    (local.set 2 (f64.const 0))
+    (block (loop
+      (br_if 1 (f64.gt (local.tee 2 (f64.add (local.get 2) (local.get 3)))
+        (f64.const 1e300)))
+      (br_if 1 (i32.eqz (local.tee 1 (i32.sub (local.get 1) (i32.const 1)))))
+      (br 0)))
+    (f64.store (i32.const 32) (local.get 2))
+    (i64.load (i32.const 32)))
+  ;; Kept by local.tee whose copy on the stack is stored, and read by a comparison.
+  (func (export "teeStored") (param i64) (result i64) (local f64)
+    (f64.store (i32.const 40) (local.tee 1 (f64.mul (f64.reinterpret_i64 (local.get 0)) (f64.const 2))))
+    (drop (f64.lt (local.get 1) (f64.const 0)))
+    (i64.load (i32.const 40))))`);
+
+const EXPORTS = ['inner', 'after', 'before', 'loaded', 'constant', 'param', 'tee', 'teeStored'] as const;
+/** The defined function each export is ($param, defined before its export, is 5). */
+const BODY: Record<(typeof EXPORTS)[number], number> = {
+  inner: 0,
+  after: 1,
+  before: 2,
+  loaded: 3,
+  constant: 4,
+  param: 6,
+  tee: 7,
+  teeStored: 8,
+};
+
+/** The first byte of the instruction after each canonicalization (`f64.ge; select`) in `code`. */
+function followers(code: Uint8Array): number[] {
+  const found: number[] = [];
+  for (let i = 1; i + 1 < code.length; i++)
+    if (code[i] === 0x1b && code[i - 1] === 0x66) found.push(code[i + 1] as number);
+  return found;
+}
+
+async function exportsOf(bytes: Uint8Array<ArrayBuffer>) {
+  const { instance } = await WebAssembly.instantiate(bytes);
+  return instance.exports as Record<string, (...args: unknown[]) => bigint>;
+}
+
+const CANONICAL = 0x7ff8000000000000n;
+/** A NaN with a payload: x86 carries it through arithmetic. */
+const PAYLOAD = 0x7ff4000000000001n;
+const bits = (value: bigint) => BigInt.asUintN(64, value);
+
+describe('canonicalizeNaNs with results kept in locals', () => {
+  const rewritten = canonicalizeNaNs(decodeModule(LOCALS));
+
+  it('canonicalizes where it costs least: at the write, or at the reads that let the value out', () => {
+    const at = (name: (typeof EXPORTS)[number]) =>
+      followers(rewritten.code[BODY[name]]?.code ?? new Uint8Array());
+    const LOCAL_SET = 0x21;
+    const LOCAL_TEE = 0x22;
+    const F64_STORE = 0x39;
+    const I64_REINTERPRET = 0xbd;
+    // Read only by arithmetic: the sum is canonicalized, the product's write is not.
+    expect(at('inner')).toEqual([I64_REINTERPRET]);
+    // Read once after the loop that writes it.
+    expect(at('after')).toEqual([F64_STORE]);
+    // Written once before the loop that reads it.
+    expect(at('before')).toEqual([LOCAL_SET]);
+    // Writes that must keep their bits: canonicalized at the arithmetic writes, as any result.
+    expect(at('loaded')).toEqual([LOCAL_SET]);
+    expect(at('constant')).toEqual([LOCAL_SET]);
+    expect(followers(rewritten.code[5]?.code ?? new Uint8Array())).toEqual([LOCAL_SET]); // $param
+    expect(at('param')).toEqual([]);
+    // The tee's copy goes to a comparison; the read after the loop is canonicalized.
+    expect(at('tee')).toEqual([F64_STORE]);
+    // The tee's copy is stored, the local read once by a comparison: one check either way, at the write.
+    expect(at('teeStored')).toEqual([LOCAL_TEE]);
+  });
+
+  it('gives the canonical NaN for every NaN arithmetic made, and keeps every other NaN as it was', async () => {
+    const raw = await exportsOf(LOCALS);
+    const fixed = await exportsOf(encodeModule(rewritten));
+    // Without canonicalization, x86 carries the payload through: the cases below would fail.
+    expect(bits(raw['inner']!(PAYLOAD))).not.toBe(CANONICAL);
+    expect(bits(fixed['inner']!(PAYLOAD))).toBe(CANONICAL);
+    expect(bits(fixed['after']!(PAYLOAD, 3))).toBe(CANONICAL);
+    expect(bits(fixed['before']!(PAYLOAD, 2))).toBe(CANONICAL);
+    expect(bits(fixed['loaded']!(PAYLOAD, 1))).toBe(CANONICAL);
+    expect(bits(fixed['constant']!(0n, 1))).toBe(CANONICAL);
+    expect(bits(fixed['param']!(PAYLOAD, 1))).toBe(CANONICAL);
+    expect(bits(fixed['tee']!(PAYLOAD, 2))).toBe(CANONICAL);
+    expect(bits(fixed['teeStored']!(PAYLOAD))).toBe(CANONICAL);
+    // A NaN no arithmetic made (loaded, a constant, a caller's argument) keeps its payload.
+    expect(bits(fixed['loaded']!(PAYLOAD, 0))).toBe(PAYLOAD);
+    expect(bits(fixed['constant']!(0n, 0))).toBe(0x7ff4000000000001n);
+    expect(bits(fixed['param']!(PAYLOAD, 0))).toBe(PAYLOAD);
+    // Numbers are untouched (`constant` starts from its NaN).
+    const one = 0x3ff0000000000000n;
+    for (const name of EXPORTS.filter((name) => name !== 'constant'))
+      expect(bits(fixed[name]!(one, 2))).toBe(bits(raw[name]!(one, 2)));
+  });
+});
