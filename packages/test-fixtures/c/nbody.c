@@ -1,6 +1,7 @@
 /* The n-body simulation of the Computer Language Benchmarks Game (five planets, doubles), compiled to WebAssembly as game and simulation logic: most float results pass through locals. */
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #define PI 3.141592653589793
 #define SOLAR_MASS (4 * PI * PI)
@@ -11,9 +12,7 @@ struct body {
   double x, y, z, vx, vy, vz, mass;
 };
 
-static struct body bodies[BODIES];
-
-static void reset(void) {
+static void reset(struct body *bodies) {
   static const struct body initial[BODIES] = {
       {0, 0, 0, 0, 0, 0, SOLAR_MASS},
       {4.84143144246472090e+00, -1.16032004402742839e+00, -1.03622044471123109e-01,
@@ -40,7 +39,7 @@ static void reset(void) {
   bodies[0].vz = -pz / SOLAR_MASS;
 }
 
-static void advance(double dt) {
+static void advance(struct body *bodies, double dt) {
   for (int i = 0; i < BODIES; i++) {
     struct body *a = &bodies[i];
     for (int j = i + 1; j < BODIES; j++) {
@@ -63,13 +62,13 @@ static void advance(double dt) {
   }
 }
 
-static double energy(void) {
+static double energy(const struct body *bodies) {
   double e = 0;
   for (int i = 0; i < BODIES; i++) {
-    struct body *a = &bodies[i];
+    const struct body *a = &bodies[i];
     e += 0.5 * a->mass * (a->vx * a->vx + a->vy * a->vy + a->vz * a->vz);
     for (int j = i + 1; j < BODIES; j++) {
-      struct body *b = &bodies[j];
+      const struct body *b = &bodies[j];
       double dx = a->x - b->x, dy = a->y - b->y, dz = a->z - b->z;
       e -= a->mass * b->mass / sqrt(dx * dx + dy * dy + dz * dz);
     }
@@ -79,7 +78,10 @@ static double energy(void) {
 
 /* Runs `steps` steps of 0.01 days from the initial state and returns the system's energy after them. */
 __attribute__((export_name("nbody"))) double nbody(int32_t steps) {
-  reset();
-  for (int32_t i = 0; i < steps; i++) advance(0.01);
-  return energy();
+  struct body *bodies = calloc(BODIES, sizeof(struct body));
+  reset(bodies);
+  for (int32_t i = 0; i < steps; i++) advance(bodies, 0.01);
+  double e = energy(bodies);
+  free(bodies);
+  return e;
 }
