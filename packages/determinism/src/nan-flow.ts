@@ -43,8 +43,9 @@ const UNARY_PRODUCERS: ReadonlySet<string> = new Set(
  * Instructions a producer's result may wait under on the stack (besides
  * producers, and instructions blind to NaN bits), with the values each pops
  * and pushes: they only compute what the next producer takes with it (an
- * address and a load, a constant, a local). A load may trap, which ends the
- * run: the result on the stack is never seen.
+ * address and a load, a constant, a local), or keep in a local a value computed
+ * above it (`(a * b) + (dx = x - y) * dx` keeps `dx` while the product waits).
+ * A load may trap, which ends the run: the result on the stack is never seen.
  */
 const STACK_EFFECT: ReadonlyMap<string, readonly [pops: number, pushes: number]> = new Map<
   string,
@@ -57,6 +58,8 @@ const STACK_EFFECT: ReadonlyMap<string, readonly [pops: number, pushes: number]>
   ...['i32.add', 'i32.sub', 'i32.mul', 'i32.shl', 'i32.and', 'i32.or', 'i64.add', 'i64.mul'].map(
     (name) => [name, [2, 1]] as const,
   ),
+  ['local.set', [1, 0]],
+  ['local.tee', [1, 1]],
 ]);
 
 /**

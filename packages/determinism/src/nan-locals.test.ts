@@ -78,9 +78,31 @@ const LOCALS = wat(`(module (memory 1)
   (func (export "teeStored") (param i64) (result i64) (local f64)
     (f64.store (i32.const 40) (local.tee 1 (f64.mul (f64.reinterpret_i64 (local.get 0)) (f64.const 2))))
     (drop (f64.lt (local.get 1) (f64.const 0)))
-    (i64.load (i32.const 40))))`);
+    (i64.load (i32.const 40)))
+  ;; Also written with a loaded value, but only arithmetic reads it: only the sum returned is canonicalized.
+  (func (export "blindOnly") (param i64 i32) (result i64) (local f64)
+    (i64.store (i32.const 48) (local.get 0))
+    (local.set 2 (f64.load (i32.const 48)))
+    (if (local.get 1) (then (local.set 2 (f64.mul (local.get 2) (f64.const 2)))))
+    (i64.reinterpret_f64 (f64.add (local.get 2) (f64.const 0))))
+  ;; The first product waits while a difference is kept in a local and squared: (a * 3) + (d = x - 1) * d.
+  (func (export "waits") (param i64) (result i64) (local f64)
+    (i64.reinterpret_f64 (f64.add
+      (f64.mul (f64.reinterpret_i64 (local.get 0)) (f64.const 3))
+      (f64.mul (local.tee 1 (f64.sub (f64.load (i32.const 56)) (f64.const 1))) (local.get 1))))))`);
 
-const EXPORTS = ['inner', 'after', 'before', 'loaded', 'constant', 'param', 'tee', 'teeStored'] as const;
+const EXPORTS = [
+  'inner',
+  'after',
+  'before',
+  'loaded',
+  'constant',
+  'param',
+  'tee',
+  'teeStored',
+  'blindOnly',
+  'waits',
+] as const;
 /** The defined function each export is ($param, defined before its export, is 5). */
 const BODY: Record<(typeof EXPORTS)[number], number> = {
   inner: 0,
@@ -91,6 +113,8 @@ const BODY: Record<(typeof EXPORTS)[number], number> = {
   param: 6,
   tee: 7,
   teeStored: 8,
+  blindOnly: 9,
+  waits: 10,
 };
 
 /** The first byte of the instruction after each canonicalization (`f64.ge; select`) in `code`. */
@@ -136,6 +160,10 @@ describe('canonicalizeNaNs with results kept in locals', () => {
     expect(at('tee')).toEqual([F64_STORE]);
     // The tee's copy is stored, the local read once by a comparison: one check either way, at the write.
     expect(at('teeStored')).toEqual([LOCAL_TEE]);
+    // No read lets the local's value out: its loaded NaN is never seen, and nothing is checked but the sum.
+    expect(at('blindOnly')).toEqual([I64_REINTERPRET]);
+    // Neither the first product (which waits under the local.tee) nor the difference kept is checked.
+    expect(at('waits')).toEqual([I64_REINTERPRET]);
   });
 
   it('gives the canonical NaN for every NaN arithmetic made, and keeps every other NaN as it was', async () => {
@@ -151,6 +179,9 @@ describe('canonicalizeNaNs with results kept in locals', () => {
     expect(bits(fixed['param']!(PAYLOAD, 1))).toBe(CANONICAL);
     expect(bits(fixed['tee']!(PAYLOAD, 2))).toBe(CANONICAL);
     expect(bits(fixed['teeStored']!(PAYLOAD))).toBe(CANONICAL);
+    expect(bits(fixed['blindOnly']!(PAYLOAD, 0))).toBe(CANONICAL);
+    expect(bits(fixed['blindOnly']!(PAYLOAD, 1))).toBe(CANONICAL);
+    expect(bits(fixed['waits']!(PAYLOAD))).toBe(CANONICAL);
     // A NaN no arithmetic made (loaded, a constant, a caller's argument) keeps its payload.
     expect(bits(fixed['loaded']!(PAYLOAD, 0))).toBe(PAYLOAD);
     expect(bits(fixed['constant']!(0n, 0))).toBe(0x7ff4000000000001n);

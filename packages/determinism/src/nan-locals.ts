@@ -8,13 +8,15 @@
  * intermediate values of float code in locals (`dx = a.x - b.x; d2 = dx * dx
  * + ...`), read only by more arithmetic: the writes then need nothing.
  *
- * A local qualifies only if it is not a parameter (a caller's NaN must keep
- * its bits) and every write to it is of a producer's result or of a constant
- * that is not a NaN: a loaded or copied NaN must keep its bits too, and a
- * read canonicalized would change them. Of the two placements, writes or
- * escaping reads, the cheaper is chosen, each site weighed by the loops
- * around it, so that a value computed once and stored in a loop keeps its
- * one check outside the loop.
+ * If no read lets the value out, nothing is canonicalized, whatever else the
+ * local holds. Otherwise the reads that do are canonicalized instead of the
+ * writes only if the local is not a parameter (a caller's NaN must keep its
+ * bits) and every write to it is of a producer's result or of a constant that
+ * is not a NaN: a loaded or copied NaN must keep its bits too, and a read
+ * canonicalized would change them. Of the two placements, writes or escaping
+ * reads, the cheaper is chosen, each site weighed by the loops around it, so
+ * that a value computed once and stored in a loop keeps its one check outside
+ * the loop.
  */
 import { instructionEnd, readLeb } from '@ri-sandbox/core';
 import { LANE, slotAt, takenBlind } from './nan-flow';
@@ -42,14 +44,14 @@ export class LocalWrites {
     this.n++;
   }
 
-  /** The locals written, with their lanes; parameters (the first `params`) never qualify. */
+  /** The locals written, with their lanes; parameters (the first `params`) keep their callers' bits. */
   candidates(params: number): Map<number, Candidate> {
     const candidates = new Map<number, Candidate>();
     for (let i = 0; i < this.n; i++) {
       const local = this.locals[i] as number;
       if (candidates.has(local)) continue;
       const candidate = new Candidate(this.lanes[i] as number);
-      candidate.qualifies = local >= params;
+      candidate.keepsBits = local < params;
       candidates.set(local, candidate);
     }
     return candidates;
@@ -58,8 +60,8 @@ export class LocalWrites {
 
 /** One local's two placements, as the walk of the body finds them. */
 class Candidate {
-  /** False once a write is found that must keep its bits. */
-  qualifies = true;
+  /** Whether it is a parameter or a write was found whose bits must be kept. */
+  keepsBits = false;
   /** The cost of canonicalizing at the writes of producers' results, and those writes' offsets. */
   writeCost = 0;
   readonly writeSites: number[] = [];
@@ -116,8 +118,11 @@ export function placeLocalSites(
   const candidates = writes.candidates(params);
   walkLocals(code, candidates);
   for (const [, candidate] of candidates) {
-    const lazy = candidate.qualifies && candidate.readCost < candidate.writeCost;
-    for (const offset of lazy ? candidate.readSites : candidate.writeSites) site(offset, candidate.lane);
+    // No read lets the value out: nothing to canonicalize, whatever else the local holds. Otherwise at
+    // the reads that do, if that runs fewer times and no NaN the local holds must keep its bits.
+    const { readSites, readCost, writeSites, writeCost, keepsBits } = candidate;
+    const atReads = readSites.length === 0 || (!keepsBits && readCost < writeCost);
+    for (const offset of atReads ? readSites : writeSites) site(offset, candidate.lane);
   }
 }
 
@@ -167,16 +172,16 @@ function visitLocal(
   const { lane } = candidate;
   const byte = code[start] as number;
   if (byte !== LOCAL_GET) {
-    // A write: of a producer's result (canonicalized where the producer ends, if the local does not
-    // qualify), of a finite constant, or of a value whose bits must be kept.
+    // A write: of a producer's result (canonicalized where the producer ends, if checks stay at the
+    // writes), of a finite constant, or of a value whose bits must be kept.
     if (previous >= 0 && LANE[slotAt(code, previous)] === lane) {
       candidate.writeCost += weight(depth);
       candidate.writeSites.push(start);
-    } else if (previous < 0 || !finiteConstant(code, previous)) candidate.qualifies = false;
+    } else if (previous < 0 || !finiteConstant(code, previous)) candidate.keepsBits = true;
     if (byte === LOCAL_SET) return;
   }
-  // A read, or the copy a `local.tee` leaves on the stack: what it costs if the local qualifies.
-  if (candidate.qualifies && !takenBlind(code, end, lane)) {
+  // A read, or the copy a `local.tee` leaves on the stack.
+  if (!takenBlind(code, end, lane)) {
     candidate.readCost += weight(depth);
     candidate.readSites.push(end);
   }
