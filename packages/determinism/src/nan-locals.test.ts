@@ -89,7 +89,14 @@ const LOCALS = wat(`(module (memory 1)
   (func (export "waits") (param i64) (result i64) (local f64)
     (i64.reinterpret_f64 (f64.add
       (f64.mul (f64.reinterpret_i64 (local.get 0)) (f64.const 3))
-      (f64.mul (local.tee 1 (f64.sub (f64.load (i32.const 56)) (f64.const 1))) (local.get 1))))))`);
+      (f64.mul (local.tee 1 (f64.sub (f64.load (i32.const 56)) (f64.const 1))) (local.get 1)))))
+  ;; A local's check between two stored results' checks: the sites are put in order.
+  (func (export "mixed") (param i64) (result i64) (local f64)
+    (f64.store (i32.const 64) (f64.add (f64.reinterpret_i64 (local.get 0)) (f64.const 1)))
+    (local.set 1 (f64.mul (f64.reinterpret_i64 (local.get 0)) (f64.const 2)))
+    (f64.store (i32.const 72) (local.get 1))
+    (f64.store (i32.const 80) (f64.sub (f64.reinterpret_i64 (local.get 0)) (f64.const 1)))
+    (i64.xor (i64.load (i32.const 64)) (i64.xor (i64.load (i32.const 72)) (i64.load (i32.const 80))))))`);
 
 const EXPORTS = [
   'inner',
@@ -102,6 +109,7 @@ const EXPORTS = [
   'teeStored',
   'blindOnly',
   'waits',
+  'mixed',
 ] as const;
 /** The defined function each export is ($param, defined before its export, is 5). */
 const BODY: Record<(typeof EXPORTS)[number], number> = {
@@ -115,6 +123,7 @@ const BODY: Record<(typeof EXPORTS)[number], number> = {
   teeStored: 8,
   blindOnly: 9,
   waits: 10,
+  mixed: 11,
 };
 
 /** The first byte of the instruction after each canonicalization (`f64.ge; select`) in `code`. */
@@ -164,6 +173,8 @@ describe('canonicalizeNaNs with results kept in locals', () => {
     expect(at('blindOnly')).toEqual([I64_REINTERPRET]);
     // Neither the first product (which waits under the local.tee) nor the difference kept is checked.
     expect(at('waits')).toEqual([I64_REINTERPRET]);
+    // One check either way for the local: at its write, between the stores' checks.
+    expect(at('mixed')).toEqual([F64_STORE, LOCAL_SET, F64_STORE]);
   });
 
   it('gives the canonical NaN for every NaN arithmetic made, and keeps every other NaN as it was', async () => {
@@ -182,6 +193,8 @@ describe('canonicalizeNaNs with results kept in locals', () => {
     expect(bits(fixed['blindOnly']!(PAYLOAD, 0))).toBe(CANONICAL);
     expect(bits(fixed['blindOnly']!(PAYLOAD, 1))).toBe(CANONICAL);
     expect(bits(fixed['waits']!(PAYLOAD))).toBe(CANONICAL);
+    // Three canonical NaNs, exclusive-ored: the canonical NaN.
+    expect(bits(fixed['mixed']!(PAYLOAD))).toBe(CANONICAL);
     // A NaN no arithmetic made (loaded, a constant, a caller's argument) keeps its payload.
     expect(bits(fixed['loaded']!(PAYLOAD, 0))).toBe(PAYLOAD);
     expect(bits(fixed['constant']!(0n, 0))).toBe(0x7ff4000000000001n);

@@ -176,18 +176,29 @@ export class NaNScan implements InstructionVisitor {
 
   /** Adds the sites of the results written to locals, then puts every site in order. */
   private placeWrites(code: Uint8Array): void {
+    const own = this.count;
     placeLocalSites(code, this.writes, this.params, (offset, lane) => {
       this.site(offset, lane);
     });
     const { sites, lanes, count } = this;
-    const order = Array.from({ length: count }, (_, i) => i).sort(
-      (a, b) => (sites[a] as number) - (sites[b] as number),
+    if (count === own) return;
+    // The scan's own sites are in order; the added ones are sorted apart, then merged in from the end.
+    const added = Array.from({ length: count - own }, (_, i) => own + i).sort(
+      (x, y) => (sites[x] as number) - (sites[y] as number),
     );
-    const offsets = order.map((i) => sites[i] as number);
-    const laneInOrder = order.map((i) => lanes[i] as number);
-    for (let i = 0; i < count; i++) {
-      sites[i] = offsets[i] as number;
-      lanes[i] = laneInOrder[i] as number;
+    const offsets = added.map((i) => sites[i] as number);
+    const addedLanes = added.map((i) => lanes[i] as number);
+    let mine = own - 1;
+    for (let k = added.length - 1, to = count - 1; k >= 0; to--) {
+      if (mine >= 0 && (sites[mine] as number) > (offsets[k] as number)) {
+        sites[to] = sites[mine] as number;
+        lanes[to] = lanes[mine] as number;
+        mine--;
+      } else {
+        sites[to] = offsets[k] as number;
+        lanes[to] = addedLanes[k] as number;
+        k--;
+      }
     }
   }
 }
