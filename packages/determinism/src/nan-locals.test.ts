@@ -96,7 +96,21 @@ const LOCALS = wat(`(module (memory 1)
     (local.set 1 (f64.mul (f64.reinterpret_i64 (local.get 0)) (f64.const 2)))
     (f64.store (i32.const 72) (local.get 1))
     (f64.store (i32.const 80) (f64.sub (f64.reinterpret_i64 (local.get 0)) (f64.const 1)))
-    (i64.xor (i64.load (i32.const 64)) (i64.xor (i64.load (i32.const 72)) (i64.load (i32.const 80))))))`);
+    (i64.xor (i64.load (i32.const 64)) (i64.xor (i64.load (i32.const 72)) (i64.load (i32.const 80)))))
+  ;; A product written to a local after another value was kept above it: not next to its write.
+  (func (export "between") (param i64) (result i64) (local f64 i32)
+    local.get 0
+    f64.reinterpret_i64
+    f64.const 2
+    f64.mul
+    i32.const 5
+    local.set 2
+    local.set 1
+    i32.const 88
+    local.get 1
+    f64.store
+    i32.const 88
+    i64.load))`);
 
 const EXPORTS = [
   'inner',
@@ -110,6 +124,7 @@ const EXPORTS = [
   'blindOnly',
   'waits',
   'mixed',
+  'between',
 ] as const;
 /** The defined function each export is ($param, defined before its export, is 5). */
 const BODY: Record<(typeof EXPORTS)[number], number> = {
@@ -124,6 +139,7 @@ const BODY: Record<(typeof EXPORTS)[number], number> = {
   blindOnly: 9,
   waits: 10,
   mixed: 11,
+  between: 12,
 };
 
 /** The first byte of the instruction after each canonicalization (`f64.ge; select`) in `code`. */
@@ -195,6 +211,7 @@ describe('canonicalizeNaNs with results kept in locals', () => {
     expect(bits(fixed['waits']!(PAYLOAD))).toBe(CANONICAL);
     // Three canonical NaNs, exclusive-ored: the canonical NaN.
     expect(bits(fixed['mixed']!(PAYLOAD))).toBe(CANONICAL);
+    expect(bits(fixed['between']!(PAYLOAD))).toBe(CANONICAL);
     // A NaN no arithmetic made (loaded, a constant, a caller's argument) keeps its payload.
     expect(bits(fixed['loaded']!(PAYLOAD, 0))).toBe(PAYLOAD);
     expect(bits(fixed['constant']!(0n, 0))).toBe(0x7ff4000000000001n);

@@ -152,6 +152,8 @@ const statement = fc.oneof(
     .tuple(slot, local, arithmetic)
     .map(([at, x, value]) => `(f64.store (i32.const ${at}) (local.tee ${x} ${value}))`),
   fc.tuple(local, local).map(([x, y]) => `(local.set ${x} (f64.neg (local.get ${y})))`),
+  // A value kept in a local while the result waits under it, then the result written.
+  fc.tuple(local, arithmetic).map(([x, value]) => `${value} (local.set $k (i32.const 5)) (local.set ${x})`),
   fc
     .tuple(local, local, local, arithmetic)
     .map(
@@ -168,7 +170,7 @@ const program = fc
   )
   .map(
     ([before, inLoop, after]) => `(module (memory (export "memory") 1)
-  (func (export "run") (param i64 i64 i64 i32) (result i64) (local $a f64) (local $b f64) (local $c f64)
+  (func (export "run") (param i64 i64 i64 i32) (result i64) (local $a f64) (local $b f64) (local $c f64) (local $k i32)
     (i64.store (i32.const 0) (local.get 0)) (i64.store (i32.const 8) (local.get 1)) (i64.store (i32.const 16) (local.get 2))
     ${before.join(' ')}
     (block (loop (br_if 1 (i32.eqz (local.get 3))) ${inLoop.join(' ')}

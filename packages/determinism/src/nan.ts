@@ -131,8 +131,10 @@ export class NaNScan implements InstructionVisitor {
     if (taker >= 0) {
       // Left alone if a producer, a comparison or a truncation takes it (see `takenBlind`).
       if (TAKES_LANE[slotAt(code, taker)] === lane) return;
+      // Written to a local right after it is made (the walk in `finish` tells such writes by the
+      // producer before them; one with other values kept in between stays checked here).
       const byte = code[taker] as number;
-      if ((byte === LOCAL_SET || byte === LOCAL_TEE) && lane <= SCALAR_LANES) {
+      if ((byte === LOCAL_SET || byte === LOCAL_TEE) && taker === end && lane <= SCALAR_LANES) {
         this.writes.add(readLeb(code, taker + 1), lane);
         this.code = code;
         return;
