@@ -140,9 +140,15 @@ const arithmetic = fc.oneof(
   fc.tuple(unary, local).map(([op, x]) => `(${op} (local.get ${x}))`),
   fc.tuple(binary, local, slot).map(([op, x, at]) => `(${op} (local.get ${x}) (f64.load (i32.const ${at})))`),
 );
+/** Arithmetic over arithmetic, the second operand kept in a local on the way (`(a * b) + (d = x - y)`). */
+const nested = fc
+  .tuple(binary, arithmetic, local, arithmetic)
+  .map(([op, first, x, second]) => `(${op} ${first} (local.tee ${x} ${second}))`);
 const constant = fc.constantFrom('0', '-1.5', '1e308', 'inf', 'nan:0x4000000000001', '-nan:0x8000000000001');
 const statement = fc.oneof(
   fc.tuple(local, arithmetic).map(([x, value]) => `(local.set ${x} ${value})`),
+  fc.tuple(local, nested).map(([x, value]) => `(local.set ${x} ${value})`),
+  fc.tuple(slot, nested).map(([at, value]) => `(f64.store (i32.const ${at}) ${value})`),
   fc.tuple(local, local).map(([x, y]) => `(local.set ${x} (local.get ${y}))`),
   fc.tuple(local, slot).map(([x, at]) => `(local.set ${x} (f64.load (i32.const ${at})))`),
   fc.tuple(local, constant).map(([x, value]) => `(local.set ${x} (f64.const ${value}))`),
@@ -201,7 +207,7 @@ describe('canonicalizeNaNs on generated float code through locals', () => {
         const bytes = wat(source);
         expect(await runAll(transformed(bytes))).toEqual(await runAll(everyResultChecked(bytes)));
       }),
-      { numRuns: 300 },
+      { numRuns: 500 },
     );
   });
 });
