@@ -110,7 +110,18 @@ const LOCALS = wat(`(module (memory 1)
     local.get 1
     f64.store
     i32.const 88
-    i64.load))`);
+    i64.load)
+  ;; An f32 sum started from a finite constant (defined function 13, not in EXPORTS: it takes i32s).
+  (func (export "sumF32") (param i32 i32) (result i32) (local f32 f32)
+    (local.set 3 (f32.reinterpret_i32 (local.get 0)))
+    (local.set 2 (f32.const 0.5))
+    (block (loop
+      (br_if 1 (i32.eqz (local.get 1)))
+      (local.set 2 (f32.add (local.get 2) (local.get 3)))
+      (local.set 1 (i32.sub (local.get 1) (i32.const 1)))
+      (br 0)))
+    (f32.store (i32.const 96) (local.get 2))
+    (i32.load (i32.const 96))))`);
 
 const EXPORTS = [
   'inner',
@@ -142,11 +153,11 @@ const BODY: Record<(typeof EXPORTS)[number], number> = {
   between: 12,
 };
 
-/** The first byte of the instruction after each canonicalization (`f64.ge; select`) in `code`. */
+/** The first byte of the instruction after each canonicalization (`f64.ge` or `f32.ge`, `select`) in `code`. */
 function followers(code: Uint8Array): number[] {
   const found: number[] = [];
   for (let i = 1; i + 1 < code.length; i++)
-    if (code[i] === 0x1b && code[i - 1] === 0x66) found.push(code[i + 1] as number);
+    if (code[i] === 0x1b && (code[i - 1] === 0x66 || code[i - 1] === 0x60)) found.push(code[i + 1] as number);
   return found;
 }
 
@@ -191,6 +202,8 @@ describe('canonicalizeNaNs with results kept in locals', () => {
     expect(at('waits')).toEqual([I64_REINTERPRET]);
     // One check either way for the local: at its write, between the stores' checks.
     expect(at('mixed')).toEqual([F64_STORE, LOCAL_SET, F64_STORE]);
+    // An f32 local started from a finite constant: checked once, where it is stored after the loop.
+    expect(followers(rewritten.code[13]?.code ?? new Uint8Array())).toEqual([0x38]); // f32.store
   });
 
   it('gives the canonical NaN for every NaN arithmetic made, and keeps every other NaN as it was', async () => {
@@ -212,6 +225,9 @@ describe('canonicalizeNaNs with results kept in locals', () => {
     // Three canonical NaNs, exclusive-ored: the canonical NaN.
     expect(bits(fixed['mixed']!(PAYLOAD))).toBe(CANONICAL);
     expect(bits(fixed['between']!(PAYLOAD))).toBe(CANONICAL);
+    const sumF32 = fixed['sumF32'] as unknown as (bits: number, n: number) => number;
+    expect(sumF32(0x7fa00001, 2) >>> 0).toBe(0x7fc00000);
+    expect(sumF32(0x3f800000, 2) >>> 0).toBe(0x40200000); // 0.5 + 1 + 1
     // A NaN no arithmetic made (loaded, a constant, a caller's argument) keeps its payload.
     expect(bits(fixed['loaded']!(PAYLOAD, 0))).toBe(PAYLOAD);
     expect(bits(fixed['constant']!(0n, 0))).toBe(0x7ff4000000000001n);

@@ -32,11 +32,6 @@ export class LocalWrites {
     this.n = 0;
   }
 
-  /** How many writes were deferred. */
-  get count(): number {
-    return this.n;
-  }
-
   /** A producer's result written to `local`, read as `lane` (1 + its index in `LANES`). */
   add(local: number, lane: number): void {
     this.locals[this.n] = local;
@@ -97,7 +92,7 @@ function weight(depth: number): number {
 function finiteConstant(code: Uint8Array, p: number): boolean {
   const byte = code[p];
   if (byte === F32_CONST)
-    return !((((code[p + 4] as number) & 0x7f) === 0x7f && (code[p + 3] as number) & 0x80) !== 0);
+    return !(((code[p + 4] as number) & 0x7f) === 0x7f && ((code[p + 3] as number) & 0x80) !== 0);
   if (byte === F64_CONST)
     return !(((code[p + 8] as number) & 0x7f) === 0x7f && ((code[p + 7] as number) & 0xf0) === 0xf0);
   return false;
