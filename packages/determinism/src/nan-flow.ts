@@ -137,8 +137,10 @@ export const SCALAR_LANES = 2;
  * Where the instruction starts that takes, as an operand, the value pushed by the instruction that ends
  * at `end`, or -1 if it cannot be told. The instructions between may only compute above the value, from
  * what lies above it: producers, instructions blind to NaN bits, and those of `STACK_EFFECT`. An
- * instruction none of the tables knows takes the value if nothing lies above it (a `local.set`, a
- * store, a `br`); above anything else, it cannot be told what it takes.
+ * instruction none of the tables knows is taken to take the value if nothing lies above it (a store, a
+ * `br`, a call; or one that takes nothing, such as `memory.size`, which only makes the answer
+ * cautious: the value is then checked as if it got out); above anything else, it cannot be told what it
+ * takes.
  */
 export function takerOf(code: Uint8Array, end: number): number {
   let above = 0;
