@@ -130,9 +130,6 @@ export function slotAt(code: Uint8Array, p: number): number {
   return sub < SLOTS - SIMD_SLOTS ? SIMD_SLOTS + sub : 0;
 }
 
-/** 1 + the lane of the scalar lanes (`f32`, `f64`): those a local of type `f32` or `f64` holds. */
-export const SCALAR_LANES = 2;
-
 /**
  * Where the instruction starts that takes, as an operand, the value pushed by the instruction that ends
  * at `end`, or -1 if it cannot be told. The instructions between may only compute above the value, from

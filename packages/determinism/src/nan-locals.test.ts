@@ -238,3 +238,52 @@ describe('canonicalizeNaNs with results kept in locals', () => {
       expect(bits(fixed[name]!(one, 2))).toBe(bits(raw[name]!(one, 2)));
   });
 });
+
+describe('canonicalizeNaNs with vector results kept in locals', () => {
+  // A vector sum in a loop, its lanes read after it: the check leaves the loop (the dot product of a
+  // vectorizing compiler). Then a local written as f64x2 and as f32x4: every write keeps its check.
+  const VECTORS = wat(`(module
+    (func (export "sum") (param i64 i32) (result i64) (local v128 v128)
+      (local.set 3 (f64x2.splat (f64.reinterpret_i64 (local.get 0))))
+      (block (loop
+        (br_if 1 (i32.eqz (local.get 1)))
+        (local.set 2 (f64x2.add (local.get 2) (local.get 3)))
+        (local.set 1 (i32.sub (local.get 1) (i32.const 1)))
+        (br 0)))
+      (i64x2.extract_lane 0 (local.get 2)))
+    (func (export "twoShapes") (param i64) (result i64) (local v128)
+      (local.set 1 (f64x2.mul (f64x2.splat (f64.reinterpret_i64 (local.get 0))) (f64x2.splat (f64.const 2))))
+      (local.set 1 (f32x4.add (local.get 1) (local.get 1)))
+      (i64x2.extract_lane 0 (local.get 1))))`);
+  const rewritten = canonicalizeNaNs(decodeModule(VECTORS));
+
+  /** The lane shape each check (`ne; v128.bitselect`) tests, by its `ne`'s sub-opcode, with what follows. */
+  function vectorChecks(code: Uint8Array): string[] {
+    const found: string[] = [];
+    for (let i = 3; i + 2 < code.length; i++)
+      if (code[i - 1] === 0xfd && code[i] === 82 && code[i - 3] === 0xfd) {
+        const shape = code[i - 2] === 66 ? 'f32x4' : code[i - 2] === 72 ? 'f64x2' : '?';
+        found.push(
+          `${shape} then ${(code[i + 1] as number).toString(16)} ${(code[i + 2] as number).toString(16)}`,
+        );
+      }
+    return found;
+  }
+
+  it('checks a vector sum once after its loop, and each write of a local written in two lane shapes', () => {
+    // i64x2.extract_lane is 0xfd 29; local.set is 0x21 followed by the local's index.
+    expect(vectorChecks(rewritten.code[0]?.code ?? new Uint8Array())).toEqual(['f64x2 then fd 1d']);
+    expect(vectorChecks(rewritten.code[1]?.code ?? new Uint8Array())).toEqual([
+      'f64x2 then 21 1',
+      'f32x4 then 21 1',
+    ]);
+  });
+
+  it('gives the canonical NaN for the sum of NaNs with payloads', async () => {
+    const raw = await exportsOf(VECTORS);
+    const fixed = await exportsOf(encodeModule(rewritten));
+    expect(bits(raw['sum']!(PAYLOAD, 3))).not.toBe(CANONICAL);
+    expect(bits(fixed['sum']!(PAYLOAD, 3))).toBe(CANONICAL);
+    expect(bits(fixed['sum']!(0x3ff0000000000000n, 3))).toBe(0x4008000000000000n); // 1 + 1 + 1
+  });
+});

@@ -57,9 +57,15 @@ export class LocalWrites {
 class Candidate {
   /** Whether it is a parameter or a write was found whose bits must be kept. */
   keepsBits = false;
-  /** The cost of canonicalizing at the writes of producers' results, and those writes' offsets. */
+  /**
+   * Whether a producer of another lane writes it too (a 128-bit local written as f32x4 and as f64x2):
+   * its reads cannot be judged in one lane, so every write keeps its check.
+   */
+  mixed = false;
+  /** The cost of canonicalizing at the writes of producers' results, those writes' offsets and lanes. */
   writeCost = 0;
   readonly writeSites: number[] = [];
+  readonly writeLanes: number[] = [];
   /** The cost of canonicalizing where reads let the value out, and their offsets. */
   readCost = 0;
   readonly readSites: number[] = [];
@@ -115,9 +121,13 @@ export function placeLocalSites(
   for (const [, candidate] of candidates) {
     // No read lets the value out: nothing to canonicalize, whatever else the local holds. Otherwise at
     // the reads that do, if that runs fewer times and no NaN the local holds must keep its bits.
-    const { readSites, readCost, writeSites, writeCost, keepsBits } = candidate;
-    const atReads = readSites.length === 0 || (!keepsBits && readCost < writeCost);
-    for (const offset of atReads ? readSites : writeSites) site(offset, candidate.lane);
+    const { readSites, readCost, writeSites, writeLanes, writeCost, keepsBits, mixed } = candidate;
+    const atReads = !mixed && (readSites.length === 0 || (!keepsBits && readCost < writeCost));
+    if (atReads) for (const offset of readSites) site(offset, candidate.lane);
+    else
+      writeSites.forEach((offset, i) => {
+        site(offset, writeLanes[i] as number);
+      });
   }
 }
 
@@ -169,9 +179,12 @@ function visitLocal(
   if (byte !== LOCAL_GET) {
     // A write: of a producer's result (canonicalized where the producer ends, if checks stay at the
     // writes), of a finite constant, or of a value whose bits must be kept.
-    if (previous >= 0 && LANE[slotAt(code, previous)] === lane) {
+    const made = previous >= 0 ? (LANE[slotAt(code, previous)] as number) : 0;
+    if (made !== 0) {
       candidate.writeCost += weight(depth);
       candidate.writeSites.push(start);
+      candidate.writeLanes.push(made);
+      if (made !== lane) candidate.mixed = true;
     } else if (previous < 0 || !finiteConstant(code, previous)) candidate.keepsBits = true;
     if (byte === LOCAL_SET) return;
   }

@@ -33,7 +33,7 @@ import {
   opcodeSet,
   readLeb,
 } from '@ri-sandbox/core';
-import { LANE, LANES, type Lane, NAN_PRODUCERS, SCALAR_LANES, slotAt, takerOf, TAKES_LANE } from './nan-flow';
+import { LANE, LANES, type Lane, NAN_PRODUCERS, slotAt, takerOf, TAKES_LANE } from './nan-flow';
 import { LocalWrites, placeLocalSites } from './nan-locals';
 
 /** The instructions that write a local (and, for `local.tee`, leave the value on the stack). */
@@ -134,7 +134,7 @@ export class NaNScan implements InstructionVisitor {
       // Written to a local right after it is made (the walk in `finish` tells such writes by the
       // producer before them; one with other values kept in between stays checked here).
       const byte = code[taker] as number;
-      if ((byte === LOCAL_SET || byte === LOCAL_TEE) && taker === end && lane <= SCALAR_LANES) {
+      if ((byte === LOCAL_SET || byte === LOCAL_TEE) && taker === end) {
         this.writes.add(readLeb(code, taker + 1), lane);
         this.code = code;
         return;
