@@ -57,11 +57,31 @@ const WORKLOADS = [
 
 /**
  * The workloads NaN canonicalization is timed on: one without float arithmetic, one that stores every
- * float result (matmul), and game and simulation logic whose intermediate values live in locals.
+ * float result (matmul), game and simulation logic whose intermediate values live in locals, and a
+ * vectorized sum whose accumulators do.
  */
 const NAN_WORKLOADS = [
   ...WORKLOADS.filter((w) => /matmul|sha256/.test(w.name)),
   { name: 'n-body, 5 planets, 20k steps (clang)', bytes: fixture('nbody'), action: 'nbody', args: [20_000] },
+  {
+    name: 'f32x4 dot product of two 32 KiB vectors, 2,000 times (WAT)',
+    bytes: watToBytes(`(module (memory 1)
+      (func (export "dot") (param $times i32) (result f32) (local $i i32) (local $acc v128) (local $acc2 v128)
+        (loop $again
+          (local.set $i (i32.const 0))
+          (loop $l
+            (local.set $acc (f32x4.add (local.get $acc)
+              (f32x4.mul (v128.load (local.get $i)) (v128.load offset=32768 (local.get $i)))))
+            (local.set $acc2 (f32x4.add (local.get $acc2)
+              (f32x4.mul (v128.load offset=16 (local.get $i)) (v128.load offset=32784 (local.get $i)))))
+            (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 32))) (i32.const 32768))))
+          (br_if $again (local.tee $times (i32.sub (local.get $times) (i32.const 1)))))
+        (local.set $acc (f32x4.add (local.get $acc) (local.get $acc2)))
+        (f32.add (f32.add (f32x4.extract_lane 0 (local.get $acc)) (f32x4.extract_lane 1 (local.get $acc)))
+          (f32.add (f32x4.extract_lane 2 (local.get $acc)) (f32x4.extract_lane 3 (local.get $acc))))))`),
+    action: 'dot',
+    args: [2000],
+  },
 ];
 
 async function raw(bytes) {
