@@ -158,7 +158,7 @@ export type { ClassifiedTrap } from './traps';
 export { classifyTrap } from './traps';
 export type { FunctionRemap } from './codec/remap';
 export { remapFunctionReferences, importedFunctionCount } from './codec/remap';
-export { localCount, functionSignature, AppendedFunctions } from './codec/functions';
+export { localCount, paramCount, functionSignature, AppendedFunctions } from './codec/functions';
 export type { IndexSpaces } from './codec/indices';
 export { indexSpaces, findUnknownIndex } from './codec/indices';
 export type { WasiConfig, ResolvedWasiConfig } from './wasi-config';

@@ -2,9 +2,16 @@
  * The call-depth limit and NaN canonicalization in one pass: each body is
  * walked once by both scans, and their insertions are copied in together.
  */
-import { type BodyRider, type WasmModule, applyRiders, derivedModule, localCount } from '@ri-sandbox/core';
+import {
+  type BodyRider,
+  type WasmModule,
+  applyRiders,
+  derivedModule,
+  localCount,
+  paramCount,
+} from '@ri-sandbox/core';
 import { DEFAULT_MAX_CALL_DEPTH, type DepthPlan, DepthRider, depthLimit, depthRider } from './depth';
-import { NaNRider, nanRider, paramCount } from './nan';
+import { NaNRider, nanRider } from './nan';
 
 /** Options of {@link makeDeterministic}. */
 export interface DeterministicOptions {

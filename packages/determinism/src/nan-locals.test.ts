@@ -4,6 +4,13 @@ import { wat } from '../../core/test/wat';
 import { canonicalizeNaNs } from './nan';
 
 /**
+ * `body` run as many times as local 1 says, counting it down to 0 (a loop around `body`, in the text of
+ * the functions below).
+ */
+const timesLocal1 = (body: string) =>
+  `(block (loop (br_if 1 (i32.eqz (local.get 1))) ${body} (local.set 1 (i32.sub (local.get 1) (i32.const 1))) (br 0)))`;
+
+/**
  * Functions whose float results go through a local. Each takes a NaN's bits (or any number's) as an
  * i64, so that no conversion through JavaScript touches them, and returns what it made as bits.
  */
@@ -16,50 +23,30 @@ const LOCALS = wat(`(module (memory 1)
   (func (export "after") (param i64 i32) (result i64) (local f64 f64)
     (local.set 3 (f64.reinterpret_i64 (local.get 0)))
     (local.set 2 (f64.const 0))
-    (block (loop
-      (br_if 1 (i32.eqz (local.get 1)))
-      (local.set 2 (f64.add (local.get 2) (local.get 3)))
-      (local.set 1 (i32.sub (local.get 1) (i32.const 1)))
-      (br 0)))
+    ${timesLocal1('(local.set 2 (f64.add (local.get 2) (local.get 3)))')}
     (f64.store (i32.const 0) (local.get 2))
     (i64.load (i32.const 0)))
   ;; Computed once, stored in a loop: canonicalized where it is written, outside the loop.
   (func (export "before") (param i64 i32) (result i64) (local f64)
     (local.set 2 (f64.add (f64.reinterpret_i64 (local.get 0)) (f64.const 1)))
-    (block (loop
-      (br_if 1 (i32.eqz (local.get 1)))
-      (f64.store (i32.const 8) (local.get 2))
-      (local.set 1 (i32.sub (local.get 1) (i32.const 1)))
-      (br 0)))
+    ${timesLocal1('(f64.store (i32.const 8) (local.get 2))')}
     (i64.load (i32.const 8)))
   ;; Also written with a loaded value, whose bits must be kept: the sum is canonicalized where written.
   (func (export "loaded") (param i64 i32) (result i64) (local f64)
     (i64.store (i32.const 16) (local.get 0))
     (local.set 2 (f64.load (i32.const 16)))
-    (block (loop
-      (br_if 1 (i32.eqz (local.get 1)))
-      (local.set 2 (f64.add (local.get 2) (f64.const 1)))
-      (local.set 1 (i32.sub (local.get 1) (i32.const 1)))
-      (br 0)))
+    ${timesLocal1('(local.set 2 (f64.add (local.get 2) (f64.const 1)))')}
     (f64.store (i32.const 24) (local.get 2))
     (i64.load (i32.const 24)))
   ;; Also written with a constant NaN, whose bits must be kept too.
   (func (export "constant") (param i64 i32) (result i64) (local f64 f64)
     (local.set 3 (f64.reinterpret_i64 (local.get 0)))
     (local.set 2 (f64.const nan:0x4000000000001))
-    (block (loop
-      (br_if 1 (i32.eqz (local.get 1)))
-      (local.set 2 (f64.add (local.get 2) (local.get 3)))
-      (local.set 1 (i32.sub (local.get 1) (i32.const 1)))
-      (br 0)))
+    ${timesLocal1('(local.set 2 (f64.add (local.get 2) (local.get 3)))')}
     (i64.reinterpret_f64 (local.get 2)))
   ;; A parameter: the caller's NaN keeps its bits.
   (func $param (param f64 i32) (result i64)
-    (block (loop
-      (br_if 1 (i32.eqz (local.get 1)))
-      (local.set 0 (f64.add (local.get 0) (f64.const 1)))
-      (local.set 1 (i32.sub (local.get 1) (i32.const 1)))
-      (br 0)))
+    ${timesLocal1('(local.set 0 (f64.add (local.get 0) (f64.const 1)))')}
     (i64.reinterpret_f64 (local.get 0)))
   (func (export "param") (param i64 i32) (result i64)
     (call $param (f64.reinterpret_i64 (local.get 0)) (local.get 1)))
@@ -115,11 +102,7 @@ const LOCALS = wat(`(module (memory 1)
   (func (export "sumF32") (param i32 i32) (result i32) (local f32 f32)
     (local.set 3 (f32.reinterpret_i32 (local.get 0)))
     (local.set 2 (f32.const 0.5))
-    (block (loop
-      (br_if 1 (i32.eqz (local.get 1)))
-      (local.set 2 (f32.add (local.get 2) (local.get 3)))
-      (local.set 1 (i32.sub (local.get 1) (i32.const 1)))
-      (br 0)))
+    ${timesLocal1('(local.set 2 (f32.add (local.get 2) (local.get 3)))')}
     (f32.store (i32.const 96) (local.get 2))
     (i32.load (i32.const 96))))`);
 
@@ -187,7 +170,7 @@ describe('canonicalizeNaNs with results kept in locals', () => {
     expect(at('after')).toEqual([F64_STORE]);
     // Written once before the loop that reads it.
     expect(at('before')).toEqual([LOCAL_SET]);
-    // Writes that must keep their bits: canonicalized at the arithmetic writes, as any result.
+    // Writes that must keep their bits: canonicalized at the arithmetic writes, like every other result.
     expect(at('loaded')).toEqual([LOCAL_SET]);
     expect(at('constant')).toEqual([LOCAL_SET]);
     expect(followers(rewritten.code[5]?.code ?? new Uint8Array())).toEqual([LOCAL_SET]); // $param
@@ -245,11 +228,7 @@ describe('canonicalizeNaNs with vector results kept in locals', () => {
   const VECTORS = wat(`(module
     (func (export "sum") (param i64 i32) (result i64) (local v128 v128)
       (local.set 3 (f64x2.splat (f64.reinterpret_i64 (local.get 0))))
-      (block (loop
-        (br_if 1 (i32.eqz (local.get 1)))
-        (local.set 2 (f64x2.add (local.get 2) (local.get 3)))
-        (local.set 1 (i32.sub (local.get 1) (i32.const 1)))
-        (br 0)))
+      ${timesLocal1('(local.set 2 (f64x2.add (local.get 2) (local.get 3)))')}
       (i64x2.extract_lane 0 (local.get 2)))
     (func (export "twoShapes") (param i64) (result i64) (local v128)
       (local.set 1 (f64x2.mul (f64x2.splat (f64.reinterpret_i64 (local.get 0))) (f64x2.splat (f64.const 2))))

@@ -30,6 +30,7 @@ import {
   type RiderInsertions,
   localCount,
   opcodeByName,
+  paramCount,
   opcodeSet,
   readLeb,
 } from '@ri-sandbox/core';
@@ -220,11 +221,6 @@ export function canonicalizeNaNs(module: WasmModule): WasmModule {
 
 /** What a body without a site to canonicalize gets (read only). */
 const NOTHING_TO_CANONICALIZE = { insertions: new Insertions(), locals: [] } as const;
-
-/** How many parameters defined function `definedIndex` of `module` takes: its first locals. */
-export function paramCount(module: WasmModule, definedIndex: number): number {
-  return module.types[module.functions[definedIndex] as number]?.params.length ?? 0;
-}
 
 /**
  * NaN canonicalization of one body whose first `params` locals are its parameters, as a rider (see

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { wat } from '../../test/wat';
-import { AppendedFunctions, functionSignature, localCount } from './functions';
+import { AppendedFunctions, functionSignature, localCount, paramCount } from './functions';
 import { decodeModule, encodeModule } from './module';
 import { ValType } from './types';
 
@@ -11,6 +11,13 @@ const module = decodeModule(
     (func (result i32) (i32.const 1))
     (func (param i64) (local i32 f64) (nop)))`),
 );
+
+describe('paramCount and localCount', () => {
+  it('count a defined function parameters, and its locals with them', () => {
+    expect([paramCount(module, 0), paramCount(module, 1)]).toEqual([0, 1]);
+    expect([localCount(module, 0), localCount(module, 1)]).toEqual([0, 3]);
+  });
+});
 
 describe('AppendedFunctions', () => {
   it('numbers what it appends after the imports and the module own functions', () => {

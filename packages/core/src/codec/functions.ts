@@ -2,15 +2,19 @@
 import { importedFunctionCount } from './remap';
 import type { FuncType, FunctionBody, WasmModule } from './types';
 
+/** How many parameters defined function `definedIndex` takes: its first locals. */
+export function paramCount(module: WasmModule, definedIndex: number): number {
+  return module.types[module.functions[definedIndex] as number]?.params.length ?? 0;
+}
+
 /**
  * How many locals defined function `definedIndex` has, parameters included:
  * the index a transform gives the first local it appends to that function.
  */
 export function localCount(module: WasmModule, definedIndex: number): number {
-  const type = module.types[module.functions[definedIndex] as number];
   const body = module.code[definedIndex];
   const declared = body?.locals.reduce((sum, group) => sum + group.count, 0) ?? 0;
-  return (type?.params.length ?? 0) + declared;
+  return paramCount(module, definedIndex) + declared;
 }
 
 /** The signature of function `index` in the module's function index space (imports first). */
