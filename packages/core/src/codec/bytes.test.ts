@@ -1,6 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ByteReader, ByteWriter, IdleWriter, WasmDecodeError, WasmEncodeError, f32ToBits } from './bytes';
+import {
+  ByteReader,
+  ByteWriter,
+  IdleWriter,
+  WasmDecodeError,
+  WasmEncodeError,
+  f32ToBits,
+  u32LebSize,
+} from './bytes';
 
 const read = (bytes: number[]) => new ByteReader(new Uint8Array(bytes));
 
@@ -135,6 +143,36 @@ describe('LEB128', () => {
     for (const value of [Number.NaN, Infinity, 0.5, -0.5, 63.5, -64.5])
       expect(() => new ByteWriter().s32(value)).toThrow(WasmEncodeError);
     expect([...new ByteWriter().u32(-0).s32(-0).finish()]).toEqual([0, 0]);
+  });
+});
+
+describe('ByteWriter sized exactly', () => {
+  /** Writes `write` into a writer of exactly the bytes it takes, after `before` bytes: the writer must not grow. */
+  const fitsExactly = (before: number, write: (writer: ByteWriter) => ByteWriter) => {
+    const size = write(new ByteWriter()).size;
+    const writer = write(new ByteWriter(before + size).bytes(new Uint8Array(before)));
+    expect(writer.capacity).toBe(before + size);
+    expect(writer.finish().buffer.byteLength).toBe(before + size);
+  };
+
+  it('does not grow for a last u32, s32, s33 or s64 that fits (property)', () => {
+    const before = fc.nat(8);
+    fc.assert(
+      fc.property(before, fc.integer({ min: 0, max: 0xffffffff }), (n, value) => {
+        expect(u32LebSize(value)).toBe(new ByteWriter().u32(value).size);
+        fitsExactly(n, (writer) => writer.u32(value));
+      }),
+    );
+    fc.assert(
+      fc.property(before, fc.integer({ min: -(2 ** 32), max: 2 ** 32 - 1 }), (n, value) => {
+        fitsExactly(n, (writer) => writer.s32(value));
+      }),
+    );
+    fc.assert(
+      fc.property(before, fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), (n, value) => {
+        fitsExactly(n, (writer) => writer.s64(value));
+      }),
+    );
   });
 });
 

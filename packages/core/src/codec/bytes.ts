@@ -246,6 +246,20 @@ export class ByteReader {
   }
 }
 
+/** How many bytes the unsigned LEB128 of `value` (a u32) takes. */
+export function u32LebSize(value: number): number {
+  let size = 1;
+  for (let rest = value; rest >= 0x80; rest = Math.floor(rest / 128)) size++;
+  return size;
+}
+
+/** How many bytes the signed LEB128 of `value` takes. */
+function signedLebSize(value: bigint): number {
+  let size = 1;
+  for (let rest = value; rest >= 0x40n || rest < -0x40n; rest >>= 7n) size++;
+  return size;
+}
+
 /** Writes the primitive encodings of the WebAssembly binary format into a growable buffer. */
 export class ByteWriter {
   private buffer: Uint8Array<ArrayBuffer>;
@@ -285,7 +299,9 @@ export class ByteWriter {
     // `value >>> 0 === value` holds for the integers 0 to 2^32 - 1 and for nothing else (not for
     // fractions, NaN or infinities): one test where there were three.
     if (value >>> 0 !== value) throw new WasmEncodeError(`${value} is not a u32`);
-    this.reserve(5);
+    // Room for five bytes, or (near the end) for the exact size, so that a writer sized to its
+    // output exactly does not grow into a new buffer for its last number.
+    if (this.length + 5 > this.buffer.length) this.reserve(u32LebSize(value));
     const buffer = this.buffer;
     let rest = value;
     while (rest >= 0x80) {
@@ -307,7 +323,7 @@ export class ByteWriter {
     if (!Number.isInteger(value) || value < -(2 ** 32) || value >= 2 ** 32) {
       throw new WasmEncodeError(`${value} is not a signed 33-bit integer`);
     }
-    this.reserve(5);
+    if (this.length + 5 > this.buffer.length) this.reserve(signedLebSize(BigInt(value)));
     let rest = value;
     for (;;) {
       const byte = rest & 0x7f;
@@ -321,7 +337,7 @@ export class ByteWriter {
   s64(value: bigint): this {
     let rest = BigInt.asIntN(64, value);
     if (rest !== value) throw new WasmEncodeError(`${value} is not a signed 64-bit integer`);
-    this.reserve(10);
+    if (this.length + 10 > this.buffer.length) this.reserve(signedLebSize(value));
     for (;;) {
       const byte = Number(rest & 0x7fn);
       rest >>= 7n;

@@ -2,7 +2,7 @@
  * Whole-module decoding and encoding: the preamble, every section, and the
  * order custom sections appeared in.
  */
-import { ByteReader, ByteWriter, IdleWriter, WasmDecodeError, WasmEncodeError } from './bytes';
+import { ByteReader, ByteWriter, IdleWriter, WasmDecodeError, WasmEncodeError, u32LebSize } from './bytes';
 import { type UndecodedData, dataSectionBytes, readDataSection, withUndecodedData } from './data-section';
 import { readConstantExpression, writeConstantExpression } from './instructions';
 import {
@@ -321,19 +321,12 @@ function readFunctionBody(reader: ByteReader): FunctionBody {
   return { locals, code: reader.bytes.subarray(body.offset, end) };
 }
 
-/** How many bytes the u32 LEB128 of `value` takes. */
-function lebSize(value: number): number {
-  let size = 1;
-  for (let rest = value; rest >= 0x80; rest = Math.floor(rest / 128)) size++;
-  return size;
-}
-
 /** The size of `body`'s encoding after its size prefix: its locals' vector and its code. */
 function functionBodySize(body: FunctionBody): number {
-  let size = lebSize(body.locals.length) + body.code.length;
+  let size = u32LebSize(body.locals.length) + body.code.length;
   let total = 0;
   for (const group of body.locals) {
-    size += lebSize(group.count) + 1;
+    size += u32LebSize(group.count) + 1;
     total += group.count;
   }
   if (total > MAX_U32) throw new WasmEncodeError(`a function declares ${total} locals, more than 2^32 - 1`);
@@ -365,7 +358,7 @@ function sectionPiece(
   writeContent: (writer: ByteWriter) => void,
 ): SectionPiece {
   return {
-    size: 1 + lebSize(contentSize) + contentSize,
+    size: 1 + u32LebSize(contentSize) + contentSize,
     write: (writer) => {
       writeContent(writer.u8(id).u32(contentSize));
     },
@@ -373,10 +366,10 @@ function sectionPiece(
 }
 
 function codeSectionPiece(bodies: readonly FunctionBody[]): SectionPiece {
-  let size = lebSize(bodies.length);
+  let size = u32LebSize(bodies.length);
   for (const body of bodies) {
     const bodySize = functionBodySize(body);
-    size += lebSize(bodySize) + bodySize;
+    size += u32LebSize(bodySize) + bodySize;
   }
   return sectionPiece(SectionId.code, size, (writer) => {
     writer.u32(bodies.length);
@@ -391,8 +384,8 @@ function dataSectionPiece(segments: readonly DataSegment[], scratch: ByteWriter)
     writeDataHead(scratch, segment);
     return scratch.size;
   });
-  let size = lebSize(segments.length) + scratch.size - first;
-  for (const segment of segments) size += lebSize(segment.bytes.length) + segment.bytes.length;
+  let size = u32LebSize(segments.length) + scratch.size - first;
+  for (const segment of segments) size += u32LebSize(segment.bytes.length) + segment.bytes.length;
   return sectionPiece(SectionId.data, size, (writer) => {
     writer.u32(segments.length);
     let headStart = first;
